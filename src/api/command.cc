@@ -1,0 +1,215 @@
+#include "api/command.h"
+
+#include "common/json.h"
+
+namespace cairn::api {
+namespace {
+
+// A command carries at most a batch of values, each bounded by the value limit; this bound
+// only guards the decoder against absurd input.
+constexpr size_t kMaxEncodedBytes = 256u << 20;
+constexpr int kMaxEncodedDepth = 80;
+
+Json encode_write(const ConfigWrite& w) {
+  Json j = Json::object();
+  j["op"] = op_name(w.op);
+  j["key"] = w.key;
+  if (w.value) j["value"] = *w.value;
+  if (w.description) j["description"] = *w.description;
+  if (w.status) j["status"] = *w.status;
+  if (w.expected_version) j["expected_version"] = *w.expected_version;
+  return j;
+}
+
+struct Decoder {
+  const Json& j;
+  std::string error;
+
+  bool fail(std::string what) {
+    if (error.empty()) error = std::move(what);
+    return false;
+  }
+  bool str(const char* name, std::string& out) {
+    auto it = j.find(name);
+    if (it == j.end() || !it->is_string()) return fail(std::string("missing string ") + name);
+    out = it->get<std::string>();
+    return true;
+  }
+  bool opt_str(const char* name, std::optional<std::string>& out) {
+    auto it = j.find(name);
+    if (it == j.end()) return true;
+    if (!it->is_string()) return fail(std::string("bad string ") + name);
+    out = it->get<std::string>();
+    return true;
+  }
+  bool int64(const char* name, int64_t& out) {
+    auto it = j.find(name);
+    if (it == j.end() || !it->is_number_integer()) return fail(std::string("missing int ") + name);
+    out = it->get<int64_t>();
+    return true;
+  }
+  bool opt_int64(const char* name, std::optional<int64_t>& out) {
+    auto it = j.find(name);
+    if (it == j.end()) return true;
+    if (!it->is_number_integer()) return fail(std::string("bad int ") + name);
+    out = it->get<int64_t>();
+    return true;
+  }
+  bool opt_int(const char* name, std::optional<int>& out) {
+    std::optional<int64_t> v;
+    if (!opt_int64(name, v)) return false;
+    if (v) {
+      if (*v < -1000000 || *v > 1000000) return fail(std::string("out of range ") + name);
+      out = static_cast<int>(*v);
+    }
+    return true;
+  }
+};
+
+bool decode_write(const Json& j, ConfigWrite& w, std::string& error) {
+  if (!j.is_object()) {
+    error = "operation is not an object";
+    return false;
+  }
+  Decoder d{j, {}};
+  std::string op;
+  bool ok = d.str("op", op) && d.str("key", w.key) && d.opt_str("value", w.value) &&
+            d.opt_str("description", w.description) && d.opt_int("status", w.status) &&
+            d.opt_int64("expected_version", w.expected_version);
+  if (ok) {
+    if (op == "create") {
+      w.op = ConfigOp::kCreate;
+    } else if (op == "update") {
+      w.op = ConfigOp::kUpdate;
+    } else if (op == "delete") {
+      w.op = ConfigOp::kDelete;
+    } else {
+      ok = d.fail("unknown op " + op);
+    }
+  }
+  if (!ok) error = d.error;
+  return ok;
+}
+
+}  // namespace
+
+std::string_view op_name(ConfigOp op) {
+  switch (op) {
+    case ConfigOp::kCreate:
+      return "create";
+    case ConfigOp::kUpdate:
+      return "update";
+    case ConfigOp::kDelete:
+      return "delete";
+  }
+  return "unknown";
+}
+
+std::string encode_command(const Command& command) {
+  Json j = Json::object();
+  j["request_id"] = command.request_id;
+  j["operator"] = command.operator_name;
+  std::visit(
+      [&j](const auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, CreateNamespace>) {
+          j["type"] = "namespace.create";
+          j["name"] = body.name;
+          j["description"] = body.description;
+        } else if constexpr (std::is_same_v<T, UpdateNamespace>) {
+          j["type"] = "namespace.update";
+          j["id"] = body.id;
+          if (body.description) j["description"] = *body.description;
+          if (body.status) j["status"] = *body.status;
+        } else if constexpr (std::is_same_v<T, DeleteNamespace>) {
+          j["type"] = "namespace.delete";
+          j["id"] = body.id;
+        } else if constexpr (std::is_same_v<T, WriteConfigs>) {
+          j["type"] = "config.write";
+          j["namespace"] = body.ns;
+          j["batch"] = body.batch;
+          Json ops = Json::array();
+          for (const auto& w : body.ops) ops.push_back(encode_write(w));
+          j["ops"] = std::move(ops);
+        } else if constexpr (std::is_same_v<T, RollbackConfig>) {
+          j["type"] = "config.rollback";
+          j["namespace"] = body.ns;
+          j["key"] = body.key;
+          j["target_version"] = body.target_version;
+          if (body.expected_version) j["expected_version"] = *body.expected_version;
+        }
+      },
+      command.body);
+  std::string out;
+  out += static_cast<char>(kCommandFormatVersion);
+  out += dump_compact(j);
+  return out;
+}
+
+Result<Command, Error> decode_command(std::string_view bytes) {
+  auto bad = [](std::string why) {
+    return Unexpected{make_error(Errc::kBadRequest, "undecodable command: " + why)};
+  };
+  if (bytes.empty()) return bad("empty");
+  if (bytes.size() > kMaxEncodedBytes) return bad("too large");
+  uint8_t version = static_cast<uint8_t>(bytes[0]);
+  if (version == 0 || version > kCommandFormatVersion) {
+    return bad("unsupported format version " + std::to_string(version));
+  }
+  auto parsed = parse_json(bytes.substr(1), kMaxEncodedDepth);
+  if (!parsed || !parsed->is_object()) return bad("not a JSON object");
+  const Json& j = *parsed;
+  Decoder d{j, {}};
+  Command c;
+  std::string type;
+  if (!d.str("request_id", c.request_id) || !d.str("operator", c.operator_name) ||
+      !d.str("type", type)) {
+    return bad(d.error);
+  }
+  if (type == "namespace.create") {
+    CreateNamespace b;
+    if (!d.str("name", b.name) || !d.str("description", b.description)) return bad(d.error);
+    c.body = std::move(b);
+  } else if (type == "namespace.update") {
+    UpdateNamespace b;
+    if (!d.int64("id", b.id) || !d.opt_str("description", b.description) ||
+        !d.opt_int("status", b.status)) {
+      return bad(d.error);
+    }
+    c.body = std::move(b);
+  } else if (type == "namespace.delete") {
+    DeleteNamespace b;
+    if (!d.int64("id", b.id)) return bad(d.error);
+    c.body = b;
+  } else if (type == "config.write") {
+    WriteConfigs b;
+    if (!d.str("namespace", b.ns)) return bad(d.error);
+    auto batch = j.find("batch");
+    if (batch != j.end()) {
+      if (!batch->is_boolean()) return bad("bad batch");
+      b.batch = batch->get<bool>();
+    }
+    auto ops = j.find("ops");
+    if (ops == j.end() || !ops->is_array() || ops->empty()) return bad("missing ops");
+    for (const auto& op : *ops) {
+      ConfigWrite w;
+      std::string why;
+      if (!decode_write(op, w, why)) return bad(why);
+      b.ops.push_back(std::move(w));
+    }
+    c.body = std::move(b);
+  } else if (type == "config.rollback") {
+    RollbackConfig b;
+    if (!d.str("namespace", b.ns) || !d.str("key", b.key) ||
+        !d.int64("target_version", b.target_version) ||
+        !d.opt_int64("expected_version", b.expected_version)) {
+      return bad(d.error);
+    }
+    c.body = std::move(b);
+  } else {
+    return bad("unknown type " + type);
+  }
+  return c;
+}
+
+}  // namespace cairn::api

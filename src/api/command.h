@@ -1,0 +1,107 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "api/errors.h"
+#include "common/result.h"
+
+namespace cairn::api {
+
+/// A state-changing request as it travels through the replicated log. Commands are validated
+/// for shape by the API layer; every check that depends on state (namespace exists, key exists,
+/// expected version, …) runs when the state machine applies them.
+
+struct CreateNamespace {
+  std::string name;
+  std::string description;
+};
+
+struct UpdateNamespace {
+  int64_t id = 0;
+  std::optional<std::string> description;
+  std::optional<int> status;  // 0 disabled, 1 enabled
+};
+
+/// Only an empty namespace can be deleted (409/40901 otherwise).
+struct DeleteNamespace {
+  int64_t id = 0;
+};
+
+enum class ConfigOp { kCreate, kUpdate, kDelete };
+
+struct ConfigWrite {
+  ConfigOp op = ConfigOp::kCreate;
+  std::string key;
+  std::optional<std::string> value;  // compact JSON text; required by create
+  std::optional<std::string> description;
+  std::optional<int> status;
+  std::optional<int64_t> expected_version;
+};
+
+/// One or more writes in one namespace, applied atomically: all or nothing. A single
+/// create/update/delete is a WriteConfigs with one operation and `batch == false`, which only
+/// changes the shape of the result.
+struct WriteConfigs {
+  std::string ns;
+  std::vector<ConfigWrite> ops;
+  bool batch = false;
+};
+
+/// Writes a new version whose value equals `target_version`'s (history operation ROLLBACK).
+struct RollbackConfig {
+  std::string ns;
+  std::string key;
+  int64_t target_version = 0;
+  std::optional<int64_t> expected_version;
+};
+
+using CommandBody =
+    std::variant<CreateNamespace, UpdateNamespace, DeleteNamespace, WriteConfigs, RollbackConfig>;
+
+struct Command {
+  std::string request_id;     // the HTTP request that caused it (for tracing and dedup)
+  std::string operator_name;  // recorded in created_by / updated_by / operator
+  CommandBody body;
+};
+
+/// Current format version, the first byte of every encoded command. A reader accepts every
+/// version up to its own, so a later release can still apply an older log.
+inline constexpr uint8_t kCommandFormatVersion = 1;
+
+/// Bytes: one format-version byte followed by a JSON object. Deterministic for equal commands.
+std::string encode_command(const Command& command);
+
+/// Inverse of encode_command. Truncated, unknown-version, oversized or ill-typed input gives a
+/// 40001 error and never crashes (fuzzed).
+Result<Command, Error> decode_command(std::string_view bytes);
+
+/// What applying a command produced. Identical on every node for the same log, so the leader
+/// can answer the client with whatever its own state machine returned.
+struct CommandResult {
+  Errc code = Errc::kOk;
+  std::string details;
+  std::string field;
+  std::string message;  // success message of the seed ("配置创建成功"); empty means "success"
+  std::string data;     // JSON object text: the response's `data`
+  uint64_t revision = 0;  // global revision after apply (unchanged on failure)
+
+  bool ok() const { return code == Errc::kOk; }
+  Error error() const { return Error{code, details, field}; }
+  static CommandResult failure(const Error& e) {
+    CommandResult r;
+    r.code = e.code;
+    r.details = e.details;
+    r.field = e.field;
+    return r;
+  }
+};
+
+/// Lower-case name of a config operation as used in the batch API ("create", …).
+std::string_view op_name(ConfigOp op);
+
+}  // namespace cairn::api

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cairn::api {
+
+/// Limits from DESIGN.md §5. The server's config may lower or raise the value limits; the name
+/// rules are part of the contract and fixed.
+inline constexpr size_t kMaxNamespaceLength = 128;
+inline constexpr size_t kMaxKeyLength = 256;
+inline constexpr size_t kMaxDescriptionBytes = 512;
+inline constexpr size_t kMaxOperatorLength = 64;
+inline constexpr int kMaxValueDepth = 64;
+inline constexpr size_t kDefaultMaxValueBytes = 1 << 20;
+inline constexpr size_t kMaxBatchOperations = 1000;
+
+/// Each returns nullopt when the input is acceptable, else a sentence saying what is wrong
+/// (used as `error.details` of a 40002).
+std::optional<std::string> check_namespace_name(std::string_view name);
+std::optional<std::string> check_key(std::string_view key);
+std::optional<std::string> check_description(std::string_view description);
+std::optional<std::string> check_status(long long status);
+
+/// The operator recorded in created_by/updated_by/operator: the X-Operator header, trimmed to
+/// printable ASCII and kMaxOperatorLength; "anonymous" when empty.
+std::string sanitize_operator(std::string_view raw);
+
+}  // namespace cairn::api

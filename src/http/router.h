@@ -1,0 +1,36 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "http/types.h"
+
+namespace cairn::http {
+
+/// Maps (method, path template) to handlers. Templates are literal segments and `{name}`
+/// segments that match one non-empty path segment ("/api/v1/admin/namespace/{id}").
+/// Routes are added before the server starts; dispatch() is then called concurrently from the
+/// io threads (read-only).
+class Router {
+ public:
+  void add(std::string method, std::string path_template, Handler handler);
+
+  /// Finds the route for the request, sets req->route and req->path_params and calls it.
+  /// Unknown path: 404 envelope (40401). Known path, other method: 405 envelope (40501) with an
+  /// `Allow` header.
+  void dispatch(const RequestPtr& req, const Reply& reply) const;
+
+  /// The router as the last Handler of a chain.
+  Handler as_handler() const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::string path_template;
+    std::vector<std::string> segments;
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+}  // namespace cairn::http

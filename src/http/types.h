@@ -1,0 +1,69 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace cairn::http {
+
+/// A parsed HTTP request, independent of Beast so that handlers never include Beast headers.
+/// Created by the server on an io thread; shared (RequestPtr) so handlers that answer later
+/// (replication, watches) can keep it alive. Middleware may set the fields marked "set by".
+struct Request {
+  std::string method;  // upper case: "GET", "POST", …
+  std::string target;  // raw request target, e.g. "/api/v1/config/get?namespace=a&key=b"
+  std::string path;    // percent-decoded path without the query string
+  std::vector<std::pair<std::string, std::string>> query;        // decoded, in order
+  std::vector<std::pair<std::string, std::string>> headers;      // names lower-cased
+  std::vector<std::pair<std::string, std::string>> path_params;  // set by the router
+  std::string route;       // set by the router: the matched template, e.g. "/api/v1/x/{id}"
+  std::string body;
+  std::string remote_address;  // "ip:port" of the peer
+  std::string request_id;      // set by the request-id middleware
+  std::string traceparent;     // set by the request-id middleware (W3C trace context)
+  int64_t received_monotonic_ms = 0;
+
+  /// First header with this lower-case name, or nullptr.
+  const std::string* header(std::string_view lower_name) const;
+  /// First query parameter with this name, or nullopt.
+  std::optional<std::string_view> query_param(std::string_view name) const;
+  /// Path parameter set by the router, or nullopt.
+  std::optional<std::string_view> path_param(std::string_view name) const;
+};
+using RequestPtr = std::shared_ptr<Request>;
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json; charset=utf-8";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+/// Sends the response for one request. Must be called exactly once, from any thread; later
+/// calls are ignored. Copyable (shared state), so it can travel through callbacks.
+using Reply = std::function<void(Response)>;
+
+/// Handles one request and eventually calls the Reply.
+using Handler = std::function<void(RequestPtr, Reply)>;
+
+/// Wraps the rest of the chain: may inspect or change the request, answer without calling
+/// `next`, or wrap the Reply to see the response.
+using Middleware = std::function<void(RequestPtr, Reply, const Handler& next)>;
+
+/// Composes middlewares around `last`; the first middleware runs first.
+Handler chain(std::vector<Middleware> middlewares, Handler last);
+
+/// Splits a raw target into decoded path and query parameters ('+' is a space in the query).
+/// False on malformed percent-encoding or a path not starting with '/'.
+bool parse_target(std::string_view target, std::string& path,
+                  std::vector<std::pair<std::string, std::string>>& query);
+
+/// Percent-decodes `in`; `plus_is_space` for query components. False on a malformed escape.
+bool percent_decode(std::string_view in, std::string& out, bool plus_is_space);
+
+}  // namespace cairn::http

@@ -1,0 +1,192 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/command.h"
+#include "api/errors.h"
+#include "api/validate.h"
+#include "common/result.h"
+
+namespace cairn::store {
+
+/// Opening options of a Store.
+struct Options {
+  std::string path;  // SQLite database file; created with the schema when absent
+  /// true: PRAGMA synchronous=FULL, every apply is durable on return (single node, where the
+  /// database is the only copy). false: synchronous=NORMAL, durability comes from the Raft log,
+  /// which is replayed from applied_index() after a crash (DESIGN.md §3).
+  bool synchronous_full = true;
+  /// Values larger than this are refused by apply (40002). Must be equal on every node.
+  size_t max_value_bytes = api::kDefaultMaxValueBytes;
+};
+
+/// Rows as the seed's §3.2 tables hold them. Times are Unix milliseconds taken from the
+/// command's timestamp (never the local clock). Values are compact JSON text.
+struct NamespaceRow {
+  int64_t id = 0;
+  std::string name;
+  std::string description;
+  int status = 1;          // 1 enabled, 0 disabled
+  uint64_t revision = 0;   // last global revision that changed the namespace or one of its keys
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+  int64_t config_count = 0;  // filled by list_namespaces only
+};
+
+struct ConfigRow {
+  int64_t id = 0;
+  int64_t namespace_id = 0;
+  std::string ns;  // namespace name
+  std::string key;
+  std::string value;
+  int64_t version = 0;
+  std::string description;
+  int status = 1;
+  std::string created_by;
+  std::string updated_by;
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+  uint64_t revision = 0;  // global revision of the last change to this key
+};
+
+struct VersionRow {
+  int64_t config_id = 0;
+  int64_t version = 0;
+  std::string value;
+  int status = 1;
+  std::string created_by;
+  int64_t created_at_ms = 0;
+};
+
+struct HistoryRow {
+  int64_t id = 0;
+  int64_t config_id = 0;
+  std::string ns;
+  std::string key;
+  std::optional<std::string> old_value;  // absent for CREATE
+  std::string new_value;                 // "null" for DELETE
+  int64_t version = 0;
+  std::string operation;  // CREATE, UPDATE, DELETE, ROLLBACK, ENABLE, DISABLE
+  std::string operator_name;
+  int64_t created_at_ms = 0;
+  uint64_t revision = 0;
+};
+
+/// One effect of an applied command, in the order it happened, for the in-memory index and
+/// the watch hub. Deletes carry the last state of what was deleted.
+struct Change {
+  enum class Kind { kNamespacePut, kNamespaceDelete, kConfigPut, kConfigDelete };
+  Kind kind = Kind::kConfigPut;
+  NamespaceRow ns;    // always set (for config changes: the namespace after the change)
+  ConfigRow config;   // config changes only
+  std::string operation;  // config changes: the history operation (CREATE, UPDATE, …)
+};
+
+struct Applied {
+  api::CommandResult result;
+  std::vector<Change> changes;  // empty when the command failed
+};
+
+struct PageRequest {
+  int64_t page = 1;       // 1-based
+  int64_t page_size = 20; // 1..1000
+};
+
+template <class T>
+struct Page {
+  std::vector<T> items;
+  int64_t total = 0;  // rows matching, over all pages
+};
+
+struct ConfigFilter {
+  std::optional<std::string> ns;  // exact namespace name
+  std::string key_contains;       // substring of the key, literal (no wildcards)
+};
+
+struct NamespaceFilter {
+  std::string name_contains;
+  std::optional<int> status;
+};
+
+/// The seed's tables in one SQLite file (WAL mode), and the deterministic state machine that
+/// changes them.
+///
+/// Threads: apply(), restore_snapshot() and close() are called by one thread at a time (the
+/// apply thread). Every read method may be called from any thread, concurrently with apply and
+/// with each other; a read sees the state before or after an apply, never half of one.
+class Store {
+ public:
+  static Result<std::unique_ptr<Store>, api::Error> open(const Options& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  /// Applies `command` as log entry `index` stamped `timestamp_ms`, in one transaction that
+  /// also records `index` as applied_index(). Every state-dependent check (namespace exists and
+  /// is enabled, key exists or not, expected_version, sizes, names) happens here, so the same
+  /// commands in the same order give byte-identical tables on every node. A command that fails
+  /// a check changes nothing but applied_index() and returns the error in `result`.
+  /// Precondition: index > applied_index(); otherwise nothing happens and result is 50001.
+  Applied apply(const api::Command& command, uint64_t index, int64_t timestamp_ms);
+
+  /// Advances applied_index() for a log entry that carries no command (Raft no-op, membership).
+  void mark_applied(uint64_t index);
+
+  uint64_t applied_index() const;
+  uint64_t revision() const;  // global revision: +1 per successful command
+
+  // ---- reads (SQLite; count in read_queries()) ----
+  Result<Page<ConfigRow>, api::Error> list_configs(const ConfigFilter& filter,
+                                                   const PageRequest& page) const;
+  /// Newest first. 40402 unknown namespace, 40403 when the key never existed.
+  Result<Page<HistoryRow>, api::Error> history(const std::string& ns, const std::string& key,
+                                               const PageRequest& page) const;
+  /// Newest first; spans delete and re-create. 40402 / 40403 as history().
+  Result<Page<VersionRow>, api::Error> versions(const std::string& ns, const std::string& key,
+                                                const PageRequest& page) const;
+  /// 40402 unknown namespace, 40403 key never existed, 40401 version not (or no longer) kept.
+  Result<VersionRow, api::Error> get_version(const std::string& ns, const std::string& key,
+                                             int64_t version) const;
+  Result<Page<NamespaceRow>, api::Error> list_namespaces(const NamespaceFilter& filter,
+                                                         const PageRequest& page) const;
+  /// Visits every namespace, then every current config (ordered by namespace id, key): used to
+  /// build the in-memory index at start and after a restore.
+  Result<Ok, api::Error> load_all(const std::function<void(const NamespaceRow&)>& on_namespace,
+                                  const std::function<void(const ConfigRow&)>& on_config) const;
+  /// A trivial query, for the health check.
+  Result<Ok, api::Error> ping() const;
+
+  // ---- snapshots ----
+  /// Writes a consistent copy of the whole database to `path` (online backup, no pause of
+  /// reads). The file is complete and fsynced when this returns.
+  Result<Ok, api::Error> write_snapshot(const std::string& path) const;
+  /// Replaces the whole state with the snapshot at `path` atomically: either the old state
+  /// stays (and an error is returned) or the new one is fully in place. The snapshot file is
+  /// validated (schema, integrity) before anything is replaced.
+  Result<Ok, api::Error> restore_snapshot(const std::string& path);
+
+  /// Hex SHA-256 over a canonical dump of every table (ordered by primary key). Equal on two
+  /// nodes exactly when their tables hold the same rows.
+  std::string checksum() const;
+
+  /// Probe: number of read queries run against SQLite since open (reads served by the
+  /// in-memory index do not count). Thread-safe.
+  uint64_t read_queries() const { return read_queries_.load(std::memory_order_relaxed); }
+
+  const Options& options() const { return options_; }
+
+ private:
+  explicit Store(Options options);
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  Options options_;
+  mutable std::atomic<uint64_t> read_queries_{0};
+};
+
+}  // namespace cairn::store
