@@ -1,0 +1,44 @@
+# Cairn: the two commands are `make run` and `make test`.
+#   make build   release build into build/
+#   make test    install missing packages, build, run every test (release + sanitizers + fuzz)
+#   make run     build and start a local node on http://127.0.0.1:8001
+#   make asan    sanitizer build and its tests only
+#   make fuzz    libFuzzer targets, FUZZ_SECONDS each (default 60)
+
+JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
+RUN_DIR ?= $(CURDIR)/data/dev
+RUN_PORT ?= 8001
+
+.PHONY: deps build test test-release asan fuzz run clean format
+
+deps:
+	@./scripts/deps.sh
+
+build: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS)
+
+test-release: build
+	ctest --preset release -j $(JOBS)
+
+asan: deps
+	cmake --preset asan >/dev/null
+	cmake --build --preset asan -j $(JOBS)
+	ctest --preset asan -j $(JOBS) -LE e2e
+
+fuzz: deps
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz -j $(JOBS)
+	./scripts/run-fuzzers.sh build-fuzz $(FUZZ_SECONDS)
+
+test: test-release asan fuzz
+
+run: build
+	build/cairn server --data-dir $(RUN_DIR) --listen-http 127.0.0.1:$(RUN_PORT)
+
+format:
+	find src tests -name '*.h' -o -name '*.cc' | xargs clang-format -i
+
+clean:
+	rm -rf build build-debug build-asan build-fuzz

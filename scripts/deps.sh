@@ -1,0 +1,32 @@
+#!/bin/sh
+# Installs the Debian 12 packages Cairn needs to build and test, when they are missing.
+# As root it runs apt-get; otherwise it prints the apt-get line and fails.
+set -eu
+
+PACKAGES="cmake ninja-build ccache g++ clang libclang-rt-14-dev pkg-config
+libboost-dev libboost-system-dev nlohmann-json3-dev libsqlite3-dev sqlite3 libssl-dev
+libhiredis-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev
+libgtest-dev libgmock-dev libbenchmark-dev python3 curl procps"
+
+missing=""
+for p in $PACKAGES; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+
+if [ -z "$missing" ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Missing Debian packages. Install them with:" >&2
+  echo "  sudo apt-get install -y$missing" >&2
+  exit 1
+fi
+
+echo "Installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,163 @@
+#include "server/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+
+#include "common/time.h"
+
+namespace cairn::server {
+namespace {
+
+using Kind = ConfigKey::Kind;
+using C = ServerConfig;
+
+std::string kebab(const char* snake) {
+  std::string out = snake;
+  for (char& c : out) {
+    if (c == '_') c = '-';
+  }
+  return out;
+}
+
+std::string default_text(const ConfigKey& key) {
+  static const ServerConfig defaults;
+  switch (key.kind) {
+    case Kind::kString:
+      return defaults.*std::get<std::string C::*>(key.field);
+    case Kind::kInt:
+      return std::to_string(defaults.*std::get<int64_t C::*>(key.field));
+    case Kind::kDuration:
+      return std::to_string(defaults.*std::get<int64_t C::*>(key.field)) + "ms";
+    case Kind::kBool:
+      return defaults.*std::get<bool C::*>(key.field) ? "true" : "false";
+  }
+  return {};
+}
+
+}  // namespace
+
+const std::vector<ConfigKey>& config_schema() {
+  static const std::vector<ConfigKey> schema = {
+      {"node_id", "Name of this node, shown in health and logs", Kind::kString, &C::node_id},
+      {"data_dir", "Directory holding the database (cairn.db) and cairn.pid", Kind::kString,
+       &C::data_dir},
+      {"listen_http", "HTTP listen address host:port (port 0 picks a free port)", Kind::kString,
+       &C::listen_http},
+      {"http_threads", "HTTP io threads; 0 means one per core", Kind::kInt, &C::http_threads, 0,
+       256},
+      {"max_header_bytes", "Largest request header block; larger is answered 431",
+       Kind::kInt, &C::max_header_bytes, 1024, 1 << 20},
+      {"max_body_bytes", "Largest request body; larger is answered 413/41301", Kind::kInt,
+       &C::max_body_bytes, 1024, int64_t{1} << 30},
+      {"max_value_bytes", "Largest config value (compact JSON); larger is 400/40002. Must be "
+       "equal on every node", Kind::kInt, &C::max_value_bytes, 16, int64_t{256} << 20},
+      {"http_read_timeout", "A request must arrive completely within this (e.g. 30s)",
+       Kind::kDuration, &C::http_read_timeout_ms, 100, 3'600'000},
+      {"http_idle_timeout", "Idle keep-alive connections are closed after this", Kind::kDuration,
+       &C::http_idle_timeout_ms, 100, 86'400'000},
+      {"shutdown_grace", "On SIGTERM, how long in-flight requests may still finish",
+       Kind::kDuration, &C::shutdown_grace_ms, 0, 600'000},
+      {"log_level", "trace, debug, info, warn, error or off", Kind::kString, &C::log_level},
+      {"access_log", "Write one log line per HTTP request", Kind::kBool, &C::access_log},
+  };
+  return schema;
+}
+
+Result<Ok, std::string> set_key(ServerConfig& config, const ConfigKey& key,
+                                const std::string& text) {
+  auto bad = [&](const std::string& why) {
+    return Unexpected{std::string(key.name) + ": " + why + " (got '" + text + "')"};
+  };
+  switch (key.kind) {
+    case Kind::kString:
+      if (text.empty()) return bad("must not be empty");
+      config.*std::get<std::string C::*>(key.field) = text;
+      return Ok{};
+    case Kind::kInt:
+    case Kind::kDuration: {
+      int64_t v = 0;
+      if (key.kind == Kind::kDuration) {
+        v = parse_duration_ms(text);
+        if (v < 0) return bad("must be a duration such as 500ms, 30s, 5m");
+      } else {
+        auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc() || ptr != text.data() + text.size()) return bad("must be an integer");
+      }
+      if (v < key.min || v > key.max) {
+        return bad("must be between " + std::to_string(key.min) + " and " +
+                   std::to_string(key.max));
+      }
+      config.*std::get<int64_t C::*>(key.field) = v;
+      return Ok{};
+    }
+    case Kind::kBool:
+      if (text == "true" || text == "1" || text == "yes" || text == "on") {
+        config.*std::get<bool C::*>(key.field) = true;
+      } else if (text == "false" || text == "0" || text == "no" || text == "off") {
+        config.*std::get<bool C::*>(key.field) = false;
+      } else {
+        return bad("must be true or false");
+      }
+      return Ok{};
+  }
+  return Ok{};
+}
+
+Result<Ok, std::string> load_yaml(ServerConfig& config, const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const std::exception& e) {
+    return Unexpected{"cannot read config file " + path + ": " + e.what()};
+  }
+  if (root.IsNull()) return Ok{};
+  if (!root.IsMap()) return Unexpected{"config file " + path + " must be a mapping of keys"};
+  for (const auto& item : root) {
+    std::string name = item.first.as<std::string>();
+    const ConfigKey* key = nullptr;
+    for (const auto& k : config_schema()) {
+      if (name == k.name) key = &k;
+    }
+    if (!key) return Unexpected{"config file " + path + ": unknown key '" + name + "'"};
+    if (!item.second.IsScalar()) {
+      return Unexpected{"config file " + path + ": key '" + name + "' must be a scalar"};
+    }
+    auto set = set_key(config, *key, item.second.as<std::string>());
+    if (!set.ok()) return Unexpected{"config file " + path + ": " + set.error()};
+  }
+  return Ok{};
+}
+
+ConfigFlags::ConfigFlags(CLI::App& app) : app_(app) {
+  const auto& schema = config_schema();
+  values_.resize(schema.size());
+  app.add_option("--config", config_file_, "YAML config file (snake_case keys)");
+  for (size_t i = 0; i < schema.size(); ++i) {
+    const ConfigKey& key = schema[i];
+    app.add_option("--" + kebab(key.name), values_[i], key.description)
+        ->default_str(default_text(key))
+        ->type_name(key.kind == Kind::kInt        ? "INT"
+                    : key.kind == Kind::kDuration ? "DURATION"
+                    : key.kind == Kind::kBool     ? "BOOL"
+                                                  : "TEXT");
+  }
+}
+
+Result<ServerConfig, std::string> ConfigFlags::finish() const {
+  ServerConfig config;
+  if (!config_file_.empty()) {
+    auto loaded = load_yaml(config, config_file_);
+    if (!loaded.ok()) return Unexpected{loaded.error()};
+  }
+  const auto& schema = config_schema();
+  for (size_t i = 0; i < schema.size(); ++i) {
+    if (app_.count("--" + kebab(schema[i].name)) == 0) continue;
+    auto set = set_key(config, schema[i], values_[i]);
+    if (!set.ok()) return Unexpected{set.error()};
+  }
+  return config;
+}
+
+}  // namespace cairn::server

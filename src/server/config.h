@@ -1,0 +1,69 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/result.h"
+
+namespace CLI {
+class App;
+}
+
+namespace cairn::server {
+
+/// Everything `cairn server` can be told, from a YAML file (`snake_case` keys), flags
+/// (`--kebab-case`) or defaults, in that order of precedence: flag > file > default.
+struct ServerConfig {
+  std::string node_id = "node1";
+  std::string data_dir = "./data";
+  std::string listen_http = "127.0.0.1:8080";
+  int64_t http_threads = 0;
+  int64_t max_header_bytes = 16 * 1024;
+  int64_t max_body_bytes = 4 * 1024 * 1024;
+  int64_t max_value_bytes = 1024 * 1024;
+  int64_t http_read_timeout_ms = 30'000;
+  int64_t http_idle_timeout_ms = 75'000;
+  int64_t shutdown_grace_ms = 5'000;
+  std::string log_level = "info";
+  bool access_log = true;
+};
+
+/// One key of the schema: its name, what it means, its kind and bounds. The same table feeds
+/// the YAML loader, the flags and `cairn server --help` (STYLE.md §8).
+struct ConfigKey {
+  enum class Kind { kString, kInt, kDuration, kBool };
+  const char* name;  // snake_case
+  const char* description;
+  Kind kind;
+  std::variant<std::string ServerConfig::*, int64_t ServerConfig::*, bool ServerConfig::*> field;
+  int64_t min = 0;
+  int64_t max = 0;
+};
+
+const std::vector<ConfigKey>& config_schema();
+
+/// Registers every key as a `--kebab-case` flag (plus `--config FILE`) on `app`; after the
+/// app has parsed, finish() loads the file and applies the flags that were given.
+class ConfigFlags {
+ public:
+  explicit ConfigFlags(CLI::App& app);
+  /// Builds the final config: defaults, then the YAML file, then flags. Error text on an
+  /// unknown YAML key, a wrong type or a value out of bounds.
+  Result<ServerConfig, std::string> finish() const;
+
+ private:
+  std::string config_file_;
+  std::vector<std::string> values_;  // one per schema key, raw flag text
+  CLI::App& app_;
+};
+
+/// Applies `text` to the key `key` of `config` (used by the YAML loader and the flags).
+Result<Ok, std::string> set_key(ServerConfig& config, const ConfigKey& key,
+                                const std::string& text);
+
+/// Loads a YAML file over `config`.
+Result<Ok, std::string> load_yaml(ServerConfig& config, const std::string& path);
+
+}  // namespace cairn::server

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "server/config.h"
+
+namespace cairn::server {
+
+/// One running Cairn node: store, in-memory index, replicator, service and HTTP server wired
+/// together. The only place that knows every part (DESIGN.md §4).
+///
+/// Lifetime: start() builds and starts everything, or returns why it could not; stop() (also
+/// run by the destructor) stops in reverse order: HTTP first (in-flight requests get
+/// shutdown_grace to finish), then the replicator, then the store. Threads: start() and stop()
+/// from the control thread.
+class Node {
+ public:
+  static Result<std::unique_ptr<Node>, std::string> start(const ServerConfig& config);
+  ~Node();
+
+  uint16_t http_port() const;
+  void stop();
+
+ private:
+  Node() = default;
+  struct Parts;
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace cairn::server

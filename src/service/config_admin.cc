@@ -1,0 +1,251 @@
+// Admin config endpoints (seed §3.8.4) and the atomic batch. Writes are shaped into a Command
+// and proposed; every state-dependent check happens when the state machine applies it.
+
+#include "common/time.h"
+#include "service/request.h"
+#include "service/service.h"
+
+namespace cairn::service {
+
+using api::Errc;
+using api::make_error;
+
+namespace {
+
+constexpr int64_t kMaxVersion = INT64_MAX;
+
+/// Reads one create/update/delete from `body`; `prefix` ("operations[2]") is put in front of
+/// field names in errors, empty for the single-operation endpoints.
+Result<api::ConfigWrite, api::Error> read_write(const Json& body, api::ConfigOp op,
+                                                size_t max_value_bytes,
+                                                const std::string& prefix) {
+  auto fail = [&prefix](api::Error e) {
+    if (!prefix.empty()) {
+      e.field = e.field.empty() ? prefix : prefix + "." + e.field;
+      e.details = prefix + ": " + e.details;
+    }
+    return Unexpected{std::move(e)};
+  };
+  api::ConfigWrite w;
+  w.op = op;
+  auto key = string_field(body, "key");
+  if (!key.ok()) return fail(key.error());
+  if (auto bad = check_key(*key); !bad.ok()) return fail(bad.error());
+  w.key = std::move(*key);
+
+  if (op != api::ConfigOp::kDelete) {
+    auto value = body.find("value");
+    if (value != body.end()) {
+      auto text = value_text(*value, max_value_bytes, "value");
+      if (!text.ok()) return fail(text.error());
+      w.value = std::move(*text);
+    } else if (op == api::ConfigOp::kCreate) {
+      return fail(make_error(Errc::kBadRequest, "value is required", "value"));
+    }
+    auto description = optional_string_field(body, "description");
+    if (!description.ok()) return fail(description.error());
+    if (*description) {
+      if (auto bad = api::check_description(**description)) {
+        return fail(make_error(Errc::kValidation, *bad, "description"));
+      }
+      w.description = std::move(*description);
+    }
+    auto status = optional_int_field(body, "status", 0, 1);
+    if (!status.ok()) return fail(status.error());
+    if (*status) w.status = static_cast<int>(**status);
+    if (op == api::ConfigOp::kUpdate && !w.value && !w.description && !w.status) {
+      return fail(make_error(Errc::kBadRequest,
+                             "one of value, description or status is required", "value"));
+    }
+  }
+  auto expected = optional_int_field(body, "expected_version", 1, kMaxVersion);
+  if (!expected.ok()) return fail(expected.error());
+  w.expected_version = *expected;
+  return w;
+}
+
+Result<std::string, api::Error> namespace_field(const Json& body) {
+  auto ns = string_field(body, "namespace");
+  if (!ns.ok()) return ns;
+  if (auto bad = check_namespace(*ns); !bad.ok()) return Unexpected{bad.error()};
+  return ns;
+}
+
+std::string optional_json(const std::optional<std::string>& text) {
+  return text ? *text : std::string("null");
+}
+
+}  // namespace
+
+void Service::create_config(const http::RequestPtr& req, const http::Reply& reply) {
+  auto body = body_object(*req);
+  if (!body.ok()) return reply_error(reply, *req, body.error());
+  auto ns = namespace_field(*body);
+  if (!ns.ok()) return reply_error(reply, *req, ns.error());
+  auto write = read_write(*body, api::ConfigOp::kCreate, options_.max_value_bytes, "");
+  if (!write.ok()) return reply_error(reply, *req, write.error());
+  propose(req, reply, api::WriteConfigs{*ns, {std::move(*write)}, false});
+}
+
+void Service::update_config(const http::RequestPtr& req, const http::Reply& reply) {
+  auto body = body_object(*req);
+  if (!body.ok()) return reply_error(reply, *req, body.error());
+  auto ns = namespace_field(*body);
+  if (!ns.ok()) return reply_error(reply, *req, ns.error());
+  auto write = read_write(*body, api::ConfigOp::kUpdate, options_.max_value_bytes, "");
+  if (!write.ok()) return reply_error(reply, *req, write.error());
+  propose(req, reply, api::WriteConfigs{*ns, {std::move(*write)}, false});
+}
+
+void Service::delete_config(const http::RequestPtr& req, const http::Reply& reply) {
+  // The seed passes namespace and key as parameters; a JSON body is accepted too.
+  Json params = Json::object();
+  if (req->query_param("namespace") || req->query_param("key") || req->body.empty()) {
+    for (const char* name : {"namespace", "key"}) {
+      if (auto v = req->query_param(name)) params[name] = std::string(*v);
+    }
+    auto expected = int_param(*req, "expected_version", 1, kMaxVersion);
+    if (!expected.ok()) return reply_error(reply, *req, expected.error());
+    if (*expected) params["expected_version"] = **expected;
+  } else {
+    auto body = body_object(*req);
+    if (!body.ok()) return reply_error(reply, *req, body.error());
+    params = std::move(*body);
+  }
+  auto ns = namespace_field(params);
+  if (!ns.ok()) return reply_error(reply, *req, ns.error());
+  auto write = read_write(params, api::ConfigOp::kDelete, options_.max_value_bytes, "");
+  if (!write.ok()) return reply_error(reply, *req, write.error());
+  propose(req, reply, api::WriteConfigs{*ns, {std::move(*write)}, false});
+}
+
+void Service::batch_write(const http::RequestPtr& req, const http::Reply& reply) {
+  auto body = body_object(*req);
+  if (!body.ok()) return reply_error(reply, *req, body.error());
+  auto ns = namespace_field(*body);
+  if (!ns.ok()) return reply_error(reply, *req, ns.error());
+  auto ops = body->find("operations");
+  if (ops == body->end() || !ops->is_array()) {
+    return reply_error(reply, *req, make_error(Errc::kBadRequest,
+                                               "operations must be an array", "operations"));
+  }
+  if (ops->empty() || ops->size() > api::kMaxBatchOperations) {
+    return reply_error(reply, *req, make_error(Errc::kValidation,
+                                               "operations must hold 1 to 1000 operations",
+                                               "operations"));
+  }
+  api::WriteConfigs batch{*ns, {}, true};
+  for (size_t i = 0; i < ops->size(); ++i) {
+    std::string prefix = "operations[" + std::to_string(i) + "]";
+    const Json& op = (*ops)[i];
+    if (!op.is_object()) {
+      return reply_error(reply, *req, make_error(Errc::kBadRequest,
+                                                 prefix + ": must be an object", prefix));
+    }
+    auto name = string_field(op, "op");
+    if (!name.ok()) {
+      return reply_error(reply, *req, make_error(Errc::kBadRequest,
+                                                 prefix + ": op is required", prefix + ".op"));
+    }
+    api::ConfigOp kind;
+    if (*name == "create") {
+      kind = api::ConfigOp::kCreate;
+    } else if (*name == "update") {
+      kind = api::ConfigOp::kUpdate;
+    } else if (*name == "delete") {
+      kind = api::ConfigOp::kDelete;
+    } else {
+      return reply_error(reply, *req,
+                         make_error(Errc::kValidation,
+                                    prefix + ": op must be create, update or delete",
+                                    prefix + ".op"));
+    }
+    auto write = read_write(op, kind, options_.max_value_bytes, prefix);
+    if (!write.ok()) return reply_error(reply, *req, write.error());
+    batch.ops.push_back(std::move(*write));
+  }
+  propose(req, reply, std::move(batch));
+}
+
+void Service::rollback_config(const http::RequestPtr& req, const http::Reply& reply) {
+  auto body = body_object(*req);
+  if (!body.ok()) return reply_error(reply, *req, body.error());
+  auto ns = namespace_field(*body);
+  if (!ns.ok()) return reply_error(reply, *req, ns.error());
+  auto key = string_field(*body, "key");
+  if (!key.ok()) return reply_error(reply, *req, key.error());
+  if (auto bad = check_key(*key); !bad.ok()) return reply_error(reply, *req, bad.error());
+  auto target = optional_int_field(*body, "target_version", 1, kMaxVersion);
+  if (!target.ok()) return reply_error(reply, *req, target.error());
+  if (!*target) {
+    return reply_error(reply, *req, make_error(Errc::kBadRequest, "target_version is required",
+                                               "target_version"));
+  }
+  auto expected = optional_int_field(*body, "expected_version", 1, kMaxVersion);
+  if (!expected.ok()) return reply_error(reply, *req, expected.error());
+  propose(req, reply, api::RollbackConfig{*ns, *key, **target, *expected});
+}
+
+void Service::list_configs(const http::RequestPtr& req, const http::Reply& reply) {
+  store::ConfigFilter filter;
+  if (auto ns = req->query_param("namespace"); ns && !ns->empty()) {
+    if (auto bad = check_namespace(*ns); !bad.ok()) return reply_error(reply, *req, bad.error());
+    filter.ns = std::string(*ns);
+  }
+  if (auto key = req->query_param("key")) {
+    if (key->size() > api::kMaxKeyLength) {
+      return reply_error(reply, *req, make_error(Errc::kValidation,
+                                                 "key must be at most 256 characters", "key"));
+    }
+    filter.key_contains = std::string(*key);
+  }
+  auto paging = paging_params(*req);
+  if (!paging.ok()) return reply_error(reply, *req, paging.error());
+  auto page = store_.list_configs(filter, {paging->page, paging->page_size});
+  if (!page.ok()) return reply_error(reply, *req, page.error());
+  std::string data = R"({"list":[)";
+  bool first = true;
+  for (const auto& c : page->items) {
+    if (!first) data += ',';
+    first = false;
+    data += R"({"id":)" + std::to_string(c.id) + R"(,"namespace":)" + json_quote(c.ns) +
+            R"(,"key":)" + json_quote(c.key) + R"(,"value":)" + c.value +
+            R"(,"version":)" + std::to_string(c.version) + R"(,"description":)" +
+            json_quote(c.description) + R"(,"status":)" + std::to_string(c.status) +
+            R"(,"created_by":)" + json_quote(c.created_by) + R"(,"updated_by":)" +
+            json_quote(c.updated_by) + R"(,"created_at":")" + format_utc(c.created_at_ms) +
+            R"(","updated_at":")" + format_utc(c.updated_at_ms) + R"("})";
+  }
+  data += R"(],"pagination":)" + pagination_json(*paging, page->total) + "}";
+  reply_ok(reply, *req, "success", data);
+}
+
+void Service::config_history(const http::RequestPtr& req, const http::Reply& reply) {
+  auto ns = required_param(*req, "namespace");
+  if (!ns.ok()) return reply_error(reply, *req, ns.error());
+  auto key = required_param(*req, "key");
+  if (!key.ok()) return reply_error(reply, *req, key.error());
+  if (auto bad = check_namespace(*ns); !bad.ok()) return reply_error(reply, *req, bad.error());
+  if (auto bad = check_key(*key); !bad.ok()) return reply_error(reply, *req, bad.error());
+  auto paging = paging_params(*req);
+  if (!paging.ok()) return reply_error(reply, *req, paging.error());
+  auto page = store_.history(*ns, *key, {paging->page, paging->page_size});
+  if (!page.ok()) return reply_error(reply, *req, page.error());
+  std::string data = R"({"list":[)";
+  bool first = true;
+  for (const auto& h : page->items) {
+    if (!first) data += ',';
+    first = false;
+    data += R"({"id":)" + std::to_string(h.id) + R"(,"namespace":)" + json_quote(h.ns) +
+            R"(,"key":)" + json_quote(h.key) + R"(,"old_value":)" + optional_json(h.old_value) +
+            R"(,"new_value":)" + (h.new_value.empty() ? std::string("null") : h.new_value) +
+            R"(,"version":)" + std::to_string(h.version) + R"(,"operation":)" +
+            json_quote(h.operation) + R"(,"operator":)" + json_quote(h.operator_name) +
+            R"(,"revision":)" + std::to_string(h.revision) + R"(,"created_at":")" +
+            format_utc(h.created_at_ms) + R"("})";
+  }
+  data += R"(],"pagination":)" + pagination_json(*paging, page->total) + "}";
+  reply_ok(reply, *req, "success", data);
+}
+
+}  // namespace cairn::service

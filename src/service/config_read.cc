@@ -1,0 +1,196 @@
+// Client reads (seed §3.8.3): served from the in-memory index, never from SQLite, except for a
+// `version=` that is not the current one.
+
+#include <set>
+
+#include "common/time.h"
+#include "service/request.h"
+#include "service/service.h"
+
+namespace cairn::service {
+
+using api::Errc;
+using api::make_error;
+
+namespace {
+
+api::Error namespace_not_found(const std::string& ns) {
+  return make_error(Errc::kNamespaceNotFound, "namespace '" + ns + "' does not exist",
+                    "namespace");
+}
+
+api::Error namespace_disabled(const std::string& ns) {
+  return make_error(Errc::kNamespaceNotFound, "namespace '" + ns + "' is disabled", "namespace");
+}
+
+api::Error config_not_found(const std::string& ns, const std::string& key) {
+  return make_error(Errc::kConfigNotFound,
+                    "config '" + key + "' does not exist in namespace '" + ns + "'", "key");
+}
+
+void append_config_data(std::string& out, const std::string& ns, const std::string& key,
+                        std::string_view value, int64_t version, int64_t updated_at_ms) {
+  out += R"({"namespace":)";
+  append_json_string(out, ns);
+  out += R"(,"key":)";
+  append_json_string(out, key);
+  out += R"(,"value":)";
+  out += value;
+  out += R"(,"version":)";
+  out += std::to_string(version);
+  out += R"(,"updated_at":")";
+  out += format_utc(updated_at_ms);
+  out += R"("})";
+}
+
+}  // namespace
+
+void Service::get_config(const http::RequestPtr& req, const http::Reply& reply) {
+  auto ns = required_param(*req, "namespace");
+  if (!ns.ok()) return reply_error(reply, *req, ns.error());
+  auto key = required_param(*req, "key");
+  if (!key.ok()) return reply_error(reply, *req, key.error());
+  if (auto bad = check_namespace(*ns); !bad.ok()) return reply_error(reply, *req, bad.error());
+  if (auto bad = check_key(*key); !bad.ok()) return reply_error(reply, *req, bad.error());
+  auto version = int_param(*req, "version", 1, INT64_MAX);
+  if (!version.ok()) return reply_error(reply, *req, version.error());
+
+  std::optional<api::Error> error;
+  std::string data;
+  bool need_store = false;
+  bool found = index_.read_namespace(*ns, [&](const cache::NamespaceEntry& entry) {
+    if (entry.status == 0) {
+      error = namespace_disabled(*ns);
+      return;
+    }
+    auto it = entry.configs.find(*key);
+    if (it == entry.configs.end()) {
+      // A deleted key's older versions stay readable by number.
+      if (*version) {
+        need_store = true;
+      } else {
+        error = config_not_found(*ns, *key);
+      }
+      return;
+    }
+    const cache::ConfigEntry& c = it->second;
+    if (c.status == 0) {
+      error = make_error(Errc::kConfigNotFound,
+                         "config '" + *key + "' is disabled in namespace '" + *ns + "'", "key");
+      return;
+    }
+    if (!*version || **version == c.version) {
+      append_config_data(data, *ns, *key, c.value, c.version, c.updated_at_ms);
+    } else {
+      need_store = true;
+    }
+  });
+  if (!found) return reply_error(reply, *req, namespace_not_found(*ns));
+  if (error) return reply_error(reply, *req, *error);
+  if (need_store) {
+    auto row = store_.get_version(*ns, *key, **version);
+    if (!row.ok()) return reply_error(reply, *req, row.error());
+    append_config_data(data, *ns, *key, row->value, row->version, row->created_at_ms);
+  }
+  reply_ok(reply, *req, "success", data);
+}
+
+void Service::batch_get(const http::RequestPtr& req, const http::Reply& reply) {
+  auto body = body_object(*req);
+  if (!body.ok()) return reply_error(reply, *req, body.error());
+  auto ns = string_field(*body, "namespace");
+  if (!ns.ok()) return reply_error(reply, *req, ns.error());
+  if (auto bad = check_namespace(*ns); !bad.ok()) return reply_error(reply, *req, bad.error());
+  auto keys_it = body->find("keys");
+  if (keys_it == body->end() || !keys_it->is_array()) {
+    return reply_error(reply, *req,
+                       make_error(Errc::kBadRequest, "keys must be an array of strings", "keys"));
+  }
+  if (keys_it->empty() || keys_it->size() > api::kMaxBatchOperations) {
+    return reply_error(reply, *req,
+                       make_error(Errc::kValidation, "keys must hold 1 to 1000 keys", "keys"));
+  }
+  std::vector<std::string> keys;
+  std::set<std::string, std::less<>> seen;
+  for (size_t i = 0; i < keys_it->size(); ++i) {
+    const Json& k = (*keys_it)[i];
+    std::string field = "keys[" + std::to_string(i) + "]";
+    if (!k.is_string()) {
+      return reply_error(reply, *req,
+                         make_error(Errc::kBadRequest, field + " must be a string", field));
+    }
+    std::string key = k.get<std::string>();
+    if (auto bad = check_key(key, field.c_str()); !bad.ok()) {
+      return reply_error(reply, *req, bad.error());
+    }
+    if (seen.insert(key).second) keys.push_back(std::move(key));
+  }
+
+  std::optional<api::Error> error;
+  std::string data;
+  bool found = index_.read_namespace(*ns, [&](const cache::NamespaceEntry& entry) {
+    if (entry.status == 0) {
+      error = namespace_disabled(*ns);
+      return;
+    }
+    std::string configs = "[";
+    std::string missing = "[";
+    for (const auto& key : keys) {
+      auto it = entry.configs.find(key);
+      if (it == entry.configs.end() || it->second.status == 0) {
+        if (missing.size() > 1) missing += ',';
+        append_json_string(missing, key);
+        continue;
+      }
+      if (configs.size() > 1) configs += ',';
+      configs += R"({"key":)";
+      append_json_string(configs, key);
+      configs += R"(,"value":)";
+      configs += it->second.value;
+      configs += R"(,"version":)";
+      configs += std::to_string(it->second.version);
+      configs += '}';
+    }
+    data = R"({"namespace":)" + json_quote(*ns) + R"(,"configs":)" + configs +
+           R"(],"missing":)" + missing + "]}";
+  });
+  if (!found) return reply_error(reply, *req, namespace_not_found(*ns));
+  if (error) return reply_error(reply, *req, *error);
+  reply_ok(reply, *req, "success", data);
+}
+
+void Service::get_namespace_configs(const http::RequestPtr& req, const http::Reply& reply) {
+  std::string ns(req->path_param("namespace").value_or(""));
+  if (auto bad = check_namespace(ns); !bad.ok()) return reply_error(reply, *req, bad.error());
+  std::optional<api::Error> error;
+  std::string data;
+  bool found = index_.read_namespace(ns, [&](const cache::NamespaceEntry& entry) {
+    if (entry.status == 0) {
+      error = namespace_disabled(ns);
+      return;
+    }
+    data.reserve(64 + entry.configs.size() * 64);
+    data += R"({"namespace":)";
+    append_json_string(data, ns);
+    data += R"(,"configs":{)";
+    bool first = true;
+    for (const auto& [key, c] : entry.configs) {
+      if (c.status == 0) continue;
+      if (!first) data += ',';
+      first = false;
+      append_json_string(data, key);
+      data += ':';
+      data += c.value;
+    }
+    data += R"(},"version":)";
+    data += std::to_string(entry.revision);
+    data += R"(,"updated_at":")";
+    data += format_utc(entry.updated_at_ms);
+    data += R"("})";
+  });
+  if (!found) return reply_error(reply, *req, namespace_not_found(ns));
+  if (error) return reply_error(reply, *req, *error);
+  reply_ok(reply, *req, "success", data);
+}
+
+}  // namespace cairn::service

@@ -1,0 +1,40 @@
+// Health and debug counters (seed §3.8.7).
+
+#include "api/envelope.h"
+#include "common/time.h"
+#include "service/request.h"
+#include "service/service.h"
+
+namespace cairn::service {
+
+void Service::health(const http::RequestPtr& req, const http::Reply& reply) {
+  int64_t start = monotonic_ms();
+  auto ping = store_.ping();
+  int64_t latency = monotonic_ms() - start;
+  bool healthy = ping.ok();
+  std::string database = R"({"status":")" + std::string(healthy ? "healthy" : "unhealthy") +
+                         R"(","latency_ms":)" + std::to_string(latency);
+  if (!healthy) database += R"(,"error":)" + json_quote(ping.error().details);
+  database += "}";
+  std::string data = R"({"status":")" + std::string(healthy ? "healthy" : "unhealthy") +
+                     R"(","node_id":)" + json_quote(options_.node_id) +
+                     R"(,"components":{"database":)" + database +
+                     R"(},"degraded":false,"uptime_seconds":)" +
+                     std::to_string((monotonic_ms() - started_monotonic_ms_) / 1000) + "}";
+  http::Response res;
+  res.status = healthy ? 200 : 503;
+  res.body = api::success_envelope("success", data, req->request_id, wall_clock_ms() / 1000);
+  reply(std::move(res));
+}
+
+void Service::debug_vars(const http::RequestPtr& req, const http::Reply& reply) {
+  std::string data = R"({"node_id":)" + json_quote(options_.node_id) + R"(,"revision":)" +
+                     std::to_string(store_.revision()) + R"(,"applied_index":)" +
+                     std::to_string(store_.applied_index()) + R"(,"store_read_queries":)" +
+                     std::to_string(store_.read_queries()) + R"(,"index_reads":)" +
+                     std::to_string(index_.reads()) + R"(,"checksum":)" +
+                     json_quote(req->query_param("checksum") ? store_.checksum() : "") + "}";
+  reply_ok(reply, *req, "success", data);
+}
+
+}  // namespace cairn::service

@@ -1,0 +1,134 @@
+// Namespace management (seed §3.8.6).
+
+#include "common/time.h"
+#include "service/request.h"
+#include "service/service.h"
+
+namespace cairn::service {
+
+using api::Errc;
+using api::make_error;
+
+namespace {
+
+bool all_digits(std::string_view s) {
+  if (s.empty() || s.size() > 18) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+Result<std::optional<std::string>, api::Error> description_field(const Json& body) {
+  auto d = optional_string_field(body, "description");
+  if (!d.ok()) return d;
+  if (*d) {
+    if (auto bad = api::check_description(**d)) {
+      return Unexpected{make_error(Errc::kValidation, *bad, "description")};
+    }
+  }
+  return d;
+}
+
+}  // namespace
+
+void Service::create_namespace(const http::RequestPtr& req, const http::Reply& reply) {
+  auto body = body_object(*req);
+  if (!body.ok()) return reply_error(reply, *req, body.error());
+  auto name = string_field(*body, "name");
+  if (!name.ok()) return reply_error(reply, *req, name.error());
+  if (auto bad = check_namespace(*name, "name"); !bad.ok()) {
+    return reply_error(reply, *req, bad.error());
+  }
+  auto description = description_field(*body);
+  if (!description.ok()) return reply_error(reply, *req, description.error());
+  propose(req, reply, api::CreateNamespace{*name, description->value_or("")});
+}
+
+void Service::update_namespace(const http::RequestPtr& req, const http::Reply& reply) {
+  // {id} is the numeric id, or the name when it is not all digits.
+  std::string ref(req->path_param("id").value_or(""));
+  int64_t id = 0;
+  if (all_digits(ref)) {
+    id = std::stoll(ref);
+  } else {
+    if (auto bad = check_namespace(ref, "id"); !bad.ok()) {
+      return reply_error(reply, *req, bad.error());
+    }
+    auto found = index_.namespace_id(ref);
+    if (!found) {
+      return reply_error(reply, *req, make_error(Errc::kNamespaceNotFound,
+                                                 "namespace '" + ref + "' does not exist", "id"));
+    }
+    id = *found;
+  }
+  auto body = body_object(*req);
+  if (!body.ok()) return reply_error(reply, *req, body.error());
+  auto description = description_field(*body);
+  if (!description.ok()) return reply_error(reply, *req, description.error());
+  auto status = optional_int_field(*body, "status", 0, 1);
+  if (!status.ok()) return reply_error(reply, *req, status.error());
+  if (!*description && !*status) {
+    return reply_error(reply, *req, make_error(Errc::kBadRequest,
+                                               "one of description or status is required",
+                                               "description"));
+  }
+  api::UpdateNamespace cmd;
+  cmd.id = id;
+  cmd.description = *description;
+  if (*status) cmd.status = static_cast<int>(**status);
+  propose(req, reply, std::move(cmd));
+}
+
+void Service::delete_namespace(const http::RequestPtr& req, const http::Reply& reply) {
+  std::string ref(req->path_param("id").value_or(""));
+  int64_t id = 0;
+  if (all_digits(ref)) {
+    id = std::stoll(ref);
+  } else {
+    if (auto bad = check_namespace(ref, "id"); !bad.ok()) {
+      return reply_error(reply, *req, bad.error());
+    }
+    auto found = index_.namespace_id(ref);
+    if (!found) {
+      return reply_error(reply, *req, make_error(Errc::kNamespaceNotFound,
+                                                 "namespace '" + ref + "' does not exist", "id"));
+    }
+    id = *found;
+  }
+  propose(req, reply, api::DeleteNamespace{id});
+}
+
+void Service::list_namespaces(const http::RequestPtr& req, const http::Reply& reply) {
+  store::NamespaceFilter filter;
+  if (auto name = req->query_param("name")) {
+    if (name->size() > api::kMaxNamespaceLength) {
+      return reply_error(reply, *req, make_error(Errc::kValidation,
+                                                 "name must be at most 128 characters", "name"));
+    }
+    filter.name_contains = std::string(*name);
+  }
+  auto status = int_param(*req, "status", 0, 1);
+  if (!status.ok()) return reply_error(reply, *req, status.error());
+  if (*status) filter.status = static_cast<int>(**status);
+  auto paging = paging_params(*req);
+  if (!paging.ok()) return reply_error(reply, *req, paging.error());
+  auto page = store_.list_namespaces(filter, {paging->page, paging->page_size});
+  if (!page.ok()) return reply_error(reply, *req, page.error());
+  std::string data = R"({"list":[)";
+  bool first = true;
+  for (const auto& n : page->items) {
+    if (!first) data += ',';
+    first = false;
+    data += R"({"id":)" + std::to_string(n.id) + R"(,"name":)" + json_quote(n.name) +
+            R"(,"description":)" + json_quote(n.description) + R"(,"status":)" +
+            std::to_string(n.status) + R"(,"config_count":)" + std::to_string(n.config_count) +
+            R"(,"revision":)" + std::to_string(n.revision) + R"(,"created_at":")" +
+            format_utc(n.created_at_ms) + R"(","updated_at":")" + format_utc(n.updated_at_ms) +
+            R"("})";
+  }
+  data += R"(],"pagination":)" + pagination_json(*paging, page->total) + "}";
+  reply_ok(reply, *req, "success", data);
+}
+
+}  // namespace cairn::service

@@ -1,0 +1,192 @@
+#include "service/request.h"
+
+#include <charconv>
+
+#include "api/envelope.h"
+#include "api/validate.h"
+#include "common/time.h"
+
+namespace cairn::service {
+
+using api::Errc;
+using api::make_error;
+
+Result<std::string, api::Error> required_param(const http::Request& req, std::string_view name) {
+  auto v = req.query_param(name);
+  if (!v || v->empty()) {
+    return Unexpected{make_error(Errc::kBadRequest, std::string(name) + " is required",
+                                 std::string(name))};
+  }
+  return std::string(*v);
+}
+
+namespace {
+
+std::optional<int64_t> parse_int(std::string_view s) {
+  int64_t out = 0;
+  if (s.empty()) return std::nullopt;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
+  return out;
+}
+
+api::Error range_error(std::string_view name, int64_t min, int64_t max) {
+  std::string what = std::string(name) + " must be ";
+  if (max == INT64_MAX) {
+    what += "at least " + std::to_string(min);
+  } else {
+    what += "between " + std::to_string(min) + " and " + std::to_string(max);
+  }
+  return make_error(Errc::kValidation, what, std::string(name));
+}
+
+}  // namespace
+
+Result<std::optional<int64_t>, api::Error> int_param(const http::Request& req,
+                                                     std::string_view name, int64_t min,
+                                                     int64_t max) {
+  auto v = req.query_param(name);
+  if (!v) return std::optional<int64_t>{};
+  auto n = parse_int(*v);
+  if (!n) {
+    return Unexpected{make_error(Errc::kBadRequest, std::string(name) + " must be an integer",
+                                 std::string(name))};
+  }
+  if (*n < min || *n > max) return Unexpected{range_error(name, min, max)};
+  return std::optional<int64_t>{*n};
+}
+
+Result<Paging, api::Error> paging_params(const http::Request& req) {
+  Paging p;
+  auto page = int_param(req, "page", 1, 1'000'000'000);
+  if (!page.ok()) return Unexpected{page.error()};
+  auto size = int_param(req, "page_size", 1, 1000);
+  if (!size.ok()) return Unexpected{size.error()};
+  if (*page) p.page = **page;
+  if (*size) p.page_size = **size;
+  return p;
+}
+
+Result<Json, api::Error> body_object(const http::Request& req) {
+  if (req.body.empty()) {
+    return Unexpected{make_error(Errc::kBadRequest, "request body must be a JSON object")};
+  }
+  // A body wraps a value in at most three levels (batch → operations → op), so anything deeper
+  // than that plus the value limit holds a value that is too deep.
+  constexpr int kLimit = api::kMaxValueDepth + 3;
+  if (json_depth(req.body, kLimit) > kLimit) {
+    return Unexpected{make_error(Errc::kValidation, "value is nested deeper than 64 levels",
+                                 "value")};
+  }
+  auto doc = parse_json(req.body, kLimit);
+  if (!doc) return Unexpected{make_error(Errc::kBadRequest, "request body is not valid JSON")};
+  if (!doc->is_object()) {
+    return Unexpected{make_error(Errc::kBadRequest, "request body must be a JSON object")};
+  }
+  return std::move(*doc);
+}
+
+Result<std::string, api::Error> string_field(const Json& body, const char* name) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) {
+    return Unexpected{make_error(Errc::kBadRequest, std::string(name) + " is required", name)};
+  }
+  if (!it->is_string()) {
+    return Unexpected{make_error(Errc::kBadRequest, std::string(name) + " must be a string", name)};
+  }
+  return it->get<std::string>();
+}
+
+Result<std::optional<std::string>, api::Error> optional_string_field(const Json& body,
+                                                                     const char* name) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return std::optional<std::string>{};
+  if (!it->is_string()) {
+    return Unexpected{make_error(Errc::kBadRequest, std::string(name) + " must be a string", name)};
+  }
+  return std::optional<std::string>{it->get<std::string>()};
+}
+
+Result<std::optional<int64_t>, api::Error> optional_int_field(const Json& body, const char* name,
+                                                              int64_t min, int64_t max) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return std::optional<int64_t>{};
+  if (!it->is_number_integer()) {
+    return Unexpected{
+        make_error(Errc::kBadRequest, std::string(name) + " must be an integer", name)};
+  }
+  // Unsigned values above INT64_MAX arrive as number_unsigned; treat them as out of range.
+  if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+    return Unexpected{range_error(name, min, max)};
+  }
+  int64_t v = it->get<int64_t>();
+  if (v < min || v > max) return Unexpected{range_error(name, min, max)};
+  return std::optional<int64_t>{v};
+}
+
+Result<std::string, api::Error> value_text(const Json& value, size_t max_value_bytes,
+                                           const std::string& field) {
+  if (json_depth(value) > api::kMaxValueDepth) {
+    return Unexpected{
+        make_error(Errc::kValidation, field + " is nested deeper than 64 levels", field)};
+  }
+  std::string text = dump_compact(value);
+  if (text.size() > max_value_bytes) {
+    return Unexpected{make_error(Errc::kValidation,
+                                 field + " is " + std::to_string(text.size()) +
+                                     " bytes, more than the limit of " +
+                                     std::to_string(max_value_bytes),
+                                 field)};
+  }
+  return text;
+}
+
+ApiResult check_namespace(std::string_view ns, const char* field) {
+  if (auto bad = api::check_namespace_name(ns)) {
+    return Unexpected{make_error(Errc::kValidation, *bad, field)};
+  }
+  return Ok{};
+}
+
+ApiResult check_key(std::string_view key, const char* field) {
+  if (auto bad = api::check_key(key)) return Unexpected{make_error(Errc::kValidation, *bad, field)};
+  return Ok{};
+}
+
+std::string operator_of(const http::Request& req) {
+  const std::string* h = req.header("x-operator");
+  return api::sanitize_operator(h ? *h : std::string_view{});
+}
+
+void reply_ok(const http::Reply& reply, const http::Request& req, std::string_view message,
+              std::string_view data_json) {
+  http::Response res;
+  res.body = api::success_envelope(message.empty() ? "success" : message, data_json,
+                                   req.request_id, wall_clock_ms() / 1000);
+  reply(std::move(res));
+}
+
+void reply_error(const http::Reply& reply, const http::Request& req, const api::Error& error) {
+  http::Response res;
+  res.status = error.http_status();
+  res.body = api::error_envelope(error, req.request_id, wall_clock_ms() / 1000);
+  reply(std::move(res));
+}
+
+void reply_result(const http::Reply& reply, const http::Request& req,
+                  const api::CommandResult& result) {
+  if (result.ok()) {
+    reply_ok(reply, req, result.message, result.data);
+  } else {
+    reply_error(reply, req, result.error());
+  }
+}
+
+std::string pagination_json(const Paging& paging, int64_t total) {
+  int64_t pages = total == 0 ? 0 : (total + paging.page_size - 1) / paging.page_size;
+  return R"({"page":)" + std::to_string(paging.page) + R"(,"page_size":)" +
+         std::to_string(paging.page_size) + R"(,"total":)" + std::to_string(total) +
+         R"(,"total_pages":)" + std::to_string(pages) + "}";
+}
+
+}  // namespace cairn::service

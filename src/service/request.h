@@ -1,0 +1,70 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/command.h"
+#include "api/errors.h"
+#include "common/json.h"
+#include "common/result.h"
+#include "http/types.h"
+
+namespace cairn::service {
+
+/// Helpers that turn request parameters into typed values or the right 40001/40002 error, and
+/// results into envelopes. Stateless; any thread.
+
+using ApiResult = Result<Ok, api::Error>;
+
+/// A query parameter that must be present and non-empty (40001 otherwise).
+Result<std::string, api::Error> required_param(const http::Request& req, std::string_view name);
+
+/// An optional integer query parameter in [min, max]: absent → nullopt; not an integer → 40001;
+/// out of range → 40002.
+Result<std::optional<int64_t>, api::Error> int_param(const http::Request& req,
+                                                     std::string_view name, int64_t min,
+                                                     int64_t max);
+
+/// `page` and `page_size` with their defaults and bounds.
+struct Paging {
+  int64_t page = 1;
+  int64_t page_size = 20;
+};
+Result<Paging, api::Error> paging_params(const http::Request& req);
+
+/// The request body as a JSON object. Not JSON or not an object → 40001; nested deeper than
+/// the value limit allows → 40002.
+Result<Json, api::Error> body_object(const http::Request& req);
+
+/// Field readers over a body object. Missing (when required) or of the wrong type → 40001.
+Result<std::string, api::Error> string_field(const Json& body, const char* name);
+Result<std::optional<std::string>, api::Error> optional_string_field(const Json& body,
+                                                                     const char* name);
+Result<std::optional<int64_t>, api::Error> optional_int_field(const Json& body, const char* name,
+                                                              int64_t min, int64_t max);
+
+/// The `value` member as compact JSON text, checked against the size and depth limits (40002).
+/// `field` names it in errors (e.g. "operations[2].value").
+Result<std::string, api::Error> value_text(const Json& value, size_t max_value_bytes,
+                                           const std::string& field);
+
+/// Name checks with the field named in the error (40002).
+ApiResult check_namespace(std::string_view ns, const char* field = "namespace");
+ApiResult check_key(std::string_view key, const char* field = "key");
+
+/// The operator of a write (X-Operator header, sanitised).
+std::string operator_of(const http::Request& req);
+
+/// Envelope responses.
+void reply_ok(const http::Reply& reply, const http::Request& req, std::string_view message,
+              std::string_view data_json);
+void reply_error(const http::Reply& reply, const http::Request& req, const api::Error& error);
+void reply_result(const http::Reply& reply, const http::Request& req,
+                  const api::CommandResult& result);
+
+/// "total_pages" etc. as a JSON object text.
+std::string pagination_json(const Paging& paging, int64_t total);
+
+}  // namespace cairn::service

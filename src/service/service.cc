@@ -1,0 +1,54 @@
+#include "service/service.h"
+
+#include "common/time.h"
+#include "service/request.h"
+
+namespace cairn::service {
+
+Service::Service(ServiceOptions options, store::Store& store, cache::Index& index,
+                 Replicator& replicator)
+    : options_(std::move(options)),
+      store_(store),
+      index_(index),
+      replicator_(replicator),
+      started_monotonic_ms_(monotonic_ms()) {}
+
+void Service::register_routes(http::Router& router) {
+  auto bind = [this](void (Service::*fn)(const http::RequestPtr&, const http::Reply&)) {
+    return [this, fn](http::RequestPtr req, http::Reply reply) { (this->*fn)(req, reply); };
+  };
+  // Client reads (seed §3.8.3).
+  router.add("GET", "/api/v1/config/get", bind(&Service::get_config));
+  router.add("POST", "/api/v1/config/batch-get", bind(&Service::batch_get));
+  router.add("GET", "/api/v1/config/namespace/{namespace}",
+             bind(&Service::get_namespace_configs));
+  // Admin configs (§3.8.4).
+  router.add("POST", "/api/v1/admin/config", bind(&Service::create_config));
+  router.add("PUT", "/api/v1/admin/config", bind(&Service::update_config));
+  router.add("DELETE", "/api/v1/admin/config", bind(&Service::delete_config));
+  router.add("GET", "/api/v1/admin/config/list", bind(&Service::list_configs));
+  router.add("GET", "/api/v1/admin/config/history", bind(&Service::config_history));
+  router.add("POST", "/api/v1/admin/config/rollback", bind(&Service::rollback_config));
+  router.add("POST", "/api/v1/admin/config/batch", bind(&Service::batch_write));
+  // Versions (§3.8.5).
+  router.add("GET", "/api/v1/config/versions", bind(&Service::list_versions));
+  router.add("GET", "/api/v1/config/diff", bind(&Service::diff_versions));
+  // Namespaces (§3.8.6).
+  router.add("POST", "/api/v1/admin/namespace", bind(&Service::create_namespace));
+  router.add("PUT", "/api/v1/admin/namespace/{id}", bind(&Service::update_namespace));
+  router.add("DELETE", "/api/v1/admin/namespace/{id}", bind(&Service::delete_namespace));
+  router.add("GET", "/api/v1/admin/namespace/list", bind(&Service::list_namespaces));
+  // Operations (§3.8.7).
+  router.add("GET", "/api/v1/health", bind(&Service::health));
+  router.add("GET", "/api/v1/debug/vars", bind(&Service::debug_vars));
+}
+
+void Service::propose(const http::RequestPtr& req, const http::Reply& reply,
+                      api::CommandBody body) {
+  api::Command command{req->request_id, operator_of(*req), std::move(body)};
+  replicator_.propose(std::move(command), [req, reply](api::CommandResult result) {
+    reply_result(reply, *req, result);
+  });
+}
+
+}  // namespace cairn::service

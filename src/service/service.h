@@ -1,0 +1,69 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "api/validate.h"
+#include "cache/index.h"
+#include "http/router.h"
+#include "service/replicator.h"
+#include "store/store.h"
+
+namespace cairn::service {
+
+struct ServiceOptions {
+  size_t max_value_bytes = api::kDefaultMaxValueBytes;
+  std::string node_id = "node1";
+};
+
+/// The seed's HTTP API (§3.8): client reads, admin config and namespace management, versions,
+/// health. Reads of current configs come from the in-memory index; history, versions and lists
+/// from SQLite; writes go through the Replicator. One file per API area: config_read.cc,
+/// config_admin.cc, versions.cc, namespaces.cc, health.cc.
+///
+/// Lifetime: borrows the store, index and replicator, which must outlive it and the HTTP server
+/// that routes to it. Threads: handlers run on any io thread concurrently.
+class Service {
+ public:
+  Service(ServiceOptions options, store::Store& store, cache::Index& index,
+          Replicator& replicator);
+
+  void register_routes(http::Router& router);
+
+ private:
+  // config_read.cc
+  void get_config(const http::RequestPtr& req, const http::Reply& reply);
+  void batch_get(const http::RequestPtr& req, const http::Reply& reply);
+  void get_namespace_configs(const http::RequestPtr& req, const http::Reply& reply);
+  // config_admin.cc
+  void create_config(const http::RequestPtr& req, const http::Reply& reply);
+  void update_config(const http::RequestPtr& req, const http::Reply& reply);
+  void delete_config(const http::RequestPtr& req, const http::Reply& reply);
+  void list_configs(const http::RequestPtr& req, const http::Reply& reply);
+  void config_history(const http::RequestPtr& req, const http::Reply& reply);
+  void rollback_config(const http::RequestPtr& req, const http::Reply& reply);
+  void batch_write(const http::RequestPtr& req, const http::Reply& reply);
+  // versions.cc
+  void list_versions(const http::RequestPtr& req, const http::Reply& reply);
+  void diff_versions(const http::RequestPtr& req, const http::Reply& reply);
+  // namespaces.cc
+  void create_namespace(const http::RequestPtr& req, const http::Reply& reply);
+  void update_namespace(const http::RequestPtr& req, const http::Reply& reply);
+  void delete_namespace(const http::RequestPtr& req, const http::Reply& reply);
+  void list_namespaces(const http::RequestPtr& req, const http::Reply& reply);
+  // health.cc
+  void health(const http::RequestPtr& req, const http::Reply& reply);
+  void debug_vars(const http::RequestPtr& req, const http::Reply& reply);
+
+  /// Proposes a command built from the request and answers with its result.
+  void propose(const http::RequestPtr& req, const http::Reply& reply, api::CommandBody body);
+
+  ServiceOptions options_;
+  store::Store& store_;
+  cache::Index& index_;
+  Replicator& replicator_;
+  int64_t started_monotonic_ms_;
+};
+
+}  // namespace cairn::service

@@ -1,0 +1,23 @@
+#include "service/state_machine.h"
+
+namespace cairn::service {
+
+api::CommandResult ConfigStateMachine::apply(const api::Command& command, uint64_t index,
+                                             int64_t timestamp_ms) {
+  store::Applied applied = store_.apply(command, index, timestamp_ms);
+  if (applied.result.ok()) index_.apply(applied.changes);
+  return std::move(applied.result);
+}
+
+api::CommandResult ConfigStateMachine::apply_encoded(std::string_view bytes, uint64_t index,
+                                                     int64_t timestamp_ms) {
+  auto command = api::decode_command(bytes);
+  if (!command.ok()) {
+    store_.mark_applied(index);
+    return api::CommandResult::failure(
+        api::make_error(api::Errc::kInternal, command.error().details));
+  }
+  return apply(*command, index, timestamp_ms);
+}
+
+}  // namespace cairn::service

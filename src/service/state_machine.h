@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "api/command.h"
+#include "cache/index.h"
+#include "store/store.h"
+
+namespace cairn::service {
+
+/// The replicated state machine of a node: applies a command to the SQLite store, then brings
+/// the in-memory index up to date with what changed. Every node runs the same sequence, so every
+/// node's index and tables agree at equal applied index.
+///
+/// Lifetime: borrows the store and the index, which must outlive it. Threads: apply() and
+/// apply_encoded() are called from the single apply thread.
+class ConfigStateMachine {
+ public:
+  ConfigStateMachine(store::Store& store, cache::Index& index) : store_(store), index_(index) {}
+
+  api::CommandResult apply(const api::Command& command, uint64_t index, int64_t timestamp_ms);
+
+  /// Decodes a log entry's bytes and applies them. An undecodable entry is recorded as applied
+  /// (so the log can move on) and reported as 50001.
+  api::CommandResult apply_encoded(std::string_view bytes, uint64_t index, int64_t timestamp_ms);
+
+  store::Store& store() { return store_; }
+
+ private:
+  store::Store& store_;
+  cache::Index& index_;
+};
+
+}  // namespace cairn::service

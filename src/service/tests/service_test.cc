@@ -1,0 +1,196 @@
+// In-process tests of the handlers: a real SQLite store in a temp dir, the index, and a
+// replicator that applies on the calling thread. Black-box tests over HTTP live in tests/e2e.
+
+#include "service/service.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/json.h"
+#include "service/state_machine.h"
+#include "service/test_replicator.h"
+
+namespace cairn::service {
+namespace {
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           ("service_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    store::Options options;
+    options.path = (dir_ / "cairn.db").string();
+    options.max_value_bytes = 1024;
+    auto opened = store::Store::open(options);
+    ASSERT_TRUE(opened.ok()) << opened.error().details;
+    store_ = std::move(*opened);
+    ASSERT_TRUE(index_.load(*store_).ok());
+    sm_ = std::make_unique<ConfigStateMachine>(*store_, index_);
+    replicator_ = std::make_unique<InlineReplicator>(*sm_);
+    ServiceOptions so;
+    so.max_value_bytes = 1024;
+    service_ = std::make_unique<Service>(so, *store_, index_, *replicator_);
+    service_->register_routes(router_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  struct Reply {
+    int status = 0;
+    Json body;
+  };
+
+  Reply call(const std::string& method, const std::string& target, const std::string& body = "",
+             const std::string& op = "") {
+    auto req = std::make_shared<http::Request>();
+    req->method = method;
+    req->target = target;
+    EXPECT_TRUE(http::parse_target(target, req->path, req->query)) << target;
+    req->body = body;
+    req->request_id = "test";
+    if (!op.empty()) req->headers.emplace_back("x-operator", op);
+    Reply out;
+    router_.dispatch(req, [&out](http::Response res) {
+      out.status = res.status;
+      out.body = Json::parse(res.body);
+    });
+    EXPECT_NE(out.status, 0) << "no reply for " << target;
+    return out;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Store> store_;
+  cache::Index index_;
+  std::unique_ptr<ConfigStateMachine> sm_;
+  std::unique_ptr<InlineReplicator> replicator_;
+  std::unique_ptr<Service> service_;
+  http::Router router_;
+};
+
+TEST_F(ServiceTest, CreateReadUpdateThroughTheApi) {
+  EXPECT_EQ(call("POST", "/api/v1/admin/namespace", R"({"name":"svc"})").status, 200);
+  auto created = call("POST", "/api/v1/admin/config",
+                      R"({"namespace":"svc","key":"db","value":{"z":1,"a":[true,null]}})", "ann");
+  ASSERT_EQ(created.status, 200) << created.body.dump();
+  EXPECT_EQ(created.body["data"]["version"], 1);
+  EXPECT_EQ(created.body["message"], "配置创建成功");
+
+  auto got = call("GET", "/api/v1/config/get?namespace=svc&key=db");
+  ASSERT_EQ(got.status, 200);
+  EXPECT_EQ(dump_compact(got.body["data"]["value"]), R"({"z":1,"a":[true,null]})");
+
+  auto updated = call("PUT", "/api/v1/admin/config",
+                      R"({"namespace":"svc","key":"db","value":2,"expected_version":1})");
+  ASSERT_EQ(updated.status, 200) << updated.body.dump();
+  EXPECT_EQ(updated.body["data"]["version"], 2);
+  EXPECT_EQ(updated.body["data"]["old_version"], 1);
+
+  auto stale = call("PUT", "/api/v1/admin/config",
+                    R"({"namespace":"svc","key":"db","value":3,"expected_version":1})");
+  EXPECT_EQ(stale.status, 409);
+  EXPECT_EQ(stale.body["code"], 40901);
+
+  auto old = call("GET", "/api/v1/config/get?namespace=svc&key=db&version=1");
+  ASSERT_EQ(old.status, 200);
+  EXPECT_EQ(old.body["data"]["version"], 1);
+}
+
+TEST_F(ServiceTest, CurrentReadsDoNotQuerySqlite) {
+  call("POST", "/api/v1/admin/namespace", R"({"name":"svc"})");
+  call("POST", "/api/v1/admin/config", R"({"namespace":"svc","key":"a","value":1})");
+  uint64_t before = store_->read_queries();
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(call("GET", "/api/v1/config/get?namespace=svc&key=a").status, 200);
+    EXPECT_EQ(call("POST", "/api/v1/config/batch-get", R"({"namespace":"svc","keys":["a","b"]})")
+                  .status,
+              200);
+    EXPECT_EQ(call("GET", "/api/v1/config/namespace/svc").status, 200);
+  }
+  EXPECT_EQ(store_->read_queries(), before);
+  call("GET", "/api/v1/admin/config/history?namespace=svc&key=a");
+  EXPECT_GT(store_->read_queries(), before);
+}
+
+TEST_F(ServiceTest, BadInputGetsTheRightCode) {
+  struct Case {
+    std::string method, target, body;
+    int status, code;
+  };
+  std::string deep = std::string(70, '[') + std::string(70, ']');
+  std::string big(2000, 'x');
+  std::vector<Case> cases = {
+      {"GET", "/api/v1/config/get?namespace=svc", "", 400, 40001},
+      {"GET", "/api/v1/config/get?namespace=s%20v&key=a", "", 400, 40002},
+      {"GET", "/api/v1/config/get?namespace=svc&key=a&version=x", "", 400, 40001},
+      {"GET", "/api/v1/config/get?namespace=svc&key=a&version=0", "", 400, 40002},
+      {"GET", "/api/v1/config/get?namespace=nope&key=a", "", 404, 40402},
+      {"POST", "/api/v1/admin/config", "not json", 400, 40001},
+      {"POST", "/api/v1/admin/config", "[1]", 400, 40001},
+      {"POST", "/api/v1/admin/config", R"({"namespace":1,"key":"a","value":1})", 400, 40001},
+      {"POST", "/api/v1/admin/config", R"({"namespace":"svc","key":"a"})", 400, 40001},
+      {"POST", "/api/v1/admin/config",
+       R"({"namespace":"svc","key":"a","value":)" + deep + "}", 400, 40002},
+      {"POST", "/api/v1/admin/config",
+       R"({"namespace":"svc","key":"a","value":")" + big + R"("})", 400, 40002},
+      {"POST", "/api/v1/admin/config", R"({"namespace":"nope","key":"a","value":1})", 404,
+       40402},
+      {"GET", "/api/v1/admin/config/list?page=0", "", 400, 40002},
+      {"GET", "/api/v1/admin/config/list?page_size=1001", "", 400, 40002},
+      {"POST", "/api/v1/admin/config/batch", R"({"namespace":"svc","operations":[]})", 400,
+       40002},
+      {"GET", "/api/v1/config/diff?namespace=svc&key=a&from=1", "", 400, 40001},
+      {"GET", "/api/v1/nope", "", 404, 40401},
+      {"DELETE", "/api/v1/config/get", "", 405, 40501},
+  };
+  call("POST", "/api/v1/admin/namespace", R"({"name":"svc"})");
+  for (const auto& c : cases) {
+    auto r = call(c.method, c.target, c.body);
+    EXPECT_EQ(r.status, c.status) << c.method << " " << c.target << " " << r.body.dump();
+    EXPECT_EQ(r.body["code"], c.code) << c.method << " " << c.target << " " << r.body.dump();
+    EXPECT_TRUE(r.body.contains("error")) << c.target;
+  }
+  EXPECT_EQ(store_->revision(), 1u);  // only the namespace create changed anything
+}
+
+TEST_F(ServiceTest, BatchIsAllOrNothing) {
+  call("POST", "/api/v1/admin/namespace", R"({"name":"svc"})");
+  auto bad = call("POST", "/api/v1/admin/config/batch",
+                  R"({"namespace":"svc","operations":[{"op":"create","key":"a","value":1},)"
+                  R"({"op":"update","key":"missing","value":2}]})");
+  EXPECT_EQ(bad.status, 404) << bad.body.dump();
+  EXPECT_EQ(bad.body["error"]["field"], "operations[1]");
+  EXPECT_EQ(call("GET", "/api/v1/config/get?namespace=svc&key=a").body["code"], 40403);
+
+  auto good = call("POST", "/api/v1/admin/config/batch",
+                   R"({"namespace":"svc","operations":[{"op":"create","key":"a","value":1},)"
+                   R"({"op":"update","key":"a","value":2}]})");
+  ASSERT_EQ(good.status, 200) << good.body.dump();
+  EXPECT_EQ(call("GET", "/api/v1/config/get?namespace=svc&key=a").body["data"]["version"], 2);
+}
+
+TEST_F(ServiceTest, DiffAndRollback) {
+  call("POST", "/api/v1/admin/namespace", R"({"name":"svc"})");
+  call("POST", "/api/v1/admin/config", R"({"namespace":"svc","key":"k","value":{"h":"a"}})");
+  call("PUT", "/api/v1/admin/config", R"({"namespace":"svc","key":"k","value":{"h":"b","n":1}})");
+  auto diff = call("GET", "/api/v1/config/diff?namespace=svc&key=k&from_version=1&to_version=2");
+  ASSERT_EQ(diff.status, 200) << diff.body.dump();
+  EXPECT_EQ(diff.body["data"]["changes"].size(), 2u);
+  auto rb = call("POST", "/api/v1/admin/config/rollback",
+                 R"({"namespace":"svc","key":"k","target_version":1})");
+  ASSERT_EQ(rb.status, 200) << rb.body.dump();
+  EXPECT_EQ(rb.body["data"]["current_version"], 3);
+  EXPECT_EQ(rb.body["data"]["previous_version"], 2);
+  auto now = call("GET", "/api/v1/config/get?namespace=svc&key=k");
+  EXPECT_EQ(now.body["data"]["value"]["h"], "a");
+  auto versions = call("GET", "/api/v1/config/versions?namespace=svc&key=k");
+  ASSERT_EQ(versions.status, 200);
+  EXPECT_EQ(versions.body["data"]["list"][0]["version"], 3);
+  EXPECT_EQ(versions.body["data"]["list"][0]["is_current"], true);
+  EXPECT_EQ(versions.body["data"]["list"][1]["is_current"], false);
+}
+
+}  // namespace
+}  // namespace cairn::service

@@ -1,0 +1,100 @@
+// Version endpoints (seed §3.8.5): listing and per-path diff. Both read SQLite.
+
+#include "common/json_diff.h"
+#include "common/time.h"
+#include "service/request.h"
+#include "service/service.h"
+
+namespace cairn::service {
+
+using api::Errc;
+using api::make_error;
+
+void Service::list_versions(const http::RequestPtr& req, const http::Reply& reply) {
+  auto ns = required_param(*req, "namespace");
+  if (!ns.ok()) return reply_error(reply, *req, ns.error());
+  auto key = required_param(*req, "key");
+  if (!key.ok()) return reply_error(reply, *req, key.error());
+  if (auto bad = check_namespace(*ns); !bad.ok()) return reply_error(reply, *req, bad.error());
+  if (auto bad = check_key(*key); !bad.ok()) return reply_error(reply, *req, bad.error());
+  auto paging = paging_params(*req);
+  if (!paging.ok()) return reply_error(reply, *req, paging.error());
+
+  // The current version comes from the index; a deleted key has none.
+  int64_t current = 0;
+  index_.read_namespace(*ns, [&](const cache::NamespaceEntry& entry) {
+    auto it = entry.configs.find(*key);
+    if (it != entry.configs.end()) current = it->second.version;
+  });
+  auto page = store_.versions(*ns, *key, {paging->page, paging->page_size});
+  if (!page.ok()) return reply_error(reply, *req, page.error());
+  std::string data = R"({"namespace":)" + json_quote(*ns) + R"(,"key":)" + json_quote(*key) +
+                     R"(,"list":[)";
+  bool first = true;
+  for (const auto& v : page->items) {
+    if (!first) data += ',';
+    first = false;
+    data += R"({"version":)" + std::to_string(v.version) + R"(,"value":)" + v.value +
+            R"(,"created_by":)" + json_quote(v.created_by) + R"(,"created_at":")" +
+            format_utc(v.created_at_ms) + R"(","is_current":)" +
+            (v.version == current ? "true" : "false") + "}";
+  }
+  data += R"(],"pagination":)" + pagination_json(*paging, page->total) + "}";
+  reply_ok(reply, *req, "success", data);
+}
+
+void Service::diff_versions(const http::RequestPtr& req, const http::Reply& reply) {
+  auto ns = required_param(*req, "namespace");
+  if (!ns.ok()) return reply_error(reply, *req, ns.error());
+  auto key = required_param(*req, "key");
+  if (!key.ok()) return reply_error(reply, *req, key.error());
+  if (auto bad = check_namespace(*ns); !bad.ok()) return reply_error(reply, *req, bad.error());
+  if (auto bad = check_key(*key); !bad.ok()) return reply_error(reply, *req, bad.error());
+
+  // Both spellings of the seed are accepted: from/to (§3.6.2) and from_version/to_version.
+  int64_t versions[2] = {0, 0};
+  const char* names[2][2] = {{"from", "from_version"}, {"to", "to_version"}};
+  for (int i = 0; i < 2; ++i) {
+    for (const char* name : names[i]) {
+      auto v = int_param(*req, name, 1, INT64_MAX);
+      if (!v.ok()) return reply_error(reply, *req, v.error());
+      if (*v) {
+        versions[i] = **v;
+        break;
+      }
+    }
+    if (versions[i] == 0) {
+      return reply_error(reply, *req,
+                         make_error(Errc::kBadRequest,
+                                    std::string(names[i][0]) + " (or " + names[i][1] +
+                                        ") is required",
+                                    names[i][1]));
+    }
+  }
+  Json values[2];
+  for (int i = 0; i < 2; ++i) {
+    auto row = store_.get_version(*ns, *key, versions[i]);
+    if (!row.ok()) return reply_error(reply, *req, row.error());
+    auto parsed = parse_json(row->value, api::kMaxValueDepth + 1);
+    if (!parsed) {
+      return reply_error(reply, *req, make_error(Errc::kInternal, "stored value is not JSON"));
+    }
+    values[i] = std::move(*parsed);
+  }
+  Json changes = Json::array();
+  for (auto& change : json_diff(values[0], values[1])) {
+    Json c = Json::object();
+    c["path"] = std::move(change.path);
+    c["from"] = std::move(change.from);
+    c["to"] = std::move(change.to);
+    c["type"] = std::move(change.type);
+    changes.push_back(std::move(c));
+  }
+  std::string data = R"({"namespace":)" + json_quote(*ns) + R"(,"key":)" + json_quote(*key) +
+                     R"(,"from_version":)" + std::to_string(versions[0]) +
+                     R"(,"to_version":)" + std::to_string(versions[1]) + R"(,"changes":)" +
+                     dump_compact(changes) + "}";
+  reply_ok(reply, *req, "success", data);
+}
+
+}  // namespace cairn::service

@@ -1,0 +1,103 @@
+// Input: one byte choosing the method, then "<target>\n<body>". Every request runs through the
+// real router and handlers on a real SQLite store; every answer must be a well-formed envelope
+// whose code agrees with its HTTP status.
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "cache/index.h"
+#include "common/json.h"
+#include "http/router.h"
+#include "service/service.h"
+#include "service/state_machine.h"
+#include "service/test_replicator.h"
+#include "store/store.h"
+
+using namespace cairn;
+
+namespace {
+
+struct World {
+  std::unique_ptr<store::Store> store;
+  cache::Index index;
+  std::unique_ptr<service::ConfigStateMachine> sm;
+  std::unique_ptr<service::InlineReplicator> replicator;
+  std::unique_ptr<service::Service> service;
+  http::Router router;
+};
+
+World* world = nullptr;
+
+void dispatch(const std::string& method, const std::string& target, const std::string& body) {
+  auto req = std::make_shared<http::Request>();
+  req->method = method;
+  req->target = target;
+  if (!http::parse_target(target, req->path, req->query)) return;
+  req->body = body;
+  req->request_id = "fuzz";
+  int status = 0;
+  std::string response;
+  world->router.dispatch(req, [&](http::Response res) {
+    status = res.status;
+    response = std::move(res.body);
+  });
+  if (status == 0) std::abort();  // every request must be answered
+  auto doc = parse_json(response, 200);
+  if (!doc || !doc->is_object() || !doc->contains("code") || !doc->contains("request_id")) {
+    std::abort();
+  }
+  int code = (*doc)["code"].get<int>();
+  if (code == 0) {
+    if (status != 200 && !(status == 503 && req->path == "/api/v1/health")) std::abort();
+    if (!doc->contains("data")) std::abort();
+  } else {
+    if (api::error_info(static_cast<api::Errc>(code)).http_status != status) std::abort();
+    if (!doc->contains("error")) std::abort();
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  auto dir = std::filesystem::temp_directory_path() / ("cairn_fuzz_" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  world = new World();
+  store::Options options;
+  options.path = (dir / "cairn.db").string();
+  options.synchronous_full = false;
+  options.max_value_bytes = 4096;
+  auto opened = store::Store::open(options);
+  if (!opened.ok()) std::abort();
+  world->store = std::move(*opened);
+  if (!world->index.load(*world->store).ok()) std::abort();
+  world->sm = std::make_unique<service::ConfigStateMachine>(*world->store, world->index);
+  world->replicator = std::make_unique<service::InlineReplicator>(*world->sm);
+  service::ServiceOptions so;
+  so.max_value_bytes = 4096;
+  world->service = std::make_unique<service::Service>(so, *world->store, world->index,
+                                                      *world->replicator);
+  world->service->register_routes(world->router);
+  // Some state for the fuzzer to find: a namespace with a few versions of a key.
+  dispatch("POST", "/api/v1/admin/namespace", R"({"name":"svc"})");
+  dispatch("POST", "/api/v1/admin/config", R"({"namespace":"svc","key":"k","value":{"a":[1,2]}})");
+  dispatch("PUT", "/api/v1/admin/config", R"({"namespace":"svc","key":"k","value":{"a":[1]}})");
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 1) return 0;
+  static const char* kMethods[] = {"GET", "POST", "PUT", "DELETE", "PATCH"};
+  std::string method = kMethods[data[0] % 5];
+  std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
+  size_t nl = rest.find('\n');
+  std::string target(rest.substr(0, nl));
+  std::string body = nl == std::string_view::npos ? std::string() : std::string(rest.substr(nl + 1));
+  dispatch(method, target, body);
+  return 0;
+}
