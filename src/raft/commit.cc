@@ -1,0 +1,101 @@
+// Commitment and apply: the current-term commit rule (Raft paper §5.4.2), applying committed
+// entries in order, and completing proposals with the state machine's results.
+#include <algorithm>
+#include <cstdlib>
+#include <functional>
+
+#include "raft/node.h"
+
+namespace cairn::raft {
+
+bool Node::maybe_commit_() {
+  if (conf_.voters.empty()) return false;
+  std::vector<Index> matches;
+  for (NodeId v : conf_.voters) {
+    auto it = progress_.find(v);
+    matches.push_back(it == progress_.end() ? 0 : it->second.match);
+  }
+  std::sort(matches.begin(), matches.end(), std::greater<>());
+  Index q = matches[quorum_() - 1];
+  if (q <= hs_.commit) return false;
+  auto t = log_.term(q);
+  // Only an entry of the current term is committed by counting replicas; older entries are
+  // committed indirectly beneath it (Figure 8). The planted bug skips that check.
+  if (!cfg_.bugs.commit_old_term && (!t || *t != hs_.term)) return false;
+  hs_.commit = q;
+  return true;
+}
+
+void Node::apply_committed_() {
+  while (applied_ < hs_.commit) {
+    auto ents = log_.entries(applied_ + 1, hs_.commit + 1, 4u << 20);
+    if (!ents) std::abort();  // committed entries must be available until applied
+    for (const Entry& e : *ents) {
+      if (e.type == EntryType::conf_change) {
+        auto next = decode_conf_state(e.data);
+        if (!next) std::abort();
+        apply_conf_(*next);
+      }
+      std::string result = sm_.apply(e, conf_);
+      applied_ = e.index;
+      ++probe_.entries_applied;
+      if (e.type == EntryType::conf_change) ++probe_.conf_changes_applied;
+      ProposalResult r;
+      r.status = ProposalStatus::applied;
+      r.result = std::move(result);
+      r.leader_hint = leader_;
+      finish_proposal_(e.index, e.term, std::move(r));
+      if (role_ == Role::leader && !conf_.is_voter(cfg_.id)) {
+        // This leader was removed (or demoted): hand over to the most caught-up voter and stop.
+        NodeId best = kNoNode;
+        Index best_match = 0;
+        for (NodeId v : conf_.voters) {
+          auto it = progress_.find(v);
+          if (it != progress_.end() && it->second.match >= best_match) {
+            best = v;
+            best_match = it->second.match;
+          }
+        }
+        if (best != kNoNode && best_match == log_.last_index()) {
+          Message m;
+          m.type = MessageType::timeout_now;
+          m.to = best;
+          send_(m);
+        }
+        become_follower_(hs_.term, kNoNode);
+      }
+      if (applied_ >= hs_.commit) break;
+    }
+  }
+}
+
+void Node::finish_proposal_(Index index, Term term, ProposalResult r) {
+  auto it = proposals_.find(index);
+  if (it == proposals_.end()) return;
+  if (it->second.term != term) {
+    r.status = ProposalStatus::dropped;  // another leader's entry took its place
+    r.result.clear();
+  }
+  r.index = index;
+  r.term = it->second.term;
+  completions_.push_back([h = it->second.handle, r = std::move(r)] { h.complete(r); });
+  proposals_.erase(it);
+}
+
+void Node::expire_proposals_() {
+  for (auto it = proposals_.begin(); it != proposals_.end();) {
+    if (it->second.deadline > now_) {
+      ++it;
+      continue;
+    }
+    ProposalResult r;
+    r.status = ProposalStatus::timeout;
+    r.leader_hint = leader_;
+    r.index = it->first;
+    r.term = it->second.term;
+    completions_.push_back([h = it->second.handle, r] { h.complete(r); });
+    it = proposals_.erase(it);
+  }
+}
+
+}  // namespace cairn::raft

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <cstdint>
+
+namespace cairn::raft {
+
+/// Counts what one Node did, for the telemetry layer to export (only src/telemetry/ knows the
+/// metrics format). Plain counters, read on the node's thread via Node::probe().
+struct Probe {
+  uint64_t campaigns = 0;            // real elections started (pre-votes excluded)
+  uint64_t pre_campaigns = 0;
+  uint64_t became_leader = 0;
+  uint64_t stepped_down = 0;         // leader -> follower, for any reason
+  uint64_t check_quorum_stepdowns = 0;
+  uint64_t proposals = 0;            // appended by this leader
+  uint64_t proposals_refused = 0;    // not_leader / rejected
+  uint64_t syncs = 0;                // LogStore::sync() calls (one per call that changed durable state)
+  uint64_t messages_sent = 0;
+  uint64_t entries_applied = 0;
+  uint64_t read_rounds = 0;          // ReadIndex heartbeat rounds
+  uint64_t reads_served = 0;
+  uint64_t snapshots_taken = 0;
+  uint64_t snapshot_chunks_sent = 0;
+  uint64_t snapshots_installed = 0;
+  uint64_t transfers_started = 0;
+  uint64_t conf_changes_applied = 0;
+};
+
+}  // namespace cairn::raft

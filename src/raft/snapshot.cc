@@ -1,0 +1,126 @@
+// Snapshots (Raft paper §7): compaction once the log is long, InstallSnapshot in chunks with
+// offsets, and a follower that swaps its state only when the whole image has arrived.
+#include <cstdlib>
+
+#include "raft/node.h"
+
+namespace cairn::raft {
+
+void Node::maybe_compact_() {
+  if (applied_ < log_.first_index() + cfg_.snapshot_threshold) return;
+  auto t = log_.term(applied_);
+  if (!t) return;
+  SnapshotMeta meta{applied_, *t, conf_};
+  if (!sm_.save_snapshot(meta)) return;  // try again after the next apply
+  ++probe_.snapshots_taken;
+  Index upto = applied_ - cfg_.snapshot_trailing;
+  if (upto + 1 < log_.first_index()) return;
+  if (!log_.compact_prefix(upto)) std::abort();
+  log_dirty_ = true;
+}
+
+bool Node::send_snapshot_chunk_(NodeId to, Progress& pr) {
+  auto data = pr.snap->read(pr.snap_offset, cfg_.snapshot_chunk_bytes);
+  if (!data) {
+    pr.become_probe(pr.match + 1);
+    return false;
+  }
+  Message m;
+  m.type = MessageType::snapshot;
+  m.to = to;
+  m.snapshot = pr.snap->meta();
+  m.offset = pr.snap_offset;
+  m.done = pr.snap_offset + data->size() >= pr.snap->size();
+  m.chunk = std::move(data).value();
+  pr.snap_sent_tick = now_;
+  ++probe_.snapshot_chunks_sent;
+  send_(std::move(m));
+  return true;
+}
+
+void Node::tick_snapshots_() {
+  for (auto& [id, pr] : progress_) {
+    if (pr.state != Progress::State::snapshot || !pr.snap) continue;
+    if (now_ - pr.snap_sent_tick >= std::max(2, cfg_.election_ticks / 2)) send_snapshot_chunk_(id, pr);
+  }
+}
+
+void Node::handle_snapshot_response_(const Message& m) {
+  auto it = progress_.find(m.from);
+  if (it == progress_.end()) return;
+  Progress& pr = it->second;
+  pr.recent_active = true;
+  if (pr.state != Progress::State::snapshot || !pr.snap || m.commit != pr.snap->meta().index) return;
+  if (m.context == 1) {  // installed
+    if (m.commit > pr.match) pr.match = m.commit;
+    pr.snap.reset();
+    pr.become_replicate();
+    if (maybe_commit_()) broadcast_pending_ = true;
+    while (send_append_(m.from, false)) {
+    }
+    return;
+  }
+  if (m.reject) {
+    pr.snap_offset = m.index;  // restart where the follower is (0 = from the beginning)
+    send_snapshot_chunk_(m.from, pr);
+  } else if (m.index > pr.snap_offset && m.index <= pr.snap->size()) {
+    pr.snap_offset = m.index;
+    send_snapshot_chunk_(m.from, pr);
+  }
+}
+
+void Node::handle_snapshot_(const Message& m) {
+  const SnapshotMeta& meta = m.snapshot;
+  Message r;
+  r.type = MessageType::snapshot_resp;
+  r.to = m.from;
+  r.commit = meta.index;
+  if (meta.index <= hs_.commit) {
+    r.context = 1;  // we already hold everything it covers
+    send_(std::move(r));
+    return;
+  }
+  if (m.offset == 0) {
+    restore_ = sm_.begin_restore(meta);
+    restore_meta_ = meta;
+  }
+  if (!restore_ || !(restore_meta_ == meta) || restore_->written() != m.offset) {
+    r.reject = true;
+    r.index = (restore_ && restore_meta_ == meta) ? restore_->written() : 0;
+    send_(std::move(r));
+    return;
+  }
+  if (!restore_->write(m.offset, m.chunk)) {
+    restore_.reset();
+    r.reject = true;
+    send_(std::move(r));
+    return;
+  }
+  r.index = restore_->written();
+  if (m.done) {
+    auto done = sm_.finish_restore(std::move(restore_));
+    restore_.reset();
+    if (!done) {
+      r.reject = true;
+      r.index = 0;
+      send_(std::move(r));
+      return;
+    }
+    // The state machine now durably holds the snapshot; only then drop the log it replaces.
+    auto t = log_.term(meta.index);
+    if (t && *t == meta.term) {
+      if (!log_.compact_prefix(meta.index)) std::abort();
+    } else {
+      if (!log_.reset(meta.index, meta.term)) std::abort();
+    }
+    log_dirty_ = true;
+    hs_.commit = meta.index;
+    applied_ = meta.index;
+    conf_ = meta.conf;
+    r.context = 1;
+    ++probe_.snapshots_installed;
+  }
+  send_(std::move(r));
+}
+
+}  // namespace cairn::raft

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "raft/types.h"
+
+namespace cairn::raft {
+
+enum class SnapshotError { unavailable, bad_offset, corrupt, io };
+
+/// Reads one immutable snapshot image in chunks. The image does not change while the reader
+/// lives, even if the state machine takes newer snapshots. Threads: the node's thread.
+class SnapshotReader {
+ public:
+  virtual ~SnapshotReader() = default;
+  virtual const SnapshotMeta& meta() const = 0;
+  virtual uint64_t size() const = 0;
+  /// Up to max_bytes starting at offset (offset <= size()).
+  virtual Result<std::string, SnapshotError> read(uint64_t offset, uint64_t max_bytes) = 0;
+};
+
+/// Receives a snapshot image chunk by chunk, staged aside from the live state: until
+/// StateMachine::finish_restore() succeeds the live state is untouched, so a follower never loses
+/// committed state while a snapshot arrives. Dropping the writer abandons the transfer.
+class SnapshotWriter {
+ public:
+  virtual ~SnapshotWriter() = default;
+  /// Chunks arrive in order: offset must equal the number of bytes written so far.
+  virtual Result<Ok, SnapshotError> write(uint64_t offset, const std::string& chunk) = 0;
+  virtual uint64_t written() const = 0;
+};
+
+/// The replicated application (for Cairn: the SQLite store). Called only on the node's thread.
+/// Lifetime: outlives the Node.
+class StateMachine {
+ public:
+  virtual ~StateMachine() = default;
+
+  /// Applies a committed entry. Called for every committed entry exactly once, in index order,
+  /// starting after applied_state().index; noop and conf_change entries are passed too (most
+  /// machines ignore them) with `conf` = the configuration after the entry, so that a machine
+  /// that persists its applied index can persist the configuration with it. Must be
+  /// deterministic: every node returns the same result for the same entry. The result is handed
+  /// to the proposer on the leader.
+  virtual std::string apply(const Entry& entry, const ConfState& conf) = 0;
+
+  /// The state held now: index/term/conf of the last applied entry (all zero when empty). At
+  /// Node construction the machine must hold a durable state (its latest snapshot, or what it
+  /// persisted with each apply); entries after it are replayed.
+  virtual SnapshotMeta applied_state() const = 0;
+
+  /// Captures the current state (which reflects exactly the entries up to meta.index) as a
+  /// snapshot and makes it durable before returning; the node compacts the log only afterwards.
+  virtual Result<Ok, SnapshotError> save_snapshot(const SnapshotMeta& meta) = 0;
+  /// The latest durable snapshot, or nullptr when there is none.
+  virtual std::unique_ptr<SnapshotReader> open_snapshot() = 0;
+
+  /// Starts receiving a snapshot described by meta.
+  virtual std::unique_ptr<SnapshotWriter> begin_restore(const SnapshotMeta& meta) = 0;
+  /// Replaces the live state by the staged image atomically and durably; afterwards
+  /// applied_state() == the meta given to begin_restore().
+  virtual Result<Ok, SnapshotError> finish_restore(std::unique_ptr<SnapshotWriter> writer) = 0;
+};
+
+}  // namespace cairn::raft

@@ -1,0 +1,56 @@
+#include <gtest/gtest.h>
+
+#include "raft/sim/cluster.h"
+
+namespace cairn::raft::sim {
+namespace {
+
+TEST(Simulator, SeedsPassAndExerciseFaults) {
+  uint64_t elections = 0, crashes = 0, conf = 0, snaps = 0, writes = 0, reads = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    SimOptions o;
+    o.seed = seed;
+    SimReport r = run_simulation(o);
+    ASSERT_TRUE(r.ok) << "seed " << seed << ": " << r.failure;
+    elections += r.elections;
+    crashes += r.crashes;
+    conf += r.conf_changes;
+    snaps += r.snapshots_installed;
+    writes += r.writes_acked;
+    reads += r.reads_ok;
+  }
+  EXPECT_GT(elections, 40u);
+  EXPECT_GT(crashes, 40u);
+  EXPECT_GT(conf, 20u);
+  EXPECT_GT(snaps, 5u);
+  EXPECT_GT(writes, 1000u);
+  EXPECT_GT(reads, 1000u);
+}
+
+TEST(Simulator, Deterministic) {
+  SimOptions o;
+  o.seed = 42;
+  o.nodes = 5;
+  SimReport a = run_simulation(o), b = run_simulation(o);
+  EXPECT_EQ(a.messages, b.messages);
+  EXPECT_EQ(a.writes_acked, b.writes_acked);
+  EXPECT_EQ(a.elections, b.elections);
+  EXPECT_EQ(a.max_commit, b.max_commit);
+}
+
+TEST(Simulator, PlantedBugsAreCaught) {
+  for (int bug = 0; bug < 2; ++bug) {
+    bool caught = false;
+    for (uint64_t seed = 1; seed <= 200 && !caught; ++seed) {
+      SimOptions o;
+      o.seed = seed;
+      o.bugs.commit_old_term = bug == 0;
+      o.bugs.no_persist_vote = bug == 1;
+      caught = !run_simulation(o).ok;
+    }
+    EXPECT_TRUE(caught) << "bug " << bug;
+  }
+}
+
+}  // namespace
+}  // namespace cairn::raft::sim
