@@ -1,0 +1,665 @@
+// The state machine: Store::apply and one function per command. Every state-dependent check
+// runs here, on the write connection inside the command's transaction, and reads only the
+// database and the command (never the clock, never randomness), so that equal logs give equal
+// tables on every node.
+
+#include <string>
+
+#include "common/json.h"
+#include "common/time.h"
+#include "store/impl.h"
+#include "store/schema.h"
+
+namespace cairn::store {
+namespace {
+
+using api::Errc;
+using api::Error;
+using api::make_error;
+
+template <class T>
+using R = Result<T, Error>;
+
+Unexpected<Error> fail(Errc code, std::string details, std::string field = {}) {
+  return Unexpected{make_error(code, std::move(details), std::move(field))};
+}
+
+std::string squote(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+/// What one command is applied with, and what it produced so far.
+struct Ctx {
+  Conn& db;
+  const Options& options;
+  const std::string& operator_name;
+  int64_t ts;
+  uint64_t rev;  // the revision this command gets if it succeeds
+  std::vector<Change> changes;
+};
+
+/// A successful command's answer.
+struct Outcome {
+  std::string message;
+  Json data;
+};
+
+std::optional<NamespaceRow> namespace_by_name(Conn& db, std::string_view name) {
+  Stmt s = db.prepare(std::string("SELECT ") + kNamespaceColumns +
+                      " FROM namespace n WHERE n.name = ?");
+  s.bind(name);
+  if (!s.step()) return std::nullopt;
+  return read_namespace_row(s);
+}
+
+std::optional<NamespaceRow> namespace_by_id(Conn& db, int64_t id) {
+  Stmt s = db.prepare(std::string("SELECT ") + kNamespaceColumns +
+                      " FROM namespace n WHERE n.id = ?");
+  s.bind(id);
+  if (!s.step()) return std::nullopt;
+  return read_namespace_row(s);
+}
+
+std::optional<ConfigRow> config_by_key(Conn& db, int64_t namespace_id, std::string_view key) {
+  Stmt s = db.prepare(std::string("SELECT ") + kConfigColumns +
+                      " FROM config c JOIN namespace n ON n.id = c.namespace_id"
+                      " WHERE c.namespace_id = ? AND c.\"key\" = ?");
+  s.bind(namespace_id).bind(key);
+  if (!s.step()) return std::nullopt;
+  return read_config_row(s);
+}
+
+int64_t last_version(Conn& db, std::string_view ns, std::string_view key) {
+  Stmt s = db.prepare("SELECT last_version FROM key_version WHERE namespace = ? AND \"key\" = ?");
+  s.bind(ns).bind(key);
+  return s.step() ? s.i64(0) : 0;
+}
+
+void set_last_version(Conn& db, std::string_view ns, std::string_view key, int64_t version) {
+  db.prepare(
+        "INSERT INTO key_version(namespace, \"key\", last_version) VALUES (?, ?, ?) "
+        "ON CONFLICT(namespace, \"key\") DO UPDATE SET last_version = excluded.last_version")
+      .bind(ns)
+      .bind(key)
+      .bind(version)
+      .run();
+}
+
+void insert_version(Ctx& ctx, int64_t config_id, int64_t namespace_id, std::string_view key,
+                    std::string_view value, int64_t version) {
+  ctx.db
+      .prepare(
+          "INSERT INTO config_version(config_id, namespace_id, \"key\", value, version, status, "
+          "created_by, created_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)")
+      .bind(config_id)
+      .bind(namespace_id)
+      .bind(key)
+      .bind(value)
+      .bind(version)
+      .bind(ctx.operator_name)
+      .bind(ctx.ts)
+      .run();
+}
+
+void insert_history(Ctx& ctx, int64_t config_id, int64_t namespace_id, std::string_view key,
+                    const std::optional<std::string>& old_value, std::string_view new_value,
+                    int64_t version, const char* operation) {
+  ctx.db
+      .prepare(
+          "INSERT INTO config_history(config_id, namespace_id, \"key\", old_value, new_value, "
+          "version, operation, operator, created_at, revision) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind(config_id)
+      .bind(namespace_id)
+      .bind(key)
+      .bind(old_value)
+      .bind(new_value)
+      .bind(version)
+      .bind(operation)
+      .bind(ctx.operator_name)
+      .bind(ctx.ts)
+      .bind(ctx.rev)
+      .run();
+}
+
+/// The value as stored: valid JSON, depth ≤ 64, compact form within max_value_bytes.
+R<std::string> normalize_value(std::string_view text, size_t max_bytes) {
+  if (json_depth(text, api::kMaxValueDepth) > api::kMaxValueDepth) {
+    return fail(Errc::kValidation,
+                "value nests deeper than " + std::to_string(api::kMaxValueDepth) + " levels",
+                "value");
+  }
+  auto parsed = parse_json(text, api::kMaxValueDepth);
+  if (!parsed) return fail(Errc::kValidation, "value is not valid JSON", "value");
+  std::string compact = dump_compact(*parsed);
+  if (compact.size() > max_bytes) {
+    return fail(Errc::kValidation,
+                "value is " + std::to_string(compact.size()) + " bytes; the limit is " +
+                    std::to_string(max_bytes),
+                "value");
+  }
+  return compact;
+}
+
+R<Ok> check_common_fields(const api::ConfigWrite& w) {
+  if (w.description) {
+    if (auto bad = api::check_description(*w.description)) {
+      return fail(Errc::kValidation, *bad, "description");
+    }
+  }
+  if (w.status) {
+    if (auto bad = api::check_status(*w.status)) return fail(Errc::kValidation, *bad, "status");
+  }
+  return Ok{};
+}
+
+R<Ok> check_expected(const std::optional<int64_t>& expected, int64_t current) {
+  if (expected && *expected != current) {
+    return fail(Errc::kConflict,
+                "expected_version is " + std::to_string(*expected) +
+                    " but the current version is " + std::to_string(current),
+                "expected_version");
+  }
+  return Ok{};
+}
+
+void touch_namespace(Ctx& ctx, int64_t namespace_id) {
+  ctx.db.prepare("UPDATE namespace SET revision = ?, updated_at = ? WHERE id = ?")
+      .bind(ctx.rev)
+      .bind(ctx.ts)
+      .bind(namespace_id)
+      .run();
+}
+
+Json namespace_json(const NamespaceRow& n, bool with_updated_at) {
+  Json j = Json::object();
+  j["id"] = n.id;
+  j["name"] = n.name;
+  j["description"] = n.description;
+  j["status"] = n.status;
+  j["created_at"] = format_utc(n.created_at_ms);
+  if (with_updated_at) j["updated_at"] = format_utc(n.updated_at_ms);
+  return j;
+}
+
+// ---- namespaces ----
+
+R<Outcome> create_namespace(Ctx& ctx, const api::CreateNamespace& c) {
+  if (auto bad = api::check_namespace_name(c.name)) return fail(Errc::kValidation, *bad, "name");
+  if (auto bad = api::check_description(c.description)) {
+    return fail(Errc::kValidation, *bad, "description");
+  }
+  if (namespace_by_name(ctx.db, c.name)) {
+    return fail(Errc::kConflict, "namespace " + squote(c.name) + " already exists", "name");
+  }
+  ctx.db
+      .prepare(
+          "INSERT INTO namespace(name, description, status, revision, created_at, updated_at) "
+          "VALUES (?, ?, 1, ?, ?, ?)")
+      .bind(c.name)
+      .bind(c.description)
+      .bind(ctx.rev)
+      .bind(ctx.ts)
+      .bind(ctx.ts)
+      .run();
+  auto row = namespace_by_id(ctx.db, ctx.db.last_insert_id());
+  if (!row) return fail(Errc::kDatabase, "namespace row vanished after insert");
+  ctx.changes.push_back(Change{Change::Kind::kNamespacePut, *row, {}, {}});
+  return Outcome{"命名空间创建成功", namespace_json(*row, false)};
+}
+
+R<Outcome> update_namespace(Ctx& ctx, const api::UpdateNamespace& u) {
+  auto ns = namespace_by_id(ctx.db, u.id);
+  if (!ns) {
+    return fail(Errc::kNamespaceNotFound,
+                "namespace id " + std::to_string(u.id) + " does not exist", "id");
+  }
+  if (!u.description && !u.status) {
+    return fail(Errc::kBadRequest, "one of description or status is required", "description");
+  }
+  if (u.description) {
+    if (auto bad = api::check_description(*u.description)) {
+      return fail(Errc::kValidation, *bad, "description");
+    }
+  }
+  if (u.status) {
+    if (auto bad = api::check_status(*u.status)) return fail(Errc::kValidation, *bad, "status");
+  }
+  std::string description = u.description.value_or(ns->description);
+  int status = u.status.value_or(ns->status);
+  if (description == ns->description && status == ns->status) {
+    return fail(Errc::kBadRequest,
+                "nothing to change: namespace " + squote(ns->name) +
+                    " already has this description and status");
+  }
+  ctx.db
+      .prepare(
+          "UPDATE namespace SET description = ?, status = ?, revision = ?, updated_at = ? "
+          "WHERE id = ?")
+      .bind(description)
+      .bind(status)
+      .bind(ctx.rev)
+      .bind(ctx.ts)
+      .bind(ns->id)
+      .run();
+  auto row = namespace_by_id(ctx.db, ns->id);
+  if (!row) return fail(Errc::kDatabase, "namespace row vanished after update");
+  ctx.changes.push_back(Change{Change::Kind::kNamespacePut, *row, {}, {}});
+  return Outcome{"命名空间更新成功", namespace_json(*row, true)};
+}
+
+R<Outcome> delete_namespace(Ctx& ctx, const api::DeleteNamespace& d) {
+  auto ns = namespace_by_id(ctx.db, d.id);
+  if (!ns) {
+    return fail(Errc::kNamespaceNotFound,
+                "namespace id " + std::to_string(d.id) + " does not exist", "id");
+  }
+  int64_t configs = 0;
+  {
+    Stmt count = ctx.db.prepare("SELECT COUNT(*) FROM config WHERE namespace_id = ?");
+    count.bind(ns->id);
+    if (count.step()) configs = count.i64(0);
+  }
+  if (configs > 0) {
+    return fail(Errc::kConflict,
+                "namespace " + squote(ns->name) + " still holds " + std::to_string(configs) +
+                    (configs == 1 ? " config" : " configs") + "; delete them first",
+                "id");
+  }
+  // The versions and history of keys deleted earlier go with the namespace; key_version stays
+  // (by name) so that a namespace re-created under the same name never reuses a version.
+  ctx.db.prepare("DELETE FROM config_version WHERE namespace_id = ?").bind(ns->id).run();
+  ctx.db.prepare("DELETE FROM config_history WHERE namespace_id = ?").bind(ns->id).run();
+  ctx.db.prepare("DELETE FROM namespace WHERE id = ?").bind(ns->id).run();
+  NamespaceRow last = *ns;
+  last.revision = ctx.rev;
+  last.updated_at_ms = ctx.ts;
+  ctx.changes.push_back(Change{Change::Kind::kNamespaceDelete, last, {}, {}});
+  Json data = Json::object();
+  data["id"] = ns->id;
+  data["name"] = ns->name;
+  return Outcome{"命名空间删除成功", std::move(data)};
+}
+
+// ---- configs ----
+
+/// What one create/update/delete did, for the result's data.
+struct OpOutcome {
+  int64_t id = 0;
+  int64_t version = 0;
+  int64_t old_version = 0;
+};
+
+R<OpOutcome> create_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWrite& w) {
+  if (!w.value) return fail(Errc::kBadRequest, "value is required", "value");
+  auto value = normalize_value(*w.value, ctx.options.max_value_bytes);
+  if (!value.ok()) return Unexpected{value.error()};
+  if (auto ok = check_common_fields(w); !ok.ok()) return Unexpected{ok.error()};
+  if (config_by_key(ctx.db, ns.id, w.key)) {
+    return fail(Errc::kKeyExists,
+                "key " + squote(w.key) + " already exists in namespace " + squote(ns.name),
+                "key");
+  }
+  // expected_version has no meaning for a key that does not exist; it is ignored on create.
+  int64_t version = last_version(ctx.db, ns.name, w.key) + 1;
+  ctx.db
+      .prepare(
+          "INSERT INTO config(namespace_id, \"key\", value, version, description, status, "
+          "created_by, updated_by, created_at, updated_at, revision) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind(ns.id)
+      .bind(w.key)
+      .bind(*value)
+      .bind(version)
+      .bind(w.description.value_or(""))
+      .bind(w.status.value_or(1))
+      .bind(ctx.operator_name)
+      .bind(ctx.operator_name)
+      .bind(ctx.ts)
+      .bind(ctx.ts)
+      .bind(ctx.rev)
+      .run();
+  int64_t id = ctx.db.last_insert_id();
+  set_last_version(ctx.db, ns.name, w.key, version);
+  insert_version(ctx, id, ns.id, w.key, *value, version);
+  insert_history(ctx, id, ns.id, w.key, std::nullopt, *value, version, "CREATE");
+  auto row = config_by_key(ctx.db, ns.id, w.key);
+  if (!row) return fail(Errc::kDatabase, "config row vanished after insert");
+  ctx.changes.push_back(Change{Change::Kind::kConfigPut, {}, *row, "CREATE"});
+  return OpOutcome{id, version, 0};
+}
+
+R<OpOutcome> update_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWrite& w) {
+  auto current = config_by_key(ctx.db, ns.id, w.key);
+  if (!current) {
+    return fail(Errc::kConfigNotFound,
+                "key " + squote(w.key) + " does not exist in namespace " + squote(ns.name),
+                "key");
+  }
+  if (auto ok = check_expected(w.expected_version, current->version); !ok.ok()) {
+    return Unexpected{ok.error()};
+  }
+  if (!w.value && !w.description && !w.status) {
+    return fail(Errc::kBadRequest, "one of value, description or status is required", "value");
+  }
+  std::string value = current->value;
+  if (w.value) {
+    auto normalized = normalize_value(*w.value, ctx.options.max_value_bytes);
+    if (!normalized.ok()) return Unexpected{normalized.error()};
+    value = std::move(*normalized);
+  }
+  if (auto ok = check_common_fields(w); !ok.ok()) return Unexpected{ok.error()};
+  std::string description = w.description.value_or(current->description);
+  int status = w.status.value_or(current->status);
+  bool value_changed = value != current->value;
+  bool status_changed = status != current->status;
+  if (!value_changed && !status_changed && description == current->description) {
+    return fail(Errc::kBadRequest, "nothing to change: key " + squote(w.key) +
+                                       " already has this value, description and status");
+  }
+  int64_t version = current->version;
+  if (value_changed) {
+    version = std::max(current->version, last_version(ctx.db, ns.name, w.key)) + 1;
+  }
+  ctx.db
+      .prepare(
+          "UPDATE config SET value = ?, version = ?, description = ?, status = ?, "
+          "updated_by = ?, updated_at = ?, revision = ? WHERE id = ?")
+      .bind(value)
+      .bind(version)
+      .bind(description)
+      .bind(status)
+      .bind(ctx.operator_name)
+      .bind(ctx.ts)
+      .bind(ctx.rev)
+      .bind(current->id)
+      .run();
+  std::string operation = "UPDATE";  // a description-only change writes no history
+  if (value_changed) {
+    set_last_version(ctx.db, ns.name, w.key, version);
+    insert_version(ctx, current->id, ns.id, w.key, value, version);
+    insert_history(ctx, current->id, ns.id, w.key, current->value, value, version, "UPDATE");
+  }
+  if (status_changed) {
+    const char* op = status == 1 ? "ENABLE" : "DISABLE";
+    insert_history(ctx, current->id, ns.id, w.key, value, value, version, op);
+    if (!value_changed) operation = op;
+  }
+  auto row = config_by_key(ctx.db, ns.id, w.key);
+  if (!row) return fail(Errc::kDatabase, "config row vanished after update");
+  ctx.changes.push_back(Change{Change::Kind::kConfigPut, {}, *row, operation});
+  return OpOutcome{current->id, version, current->version};
+}
+
+R<OpOutcome> delete_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWrite& w) {
+  auto current = config_by_key(ctx.db, ns.id, w.key);
+  if (!current) {
+    return fail(Errc::kConfigNotFound,
+                "key " + squote(w.key) + " does not exist in namespace " + squote(ns.name),
+                "key");
+  }
+  if (auto ok = check_expected(w.expected_version, current->version); !ok.ok()) {
+    return Unexpected{ok.error()};
+  }
+  insert_history(ctx, current->id, ns.id, w.key, current->value, "null", current->version,
+                 "DELETE");
+  ctx.db.prepare("DELETE FROM config WHERE id = ?").bind(current->id).run();
+  ConfigRow last = *current;
+  last.revision = ctx.rev;
+  last.updated_at_ms = ctx.ts;
+  last.updated_by = ctx.operator_name;
+  ctx.changes.push_back(Change{Change::Kind::kConfigDelete, {}, last, "DELETE"});
+  return OpOutcome{current->id, current->version, current->version};
+}
+
+R<OpOutcome> apply_op(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWrite& w) {
+  if (auto bad = api::check_key(w.key)) return fail(Errc::kValidation, *bad, "key");
+  switch (w.op) {
+    case api::ConfigOp::kCreate:
+      return create_config(ctx, ns, w);
+    case api::ConfigOp::kUpdate:
+      return update_config(ctx, ns, w);
+    case api::ConfigOp::kDelete:
+      return delete_config(ctx, ns, w);
+  }
+  return fail(Errc::kBadRequest, "unknown operation", "op");
+}
+
+/// The namespace a config write goes to: exists (40402) and is enabled (40901).
+R<NamespaceRow> writable_namespace(Ctx& ctx, const std::string& name) {
+  if (auto bad = api::check_namespace_name(name)) {
+    return fail(Errc::kValidation, *bad, "namespace");
+  }
+  auto ns = namespace_by_name(ctx.db, name);
+  if (!ns) {
+    return fail(Errc::kNamespaceNotFound, "namespace " + squote(name) + " does not exist",
+                "namespace");
+  }
+  if (ns->status != 1) {
+    return fail(Errc::kConflict,
+                "namespace " + squote(name) + " is disabled; enable it before writing configs",
+                "namespace");
+  }
+  return std::move(*ns);
+}
+
+/// Records the command's revision on the namespace and puts its final state in every change.
+R<NamespaceRow> finish_namespace(Ctx& ctx, int64_t namespace_id) {
+  touch_namespace(ctx, namespace_id);
+  auto ns = namespace_by_id(ctx.db, namespace_id);
+  if (!ns) return fail(Errc::kDatabase, "namespace row vanished");
+  for (auto& change : ctx.changes) change.ns = *ns;
+  return std::move(*ns);
+}
+
+R<Outcome> write_configs(Ctx& ctx, const api::WriteConfigs& cmd) {
+  auto ns = writable_namespace(ctx, cmd.ns);
+  if (!ns.ok()) return Unexpected{ns.error()};
+  if (cmd.ops.empty()) return fail(Errc::kBadRequest, "no operations", "operations");
+  if (cmd.ops.size() > api::kMaxBatchOperations) {
+    return fail(Errc::kValidation,
+                "operations must hold 1 to " + std::to_string(api::kMaxBatchOperations) +
+                    " operations",
+                "operations");
+  }
+  std::vector<OpOutcome> outcomes;
+  outcomes.reserve(cmd.ops.size());
+  for (size_t i = 0; i < cmd.ops.size(); ++i) {
+    const auto& w = cmd.ops[i];
+    auto done = apply_op(ctx, *ns, w);
+    if (!done.ok()) {
+      Error e = done.error();
+      if (cmd.batch) {
+        std::string where = "operations[" + std::to_string(i) + "]";
+        e.details = where + " (" + std::string(api::op_name(w.op)) + " " + w.key + "): " +
+                    e.details;
+        e.field = where;
+      }
+      return Unexpected{std::move(e)};
+    }
+    outcomes.push_back(*done);
+  }
+  auto final_ns = finish_namespace(ctx, ns->id);
+  if (!final_ns.ok()) return Unexpected{final_ns.error()};
+
+  Json data = Json::object();
+  if (cmd.batch) {
+    data["namespace"] = cmd.ns;
+    data["revision"] = ctx.rev;
+    Json results = Json::array();
+    for (size_t i = 0; i < cmd.ops.size(); ++i) {
+      Json r = Json::object();
+      r["op"] = std::string(api::op_name(cmd.ops[i].op));
+      r["key"] = cmd.ops[i].key;
+      r["version"] = outcomes[i].version;
+      if (cmd.ops[i].op == api::ConfigOp::kUpdate) r["old_version"] = outcomes[i].old_version;
+      results.push_back(std::move(r));
+    }
+    data["results"] = std::move(results);
+    return Outcome{"批量操作成功", std::move(data)};
+  }
+  const auto& w = cmd.ops.front();
+  const auto& o = outcomes.front();
+  switch (w.op) {
+    case api::ConfigOp::kCreate:
+      data["id"] = o.id;
+      data["namespace"] = cmd.ns;
+      data["key"] = w.key;
+      data["version"] = o.version;
+      return Outcome{"配置创建成功", std::move(data)};
+    case api::ConfigOp::kUpdate:
+      data["id"] = o.id;
+      data["namespace"] = cmd.ns;
+      data["key"] = w.key;
+      data["version"] = o.version;
+      data["old_version"] = o.old_version;
+      return Outcome{"配置更新成功", std::move(data)};
+    case api::ConfigOp::kDelete:
+      break;
+  }
+  data["namespace"] = cmd.ns;
+  data["key"] = w.key;
+  data["version"] = o.version;
+  return Outcome{"配置删除成功", std::move(data)};
+}
+
+R<Outcome> rollback_config(Ctx& ctx, const api::RollbackConfig& cmd) {
+  auto ns = writable_namespace(ctx, cmd.ns);
+  if (!ns.ok()) return Unexpected{ns.error()};
+  if (auto bad = api::check_key(cmd.key)) return fail(Errc::kValidation, *bad, "key");
+  if (cmd.target_version < 1) {
+    return fail(Errc::kValidation, "target_version must be at least 1", "target_version");
+  }
+  auto current = config_by_key(ctx.db, ns->id, cmd.key);
+  if (!current) {
+    return fail(Errc::kConfigNotFound,
+                "key " + squote(cmd.key) + " does not currently exist in namespace " +
+                    squote(cmd.ns),
+                "key");
+  }
+  if (auto ok = check_expected(cmd.expected_version, current->version); !ok.ok()) {
+    return Unexpected{ok.error()};
+  }
+  std::optional<std::string> target;
+  {
+    Stmt s = ctx.db.prepare(
+        "SELECT value FROM config_version WHERE namespace_id = ? AND \"key\" = ? AND version = ?");
+    s.bind(ns->id).bind(cmd.key).bind(cmd.target_version);
+    if (s.step()) target = s.text(0);
+  }
+  if (!target) {
+    return fail(Errc::kNotFound,
+                "version " + std::to_string(cmd.target_version) + " of key " + squote(cmd.key) +
+                    " does not exist",
+                "target_version");
+  }
+  std::string value = std::move(*target);
+  int64_t version = std::max(current->version, last_version(ctx.db, ns->name, cmd.key)) + 1;
+  ctx.db
+      .prepare(
+          "UPDATE config SET value = ?, version = ?, updated_by = ?, updated_at = ?, "
+          "revision = ? WHERE id = ?")
+      .bind(value)
+      .bind(version)
+      .bind(ctx.operator_name)
+      .bind(ctx.ts)
+      .bind(ctx.rev)
+      .bind(current->id)
+      .run();
+  set_last_version(ctx.db, ns->name, cmd.key, version);
+  insert_version(ctx, current->id, ns->id, cmd.key, value, version);
+  insert_history(ctx, current->id, ns->id, cmd.key, current->value, value, version, "ROLLBACK");
+  auto row = config_by_key(ctx.db, ns->id, cmd.key);
+  if (!row) return fail(Errc::kDatabase, "config row vanished after rollback");
+  ctx.changes.push_back(Change{Change::Kind::kConfigPut, {}, *row, "ROLLBACK"});
+  auto final_ns = finish_namespace(ctx, ns->id);
+  if (!final_ns.ok()) return Unexpected{final_ns.error()};
+  Json data = Json::object();
+  data["namespace"] = cmd.ns;
+  data["key"] = cmd.key;
+  data["current_version"] = version;
+  data["previous_version"] = current->version;
+  return Outcome{"配置回滚成功", std::move(data)};
+}
+
+R<Outcome> run(Ctx& ctx, const api::CommandBody& body) {
+  return std::visit(
+      [&ctx](const auto& c) -> R<Outcome> {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, api::CreateNamespace>) {
+          return create_namespace(ctx, c);
+        } else if constexpr (std::is_same_v<T, api::UpdateNamespace>) {
+          return update_namespace(ctx, c);
+        } else if constexpr (std::is_same_v<T, api::DeleteNamespace>) {
+          return delete_namespace(ctx, c);
+        } else if constexpr (std::is_same_v<T, api::WriteConfigs>) {
+          return write_configs(ctx, c);
+        } else {
+          return rollback_config(ctx, c);
+        }
+      },
+      body);
+}
+
+}  // namespace
+
+Applied Store::apply(const api::Command& command, uint64_t index, int64_t timestamp_ms) {
+  Impl& impl = *impl_;
+  Applied out;
+  uint64_t applied = impl.applied_index.load();
+  uint64_t revision = impl.revision.load();
+  if (index <= applied) {
+    out.result = api::CommandResult::failure(make_error(
+        Errc::kInternal, "log index " + std::to_string(index) +
+                             " is not after the applied index " + std::to_string(applied) +
+                             "; nothing was applied"));
+    out.result.revision = revision;
+    return out;
+  }
+  Conn& db = *impl.writer;
+  db.clear_error();
+  auto abort = [&](const std::string& why) {
+    db.clear_error();
+    db.exec("ROLLBACK");
+    db.clear_error();
+    out.changes.clear();
+    out.result = api::CommandResult::failure(make_error(Errc::kDatabase, "sqlite: " + why));
+    out.result.revision = revision;
+    return std::move(out);
+  };
+  if (!db.exec("BEGIN IMMEDIATE")) return abort(*db.take_error());
+  db.exec("SAVEPOINT command");
+
+  Ctx ctx{db, options_, command.operator_name, timestamp_ms, revision + 1, {}};
+  R<Outcome> outcome = run(ctx, command.body);
+  if (auto e = db.take_error()) outcome = Unexpected{make_error(Errc::kDatabase, "sqlite: " + *e)};
+  if (outcome.ok()) {
+    write_meta(db, "revision", static_cast<int64_t>(ctx.rev));
+    if (auto e = db.take_error()) {
+      outcome = Unexpected{make_error(Errc::kDatabase, "sqlite: " + *e)};
+    }
+  }
+  if (outcome.ok()) {
+    db.exec("RELEASE command");
+  } else {
+    db.exec("ROLLBACK TO command");
+    db.exec("RELEASE command");
+  }
+  write_meta(db, "applied_index", static_cast<int64_t>(index));
+  if (auto e = db.take_error()) return abort(*e);
+  if (!db.exec("COMMIT")) return abort(*db.take_error());
+
+  impl.applied_index = index;
+  if (!outcome.ok()) {
+    out.result = api::CommandResult::failure(outcome.error());
+    out.result.revision = revision;
+    return out;
+  }
+  impl.revision = ctx.rev;
+  out.result.code = Errc::kOk;
+  out.result.message = std::move(outcome->message);
+  out.result.data = dump_compact(outcome->data);
+  out.result.revision = ctx.rev;
+  out.changes = std::move(ctx.changes);
+  return out;
+}
+
+}  // namespace cairn::store

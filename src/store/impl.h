@@ -1,0 +1,93 @@
+#pragma once
+
+// Internals shared by the store's source files (not part of the module's interface).
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "store/sqlite.h"
+#include "store/store.h"
+
+namespace cairn::store {
+
+/// Read connections, opened on demand and kept for reuse. Any thread may borrow one; a borrowed
+/// connection is used by that thread only until it is given back. Never the write connection,
+/// so reads run concurrently with apply (WAL readers see the last committed transaction).
+class ReadPool {
+ public:
+  explicit ReadPool(std::string path) : path_(std::move(path)) {}
+
+  /// A connection back to the pool when it goes out of scope.
+  class Lease {
+   public:
+    Lease(ReadPool& pool, std::unique_ptr<Conn> conn) : pool_(pool), conn_(std::move(conn)) {}
+    ~Lease() { pool_.give_back(std::move(conn_)); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Conn& operator*() { return *conn_; }
+    Conn* operator->() { return conn_.get(); }
+
+   private:
+    ReadPool& pool_;
+    std::unique_ptr<Conn> conn_;
+  };
+
+  Result<std::unique_ptr<Lease>, api::Error> borrow();
+  /// Closes the idle connections (at shutdown, when no read is running).
+  void close_idle();
+
+ private:
+  static constexpr size_t kMaxIdle = 8;
+  void give_back(std::unique_ptr<Conn> conn);
+
+  std::string path_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Conn>> idle_;
+};
+
+/// A read transaction on a borrowed connection: every statement inside sees one snapshot.
+/// Ends (COMMIT, which for a reader only releases the snapshot) on destruction.
+class ReadTx {
+ public:
+  explicit ReadTx(Conn& conn) : conn_(conn) {
+    conn_.clear_error();
+    conn_.exec("BEGIN");
+  }
+  ~ReadTx() {
+    conn_.clear_error();  // the caller has read the error by now
+    if (!conn_.exec("COMMIT")) conn_.exec("ROLLBACK");
+    conn_.clear_error();
+  }
+  ReadTx(const ReadTx&) = delete;
+  ReadTx& operator=(const ReadTx&) = delete;
+
+ private:
+  Conn& conn_;
+};
+
+struct Store::Impl {
+  std::unique_ptr<Conn> writer;  // apply thread only
+  ReadPool readers;
+  std::atomic<uint64_t> applied_index{0};
+  std::atomic<uint64_t> revision{0};
+
+  explicit Impl(const std::string& path) : readers(path) {}
+};
+
+// Row readers: the column lists below and these functions go together.
+inline constexpr const char* kNamespaceColumns =
+    "n.id, n.name, n.description, n.status, n.revision, n.created_at, n.updated_at";
+NamespaceRow read_namespace_row(const Stmt& s, int first = 0);
+
+inline constexpr const char* kConfigColumns =
+    "c.id, c.namespace_id, n.name, c.\"key\", c.value, c.version, c.description, c.status, "
+    "c.created_by, c.updated_by, c.created_at, c.updated_at, c.revision";
+ConfigRow read_config_row(const Stmt& s, int first = 0);
+
+/// Connection flags shared by the writer and the readers.
+inline constexpr int kOpenFlags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+
+}  // namespace cairn::store

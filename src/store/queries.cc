@@ -1,0 +1,257 @@
+// Reads: each runs on a borrowed read connection inside one read transaction, so a count and
+// the page it belongs to come from the same snapshot, and never half of an apply.
+
+#include <climits>
+#include <string>
+
+#include "store/impl.h"
+
+namespace cairn::store {
+namespace {
+
+using api::Errc;
+using api::Error;
+using api::make_error;
+
+template <class T>
+using R = Result<T, Error>;
+
+Unexpected<Error> fail(Errc code, std::string details, std::string field = {}) {
+  return Unexpected{make_error(code, std::move(details), std::move(field))};
+}
+
+/// Runs `fn` in a read transaction on a pooled connection; an SQLite failure anywhere inside
+/// becomes a 50002 whatever `fn` returned.
+template <class F>
+auto read_tx(ReadPool& pool, F&& fn) -> decltype(fn(std::declval<Conn&>())) {
+  auto lease = pool.borrow();
+  if (!lease.ok()) return Unexpected{lease.error()};
+  Conn& conn = ***lease;
+  ReadTx tx(conn);
+  auto result = fn(conn);
+  if (auto e = conn.db_error()) return Unexpected{*e};
+  return result;
+}
+
+R<Ok> check_page(const PageRequest& page) {
+  if (page.page < 1) return fail(Errc::kValidation, "page must be at least 1", "page");
+  if (page.page_size < 1 || page.page_size > 1000) {
+    return fail(Errc::kValidation, "page_size must be between 1 and 1000", "page_size");
+  }
+  return Ok{};
+}
+
+int64_t offset_of(const PageRequest& page) {
+  if (page.page - 1 > INT64_MAX / page.page_size) return INT64_MAX;
+  return (page.page - 1) * page.page_size;
+}
+
+int64_t count(Stmt& s) { return s.step() ? s.i64(0) : 0; }
+
+std::optional<NamespaceRow> find_namespace(Conn& db, std::string_view name) {
+  Stmt s = db.prepare(std::string("SELECT ") + kNamespaceColumns +
+                      " FROM namespace n WHERE n.name = ?");
+  s.bind(name);
+  if (!s.step()) return std::nullopt;
+  return read_namespace_row(s);
+}
+
+/// The namespace of a per-key read, after checking that the key ever existed in it.
+R<NamespaceRow> key_namespace(Conn& db, const std::string& ns, const std::string& key) {
+  auto row = find_namespace(db, ns);
+  if (!row) {
+    return fail(Errc::kNamespaceNotFound, "namespace '" + ns + "' does not exist", "namespace");
+  }
+  Stmt s = db.prepare("SELECT 1 FROM key_version WHERE namespace = ? AND \"key\" = ?");
+  s.bind(ns).bind(key);
+  if (!s.step()) {
+    return fail(Errc::kConfigNotFound,
+                "key '" + key + "' never existed in namespace '" + ns + "'", "key");
+  }
+  return std::move(*row);
+}
+
+VersionRow read_version_row(const Stmt& s) {
+  VersionRow row;
+  row.config_id = s.i64(0);
+  row.version = s.i64(1);
+  row.value = s.text(2);
+  row.status = static_cast<int>(s.i64(3));
+  row.created_by = s.text(4);
+  row.created_at_ms = s.i64(5);
+  return row;
+}
+
+constexpr const char* kVersionColumns = "config_id, version, value, status, created_by, created_at";
+
+}  // namespace
+
+Result<Page<ConfigRow>, api::Error> Store::list_configs(const ConfigFilter& filter,
+                                                        const PageRequest& page) const {
+  read_queries_.fetch_add(1, std::memory_order_relaxed);
+  if (auto ok = check_page(page); !ok.ok()) return Unexpected{ok.error()};
+  return read_tx(impl_->readers, [&](Conn& db) -> R<Page<ConfigRow>> {
+    std::string where = " WHERE 1 = 1";
+    int64_t namespace_id = 0;
+    if (filter.ns) {
+      auto ns = find_namespace(db, *filter.ns);
+      if (!ns) {
+        return fail(Errc::kNamespaceNotFound, "namespace '" + *filter.ns + "' does not exist",
+                    "namespace");
+      }
+      namespace_id = ns->id;
+      where += " AND c.namespace_id = ?";
+    }
+    // instr() matches the text literally: '%' and '_' in the filter are no wildcards.
+    if (!filter.key_contains.empty()) where += " AND instr(c.\"key\", ?) > 0";
+    auto bind_filter = [&](Stmt& s) {
+      if (filter.ns) s.bind(namespace_id);
+      if (!filter.key_contains.empty()) s.bind(filter.key_contains);
+    };
+    Page<ConfigRow> out;
+    {
+      Stmt s = db.prepare("SELECT COUNT(*) FROM config c" + where);
+      bind_filter(s);
+      out.total = count(s);
+    }
+    Stmt s = db.prepare(std::string("SELECT ") + kConfigColumns +
+                        " FROM config c JOIN namespace n ON n.id = c.namespace_id" + where +
+                        " ORDER BY n.name, c.\"key\" LIMIT ? OFFSET ?");
+    bind_filter(s);
+    s.bind(page.page_size).bind(offset_of(page));
+    while (s.step()) out.items.push_back(read_config_row(s));
+    return out;
+  });
+}
+
+Result<Page<HistoryRow>, api::Error> Store::history(const std::string& ns, const std::string& key,
+                                                    const PageRequest& page) const {
+  read_queries_.fetch_add(1, std::memory_order_relaxed);
+  if (auto ok = check_page(page); !ok.ok()) return Unexpected{ok.error()};
+  return read_tx(impl_->readers, [&](Conn& db) -> R<Page<HistoryRow>> {
+    auto nsrow = key_namespace(db, ns, key);
+    if (!nsrow.ok()) return Unexpected{nsrow.error()};
+    Page<HistoryRow> out;
+    {
+      Stmt s = db.prepare(
+          "SELECT COUNT(*) FROM config_history WHERE namespace_id = ? AND \"key\" = ?");
+      s.bind(nsrow->id).bind(key);
+      out.total = count(s);
+    }
+    Stmt s = db.prepare(
+        "SELECT id, config_id, \"key\", old_value, new_value, version, operation, operator, "
+        "created_at, revision FROM config_history WHERE namespace_id = ? AND \"key\" = ? "
+        "ORDER BY id DESC LIMIT ? OFFSET ?");
+    s.bind(nsrow->id).bind(key).bind(page.page_size).bind(offset_of(page));
+    while (s.step()) {
+      HistoryRow row;
+      row.id = s.i64(0);
+      row.config_id = s.i64(1);
+      row.ns = nsrow->name;
+      row.key = s.text(2);
+      row.old_value = s.opt_text(3);
+      row.new_value = s.text(4);
+      row.version = s.i64(5);
+      row.operation = s.text(6);
+      row.operator_name = s.text(7);
+      row.created_at_ms = s.i64(8);
+      row.revision = static_cast<uint64_t>(s.i64(9));
+      out.items.push_back(std::move(row));
+    }
+    return out;
+  });
+}
+
+Result<Page<VersionRow>, api::Error> Store::versions(const std::string& ns, const std::string& key,
+                                                     const PageRequest& page) const {
+  read_queries_.fetch_add(1, std::memory_order_relaxed);
+  if (auto ok = check_page(page); !ok.ok()) return Unexpected{ok.error()};
+  return read_tx(impl_->readers, [&](Conn& db) -> R<Page<VersionRow>> {
+    auto nsrow = key_namespace(db, ns, key);
+    if (!nsrow.ok()) return Unexpected{nsrow.error()};
+    Page<VersionRow> out;
+    {
+      Stmt s = db.prepare(
+          "SELECT COUNT(*) FROM config_version WHERE namespace_id = ? AND \"key\" = ?");
+      s.bind(nsrow->id).bind(key);
+      out.total = count(s);
+    }
+    Stmt s = db.prepare(std::string("SELECT ") + kVersionColumns +
+                        " FROM config_version WHERE namespace_id = ? AND \"key\" = ?"
+                        " ORDER BY version DESC LIMIT ? OFFSET ?");
+    s.bind(nsrow->id).bind(key).bind(page.page_size).bind(offset_of(page));
+    while (s.step()) out.items.push_back(read_version_row(s));
+    return out;
+  });
+}
+
+Result<VersionRow, api::Error> Store::get_version(const std::string& ns, const std::string& key,
+                                                  int64_t version) const {
+  read_queries_.fetch_add(1, std::memory_order_relaxed);
+  return read_tx(impl_->readers, [&](Conn& db) -> R<VersionRow> {
+    auto nsrow = key_namespace(db, ns, key);
+    if (!nsrow.ok()) return Unexpected{nsrow.error()};
+    Stmt s = db.prepare(std::string("SELECT ") + kVersionColumns +
+                        " FROM config_version WHERE namespace_id = ? AND \"key\" = ?"
+                        " AND version = ?");
+    s.bind(nsrow->id).bind(key).bind(version);
+    if (!s.step()) {
+      return fail(Errc::kNotFound,
+                  "version " + std::to_string(version) + " of key '" + key + "' does not exist",
+                  "version");
+    }
+    return read_version_row(s);
+  });
+}
+
+Result<Page<NamespaceRow>, api::Error> Store::list_namespaces(const NamespaceFilter& filter,
+                                                              const PageRequest& page) const {
+  read_queries_.fetch_add(1, std::memory_order_relaxed);
+  if (auto ok = check_page(page); !ok.ok()) return Unexpected{ok.error()};
+  return read_tx(impl_->readers, [&](Conn& db) -> R<Page<NamespaceRow>> {
+    std::string where = " WHERE 1 = 1";
+    if (!filter.name_contains.empty()) where += " AND instr(n.name, ?) > 0";
+    if (filter.status) where += " AND n.status = ?";
+    auto bind_filter = [&](Stmt& s) {
+      if (!filter.name_contains.empty()) s.bind(filter.name_contains);
+      if (filter.status) s.bind(*filter.status);
+    };
+    Page<NamespaceRow> out;
+    {
+      Stmt s = db.prepare("SELECT COUNT(*) FROM namespace n" + where);
+      bind_filter(s);
+      out.total = count(s);
+    }
+    Stmt s = db.prepare(std::string("SELECT ") + kNamespaceColumns +
+                        ", (SELECT COUNT(*) FROM config c WHERE c.namespace_id = n.id)"
+                        " FROM namespace n" + where + " ORDER BY n.name LIMIT ? OFFSET ?");
+    bind_filter(s);
+    s.bind(page.page_size).bind(offset_of(page));
+    while (s.step()) {
+      NamespaceRow row = read_namespace_row(s);
+      row.config_count = s.i64(7);
+      out.items.push_back(std::move(row));
+    }
+    return out;
+  });
+}
+
+Result<Ok, api::Error> Store::load_all(
+    const std::function<void(const NamespaceRow&)>& on_namespace,
+    const std::function<void(const ConfigRow&)>& on_config) const {
+  read_queries_.fetch_add(1, std::memory_order_relaxed);
+  return read_tx(impl_->readers, [&](Conn& db) -> R<Ok> {
+    {
+      Stmt s = db.prepare(std::string("SELECT ") + kNamespaceColumns +
+                          " FROM namespace n ORDER BY n.id");
+      while (s.step()) on_namespace(read_namespace_row(s));
+    }
+    Stmt s = db.prepare(std::string("SELECT ") + kConfigColumns +
+                        " FROM config c JOIN namespace n ON n.id = c.namespace_id"
+                        " ORDER BY c.namespace_id, c.\"key\"");
+    while (s.step()) on_config(read_config_row(s));
+    return Ok{};
+  });
+}
+
+}  // namespace cairn::store

@@ -1,0 +1,189 @@
+// Table layout: the seed's §3.2 tables (namespace, config, config_version, config_history) in
+// SQLite, plus Cairn's bookkeeping. Times are INTEGER Unix milliseconds taken from the command's
+// timestamp (the seed's DATETIME columns keep their names). `key` is quoted because it is an SQL
+// keyword.
+
+#include "store/schema.h"
+
+#include <string>
+
+namespace cairn::store {
+namespace {
+
+constexpr const char* kCreateSchema = R"sql(
+CREATE TABLE meta (
+  name  TEXT PRIMARY KEY,          -- schema_version, revision, applied_index
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE namespace (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  name        TEXT NOT NULL UNIQUE,
+  description TEXT NOT NULL DEFAULT '',
+  status      INTEGER NOT NULL DEFAULT 1,   -- 1 enabled, 0 disabled
+  revision    INTEGER NOT NULL DEFAULT 0,   -- last global revision that changed it or a key
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL
+);
+CREATE INDEX idx_namespace_status ON namespace(status);
+
+CREATE TABLE config (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  namespace_id INTEGER NOT NULL REFERENCES namespace(id),
+  "key"        TEXT NOT NULL,
+  value        TEXT NOT NULL,               -- compact JSON
+  version      INTEGER NOT NULL DEFAULT 1,
+  description  TEXT NOT NULL DEFAULT '',
+  status       INTEGER NOT NULL DEFAULT 1,
+  created_by   TEXT,
+  updated_by   TEXT,
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL,
+  revision     INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (namespace_id, "key")
+);
+CREATE INDEX idx_config_key ON config("key");
+CREATE INDEX idx_config_status ON config(status);
+
+-- Every version ever written; rows outlive the config row (delete keeps them readable).
+CREATE TABLE config_version (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  config_id    INTEGER NOT NULL,
+  namespace_id INTEGER NOT NULL,
+  "key"        TEXT NOT NULL,
+  value        TEXT NOT NULL,
+  version      INTEGER NOT NULL,
+  status       INTEGER NOT NULL DEFAULT 1,  -- 1 kept; reserved for retention
+  created_by   TEXT,
+  created_at   INTEGER NOT NULL,
+  UNIQUE (config_id, version)
+);
+CREATE UNIQUE INDEX idx_config_version_ns_key_version
+  ON config_version(namespace_id, "key", version);
+
+CREATE TABLE config_history (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  config_id    INTEGER NOT NULL,
+  namespace_id INTEGER NOT NULL,
+  "key"        TEXT NOT NULL,
+  old_value    TEXT,                        -- NULL for CREATE
+  new_value    TEXT NOT NULL,               -- 'null' for DELETE
+  version      INTEGER NOT NULL,
+  operation    TEXT NOT NULL,               -- CREATE UPDATE DELETE ROLLBACK ENABLE DISABLE
+  operator     TEXT,
+  created_at   INTEGER NOT NULL,
+  revision     INTEGER NOT NULL
+);
+CREATE INDEX idx_config_history_config_id ON config_history(config_id);
+CREATE INDEX idx_config_history_ns_key ON config_history(namespace_id, "key", id);
+CREATE INDEX idx_config_history_created_at ON config_history(created_at);
+
+-- Last version ever used per (namespace name, key), so that a version number is never reused:
+-- not after delete and re-create of the key, nor after delete and re-create of the namespace.
+CREATE TABLE key_version (
+  namespace    TEXT NOT NULL,
+  "key"        TEXT NOT NULL,
+  last_version INTEGER NOT NULL,
+  PRIMARY KEY (namespace, "key")
+) WITHOUT ROWID;
+
+INSERT INTO meta(name, value) VALUES ('revision', 0), ('applied_index', 0);
+)sql";
+
+bool table_exists(Conn& conn, const char* name) {
+  Stmt s = conn.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+  s.bind(name);
+  return s.step();
+}
+
+// One step per schema version: migrate(from) brings a database at `from` to `from + 1`.
+// Version 1 is the first layout, so there is nothing to do yet.
+Result<Ok, api::Error> migrate(Conn& /*conn*/, int64_t from) {
+  return Unexpected{api::make_error(api::Errc::kDatabase,
+                                    "no migration from schema version " + std::to_string(from))};
+}
+
+}  // namespace
+
+int64_t read_meta(Conn& conn, const char* name) {
+  Stmt s = conn.prepare("SELECT value FROM meta WHERE name = ?");
+  s.bind(name);
+  return s.step() ? s.i64(0) : 0;
+}
+
+void write_meta(Conn& conn, const char* name, int64_t value) {
+  conn.prepare(
+          "INSERT INTO meta(name, value) VALUES (?, ?) "
+          "ON CONFLICT(name) DO UPDATE SET value = excluded.value")
+      .bind(name)
+      .bind(value)
+      .run();
+}
+
+Result<Ok, api::Error> ensure_schema(Conn& conn) {
+  conn.clear_error();
+  if (!conn.exec("BEGIN IMMEDIATE")) return Unexpected{*conn.db_error()};
+  if (!table_exists(conn, "meta")) {
+    conn.exec(kCreateSchema);
+    write_meta(conn, "schema_version", kSchemaVersion);
+  } else {
+    int64_t version = read_meta(conn, "schema_version");
+    if (version > kSchemaVersion) {
+      conn.exec("ROLLBACK");
+      return Unexpected{api::make_error(
+          api::Errc::kDatabase, "database schema version " + std::to_string(version) +
+                                    " is newer than this release's " +
+                                    std::to_string(kSchemaVersion))};
+    }
+    while (!conn.failed() && version < kSchemaVersion) {
+      auto step = migrate(conn, version);
+      if (!step.ok()) {
+        conn.exec("ROLLBACK");
+        return Unexpected{step.error()};
+      }
+      ++version;
+      write_meta(conn, "schema_version", version);
+    }
+  }
+  if (auto e = conn.db_error()) {
+    conn.clear_error();
+    conn.exec("ROLLBACK");
+    conn.clear_error();
+    return Unexpected{*e};
+  }
+  if (!conn.exec("COMMIT")) {
+    auto e = *conn.db_error();
+    conn.clear_error();
+    conn.exec("ROLLBACK");
+    conn.clear_error();
+    return Unexpected{e};
+  }
+  return Ok{};
+}
+
+Result<Ok, api::Error> validate_database(Conn& conn) {
+  auto refuse = [](std::string why) {
+    return Unexpected{api::make_error(api::Errc::kDatabase, "invalid snapshot: " + why)};
+  };
+  conn.clear_error();
+  auto check = conn.query_text("PRAGMA quick_check");
+  if (auto e = conn.take_error()) return refuse(*e);
+  if (!check || *check != "ok") return refuse("quick_check: " + check.value_or("no answer"));
+  for (const char* table :
+       {"meta", "namespace", "config", "config_version", "config_history", "key_version"}) {
+    if (!table_exists(conn, table)) return refuse(std::string("table ") + table + " is missing");
+  }
+  int64_t version = read_meta(conn, "schema_version");
+  if (auto e = conn.take_error()) return refuse(*e);
+  if (version < 1 || version > kSchemaVersion) {
+    return refuse("schema version " + std::to_string(version) + " is not supported");
+  }
+  Stmt s = conn.prepare(
+      "SELECT COUNT(*) FROM meta WHERE name IN ('revision', 'applied_index')");
+  int64_t rows = s.step() ? s.i64(0) : 0;
+  if (auto e = conn.take_error()) return refuse(*e);
+  if (rows != 2) return refuse("meta lacks revision or applied_index");
+  return Ok{};
+}
+
+}  // namespace cairn::store

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstdint>
+
+#include "api/errors.h"
+#include "common/result.h"
+#include "store/sqlite.h"
+
+namespace cairn::store {
+
+/// Version of the table layout below, kept in meta('schema_version'). A later release that
+/// changes the layout raises it and adds a step to migrate().
+inline constexpr int64_t kSchemaVersion = 1;
+
+/// Tables of the canonical dump (checksum) with their ordering, in a fixed order.
+struct TableOrder {
+  const char* table;
+  const char* order_by;
+};
+inline constexpr TableOrder kDumpTables[] = {
+    {"meta", "name"},
+    {"namespace", "id"},
+    {"config", "id"},
+    {"config_version", "id"},
+    {"config_history", "id"},
+    {"key_version", "namespace, \"key\""},
+    {"sqlite_sequence", "name"},
+};
+
+/// Creates the schema in an empty database or migrates an older one, in one transaction.
+/// Refuses a database written by a newer release.
+Result<Ok, api::Error> ensure_schema(Conn& conn);
+
+/// Checks that `conn` holds a Cairn database this release can read (used on snapshots before
+/// they replace anything): integrity, schema version, tables and meta rows.
+Result<Ok, api::Error> validate_database(Conn& conn);
+
+/// meta value `name` (0 when absent).
+int64_t read_meta(Conn& conn, const char* name);
+void write_meta(Conn& conn, const char* name, int64_t value);
+
+}  // namespace cairn::store

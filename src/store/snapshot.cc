@@ -1,0 +1,200 @@
+// Snapshots through SQLite's online backup API, and the canonical checksum.
+//
+// write_snapshot copies the database from a read connection (a consistent read transaction;
+// apply and other reads go on) into `<path>.tmp`, switches the copy to rollback-journal mode so
+// that it is one self-contained file, fsyncs it, renames it over `path` and fsyncs the folder.
+// restore_snapshot validates the file first (quick_check, schema, meta) and then copies it into
+// the live database with one backup step, which is one write transaction on the write
+// connection: readers see the old state or the new one, and any failure rolls it back whole.
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "store/impl.h"
+#include "store/schema.h"
+
+namespace cairn::store {
+namespace {
+
+using api::Errc;
+using api::make_error;
+
+Unexpected<api::Error> db_fail(std::string details) {
+  return Unexpected{make_error(Errc::kDatabase, std::move(details))};
+}
+
+bool fsync_path(const std::string& path, bool directory) {
+  int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
+  if (fd < 0) return false;
+  bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
+}
+
+std::string parent_dir(const std::string& path) {
+  auto parent = std::filesystem::path(path).parent_path();
+  return parent.empty() ? std::string(".") : parent.string();
+}
+
+/// Copies all of `from` into `to` in one step. Empty on success, else the reason.
+std::optional<std::string> backup(sqlite3* to, sqlite3* from) {
+  sqlite3_backup* b = sqlite3_backup_init(to, "main", from, "main");
+  if (b == nullptr) return std::string("backup_init: ") + sqlite3_errmsg(to);
+  int rc = sqlite3_backup_step(b, -1);
+  int finish = sqlite3_backup_finish(b);
+  if (rc != SQLITE_DONE) return std::string("backup_step: ") + sqlite3_errstr(rc);
+  if (finish != SQLITE_OK) return std::string("backup_finish: ") + sqlite3_errmsg(to);
+  return std::nullopt;
+}
+
+int64_t page_size(Conn& conn) {
+  Stmt s = conn.prepare("PRAGMA page_size");
+  return s.step() ? s.i64(0) : 0;
+}
+
+/// Feeds the canonical dump of the tables into a SHA-256: per table its name, then per row
+/// every column as a type tag, a length and the bytes.
+class Digest {
+ public:
+  Digest() : ctx_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) {
+    EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr);
+  }
+  void add(std::string_view bytes) { EVP_DigestUpdate(ctx_.get(), bytes.data(), bytes.size()); }
+  void add_tagged(char tag, std::string_view bytes) {
+    add(std::string_view(&tag, 1));
+    add_number(static_cast<int64_t>(bytes.size()));
+    add(bytes);
+  }
+  void add_number(int64_t v) {
+    unsigned char b[8];
+    for (int i = 0; i < 8; ++i) b[i] = static_cast<unsigned char>(static_cast<uint64_t>(v) >> (56 - 8 * i));
+    add(std::string_view(reinterpret_cast<const char*>(b), 8));
+  }
+  std::string hex() {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_DigestFinal_ex(ctx_.get(), md, &n);
+    static const char* kHex = "0123456789abcdef";
+    std::string out;
+    for (unsigned int i = 0; i < n; ++i) {
+      out += kHex[md[i] >> 4];
+      out += kHex[md[i] & 15];
+    }
+    return out;
+  }
+
+ private:
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
+};
+
+}  // namespace
+
+Result<Ok, api::Error> Store::write_snapshot(const std::string& path) const {
+  auto lease = impl_->readers.borrow();
+  if (!lease.ok()) return Unexpected{lease.error()};
+  Conn& source = ***lease;
+  std::string tmp = path + ".tmp";
+  std::remove(tmp.c_str());
+  {
+    auto opened = Conn::open(tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    if (!opened.ok()) return Unexpected{opened.error()};
+    Conn& dest = **opened;
+    if (auto why = backup(dest.handle(), source.handle())) {
+      opened->reset();
+      std::remove(tmp.c_str());
+      return db_fail("snapshot to '" + path + "': " + *why);
+    }
+    // The copy carries the live database's WAL flag; make it one self-contained file.
+    auto mode = dest.query_text("PRAGMA journal_mode = DELETE");
+    dest.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    if (auto e = dest.take_error(); e || !mode || *mode != "delete") {
+      opened->reset();
+      std::remove(tmp.c_str());
+      return db_fail("snapshot to '" + path + "': " + e.value_or("cannot leave WAL mode"));
+    }
+  }
+  if (!fsync_path(tmp, false)) {
+    std::remove(tmp.c_str());
+    return db_fail("snapshot to '" + path + "': fsync failed");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return db_fail("snapshot to '" + path + "': rename failed");
+  }
+  if (!fsync_path(parent_dir(path), true)) {
+    return db_fail("snapshot to '" + path + "': fsync of the folder failed");
+  }
+  return Ok{};
+}
+
+Result<Ok, api::Error> Store::restore_snapshot(const std::string& path) {
+  auto opened = Conn::open(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+  if (!opened.ok()) return Unexpected{opened.error()};
+  Conn& source = **opened;
+  auto valid = validate_database(source);
+  if (!valid.ok()) return valid;
+  Conn& live = *impl_->writer;
+  live.clear_error();
+  int64_t source_page = page_size(source);
+  int64_t live_page = page_size(live);
+  if (auto e = live.take_error()) return db_fail("restore: " + *e);
+  if (auto e = source.take_error()) return db_fail("restore: " + *e);
+  // A WAL database cannot change its page size, so a backup into it would fail half-way.
+  if (source_page != live_page) {
+    return db_fail("restore: snapshot page size " + std::to_string(source_page) +
+                   " differs from the database's " + std::to_string(live_page));
+  }
+  if (auto why = backup(live.handle(), source.handle())) return db_fail("restore: " + *why);
+  opened->reset();
+  // A snapshot from an older release is brought to the current layout.
+  auto schema = ensure_schema(live);
+  if (!schema.ok()) return schema;
+  impl_->applied_index = static_cast<uint64_t>(read_meta(live, "applied_index"));
+  impl_->revision = static_cast<uint64_t>(read_meta(live, "revision"));
+  if (auto e = live.take_error()) return db_fail("restore: " + *e);
+  return Ok{};
+}
+
+std::string Store::checksum() const {
+  auto lease = impl_->readers.borrow();
+  if (!lease.ok()) return {};
+  Conn& db = ***lease;
+  Digest digest;
+  ReadTx tx(db);
+  for (const auto& t : kDumpTables) {
+    digest.add_tagged('T', t.table);
+    Stmt s = db.prepare(std::string("SELECT * FROM ") + t.table + " ORDER BY " + t.order_by);
+    while (s.step()) {
+      digest.add("R");
+      for (int col = 0; col < s.columns(); ++col) {
+        switch (s.type(col)) {
+          case SQLITE_NULL:
+            digest.add("N");
+            break;
+          case SQLITE_INTEGER:
+            digest.add("I");
+            digest.add_number(s.i64(col));
+            break;
+          case SQLITE_FLOAT:
+            digest.add_tagged('F', s.text(col));
+            break;
+          case SQLITE_TEXT:
+            digest.add_tagged('S', s.text(col));
+            break;
+          default:
+            digest.add_tagged('B', s.blob(col));
+            break;
+        }
+      }
+    }
+  }
+  if (db.failed()) return {};
+  return digest.hex();
+}
+
+}  // namespace cairn::store

@@ -1,0 +1,133 @@
+// Opening and closing the store, the applied index and the small reads that need no query file.
+
+#include "store/impl.h"
+#include "store/schema.h"
+
+namespace cairn::store {
+
+Result<std::unique_ptr<ReadPool::Lease>, api::Error> ReadPool::borrow() {
+  std::unique_ptr<Conn> conn;
+  {
+    std::lock_guard lock(mu_);
+    if (!idle_.empty()) {
+      conn = std::move(idle_.back());
+      idle_.pop_back();
+    }
+  }
+  if (!conn) {
+    auto opened = Conn::open(path_, kOpenFlags);
+    if (!opened.ok()) return Unexpected{opened.error()};
+    conn = std::move(*opened);
+    if (!conn->exec("PRAGMA query_only = 1")) return Unexpected{*conn->db_error()};
+  }
+  return std::make_unique<Lease>(*this, std::move(conn));
+}
+
+void ReadPool::close_idle() {
+  std::lock_guard lock(mu_);
+  idle_.clear();
+}
+
+void ReadPool::give_back(std::unique_ptr<Conn> conn) {
+  if (!conn) return;
+  conn->clear_error();
+  std::lock_guard lock(mu_);
+  if (idle_.size() < kMaxIdle) idle_.push_back(std::move(conn));
+}
+
+NamespaceRow read_namespace_row(const Stmt& s, int first) {
+  NamespaceRow row;
+  row.id = s.i64(first);
+  row.name = s.text(first + 1);
+  row.description = s.text(first + 2);
+  row.status = static_cast<int>(s.i64(first + 3));
+  row.revision = static_cast<uint64_t>(s.i64(first + 4));
+  row.created_at_ms = s.i64(first + 5);
+  row.updated_at_ms = s.i64(first + 6);
+  return row;
+}
+
+ConfigRow read_config_row(const Stmt& s, int first) {
+  ConfigRow row;
+  row.id = s.i64(first);
+  row.namespace_id = s.i64(first + 1);
+  row.ns = s.text(first + 2);
+  row.key = s.text(first + 3);
+  row.value = s.text(first + 4);
+  row.version = s.i64(first + 5);
+  row.description = s.text(first + 6);
+  row.status = static_cast<int>(s.i64(first + 7));
+  row.created_by = s.text(first + 8);
+  row.updated_by = s.text(first + 9);
+  row.created_at_ms = s.i64(first + 10);
+  row.updated_at_ms = s.i64(first + 11);
+  row.revision = static_cast<uint64_t>(s.i64(first + 12));
+  return row;
+}
+
+Store::Store(Options options) : options_(std::move(options)) {}
+
+Store::~Store() {
+  if (!impl_) return;
+  // Readers first: the last connection to close checkpoints the WAL into the database file.
+  impl_->readers.close_idle();
+  impl_->writer.reset();
+}
+
+Result<std::unique_ptr<Store>, api::Error> Store::open(const Options& options) {
+  std::unique_ptr<Store> store(new Store(options));
+  auto opened = Conn::open(options.path, kOpenFlags | SQLITE_OPEN_CREATE);
+  if (!opened.ok()) return Unexpected{opened.error()};
+  auto impl = std::make_unique<Impl>(options.path);
+  impl->writer = std::move(*opened);
+  Conn& w = *impl->writer;
+  auto mode = w.query_text("PRAGMA journal_mode = WAL");
+  if (auto e = w.db_error()) return Unexpected{*e};
+  if (!mode || *mode != "wal") {
+    return Unexpected{api::make_error(api::Errc::kDatabase,
+                                      "cannot switch '" + options.path + "' to WAL mode")};
+  }
+  w.exec(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+  w.exec("PRAGMA foreign_keys = ON");
+  if (auto e = w.db_error()) return Unexpected{*e};
+  auto schema = ensure_schema(w);
+  if (!schema.ok()) return Unexpected{schema.error()};
+  impl->applied_index = static_cast<uint64_t>(read_meta(w, "applied_index"));
+  impl->revision = static_cast<uint64_t>(read_meta(w, "revision"));
+  if (auto e = w.db_error()) return Unexpected{*e};
+  store->impl_ = std::move(impl);
+  return store;
+}
+
+void Store::mark_applied(uint64_t index) {
+  Impl& impl = *impl_;
+  if (index <= impl.applied_index.load()) return;
+  Conn& w = *impl.writer;
+  w.clear_error();
+  w.exec("BEGIN IMMEDIATE");
+  write_meta(w, "applied_index", static_cast<int64_t>(index));
+  if (w.failed() || !w.exec("COMMIT")) {
+    w.clear_error();
+    w.exec("ROLLBACK");
+    w.clear_error();
+    return;
+  }
+  impl.applied_index = index;
+}
+
+uint64_t Store::applied_index() const { return impl_->applied_index.load(); }
+uint64_t Store::revision() const { return impl_->revision.load(); }
+
+Result<Ok, api::Error> Store::ping() const {
+  read_queries_.fetch_add(1, std::memory_order_relaxed);
+  auto lease = impl_->readers.borrow();
+  if (!lease.ok()) return Unexpected{lease.error()};
+  Conn& conn = ***lease;
+  conn.clear_error();
+  auto one = conn.query_text("SELECT 1");
+  if (auto e = conn.take_error()) return Unexpected{api::make_error(api::Errc::kDatabase, *e)};
+  if (!one) return Unexpected{api::make_error(api::Errc::kDatabase, "SELECT 1 gave no row")};
+  return Ok{};
+}
+
+}  // namespace cairn::store

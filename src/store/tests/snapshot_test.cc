@@ -1,0 +1,101 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "store/tests/store_test_util.h"
+
+namespace cairn::store::testing {
+namespace {
+
+class SnapshotTest : public StoreFixture {
+ protected:
+  void fill() {
+    ok(ns_create("svc"));
+    ok(writes("svc", {op_create("a", R"({"x":1})"), op_create("b", "[1,2]")}, true));
+    ok(write("svc", op_update("a", R"({"x":2})")));
+  }
+};
+
+TEST_F(SnapshotTest, RoundTrip) {
+  fill();
+  std::string snap = dir_.file("snap.db");
+  ASSERT_TRUE(store_->write_snapshot(snap).ok());
+  std::string sum = store_->checksum();
+  uint64_t idx = store_->applied_index();
+  uint64_t rev = store_->revision();
+
+  // A second store moves on, then restores the snapshot.
+  TempDir other_dir;
+  auto other = open_store(other_dir.file("other.db"));
+  other->apply(ns_create("zzz"), 1, 1);
+  other->apply(ns_create("yyy"), 2, 2);
+  ASSERT_TRUE(other->restore_snapshot(snap).ok());
+  EXPECT_EQ(other->checksum(), sum);
+  EXPECT_EQ(other->applied_index(), idx);
+  EXPECT_EQ(other->revision(), rev);
+  auto configs = other->list_configs({"svc", ""}, {});
+  ASSERT_TRUE(configs.ok());
+  EXPECT_EQ(configs->total, 2);
+  EXPECT_TRUE(other->list_namespaces({"zzz", std::nullopt}, {})->items.empty());
+  // Applies continue after the snapshot's index, and survive a reopen.
+  Applied a = other->apply(write("svc", op_update("b", "3")), idx + 1, 99);
+  EXPECT_TRUE(a.result.ok()) << a.result.details;
+  std::string after = other->checksum();
+  other.reset();
+  other = open_store(other_dir.file("other.db"));
+  EXPECT_EQ(other->checksum(), after);
+  EXPECT_EQ(other->applied_index(), idx + 1);
+}
+
+TEST_F(SnapshotTest, CorruptOrTruncatedSnapshotIsRefused) {
+  fill();
+  std::string snap = dir_.file("snap.db");
+  ASSERT_TRUE(store_->write_snapshot(snap).ok());
+  ok(write("svc", op_create("c", "1")));
+  std::string sum = store_->checksum();
+  uint64_t idx = store_->applied_index();
+
+  std::string truncated = dir_.file("truncated.db");
+  std::filesystem::copy_file(snap, truncated);
+  std::filesystem::resize_file(truncated, std::filesystem::file_size(snap) / 2);
+  std::string garbage = dir_.file("garbage.db");
+  {
+    std::ofstream out(garbage, std::ios::binary);
+    out << std::string(8192, 'x');
+  }
+  std::string corrupt = dir_.file("corrupt.db");
+  std::filesystem::copy_file(snap, corrupt);
+  {
+    std::fstream f(corrupt, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(4096);
+    f << std::string(3 * 4096, '\x7f');
+  }
+  std::string not_cairn = dir_.file("empty.db");
+  {
+    std::ofstream out(not_cairn, std::ios::binary);
+  }
+  for (const auto& bad : {truncated, garbage, corrupt, not_cairn, dir_.file("missing.db")}) {
+    auto r = store_->restore_snapshot(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().code, api::Errc::kDatabase);
+    }
+    EXPECT_EQ(store_->checksum(), sum);
+    EXPECT_EQ(store_->applied_index(), idx);
+  }
+  EXPECT_EQ(store_->list_configs({}, {})->total, 3);
+  ok(write("svc", op_create("d", "1")));
+}
+
+TEST_F(SnapshotTest, SnapshotIsStandaloneFile) {
+  fill();
+  std::string snap = dir_.file("snap.db");
+  ASSERT_TRUE(store_->write_snapshot(snap).ok());
+  EXPECT_FALSE(std::filesystem::exists(snap + "-wal"));
+  EXPECT_FALSE(std::filesystem::exists(snap + ".tmp"));
+  EXPECT_EQ(dump_tables(snap), dump_tables(path_));
+}
+
+}  // namespace
+}  // namespace cairn::store::testing
