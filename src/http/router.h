@@ -8,7 +8,9 @@
 namespace cairn::http {
 
 /// Maps (method, path template) to handlers. Templates are literal segments and `{name}`
-/// segments that match one non-empty path segment ("/api/v1/admin/namespace/{id}").
+/// segments that match one non-empty path segment ("/api/v1/admin/namespace/{id}"). A trailing
+/// slash makes a distinct path ("/a/" does not match "/a"). When several templates match, the
+/// one with a literal where the others have a parameter wins ("/ns/list" over "/ns/{id}").
 /// Routes are added before the server starts; dispatch() is then called concurrently from the
 /// io threads (read-only).
 class Router {
@@ -20,7 +22,8 @@ class Router {
   /// `Allow` header.
   void dispatch(const RequestPtr& req, const Reply& reply) const;
 
-  /// The router as the last Handler of a chain.
+  /// The router as the last Handler of a chain. The handler holds a copy of the routes added
+  /// so far, so it does not depend on this Router's lifetime.
   Handler as_handler() const;
 
  private:

@@ -1,0 +1,615 @@
+// The only translation unit that includes Beast and Asio (they dominate build times).
+#include "http/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cctype>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "api/envelope.h"
+#include "api/errors.h"
+#include "common/ids.h"
+#include "common/time.h"
+#include "http/middleware.h"
+
+namespace cairn::http {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+// How long a connection closed after an error keeps draining what the client still sends, so
+// that the kernel does not answer unread data with a reset that destroys our error response.
+constexpr int64_t kLingerMs = 1000;
+constexpr size_t kFirstReadBytes = 4096;
+
+std::chrono::milliseconds ms(int64_t v) {
+  return std::chrono::milliseconds(std::max<int64_t>(v, 1));
+}
+
+std::string to_std(beast::string_view s) { return std::string(s.data(), s.size()); }
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string endpoint_text(const tcp::endpoint& ep) {
+  const auto address = ep.address();
+  std::string host = address.to_string();
+  if (address.is_v6()) host = "[" + host + "]";
+  return host + ":" + std::to_string(ep.port());
+}
+
+class Session;
+
+/// What the Server, its sessions and outstanding Replies share. Held through shared_ptr so that
+/// the io_context outlives every session: a handler may keep a Reply (and so its session) after
+/// the server stopped. Fields under `mu` are touched from io threads, handler threads and the
+/// control thread.
+struct Core {
+  Core(ServerOptions o, Handler h) : options(std::move(o)), handler(std::move(h)) {}
+
+  const ServerOptions options;
+  const Handler handler;
+  net::io_context ioc;
+
+  std::mutex mu;
+  std::condition_variable cv;         // signalled when active_requests drops
+  std::atomic<bool> stopping{false};  // set under mu: no new requests, close after responses
+  bool stopped = false;               // under mu: replies are dropped (no post after the drain)
+  uint64_t active_requests = 0;       // under mu: read completely and not yet answered
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // under mu
+  std::atomic<uint64_t> open_connections{0};
+};
+
+/// One accepted connection: reads one request at a time, hands it to the handler and writes the
+/// answer, then reads the next (keep-alive) or closes. Runs on its own strand; deliver() and
+/// deliver_dropped() are the only entries from other threads (they post onto the strand).
+/// Kept alive by its pending operations and by the Reply of the request being handled.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::shared_ptr<Core> core, tcp::socket socket)
+      : core_(std::move(core)), stream_(std::move(socket)) {
+    core_->open_connections.fetch_add(1);
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = endpoint_text(ep);
+  }
+
+  ~Session() {
+    close();
+    std::lock_guard lock(core_->mu);
+    core_->sessions.erase(this);
+  }
+
+  /// Registers with the server and starts reading; called once, right after accept.
+  void start() {
+    {
+      std::lock_guard lock(core_->mu);
+      if (!core_->stopping.load()) core_->sessions.emplace(this, weak_from_this());
+    }
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->core_->stopping.load()) {
+        self->close();
+      } else {
+        self->read_next();
+      }
+    });
+  }
+
+  /// Hands the handler's response to the strand. Any thread.
+  void deliver(Response res) {
+    std::lock_guard lock(core_->mu);
+    if (core_->stopped) return;  // the io threads are gone or about to be: drop it
+    net::post(stream_.get_executor(), [self = shared_from_this(), res = std::move(res)]() mutable {
+      self->write_handler_response(std::move(res));
+    });
+  }
+
+  /// The handler dropped every copy of its Reply without answering.
+  /// Any thread; the response is built on the strand, which owns current_.
+  void deliver_dropped() {
+    std::lock_guard lock(core_->mu);
+    if (core_->stopped) return;
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->state_ != State::kHandling) return;
+      self->write_handler_response(self->error_response(
+          500, api::make_error(api::Errc::kInternal, "the request was dropped without an answer")));
+    });
+  }
+
+  /// stop() began: a connection waiting for (or reading) a request is closed now; one with a
+  /// request in flight closes after its response.
+  void on_server_stopping() {
+    if (state_ == State::kReading) close();
+  }
+
+  void close() {
+    if (state_ == State::kClosed) return;
+    state_ = State::kClosed;
+    stream_.close();
+    core_->open_connections.fetch_sub(1);
+    finish_request();
+  }
+
+  beast::tcp_stream::executor_type executor() { return stream_.get_executor(); }
+
+ private:
+  enum class State { kReading, kHandling, kWriting, kLingering, kClosed };
+
+  void read_next() {
+    if (state_ == State::kClosed) return;
+    if (core_->stopping.load()) {
+      close();
+      return;
+    }
+    state_ = State::kReading;
+    parser_.emplace();
+    parser_->header_limit(
+        static_cast<uint32_t>(std::min<size_t>(core_->options.max_header_bytes, UINT32_MAX)));
+    parser_->body_limit(static_cast<uint64_t>(core_->options.max_body_bytes));
+    if (buffer_.size() > 0) {  // a pipelined request is already here
+      read_header();
+      return;
+    }
+    // Idle until the first byte of the next request; only then does the read timeout start.
+    // A fresh connection that stays silent counts against the read timeout as well.
+    int64_t wait_ms = core_->options.idle_timeout_ms;
+    if (fresh_) wait_ms = std::min(wait_ms, core_->options.read_timeout_ms);
+    fresh_ = false;
+    stream_.expires_after(ms(wait_ms));
+    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) {
+                                self->close();  // idle timeout, peer closed, or stop()
+                                return;
+                              }
+                              self->buffer_.commit(n);
+                              self->read_header();
+                            });
+  }
+
+  /// Beast looks for the end of the header block before parsing anything, so bytes that cannot
+  /// start a request (TLS, binary) would otherwise wait for the read timeout.
+  static bool can_start_request(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return std::isalnum(u) ||
+           std::string_view("!#$%&'*+-.^_`|~\r\n").find(c) != std::string_view::npos;
+  }
+
+  void read_header() {
+    const auto first = static_cast<const char*>(buffer_.data().data());
+    if (buffer_.size() > 0 && !can_start_request(first[0])) {
+      send_error(400, api::make_error(api::Errc::kBadRequest, "malformed HTTP request"));
+      return;
+    }
+    stream_.expires_after(ms(core_->options.read_timeout_ms));  // the whole request from here
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = shared_from_this()](beast::error_code ec, size_t) {
+                               if (ec) return self->on_read_error(ec);
+                               self->after_header();
+                             });
+  }
+
+  void after_header() {
+    const auto& msg = parser_->get();
+    auto expect = msg.find(bhttp::field::expect);
+    if (msg.version() >= 11 && expect != msg.end() &&
+        iequals(to_std(expect->value()), "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                       [self = shared_from_this()](beast::error_code ec, size_t) {
+                         if (ec) return self->close();
+                         self->read_body();
+                       });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec) return self->on_read_error(ec);
+                        self->on_request();
+                      });
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (state_ == State::kClosed) return;
+    if (ec == bhttp::error::body_limit) {
+      send_error(413,
+                 api::make_error(api::Errc::kPayloadTooLarge,
+                                 "request body exceeds " +
+                                     std::to_string(core_->options.max_body_bytes) + " bytes"));
+    } else if (ec == bhttp::error::header_limit) {
+      send_error(431,
+                 api::make_error(api::Errc::kBadRequest,
+                                 "request header block exceeds " +
+                                     std::to_string(core_->options.max_header_bytes) + " bytes"));
+    } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+               ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+      send_error(
+          400, api::make_error(api::Errc::kBadRequest, "malformed HTTP request: " + ec.message()));
+    } else {
+      close();  // timeout, peer gone, stop(): nobody to answer
+    }
+  }
+
+  void on_request() {
+    auto& msg = parser_->get();
+    auto req = std::make_shared<Request>();
+    req->method = upper(to_std(msg.method_string()));
+    req->target = to_std(msg.target());
+    for (const auto& field : msg) {
+      req->headers.emplace_back(lower(to_std(field.name_string())), to_std(field.value()));
+    }
+    req->body = std::move(msg.body());
+    req->remote_address = remote_;
+    req->received_monotonic_ms = monotonic_ms();
+    version_ = msg.version();
+    keep_alive_ = msg.keep_alive();
+    parser_.reset();
+
+    state_ = State::kHandling;
+    stream_.expires_never();  // the handler may take as long as it likes (a later issue)
+    in_flight_ = true;
+    {
+      std::lock_guard lock(core_->mu);
+      ++core_->active_requests;
+    }
+
+    if (!parse_target(req->target, req->path, req->query)) {
+      current_ = req;
+      write_handler_response(error_response(
+          400, api::make_error(api::Errc::kBadRequest,
+                               "malformed request target (percent-encoding or path)")));
+      return;
+    }
+    current_ = req;
+    Reply reply = make_reply();
+    try {
+      core_->handler(std::move(req), std::move(reply));
+    } catch (const std::exception& e) {
+      // Handlers report expected failures as responses; a throw is a bug, but it must not take
+      // the io thread down. The Reply dropped by the unwinding answers 500 (if still unused).
+      spdlog::error("http handler threw: {}", e.what());
+    } catch (...) {
+      spdlog::error("http handler threw a non-standard exception");
+    }
+  }
+
+  Reply make_reply() {
+    /// Shared by every copy of one request's Reply: the first call wins, and the last copy
+    /// dropped without a call answers 500 so that the client is not left waiting.
+    struct ReplyState {
+      explicit ReplyState(std::shared_ptr<Session> s) : session(std::move(s)) {}
+      ~ReplyState() {
+        if (!used.exchange(true)) session->deliver_dropped();
+      }
+      std::shared_ptr<Session> session;
+      std::atomic<bool> used{false};
+    };
+    auto state = std::make_shared<ReplyState>(shared_from_this());
+    return [state](Response res) {
+      if (state->used.exchange(true)) return;
+      state->session->deliver(std::move(res));
+    };
+  }
+
+  /// Server-made error for the current or partially read request: the envelope with the
+  /// caller's request id when valid, and the X-Request-ID / traceparent headers.
+  Response error_response(int status, const api::Error& error) {
+    std::string incoming_id, incoming_tp;
+    if (current_) {
+      if (!current_->request_id.empty()) incoming_id = current_->request_id;
+      if (const auto* h = current_->header("x-request-id"); h && incoming_id.empty()) {
+        incoming_id = *h;
+      }
+      if (const auto* h = current_->header("traceparent")) incoming_tp = *h;
+    } else if (parser_) {
+      const auto& msg = parser_->get();
+      if (auto it = msg.find("x-request-id"); it != msg.end()) incoming_id = to_std(it->value());
+      if (auto it = msg.find("traceparent"); it != msg.end()) incoming_tp = to_std(it->value());
+    }
+    const std::string request_id = is_valid_request_id(incoming_id) ? incoming_id : new_uuid();
+    Response res;
+    res.status = status;
+    res.body = api::error_envelope(error, request_id, wall_clock_ms() / 1000);
+    res.headers.emplace_back("X-Request-ID", request_id);
+    res.headers.emplace_back("traceparent", next_traceparent(incoming_tp));
+    return res;
+  }
+
+  void write_handler_response(Response res) {
+    if (state_ != State::kHandling) return;  // closed by stop() meanwhile
+    bool keep_alive = keep_alive_;
+    write(std::move(res), keep_alive, /*linger=*/false);
+  }
+
+  /// An error found while reading: answer and close, draining what the client still sends.
+  void send_error(int status, const api::Error& error) {
+    version_ = parser_ ? parser_->get().version() : 11;
+    if (version_ != 10 && version_ != 11) version_ = 11;
+    write(error_response(status, error), /*keep_alive=*/false, /*linger=*/true);
+  }
+
+  void write(Response res, bool keep_alive, bool linger) {
+    if (core_->stopping.load()) keep_alive = false;
+    auto out = std::make_shared<bhttp::response<bhttp::string_body>>();
+    out->version(version_);
+    int status = res.status >= 200 && res.status <= 599 ? res.status : 500;
+    out->result(static_cast<unsigned>(status));
+    out->set(bhttp::field::server, "cairn");
+    out->set(bhttp::field::content_type, res.content_type);
+    for (auto& [name, value] : res.headers) {
+      if (iequals(name, "content-length") || iequals(name, "transfer-encoding")) continue;
+      if (iequals(name, "connection")) {
+        if (iequals(value, "close")) keep_alive = false;
+        continue;
+      }
+      if (iequals(name, "server") || iequals(name, "content-type")) {
+        out->set(name, value);
+      } else {
+        out->insert(name, value);
+      }
+    }
+    if (status != 204 && status != 304) out->body() = std::move(res.body);
+    out->keep_alive(keep_alive);
+    out->prepare_payload();
+
+    state_ = State::kWriting;
+    stream_.expires_after(ms(core_->options.read_timeout_ms));  // a client that never reads
+    bhttp::async_write(
+        stream_, *out,
+        [self = shared_from_this(), out, keep_alive, linger](beast::error_code ec, size_t) {
+          self->on_written(ec, keep_alive, linger);
+        });
+  }
+
+  void on_written(beast::error_code ec, bool keep_alive, bool linger) {
+    finish_request();
+    if (state_ == State::kClosed) return;
+    if (ec) return close();
+    if (linger) return linger_close();
+    if (!keep_alive) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      return close();
+    }
+    read_next();
+  }
+
+  void linger_close() {
+    state_ = State::kLingering;
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(ms(std::min(kLingerMs, core_->options.read_timeout_ms)));
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(net::buffer(drain_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec || self->state_ != State::kLingering) return self->close();
+                              self->drain();
+                            });
+  }
+
+  /// The current request no longer counts for stop()'s grace period. Idempotent.
+  void finish_request() {
+    current_.reset();
+    if (!in_flight_) return;
+    in_flight_ = false;
+    std::lock_guard lock(core_->mu);
+    --core_->active_requests;
+    core_->cv.notify_all();
+  }
+
+  const std::shared_ptr<Core> core_;  // declared first: destroyed after the stream
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::array<char, 4096> drain_{};
+  std::string remote_;
+  State state_ = State::kReading;
+  RequestPtr current_;  // the request being handled (for server-made errors)
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+  bool in_flight_ = false;
+  bool fresh_ = true;  // no request read yet on this connection
+};
+
+}  // namespace
+
+struct Server::Impl {
+  explicit Impl(ServerOptions options, Handler handler)
+      : core(std::make_shared<Core>(std::move(options), std::move(handler))),
+        accept_strand(net::make_strand(core->ioc)),
+        acceptor(accept_strand),
+        retry_timer(accept_strand) {}
+
+  void do_accept() {
+    acceptor.async_accept(
+        net::make_strand(core->ioc),
+        [this](beast::error_code ec, tcp::socket socket) { on_accept(ec, std::move(socket)); });
+  }
+
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    if (!acceptor.is_open() || ec == net::error::operation_aborted) return;
+    if (ec) {
+      // Typically out of file descriptors: back off instead of spinning.
+      spdlog::warn("http accept failed: {}", ec.message());
+      retry_timer.expires_after(std::chrono::milliseconds(50));
+      retry_timer.async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec && acceptor.is_open()) do_accept();
+      });
+      return;
+    }
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    std::make_shared<Session>(core, std::move(socket))->start();
+    do_accept();
+  }
+
+  std::vector<std::shared_ptr<Session>> live_sessions() {
+    std::vector<std::shared_ptr<Session>> out;
+    std::lock_guard lock(core->mu);
+    for (auto& [ptr, weak] : core->sessions) {
+      if (auto s = weak.lock()) out.push_back(std::move(s));
+    }
+    return out;
+  }
+
+  // Declared first: the io_context must outlive the acceptor and timer below.
+  std::shared_ptr<Core> core;
+  net::strand<net::io_context::executor_type> accept_strand;
+  tcp::acceptor acceptor;
+  net::steady_timer retry_timer;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::vector<std::thread> threads;
+  uint16_t port = 0;
+  bool started = false;
+  bool stopped = false;
+};
+
+Server::Server(ServerOptions options, Handler handler)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+
+Server::~Server() { stop(); }
+
+Result<Ok, std::string> Server::start() {
+  Impl& s = *impl_;
+  if (s.started) return Unexpected(std::string("server already started"));
+  const std::string& listen = s.core->options.listen;
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos)
+    return Unexpected("listen address \"" + listen + "\" lacks :port");
+  std::string host = listen.substr(0, colon);
+  std::string port = listen.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) host = "0.0.0.0";
+
+  beast::error_code ec;
+  tcp::resolver resolver(s.core->ioc);
+  auto results =
+      resolver.resolve(host, port, tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || results.empty()) {
+    return Unexpected("cannot resolve listen address \"" + listen + "\": " + ec.message());
+  }
+  const tcp::endpoint endpoint = results.begin()->endpoint();
+  auto fail = [&](const char* what) -> Result<Ok, std::string> {
+    beast::error_code ignored;
+    s.acceptor.close(ignored);
+    return Unexpected("cannot " + std::string(what) + " " + listen + ": " + ec.message());
+  };
+  s.acceptor.open(endpoint.protocol(), ec);
+  if (ec) return fail("open a socket for");
+  s.acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (ec) return fail("configure");
+  s.acceptor.bind(endpoint, ec);
+  if (ec) return fail("bind");
+  s.acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return fail("listen on");
+  s.port = s.acceptor.local_endpoint(ec).port();
+
+  s.started = true;
+  s.work.emplace(net::make_work_guard(s.core->ioc));
+  int n = s.core->options.threads;
+  if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  net::post(s.accept_strand, [&s] { s.do_accept(); });
+  for (int i = 0; i < n; ++i) {
+    s.threads.emplace_back([core = s.core] { core->ioc.run(); });
+  }
+  spdlog::info("http listening on {} ({} io threads)",
+               endpoint_text(tcp::endpoint(endpoint.address(), s.port)), n);
+  return Ok{};
+}
+
+uint16_t Server::port() const { return impl_->port; }
+
+uint64_t Server::open_connections() const { return impl_->core->open_connections.load(); }
+
+void Server::stop() {
+  Impl& s = *impl_;
+  if (s.stopped) return;
+  s.stopped = true;
+  Core& core = *s.core;
+  {
+    std::lock_guard lock(core.mu);
+    core.stopping = true;
+  }
+  if (!s.started) {
+    std::lock_guard lock(core.mu);
+    core.stopped = true;
+    return;
+  }
+
+  // 1. No new connections; idle connections close, busy ones close after their response.
+  net::post(s.accept_strand, [&s] {
+    beast::error_code ignored;
+    s.acceptor.close(ignored);
+    s.retry_timer.cancel();
+  });
+  for (auto& session : s.live_sessions()) {
+    net::post(session->executor(), [session] { session->on_server_stopping(); });
+  }
+
+  // 2. Grace period for requests in flight.
+  {
+    std::unique_lock lock(core.mu);
+    core.cv.wait_for(lock,
+                     std::chrono::milliseconds(std::max<int64_t>(core.options.stop_grace_ms, 0)),
+                     [&] { return core.active_requests == 0; });
+    core.stopped = true;  // from here on, late replies are dropped instead of posted
+  }
+
+  // 3. Close what is left; the io threads return once every operation has completed.
+  for (auto& session : s.live_sessions()) {
+    net::post(session->executor(), [session] { session->close(); });
+  }
+  s.work.reset();
+  for (auto& t : s.threads) t.join();
+  s.threads.clear();
+}
+
+}  // namespace cairn::http

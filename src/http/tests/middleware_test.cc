@@ -1,0 +1,172 @@
+#include "http/middleware.h"
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+
+#include "common/json.h"
+#include "http/router.h"
+
+namespace cairn::http {
+namespace {
+
+Response make_response(int status, std::string body = {}) {
+  Response res;
+  res.status = status;
+  res.body = std::move(body);
+  return res;
+}
+
+std::vector<std::string> headers_named(const Response& res, std::string_view name) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : res.headers) {
+    if (k == name) out.push_back(v);
+  }
+  return out;
+}
+
+struct Outcome {
+  RequestPtr req;
+  Response res;
+};
+
+Outcome run(std::vector<std::pair<std::string, std::string>> headers, Handler last = {}) {
+  Outcome out;
+  out.req = std::make_shared<Request>();
+  out.req->method = "GET";
+  out.req->path = "/x";
+  out.req->headers = std::move(headers);
+  if (!last) last = [](RequestPtr, Reply reply) { reply(Response{}); };
+  Handler h = chain({request_id_middleware(), access_log_middleware()}, last);
+  h(out.req, [&out](Response res) { out.res = std::move(res); });
+  return out;
+}
+
+TEST(RequestId, EchoesValidId) {
+  auto o = run({{"x-request-id", "abc-123 XYZ"}});
+  EXPECT_EQ(o.req->request_id, "abc-123 XYZ");
+  EXPECT_EQ(headers_named(o.res, "X-Request-ID"), std::vector<std::string>{"abc-123 XYZ"});
+  std::string max(128, 'a');
+  EXPECT_EQ(run({{"x-request-id", max}}).req->request_id, max);
+}
+
+TEST(RequestId, ReplacesInvalidOrMissingId) {
+  for (std::string bad : {std::string(129, 'a'), std::string(""), std::string("a\x01b"),
+                          std::string("tab\there"), std::string("caf\xc3\xa9")}) {
+    auto o = run({{"x-request-id", bad}});
+    EXPECT_NE(o.req->request_id, bad);
+    EXPECT_EQ(o.req->request_id.size(), 36u);  // a UUID
+    EXPECT_EQ(headers_named(o.res, "X-Request-ID"), std::vector<std::string>{o.req->request_id});
+  }
+  auto a = run({});
+  auto b = run({});
+  EXPECT_EQ(a.req->request_id.size(), 36u);
+  EXPECT_NE(a.req->request_id, b.req->request_id);
+}
+
+TEST(RequestId, ReplacesHeadersTheHandlerSet) {
+  auto o = run({{"x-request-id", "mine"}}, [](RequestPtr, Reply reply) {
+    Response res;
+    res.headers = {{"x-request-id", "other"}, {"X-Keep", "1"}};
+    reply(std::move(res));
+  });
+  EXPECT_EQ(headers_named(o.res, "X-Request-ID"), std::vector<std::string>{"mine"});
+  EXPECT_TRUE(headers_named(o.res, "x-request-id").empty());
+  EXPECT_EQ(headers_named(o.res, "X-Keep"), std::vector<std::string>{"1"});
+}
+
+TEST(Traceparent, Validation) {
+  EXPECT_TRUE(is_valid_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+  EXPECT_TRUE(is_valid_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"));
+  for (const char* bad : {
+           "",
+           "00-00000000000000000000000000000000-00f067aa0ba902b7-01",  // zero trace id
+           "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",  // zero parent id
+           "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",  // upper case
+           "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",  // unknown version
+           "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+           "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",    // short trace id
+           "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",  // trailing data
+           "00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01",
+           "00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01",
+       }) {
+    EXPECT_FALSE(is_valid_traceparent(bad)) << bad;
+  }
+}
+
+TEST(Traceparent, KeepsCallersTraceWithNewSpan) {
+  const std::string incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  auto o = run({{"traceparent", incoming}});
+  ASSERT_TRUE(is_valid_traceparent(o.req->traceparent)) << o.req->traceparent;
+  EXPECT_EQ(o.req->traceparent.substr(0, 36), incoming.substr(0, 36));    // version + trace id
+  EXPECT_NE(o.req->traceparent.substr(36, 16), incoming.substr(36, 16));  // our span
+  EXPECT_EQ(o.req->traceparent.substr(52), "-01");
+  EXPECT_EQ(headers_named(o.res, "traceparent"), std::vector<std::string>{o.req->traceparent});
+}
+
+TEST(Traceparent, GeneratesWhenAbsentOrInvalid) {
+  const std::string zero = "00-00000000000000000000000000000000-00f067aa0ba902b7-01";
+  auto a = run({{"traceparent", zero}});
+  auto b = run({});
+  for (const auto& o : {a, b}) {
+    ASSERT_TRUE(is_valid_traceparent(o.req->traceparent)) << o.req->traceparent;
+    EXPECT_EQ(headers_named(o.res, "traceparent"), std::vector<std::string>{o.req->traceparent});
+  }
+  EXPECT_NE(a.req->traceparent.substr(3, 32), zero.substr(3, 32));
+  EXPECT_NE(a.req->traceparent.substr(3, 32), b.req->traceparent.substr(3, 32));
+}
+
+TEST(RequestId, RouterErrorsCarryTheHeaders) {
+  Router router;
+  router.add("GET", "/known", [](RequestPtr, Reply reply) { reply(Response{}); });
+  auto o = run({{"x-request-id", "r-404"}}, router.as_handler());
+  EXPECT_EQ(o.res.status, 404);
+  EXPECT_EQ(headers_named(o.res, "X-Request-ID"), std::vector<std::string>{"r-404"});
+  EXPECT_EQ(headers_named(o.res, "traceparent").size(), 1u);
+  EXPECT_EQ(Json::parse(o.res.body)["request_id"], "r-404");
+}
+
+TEST(AccessLog, PassesTheResponseThroughWhenAnsweredLater) {
+  Reply saved;
+  RequestPtr req = std::make_shared<Request>();
+  Handler h = chain({access_log_middleware()},
+                    [&saved](RequestPtr, Reply reply) { saved = std::move(reply); });
+  int status = 0;
+  h(req, [&status](Response res) { status = res.status; });
+  req.reset();  // the wrapper keeps the request alive
+  ASSERT_TRUE(saved);
+  saved(make_response(204));
+  EXPECT_EQ(status, 204);
+}
+
+TEST(AccessLog, WritesOneLinePerRequest) {
+  std::ostringstream lines;
+  auto previous = spdlog::default_logger();
+  auto logger = std::make_shared<spdlog::logger>(
+      "access-test", std::make_shared<spdlog::sinks::ostream_sink_mt>(lines));
+  logger->set_pattern("%l %v");
+  spdlog::set_default_logger(logger);
+
+  auto req = std::make_shared<Request>();
+  req->method = "POST";
+  req->path = "/api/v1/admin/config";
+  req->remote_address = "10.0.0.7:5555";
+  req->headers = {{"x-request-id", "log-1"}};
+  req->received_monotonic_ms = 1;
+  Handler h = chain({request_id_middleware(), access_log_middleware()},
+                    [](RequestPtr, Reply reply) { reply(make_response(409)); });
+  h(req, [](Response) {});
+  spdlog::set_default_logger(previous);
+
+  const std::string text = lines.str();
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  for (const char* part :
+       {"info", "POST", "/api/v1/admin/config", "409", "ms", "log-1", "10.0.0.7:5555"}) {
+    EXPECT_NE(text.find(part), std::string::npos) << part << " in " << text;
+  }
+}
+
+}  // namespace
+}  // namespace cairn::http
