@@ -1,4 +1,5 @@
-// The `cairn` binary: `cairn server` runs a node. Client subcommands come with the SDK.
+// The `cairn` binary: `cairn server` runs a node; every other subcommand is a client command
+// from src/cli (the same ones an SDK-only build installs).
 
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -7,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "cli/commands.h"
 #include "server/config.h"
 #include "server/node.h"
 
@@ -58,6 +60,7 @@ int main(int argc, char** argv) {
     }
     rc = run_server(*config);
   });
+  cairn::cli::register_client_commands(app, rc);
   CLI11_PARSE(app, argc, argv);
   return rc;
 }

@@ -1,0 +1,678 @@
+#include "cli/commands.h"
+
+#include <signal.h>
+#include <time.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <sstream>
+
+namespace cairn::cli {
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitServerError = 1;
+constexpr int kExitBadInput = 2;
+constexpr int kExitUnreachable = 3;
+
+/// Options shared by every client subcommand; owned by the callbacks registered on the App.
+struct Globals {
+  std::string endpoints = "http://127.0.0.1:8001";
+  std::string token;
+  std::string operator_name;
+  std::string output = "table";
+  std::string cache_dir;
+  double timeout_seconds = 10;
+  int* exit_code = nullptr;
+
+  bool json() const { return output == "json"; }
+
+  ClientOptions client_options() const {
+    ClientOptions o;
+    o.endpoints.clear();
+    std::stringstream in(endpoints);
+    std::string part;
+    while (std::getline(in, part, ',')) {
+      while (!part.empty() && part.front() == ' ') part.erase(0, 1);
+      while (!part.empty() && part.back() == ' ') part.pop_back();
+      if (!part.empty()) o.endpoints.push_back(part);
+    }
+    o.token = token;
+    o.operator_name = operator_name;
+    o.cache_dir = cache_dir;
+    o.request_timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_seconds * 1000));
+    o.connect_timeout = std::min(o.request_timeout, std::chrono::milliseconds(2000));
+    o.max_rounds = 2;
+    return o;
+  }
+};
+
+std::string compact(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string pretty(const Json& j) { return j.dump(2, ' ', false, Json::error_handler_t::replace); }
+
+std::string truncate(std::string s, size_t max = 60) {
+  if (s.size() > max) s = s.substr(0, max - 3) + "...";
+  return s;
+}
+
+std::string opt_json(const std::optional<Json>& j) { return j ? compact(*j) : "-"; }
+
+/// Prints a failed call and sets the exit code.
+void fail(Globals& g, const ClientError& e) {
+  std::cerr << "cairn: ";
+  if (e.code > 0) {
+    std::cerr << "error " << e.code;
+    if (e.http_status != 0) std::cerr << " (HTTP " << e.http_status << ")";
+    if (!e.message.empty()) std::cerr << " " << e.message;
+    if (!e.details.empty()) std::cerr << ": " << e.details;
+    if (!e.field.empty()) std::cerr << " [field: " << e.field << "]";
+    if (!e.endpoint.empty()) std::cerr << " from " << e.endpoint;
+  } else {
+    std::cerr << e.message;
+    if (!e.details.empty()) std::cerr << ": " << e.details;
+  }
+  std::cerr << "\n";
+  if (g.json()) {
+    Json j = {{"error",
+               {{"code", e.code},
+                {"http_status", e.http_status},
+                {"message", e.message},
+                {"details", e.details},
+                {"field", e.field}}}};
+    std::cout << compact(j) << "\n";
+  }
+  *g.exit_code = e.code == ClientError::kTransport ? kExitUnreachable
+                 : e.code == ClientError::kInvalid ? kExitBadInput
+                                                   : kExitServerError;
+}
+
+void bad_input(Globals& g, const std::string& what) {
+  std::cerr << "cairn: " << what << "\n";
+  *g.exit_code = kExitBadInput;
+}
+
+void warn_stale(bool stale) {
+  if (stale) {
+    std::cerr << "cairn: warning: no endpoint answered; served from the local cache (stale)\n";
+  }
+}
+
+void emit(Globals& g, const Json& j, const std::string& human) {
+  const std::string text = g.json() ? compact(j) : human;
+  std::cout << text;
+  if (!text.empty() && text.back() != '\n') std::cout << "\n";
+  *g.exit_code = kExitOk;
+}
+
+Json pagination_json(const Pagination& p) {
+  return {{"page", p.page},
+          {"page_size", p.page_size},
+          {"total", p.total},
+          {"total_pages", p.total_pages}};
+}
+
+std::string page_footer(const Pagination& p, size_t shown) {
+  if (p.total_pages <= 1) return "";
+  return "(page " + std::to_string(p.page) + " of " + std::to_string(p.total_pages) + ", " +
+         std::to_string(shown) + " of " + std::to_string(p.total) + " shown; --page N)\n";
+}
+
+Json write_json(const WriteResult& w) {
+  Json j = {{"id", w.id}, {"namespace", w.ns}, {"key", w.key}, {"version", w.version}};
+  if (w.old_version != 0) j["old_version"] = w.old_version;
+  return j;
+}
+
+Json namespace_json(const NamespaceInfo& n) {
+  return {{"id", n.id},
+          {"name", n.name},
+          {"description", n.description},
+          {"status", n.status},
+          {"config_count", n.config_count},
+          {"revision", n.revision},
+          {"created_at", n.created_at},
+          {"updated_at", n.updated_at}};
+}
+
+Json change_json(const ConfigChange& c) {
+  Json j = {{"namespace", c.ns},
+            {"key", c.key},
+            {"operation", c.operation},
+            {"version", c.version},
+            {"revision", c.revision}};
+  j["old_value"] = c.old_value ? *c.old_value : Json();
+  j["new_value"] = c.new_value ? *c.new_value : Json();
+  return j;
+}
+
+std::string utc_now() {
+  char buf[32];
+  time_t t = ::time(nullptr);
+  tm tm{};
+  ::gmtime_r(&t, &tm);
+  ::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+/// Adds the global options to `app` and lets `sub` (and its parents) pass them up.
+void add_globals(CLI::App& app, Globals& g) {
+  app.add_option("--endpoints", g.endpoints,
+                 "Comma-separated node addresses, e.g. http://10.0.0.1:8001,http://10.0.0.2:8001")
+      ->envname("CAIRN_ENDPOINTS")
+      ->capture_default_str();
+  app.add_option("--token", g.token, "API token, sent as Authorization: Bearer")
+      ->envname("CAIRN_TOKEN");
+  app.add_option("--operator", g.operator_name, "Name recorded as the operator of writes")
+      ->envname("CAIRN_OPERATOR");
+  app.add_option("-o,--output", g.output, "Output format")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+  app.add_option("--timeout", g.timeout_seconds, "Seconds to wait for each request")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--cache-dir", g.cache_dir,
+                 "Local file cache: reads fall back to it (marked stale) when no node answers")
+      ->envname("CAIRN_CACHE_DIR");
+}
+
+CLI::App* leaf(CLI::App& parent, const std::string& name, const std::string& help) {
+  CLI::App* sub = parent.add_subcommand(name, help);
+  sub->fallthrough();  // global options may come after the subcommand too
+  return sub;
+}
+
+void run_watch(Globals& g, const std::string& ns, const std::string& prefix,
+               const std::string& keys_csv, int count) {
+  WatchFilter filter;
+  filter.prefix = prefix;
+  std::stringstream in(keys_csv);
+  std::string k;
+  while (std::getline(in, k, ',')) {
+    if (!k.empty()) filter.keys.push_back(k);
+  }
+  if (!filter.prefix.empty() && !filter.keys.empty()) {
+    bad_input(g, "--prefix and --keys cannot be used together");
+    return;
+  }
+  // Block the stop signals before the watch thread exists so that only sigtimedwait sees them.
+  sigset_t signals, old;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, &old);
+  {
+    ClientOptions o = g.client_options();
+    Client client(o);
+    // Fail fast when the namespace does not exist or nothing answers (and no cache has it).
+    auto first = client.get_namespace(ns);
+    if (!first.ok()) {
+      fail(g, first.error());
+    } else {
+      std::mutex out_mu;
+      int seen = 0;
+      client.watch(ns, filter, [&](const ConfigChange& c) {
+        std::lock_guard lock(out_mu);
+        if (count > 0 && seen >= count) return;
+        ++seen;
+        if (g.json()) {
+          std::cout << compact(change_json(c)) << std::endl;
+        } else {
+          std::cout << utc_now() << "  " << c.operation << "  " << c.ns << "/" << c.key;
+          if (c.version != 0) std::cout << "  v" << c.version;
+          std::cout << "  rev " << c.revision << "  " << opt_json(c.old_value) << " -> "
+                    << opt_json(c.new_value) << std::endl;
+        }
+      });
+      bool announced = false;
+      timespec tick{0, 100 * 1000 * 1000};
+      for (;;) {
+        if (!announced) {
+          if (auto known = client.watched_content(ns)) {
+            std::cerr << "watching " << ns << " from revision " << known->revision
+                      << (known->stale ? " (stale, from the local cache)" : "")
+                      << "; Ctrl-C to stop" << std::endl;
+            announced = true;
+          }
+        }
+        {
+          std::lock_guard lock(out_mu);
+          if (count > 0 && seen >= count) break;
+        }
+        int sig = ::sigtimedwait(&signals, nullptr, &tick);
+        if (sig == SIGINT || sig == SIGTERM) break;
+      }
+      *g.exit_code = kExitOk;
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+}  // namespace
+
+bool read_value(const std::string& arg, Json* value, std::string* error) {
+  std::string text;
+  bool from_input = false;
+  if (arg == "-") {
+    std::stringstream buf;
+    buf << std::cin.rdbuf();
+    text = buf.str();
+    from_input = true;
+  } else if (!arg.empty() && arg.front() == '@') {
+    std::ifstream in(arg.substr(1), std::ios::binary);
+    if (!in) {
+      *error = "cannot read " + arg.substr(1);
+      return false;
+    }
+    std::stringstream buf;
+    buf << in.rdbuf();
+    text = buf.str();
+    from_input = true;
+  } else {
+    text = arg;
+  }
+  Json parsed = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_discarded()) {
+    *value = std::move(parsed);
+    return true;
+  }
+  if (from_input && !text.empty() && text.back() == '\n') text.pop_back();
+  *value = text;  // not JSON: a plain string value
+  return true;
+}
+
+std::string render_table(const std::vector<std::string>& header,
+                         const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width(header.size(), 0);
+  for (size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size() && i < width.size(); ++i) {
+      width[i] = std::max(width[i], row[i].size());
+    }
+  }
+  std::string out;
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string l;
+    for (size_t i = 0; i < cells.size() && i < width.size(); ++i) {
+      l += cells[i];
+      if (i + 1 < cells.size()) l += std::string(width[i] - cells[i].size() + 2, ' ');
+    }
+    while (!l.empty() && l.back() == ' ') l.pop_back();
+    out += l + "\n";
+  };
+  line(header);
+  for (const auto& row : rows) line(row);
+  return out;
+}
+
+void register_client_commands(CLI::App& app, int& exit_code) {
+  auto g = std::make_shared<Globals>();
+  g->exit_code = &exit_code;
+  add_globals(app, *g);
+
+  // get
+  {
+    auto* sub = leaf(app, "get", "Print a config value (the latest, or --version N)");
+    auto a = std::make_shared<std::tuple<std::string, std::string, int64_t>>();
+    sub->add_option("namespace", std::get<0>(*a), "Namespace")->required();
+    sub->add_option("key", std::get<1>(*a), "Key")->required();
+    sub->add_option("--version", std::get<2>(*a), "A past version")->check(CLI::PositiveNumber);
+    sub->callback([g, a] {
+      Client c(g->client_options());
+      std::optional<int64_t> version;
+      if (std::get<2>(*a) > 0) version = std::get<2>(*a);
+      auto r = c.get(std::get<0>(*a), std::get<1>(*a), version);
+      if (!r.ok()) return fail(*g, r.error());
+      warn_stale(r->stale);
+      Json j = {{"namespace", r->ns},          {"key", r->key},
+                {"value", r->value},           {"version", r->version},
+                {"updated_at", r->updated_at}, {"stale", r->stale}};
+      emit(*g, j,
+           "# " + r->ns + "/" + r->key + "  version " + std::to_string(r->version) + "  " +
+               r->updated_at + (r->stale ? "  (stale)" : "") + "\n" + pretty(r->value) + "\n");
+    });
+  }
+
+  // put / create
+  for (bool upsert : {true, false}) {
+    auto* sub =
+        upsert ? leaf(app, "put",
+                      "Set a value: updates the key, or creates it when it does not exist yet. "
+                      "VALUE is JSON (text that is not JSON is stored as a string), @FILE or - "
+                      "for stdin")
+               : leaf(app, "create", "Create a key (fails with 40902 when it exists)");
+    struct Args {
+      std::string ns, key, value, description;
+      int64_t expected_version = 0;
+    };
+    auto a = std::make_shared<Args>();
+    sub->add_option("namespace", a->ns, "Namespace")->required();
+    sub->add_option("key", a->key, "Key")->required();
+    sub->add_option("value", a->value, "JSON value, @FILE or - (stdin)")->required();
+    sub->add_option("--description", a->description, "Description of the key");
+    if (upsert) {
+      sub->add_option("--expected-version", a->expected_version,
+                      "Only update if the current version is this (compare-and-set)")
+          ->check(CLI::PositiveNumber);
+    }
+    sub->callback([g, a, upsert] {
+      Json value;
+      std::string err;
+      if (!read_value(a->value, &value, &err)) return bad_input(*g, err);
+      Client c(g->client_options());
+      if (upsert) {
+        UpdateRequest u;
+        u.value = value;
+        if (!a->description.empty()) u.description = a->description;
+        if (a->expected_version > 0) u.expected_version = a->expected_version;
+        auto r = c.update(a->ns, a->key, u);
+        if (r.ok()) {
+          Json j = write_json(*r);
+          j["operation"] = "update";
+          return emit(*g, j,
+                      "updated " + a->ns + "/" + a->key + ": version " +
+                          std::to_string(r->old_version) + " -> " + std::to_string(r->version));
+        }
+        if (r.error().code != 40403 || a->expected_version > 0) return fail(*g, r.error());
+      }
+      auto r = c.create(a->ns, a->key, value, a->description);
+      if (!r.ok()) return fail(*g, r.error());
+      Json j = write_json(*r);
+      j["operation"] = "create";
+      emit(*g, j, "created " + a->ns + "/" + a->key + ": version " + std::to_string(r->version));
+    });
+  }
+
+  // delete
+  {
+    auto* sub = leaf(app, "delete", "Delete a key (its versions stay readable)");
+    struct Args {
+      std::string ns, key;
+      int64_t expected_version = 0;
+    };
+    auto a = std::make_shared<Args>();
+    sub->add_option("namespace", a->ns, "Namespace")->required();
+    sub->add_option("key", a->key, "Key")->required();
+    sub->add_option("--expected-version", a->expected_version,
+                    "Only delete if the current version is this")
+        ->check(CLI::PositiveNumber);
+    sub->callback([g, a] {
+      Client c(g->client_options());
+      std::optional<int64_t> ev;
+      if (a->expected_version > 0) ev = a->expected_version;
+      auto r = c.remove(a->ns, a->key, ev);
+      if (!r.ok()) return fail(*g, r.error());
+      emit(
+          *g, write_json(*r),
+          "deleted " + a->ns + "/" + a->key + " (last version " + std::to_string(r->version) + ")");
+    });
+  }
+
+  // list
+  {
+    auto* sub = leaf(app, "list", "List configs (every namespace, or one), disabled ones too");
+    struct Args {
+      std::string ns, key;
+      int64_t page = 1, page_size = 100;
+    };
+    auto a = std::make_shared<Args>();
+    sub->add_option("namespace", a->ns, "Only this namespace");
+    sub->add_option("--key", a->key, "Only keys containing this text");
+    sub->add_option("--page", a->page, "Page number")->check(CLI::PositiveNumber);
+    sub->add_option("--page-size", a->page_size, "Rows per page (1-1000)")
+        ->check(CLI::Range(1, 1000));
+    sub->callback([g, a] {
+      Client c(g->client_options());
+      auto r = c.list({a->ns, a->key, {a->page, a->page_size}});
+      if (!r.ok()) return fail(*g, r.error());
+      Json list = Json::array();
+      std::vector<std::vector<std::string>> rows;
+      for (const auto& e : r->list) {
+        list.push_back({{"id", e.id},
+                        {"namespace", e.ns},
+                        {"key", e.key},
+                        {"value", e.value},
+                        {"version", e.version},
+                        {"description", e.description},
+                        {"status", e.status},
+                        {"created_by", e.created_by},
+                        {"updated_by", e.updated_by},
+                        {"created_at", e.created_at},
+                        {"updated_at", e.updated_at}});
+        rows.push_back({e.ns, e.key, std::to_string(e.version),
+                        e.status == 1 ? "enabled" : "disabled", e.updated_at,
+                        truncate(compact(e.value))});
+      }
+      emit(*g, {{"list", list}, {"pagination", pagination_json(r->pagination)}},
+           render_table({"NAMESPACE", "KEY", "VERSION", "STATUS", "UPDATED", "VALUE"}, rows) +
+               page_footer(r->pagination, rows.size()));
+    });
+  }
+
+  // history / versions
+  for (bool hist : {true, false}) {
+    auto* sub = hist ? leaf(app, "history", "Change history of a key, newest first")
+                     : leaf(app, "versions", "Every stored version of a key, newest first");
+    struct Args {
+      std::string ns, key;
+      int64_t page = 1, page_size = 100;
+    };
+    auto a = std::make_shared<Args>();
+    sub->add_option("namespace", a->ns, "Namespace")->required();
+    sub->add_option("key", a->key, "Key")->required();
+    sub->add_option("--page", a->page, "Page number")->check(CLI::PositiveNumber);
+    sub->add_option("--page-size", a->page_size, "Rows per page (1-1000)")
+        ->check(CLI::Range(1, 1000));
+    sub->callback([g, a, hist] {
+      Client c(g->client_options());
+      Json list = Json::array();
+      std::vector<std::vector<std::string>> rows;
+      if (hist) {
+        auto r = c.history(a->ns, a->key, {a->page, a->page_size});
+        if (!r.ok()) return fail(*g, r.error());
+        for (const auto& h : r->list) {
+          list.push_back({{"id", h.id},
+                          {"namespace", h.ns},
+                          {"key", h.key},
+                          {"old_value", h.old_value},
+                          {"new_value", h.new_value},
+                          {"version", h.version},
+                          {"operation", h.operation},
+                          {"operator", h.operator_name},
+                          {"created_at", h.created_at}});
+          rows.push_back({std::to_string(h.version), h.operation, h.operator_name, h.created_at,
+                          truncate(compact(h.old_value), 30), truncate(compact(h.new_value), 30)});
+        }
+        return emit(*g, {{"list", list}, {"pagination", pagination_json(r->pagination)}},
+                    render_table({"VERSION", "OPERATION", "OPERATOR", "TIME", "OLD", "NEW"}, rows) +
+                        page_footer(r->pagination, rows.size()));
+      }
+      auto r = c.versions(a->ns, a->key, {a->page, a->page_size});
+      if (!r.ok()) return fail(*g, r.error());
+      for (const auto& v : r->list) {
+        list.push_back({{"version", v.version},
+                        {"value", v.value},
+                        {"created_by", v.created_by},
+                        {"created_at", v.created_at},
+                        {"is_current", v.is_current}});
+        rows.push_back({std::to_string(v.version), v.is_current ? "*" : "", v.created_by,
+                        v.created_at, truncate(compact(v.value))});
+      }
+      emit(*g, {{"list", list}, {"pagination", pagination_json(r->pagination)}},
+           render_table({"VERSION", "CURRENT", "BY", "CREATED", "VALUE"}, rows) +
+               page_footer(r->pagination, rows.size()));
+    });
+  }
+
+  // diff
+  {
+    auto* sub = leaf(app, "diff", "Differences between two versions of a key, per JSON path");
+    struct Args {
+      std::string ns, key;
+      int64_t from = 0, to = 0;
+    };
+    auto a = std::make_shared<Args>();
+    sub->add_option("namespace", a->ns, "Namespace")->required();
+    sub->add_option("key", a->key, "Key")->required();
+    sub->add_option("from", a->from, "Version to compare from")
+        ->required()
+        ->check(CLI::PositiveNumber);
+    sub->add_option("to", a->to, "Version to compare to")->required()->check(CLI::PositiveNumber);
+    sub->callback([g, a] {
+      Client c(g->client_options());
+      auto r = c.diff(a->ns, a->key, a->from, a->to);
+      if (!r.ok()) return fail(*g, r.error());
+      Json changes = Json::array();
+      std::vector<std::vector<std::string>> rows;
+      for (const auto& ch : r->changes) {
+        changes.push_back({{"path", ch.path}, {"from", ch.from}, {"to", ch.to}, {"type", ch.type}});
+        rows.push_back({ch.path.empty() ? "(whole value)" : ch.path, ch.type,
+                        truncate(compact(ch.from), 40), truncate(compact(ch.to), 40)});
+      }
+      std::string human = rows.empty() ? "no differences between version " +
+                                             std::to_string(r->from_version) + " and " +
+                                             std::to_string(r->to_version) + "\n"
+                                       : render_table({"PATH", "TYPE", "FROM", "TO"}, rows);
+      emit(*g,
+           {{"namespace", r->ns},
+            {"key", r->key},
+            {"from_version", r->from_version},
+            {"to_version", r->to_version},
+            {"changes", changes}},
+           human);
+    });
+  }
+
+  // rollback
+  {
+    auto* sub = leaf(app, "rollback", "Write a new version equal to an old version's value");
+    struct Args {
+      std::string ns, key;
+      int64_t version = 0, expected_version = 0;
+    };
+    auto a = std::make_shared<Args>();
+    sub->add_option("namespace", a->ns, "Namespace")->required();
+    sub->add_option("key", a->key, "Key")->required();
+    sub->add_option("version", a->version, "Version to go back to")
+        ->required()
+        ->check(CLI::PositiveNumber);
+    sub->add_option("--expected-version", a->expected_version,
+                    "Only roll back if the current version is this")
+        ->check(CLI::PositiveNumber);
+    sub->callback([g, a] {
+      Client c(g->client_options());
+      std::optional<int64_t> ev;
+      if (a->expected_version > 0) ev = a->expected_version;
+      auto r = c.rollback(a->ns, a->key, a->version, ev);
+      if (!r.ok()) return fail(*g, r.error());
+      emit(*g,
+           {{"namespace", r->ns},
+            {"key", r->key},
+            {"current_version", r->current_version},
+            {"previous_version", r->previous_version}},
+           "rolled back " + r->ns + "/" + r->key + " to the value of version " +
+               std::to_string(a->version) + ": version " + std::to_string(r->previous_version) +
+               " -> " + std::to_string(r->current_version));
+    });
+  }
+
+  // watch
+  {
+    auto* sub = leaf(app, "watch", "Print each change of a namespace as it happens, until Ctrl-C");
+    struct Args {
+      std::string ns, prefix, keys;
+      int count = 0;
+    };
+    auto a = std::make_shared<Args>();
+    sub->add_option("namespace", a->ns, "Namespace")->required();
+    sub->add_option("--prefix", a->prefix, "Only keys starting with this");
+    sub->add_option("--keys", a->keys, "Only these keys (comma-separated)");
+    sub->add_option("--count", a->count, "Exit after this many changes")
+        ->check(CLI::PositiveNumber);
+    sub->callback([g, a] { run_watch(*g, a->ns, a->prefix, a->keys, a->count); });
+  }
+
+  // ns list|create|delete
+  {
+    auto* ns = app.add_subcommand("ns", "Namespaces: list, create, delete");
+    ns->require_subcommand(1);
+    ns->fallthrough();
+    {
+      auto* sub = leaf(*ns, "list", "List namespaces");
+      struct Args {
+        std::string name;
+        int64_t page = 1, page_size = 100;
+      };
+      auto a = std::make_shared<Args>();
+      sub->add_option("--name", a->name, "Only names containing this text");
+      sub->add_option("--page", a->page, "Page number")->check(CLI::PositiveNumber);
+      sub->add_option("--page-size", a->page_size, "Rows per page (1-1000)")
+          ->check(CLI::Range(1, 1000));
+      sub->callback([g, a] {
+        Client c(g->client_options());
+        auto r = c.list_namespaces(a->name, {a->page, a->page_size});
+        if (!r.ok()) return fail(*g, r.error());
+        Json list = Json::array();
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& n : r->list) {
+          list.push_back(namespace_json(n));
+          rows.push_back({std::to_string(n.id), n.name, std::to_string(n.config_count),
+                          std::to_string(n.revision), n.status == 1 ? "enabled" : "disabled",
+                          truncate(n.description, 40)});
+        }
+        emit(*g, {{"list", list}, {"pagination", pagination_json(r->pagination)}},
+             render_table({"ID", "NAME", "CONFIGS", "REVISION", "STATUS", "DESCRIPTION"}, rows) +
+                 page_footer(r->pagination, rows.size()));
+      });
+    }
+    {
+      auto* sub = leaf(*ns, "create", "Create a namespace");
+      auto a = std::make_shared<std::pair<std::string, std::string>>();
+      sub->add_option("name", a->first, "Namespace name")->required();
+      sub->add_option("--description", a->second, "Description");
+      sub->callback([g, a] {
+        Client c(g->client_options());
+        auto r = c.create_namespace(a->first, a->second);
+        if (!r.ok()) return fail(*g, r.error());
+        emit(*g, namespace_json(*r),
+             "created namespace " + r->name + " (id " + std::to_string(r->id) + ")");
+      });
+    }
+    {
+      auto* sub = leaf(*ns, "delete", "Delete an empty namespace");
+      auto a = std::make_shared<std::string>();
+      sub->add_option("name", *a, "Namespace name")->required();
+      sub->callback([g, a] {
+        Client c(g->client_options());
+        auto r = c.delete_namespace(*a);
+        if (!r.ok()) return fail(*g, r.error());
+        emit(*g, {{"id", r->id}, {"name", r->name}},
+             "deleted namespace " + r->name + " (id " + std::to_string(r->id) + ")");
+      });
+    }
+  }
+
+  // cluster status
+  {
+    auto* cluster = app.add_subcommand("cluster", "Cluster membership and leader");
+    cluster->require_subcommand(1);
+    cluster->fallthrough();
+    auto* sub = leaf(*cluster, "status", "Show the cluster's members, leader and terms");
+    sub->callback([g] {
+      Client c(g->client_options());
+      auto r = c.cluster_status();
+      if (!r.ok()) return fail(*g, r.error());
+      emit(*g, *r, pretty(*r));
+    });
+  }
+}
+
+}  // namespace cairn::cli

@@ -1,0 +1,33 @@
+#pragma once
+
+// The client subcommands of the `cairn` binary (DESIGN.md §6), all on top of the SDK:
+// get, put, create, delete, list, history, versions, diff, rollback, watch, ns list|create|delete
+// and cluster status. docs/sdk.md has the reference.
+
+#include <string>
+#include <vector>
+
+#include "cairn/client.h"
+
+namespace CLI {
+class App;
+}
+
+namespace cairn::cli {
+
+/// Adds the client subcommands and the global client options (--endpoints, --token, --operator,
+/// -o, --timeout, --cache-dir) to `app`. When a subcommand runs, `exit_code` receives its exit
+/// status: 0 success, 1 the server answered with an error, 2 bad input, 3 no endpoint answered.
+/// `app` must outlive nothing registered here (the state lives in the callbacks it stores).
+void register_client_commands(CLI::App& app, int& exit_code);
+
+/// A VALUE argument: "-" reads stdin, "@path" reads a file, anything else is the text itself.
+/// The text is parsed as JSON; text that is not JSON becomes a JSON string. False (and `error`)
+/// when the file or stdin cannot be read.
+bool read_value(const std::string& arg, Json* value, std::string* error);
+
+/// Left-aligned columns separated by two spaces, header first.
+std::string render_table(const std::vector<std::string>& header,
+                         const std::vector<std::vector<std::string>>& rows);
+
+}  // namespace cairn::cli

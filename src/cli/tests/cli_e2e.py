@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""Every `cairn` client subcommand end to end against a real `cairn server`.
+
+    cli_e2e.py --server-bin build/cairn --cli-bin build/cairn [--timeout 240]
+
+Starts one node on a free port in a fresh temporary directory, runs the CLI against it and checks
+outputs and exit codes. Python 3 standard library only. Every process started here is stopped by
+PID (SIGTERM, then SIGKILL) on exit, on failure and by a watchdog after --timeout seconds.
+"""
+
+import argparse
+import atexit
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+CHILDREN = {}  # pid -> Popen
+CHILDREN_LOCK = threading.Lock()
+
+
+def track(proc):
+    with CHILDREN_LOCK:
+        CHILDREN[proc.pid] = proc
+    return proc
+
+
+def stop(proc, timeout=10):
+    if proc.poll() is None:
+        try:
+            os.kill(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=timeout)
+        except ProcessLookupError:
+            pass
+    with CHILDREN_LOCK:
+        CHILDREN.pop(proc.pid, None)
+
+
+def stop_all():
+    with CHILDREN_LOCK:
+        procs = list(CHILDREN.values())
+    for p in procs:
+        try:
+            stop(p, timeout=5)
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what, result=None):
+    if not cond:
+        extra = ""
+        if result is not None:
+            extra = f"\n  exit={result.returncode}\n  stdout={result.stdout!r}\n  stderr={result.stderr!r}"
+        raise Failure(what + extra)
+
+
+class Cli:
+    def __init__(self, binary, endpoint, tmp):
+        self.binary = binary
+        self.env = dict(os.environ, CAIRN_ENDPOINTS=endpoint, CAIRN_OPERATOR="e2e")
+        self.env.pop("CAIRN_TOKEN", None)
+        self.tmp = tmp
+
+    def __call__(self, *args, stdin=None, expect=0, timeout=30):
+        proc = track(subprocess.Popen([self.binary, *args], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      env=self.env, text=True))
+        try:
+            out, err = proc.communicate(input=stdin, timeout=timeout)
+        finally:
+            stop(proc)
+        result = subprocess.CompletedProcess(args, proc.returncode, out, err)
+        if expect is not None:
+            check(result.returncode == expect,
+                  f"cairn {' '.join(args)}: expected exit {expect}", result)
+        return result
+
+    def json(self, *args, **kw):
+        r = self(*args, "-o", "json", **kw)
+        try:
+            return json.loads(r.stdout)
+        except ValueError as e:
+            raise Failure(f"cairn {' '.join(args)} -o json: not JSON: {r.stdout!r}") from e
+
+
+def start_server(binary, tmp):
+    for _ in range(5):
+        port = free_port()
+        log = open(os.path.join(tmp, "server.log"), "ab")
+        proc = track(subprocess.Popen(
+            [binary, "server", "--data-dir", os.path.join(tmp, "data"),
+             "--listen-http", f"127.0.0.1:{port}"], stdout=log, stderr=log))
+        log.close()
+        deadline = time.time() + 10
+        while time.time() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=1):
+                    return proc, f"http://127.0.0.1:{port}"
+            except Exception:  # noqa: BLE001 - not up yet
+                time.sleep(0.05)
+        stop(proc)
+    raise Failure("server did not start; see server.log")
+
+
+def scenario(cli, tmp):
+    # namespaces
+    r = cli("ns", "create", "e2e", "--description", "end to end")
+    check("created namespace e2e" in r.stdout, "ns create output", r)
+    r = cli("ns", "create", "e2e", expect=1)
+    check("40901" in r.stderr, "duplicate namespace error on stderr", r)
+    r = cli("ns", "list")
+    check("NAME" in r.stdout and "e2e" in r.stdout, "ns list table", r)
+    listed = cli.json("ns", "list", "--name", "e2")
+    check([n["name"] for n in listed["list"]] == ["e2e"], "ns list json")
+
+    # create / put / get, values from an argument, a file and stdin
+    r = cli("create", "e2e", "db", '{"host":"a","port":1}', "--description", "database")
+    check("created e2e/db: version 1" in r.stdout, "create output", r)
+    r = cli("create", "e2e", "db", "1", expect=1)
+    check("40902" in r.stderr, "create of an existing key fails with 40902", r)
+    value_file = os.path.join(tmp, "value.json")
+    with open(value_file, "w") as f:
+        f.write('{"host":"b","port":1}\n')
+    r = cli("put", "e2e", "db", "@" + value_file)
+    check("updated e2e/db: version 1 -> 2" in r.stdout, "put updates", r)
+    r = cli("put", "e2e", "flag", "-", stdin="true\n")
+    check("created e2e/flag: version 1" in r.stdout, "put creates when missing (stdin)", r)
+    r = cli("put", "e2e", "greeting", "hello world")
+    check("created" in r.stdout, "put with a non-JSON string", r)
+    got = cli.json("get", "e2e", "greeting")
+    check(got["value"] == "hello world", "plain text stored as a JSON string")
+    r = cli("put", "e2e", "db", "0", "--expected-version", "1", expect=1)
+    check("40901" in r.stderr, "put with a stale expected version", r)
+
+    r = cli("get", "e2e", "db")
+    check('"host": "b"' in r.stdout and "version 2" in r.stdout, "get latest", r)
+    got = cli.json("get", "e2e", "db", "--version", "1")
+    check(got["value"] == {"host": "a", "port": 1} and got["version"] == 1, "get --version")
+    r = cli("get", "e2e", "missing", expect=1)
+    check("40403" in r.stderr and "HTTP 404" in r.stderr, "server error on stderr", r)
+    r = cli("-o", "json", "get", "e2e", "missing", expect=1)
+    check(json.loads(r.stdout)["error"]["code"] == 40403, "json error body", r)
+
+    # list
+    r = cli("list")
+    check("NAMESPACE" in r.stdout and "db" in r.stdout and "flag" in r.stdout, "list all", r)
+    listed = cli.json("list", "e2e", "--key", "fl")
+    check([e["key"] for e in listed["list"]] == ["flag"], "list NAMESPACE --key")
+    check(listed["list"][0]["created_by"] == "e2e", "operator from CAIRN_OPERATOR")
+
+    # versions, diff, rollback, history
+    versions = cli.json("versions", "e2e", "db")
+    check([v["version"] for v in versions["list"]] == [2, 1], "versions newest first")
+    r = cli("versions", "e2e", "db")
+    check("VERSION" in r.stdout, "versions table", r)
+    diff = cli.json("diff", "e2e", "db", "1", "2")
+    check(diff["changes"] == [{"path": "host", "from": "a", "to": "b", "type": "modified"}],
+          f"diff json: {diff}")
+    r = cli("diff", "e2e", "db", "1", "2")
+    check("host" in r.stdout and "modified" in r.stdout, "diff table", r)
+    r = cli("rollback", "e2e", "db", "1")
+    check("version 2 -> 3" in r.stdout, "rollback", r)
+    check(cli.json("get", "e2e", "db")["value"]["host"] == "a", "rolled back value")
+    hist = cli.json("history", "e2e", "db")
+    check([h["operation"] for h in hist["list"]] == ["ROLLBACK", "UPDATE", "CREATE"],
+          f"history: {hist}")
+    r = cli("history", "e2e", "db")
+    check("ROLLBACK" in r.stdout and "OPERATION" in r.stdout, "history table", r)
+    r = cli("diff", "e2e", "db", "1", "99", expect=1)
+    check("40401" in r.stderr, "diff of a missing version", r)
+
+    # watch: prints a change as it happens
+    watch = track(subprocess.Popen(
+        [cli.binary, "watch", "e2e", "--keys", "flag", "--count", "1", "-o", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli.env, text=True))
+    try:
+        line = watch.stderr.readline()  # "watching e2e from revision N; Ctrl-C to stop"
+        check(line.startswith("watching e2e"), f"watch announces itself: {line!r}")
+        time.sleep(0.2)
+        cli("put", "e2e", "db", '{"ignored":true}')  # filtered out (--keys flag)
+        cli("put", "e2e", "flag", "false")
+        out, err = watch.communicate(timeout=15)
+    except subprocess.TimeoutExpired as e:
+        raise Failure("watch printed no change within 15 s (is /api/v1/config/watch served?)") from e
+    finally:
+        stop(watch)
+    check(watch.returncode == 0, f"watch exit {watch.returncode}: {err}")
+    change = json.loads(out.strip().splitlines()[0])
+    check(change["key"] == "flag" and change["old_value"] is True and change["new_value"] is False,
+          f"watch change: {change}")
+
+    # watch stops on SIGINT
+    watch = track(subprocess.Popen([cli.binary, "watch", "e2e"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, env=cli.env, text=True))
+    try:
+        check(watch.stderr.readline().startswith("watching e2e"), "watch starts")
+        os.kill(watch.pid, signal.SIGINT)
+        t0 = time.time()
+        watch.wait(timeout=5)
+        check(time.time() - t0 < 3, "watch stops promptly on Ctrl-C")
+        check(watch.returncode == 0, f"watch exit code after Ctrl-C: {watch.returncode}")
+    finally:
+        stop(watch)
+
+    # cluster status: a single node may not serve it; either way the answer is clean
+    r = cli("cluster", "status", expect=None)
+    check(r.returncode in (0, 1), "cluster status exit code", r)
+    if r.returncode == 1:
+        check("error" in r.stderr, "cluster status error reported", r)
+
+    # delete and namespace delete
+    r = cli("delete", "e2e", "db", "--expected-version", "1", expect=1)
+    check("40901" in r.stderr, "delete with a stale expected version", r)
+    r = cli("delete", "e2e", "db")
+    check("deleted e2e/db" in r.stdout, "delete", r)
+    r = cli("ns", "delete", "e2e", expect=1)
+    check("40901" in r.stderr, "deleting a non-empty namespace fails", r)
+    cli("delete", "e2e", "flag")
+    cli("delete", "e2e", "greeting")
+    r = cli("ns", "delete", "e2e")
+    check("deleted namespace e2e" in r.stdout, "ns delete", r)
+
+    # global flags after the subcommand, and an unreachable cluster
+    r = cli("ns", "list", "--endpoints", f"http://127.0.0.1:{free_port()}", "--timeout", "1",
+            expect=3)
+    check("request failed" in r.stderr, "unreachable endpoint message", r)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--server-bin", required=True)
+    ap.add_argument("--cli-bin", required=True)
+    ap.add_argument("--timeout", type=float, default=240)
+    args = ap.parse_args()
+
+    atexit.register(stop_all)
+    watchdog = threading.Timer(args.timeout, lambda: (print("cli_e2e: watchdog expired",
+                                                            file=sys.stderr), stop_all(),
+                                                      os._exit(2)))
+    watchdog.daemon = True
+    watchdog.start()
+
+    tmp = tempfile.mkdtemp(prefix="cairn-cli-e2e-")
+    server = None
+    ok = False
+    try:
+        server, endpoint = start_server(args.server_bin, tmp)
+        scenario(Cli(args.cli_bin, endpoint, tmp), tmp)
+        ok = True
+        print("cli_e2e: every subcommand passed")
+    except Failure as e:
+        print(f"cli_e2e: FAILED: {e}", file=sys.stderr)
+    finally:
+        if server is not None:
+            stop(server)
+        stop_all()
+        watchdog.cancel()
+        if ok:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print(f"cli_e2e: kept {tmp} (server.log)", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

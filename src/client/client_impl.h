@@ -1,0 +1,109 @@
+#pragma once
+
+// Private state of cairn::Client (include/cairn/client.h). client.cc holds the request path
+// (envelopes, failover, leader hints, Retry-After, stale reads), watch.cc the watch thread.
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "cairn/client.h"
+#include "client/file_cache.h"
+#include "client/http_transport.h"
+
+namespace cairn {
+
+/// See Client. Threads: `call` and the read/write helpers are safe from any thread; the fields
+/// under "watch thread only" are touched by the watch thread alone.
+class Client::Impl {
+ public:
+  explicit Impl(ClientOptions options);
+  ~Impl();
+
+  /// One API call: method, path, query (unencoded pairs) and optional JSON body.
+  struct Call {
+    std::string method = "GET";
+    std::string path;
+    std::vector<std::pair<std::string, std::string>> query;
+    std::optional<Json> body;
+    bool idempotent = true;  ///< may be re-sent after the request possibly reached a server
+  };
+
+  /// Sends `call` with failover; returns the envelope's `data` (null when absent) or the error.
+  /// `cancel_fd` (or -1) aborts waits when readable.
+  ClientResult<Json> call(const Call& call, int cancel_fd = -1);
+
+  /// get_namespace without the stale fallback (the watch thread re-reads with it).
+  ClientResult<NamespaceContent> fetch_namespace(const std::string& ns, int cancel_fd);
+
+  const ClientOptions options_;
+  std::vector<client_detail::Endpoint> endpoints_;  // immutable after construction
+  std::string endpoint_error_;                      // set when an endpoint did not parse
+  std::atomic<size_t> preferred_{0};                // index of the endpoint that last answered
+  client_detail::FileCache cache_;
+
+  // ---- watch (watch.cc) ----
+  struct NsWatch;
+  WatchId add_watch(const std::string& ns, WatchFilter filter, WatchListener listener);
+  void remove_watch(WatchId id);
+  std::optional<NamespaceContent> watched_content(const std::string& ns) const;
+  void stop_watch_thread();
+
+ private:
+  void watch_loop();
+  void emit(const std::string& ns, const std::vector<ConfigChange>& changes);
+  bool reload(NsWatch& w);
+  void start_poll(NsWatch& w);
+  void finish_poll(NsWatch& w, const client_detail::HttpResponse& response);
+  void fail_poll(NsWatch& w, std::chrono::milliseconds at_least = std::chrono::milliseconds(0));
+  void close_poll(NsWatch& w);
+  void save_cache(const NsWatch& w);
+
+  struct Listener {
+    std::string ns;
+    WatchFilter filter;
+    std::shared_ptr<WatchListener> fn;
+  };
+
+  int stop_fd_ = -1;            // eventfd, readable once stopping: cancels every wait
+  int wake_fds_[2] = {-1, -1};  // pipe, written when a namespace is added
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+  std::thread::id thread_id_;
+  mutable std::mutex watch_mu_;  // guards listeners_, namespaces_ membership, NsWatch content
+  std::map<WatchId, Listener> listeners_;
+  std::map<std::string, std::unique_ptr<NsWatch>> namespaces_;
+  WatchId next_id_ = 1;
+  std::mutex dispatch_mu_;  // held while listeners run, so that unwatch can wait them out
+};
+
+/// State of one watched namespace. Content fields are guarded by watch_mu_ (read by
+/// watched_content); the poll fields belong to the watch thread.
+struct Client::Impl::NsWatch {
+  std::string ns;
+  // content (watch_mu_)
+  bool loaded = false;       // content and revision are current enough to poll from
+  bool ever_loaded = false;  // listeners have seen a baseline: re-reads report differences
+  bool stale = false;        // baseline came from the file cache
+  int64_t revision = 0;
+  std::string updated_at;
+  std::map<std::string, Json> content;
+  std::map<std::string, int64_t> versions;
+  // poll (watch thread)
+  int fd = -1;
+  std::unique_ptr<client_detail::ResponseReader> reader;
+  client_detail::Clock::time_point deadline;
+  client_detail::Clock::time_point next_try;
+  std::chrono::milliseconds backoff{0};
+  size_t endpoint_index = 0;
+  std::optional<client_detail::Endpoint> redirect;  // leader hint to use for the next poll
+};
+
+}  // namespace cairn
