@@ -179,7 +179,7 @@ class Server:
             exited = self.proc.poll() is not None
             self.stop(signal.SIGKILL, timeout=5)
             log = self.log_tail()
-            if exited and ("in use" in log.lower() or "bind" in log.lower()):
+            if exited and re.search(r"(?i)address (already )?in use|eaddrinuse", log):
                 continue  # port collision: try another port
             raise RuntimeError("server did not become healthy: %s\n--- log ---\n%s"
                                % (last_error, log))
