@@ -1,0 +1,76 @@
+#include "wal/meta.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "wal/crc32c.h"
+#include "wal/file.h"
+
+namespace cairn::wal {
+namespace {
+
+constexpr char kMagic[] = "CAIRNWAL";
+constexpr uint32_t kVersion = 1;
+
+void put(std::string& out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+uint64_t get(std::string_view in, size_t at, int bytes) {
+  uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(in[at + i]);
+  return v;
+}
+
+}  // namespace
+
+std::string encode_meta(const Meta& m) {
+  std::string out(kMagic, 8);
+  put(out, kVersion, 4);
+  put(out, 0, 4);
+  put(out, m.generation, 8);
+  put(out, m.snap_index, 8);
+  put(out, m.snap_term, 8);
+  put(out, m.hs.term, 8);
+  put(out, m.hs.vote, 8);
+  put(out, m.hs.commit, 8);
+  put(out, crc32c(out), 4);
+  return out;
+}
+
+Result<Meta, std::string> decode_meta(std::string_view in) {
+  if (in.size() != kMetaSize)
+    return Unexpected{"size " + std::to_string(in.size()) + ", expected " +
+                      std::to_string(kMetaSize)};
+  if (in.substr(0, 8) != std::string_view(kMagic, 8)) return Unexpected{std::string("bad magic")};
+  if (crc32c(in.substr(0, kMetaSize - 4)) != get(in, kMetaSize - 4, 4))
+    return Unexpected{std::string("bad checksum")};
+  if (get(in, 8, 4) != kVersion)
+    return Unexpected{"unsupported format version " + std::to_string(get(in, 8, 4))};
+  Meta m;
+  m.generation = get(in, 16, 8);
+  m.snap_index = get(in, 24, 8);
+  m.snap_term = get(in, 32, 8);
+  m.hs.term = get(in, 40, 8);
+  m.hs.vote = get(in, 48, 8);
+  m.hs.commit = get(in, 56, 8);
+  return m;
+}
+
+Result<Ok, std::string> write_meta(const std::string& dir, const Meta& m) {
+  std::string tmp = path_join(dir, kMetaTempFile);
+  std::string bytes = encode_meta(m);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Unexpected{errno_message("create", tmp)};
+  auto w = pwrite_all(fd, bytes.data(), bytes.size(), 0, tmp);
+  if (w && ::fdatasync(fd) != 0) w = Unexpected{errno_message("fdatasync", tmp)};
+  ::close(fd);
+  if (!w) return w;
+  std::string dst = path_join(dir, kMetaFile);
+  if (::rename(tmp.c_str(), dst.c_str()) != 0)
+    return Unexpected{errno_message("rename to META", tmp)};
+  return fsync_dir(dir);
+}
+
+}  // namespace cairn::wal
