@@ -2,10 +2,12 @@
 #include "http/server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -17,9 +19,12 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <condition_variable>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -44,6 +49,8 @@ using tcp = net::ip::tcp;
 // that the kernel does not answer unread data with a reset that destroys our error response.
 constexpr int64_t kLingerMs = 1000;
 constexpr size_t kFirstReadBytes = 4096;
+// A stream whose client reads slower than we write is closed once this much waits unsent.
+constexpr size_t kMaxStreamQueueBytes = 1 << 20;
 
 std::chrono::milliseconds ms(int64_t v) {
   return std::chrono::milliseconds(std::max<int64_t>(v, 1));
@@ -159,20 +166,51 @@ class Session : public std::enable_shared_from_this<Session> {
   /// request in flight closes after its response.
   void on_server_stopping() {
     if (state_ == State::kReading) close();
+    if (state_ == State::kStreaming) {  // a stream never ends by itself: end it now
+      stream_closed_.store(true);
+      stream_end_requested_ = true;
+      stream_flush();
+    }
   }
 
   void close() {
     if (state_ == State::kClosed) return;
     state_ = State::kClosed;
+    stream_closed_.store(true);
     stream_.close();
     core_->open_connections.fetch_sub(1);
+    // Whoever holds this request (a watch, a stream) learns that nobody waits for it any more.
+    if (current_) current_->cancellation->cancel();
     finish_request();
   }
+
+  /// Streams (StreamWriter), any thread: queue a chunk / end the body.
+  bool stream_write(std::string data) {
+    if (stream_closed_.load() || data.empty()) return !stream_closed_.load();
+    if (stream_queued_.fetch_add(data.size()) + data.size() > kMaxStreamQueueBytes) {
+      spdlog::warn("http stream to {} closed: the client does not read", remote_);
+      net::post(stream_.get_executor(), [self = shared_from_this()] { self->close(); });
+      stream_closed_.store(true);
+      return false;
+    }
+    net::post(stream_.get_executor(), [self = shared_from_this(), data = std::move(data)]() mutable {
+      self->stream_push(std::move(data));
+    });
+    return true;
+  }
+  void stream_close() {
+    if (stream_closed_.exchange(true)) return;
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->stream_end_requested_ = true;
+      self->stream_flush();
+    });
+  }
+  bool stream_is_closed() const { return stream_closed_.load(); }
 
   beast::tcp_stream::executor_type executor() { return stream_.get_executor(); }
 
  private:
-  enum class State { kReading, kHandling, kWriting, kLingering, kClosed };
+  enum class State { kReading, kHandling, kWriting, kStreaming, kLingering, kClosed };
 
   void read_next() {
     if (state_ == State::kClosed) return;
@@ -314,6 +352,11 @@ class Session : public std::enable_shared_from_this<Session> {
     } catch (...) {
       spdlog::error("http handler threw a non-standard exception");
     }
+    // Runs after an answer the handler gave at once (deliver() posted before this): a request
+    // still unanswered then is held (a watch, a write in replication), so watch for a hang-up.
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->state_ == State::kHandling) self->watch_hangup();
+    });
   }
 
   Reply make_reply() {
@@ -360,8 +403,150 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void write_handler_response(Response res) {
     if (state_ != State::kHandling) return;  // closed by stop() meanwhile
+    stop_watching_hangup();
+    if (res.on_stream) return start_stream(std::move(res));
     bool keep_alive = keep_alive_;
     write(std::move(res), keep_alive, /*linger=*/false);
+  }
+
+  // --- Held requests: noticing a client that hangs up -------------------------------------
+
+  /// A held request has the connection to itself (one request at a time), so the socket turns
+  /// readable only when the client closes, resets, or pipelines its next request.
+  void watch_hangup() {
+    const uint64_t gen = ++hangup_gen_;
+    hangup_armed_ = true;
+    if (buffer_.size() == 0) buffer_.shrink_to_fit();  // a held request keeps little memory
+    stream_.socket().async_wait(
+        tcp::socket::wait_read,
+        net::bind_executor(stream_.get_executor(),
+                           [self = shared_from_this(), gen](beast::error_code ec) {
+                             self->on_readable(ec, gen);
+                           }));
+  }
+
+  void on_readable(beast::error_code ec, uint64_t gen) {
+    if (gen != hangup_gen_ || !hangup_armed_ || state_ != State::kHandling) return;
+    hangup_armed_ = false;
+    if (ec == net::error::operation_aborted) return;
+    if (!ec) {
+      // Never block the strand: the reactor may report readiness that is already gone.
+      char c = 0;
+      ssize_t n = ::recv(stream_.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n > 0) return;  // the next pipelined request: it waits in the socket for read_next()
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        return watch_hangup();  // nothing there after all: keep watching
+      }
+    }
+    close();  // EOF or error: the client is gone; fires the request's cancellation
+  }
+
+  void stop_watching_hangup() {
+    if (!hangup_armed_) return;
+    hangup_armed_ = false;
+    ++hangup_gen_;
+    beast::error_code ignored;
+    stream_.socket().cancel(ignored);
+  }
+
+  // --- Streamed responses (Server-Sent Events) ---------------------------------------------
+
+  class Writer final : public StreamWriter {
+   public:
+    explicit Writer(std::shared_ptr<Session> s) : session_(std::move(s)) {}
+    ~Writer() override { session_->stream_close(); }
+    bool write(std::string data) override { return session_->stream_write(std::move(data)); }
+    void close() override { session_->stream_close(); }
+    bool closed() const override { return session_->stream_is_closed(); }
+
+   private:
+    std::shared_ptr<Session> session_;
+  };
+
+  void start_stream(Response res) {
+    chunked_ = version_ >= 11;
+    std::string head = "HTTP/1." + std::to_string(version_ >= 11 ? 1 : 0) + " " +
+                       std::to_string(res.status >= 200 && res.status <= 599 ? res.status : 200) +
+                       " " +
+                       to_std(bhttp::obsolete_reason(static_cast<bhttp::status>(res.status))) +
+                       "\r\nServer: cairn\r\nContent-Type: " + res.content_type + "\r\n";
+    for (auto& [name, value] : res.headers) {
+      if (iequals(name, "content-length") || iequals(name, "transfer-encoding") ||
+          iequals(name, "connection") || iequals(name, "content-type") || iequals(name, "server"))
+        continue;
+      head += name + ": " + value + "\r\n";
+    }
+    head += chunked_ ? "Transfer-Encoding: chunked\r\n" : "";
+    head += "Connection: close\r\n\r\n";
+    state_ = State::kStreaming;
+    stream_queue_.push_back(std::move(head));
+    stream_flush();
+    // The client sends nothing more; a read that completes means it went away.
+    drain_stream_input();
+    auto on_stream = std::move(res.on_stream);
+    try {
+      on_stream(std::make_shared<Writer>(shared_from_this()));
+    } catch (const std::exception& e) {
+      spdlog::error("http stream handler threw: {}", e.what());
+      stream_close();
+    }
+  }
+
+  void drain_stream_input() {
+    if (!stream_drain_) stream_drain_ = std::make_unique<std::array<char, 512>>();
+    stream_.socket().async_read_some(
+        net::buffer(*stream_drain_),
+        net::bind_executor(stream_.get_executor(),
+                           [self = shared_from_this()](beast::error_code ec, size_t) {
+                             if (self->state_ != State::kStreaming) return;
+                             if (ec) return self->close();
+                             self->drain_stream_input();
+                           }));
+  }
+
+  void stream_push(std::string data) {
+    if (state_ != State::kStreaming) return;
+    stream_queued_.fetch_sub(data.size());
+    if (chunked_) {
+      char size[20];
+      int len = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+      data.insert(0, size, static_cast<size_t>(len));
+      data += "\r\n";
+    }
+    stream_queue_.push_back(std::move(data));
+    stream_flush();
+  }
+
+  /// Writes everything queued in one gather write; after the end was asked for and the queue
+  /// drained, writes the last chunk and closes.
+  void stream_flush() {
+    if (state_ != State::kStreaming || stream_writing_) return;
+    if (stream_queue_.empty()) {
+      if (!stream_end_requested_) return;
+      if (chunked_ && !stream_last_sent_) {
+        stream_last_sent_ = true;
+        stream_queue_.push_back("0\r\n\r\n");
+      } else {
+        beast::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        return close();
+      }
+    }
+    auto batch = std::make_shared<std::vector<std::string>>();
+    batch->swap(stream_queue_);
+    std::vector<net::const_buffer> buffers;
+    buffers.reserve(batch->size());
+    for (const auto& b : *batch) buffers.emplace_back(net::buffer(b));
+    stream_writing_ = true;
+    stream_.expires_after(ms(core_->options.read_timeout_ms));  // a client that never reads
+    net::async_write(stream_, buffers,
+                     [self = shared_from_this(), batch](beast::error_code ec, size_t) {
+                       self->stream_writing_ = false;
+                       if (self->state_ != State::kStreaming) return;
+                       if (ec) return self->close();
+                       self->stream_.expires_never();
+                       self->stream_flush();
+                     });
   }
 
   /// An error found while reading: answer and close, draining what the client still sends.
@@ -426,7 +611,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void drain() {
-    stream_.async_read_some(net::buffer(drain_),
+    if (!drain_) drain_ = std::make_unique<std::array<char, 4096>>();
+    stream_.async_read_some(net::buffer(*drain_),
                             [self = shared_from_this()](beast::error_code ec, size_t) {
                               if (ec || self->state_ != State::kLingering) return self->close();
                               self->drain();
@@ -447,7 +633,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::array<char, 4096> drain_{};
+  std::unique_ptr<std::array<char, 4096>> drain_;  // linger_close() only
   std::string remote_;
   State state_ = State::kReading;
   RequestPtr current_;  // the request being handled (for server-made errors)
@@ -455,6 +641,18 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = false;
   bool in_flight_ = false;
   bool fresh_ = true;  // no request read yet on this connection
+  // Held requests (strand only).
+  bool hangup_armed_ = false;
+  uint64_t hangup_gen_ = 0;
+  // Streams: the queue and flags are strand-only; the atomics are read by the writer.
+  std::vector<std::string> stream_queue_;
+  std::unique_ptr<std::array<char, 512>> stream_drain_;
+  bool chunked_ = true;
+  bool stream_writing_ = false;
+  bool stream_end_requested_ = false;
+  bool stream_last_sent_ = false;
+  std::atomic<bool> stream_closed_{false};
+  std::atomic<size_t> stream_queued_{0};
 };
 
 }  // namespace

@@ -92,4 +92,37 @@ bool parse_target(std::string_view target, std::string& path,
   return true;
 }
 
+void Cancellation::on_cancel(std::function<void()> fn) {
+  {
+    std::lock_guard lock(mu_);
+    if (!cancelled_) {
+      fn_ = std::move(fn);
+      return;
+    }
+  }
+  if (fn) fn();
+}
+
+void Cancellation::clear() {
+  std::lock_guard lock(mu_);
+  fn_ = nullptr;
+}
+
+bool Cancellation::cancelled() const {
+  std::lock_guard lock(mu_);
+  return cancelled_;
+}
+
+void Cancellation::cancel() {
+  std::function<void()> fn;
+  {
+    std::lock_guard lock(mu_);
+    if (cancelled_) return;
+    cancelled_ = true;
+    fn = std::move(fn_);
+    fn_ = nullptr;
+  }
+  if (fn) fn();
+}
+
 }  // namespace cairn::http

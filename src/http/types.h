@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,6 +11,26 @@
 #include <vector>
 
 namespace cairn::http {
+
+/// Tells a handler that holds a request (a long-poll watch, a stream) that nobody waits for the
+/// answer any more: the client hung up, or the server closed the connection. Thread-safe.
+class Cancellation {
+ public:
+  /// Runs `fn` once when cancelled: at once on the calling thread if already cancelled, else
+  /// later on the thread that cancels (an io thread: keep it short, never block). A second call
+  /// replaces the first callback.
+  void on_cancel(std::function<void()> fn);
+  /// Drops the callback (the handler answered and no longer cares).
+  void clear();
+  bool cancelled() const;
+  /// Called by the server (and tests). Idempotent.
+  void cancel();
+
+ private:
+  mutable std::mutex mu_;
+  bool cancelled_ = false;
+  std::function<void()> fn_;
+};
 
 /// A parsed HTTP request, independent of Beast so that handlers never include Beast headers.
 /// Created by the server on an io thread; shared (RequestPtr) so handlers that answer later
@@ -27,6 +48,8 @@ struct Request {
   std::string request_id;      // set by the request-id middleware
   std::string traceparent;     // set by the request-id middleware (W3C trace context)
   int64_t received_monotonic_ms = 0;
+  /// Fired when the client hangs up while the request waits for its Reply (or stream).
+  std::shared_ptr<Cancellation> cancellation = std::make_shared<Cancellation>();
 
   /// First header with this lower-case name, or nullptr.
   const std::string* header(std::string_view lower_name) const;
@@ -37,11 +60,29 @@ struct Request {
 };
 using RequestPtr = std::shared_ptr<Request>;
 
+/// The body of a streamed response (Server-Sent Events): sent with chunked transfer encoding, a
+/// chunk per write(), until close(). Thread-safe; every method may be called from any thread.
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+  /// Queues `data` as one chunk. False, and nothing queued, once the stream is closed: the client
+  /// went away, the server is stopping, or the client stopped reading and the queue overflowed.
+  virtual bool write(std::string data) = 0;
+  /// Ends the body; the connection is then closed. Idempotent. Dropping the last reference to
+  /// the writer closes it too.
+  virtual void close() = 0;
+  virtual bool closed() const = 0;
+};
+using StreamPtr = std::shared_ptr<StreamWriter>;
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json; charset=utf-8";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  /// When set, the response is a stream: status and headers go out at once, then `on_stream`
+  /// receives the writer (on an io thread) and `body` is ignored.
+  std::function<void(StreamPtr)> on_stream;
 };
 
 /// Sends the response for one request. Must be called exactly once, from any thread; later

@@ -59,6 +59,12 @@ const std::vector<ConfigKey>& config_schema() {
        &C::http_idle_timeout_ms, 100, 86'400'000},
       {"shutdown_grace", "On SIGTERM, how long in-flight requests may still finish",
        Kind::kDuration, &C::shutdown_grace_ms, 0, 600'000},
+      {"watch_history", "Changes kept for watchers that fall behind (older: reset)", Kind::kInt,
+       &C::watch_history, 16, 10'000'000},
+      {"watch_max_timeout", "Longest hold of a watch long poll (give nginx proxy_read_timeout "
+       "more)", Kind::kDuration, &C::watch_max_timeout_ms, 1'000, 3'600'000},
+      {"watch_heartbeat", "Interval of the comment line on watch streams (SSE)", Kind::kDuration,
+       &C::watch_heartbeat_ms, 100, 3'600'000},
       {"log_level", "trace, debug, info, warn, error or off", Kind::kString, &C::log_level},
       {"access_log", "Write one log line per HTTP request", Kind::kBool, &C::access_log},
   };

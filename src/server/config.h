@@ -26,6 +26,9 @@ struct ServerConfig {
   int64_t http_read_timeout_ms = 30'000;
   int64_t http_idle_timeout_ms = 75'000;
   int64_t shutdown_grace_ms = 5'000;
+  int64_t watch_history = 10'000;
+  int64_t watch_max_timeout_ms = 60'000;
+  int64_t watch_heartbeat_ms = 15'000;
   std::string log_level = "info";
   bool access_log = true;
 };

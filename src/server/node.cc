@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -15,6 +16,7 @@
 #include "server/single_node_replicator.h"
 #include "service/service.h"
 #include "service/state_machine.h"
+#include "service/watch_hub.h"
 #include "store/store.h"
 
 namespace cairn::server {
@@ -24,6 +26,7 @@ struct Node::Parts {
   int lock_fd = -1;
   std::unique_ptr<store::Store> store;
   cache::Index index;
+  std::unique_ptr<service::WatchHub> watch;  // outlives the HTTP server (hang-up callbacks)
   std::unique_ptr<service::ConfigStateMachine> state_machine;
   std::unique_ptr<SingleNodeReplicator> replicator;
   std::unique_ptr<service::Service> service;
@@ -74,7 +77,14 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   spdlog::info("store open at {}: revision {}, applied index {}", store_options.path,
                p.store->revision(), p.store->applied_index());
 
-  p.state_machine = std::make_unique<service::ConfigStateMachine>(*p.store, p.index);
+  service::WatchOptions watch_options;
+  watch_options.history = static_cast<size_t>(config.watch_history);
+  watch_options.max_timeout_ms = config.watch_max_timeout_ms;
+  watch_options.default_timeout_ms = std::min<int64_t>(30'000, config.watch_max_timeout_ms);
+  watch_options.heartbeat_ms = config.watch_heartbeat_ms;
+  p.watch = std::make_unique<service::WatchHub>(watch_options, p.index, p.store->revision());
+  p.state_machine =
+      std::make_unique<service::ConfigStateMachine>(*p.store, p.index, p.watch.get());
   p.replicator = std::make_unique<SingleNodeReplicator>(*p.state_machine);
   p.replicator->start();
 
@@ -82,7 +92,7 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   service_options.max_value_bytes = static_cast<size_t>(config.max_value_bytes);
   service_options.node_id = config.node_id;
   p.service = std::make_unique<service::Service>(service_options, *p.store, p.index,
-                                                 *p.replicator);
+                                                 *p.replicator, p.watch.get());
   p.service->register_routes(p.router);
 
   std::vector<http::Middleware> middlewares = {http::request_id_middleware()};
@@ -115,10 +125,15 @@ void Node::stop() {
   if (!parts_ || parts_->stopped) return;
   Parts& p = *parts_;
   p.stopped = true;
+  // Held watches are answered and streams ended first, so that the HTTP server's grace period
+  // is spent on real requests only.
+  if (p.watch) p.watch->shutdown();
   if (p.http) p.http->stop();
   if (p.replicator) p.replicator->stop();
   p.service.reset();
   p.state_machine.reset();
+  p.http.reset();
+  p.watch.reset();
   p.store.reset();
   if (!p.pid_file.empty()) std::filesystem::remove(p.pid_file);
   if (p.lock_fd >= 0) ::close(p.lock_fd);

@@ -4,6 +4,7 @@
 #include "common/time.h"
 #include "service/request.h"
 #include "service/service.h"
+#include "service/watch_hub.h"
 
 namespace cairn::service {
 
@@ -33,7 +34,13 @@ void Service::debug_vars(const http::RequestPtr& req, const http::Reply& reply) 
                      std::to_string(store_.applied_index()) + R"(,"store_read_queries":)" +
                      std::to_string(store_.read_queries()) + R"(,"index_reads":)" +
                      std::to_string(index_.reads()) + R"(,"checksum":)" +
-                     json_quote(req->query_param("checksum") ? store_.checksum() : "") + "}";
+                     json_quote(req->query_param("checksum") ? store_.checksum() : "");
+  if (watch_) {
+    data += R"(,"watch_held_polls":)" + std::to_string(watch_->held_polls()) +
+            R"(,"watch_open_streams":)" + std::to_string(watch_->open_streams()) +
+            R"(,"watch_horizon":)" + std::to_string(watch_->horizon());
+  }
+  data += "}";
   reply_ok(reply, *req, "success", data);
 }
 

@@ -6,11 +6,12 @@
 namespace cairn::service {
 
 Service::Service(ServiceOptions options, store::Store& store, cache::Index& index,
-                 Replicator& replicator)
+                 Replicator& replicator, WatchHub* watch)
     : options_(std::move(options)),
       store_(store),
       index_(index),
       replicator_(replicator),
+      watch_(watch),
       started_monotonic_ms_(monotonic_ms()) {}
 
 void Service::register_routes(http::Router& router) {
@@ -30,6 +31,11 @@ void Service::register_routes(http::Router& router) {
   router.add("GET", "/api/v1/admin/config/history", bind(&Service::config_history));
   router.add("POST", "/api/v1/admin/config/rollback", bind(&Service::rollback_config));
   router.add("POST", "/api/v1/admin/config/batch", bind(&Service::batch_write));
+  // Watch (docs/watch.md).
+  if (watch_) {
+    router.add("GET", "/api/v1/config/watch", bind(&Service::watch));
+    router.add("GET", "/api/v1/config/watch/stream", bind(&Service::watch_stream));
+  }
   // Versions (§3.8.5).
   router.add("GET", "/api/v1/config/versions", bind(&Service::list_versions));
   router.add("GET", "/api/v1/config/diff", bind(&Service::diff_versions));

@@ -24,10 +24,13 @@ struct ServiceOptions {
 ///
 /// Lifetime: borrows the store, index and replicator, which must outlive it and the HTTP server
 /// that routes to it. Threads: handlers run on any io thread concurrently.
+class WatchHub;
+
 class Service {
  public:
+  /// `watch` may be null: the watch endpoints are then not served.
   Service(ServiceOptions options, store::Store& store, cache::Index& index,
-          Replicator& replicator);
+          Replicator& replicator, WatchHub* watch = nullptr);
 
   void register_routes(http::Router& router);
 
@@ -52,6 +55,9 @@ class Service {
   void update_namespace(const http::RequestPtr& req, const http::Reply& reply);
   void delete_namespace(const http::RequestPtr& req, const http::Reply& reply);
   void list_namespaces(const http::RequestPtr& req, const http::Reply& reply);
+  // watch.cc
+  void watch(const http::RequestPtr& req, const http::Reply& reply);
+  void watch_stream(const http::RequestPtr& req, const http::Reply& reply);
   // health.cc
   void health(const http::RequestPtr& req, const http::Reply& reply);
   void debug_vars(const http::RequestPtr& req, const http::Reply& reply);
@@ -63,6 +69,7 @@ class Service {
   store::Store& store_;
   cache::Index& index_;
   Replicator& replicator_;
+  WatchHub* watch_;
   int64_t started_monotonic_ms_;
 };
 

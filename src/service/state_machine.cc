@@ -1,11 +1,16 @@
 #include "service/state_machine.h"
 
+#include "service/watch_hub.h"
+
 namespace cairn::service {
 
 api::CommandResult ConfigStateMachine::apply(const api::Command& command, uint64_t index,
                                              int64_t timestamp_ms) {
   store::Applied applied = store_.apply(command, index, timestamp_ms);
-  if (applied.result.ok()) index_.apply(applied.changes);
+  if (applied.result.ok()) {
+    index_.apply(applied.changes);
+    if (watch_) watch_->on_applied(applied.changes, applied.result.revision);
+  }
   return std::move(applied.result);
 }
 

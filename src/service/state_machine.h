@@ -9,6 +9,8 @@
 
 namespace cairn::service {
 
+class WatchHub;
+
 /// The replicated state machine of a node: applies a command to the SQLite store, then brings
 /// the in-memory index up to date with what changed. Every node runs the same sequence, so every
 /// node's index and tables agree at equal applied index.
@@ -17,7 +19,9 @@ namespace cairn::service {
 /// apply_encoded() are called from the single apply thread.
 class ConfigStateMachine {
  public:
-  ConfigStateMachine(store::Store& store, cache::Index& index) : store_(store), index_(index) {}
+  /// `watch` (may be null) is told of every change right after the index took it.
+  ConfigStateMachine(store::Store& store, cache::Index& index, WatchHub* watch = nullptr)
+      : store_(store), index_(index), watch_(watch) {}
 
   api::CommandResult apply(const api::Command& command, uint64_t index, int64_t timestamp_ms);
 
@@ -30,6 +34,7 @@ class ConfigStateMachine {
  private:
   store::Store& store_;
   cache::Index& index_;
+  WatchHub* watch_;
 };
 
 }  // namespace cairn::service

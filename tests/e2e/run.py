@@ -29,6 +29,7 @@ SUITES = {
     "errors": ["test_errors", "test_http"],
     "ops": ["test_ops"],
     "durability": ["test_durability"],
+    "watch": ["test_watch"],
 }
 
 

@@ -55,6 +55,7 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   bool connected() const { return connected_; }
+  int fd() const { return fd_; }
 
   void close() {
     if (fd_ >= 0) ::close(fd_);
@@ -614,6 +615,164 @@ TEST(Server, ManyConcurrentConnections) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 8 * 25 * 2);
+}
+
+}  // namespace
+}  // namespace cairn::http
+
+namespace cairn::http {
+namespace {
+
+TEST(Server, HangUpDuringAHeldRequestFiresItsCancellation) {
+  Parked parked;
+  Server server(test_options(), parked.handler());
+  ASSERT_TRUE(server.start().ok());
+  Client c(server.port());
+  ASSERT_TRUE(c.send(get("/held")));
+  auto p = parked.take();
+  ASSERT_TRUE(p);
+  std::atomic<bool> fired{false};
+  p->first->cancellation->on_cancel([&] { fired = true; });
+  EXPECT_FALSE(p->first->cancellation->cancelled());
+  c.close();
+  EXPECT_TRUE(eventually([&] { return fired.load(); }));
+  EXPECT_TRUE(eventually([&] { return server.open_connections() == 0; }));
+  // Registering after the fact runs at once.
+  bool late = false;
+  p->first->cancellation->on_cancel([&] { late = true; });
+  EXPECT_TRUE(late);
+  p->second(make_response(200, "nobody listens"));  // ignored
+}
+
+TEST(Server, PipelinedRequestBehindAHeldOneIsNotAHangUp) {
+  Parked parked;
+  Server server(test_options(), parked.handler());
+  ASSERT_TRUE(server.start().ok());
+  Client c(server.port());
+  ASSERT_TRUE(c.send(get("/first")));
+  auto first = parked.take();
+  ASSERT_TRUE(first);
+  std::atomic<bool> fired{false};
+  first->first->cancellation->on_cancel([&] { fired = true; });
+  ASSERT_TRUE(c.send(get("/second")));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(fired.load());
+  first->second(make_response(200, "one"));
+  auto r1 = c.read_response();
+  ASSERT_TRUE(r1);
+  EXPECT_EQ(r1->body, "one");
+  auto second = parked.take();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->first->path, "/second");
+  second->second(make_response(200, "two"));
+  auto r2 = c.read_response();
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->body, "two");
+  EXPECT_FALSE(fired.load());
+}
+
+TEST(Server, StreamedResponseSendsChunksUntilClosed) {
+  std::mutex mu;
+  std::condition_variable cv;
+  StreamPtr writer;
+  RequestPtr held;
+  Server server(test_options(), [&](RequestPtr req, Reply reply) {
+    Response res;
+    res.content_type = "text/event-stream";
+    res.headers.emplace_back("Cache-Control", "no-cache");
+    res.on_stream = [&, req](StreamPtr w) {
+      std::lock_guard lock(mu);
+      writer = std::move(w);
+      held = req;
+      cv.notify_all();
+    };
+    reply(std::move(res));
+  });
+  ASSERT_TRUE(server.start().ok());
+  Client c(server.port());
+  ASSERT_TRUE(c.send(get("/events")));
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return writer != nullptr; }));
+  }
+  EXPECT_TRUE(writer->write("data: one\n\n"));
+  EXPECT_TRUE(writer->write("data: two\n\n"));
+  writer->close();
+  EXPECT_TRUE(writer->closed());
+  EXPECT_FALSE(writer->write("data: late\n\n"));
+  // The whole response: headers, two chunks, the last chunk, then the server closes.
+  std::string raw;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::recv(c.fd(), buf, sizeof buf, 0);
+    if (n <= 0) break;
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_NE(raw.find("HTTP/1.1 200 OK\r\n"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("Content-Type: text/event-stream\r\n"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("Transfer-Encoding: chunked\r\n"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("b\r\ndata: one\n\n\r\nb\r\ndata: two\n\n\r\n0\r\n\r\n"), std::string::npos)
+      << raw;
+  EXPECT_EQ(raw.find("late"), std::string::npos);
+  writer.reset();
+  held.reset();
+  EXPECT_TRUE(eventually([&] { return server.open_connections() == 0; }));
+}
+
+TEST(Server, StreamClientHangUpClosesTheWriterAndCancels) {
+  std::mutex mu;
+  std::condition_variable cv;
+  StreamPtr writer;
+  std::atomic<bool> cancelled{false};
+  Server server(test_options(), [&](RequestPtr req, Reply reply) {
+    req->cancellation->on_cancel([&] { cancelled = true; });
+    Response res;
+    res.content_type = "text/event-stream";
+    res.on_stream = [&](StreamPtr w) {
+      std::lock_guard lock(mu);
+      writer = std::move(w);
+      cv.notify_all();
+    };
+    reply(std::move(res));
+  });
+  ASSERT_TRUE(server.start().ok());
+  {
+    Client c(server.port());
+    ASSERT_TRUE(c.send(get("/events")));
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return writer != nullptr; }));
+  }  // the client hangs up
+  EXPECT_TRUE(eventually([&] { return cancelled.load(); }));
+  EXPECT_TRUE(eventually([&] { return writer->closed(); }));
+  EXPECT_FALSE(writer->write("data: x\n\n"));
+  writer.reset();
+  EXPECT_TRUE(eventually([&] { return server.open_connections() == 0; }));
+}
+
+TEST(Server, StopEndsOpenStreams) {
+  std::mutex mu;
+  std::condition_variable cv;
+  StreamPtr writer;
+  Server server(test_options(), [&](RequestPtr, Reply reply) {
+    Response res;
+    res.content_type = "text/event-stream";
+    res.on_stream = [&](StreamPtr w) {
+      std::lock_guard lock(mu);
+      writer = std::move(w);
+      cv.notify_all();
+    };
+    reply(std::move(res));
+  });
+  ASSERT_TRUE(server.start().ok());
+  Client c(server.port());
+  ASSERT_TRUE(c.send(get("/events")));
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return writer != nullptr; }));
+  }
+  server.stop();  // must not wait for the stream's grace period to run out
+  EXPECT_TRUE(writer->closed());
+  writer.reset();
 }
 
 }  // namespace

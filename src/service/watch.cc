@@ -1,0 +1,157 @@
+// Watch (docs/watch.md): long polls and SSE streams over the WatchHub.
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+
+#include "common/time.h"
+#include "service/request.h"
+#include "service/service.h"
+#include "service/watch_hub.h"
+
+namespace cairn::service {
+
+using api::Errc;
+using api::make_error;
+
+namespace {
+
+struct WatchParams {
+  std::string ns;
+  std::optional<uint64_t> revision;
+  WatchFilter filter;
+  bool values = false;
+  int64_t timeout_ms = 0;
+};
+
+Result<bool, api::Error> bool_param(const http::Request& req, std::string_view name) {
+  auto v = req.query_param(name);
+  if (!v || *v == "false" || *v == "0") return false;
+  if (*v == "true" || *v == "1" || v->empty()) return true;
+  return Unexpected(make_error(Errc::kBadRequest,
+                               std::string(name) + " must be true or false", std::string(name)));
+}
+
+/// Parses what both endpoints share. `revision` may also come from Last-Event-ID (streams).
+Result<WatchParams, api::Error> parse_params(const http::Request& req, bool stream) {
+  WatchParams p;
+  auto ns = required_param(req, "namespace");
+  if (!ns.ok()) return Unexpected(ns.error());
+  if (auto bad = check_namespace(*ns); !bad.ok()) return Unexpected(bad.error());
+  p.ns = std::move(*ns);
+
+  auto revision = int_param(req, "revision", 0, INT64_MAX);
+  if (!revision.ok()) return Unexpected(revision.error());
+  if (*revision) {
+    p.revision = static_cast<uint64_t>(**revision);
+  } else if (const std::string* last = req.header("last-event-id"); stream && last) {
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long v = std::strtoull(last->c_str(), &end, 10);
+    if (last->empty() || *end != '\0' || errno != 0 || (*last)[0] == '-') {
+      return Unexpected(make_error(Errc::kBadRequest, "Last-Event-ID must be a revision",
+                                   "Last-Event-ID"));
+    }
+    p.revision = v;
+  } else if (!stream) {
+    return Unexpected(
+        make_error(Errc::kBadRequest, "missing required parameter: revision", "revision"));
+  }
+
+  auto keys = req.query_param("keys");
+  auto prefix = req.query_param("prefix");
+  if (keys && prefix) {
+    return Unexpected(make_error(Errc::kValidation, "give keys or prefix, not both", "prefix"));
+  }
+  if (keys) {
+    std::string_view rest = *keys;
+    while (true) {
+      size_t comma = rest.find(',');
+      std::string key(rest.substr(0, comma));
+      if (auto bad = check_key(key, "keys"); !bad.ok()) return Unexpected(bad.error());
+      p.filter.keys.push_back(std::move(key));
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+    if (p.filter.keys.size() > 1000) {
+      return Unexpected(make_error(Errc::kValidation, "at most 1000 keys", "keys"));
+    }
+    std::sort(p.filter.keys.begin(), p.filter.keys.end());
+    p.filter.keys.erase(std::unique(p.filter.keys.begin(), p.filter.keys.end()),
+                        p.filter.keys.end());
+  } else if (prefix) {
+    if (prefix->size() > 256) {
+      return Unexpected(make_error(Errc::kValidation, "prefix is longer than a key", "prefix"));
+    }
+    p.filter.prefix = std::string(*prefix);
+  }
+
+  auto values = bool_param(req, "include_values");
+  if (!values.ok()) return Unexpected(values.error());
+  p.values = *values;
+  return p;
+}
+
+}  // namespace
+
+/// The namespace must exist and be enabled: 40402 otherwise (as for reads).
+static std::optional<api::Error> check_watchable(const cache::Index& index, const std::string& ns) {
+  std::optional<api::Error> error;
+  bool found = index.read_namespace(ns, [&](const cache::NamespaceEntry& e) {
+    if (e.status == 0) {
+      error = make_error(Errc::kNamespaceNotFound, "namespace '" + ns + "' is disabled",
+                         "namespace");
+    }
+  });
+  if (!found) {
+    error = make_error(Errc::kNamespaceNotFound, "namespace '" + ns + "' does not exist",
+                       "namespace");
+  }
+  return error;
+}
+
+void Service::watch(const http::RequestPtr& req, const http::Reply& reply) {
+  auto params = parse_params(*req, /*stream=*/false);
+  if (!params.ok()) return reply_error(reply, *req, params.error());
+  const WatchOptions& options = watch_->options();
+  int64_t timeout_ms = options.default_timeout_ms;
+  if (auto t = req->query_param("timeout")) {
+    timeout_ms = parse_duration_ms(std::string(*t));
+    if (timeout_ms < 0) {
+      return reply_error(reply, *req,
+                         make_error(Errc::kBadRequest,
+                                    "timeout must be a duration such as 30s or 500ms", "timeout"));
+    }
+  }
+  timeout_ms = std::min(timeout_ms, options.max_timeout_ms);
+  if (auto error = check_watchable(index_, params->ns)) return reply_error(reply, *req, *error);
+
+  const bool values = params->values;
+  std::string ns = params->ns;
+  watch_->poll(
+      params->ns, *params->revision, std::move(params->filter), timeout_ms,
+      [req, reply, ns, values](const WatchAnswer& answer) {
+        reply_ok(reply, *req, "success", watch_answer_json(ns, answer, values));
+      },
+      req->cancellation);
+}
+
+void Service::watch_stream(const http::RequestPtr& req, const http::Reply& reply) {
+  auto params = parse_params(*req, /*stream=*/true);
+  if (!params.ok()) return reply_error(reply, *req, params.error());
+  if (auto error = check_watchable(index_, params->ns)) return reply_error(reply, *req, *error);
+  const uint64_t revision = params->revision ? *params->revision : watch_->revision();
+
+  http::Response res;
+  res.content_type = "text/event-stream; charset=utf-8";
+  res.headers.emplace_back("Cache-Control", "no-cache");
+  res.headers.emplace_back("X-Accel-Buffering", "no");  // nginx: do not buffer the stream
+  res.headers.emplace_back("X-Request-ID", req->request_id);
+  res.on_stream = [this, req, revision, params = std::move(*params)](http::StreamPtr w) mutable {
+    watch_->stream(params.ns, revision, std::move(params.filter), params.values, std::move(w),
+                   req->cancellation);
+  };
+  reply(std::move(res));
+}
+
+}  // namespace cairn::service

@@ -1,0 +1,447 @@
+#include "service/watch_hub.h"
+
+#include <algorithm>
+
+#include "common/json.h"
+#include "common/time.h"
+
+namespace cairn::service {
+
+bool WatchFilter::matches(const std::string& key) const {
+  if (!keys.empty()) return std::binary_search(keys.begin(), keys.end(), key);
+  return key.compare(0, prefix.size(), prefix) == 0;
+}
+
+namespace {
+
+void append_change(std::string& out, const WatchEvent& e, bool values, bool with_ns) {
+  out += '{';
+  if (with_ns) {
+    out += R"("namespace":)";
+    append_json_string(out, e.ns);
+    out += ',';
+  }
+  out += R"("key":)";
+  append_json_string(out, e.key);
+  out += R"(,"operation":)";
+  append_json_string(out, e.operation);
+  out += R"(,"version":)" + std::to_string(e.version);
+  out += R"(,"revision":)" + std::to_string(e.revision);
+  if (values && e.value) {
+    out += R"(,"value":)";
+    out += *e.value;
+  }
+  out += '}';
+}
+
+/// Keeps only the latest event per key, oldest first.
+std::vector<WatchEvent> latest_per_key(std::vector<WatchEvent> events) {
+  std::unordered_set<std::string> seen;
+  std::vector<WatchEvent> out;
+  for (auto it = events.rbegin(); it != events.rend(); ++it) {
+    if (seen.insert(it->key).second) out.push_back(std::move(*it));
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+/// Writes events to a stream; the SSE id (the revision to resume from) goes on the last event
+/// of each revision, so a client cut off inside a batch resumes before it, not after.
+bool write_events(http::StreamWriter& writer, const std::vector<WatchEvent>& events,
+                  bool values) {
+  std::string out;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const auto& e = events[i];
+    out += "event: change\n";
+    if (i + 1 == events.size() || events[i + 1].revision != e.revision) {
+      out += "id: " + std::to_string(e.revision) + "\n";
+    }
+    out += "data: ";
+    append_change(out, e, values, true);
+    out += "\n\n";
+  }
+  return out.empty() || writer.write(std::move(out));
+}
+
+}  // namespace
+
+std::string watch_answer_json(const std::string& ns, const WatchAnswer& answer, bool values) {
+  std::string out = R"({"namespace":)";
+  append_json_string(out, ns);
+  out += answer.changed ? R"(,"changed":true)" : R"(,"changed":false)";
+  out += answer.reset ? R"(,"reset":true)" : R"(,"reset":false)";
+  out += R"(,"revision":)" + std::to_string(answer.revision);
+  out += R"(,"changes":[)";
+  for (size_t i = 0; i < answer.changes.size(); ++i) {
+    if (i) out += ',';
+    append_change(out, answer.changes[i], values, false);
+  }
+  out += "]}";
+  return out;
+}
+
+std::string sse_reset_event(const std::string& ns, uint64_t revision) {
+  std::string out = "event: reset\ndata: {\"namespace\":";
+  append_json_string(out, ns);
+  out += ",\"revision\":" + std::to_string(revision) + "}\n\n";
+  return out;
+}
+
+WatchHub::WatchHub(WatchOptions options, const cache::Index& index, uint64_t revision)
+    : options_(options), index_(index), revision_(revision), horizon_(revision) {
+  timer_ = std::thread([this] { timer_loop(); });
+}
+
+WatchHub::~WatchHub() { shutdown(); }
+
+void WatchHub::push_event(WatchEvent e) {
+  event_bytes_ += e.value ? e.value->size() : 0;
+  events_.push_back(std::move(e));
+  // Drop whole revisions from the front until within both bounds.
+  while (!events_.empty() &&
+         (events_.size() > options_.history || event_bytes_ > options_.history_bytes)) {
+    const uint64_t rev = events_.front().revision;
+    while (!events_.empty() && events_.front().revision == rev) {
+      event_bytes_ -= events_.front().value ? events_.front().value->size() : 0;
+      events_.pop_front();
+    }
+    horizon_ = std::max(horizon_, rev);
+  }
+}
+
+void WatchHub::on_applied(const std::vector<store::Change>& changes, uint64_t revision) {
+  std::vector<WatchEvent> batch;
+  std::vector<std::string> reset_ns;
+  for (const auto& c : changes) {
+    using Kind = store::Change::Kind;
+    if (c.kind == Kind::kNamespaceDelete || (c.kind == Kind::kNamespacePut && c.ns.status == 0)) {
+      reset_ns.push_back(c.ns.name);
+      continue;
+    }
+    if (c.kind != Kind::kConfigPut && c.kind != Kind::kConfigDelete) continue;
+    WatchEvent e;
+    e.revision = c.config.revision ? c.config.revision : revision;
+    e.ns = c.ns.name;
+    e.key = c.config.key;
+    e.version = c.config.version;
+    e.operation = c.operation.empty() ? (c.kind == Kind::kConfigDelete ? "DELETE" : "UPDATE")
+                                      : c.operation;
+    if (c.kind == Kind::kConfigPut && c.config.status == 1 && e.operation != "DISABLE") {
+      e.value = std::make_shared<const std::string>(c.config.value);
+    }
+    batch.push_back(std::move(e));
+  }
+
+  std::vector<std::pair<AnswerFn, WatchAnswer>> answers;
+  std::vector<std::pair<http::StreamPtr, std::string>> resets;
+  struct StreamWrite {
+    http::StreamPtr writer;
+    std::vector<WatchEvent> events;
+    bool values;
+  };
+  std::vector<StreamWrite> writes;
+  {
+    std::lock_guard lock(mu_);
+    revision_ = std::max(revision_, revision);
+    for (const auto& e : batch) push_event(e);
+
+    auto visit = [&](const std::string& ns, auto&& fn) {
+      auto it = by_ns_.find(ns);
+      if (it == by_ns_.end()) return;
+      std::vector<uint64_t> ids(it->second.begin(), it->second.end());
+      for (uint64_t id : ids) {
+        auto w = watchers_.find(id);
+        if (w != watchers_.end()) fn(w);
+      }
+    };
+    for (const auto& ns : reset_ns) {
+      visit(ns, [&](auto w) {
+        if (w->second.writer) {
+          resets.emplace_back(w->second.writer, sse_reset_event(ns, revision_));
+        } else {
+          WatchAnswer a;
+          a.reset = true;
+          a.revision = revision_;
+          answers.emplace_back(std::move(w->second.answer), std::move(a));
+        }
+        erase_locked(w);
+      });
+    }
+    std::unordered_set<std::string> touched;
+    for (const auto& e : batch) touched.insert(e.ns);
+    for (const auto& ns : touched) {
+      visit(ns, [&](auto w) {
+        std::vector<WatchEvent> matching;
+        for (const auto& e : batch) {
+          if (e.ns == ns && e.revision > w->second.revision && w->second.filter.matches(e.key)) {
+            matching.push_back(e);
+          }
+        }
+        if (matching.empty()) return;
+        if (w->second.writer) {
+          w->second.revision = matching.back().revision;
+          writes.push_back({w->second.writer, std::move(matching), w->second.values});
+          return;
+        }
+        WatchAnswer a;
+        a.changed = true;
+        a.revision = revision_;
+        a.changes = latest_per_key(std::move(matching));
+        answers.emplace_back(std::move(w->second.answer), std::move(a));
+        erase_locked(w);
+      });
+    }
+  }
+  for (auto& [fn, a] : answers) fn(a);
+  for (auto& [writer, text] : resets) {
+    writer->write(std::move(text));
+    writer->close();
+  }
+  for (auto& w : writes) write_events(*w.writer, w.events, w.values);
+}
+
+void WatchHub::reset_all(uint64_t revision) {
+  std::vector<AnswerFn> polls;
+  std::vector<std::pair<http::StreamPtr, std::string>> streams;
+  {
+    std::lock_guard lock(mu_);
+    revision_ = revision;
+    horizon_ = revision;
+    events_.clear();
+    event_bytes_ = 0;
+    while (!watchers_.empty()) {
+      auto it = watchers_.begin();
+      if (it->second.writer) {
+        streams.emplace_back(it->second.writer, sse_reset_event(it->second.ns, revision));
+      } else {
+        polls.push_back(std::move(it->second.answer));
+      }
+      erase_locked(it);
+    }
+  }
+  WatchAnswer a;
+  a.reset = true;
+  a.revision = revision;
+  for (auto& fn : polls) fn(a);
+  for (auto& [writer, text] : streams) {
+    writer->write(std::move(text));
+    writer->close();
+  }
+}
+
+WatchHub::Backlog WatchHub::backlog(const std::string& ns, uint64_t revision,
+                                    const WatchFilter& filter,
+                                    std::vector<WatchEvent>& out) const {
+  if (revision >= revision_) return Backlog::kNone;
+  if (revision < horizon_) {
+    // Changes after `revision` may be gone; that matters only if the namespace changed since.
+    uint64_t ns_revision = 0;
+    index_.read_namespace(ns, [&](const cache::NamespaceEntry& e) { ns_revision = e.revision; });
+    if (ns_revision <= revision) return Backlog::kNone;
+    return Backlog::kReset;
+  }
+  std::vector<WatchEvent> newer;
+  for (auto it = events_.rbegin(); it != events_.rend() && it->revision > revision; ++it) {
+    if (it->ns == ns && filter.matches(it->key)) newer.push_back(*it);
+  }
+  if (newer.empty()) return Backlog::kNone;
+  std::reverse(newer.begin(), newer.end());
+  out = std::move(newer);
+  return Backlog::kChanges;
+}
+
+void WatchHub::poll(const std::string& ns, uint64_t revision, WatchFilter filter,
+                    int64_t timeout_ms, AnswerFn answer,
+                    const std::shared_ptr<http::Cancellation>& cancellation) {
+  WatchAnswer a;
+  {
+    std::unique_lock lock(mu_);
+    a.revision = revision_;
+    std::vector<WatchEvent> events;
+    Backlog b = stopping_ ? Backlog::kNone : backlog(ns, revision, filter, events);
+    if (b == Backlog::kReset) {
+      a.reset = true;
+    } else if (b == Backlog::kChanges) {
+      a.changed = true;
+      a.changes = latest_per_key(std::move(events));
+    } else if (!stopping_ && timeout_ms > 0) {
+      Watcher w;
+      w.ns = ns;
+      w.revision = revision;
+      w.filter = std::move(filter);
+      w.deadline_ms = monotonic_ms() + std::min(timeout_ms, options_.max_timeout_ms);
+      w.answer = std::move(answer);
+      const uint64_t id = add_locked(std::move(w));
+      lock.unlock();
+      forget_on_hangup(id, cancellation);
+      return;
+    }
+  }
+  answer(a);
+}
+
+void WatchHub::stream(const std::string& ns, uint64_t revision, WatchFilter filter, bool values,
+                      http::StreamPtr writer,
+                      const std::shared_ptr<http::Cancellation>& cancellation) {
+  std::unique_lock lock(mu_);
+  if (stopping_) {
+    lock.unlock();
+    writer->close();
+    return;
+  }
+  std::vector<WatchEvent> events;
+  Backlog b = backlog(ns, revision, filter, events);
+  if (b == Backlog::kReset) {
+    const uint64_t current = revision_;
+    lock.unlock();
+    writer->write(sse_reset_event(ns, current));
+    writer->close();
+    return;
+  }
+  // Written under the lock so that no change applied meanwhile overtakes the backlog (write()
+  // only queues).
+  writer->write("retry: 1000\n\n");
+  write_events(*writer, events, values);
+  Watcher w;
+  w.ns = ns;
+  w.revision = events.empty() ? revision : events.back().revision;
+  w.filter = std::move(filter);
+  w.writer = std::move(writer);
+  w.values = values;
+  const uint64_t id = add_locked(std::move(w));
+  lock.unlock();
+  forget_on_hangup(id, cancellation);
+}
+
+uint64_t WatchHub::add_locked(Watcher w) {
+  const uint64_t id = next_id_++;
+  w.id = id;
+  if (w.writer) {
+    ++streams_;
+  } else {
+    deadlines_.emplace(w.deadline_ms, id);
+  }
+  by_ns_[w.ns].insert(id);
+  watchers_.emplace(id, std::move(w));
+  cv_.notify_all();
+  return id;
+}
+
+void WatchHub::forget_on_hangup(uint64_t id,
+                                const std::shared_ptr<http::Cancellation>& cancellation) {
+  // Runs later on an io thread, or right here if the client has already gone; never with mu_
+  // held, since remove() takes it.
+  if (cancellation) cancellation->on_cancel([this, id] { remove(id); });
+}
+
+void WatchHub::remove(uint64_t id) {
+  AnswerFn dropped;
+  http::StreamPtr writer;
+  {
+    std::lock_guard lock(mu_);
+    auto it = watchers_.find(id);
+    if (it == watchers_.end()) return;
+    dropped = std::move(it->second.answer);
+    writer = it->second.writer;  // a copy: erase_locked() tells streams by their writer
+    erase_locked(it);
+  }
+  // Dropped outside the lock: the Reply's destructor talks to the HTTP server.
+  dropped = nullptr;
+  if (writer) writer->close();
+}
+
+void WatchHub::erase_locked(std::unordered_map<uint64_t, Watcher>::iterator it) {
+  const Watcher& w = it->second;
+  if (w.writer) {
+    --streams_;
+  } else {
+    deadlines_.erase({w.deadline_ms, w.id});
+  }
+  if (auto ns = by_ns_.find(w.ns); ns != by_ns_.end()) {
+    ns->second.erase(w.id);
+    if (ns->second.empty()) by_ns_.erase(ns);
+  }
+  watchers_.erase(it);
+}
+
+void WatchHub::timer_loop() {
+  int64_t next_heartbeat = monotonic_ms() + options_.heartbeat_ms;
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    const int64_t now = monotonic_ms();
+    std::vector<AnswerFn> expired;
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+      auto it = watchers_.find(deadlines_.begin()->second);
+      expired.push_back(std::move(it->second.answer));
+      erase_locked(it);
+    }
+    std::vector<http::StreamPtr> beats;
+    if (now >= next_heartbeat) {
+      next_heartbeat = now + options_.heartbeat_ms;
+      for (const auto& [id, w] : watchers_) {
+        if (w.writer) beats.push_back(w.writer);
+      }
+    }
+    if (!expired.empty() || !beats.empty()) {
+      WatchAnswer a;
+      a.revision = revision_;
+      lock.unlock();
+      for (auto& fn : expired) fn(a);
+      expired.clear();
+      for (auto& writer : beats) writer->write(": heartbeat\n\n");
+      beats.clear();
+      lock.lock();
+      continue;
+    }
+    int64_t wake = next_heartbeat;
+    if (!deadlines_.empty()) wake = std::min(wake, deadlines_.begin()->first);
+    cv_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(wake - now, 1)));
+  }
+}
+
+void WatchHub::shutdown() {
+  std::vector<AnswerFn> polls;
+  std::vector<http::StreamPtr> streams;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ && !timer_.joinable()) return;
+    stopping_ = true;
+    while (!watchers_.empty()) {
+      auto it = watchers_.begin();
+      if (it->second.writer) {
+        streams.push_back(it->second.writer);
+      } else {
+        polls.push_back(std::move(it->second.answer));
+      }
+      erase_locked(it);
+    }
+    cv_.notify_all();
+  }
+  if (timer_.joinable()) timer_.join();
+  WatchAnswer a;
+  a.revision = revision();
+  for (auto& fn : polls) fn(a);
+  for (auto& writer : streams) writer->close();
+}
+
+size_t WatchHub::held_polls() const {
+  std::lock_guard lock(mu_);
+  return watchers_.size() - streams_;
+}
+
+size_t WatchHub::open_streams() const {
+  std::lock_guard lock(mu_);
+  return streams_;
+}
+
+uint64_t WatchHub::revision() const {
+  std::lock_guard lock(mu_);
+  return revision_;
+}
+
+uint64_t WatchHub::horizon() const {
+  std::lock_guard lock(mu_);
+  return horizon_;
+}
+
+}  // namespace cairn::service

@@ -1,0 +1,150 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "cache/index.h"
+#include "http/types.h"
+#include "store/store.h"
+
+namespace cairn::service {
+
+struct WatchOptions {
+  size_t history = 10'000;              // changes kept for watchers that fall behind
+  size_t history_bytes = 64 << 20;      // and at most this many bytes of values in them
+  int64_t default_timeout_ms = 30'000;  // a long poll without `timeout`
+  int64_t max_timeout_ms = 60'000;      // longer `timeout`s are cut to this
+  int64_t heartbeat_ms = 15'000;        // SSE comment line interval
+};
+
+/// Which keys of a namespace a watcher cares about: all, a set, or a prefix.
+struct WatchFilter {
+  std::vector<std::string> keys;  // sorted; empty means no key filter
+  std::string prefix;
+  bool matches(const std::string& key) const;
+};
+
+/// One key change as watchers see it.
+struct WatchEvent {
+  uint64_t revision = 0;
+  std::string ns;
+  std::string key;
+  std::string operation;  // CREATE, UPDATE, DELETE, ROLLBACK, ENABLE, DISABLE
+  int64_t version = 0;
+  std::shared_ptr<const std::string> value;  // compact JSON; null after DELETE and DISABLE
+};
+
+/// What a long poll is answered with (`data` of the envelope).
+struct WatchAnswer {
+  bool changed = false;
+  bool reset = false;
+  uint64_t revision = 0;
+  std::vector<WatchEvent> changes;
+};
+std::string watch_answer_json(const std::string& ns, const WatchAnswer& answer, bool values);
+/// The SSE event that tells a stream to re-read the namespace (the stream ends after it).
+std::string sse_reset_event(const std::string& ns, uint64_t revision);
+
+/// Keeps the recent changes of the node's applied state and the watchers waiting for them:
+/// long polls (answered once, then forgotten) and SSE streams (written to until they end).
+///
+/// Fed by the state machine right after every apply, on every node, so a follower notifies its
+/// own watchers. A held watch costs a map entry and its Reply, not a thread: one timer thread
+/// answers the long polls whose timeout passed and writes the streams' heartbeats.
+///
+/// Reset: a watcher whose revision is older than the retained changes (and whose namespace did
+/// change since), or whose namespace is disabled, deleted or restored from a snapshot, is told
+/// `reset` and must re-read the namespace.
+///
+/// Threads: on_applied() and reset_all() from the apply thread; poll()/stream() from io threads;
+/// answers and stream writes go out from whichever thread completes them, never under the lock.
+class WatchHub {
+ public:
+  WatchHub(WatchOptions options, const cache::Index& index, uint64_t revision);
+  ~WatchHub();
+  WatchHub(const WatchHub&) = delete;
+  WatchHub& operator=(const WatchHub&) = delete;
+
+  const WatchOptions& options() const { return options_; }
+
+  /// The changes of one applied command (after the index took them) and the revision after it.
+  void on_applied(const std::vector<store::Change>& changes, uint64_t revision);
+
+  /// After a snapshot restore: every watcher is reset; the history starts again at `revision`.
+  void reset_all(uint64_t revision);
+
+  /// A long poll for changes to `ns` after `revision`. Answers at once through `answer` when
+  /// there are some (or a reset), else holds until a change or `timeout_ms`. The namespace must
+  /// exist and be enabled (the caller checked). `cancellation` drops the watch on hang-up.
+  using AnswerFn = std::function<void(const WatchAnswer&)>;
+  void poll(const std::string& ns, uint64_t revision, WatchFilter filter, int64_t timeout_ms,
+            AnswerFn answer, const std::shared_ptr<http::Cancellation>& cancellation);
+
+  /// An SSE stream of the changes to `ns` after `revision`: the backlog first, then every
+  /// change as it is applied, until the client goes or a reset (written, then closed).
+  void stream(const std::string& ns, uint64_t revision, WatchFilter filter, bool values,
+              http::StreamPtr writer, const std::shared_ptr<http::Cancellation>& cancellation);
+
+  /// Answers every held poll (changed: false), ends every stream and stops the timer thread.
+  /// Idempotent; later poll()/stream() calls are answered at once.
+  void shutdown();
+
+  /// Probes.
+  size_t held_polls() const;
+  size_t open_streams() const;
+  uint64_t revision() const;
+  uint64_t horizon() const;  // changes after this revision are all retained
+
+ private:
+  struct Watcher {
+    uint64_t id = 0;
+    std::string ns;
+    uint64_t revision = 0;
+    WatchFilter filter;
+    int64_t deadline_ms = 0;  // polls only
+    AnswerFn answer;          // polls
+    http::StreamPtr writer;   // streams
+    bool values = false;      // streams
+  };
+  enum class Backlog { kNone, kChanges, kReset };
+
+  /// Under mu_: the retained events of `ns` after `revision` that match, or reset.
+  Backlog backlog(const std::string& ns, uint64_t revision, const WatchFilter& filter,
+                  std::vector<WatchEvent>& out) const;
+  uint64_t add_locked(Watcher w);
+  void forget_on_hangup(uint64_t id, const std::shared_ptr<http::Cancellation>& cancellation);
+  void remove(uint64_t id);
+  void erase_locked(std::unordered_map<uint64_t, Watcher>::iterator it);
+  void push_event(WatchEvent e);
+  void timer_loop();
+
+  const WatchOptions options_;
+  const cache::Index& index_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<WatchEvent> events_;  // oldest first
+  size_t event_bytes_ = 0;
+  uint64_t revision_ = 0;  // last applied revision
+  uint64_t horizon_ = 0;   // every event after this revision is in events_
+  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, Watcher> watchers_;
+  std::unordered_map<std::string, std::unordered_set<uint64_t>> by_ns_;
+  std::set<std::pair<int64_t, uint64_t>> deadlines_;  // polls: (deadline, id)
+  size_t streams_ = 0;
+  bool stopping_ = false;
+  std::thread timer_;
+};
+
+}  // namespace cairn::service
