@@ -26,6 +26,17 @@ struct ServerConfig {
   int64_t http_read_timeout_ms = 30'000;
   int64_t http_idle_timeout_ms = 75'000;
   int64_t shutdown_grace_ms = 5'000;
+  // Cluster (docs/cluster.md). raft_id 0: a standalone node without Raft.
+  int64_t raft_id = 0;
+  std::string cluster_id = "cairn";
+  std::string listen_peer = "127.0.0.1:7001";
+  std::string members;  // "1@peer@http,2@peer@http,…"
+  bool join = false;
+  int64_t raft_tick_ms = 50;
+  int64_t election_ticks = 10;
+  int64_t proposal_timeout_ms = 5'000;
+  int64_t snapshot_threshold = 10'000;
+  int64_t stale_read_bound_ms = 5'000;
   int64_t watch_history = 10'000;
   int64_t watch_max_timeout_ms = 60'000;
   int64_t watch_heartbeat_ms = 15'000;

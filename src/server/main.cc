@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "server/config.h"
+#include "server/dev.h"
 #include "server/node.h"
 
 namespace {
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
     rc = run_server(*config);
   });
   cairn::cli::register_client_commands(app, rc);
+  cairn::server::register_dev_command(app, rc);
   CLI11_PARSE(app, argc, argv);
   return rc;
 }

@@ -13,6 +13,8 @@
 #include "http/middleware.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "server/cluster.h"
+#include "server/raft_replicator.h"
 #include "server/single_node_replicator.h"
 #include "service/service.h"
 #include "service/state_machine.h"
@@ -28,7 +30,10 @@ struct Node::Parts {
   cache::Index index;
   std::unique_ptr<service::WatchHub> watch;  // outlives the HTTP server (hang-up callbacks)
   std::unique_ptr<service::ConfigStateMachine> state_machine;
-  std::unique_ptr<SingleNodeReplicator> replicator;
+  std::unique_ptr<SingleNodeReplicator> single;  // standalone (raft_id 0)
+  std::unique_ptr<RaftReplicator> raft;          // cluster member
+  std::unique_ptr<ClusterApi> cluster;
+  service::Replicator* replicator = nullptr;
   std::unique_ptr<service::Service> service;
   http::Router router;
   std::unique_ptr<http::Server> http;
@@ -50,6 +55,32 @@ Result<int, std::string> lock_data_dir(const std::string& dir) {
   return fd;
 }
 
+/// "1@127.0.0.1:7001@127.0.0.1:8001,2@…" → id → addresses.
+Result<std::map<raft::NodeId, MemberAddress>, std::string> parse_members(const std::string& text) {
+  std::map<raft::NodeId, MemberAddress> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t comma = text.find(',', pos);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item = text.substr(pos, comma - pos);
+    pos = comma + 1;
+    if (item.empty()) continue;
+    size_t a = item.find('@');
+    size_t b = a == std::string::npos ? a : item.find('@', a + 1);
+    uint64_t id = 0;
+    try {
+      id = std::stoull(item.substr(0, a));
+    } catch (const std::exception&) {
+    }
+    if (b == std::string::npos || id == 0 || a + 1 == b || b + 1 == item.size()) {
+      return Unexpected{"members: \"" + item + "\" is not id@peer_host:port@http_host:port"};
+    }
+    if (!out.emplace(id, MemberAddress{item.substr(a + 1, b - a - 1), item.substr(b + 1)}).second)
+      return Unexpected{"members: id " + std::to_string(id) + " listed twice"};
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& config) {
@@ -67,7 +98,9 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
 
   store::Options store_options;
   store_options.path = config.data_dir + "/cairn.db";
-  store_options.synchronous_full = true;  // single node: the database is the only copy
+  // Standalone, the database is the only copy; in a cluster the WAL is, and entries the
+  // database lost in a power cut are applied again from it.
+  store_options.synchronous_full = config.raft_id == 0;
   store_options.max_value_bytes = static_cast<size_t>(config.max_value_bytes);
   auto opened = store::Store::open(store_options);
   if (!opened.ok()) return Unexpected{"cannot open store: " + opened.error().details};
@@ -85,8 +118,34 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   p.watch = std::make_unique<service::WatchHub>(watch_options, p.index, p.store->revision());
   p.state_machine =
       std::make_unique<service::ConfigStateMachine>(*p.store, p.index, p.watch.get());
-  p.replicator = std::make_unique<SingleNodeReplicator>(*p.state_machine);
-  p.replicator->start();
+  if (config.raft_id == 0) {
+    p.single = std::make_unique<SingleNodeReplicator>(*p.state_machine);
+    p.single->start();
+    p.replicator = p.single.get();
+  } else {
+    auto members = parse_members(config.members);
+    if (!members.ok()) return Unexpected{members.error()};
+    RaftOptions raft_options;
+    raft_options.id = static_cast<raft::NodeId>(config.raft_id);
+    raft_options.cluster_id = config.cluster_id;
+    raft_options.listen_peer = config.listen_peer;
+    raft_options.members = std::move(*members);
+    raft_options.join = config.join;
+    raft_options.data_dir = config.data_dir;
+    raft_options.tick_ms = config.raft_tick_ms;
+    raft_options.election_ticks = static_cast<int>(config.election_ticks);
+    raft_options.proposal_timeout_ms = config.proposal_timeout_ms;
+    raft_options.snapshot_threshold = static_cast<uint64_t>(config.snapshot_threshold);
+    auto raft = RaftReplicator::open(std::move(raft_options), *p.store, *p.state_machine, p.index,
+                                     p.watch.get());
+    if (!raft.ok()) return Unexpected{raft.error()};
+    p.raft = std::move(*raft);
+    if (auto started = p.raft->start(); !started.ok()) return Unexpected{started.error()};
+    p.replicator = p.raft.get();
+    p.cluster = std::make_unique<ClusterApi>(*p.raft, config.node_id, config.stale_read_bound_ms,
+                                             config.proposal_timeout_ms + 2'000);
+    p.cluster->register_routes(p.router);
+  }
 
   service::ServiceOptions service_options;
   service_options.max_value_bytes = static_cast<size_t>(config.max_value_bytes);
@@ -97,6 +156,7 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
 
   std::vector<http::Middleware> middlewares = {http::request_id_middleware()};
   if (config.access_log) middlewares.push_back(http::access_log_middleware());
+  if (p.cluster) middlewares.push_back(p.cluster->middleware());
   http::ServerOptions http_options;
   http_options.listen = config.listen_http;
   http_options.threads = static_cast<int>(config.http_threads);
@@ -129,8 +189,12 @@ void Node::stop() {
   // is spent on real requests only.
   if (p.watch) p.watch->shutdown();
   if (p.http) p.http->stop();
-  if (p.replicator) p.replicator->stop();
+  if (p.single) p.single->stop();
+  if (p.raft) p.raft->stop();
   p.service.reset();
+  p.cluster.reset();
+  p.raft.reset();
+  p.single.reset();
   p.state_machine.reset();
   p.http.reset();
   p.watch.reset();

@@ -644,10 +644,12 @@ Applied Store::apply(const api::Command& command, uint64_t index, int64_t timest
     db.exec("RELEASE command");
   }
   write_meta(db, "applied_index", static_cast<int64_t>(index));
+  impl.write_staged_raft_state(db);
   if (auto e = db.take_error()) return abort(*e);
   if (!db.exec("COMMIT")) return abort(*db.take_error());
 
   impl.applied_index = index;
+  impl.publish_staged_raft_state();
   if (!outcome.ok()) {
     out.result = api::CommandResult::failure(outcome.error());
     out.result.revision = revision;

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <vector>
 
+#include "store/schema.h"
 #include "store/sqlite.h"
 #include "store/store.h"
 
@@ -73,6 +74,35 @@ struct Store::Impl {
   ReadPool readers;
   std::atomic<uint64_t> applied_index{0};
   std::atomic<uint64_t> revision{0};
+  // Raft's applied term and membership: staged by the apply thread, written with the next
+  // applied_index in the same transaction; read under raft_mu by any thread.
+  mutable std::mutex raft_mu;
+  uint64_t raft_term = 0;
+  std::string raft_conf;
+  bool raft_staged = false;
+  uint64_t staged_term = 0;
+  std::string staged_conf;
+
+  /// Writes the staged Raft state (inside the caller's transaction). Apply thread.
+  void write_staged_raft_state(Conn& db) {
+    if (!raft_staged) return;
+    write_meta(db, "raft_term", static_cast<int64_t>(staged_term));
+    write_meta_text(db, "raft_conf", staged_conf);
+  }
+  /// After the transaction committed. Apply thread.
+  void publish_staged_raft_state() {
+    if (!raft_staged) return;
+    std::lock_guard lock(raft_mu);
+    raft_term = staged_term;
+    raft_conf = staged_conf;
+    raft_staged = false;
+  }
+  void load_raft_state(Conn& db) {
+    std::lock_guard lock(raft_mu);
+    raft_term = static_cast<uint64_t>(read_meta(db, "raft_term"));
+    raft_conf = read_meta_text(db, "raft_conf");
+    raft_staged = false;
+  }
 
   explicit Impl(const std::string& path) : readers(path) {}
 };

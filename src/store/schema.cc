@@ -120,6 +120,21 @@ void write_meta(Conn& conn, const char* name, int64_t value) {
       .run();
 }
 
+std::string read_meta_text(Conn& conn, const char* name) {
+  Stmt s = conn.prepare("SELECT CAST(value AS BLOB) FROM meta WHERE name = ?");
+  s.bind(name);
+  return s.step() ? s.text(0) : std::string();
+}
+
+void write_meta_text(Conn& conn, const char* name, const std::string& value) {
+  conn.prepare(
+          "INSERT INTO meta(name, value) VALUES (?, ?) "
+          "ON CONFLICT(name) DO UPDATE SET value = excluded.value")
+      .bind(name)
+      .bind(value)
+      .run();
+}
+
 Result<Ok, api::Error> ensure_schema(Conn& conn) {
   conn.clear_error();
   if (!conn.exec("BEGIN IMMEDIATE")) return Unexpected{*conn.db_error()};

@@ -38,5 +38,8 @@ Result<Ok, api::Error> validate_database(Conn& conn);
 /// meta value `name` (0 when absent).
 int64_t read_meta(Conn& conn, const char* name);
 void write_meta(Conn& conn, const char* name, int64_t value);
+/// Text entries of the same table (Raft's membership); "" when absent.
+std::string read_meta_text(Conn& conn, const char* name);
+void write_meta_text(Conn& conn, const char* name, const std::string& value);
 
 }  // namespace cairn::store

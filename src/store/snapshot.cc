@@ -156,6 +156,7 @@ Result<Ok, api::Error> Store::restore_snapshot(const std::string& path) {
   if (!schema.ok()) return schema;
   impl_->applied_index = static_cast<uint64_t>(read_meta(live, "applied_index"));
   impl_->revision = static_cast<uint64_t>(read_meta(live, "revision"));
+  impl_->load_raft_state(live);
   if (auto e = live.take_error()) return db_fail("restore: " + *e);
   return Ok{};
 }

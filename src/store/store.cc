@@ -94,6 +94,7 @@ Result<std::unique_ptr<Store>, api::Error> Store::open(const Options& options) {
   if (!schema.ok()) return Unexpected{schema.error()};
   impl->applied_index = static_cast<uint64_t>(read_meta(w, "applied_index"));
   impl->revision = static_cast<uint64_t>(read_meta(w, "revision"));
+  impl->load_raft_state(w);
   if (auto e = w.db_error()) return Unexpected{*e};
   store->impl_ = std::move(impl);
   return store;
@@ -106,6 +107,7 @@ void Store::mark_applied(uint64_t index) {
   w.clear_error();
   w.exec("BEGIN IMMEDIATE");
   write_meta(w, "applied_index", static_cast<int64_t>(index));
+  impl.write_staged_raft_state(w);
   if (w.failed() || !w.exec("COMMIT")) {
     w.clear_error();
     w.exec("ROLLBACK");
@@ -113,9 +115,21 @@ void Store::mark_applied(uint64_t index) {
     return;
   }
   impl.applied_index = index;
+  impl.publish_staged_raft_state();
 }
 
 uint64_t Store::applied_index() const { return impl_->applied_index.load(); }
+
+void Store::stage_raft_state(uint64_t term, std::string conf) {
+  impl_->staged_term = term;
+  impl_->staged_conf = std::move(conf);
+  impl_->raft_staged = true;
+}
+
+RaftState Store::raft_state() const {
+  std::lock_guard lock(impl_->raft_mu);
+  return RaftState{impl_->raft_term, impl_->raft_conf};
+}
 uint64_t Store::revision() const { return impl_->revision.load(); }
 
 Result<Ok, api::Error> Store::ping() const {

@@ -80,6 +80,11 @@ struct HistoryRow {
 
 /// One effect of an applied command, in the order it happened, for the in-memory index and
 /// the watch hub. Deletes carry the last state of what was deleted.
+struct RaftState {
+  uint64_t term = 0;
+  std::string conf;
+};
+
 struct Change {
   enum class Kind { kNamespacePut, kNamespaceDelete, kConfigPut, kConfigDelete };
   Kind kind = Kind::kConfigPut;
@@ -137,6 +142,12 @@ class Store {
 
   /// Advances applied_index() for a log entry that carries no command (Raft no-op, membership).
   void mark_applied(uint64_t index);
+
+  /// Raft's view of what is applied: the term of the last applied entry and the membership
+  /// after it (opaque bytes). Staged here, written in the same transaction as the next apply()
+  /// or mark_applied(), so the three never disagree after a crash; part of every snapshot.
+  void stage_raft_state(uint64_t term, std::string conf);
+  RaftState raft_state() const;
 
   uint64_t applied_index() const;
   uint64_t revision() const;  // global revision: +1 per successful command

@@ -1,0 +1,243 @@
+#include "server/cluster.h"
+
+#include <spdlog/spdlog.h>
+
+
+#include "common/json.h"
+#include "common/time.h"
+#include "service/request.h"
+
+namespace cairn::server {
+
+using api::Errc;
+using api::make_error;
+using service::reply_error;
+using service::reply_ok;
+
+namespace {
+
+constexpr std::string_view kForwardedHeader = "x-cairn-forwarded";
+
+bool is_write(const http::Request& req) {
+  return (req.method == "POST" || req.method == "PUT" || req.method == "DELETE") &&
+         req.path.rfind("/api/v1/admin/", 0) == 0;
+}
+
+bool is_strong_read(const http::Request& req) {
+  auto c = req.query_param("consistency");
+  return req.method == "GET" && c && *c == "strong";
+}
+
+bool is_client_read(const http::Request& req) {
+  return req.path.rfind("/api/v1/config/", 0) == 0 && req.path.find("/watch") == std::string::npos;
+}
+
+/// Adds "degraded": true to the data of a successful JSON envelope.
+void mark_degraded(http::Response& res) {
+  if (res.status != 200 || res.on_stream) return;
+  try {
+    Json j = Json::parse(res.body);
+    if (j.contains("data") && j["data"].is_object()) {
+      j["data"]["degraded"] = true;
+      res.body = j.dump();
+    }
+  } catch (const std::exception&) {
+  }
+}
+
+std::optional<uint64_t> parse_id(const Json& v) {
+  if (v.is_number_unsigned() && v.get<uint64_t>() > 0) return v.get<uint64_t>();
+  return std::nullopt;
+}
+
+}  // namespace
+
+ClusterApi::ClusterApi(RaftReplicator& raft, std::string node_id, int64_t stale_read_bound_ms,
+                       int64_t forward_timeout_ms)
+    : raft_(raft),
+      node_id_(std::move(node_id)),
+      stale_read_bound_ms_(stale_read_bound_ms),
+      forwarder_(std::make_unique<Forwarder>(4, forward_timeout_ms)) {}
+
+http::Middleware ClusterApi::middleware() {
+  return [this](http::RequestPtr req, http::Reply reply, const http::Handler& next) {
+    const bool write = is_write(*req);
+    const bool strong = !write && is_strong_read(*req);
+    if (!write && !strong) {
+      if (is_client_read(*req) && !raft_.is_leader() &&
+          monotonic_ms() - raft_.view().last_leader_contact_ms > stale_read_bound_ms_) {
+        // Served from local state that may be behind: say so.
+        http::Reply marked = [reply](http::Response res) {
+          mark_degraded(res);
+          reply(std::move(res));
+        };
+        return next(std::move(req), std::move(marked));
+      }
+      return next(std::move(req), std::move(reply));
+    }
+    if (raft_.is_leader()) {
+      if (!strong) return next(std::move(req), std::move(reply));
+      raft_.read_barrier([req, reply, next](std::optional<api::Error> error) {
+        if (error) return reply_error(reply, *req, *error);
+        next(req, reply);
+      });
+      return;
+    }
+    forward(req, reply);
+  };
+}
+
+void ClusterApi::forward(const http::RequestPtr& req, const http::Reply& reply) {
+  if (req->header(kForwardedHeader)) {
+    // Forwarded to us, but we are not the leader (any more): no second hop.
+    return reply_error(reply, *req,
+                       make_error(Errc::kNotLeader, "the forwarding target is no longer the leader"));
+  }
+  const std::string leader = raft_.leader_http();
+  if (leader.empty()) {
+    const auto leader_id = raft_.view().status.leader;
+    return reply_error(
+        reply, *req,
+        make_error(Errc::kNotLeader,
+                   leader_id ? "leader is node " + std::to_string(leader_id) +
+                                   ", whose HTTP address this node does not know"
+                             : "no leader is known right now; retry shortly"));
+  }
+  forwarder_->forward(
+      *req, leader,
+      {{"X-Request-ID", req->request_id},
+       {"traceparent", req->traceparent},
+       {"X-Cairn-Forwarded", node_id_}},
+      [req, reply, leader](std::optional<http::Response> res, std::string error) {
+        if (!res) {
+          return reply_error(reply, *req,
+                             make_error(Errc::kNotLeader, "cannot reach the leader at " + leader +
+                                                              ": " + error));
+        }
+        reply(std::move(*res));
+      });
+}
+
+void ClusterApi::register_routes(http::Router& router) {
+  router.add("GET", "/api/v1/cluster/status",
+             [this](http::RequestPtr req, http::Reply reply) { status(req, reply); });
+  router.add("POST", "/api/v1/admin/cluster/transfer-leader",
+             [this](http::RequestPtr req, http::Reply reply) { transfer(req, reply); });
+  router.add("POST", "/api/v1/admin/cluster/members",
+             [this](http::RequestPtr req, http::Reply reply) { add_member(req, reply); });
+  router.add("DELETE", "/api/v1/admin/cluster/members/{id}",
+             [this](http::RequestPtr req, http::Reply reply) { remove_member(req, reply); });
+}
+
+void ClusterApi::status(const http::RequestPtr& req, const http::Reply& reply) {
+  RaftView v = raft_.view();
+  const auto members = raft_.members();
+  Json j;
+  j["node_id"] = node_id_;
+  j["raft_id"] = raft_.id();
+  j["role"] = raft::to_string(v.status.role);
+  j["term"] = v.status.term;
+  j["leader"] = v.status.leader;
+  auto leader = members.find(v.status.leader);
+  j["leader_http"] = leader == members.end() ? "" : leader->second.http;
+  j["commit"] = v.status.commit;
+  j["applied"] = v.status.applied;
+  j["last_index"] = v.status.last_index;
+  j["degraded"] = v.status.role != raft::Role::leader &&
+                  monotonic_ms() - v.last_leader_contact_ms > stale_read_bound_ms_;
+  Json list = Json::array();
+  auto add = [&](raft::NodeId id, bool voter) {
+    Json m = {{"id", id}, {"voter", voter}};
+    auto a = members.find(id);
+    m["peer"] = a == members.end() ? "" : a->second.peer;
+    m["http"] = a == members.end() ? "" : a->second.http;
+    list.push_back(std::move(m));
+  };
+  for (auto id : v.status.conf.voters) add(id, true);
+  for (auto id : v.status.conf.learners) add(id, false);
+  j["members"] = std::move(list);
+  reply_ok(reply, *req, "success", j.dump());
+}
+
+void ClusterApi::transfer(const http::RequestPtr& req, const http::Reply& reply) {
+  auto body = service::body_object(*req);
+  if (!body.ok()) return reply_error(reply, *req, body.error());
+  auto to = body->contains("to") ? parse_id((*body)["to"]) : std::nullopt;
+  if (!to) {
+    return reply_error(reply, *req,
+                       make_error(Errc::kBadRequest, "to must be a member id (>= 1)", "to"));
+  }
+  raft_.transfer_leadership(*to, [req, reply, to](Result<Ok, std::string> r) {
+    if (!r.ok()) return reply_error(reply, *req, make_error(Errc::kConflict, r.error(), "to"));
+    reply_ok(reply, *req, "success", Json{{"to", *to}, {"started", true}}.dump());
+  });
+}
+
+void ClusterApi::add_member(const http::RequestPtr& req, const http::Reply& reply) {
+  auto body = service::body_object(*req);
+  if (!body.ok()) return reply_error(reply, *req, body.error());
+  auto id = body->contains("id") ? parse_id((*body)["id"]) : std::nullopt;
+  if (!id) return reply_error(reply, *req, make_error(Errc::kBadRequest, "id must be >= 1", "id"));
+  auto peer = service::string_field(*body, "peer");
+  if (!peer.ok()) return reply_error(reply, *req, peer.error());
+  auto http_address = service::string_field(*body, "http");
+  if (!http_address.ok()) return reply_error(reply, *req, http_address.error());
+  if (raft_.view().status.conf.contains(*id)) {
+    return reply_error(reply, *req,
+                       make_error(Errc::kConflict, "node " + std::to_string(*id) +
+                                                       " is already a member", "id"));
+  }
+  raft_.set_member_address(*id, MemberAddress{*peer, *http_address});
+  raft::ConfChange change{raft::ConfChangeType::add_learner, *id};
+  raft_.change_membership(change, [this, req, reply, id = *id](Result<Ok, std::string> r) {
+    if (!r.ok()) {
+      raft_.forget_member_address(id);
+      return reply_error(reply, *req, make_error(Errc::kConflict, r.error(), "id"));
+    }
+    promote_when_caught_up(id, 600);
+    reply_ok(reply, *req, "success", Json{{"id", id}, {"voter", false}}.dump());
+  });
+}
+
+void ClusterApi::promote_when_caught_up(raft::NodeId id, int attempts_left) {
+  // The leader refuses a promotion until the learner is close enough; ask again every 100 ms.
+  raft_.change_membership(
+      raft::ConfChange{raft::ConfChangeType::promote, id},
+      [this, id, attempts_left](Result<Ok, std::string> r) {
+        if (r.ok()) {
+          spdlog::info("node {} promoted to voter", id);
+          return;
+        }
+        if (attempts_left <= 0 || !raft_.is_leader()) {
+          spdlog::warn("node {} not promoted: {}", id, r.error());
+          return;
+        }
+        raft_.after(100, [this, id, attempts_left] { promote_when_caught_up(id, attempts_left - 1); });
+      });
+}
+
+void ClusterApi::remove_member(const http::RequestPtr& req, const http::Reply& reply) {
+  auto text = req->path_param("id");
+  uint64_t id = 0;
+  try {
+    id = std::stoull(std::string(*text));
+  } catch (const std::exception&) {
+  }
+  if (id == 0) return reply_error(reply, *req, make_error(Errc::kBadRequest, "bad member id", "id"));
+  if (!raft_.view().status.conf.contains(id)) {
+    return reply_error(reply, *req,
+                       make_error(Errc::kNotFound, "node " + std::to_string(id) +
+                                                       " is not a member", "id"));
+  }
+  raft_.change_membership(raft::ConfChange{raft::ConfChangeType::remove, id},
+                          [this, req, reply, id](Result<Ok, std::string> r) {
+                            if (!r.ok()) {
+                              return reply_error(reply, *req,
+                                                 make_error(Errc::kConflict, r.error(), "id"));
+                            }
+                            if (id != raft_.id()) raft_.forget_member_address(id);
+                            reply_ok(reply, *req, "success", Json{{"id", id}}.dump());
+                          });
+}
+
+}  // namespace cairn::server

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "http/router.h"
+#include "http/types.h"
+#include "server/forwarder.h"
+#include "server/raft_replicator.h"
+
+namespace cairn::server {
+
+/// What a node of a cluster adds to the HTTP API (docs/cluster.md):
+///
+/// - a middleware that sends writes (POST/PUT/DELETE under /api/v1/admin/) arriving at a
+///   follower to the leader, unchanged and with the same request id, and answers 503/50302 when
+///   no leader is known; `consistency=strong` reads go through ReadIndex on the leader (forwarded
+///   from followers); reads on a follower cut off from the leader for longer than the stale bound
+///   carry `"degraded": true`;
+/// - `GET /api/v1/cluster/status`, `POST /api/v1/admin/cluster/transfer-leader`,
+///   `POST /api/v1/admin/cluster/members`, `DELETE /api/v1/admin/cluster/members/{id}`.
+///
+/// Lifetime: borrows the replicator, which outlives it and the HTTP server.
+class ClusterApi {
+ public:
+  ClusterApi(RaftReplicator& raft, std::string node_id, int64_t stale_read_bound_ms,
+             int64_t forward_timeout_ms);
+
+  http::Middleware middleware();
+  void register_routes(http::Router& router);
+
+ private:
+  void forward(const http::RequestPtr& req, const http::Reply& reply);
+  void status(const http::RequestPtr& req, const http::Reply& reply);
+  void transfer(const http::RequestPtr& req, const http::Reply& reply);
+  void add_member(const http::RequestPtr& req, const http::Reply& reply);
+  void remove_member(const http::RequestPtr& req, const http::Reply& reply);
+  void promote_when_caught_up(raft::NodeId id, int attempts_left);
+
+  RaftReplicator& raft_;
+  const std::string node_id_;
+  const int64_t stale_read_bound_ms_;
+  std::unique_ptr<Forwarder> forwarder_;
+};
+
+}  // namespace cairn::server

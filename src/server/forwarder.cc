@@ -1,0 +1,140 @@
+// The second (and last) translation unit with Beast: a small blocking HTTP client.
+#include "server/forwarder.h"
+
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace cairn::server {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+bool hop_by_hop(std::string_view name) {
+  static constexpr std::string_view kNames[] = {
+      "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer",
+      "upgrade", "content-length", "host", "expect"};
+  for (auto n : kNames) {
+    if (name == n) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Forwarder::Forwarder(int threads, int64_t timeout_ms) : timeout_ms_(timeout_ms) {
+  for (int i = 0; i < std::max(1, threads); ++i) workers_.emplace_back([this] { run(); });
+}
+
+Forwarder::~Forwarder() {
+  std::deque<Job> left;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    left.swap(queue_);
+    cv_.notify_all();
+  }
+  for (auto& job : left) job.done(std::nullopt, "the node is stopping");
+  for (auto& t : workers_) t.join();
+}
+
+void Forwarder::forward(const http::Request& req, std::string http_address,
+                        std::vector<std::pair<std::string, std::string>> extra_headers,
+                        Done done) {
+  Job job;
+  job.address = std::move(http_address);
+  job.method = req.method;
+  job.target = req.target;
+  job.body = req.body;
+  for (const auto& [name, value] : req.headers) {
+    if (hop_by_hop(name) || name == "x-request-id") continue;
+    job.headers.emplace_back(name, value);
+  }
+  for (auto& h : extra_headers) job.headers.push_back(std::move(h));
+  job.done = std::move(done);
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      queue_.push_back(std::move(job));
+      cv_.notify_one();
+      return;
+    }
+  }
+  job.done(std::nullopt, "the node is stopping");
+}
+
+void Forwarder::run() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    execute(job);
+  }
+}
+
+void Forwarder::execute(Job& job) {
+  try {
+    const size_t colon = job.address.rfind(':');
+    if (colon == std::string::npos) return job.done(std::nullopt, "bad address " + job.address);
+    std::string host = job.address.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    const std::string port = job.address.substr(colon + 1);
+
+    net::io_context ioc;
+    tcp::resolver resolver(ioc);
+    tcp::socket socket(ioc);
+    net::connect(socket, resolver.resolve(host, port));
+    timeval tv{static_cast<time_t>(timeout_ms_ / 1000),
+               static_cast<suseconds_t>((timeout_ms_ % 1000) * 1000)};
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    socket.set_option(tcp::no_delay(true));
+
+    bhttp::request<bhttp::string_body> out{bhttp::string_to_verb(job.method), job.target, 11};
+    out.set(bhttp::field::host, job.address);
+    for (const auto& [name, value] : job.headers) out.insert(name, value);
+    out.set(bhttp::field::connection, "close");
+    out.body() = std::move(job.body);
+    out.prepare_payload();
+    bhttp::write(socket, out);
+
+    beast::flat_buffer buffer;
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(256u << 20);
+    bhttp::read(socket, buffer, parser);
+    auto& in = parser.get();
+    http::Response res;
+    res.status = static_cast<int>(in.result_int());
+    for (const auto& field : in) {
+      std::string name(field.name_string());
+      std::string lower = name;
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (lower == "content-type") {
+        res.content_type = std::string(field.value());
+      } else if (!hop_by_hop(lower) && lower != "server" && lower != "date") {
+        res.headers.emplace_back(std::move(name), std::string(field.value()));
+      }
+    }
+    res.body = std::move(in.body());
+    beast::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    job.done(std::move(res), {});
+  } catch (const std::exception& e) {
+    job.done(std::nullopt, e.what());
+  }
+}
+
+}  // namespace cairn::server

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http/types.h"
+
+namespace cairn::server {
+
+/// Sends a request on to another node (the leader) and hands its answer back: the HTTP half of
+/// "writes sent to a follower are forwarded to the leader transparently". Blocking HTTP/1.1 on
+/// a few worker threads, so io threads never wait; every socket operation is bounded by
+/// `timeout_ms`.
+///
+/// Threads: forward() from any thread; `done` runs on a worker thread. Lifetime: the destructor
+/// answers what is still queued (503) and joins the workers.
+class Forwarder {
+ public:
+  Forwarder(int threads, int64_t timeout_ms);
+  ~Forwarder();
+  Forwarder(const Forwarder&) = delete;
+  Forwarder& operator=(const Forwarder&) = delete;
+
+  /// Sends `req` (method, target, body, end-to-end headers) to `http_address` ("host:port")
+  /// with `extra_headers` added. `done` gets the peer's response, or nullopt and an error text
+  /// when it could not be reached or did not answer in time.
+  using Done = std::function<void(std::optional<http::Response>, std::string error)>;
+  void forward(const http::Request& req, std::string http_address,
+               std::vector<std::pair<std::string, std::string>> extra_headers, Done done);
+
+ private:
+  struct Job {
+    std::string address;
+    std::string method, target, body;
+    std::vector<std::pair<std::string, std::string>> headers;
+    Done done;
+  };
+  void run();
+  void execute(Job& job);
+
+  const int64_t timeout_ms_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace cairn::server

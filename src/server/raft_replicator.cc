@@ -1,0 +1,301 @@
+#include "server/raft_replicator.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <random>
+
+#include "common/time.h"
+#include "transport/transport.h"
+#include "wal/wal.h"
+
+namespace cairn::server {
+
+using api::Errc;
+using api::make_error;
+
+namespace {
+
+api::CommandResult failure(Errc code, std::string details) {
+  return api::CommandResult::failure(make_error(code, std::move(details)));
+}
+
+}  // namespace
+
+RaftReplicator::RaftReplicator(RaftOptions options, store::Store& store,
+                               service::ConfigStateMachine& machine, cache::Index& index,
+                               service::WatchHub* watch)
+    : options_(std::move(options)), store_(store) {
+  state_machine_ = std::make_unique<RaftStateMachine>(store, machine, index, watch,
+                                                      options_.data_dir + "/snap");
+  addresses_ = options_.members;
+}
+
+Result<std::unique_ptr<RaftReplicator>, std::string> RaftReplicator::open(
+    RaftOptions options, store::Store& store, service::ConfigStateMachine& machine,
+    cache::Index& index, service::WatchHub* watch) {
+  if (options.id == raft::kNoNode) return Unexpected(std::string("raft id must be set (>= 1)"));
+  if (!options.join && !options.members.count(options.id)) {
+    return Unexpected("--members does not list this node (raft id " + std::to_string(options.id) +
+                      ")");
+  }
+  if (store.applied_index() > 0 && store.raft_state().term == 0) {
+    return Unexpected(std::string(
+        "this data directory was written by a standalone node (no Raft state); a cluster node "
+        "needs a fresh data directory"));
+  }
+  std::unique_ptr<RaftReplicator> r(
+      new RaftReplicator(std::move(options), store, machine, index, watch));
+
+  wal::WalOptions wal_options;
+  wal_options.dir = r->options_.data_dir + "/wal";
+  wal_options.log = [](const std::string& line) { spdlog::warn("wal: {}", line); };
+  auto log = wal::WalLogStore::open(wal_options);
+  if (!log.ok()) return Unexpected("cannot open the write-ahead log: " + log.error());
+  r->log_ = std::move(*log);
+
+  transport::TransportOptions t;
+  t.node_id = r->options_.id;
+  t.cluster_id = r->options_.cluster_id;
+  t.listen = r->options_.listen_peer;
+  RaftReplicator* self = r.get();
+  r->transport_ = std::make_unique<transport::TcpTransport>(t, [self](raft::Message m) {
+    if (m.from != raft::kNoNode && m.from == self->leader_seen_.load()) {
+      self->last_leader_contact_ms_.store(monotonic_ms());
+    }
+    self->post([self, m = std::move(m)] { self->node_->step(m); });
+  });
+  r->push_peers();
+
+  raft::Config config;
+  config.id = r->options_.id;
+  if (!r->options_.join) {
+    for (const auto& [id, address] : r->options_.members) config.bootstrap.voters.push_back(id);
+  }
+  config.tick_ms = r->options_.tick_ms;
+  config.election_ticks = r->options_.election_ticks;
+  config.heartbeat_ticks = 1;
+  config.proposal_timeout_ticks =
+      static_cast<int>(std::max<int64_t>(1, r->options_.proposal_timeout_ms / r->options_.tick_ms));
+  config.read_timeout_ticks = config.proposal_timeout_ticks;
+  config.snapshot_threshold = r->options_.snapshot_threshold;
+  config.snapshot_trailing = std::max<uint64_t>(1, r->options_.snapshot_threshold / 10);
+  r->random_ = std::make_unique<raft::SplitMix64>(std::random_device{}() ^
+                                                  static_cast<uint64_t>(wall_clock_ms()) ^
+                                                  (r->options_.id << 48));
+  // Replays the committed entries the store has not applied yet (this thread, before start()).
+  r->node_ = std::make_unique<raft::Node>(config, *r->log_, *r->state_machine_, *r->transport_,
+                                          *r->random_);
+  r->refresh_view();
+  return r;
+}
+
+RaftReplicator::~RaftReplicator() { stop(); }
+
+Result<Ok, std::string> RaftReplicator::start() {
+  auto started = transport_->start();
+  if (!started.ok()) return Unexpected("cannot listen for peers: " + started.error());
+  thread_ = std::thread([this] { run(); });
+  spdlog::info("raft node {} of cluster '{}' listening for peers on {}", options_.id,
+               options_.cluster_id, options_.listen_peer);
+  return Ok{};
+}
+
+void RaftReplicator::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+    cv_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+  if (transport_) transport_->stop();
+  // Whatever is still queued or in flight will not be answered by Raft any more.
+  std::deque<std::function<void()>> dropped;
+  {
+    std::lock_guard lock(mu_);
+    dropped.swap(mailbox_);
+  }
+  dropped.clear();
+  auto pending = std::move(pending_);
+  pending_.clear();
+  for (auto& [id, done] : pending) {
+    done(failure(Errc::kRaft, "the node is stopping; the write may still commit"));
+  }
+  if (log_) (void)log_->sync();
+}
+
+void RaftReplicator::post(std::function<void()> fn) {
+  std::lock_guard lock(mu_);
+  if (stopping_) return;
+  mailbox_.push_back(std::move(fn));
+  cv_.notify_one();
+}
+
+void RaftReplicator::run() {
+  using clock = std::chrono::steady_clock;
+  const auto tick = std::chrono::milliseconds(options_.tick_ms);
+  auto next_tick = clock::now() + tick;
+  std::deque<std::function<void()>> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_until(lock, next_tick, [&] { return stopping_ || !mailbox_.empty(); });
+      if (stopping_) return;
+      batch.swap(mailbox_);
+    }
+    for (auto& fn : batch) fn();
+    batch.clear();
+    const int64_t now_ms = monotonic_ms();
+    while (!timers_.empty() && timers_.begin()->first <= now_ms) {
+      auto fn = std::move(timers_.begin()->second);
+      timers_.erase(timers_.begin());
+      fn();
+    }
+    if (clock::now() >= next_tick) {
+      node_->tick();
+      next_tick += tick;
+      if (next_tick < clock::now()) next_tick = clock::now() + tick;  // fell behind: no burst
+    }
+    refresh_view();
+  }
+}
+
+void RaftReplicator::refresh_view() {
+  raft::Status status = node_->status();
+  if (status.leader != leader_seen_.load()) {
+    leader_seen_.store(status.leader);
+    if (status.leader != raft::kNoNode) last_leader_contact_ms_.store(monotonic_ms());
+  }
+  std::lock_guard lock(view_mu_);
+  view_.status = std::move(status);
+  view_.last_leader_contact_ms =
+      view_.status.role == raft::Role::leader ? monotonic_ms() : last_leader_contact_ms_.load();
+}
+
+void RaftReplicator::push_peers() {
+  std::map<raft::NodeId, std::string> peers;
+  {
+    std::lock_guard lock(view_mu_);
+    for (const auto& [id, a] : addresses_) {
+      if (id != options_.id) peers[id] = a.peer;
+    }
+  }
+  if (auto set = transport_->set_peers(peers); !set.ok()) {
+    spdlog::error("peer addresses: {}", set.error());
+  }
+}
+
+void RaftReplicator::propose(api::Command command, Done done) {
+  std::string data = stamp_command(command, wall_clock_ms());
+  post([this, data = std::move(data), done = std::move(done)]() mutable {
+    const uint64_t id = next_pending_++;
+    pending_.emplace(id, std::move(done));
+    raft::ProposalHandle handle = node_->propose(std::move(data));
+    handle.then([this, id](const raft::ProposalResult& r) {
+      auto it = pending_.find(id);
+      if (it == pending_.end()) return;
+      Done d = std::move(it->second);
+      pending_.erase(it);
+      switch (r.status) {
+        case raft::ProposalStatus::applied:
+          return d(decode_result(r.result));
+        case raft::ProposalStatus::not_leader: {
+          std::string hint = r.leader_hint ? " (leader: node " + std::to_string(r.leader_hint) + ")"
+                                           : " (no leader known)";
+          auto res = failure(Errc::kNotLeader, "this node is not the leader" + hint);
+          return d(res);
+        }
+        case raft::ProposalStatus::rejected:
+          return d(failure(Errc::kRaft, "rejected by raft: " + r.result));
+        case raft::ProposalStatus::timeout:
+          return d(failure(Errc::kRaft,
+                           "not committed within the proposal timeout; the write may still "
+                           "commit (read it back before retrying)"));
+        case raft::ProposalStatus::dropped:
+          return d(failure(Errc::kRaft,
+                           "leadership changed before the write committed; it may still commit "
+                           "(read it back before retrying)"));
+      }
+    });
+  });
+}
+
+void RaftReplicator::read_barrier(std::function<void(std::optional<api::Error>)> done) {
+  post([this, done = std::move(done)]() mutable {
+    node_->read_index().then([done](const raft::ReadResult& r) {
+      switch (r.status) {
+        case raft::ReadStatus::ok:
+          return done(std::nullopt);
+        case raft::ReadStatus::not_leader:
+          return done(make_error(Errc::kNotLeader, "strong reads are served by the leader"));
+        case raft::ReadStatus::timeout:
+        case raft::ReadStatus::dropped:
+          return done(make_error(Errc::kRaft, "the leader could not confirm its leadership"));
+      }
+    });
+  });
+}
+
+void RaftReplicator::transfer_leadership(raft::NodeId to,
+                                         std::function<void(Result<Ok, std::string>)> done) {
+  post([this, to, done = std::move(done)] { done(node_->transfer_leadership(to)); });
+}
+
+void RaftReplicator::change_membership(raft::ConfChange change,
+                                       std::function<void(Result<Ok, std::string>)> done) {
+  post([this, change, done = std::move(done)]() mutable {
+    node_->propose_conf_change(change).then([done](const raft::ProposalResult& r) {
+      if (r.status == raft::ProposalStatus::applied) return done(Ok{});
+      done(Unexpected(std::string(raft::to_string(r.status)) +
+                      (r.result.empty() ? "" : ": " + r.result)));
+    });
+  });
+}
+
+Result<Ok, std::string> RaftReplicator::set_member_address(raft::NodeId id,
+                                                           MemberAddress address) {
+  {
+    std::lock_guard lock(view_mu_);
+    addresses_[id] = std::move(address);
+  }
+  push_peers();
+  return Ok{};
+}
+
+void RaftReplicator::forget_member_address(raft::NodeId id) {
+  {
+    std::lock_guard lock(view_mu_);
+    addresses_.erase(id);
+  }
+  push_peers();
+}
+
+void RaftReplicator::after(int64_t delay_ms, std::function<void()> fn) {
+  post([this, at = monotonic_ms() + delay_ms, fn = std::move(fn)]() mutable {
+    timers_.emplace(at, std::move(fn));
+  });
+}
+
+RaftView RaftReplicator::view() const {
+  std::lock_guard lock(view_mu_);
+  return view_;
+}
+
+std::map<raft::NodeId, MemberAddress> RaftReplicator::members() const {
+  std::lock_guard lock(view_mu_);
+  return addresses_;
+}
+
+bool RaftReplicator::is_leader() const {
+  std::lock_guard lock(view_mu_);
+  return view_.status.role == raft::Role::leader;
+}
+
+std::string RaftReplicator::leader_http() const {
+  std::lock_guard lock(view_mu_);
+  auto it = addresses_.find(view_.status.leader);
+  return it == addresses_.end() ? std::string() : it->second.http;
+}
+
+}  // namespace cairn::server

@@ -1,0 +1,135 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "api/errors.h"
+#include "common/result.h"
+#include "raft/node.h"
+#include "server/raft_state_machine.h"
+#include "service/replicator.h"
+
+namespace cairn::transport {
+class TcpTransport;
+}
+namespace cairn::wal {
+class WalLogStore;
+}
+
+namespace cairn::server {
+
+/// Where a member is reached: its Raft peer port and its HTTP API.
+struct MemberAddress {
+  std::string peer;
+  std::string http;
+};
+
+struct RaftOptions {
+  raft::NodeId id = raft::kNoNode;
+  std::string cluster_id = "cairn";
+  std::string listen_peer;
+  std::map<raft::NodeId, MemberAddress> members;  // every initial member, this node included
+  bool join = false;  // start without a bootstrap configuration (added by the leader later)
+  std::string data_dir;
+  int64_t tick_ms = 50;
+  int election_ticks = 10;
+  int64_t proposal_timeout_ms = 5'000;
+  uint64_t snapshot_threshold = 10'000;
+};
+
+/// What the HTTP layer and the status endpoint see of the Raft node. A copy, refreshed by the
+/// driver thread after every step.
+struct RaftView {
+  raft::Status status;
+  int64_t last_leader_contact_ms = 0;  // monotonic; the leader itself counts as in contact
+};
+
+/// The cluster's Replicator: a Raft node driven by one thread, with the WAL as its log, the
+/// TCP transport to its peers and the SQLite store as its state machine. Every call into the
+/// Raft node happens on the driver thread (a mailbox plus the tick timer), so the node itself
+/// stays single-threaded as its contract requires.
+///
+/// Lifetime: open() → start() → stop() (idempotent; the destructor calls it). The store, state
+/// machine, index and watch hub outlive it. Threads: every public method from any thread.
+class RaftReplicator final : public service::Replicator {
+ public:
+  static Result<std::unique_ptr<RaftReplicator>, std::string> open(
+      RaftOptions options, store::Store& store, service::ConfigStateMachine& machine,
+      cache::Index& index, service::WatchHub* watch);
+  ~RaftReplicator() override;
+
+  Result<Ok, std::string> start();
+  void stop();
+
+  /// Leader: appends and answers once applied. Follower or candidate: 50302 with the leader hint
+  /// (the HTTP layer forwards writes to the leader before they get here). 50003 when the
+  /// outcome is unknown (timeout, leadership lost): the write may still commit.
+  void propose(api::Command command, Done done) override;
+
+  /// Linearizable read barrier (ReadIndex): `done(nullopt)` once this node — the leader — has
+  /// confirmed its leadership and applied everything committed before the call.
+  void read_barrier(std::function<void(std::optional<api::Error>)> done);
+
+  /// Membership and leadership; the answer comes from the driver thread.
+  void transfer_leadership(raft::NodeId to, std::function<void(Result<Ok, std::string>)> done);
+  void change_membership(raft::ConfChange change,
+                         std::function<void(Result<Ok, std::string>)> done);
+  /// Learns (or forgets) a member's addresses; the transport dials it from now on.
+  Result<Ok, std::string> set_member_address(raft::NodeId id, MemberAddress address);
+  void forget_member_address(raft::NodeId id);
+
+  /// Runs `fn` on the driver thread after about `delay_ms` (dropped if the node stops first).
+  void after(int64_t delay_ms, std::function<void()> fn);
+
+  RaftView view() const;
+  std::map<raft::NodeId, MemberAddress> members() const;
+  raft::NodeId id() const { return options_.id; }
+  bool is_leader() const;
+  /// The leader's HTTP address, or "" when no leader is known (or it has no known address).
+  std::string leader_http() const;
+
+ private:
+  RaftReplicator(RaftOptions options, store::Store& store, service::ConfigStateMachine& machine,
+                 cache::Index& index, service::WatchHub* watch);
+  void post(std::function<void()> fn);
+  void run();
+  void refresh_view();
+  void push_peers();
+
+  const RaftOptions options_;
+  store::Store& store_;
+  std::unique_ptr<RaftStateMachine> state_machine_;
+  std::unique_ptr<wal::WalLogStore> log_;
+  std::unique_ptr<transport::TcpTransport> transport_;
+  std::unique_ptr<raft::SplitMix64> random_;
+  std::unique_ptr<raft::Node> node_;  // driver thread only
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> mailbox_;
+  bool stopping_ = false;
+  std::thread thread_;
+
+  // Proposals in flight (driver thread), so that stop() can answer them.
+  uint64_t next_pending_ = 1;
+  std::unordered_map<uint64_t, Done> pending_;
+  std::multimap<int64_t, std::function<void()>> timers_;  // driver thread: monotonic ms → fn
+
+  mutable std::mutex view_mu_;
+  RaftView view_;
+  std::map<raft::NodeId, MemberAddress> addresses_;  // under view_mu_
+  std::atomic<int64_t> last_leader_contact_ms_{0};
+  std::atomic<raft::NodeId> leader_seen_{raft::kNoNode};
+};
+
+}  // namespace cairn::server

@@ -1,0 +1,326 @@
+#include "server/raft_state_machine.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "common/json.h"
+
+namespace cairn::server {
+
+namespace fs = std::filesystem;
+
+std::string stamp_command(const api::Command& command, int64_t timestamp_ms) {
+  std::string out(8, '\0');
+  auto v = static_cast<uint64_t>(timestamp_ms);
+  for (int i = 0; i < 8; ++i) out[static_cast<size_t>(i)] = static_cast<char>(v >> (8 * i));
+  out += api::encode_command(command);
+  return out;
+}
+
+std::string encode_result(const api::CommandResult& r) {
+  Json j = {{"c", static_cast<int>(r.code)}, {"d", r.details}, {"f", r.field},
+            {"m", r.message}, {"data", r.data}, {"r", r.revision}};
+  return j.dump();
+}
+
+api::CommandResult decode_result(const std::string& bytes) {
+  api::CommandResult r;
+  try {
+    Json j = Json::parse(bytes);
+    r.code = static_cast<api::Errc>(j.at("c").get<int>());
+    r.details = j.at("d").get<std::string>();
+    r.field = j.at("f").get<std::string>();
+    r.message = j.at("m").get<std::string>();
+    r.data = j.at("data").get<std::string>();
+    r.revision = j.at("r").get<uint64_t>();
+  } catch (const std::exception& e) {
+    r = api::CommandResult::failure(
+        api::make_error(api::Errc::kInternal, std::string("undecodable apply result: ") + e.what()));
+  }
+  return r;
+}
+
+namespace {
+
+std::string snapshot_name(const raft::SnapshotMeta& meta) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "snap-%020llu-%llu", static_cast<unsigned long long>(meta.index),
+                static_cast<unsigned long long>(meta.term));
+  return buf;
+}
+
+std::string encode_meta(const raft::SnapshotMeta& meta) {
+  Json j = {{"index", meta.index}, {"term", meta.term},
+            {"voters", meta.conf.voters}, {"learners", meta.conf.learners}};
+  return j.dump();
+}
+
+std::optional<raft::SnapshotMeta> decode_meta(const std::string& text) {
+  try {
+    Json j = Json::parse(text);
+    raft::SnapshotMeta m;
+    m.index = j.at("index").get<uint64_t>();
+    m.term = j.at("term").get<uint64_t>();
+    m.conf.voters = j.at("voters").get<std::vector<raft::NodeId>>();
+    m.conf.learners = j.at("learners").get<std::vector<raft::NodeId>>();
+    return m;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+bool fsync_path(const std::string& path, bool directory) {
+  int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
+}
+
+/// Writes `text` to `path` atomically and durably (temp file, fsync, rename, fsync dir).
+bool write_file_atomic(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return false;
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  return !ec && fsync_path(fs::path(path).parent_path().string(), true);
+}
+
+std::string read_file(const std::string& path) {
+  std::string out;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
+}
+
+/// The newest complete snapshot in `dir` (its .meta exists and parses).
+std::optional<std::pair<raft::SnapshotMeta, std::string>> latest_snapshot(const std::string& dir) {
+  std::optional<std::pair<raft::SnapshotMeta, std::string>> best;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("snap-", 0) != 0 || e.path().extension() != ".meta") continue;
+    auto meta = decode_meta(read_file(e.path().string()));
+    std::string db = (e.path().parent_path() / e.path().stem()).string() + ".db";
+    if (!meta || !fs::exists(db)) continue;
+    if (!best || meta->index > best->first.index) best = std::make_pair(*meta, db);
+  }
+  return best;
+}
+
+/// Keeps the newest `keep` snapshots, removes the rest (and stale staging files).
+void prune_snapshots(const std::string& dir, size_t keep) {
+  std::vector<fs::path> metas;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("snap-", 0) == 0 && e.path().extension() == ".meta") metas.push_back(e.path());
+  }
+  std::sort(metas.begin(), metas.end());  // names sort by index
+  while (metas.size() > keep) {
+    fs::path m = metas.front();
+    metas.erase(metas.begin());
+    fs::remove(m.parent_path() / (m.stem().string() + ".db"), ec);
+    fs::remove(m, ec);
+  }
+}
+
+class FileReader final : public raft::SnapshotReader {
+ public:
+  FileReader(raft::SnapshotMeta meta, int fd, uint64_t size) : meta_(meta), fd_(fd), size_(size) {}
+  ~FileReader() override { ::close(fd_); }
+  const raft::SnapshotMeta& meta() const override { return meta_; }
+  uint64_t size() const override { return size_; }
+  Result<std::string, raft::SnapshotError> read(uint64_t offset, uint64_t max_bytes) override {
+    if (offset > size_) return Unexpected(raft::SnapshotError::bad_offset);
+    std::string out(static_cast<size_t>(std::min(max_bytes, size_ - offset)), '\0');
+    size_t done = 0;
+    while (done < out.size()) {
+      ssize_t n = ::pread(fd_, out.data() + done, out.size() - done,
+                          static_cast<off_t>(offset + done));
+      if (n <= 0) return Unexpected(raft::SnapshotError::io);
+      done += static_cast<size_t>(n);
+    }
+    return out;
+  }
+
+ private:
+  raft::SnapshotMeta meta_;
+  int fd_;
+  uint64_t size_;
+};
+
+class FileWriter final : public raft::SnapshotWriter {
+ public:
+  FileWriter(raft::SnapshotMeta meta, std::string path, int fd)
+      : meta(meta), path(std::move(path)), fd(fd) {}
+  ~FileWriter() override {
+    if (fd >= 0) ::close(fd);
+    if (!kept) ::unlink(path.c_str());
+  }
+  Result<Ok, raft::SnapshotError> write(uint64_t offset, const std::string& chunk) override {
+    if (offset != written_) return Unexpected(raft::SnapshotError::bad_offset);
+    size_t done = 0;
+    while (done < chunk.size()) {
+      ssize_t n = ::pwrite(fd, chunk.data() + done, chunk.size() - done,
+                           static_cast<off_t>(offset + done));
+      if (n <= 0) return Unexpected(raft::SnapshotError::io);
+      done += static_cast<size_t>(n);
+    }
+    written_ += chunk.size();
+    return Ok{};
+  }
+  uint64_t written() const override { return written_; }
+
+  raft::SnapshotMeta meta;
+  std::string path;
+  int fd;
+  bool kept = false;
+
+ private:
+  uint64_t written_ = 0;
+};
+
+}  // namespace
+
+RaftStateMachine::RaftStateMachine(store::Store& store, service::ConfigStateMachine& machine,
+                                   cache::Index& index, service::WatchHub* watch,
+                                   std::string snapshot_dir)
+    : store_(store), machine_(machine), index_(index), watch_(watch), dir_(std::move(snapshot_dir)) {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  for (const auto& e : fs::directory_iterator(dir_, ec)) {
+    if (e.path().extension() == ".tmp" || e.path().filename().string().rfind("incoming-", 0) == 0)
+      fs::remove(e.path(), ec);
+  }
+}
+
+std::string RaftStateMachine::apply(const raft::Entry& entry, const raft::ConfState& conf) {
+  store_.stage_raft_state(entry.term, raft::encode_conf_state(conf));
+  if (entry.type != raft::EntryType::normal || entry.data.size() < 8) {
+    store_.mark_applied(entry.index);
+    return {};
+  }
+  uint64_t ts = 0;
+  for (int i = 0; i < 8; ++i) {
+    ts |= static_cast<uint64_t>(static_cast<unsigned char>(entry.data[static_cast<size_t>(i)]))
+          << (8 * i);
+  }
+  api::CommandResult result = machine_.apply_encoded(std::string_view(entry.data).substr(8),
+                                                     entry.index, static_cast<int64_t>(ts));
+  if (store_.applied_index() < entry.index) {
+    // The database refused the transaction (disk full, I/O error): the state machine cannot go
+    // on without diverging from its peers. Stop here; the operator fixes the disk and restarts.
+    spdlog::critical("cannot apply log entry {}: {}; stopping", entry.index, result.details);
+    std::abort();
+  }
+  return encode_result(result);
+}
+
+raft::SnapshotMeta RaftStateMachine::applied_state() const {
+  raft::SnapshotMeta meta;
+  meta.index = store_.applied_index();
+  store::RaftState rs = store_.raft_state();
+  meta.term = rs.term;
+  if (!rs.conf.empty()) {
+    if (auto conf = raft::decode_conf_state(rs.conf); conf.ok()) meta.conf = *conf;
+  }
+  return meta;
+}
+
+Result<Ok, raft::SnapshotError> RaftStateMachine::save_snapshot(const raft::SnapshotMeta& meta) {
+  if (meta.index != store_.applied_index()) return Unexpected(raft::SnapshotError::unavailable);
+  const std::string base = dir_ + "/" + snapshot_name(meta);
+  const std::string tmp = base + ".db.tmp";
+  auto written = store_.write_snapshot(tmp);
+  if (!written.ok()) {
+    spdlog::error("snapshot at index {} failed: {}", meta.index, written.error().details);
+    fs::remove(tmp);
+    return Unexpected(raft::SnapshotError::io);
+  }
+  std::error_code ec;
+  fs::rename(tmp, base + ".db", ec);
+  if (ec || !write_file_atomic(base + ".meta", encode_meta(meta))) {
+    return Unexpected(raft::SnapshotError::io);
+  }
+  prune_snapshots(dir_, 2);
+  spdlog::info("snapshot at index {} term {} written", meta.index, meta.term);
+  return Ok{};
+}
+
+std::unique_ptr<raft::SnapshotReader> RaftStateMachine::open_snapshot() {
+  auto latest = latest_snapshot(dir_);
+  if (!latest) return nullptr;
+  int fd = ::open(latest->second.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return nullptr;
+  off_t size = ::lseek(fd, 0, SEEK_END);
+  if (size < 0) {
+    ::close(fd);
+    return nullptr;
+  }
+  return std::make_unique<FileReader>(latest->first, fd, static_cast<uint64_t>(size));
+}
+
+std::unique_ptr<raft::SnapshotWriter> RaftStateMachine::begin_restore(
+    const raft::SnapshotMeta& meta) {
+  std::string path = dir_ + "/incoming-" + snapshot_name(meta) + ".db";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    spdlog::error("cannot stage snapshot {}: {}", path, std::strerror(errno));
+    return nullptr;
+  }
+  return std::make_unique<FileWriter>(meta, path, fd);
+}
+
+Result<Ok, raft::SnapshotError> RaftStateMachine::finish_restore(
+    std::unique_ptr<raft::SnapshotWriter> writer) {
+  auto* w = dynamic_cast<FileWriter*>(writer.get());
+  if (!w) return Unexpected(raft::SnapshotError::unavailable);
+  if (::fsync(w->fd) != 0) return Unexpected(raft::SnapshotError::io);
+  ::close(w->fd);
+  w->fd = -1;
+  auto restored = store_.restore_snapshot(w->path);
+  if (!restored.ok()) {
+    spdlog::error("snapshot restore at index {} failed: {}", w->meta.index,
+                  restored.error().details);
+    return Unexpected(raft::SnapshotError::corrupt);
+  }
+  if (store_.applied_index() != w->meta.index) {
+    spdlog::critical("restored snapshot holds applied index {}, expected {}",
+                     store_.applied_index(), w->meta.index);
+    return Unexpected(raft::SnapshotError::corrupt);
+  }
+  // Keep the image: this node can now send it to others.
+  const std::string base = dir_ + "/" + snapshot_name(w->meta);
+  std::error_code ec;
+  fs::rename(w->path, base + ".db", ec);
+  if (!ec && write_file_atomic(base + ".meta", encode_meta(w->meta))) {
+    w->kept = true;
+    prune_snapshots(dir_, 2);
+  }
+  auto loaded = index_.load(store_);
+  if (!loaded.ok()) {
+    spdlog::critical("cannot rebuild the index after a restore: {}", loaded.error().details);
+    std::abort();
+  }
+  if (watch_) watch_->reset_all(store_.revision());
+  spdlog::info("installed snapshot at index {} term {} (revision {})", w->meta.index,
+               w->meta.term, store_.revision());
+  return Ok{};
+}
+
+}  // namespace cairn::server

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "api/command.h"
+#include "cache/index.h"
+#include "raft/state_machine.h"
+#include "service/state_machine.h"
+#include "service/watch_hub.h"
+#include "store/store.h"
+
+namespace cairn::server {
+
+/// Raft's StateMachine over the SQLite store (DESIGN.md §3).
+///
+/// A normal entry's data is `stamp_command()`: the leader's wall clock (8 bytes, little endian)
+/// then the encoded Command, so every node applies the command with the same timestamp. Noop and
+/// membership entries only advance the applied index. With every entry the store also records
+/// the entry's term and the membership after it, in the same transaction, so applied_state()
+/// is exact after any crash.
+///
+/// Snapshots are online SQLite backups in `snapshot_dir` (`snap-<index>-<term>.db` and its
+/// `.meta`), written once the log passes the node's threshold and streamed to followers in
+/// chunks; a restore stages the incoming file, swaps the database atomically, rebuilds the
+/// in-memory index and resets every watcher.
+///
+/// Threads: the Raft node's thread only.
+class RaftStateMachine final : public raft::StateMachine {
+ public:
+  RaftStateMachine(store::Store& store, service::ConfigStateMachine& machine,
+                   cache::Index& index, service::WatchHub* watch, std::string snapshot_dir);
+
+  std::string apply(const raft::Entry& entry, const raft::ConfState& conf) override;
+  raft::SnapshotMeta applied_state() const override;
+  Result<Ok, raft::SnapshotError> save_snapshot(const raft::SnapshotMeta& meta) override;
+  std::unique_ptr<raft::SnapshotReader> open_snapshot() override;
+  std::unique_ptr<raft::SnapshotWriter> begin_restore(const raft::SnapshotMeta& meta) override;
+  Result<Ok, raft::SnapshotError> finish_restore(
+      std::unique_ptr<raft::SnapshotWriter> writer) override;
+
+ private:
+  store::Store& store_;
+  service::ConfigStateMachine& machine_;
+  cache::Index& index_;
+  service::WatchHub* watch_;
+  std::string dir_;
+};
+
+/// The data of a normal entry: `timestamp_ms` then the encoded command.
+std::string stamp_command(const api::Command& command, int64_t timestamp_ms);
+
+/// The apply result as it travels from the state machine to the proposer (same process).
+std::string encode_result(const api::CommandResult& result);
+api::CommandResult decode_result(const std::string& bytes);
+
+}  // namespace cairn::server
