@@ -118,7 +118,23 @@ void ClusterApi::forward(const http::RequestPtr& req, const http::Reply& reply) 
       });
 }
 
+service::ServiceOptions::Component ClusterApi::health_component() const {
+  RaftView v = raft_.view();
+  const bool cut_off = v.status.role != raft::Role::leader &&
+                       monotonic_ms() - v.last_leader_contact_ms > stale_read_bound_ms_;
+  const bool no_leader = v.status.leader == raft::kNoNode;
+  Json j = {{"status", no_leader || cut_off ? "unhealthy" : "healthy"},
+            {"role", raft::to_string(v.status.role)},
+            {"term", v.status.term},
+            {"leader", v.status.leader},
+            {"commit", v.status.commit},
+            {"applied", v.status.applied}};
+  return {"raft", j.dump(), no_leader || cut_off};
+}
+
 void ClusterApi::register_routes(http::Router& router) {
+  router.add("GET", "/api/v1/cluster",
+             [this](http::RequestPtr req, http::Reply reply) { status(req, reply); });
   router.add("GET", "/api/v1/cluster/status",
              [this](http::RequestPtr req, http::Reply reply) { status(req, reply); });
   router.add("POST", "/api/v1/admin/cluster/transfer-leader",
@@ -145,6 +161,8 @@ void ClusterApi::status(const http::RequestPtr& req, const http::Reply& reply) {
   j["last_index"] = v.status.last_index;
   j["degraded"] = v.status.role != raft::Role::leader &&
                   monotonic_ms() - v.last_leader_contact_ms > stale_read_bound_ms_;
+  j["last_leader_contact_ms_ago"] =
+      v.status.role == raft::Role::leader ? 0 : monotonic_ms() - v.last_leader_contact_ms;
   Json list = Json::array();
   auto add = [&](raft::NodeId id, bool voter) {
     Json m = {{"id", id}, {"voter", voter}};

@@ -7,6 +7,7 @@
 #include "http/types.h"
 #include "server/forwarder.h"
 #include "server/raft_replicator.h"
+#include "service/service.h"
 
 namespace cairn::server {
 
@@ -27,6 +28,8 @@ class ClusterApi {
              int64_t forward_timeout_ms);
 
   http::Middleware middleware();
+  /// The "raft" component of /api/v1/health (seed §3.8.7): role, term, leader.
+  service::ServiceOptions::Component health_component() const;
   void register_routes(http::Router& router);
 
  private:

@@ -34,6 +34,8 @@ struct ServerConfig {
   bool join = false;
   int64_t raft_tick_ms = 50;
   int64_t election_ticks = 10;
+  int64_t heartbeat_ticks = 1;
+  int64_t max_append_bytes = 1 << 20;
   int64_t proposal_timeout_ms = 5'000;
   int64_t snapshot_threshold = 10'000;
   int64_t stale_read_bound_ms = 5'000;

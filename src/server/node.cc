@@ -136,6 +136,8 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
     raft_options.election_ticks = static_cast<int>(config.election_ticks);
     raft_options.proposal_timeout_ms = config.proposal_timeout_ms;
     raft_options.snapshot_threshold = static_cast<uint64_t>(config.snapshot_threshold);
+    raft_options.heartbeat_ticks = static_cast<int>(config.heartbeat_ticks);
+    raft_options.max_append_bytes = static_cast<uint64_t>(config.max_append_bytes);
     auto raft = RaftReplicator::open(std::move(raft_options), *p.store, *p.state_machine, p.index,
                                      p.watch.get());
     if (!raft.ok()) return Unexpected{raft.error()};
@@ -150,6 +152,12 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   service::ServiceOptions service_options;
   service_options.max_value_bytes = static_cast<size_t>(config.max_value_bytes);
   service_options.node_id = config.node_id;
+  if (p.cluster) {
+    ClusterApi* cluster = p.cluster.get();
+    service_options.extra_health = [cluster] {
+      return std::vector<service::ServiceOptions::Component>{cluster->health_component()};
+    };
+  }
   p.service = std::make_unique<service::Service>(service_options, *p.store, p.index,
                                                  *p.replicator, p.watch.get());
   p.service->register_routes(p.router);

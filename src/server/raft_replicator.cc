@@ -74,7 +74,8 @@ Result<std::unique_ptr<RaftReplicator>, std::string> RaftReplicator::open(
   }
   config.tick_ms = r->options_.tick_ms;
   config.election_ticks = r->options_.election_ticks;
-  config.heartbeat_ticks = 1;
+  config.heartbeat_ticks = r->options_.heartbeat_ticks;
+  config.max_msg_bytes = r->options_.max_append_bytes;
   config.proposal_timeout_ticks =
       static_cast<int>(std::max<int64_t>(1, r->options_.proposal_timeout_ms / r->options_.tick_ms));
   config.read_timeout_ticks = config.proposal_timeout_ticks;

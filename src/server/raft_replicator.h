@@ -43,6 +43,8 @@ struct RaftOptions {
   std::string data_dir;
   int64_t tick_ms = 50;
   int election_ticks = 10;
+  int heartbeat_ticks = 1;
+  uint64_t max_append_bytes = 1 << 20;
   int64_t proposal_timeout_ms = 5'000;
   uint64_t snapshot_threshold = 10'000;
 };

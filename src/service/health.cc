@@ -17,10 +17,18 @@ void Service::health(const http::RequestPtr& req, const http::Reply& reply) {
                          R"(","latency_ms":)" + std::to_string(latency);
   if (!healthy) database += R"(,"error":)" + json_quote(ping.error().details);
   database += "}";
+  std::string components = R"("database":)" + database;
+  bool degraded = false;
+  if (options_.extra_health) {
+    for (const auto& c : options_.extra_health()) {
+      components += "," + json_quote(c.name) + ":" + c.json;
+      degraded = degraded || c.degraded;
+    }
+  }
   std::string data = R"({"status":")" + std::string(healthy ? "healthy" : "unhealthy") +
                      R"(","node_id":)" + json_quote(options_.node_id) +
-                     R"(,"components":{"database":)" + database +
-                     R"(},"degraded":false,"uptime_seconds":)" +
+                     R"(,"components":{)" + components + R"(},"degraded":)" +
+                     (degraded ? "true" : "false") + R"(,"uptime_seconds":)" +
                      std::to_string((monotonic_ms() - started_monotonic_ms_) / 1000) + "}";
   http::Response res;
   res.status = healthy ? 200 : 503;

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 #include <string>
 
 #include "api/validate.h"
@@ -15,6 +16,14 @@ namespace cairn::service {
 struct ServiceOptions {
   size_t max_value_bytes = api::kDefaultMaxValueBytes;
   std::string node_id = "node1";
+  /// More health components (a cluster node adds "raft"): name → JSON object text, and whether
+  /// the component makes the node degraded. Called on every health request, from io threads.
+  struct Component {
+    std::string name;
+    std::string json;
+    bool degraded = false;
+  };
+  std::function<std::vector<Component>()> extra_health;
 };
 
 /// The seed's HTTP API (§3.8): client reads, admin config and namespace management, versions,
