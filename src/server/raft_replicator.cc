@@ -34,15 +34,15 @@ RaftReplicator::RaftReplicator(RaftOptions options, store::Store& store,
 Result<std::unique_ptr<RaftReplicator>, std::string> RaftReplicator::open(
     RaftOptions options, store::Store& store, service::ConfigStateMachine& machine,
     cache::Index& index, service::WatchHub* watch) {
-  if (options.id == raft::kNoNode) return Unexpected(std::string("raft id must be set (>= 1)"));
+  if (options.id == raft::kNoNode) return Unexpected{std::string("raft id must be set (>= 1)")};
   if (!options.join && !options.members.count(options.id)) {
-    return Unexpected("--members does not list this node (raft id " + std::to_string(options.id) +
-                      ")");
+    return Unexpected{"--members does not list this node (raft id " + std::to_string(options.id) +
+                      ")"};
   }
   if (store.applied_index() > 0 && store.raft_state().term == 0) {
-    return Unexpected(std::string(
+    return Unexpected{std::string(
         "this data directory was written by a standalone node (no Raft state); a cluster node "
-        "needs a fresh data directory"));
+        "needs a fresh data directory")};
   }
   std::unique_ptr<RaftReplicator> r(
       new RaftReplicator(std::move(options), store, machine, index, watch));
@@ -51,7 +51,7 @@ Result<std::unique_ptr<RaftReplicator>, std::string> RaftReplicator::open(
   wal_options.dir = r->options_.data_dir + "/wal";
   wal_options.log = [](const std::string& line) { spdlog::warn("wal: {}", line); };
   auto log = wal::WalLogStore::open(wal_options);
-  if (!log.ok()) return Unexpected("cannot open the write-ahead log: " + log.error());
+  if (!log.ok()) return Unexpected{"cannot open the write-ahead log: " + log.error()};
   r->log_ = std::move(*log);
 
   transport::TransportOptions t;
@@ -95,7 +95,7 @@ RaftReplicator::~RaftReplicator() { stop(); }
 
 Result<Ok, std::string> RaftReplicator::start() {
   auto started = transport_->start();
-  if (!started.ok()) return Unexpected("cannot listen for peers: " + started.error());
+  if (!started.ok()) return Unexpected{"cannot listen for peers: " + started.error()};
   thread_ = std::thread([this] { run(); });
   spdlog::info("raft node {} of cluster '{}' listening for peers on {}", options_.id,
                options_.cluster_id, options_.listen_peer);
@@ -248,8 +248,8 @@ void RaftReplicator::change_membership(raft::ConfChange change,
   post([this, change, done = std::move(done)]() mutable {
     node_->propose_conf_change(change).then([done](const raft::ProposalResult& r) {
       if (r.status == raft::ProposalStatus::applied) return done(Ok{});
-      done(Unexpected(std::string(raft::to_string(r.status)) +
-                      (r.result.empty() ? "" : ": " + r.result)));
+      done(Unexpected{std::string(raft::to_string(r.status)) +
+                      (r.result.empty() ? "" : ": " + r.result)});
     });
   });
 }

@@ -146,13 +146,13 @@ class FileReader final : public raft::SnapshotReader {
   const raft::SnapshotMeta& meta() const override { return meta_; }
   uint64_t size() const override { return size_; }
   Result<std::string, raft::SnapshotError> read(uint64_t offset, uint64_t max_bytes) override {
-    if (offset > size_) return Unexpected(raft::SnapshotError::bad_offset);
+    if (offset > size_) return Unexpected{raft::SnapshotError::bad_offset};
     std::string out(static_cast<size_t>(std::min(max_bytes, size_ - offset)), '\0');
     size_t done = 0;
     while (done < out.size()) {
       ssize_t n = ::pread(fd_, out.data() + done, out.size() - done,
                           static_cast<off_t>(offset + done));
-      if (n <= 0) return Unexpected(raft::SnapshotError::io);
+      if (n <= 0) return Unexpected{raft::SnapshotError::io};
       done += static_cast<size_t>(n);
     }
     return out;
@@ -173,12 +173,12 @@ class FileWriter final : public raft::SnapshotWriter {
     if (!kept) ::unlink(path.c_str());
   }
   Result<Ok, raft::SnapshotError> write(uint64_t offset, const std::string& chunk) override {
-    if (offset != written_) return Unexpected(raft::SnapshotError::bad_offset);
+    if (offset != written_) return Unexpected{raft::SnapshotError::bad_offset};
     size_t done = 0;
     while (done < chunk.size()) {
       ssize_t n = ::pwrite(fd, chunk.data() + done, chunk.size() - done,
                            static_cast<off_t>(offset + done));
-      if (n <= 0) return Unexpected(raft::SnapshotError::io);
+      if (n <= 0) return Unexpected{raft::SnapshotError::io};
       done += static_cast<size_t>(n);
     }
     written_ += chunk.size();
@@ -243,19 +243,19 @@ raft::SnapshotMeta RaftStateMachine::applied_state() const {
 }
 
 Result<Ok, raft::SnapshotError> RaftStateMachine::save_snapshot(const raft::SnapshotMeta& meta) {
-  if (meta.index != store_.applied_index()) return Unexpected(raft::SnapshotError::unavailable);
+  if (meta.index != store_.applied_index()) return Unexpected{raft::SnapshotError::unavailable};
   const std::string base = dir_ + "/" + snapshot_name(meta);
   const std::string tmp = base + ".db.tmp";
   auto written = store_.write_snapshot(tmp);
   if (!written.ok()) {
     spdlog::error("snapshot at index {} failed: {}", meta.index, written.error().details);
     fs::remove(tmp);
-    return Unexpected(raft::SnapshotError::io);
+    return Unexpected{raft::SnapshotError::io};
   }
   std::error_code ec;
   fs::rename(tmp, base + ".db", ec);
   if (ec || !write_file_atomic(base + ".meta", encode_meta(meta))) {
-    return Unexpected(raft::SnapshotError::io);
+    return Unexpected{raft::SnapshotError::io};
   }
   prune_snapshots(dir_, 2);
   spdlog::info("snapshot at index {} term {} written", meta.index, meta.term);
@@ -289,20 +289,20 @@ std::unique_ptr<raft::SnapshotWriter> RaftStateMachine::begin_restore(
 Result<Ok, raft::SnapshotError> RaftStateMachine::finish_restore(
     std::unique_ptr<raft::SnapshotWriter> writer) {
   auto* w = dynamic_cast<FileWriter*>(writer.get());
-  if (!w) return Unexpected(raft::SnapshotError::unavailable);
-  if (::fsync(w->fd) != 0) return Unexpected(raft::SnapshotError::io);
+  if (!w) return Unexpected{raft::SnapshotError::unavailable};
+  if (::fsync(w->fd) != 0) return Unexpected{raft::SnapshotError::io};
   ::close(w->fd);
   w->fd = -1;
   auto restored = store_.restore_snapshot(w->path);
   if (!restored.ok()) {
     spdlog::error("snapshot restore at index {} failed: {}", w->meta.index,
                   restored.error().details);
-    return Unexpected(raft::SnapshotError::corrupt);
+    return Unexpected{raft::SnapshotError::corrupt};
   }
   if (store_.applied_index() != w->meta.index) {
     spdlog::critical("restored snapshot holds applied index {}, expected {}",
                      store_.applied_index(), w->meta.index);
-    return Unexpected(raft::SnapshotError::corrupt);
+    return Unexpected{raft::SnapshotError::corrupt};
   }
   // Keep the image: this node can now send it to others.
   const std::string base = dir_ + "/" + snapshot_name(w->meta);

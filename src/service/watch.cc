@@ -28,20 +28,20 @@ Result<bool, api::Error> bool_param(const http::Request& req, std::string_view n
   auto v = req.query_param(name);
   if (!v || *v == "false" || *v == "0") return false;
   if (*v == "true" || *v == "1" || v->empty()) return true;
-  return Unexpected(make_error(Errc::kBadRequest,
-                               std::string(name) + " must be true or false", std::string(name)));
+  return Unexpected{make_error(Errc::kBadRequest,
+                               std::string(name) + " must be true or false", std::string(name))};
 }
 
 /// Parses what both endpoints share. `revision` may also come from Last-Event-ID (streams).
 Result<WatchParams, api::Error> parse_params(const http::Request& req, bool stream) {
   WatchParams p;
   auto ns = required_param(req, "namespace");
-  if (!ns.ok()) return Unexpected(ns.error());
-  if (auto bad = check_namespace(*ns); !bad.ok()) return Unexpected(bad.error());
+  if (!ns.ok()) return Unexpected{ns.error()};
+  if (auto bad = check_namespace(*ns); !bad.ok()) return Unexpected{bad.error()};
   p.ns = std::move(*ns);
 
   auto revision = int_param(req, "revision", 0, INT64_MAX);
-  if (!revision.ok()) return Unexpected(revision.error());
+  if (!revision.ok()) return Unexpected{revision.error()};
   if (*revision) {
     p.revision = static_cast<uint64_t>(**revision);
   } else if (const std::string* last = req.header("last-event-id"); stream && last) {
@@ -49,45 +49,45 @@ Result<WatchParams, api::Error> parse_params(const http::Request& req, bool stre
     errno = 0;
     unsigned long long v = std::strtoull(last->c_str(), &end, 10);
     if (last->empty() || *end != '\0' || errno != 0 || (*last)[0] == '-') {
-      return Unexpected(make_error(Errc::kBadRequest, "Last-Event-ID must be a revision",
-                                   "Last-Event-ID"));
+      return Unexpected{make_error(Errc::kBadRequest, "Last-Event-ID must be a revision",
+                                   "Last-Event-ID")};
     }
     p.revision = v;
   } else if (!stream) {
-    return Unexpected(
-        make_error(Errc::kBadRequest, "missing required parameter: revision", "revision"));
+    return Unexpected{
+        make_error(Errc::kBadRequest, "missing required parameter: revision", "revision")};
   }
 
   auto keys = req.query_param("keys");
   auto prefix = req.query_param("prefix");
   if (keys && prefix) {
-    return Unexpected(make_error(Errc::kValidation, "give keys or prefix, not both", "prefix"));
+    return Unexpected{make_error(Errc::kValidation, "give keys or prefix, not both", "prefix")};
   }
   if (keys) {
     std::string_view rest = *keys;
     while (true) {
       size_t comma = rest.find(',');
       std::string key(rest.substr(0, comma));
-      if (auto bad = check_key(key, "keys"); !bad.ok()) return Unexpected(bad.error());
+      if (auto bad = check_key(key, "keys"); !bad.ok()) return Unexpected{bad.error()};
       p.filter.keys.push_back(std::move(key));
       if (comma == std::string_view::npos) break;
       rest.remove_prefix(comma + 1);
     }
     if (p.filter.keys.size() > 1000) {
-      return Unexpected(make_error(Errc::kValidation, "at most 1000 keys", "keys"));
+      return Unexpected{make_error(Errc::kValidation, "at most 1000 keys", "keys")};
     }
     std::sort(p.filter.keys.begin(), p.filter.keys.end());
     p.filter.keys.erase(std::unique(p.filter.keys.begin(), p.filter.keys.end()),
                         p.filter.keys.end());
   } else if (prefix) {
     if (prefix->size() > 256) {
-      return Unexpected(make_error(Errc::kValidation, "prefix is longer than a key", "prefix"));
+      return Unexpected{make_error(Errc::kValidation, "prefix is longer than a key", "prefix")};
     }
     p.filter.prefix = std::string(*prefix);
   }
 
   auto values = bool_param(req, "include_values");
-  if (!values.ok()) return Unexpected(values.error());
+  if (!values.ok()) return Unexpected{values.error()};
   p.values = *values;
   return p;
 }

@@ -120,13 +120,29 @@ void write_meta(Conn& conn, const char* name, int64_t value) {
       .run();
 }
 
+// Text in the INTEGER-typed meta table is stored hex-encoded with a "x:" prefix, so that no
+// byte string is ever taken for a number by SQLite's type affinity.
 std::string read_meta_text(Conn& conn, const char* name) {
-  Stmt s = conn.prepare("SELECT CAST(value AS BLOB) FROM meta WHERE name = ?");
+  Stmt s = conn.prepare("SELECT CAST(value AS TEXT) FROM meta WHERE name = ?");
   s.bind(name);
-  return s.step() ? s.text(0) : std::string();
+  if (!s.step()) return {};
+  std::string hex = s.text(0);
+  if (hex.rfind("x:", 0) != 0) return {};
+  std::string out;
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  for (size_t i = 2; i + 1 < hex.size(); i += 2) {
+    out += static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1]));
+  }
+  return out;
 }
 
-void write_meta_text(Conn& conn, const char* name, const std::string& value) {
+void write_meta_text(Conn& conn, const char* name, const std::string& raw) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string value = "x:";
+  for (unsigned char c : raw) {
+    value += kHex[c >> 4];
+    value += kHex[c & 15];
+  }
   conn.prepare(
           "INSERT INTO meta(name, value) VALUES (?, ?) "
           "ON CONFLICT(name) DO UPDATE SET value = excluded.value")

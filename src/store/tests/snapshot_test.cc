@@ -99,3 +99,43 @@ TEST_F(SnapshotTest, SnapshotIsStandaloneFile) {
 
 }  // namespace
 }  // namespace cairn::store::testing
+
+namespace cairn::store::testing {
+namespace {
+
+class RaftStateTest : public StoreFixture {};
+
+TEST_F(RaftStateTest, WrittenWithTheNextApplyAndKeptAcrossReopenAndSnapshots) {
+  EXPECT_EQ(store_->raft_state().term, 0u);
+  store_->stage_raft_state(3, "conf-a");
+  // Staged only: nothing visible before the transaction that carries it.
+  EXPECT_EQ(store_->raft_state().term, 0u);
+  ok(ns_create("svc"));
+  EXPECT_EQ(store_->raft_state().term, 3u);
+  EXPECT_EQ(store_->raft_state().conf, "conf-a");
+
+  // A failing command still advances the applied index, and the Raft state with it.
+  store_->stage_raft_state(4, "conf-b");
+  err(ns_create("svc"), api::Errc::kConflict);
+  EXPECT_EQ(store_->raft_state().term, 4u);
+
+  // A no-op entry (mark_applied) carries it too.
+  store_->stage_raft_state(5, std::string("conf\0c", 6));
+  store_->mark_applied(++index_);
+  reopen();
+  EXPECT_EQ(store_->raft_state().term, 5u);
+  EXPECT_EQ(store_->raft_state().conf, std::string("conf\0c", 6));
+
+  // Snapshots carry it: a restore brings back the snapshot's term and membership.
+  const std::string snap = dir_.file("snap.db");
+  ASSERT_TRUE(store_->write_snapshot(snap).ok());
+  store_->stage_raft_state(6, "conf-d");
+  ok(ns_create("other"));
+  EXPECT_EQ(store_->raft_state().term, 6u);
+  ASSERT_TRUE(store_->restore_snapshot(snap).ok());
+  EXPECT_EQ(store_->raft_state().term, 5u);
+  EXPECT_EQ(store_->raft_state().conf, std::string("conf\0c", 6));
+}
+
+}  // namespace
+}  // namespace cairn::store::testing
