@@ -1,7 +1,7 @@
 # Cairn: the two commands are `make run` and `make test`.
 #   make build   release build into build/
 #   make test    install missing packages, build, run every test (release + sanitizers + fuzz)
-#   make run     build and start a local node on http://127.0.0.1:8001
+#   make run     build and start a local 3-node cluster (`cairn dev`) on http://127.0.0.1:8001-8003
 #   make asan    sanitizer build and its tests only
 #   make fuzz    libFuzzer targets, FUZZ_SECONDS each (default 60)
 
@@ -9,6 +9,8 @@ JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 RUN_DIR ?= $(CURDIR)/data/dev
 RUN_PORT ?= 8001
+RUN_PEER_PORT ?= 7001
+RUN_NODES ?= 3
 
 .PHONY: deps build test test-release asan fuzz run clean format
 
@@ -35,7 +37,7 @@ fuzz: deps
 test: test-release asan fuzz
 
 run: build
-	build/cairn server --data-dir $(RUN_DIR) --listen-http 127.0.0.1:$(RUN_PORT)
+	build/cairn dev --data-dir $(RUN_DIR) --nodes $(RUN_NODES) --http-port $(RUN_PORT) --peer-port $(RUN_PEER_PORT)
 
 format:
 	find src tests -name '*.h' -o -name '*.cc' | xargs clang-format -i

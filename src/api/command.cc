@@ -137,6 +137,12 @@ std::string encode_command(const Command& command) {
           j["key"] = body.key;
           j["target_version"] = body.target_version;
           if (body.expected_version) j["expected_version"] = *body.expected_version;
+        } else if constexpr (std::is_same_v<T, SetMemberAddress>) {
+          j["type"] = "cluster.member";
+          j["id"] = body.id;
+          j["peer"] = body.peer;
+          j["http"] = body.http;
+          j["remove"] = body.remove;
         }
       },
       command.body);
@@ -205,6 +211,15 @@ Result<Command, Error> decode_command(std::string_view bytes) {
         !d.opt_int64("expected_version", b.expected_version)) {
       return bad(d.error);
     }
+    c.body = std::move(b);
+  } else if (type == "cluster.member") {
+    SetMemberAddress b;
+    if (!d.int64("id", b.id) || !d.str("peer", b.peer) || !d.str("http", b.http)) {
+      return bad(d.error);
+    }
+    auto remove = j.find("remove");
+    if (remove == j.end() || !remove->is_boolean()) return bad("bad remove");
+    b.remove = remove->get<bool>();
     c.body = std::move(b);
   } else {
     return bad("unknown type " + type);

@@ -60,8 +60,17 @@ struct RollbackConfig {
   std::optional<int64_t> expected_version;
 };
 
-using CommandBody =
-    std::variant<CreateNamespace, UpdateNamespace, DeleteNamespace, WriteConfigs, RollbackConfig>;
+/// A cluster member's addresses, replicated so that every node (and every future leader) can
+/// reach a member added at run time. Not a config change: the global revision does not move.
+struct SetMemberAddress {
+  int64_t id = 0;
+  std::string peer;  // Raft peer host:port
+  std::string http;  // HTTP API host:port
+  bool remove = false;
+};
+
+using CommandBody = std::variant<CreateNamespace, UpdateNamespace, DeleteNamespace, WriteConfigs,
+                                 RollbackConfig, SetMemberAddress>;
 
 struct Command {
   std::string request_id;     // the HTTP request that caused it (for tracing and dedup)

@@ -108,7 +108,14 @@ void ClusterApi::forward(const http::RequestPtr& req, const http::Reply& reply) 
       {{"X-Request-ID", req->request_id},
        {"traceparent", req->traceparent},
        {"X-Cairn-Forwarded", node_id_}},
-      [req, reply, leader](std::optional<http::Response> res, std::string error) {
+      [req, reply, leader](std::optional<http::Response> res, std::string error, bool sent) {
+        if (!res && sent) {
+          return reply_error(
+              reply, *req,
+              make_error(Errc::kRaft, "the leader at " + leader + " did not answer (" + error +
+                                          "); the write may still commit: read it back before "
+                                          "retrying"));
+        }
         if (!res) {
           return reply_error(reply, *req,
                              make_error(Errc::kNotLeader, "cannot reach the leader at " + leader +
@@ -205,32 +212,24 @@ void ClusterApi::add_member(const http::RequestPtr& req, const http::Reply& repl
                        make_error(Errc::kConflict, "node " + std::to_string(*id) +
                                                        " is already a member", "id"));
   }
-  raft_.set_member_address(*id, MemberAddress{*peer, *http_address});
-  raft::ConfChange change{raft::ConfChangeType::add_learner, *id};
-  raft_.change_membership(change, [this, req, reply, id = *id](Result<Ok, std::string> r) {
-    if (!r.ok()) {
-      raft_.forget_member_address(id);
-      return reply_error(reply, *req, make_error(Errc::kConflict, r.error(), "id"));
-    }
-    promote_when_caught_up(id, 600);
-    reply_ok(reply, *req, "success", Json{{"id", id}, {"voter", false}}.dump());
-  });
-}
-
-void ClusterApi::promote_when_caught_up(raft::NodeId id, int attempts_left) {
-  // The leader refuses a promotion until the learner is close enough; ask again every 100 ms.
-  raft_.change_membership(
-      raft::ConfChange{raft::ConfChangeType::promote, id},
-      [this, id, attempts_left](Result<Ok, std::string> r) {
-        if (r.ok()) {
-          spdlog::info("node {} promoted to voter", id);
-          return;
+  // First the addresses, through the log (every node learns them), then the learner; the
+  // leader of the day promotes it once it has caught up.
+  const raft::NodeId new_id = *id;
+  raft_.replicate_member_address(
+      new_id, MemberAddress{*peer, *http_address}, false,
+      [this, req, reply, new_id](Result<Ok, std::string> r) {
+        if (!r.ok()) {
+          return reply_error(reply, *req, make_error(Errc::kRaft, "recording the addresses of node " +
+                                                                      std::to_string(new_id) +
+                                                                      " failed: " + r.error()));
         }
-        if (attempts_left <= 0 || !raft_.is_leader()) {
-          spdlog::warn("node {} not promoted: {}", id, r.error());
-          return;
-        }
-        raft_.after(100, [this, id, attempts_left] { promote_when_caught_up(id, attempts_left - 1); });
+        raft::ConfChange change{raft::ConfChangeType::add_learner, new_id};
+        raft_.change_membership(change, [req, reply, new_id](Result<Ok, std::string> added) {
+          if (!added.ok()) {
+            return reply_error(reply, *req, make_error(Errc::kConflict, added.error(), "id"));
+          }
+          reply_ok(reply, *req, "success", Json{{"id", new_id}, {"voter", false}}.dump());
+        });
       });
 }
 
@@ -253,7 +252,10 @@ void ClusterApi::remove_member(const http::RequestPtr& req, const http::Reply& r
                               return reply_error(reply, *req,
                                                  make_error(Errc::kConflict, r.error(), "id"));
                             }
-                            if (id != raft_.id()) raft_.forget_member_address(id);
+                            // Forget the addresses everywhere (best effort: the member is gone
+                            // from the configuration either way).
+                            raft_.replicate_member_address(id, {}, true,
+                                                           [](Result<Ok, std::string>) {});
                             reply_ok(reply, *req, "success", Json{{"id", id}}.dump());
                           });
 }

@@ -38,7 +38,6 @@ class ClusterApi {
   void transfer(const http::RequestPtr& req, const http::Reply& reply);
   void add_member(const http::RequestPtr& req, const http::Reply& reply);
   void remove_member(const http::RequestPtr& req, const http::Reply& reply);
-  void promote_when_caught_up(raft::NodeId id, int attempts_left);
 
   RaftReplicator& raft_;
   const std::string node_id_;

@@ -26,7 +26,6 @@
 #include <optional>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/json.h"
@@ -105,8 +104,7 @@ std::string log_tail(const std::string& path, size_t max_lines = 20) {
 /// Starts `argv` with stdout and stderr appended to `log_path`. The child gets its own process
 /// group (a terminal's Ctrl-C reaches only us, and we relay it once, by PID) and dies with us
 /// (PR_SET_PDEATHSIG) if we are killed without a chance to stop it.
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path,
-            std::string* error) {
+pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path, std::string* error) {
   int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) {
     *error = "cannot open " + log_path + ": " + std::strerror(errno);
@@ -273,9 +271,9 @@ void stop_all(std::vector<Child>& children, const sigset_t& sigs) {
 }
 
 std::vector<std::string> server_argv(const std::string& exe, const DevOptions& o, const Child& c,
-                                      bool raft, const std::string& members) {
-  std::vector<std::string> argv = {exe,          "server",   "--node-id", "node" + std::to_string(c.index),
-                                   "--data-dir", c.dir,      "--listen-http", c.http};
+                                     bool raft, const std::string& members) {
+  std::vector<std::string> argv = {exe, "server", "--node-id", "node" + std::to_string(c.index)};
+  argv.insert(argv.end(), {"--data-dir", c.dir, "--listen-http", c.http});
   if (raft) {
     argv.insert(argv.end(), {"--raft-id", std::to_string(c.index), "--cluster-id", o.cluster_id,
                              "--listen-peer", c.peer, "--members", members});
@@ -299,9 +297,9 @@ Ready wait_ready(std::vector<Child>& children, bool raft, const sigset_t& sigs,
     for (auto& c : children) {
       auto health = http_get(c.http_port, "/api/v1/health");
       if (!health || health->first != 200) {
-        waiting.push_back("node" + std::to_string(c.index) + " health" +
-                          (health ? " (HTTP " + std::to_string(health->first) + ")"
-                                  : " (no answer)"));
+        waiting.push_back(
+            "node" + std::to_string(c.index) + " health" +
+            (health ? " (HTTP " + std::to_string(health->first) + ")" : " (no answer)"));
         continue;
       }
       if (!raft || leader_status) continue;
@@ -310,7 +308,8 @@ Ready wait_ready(std::vector<Child>& children, bool raft, const sigset_t& sigs,
       auto data = envelope_data(answer);
       if (data && data->is_object()) {
         auto leader = data->value("leader", Json(0));
-        if (data->value("role", "") == "leader" || (leader.is_number() && leader.get<int64_t>() > 0)) {
+        if (data->value("role", "") == "leader" ||
+            (leader.is_number() && leader.get<int64_t>() > 0)) {
           leader_status = data;
         }
       }

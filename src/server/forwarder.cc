@@ -42,7 +42,7 @@ Forwarder::~Forwarder() {
     left.swap(queue_);
     cv_.notify_all();
   }
-  for (auto& job : left) job.done(std::nullopt, "the node is stopping");
+  for (auto& job : left) job.done(std::nullopt, "the node is stopping", false);
   for (auto& t : workers_) t.join();
 }
 
@@ -68,7 +68,7 @@ void Forwarder::forward(const http::Request& req, std::string http_address,
       return;
     }
   }
-  job.done(std::nullopt, "the node is stopping");
+  job.done(std::nullopt, "the node is stopping", false);
 }
 
 void Forwarder::run() {
@@ -86,9 +86,12 @@ void Forwarder::run() {
 }
 
 void Forwarder::execute(Job& job) {
+  bool sent = false;  // from the first byte written on, the peer may act on the request
   try {
     const size_t colon = job.address.rfind(':');
-    if (colon == std::string::npos) return job.done(std::nullopt, "bad address " + job.address);
+    if (colon == std::string::npos) {
+      return job.done(std::nullopt, "bad address " + job.address, false);
+    }
     std::string host = job.address.substr(0, colon);
     if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
     const std::string port = job.address.substr(colon + 1);
@@ -109,6 +112,7 @@ void Forwarder::execute(Job& job) {
     out.set(bhttp::field::connection, "close");
     out.body() = std::move(job.body);
     out.prepare_payload();
+    sent = true;
     bhttp::write(socket, out);
 
     beast::flat_buffer buffer;
@@ -131,9 +135,9 @@ void Forwarder::execute(Job& job) {
     res.body = std::move(in.body());
     beast::error_code ignored;
     socket.shutdown(tcp::socket::shutdown_both, ignored);
-    job.done(std::move(res), {});
+    job.done(std::move(res), {}, true);
   } catch (const std::exception& e) {
-    job.done(std::nullopt, e.what());
+    job.done(std::nullopt, e.what(), sent);
   }
 }
 

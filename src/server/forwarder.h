@@ -28,8 +28,9 @@ class Forwarder {
 
   /// Sends `req` (method, target, body, end-to-end headers) to `http_address` ("host:port")
   /// with `extra_headers` added. `done` gets the peer's response, or nullopt and an error text
-  /// when it could not be reached or did not answer in time.
-  using Done = std::function<void(std::optional<http::Response>, std::string error)>;
+  /// when it could not be reached or did not answer in time; `sent` then says whether the
+  /// request may have reached it (a write may still take effect).
+  using Done = std::function<void(std::optional<http::Response>, std::string error, bool sent)>;
   void forward(const http::Request& req, std::string http_address,
                std::vector<std::pair<std::string, std::string>> extra_headers, Done done);
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <random>
 
+#include "common/json.h"
 #include "common/time.h"
 #include "transport/transport.h"
 #include "wal/wal.h"
@@ -29,6 +30,43 @@ RaftReplicator::RaftReplicator(RaftOptions options, store::Store& store,
   state_machine_ = std::make_unique<RaftStateMachine>(store, machine, index, watch,
                                                       options_.data_dir + "/snap");
   addresses_ = options_.members;
+  state_machine_->on_members_changed([this] { reload_members(); });
+}
+
+void RaftReplicator::reload_members() {
+  std::map<raft::NodeId, MemberAddress> merged = options_.members;
+  const std::string text = store_.members_json();
+  if (!text.empty()) {
+    try {
+      Json j = Json::parse(text);
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        merged[std::stoull(it.key())] =
+            MemberAddress{it.value().at("peer").get<std::string>(),
+                          it.value().at("http").get<std::string>()};
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("member address book unreadable: {}", e.what());
+    }
+  }
+  {
+    std::lock_guard lock(view_mu_);
+    addresses_ = std::move(merged);
+  }
+  if (transport_) push_peers();
+}
+
+void RaftReplicator::replicate_member_address(raft::NodeId id, MemberAddress address, bool remove,
+                                              std::function<void(Result<Ok, std::string>)> done) {
+  api::SetMemberAddress body;
+  body.id = static_cast<int64_t>(id);
+  body.peer = std::move(address.peer);
+  body.http = std::move(address.http);
+  body.remove = remove;
+  propose(api::Command{"", "cluster", std::move(body)},
+          [done = std::move(done)](api::CommandResult r) {
+            if (r.ok()) return done(Ok{});
+            done(Unexpected{std::to_string(static_cast<int>(r.code)) + " " + r.details});
+          });
 }
 
 Result<std::unique_ptr<RaftReplicator>, std::string> RaftReplicator::open(
@@ -65,7 +103,7 @@ Result<std::unique_ptr<RaftReplicator>, std::string> RaftReplicator::open(
     }
     self->post([self, m = std::move(m)] { self->node_->step(m); });
   });
-  r->push_peers();
+  r->reload_members();  // before the node replays the log: the book as of the last apply
 
   raft::Config config;
   config.id = r->options_.id;
@@ -155,6 +193,13 @@ void RaftReplicator::run() {
     }
     if (clock::now() >= next_tick) {
       node_->tick();
+      // Learners are promoted by whichever node leads once they have caught up (the node
+      // refuses a promotion before that), so a leadership change cannot strand one.
+      if (++ticks_ % 20 == 0 && node_->is_leader()) {
+        for (raft::NodeId learner : node_->status().conf.learners) {
+          (void)node_->propose_conf_change({raft::ConfChangeType::promote, learner});
+        }
+      }
       next_tick += tick;
       if (next_tick < clock::now()) next_tick = clock::now() + tick;  // fell behind: no burst
     }

@@ -89,6 +89,10 @@ class RaftReplicator final : public service::Replicator {
   /// Learns (or forgets) a member's addresses; the transport dials it from now on.
   Result<Ok, std::string> set_member_address(raft::NodeId id, MemberAddress address);
   void forget_member_address(raft::NodeId id);
+  /// Replicates a member's addresses (or their removal) through the log, so every node and
+  /// every later leader can reach it.
+  void replicate_member_address(raft::NodeId id, MemberAddress address, bool remove,
+                                std::function<void(Result<Ok, std::string>)> done);
 
   /// Runs `fn` on the driver thread after about `delay_ms` (dropped if the node stops first).
   void after(int64_t delay_ms, std::function<void()> fn);
@@ -107,6 +111,7 @@ class RaftReplicator final : public service::Replicator {
   void run();
   void refresh_view();
   void push_peers();
+  void reload_members();  // options' members, overridden by the replicated address book
 
   const RaftOptions options_;
   store::Store& store_;
@@ -132,6 +137,7 @@ class RaftReplicator final : public service::Replicator {
   std::map<raft::NodeId, MemberAddress> addresses_;  // under view_mu_
   std::atomic<int64_t> last_leader_contact_ms_{0};
   std::atomic<raft::NodeId> leader_seen_{raft::kNoNode};
+  int64_t ticks_ = 0;  // driver thread
 };
 
 }  // namespace cairn::server

@@ -222,6 +222,7 @@ std::string RaftStateMachine::apply(const raft::Entry& entry, const raft::ConfSt
   }
   api::CommandResult result = machine_.apply_encoded(std::string_view(entry.data).substr(8),
                                                      entry.index, static_cast<int64_t>(ts));
+  check_members();
   if (store_.applied_index() < entry.index) {
     // The database refused the transaction (disk full, I/O error): the state machine cannot go
     // on without diverging from its peers. Stop here; the operator fixes the disk and restarts.
@@ -229,6 +230,13 @@ std::string RaftStateMachine::apply(const raft::Entry& entry, const raft::ConfSt
     std::abort();
   }
   return encode_result(result);
+}
+
+void RaftStateMachine::check_members() {
+  const uint64_t generation = store_.members_generation();
+  if (generation == members_generation_) return;
+  members_generation_ = generation;
+  if (members_changed_) members_changed_();
 }
 
 raft::SnapshotMeta RaftStateMachine::applied_state() const {
@@ -318,6 +326,7 @@ Result<Ok, raft::SnapshotError> RaftStateMachine::finish_restore(
     std::abort();
   }
   if (watch_) watch_->reset_all(store_.revision());
+  check_members();
   spdlog::info("installed snapshot at index {} term {} (revision {})", w->meta.index,
                w->meta.term, store_.revision());
   return Ok{};

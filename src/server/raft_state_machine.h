@@ -39,12 +39,18 @@ class RaftStateMachine final : public raft::StateMachine {
   Result<Ok, raft::SnapshotError> finish_restore(
       std::unique_ptr<raft::SnapshotWriter> writer) override;
 
+  /// Called (on the node's thread) after an apply or restore changed the member address book.
+  void on_members_changed(std::function<void()> fn) { members_changed_ = std::move(fn); }
+
  private:
   store::Store& store_;
   service::ConfigStateMachine& machine_;
   cache::Index& index_;
   service::WatchHub* watch_;
   std::string dir_;
+  std::function<void()> members_changed_;
+  uint64_t members_generation_ = 0;
+  void check_members();
 };
 
 /// The data of a normal entry: `timestamp_ms` then the encoded command.

@@ -40,6 +40,7 @@ struct Ctx {
 struct Outcome {
   std::string message;
   Json data;
+  bool moves_revision = true;  // false for cluster bookkeeping
 };
 
 std::optional<NamespaceRow> namespace_by_name(Conn& db, std::string_view name) {
@@ -580,6 +581,26 @@ R<Outcome> rollback_config(Ctx& ctx, const api::RollbackConfig& cmd) {
   return Outcome{"配置回滚成功", std::move(data)};
 }
 
+/// The member address book lives in `meta` as one JSON object {"<id>": {"peer", "http"}}.
+R<Outcome> set_member_address(Ctx& ctx, const api::SetMemberAddress& c) {
+  if (c.id <= 0) return fail(Errc::kValidation, "member id must be >= 1", "id");
+  Json members = Json::object();
+  std::string text = read_meta_text(ctx.db, "cluster_members");
+  if (!text.empty()) {
+    if (auto parsed = parse_json(text, 8); parsed && parsed->is_object()) members = *parsed;
+  }
+  const std::string id = std::to_string(c.id);
+  if (c.remove) {
+    members.erase(id);
+  } else {
+    members[id] = Json{{"peer", c.peer}, {"http", c.http}};
+  }
+  write_meta_text(ctx.db, "cluster_members", dump_compact(members));
+  Outcome out{"success", Json{{"id", c.id}, {"removed", c.remove}}};
+  out.moves_revision = false;
+  return out;
+}
+
 R<Outcome> run(Ctx& ctx, const api::CommandBody& body) {
   return std::visit(
       [&ctx](const auto& c) -> R<Outcome> {
@@ -592,6 +613,8 @@ R<Outcome> run(Ctx& ctx, const api::CommandBody& body) {
           return delete_namespace(ctx, c);
         } else if constexpr (std::is_same_v<T, api::WriteConfigs>) {
           return write_configs(ctx, c);
+        } else if constexpr (std::is_same_v<T, api::SetMemberAddress>) {
+          return set_member_address(ctx, c);
         } else {
           return rollback_config(ctx, c);
         }
@@ -631,6 +654,7 @@ Applied Store::apply(const api::Command& command, uint64_t index, int64_t timest
   Ctx ctx{db, options_, command.operator_name, timestamp_ms, revision + 1, {}};
   R<Outcome> outcome = run(ctx, command.body);
   if (auto e = db.take_error()) outcome = Unexpected{make_error(Errc::kDatabase, "sqlite: " + *e)};
+  if (outcome.ok() && !outcome->moves_revision) ctx.rev = revision;
   if (outcome.ok()) {
     write_meta(db, "revision", static_cast<int64_t>(ctx.rev));
     if (auto e = db.take_error()) {
@@ -656,6 +680,12 @@ Applied Store::apply(const api::Command& command, uint64_t index, int64_t timest
     return out;
   }
   impl.revision = ctx.rev;
+  if (std::holds_alternative<api::SetMemberAddress>(command.body)) {
+    std::string members = read_meta_text(db, "cluster_members");
+    std::lock_guard lock(impl.raft_mu);
+    impl.members = std::move(members);
+    ++impl.members_generation;
+  }
   out.result.code = Errc::kOk;
   out.result.message = std::move(outcome->message);
   out.result.data = dump_compact(outcome->data);

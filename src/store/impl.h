@@ -102,7 +102,11 @@ struct Store::Impl {
     raft_term = static_cast<uint64_t>(read_meta(db, "raft_term"));
     raft_conf = read_meta_text(db, "raft_conf");
     raft_staged = false;
+    members = read_meta_text(db, "cluster_members");
+    ++members_generation;
   }
+  std::string members;  // under raft_mu
+  std::atomic<uint64_t> members_generation{0};
 
   explicit Impl(const std::string& path) : readers(path) {}
 };

@@ -126,6 +126,13 @@ void Store::stage_raft_state(uint64_t term, std::string conf) {
   impl_->raft_staged = true;
 }
 
+std::string Store::members_json() const {
+  std::lock_guard lock(impl_->raft_mu);
+  return impl_->members;
+}
+
+uint64_t Store::members_generation() const { return impl_->members_generation.load(); }
+
 RaftState Store::raft_state() const {
   std::lock_guard lock(impl_->raft_mu);
   return RaftState{impl_->raft_term, impl_->raft_conf};

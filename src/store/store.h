@@ -148,6 +148,11 @@ class Store {
   /// or mark_applied(), so the three never disagree after a crash; part of every snapshot.
   void stage_raft_state(uint64_t term, std::string conf);
   RaftState raft_state() const;
+  /// The replicated member address book (api::SetMemberAddress), as JSON
+  /// {"<id>": {"peer": …, "http": …}}; "" when never set. Any thread.
+  std::string members_json() const;
+  /// Bumped whenever the address book may have changed (apply, restore). Any thread.
+  uint64_t members_generation() const;
 
   uint64_t applied_index() const;
   uint64_t revision() const;  // global revision: +1 per successful command

@@ -30,6 +30,7 @@ SUITES = {
     "ops": ["test_ops"],
     "durability": ["test_durability"],
     "watch": ["test_watch"],
+    "cluster": ["test_cluster"],
 }
 
 
