@@ -671,30 +671,45 @@ TEST(Server, PipelinedRequestBehindAHeldOneIsNotAHangUp) {
   EXPECT_FALSE(fired.load());
 }
 
-TEST(Server, StreamedResponseSendsChunksUntilClosed) {
-  std::mutex mu;
-  std::condition_variable cv;
-  StreamPtr writer;
-  RequestPtr held;
-  Server server(test_options(), [&](RequestPtr req, Reply reply) {
-    Response res;
-    res.content_type = "text/event-stream";
-    res.headers.emplace_back("Cache-Control", "no-cache");
-    res.on_stream = [&, req](StreamPtr w) {
-      std::lock_guard lock(mu);
-      writer = std::move(w);
-      held = req;
-      cv.notify_all();
+/// A handler that answers every request with an event stream and hands its writer to the test.
+class StreamCatcher {
+ public:
+  Handler handler() {
+    return [this](RequestPtr req, Reply reply) {
+      req->cancellation->on_cancel([this] { cancelled = true; });
+      Response res;
+      res.content_type = "text/event-stream";
+      res.headers.emplace_back("Cache-Control", "no-cache");
+      res.on_stream = [this](StreamPtr w) {
+        std::lock_guard lock(mu_);
+        writer_ = std::move(w);
+        cv_.notify_all();
+      };
+      reply(std::move(res));
     };
-    reply(std::move(res));
-  });
+  }
+  /// Waits (bounded) for the stream of the request just sent.
+  StreamPtr take() {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, 10s, [&] { return writer_ != nullptr; });
+    return std::move(writer_);
+  }
+  std::atomic<bool> cancelled{false};
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  StreamPtr writer_;
+};
+
+TEST(Server, StreamedResponseSendsChunksUntilClosed) {
+  StreamCatcher catcher;
+  Server server(test_options(), catcher.handler());
   ASSERT_TRUE(server.start().ok());
   Client c(server.port());
   ASSERT_TRUE(c.send(get("/events")));
-  {
-    std::unique_lock lock(mu);
-    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return writer != nullptr; }));
-  }
+  StreamPtr writer = catcher.take();
+  ASSERT_TRUE(writer);
   EXPECT_TRUE(writer->write("data: one\n\n"));
   EXPECT_TRUE(writer->write("data: two\n\n"));
   writer->close();
@@ -710,39 +725,27 @@ TEST(Server, StreamedResponseSendsChunksUntilClosed) {
   }
   EXPECT_NE(raw.find("HTTP/1.1 200 OK\r\n"), std::string::npos) << raw;
   EXPECT_NE(raw.find("Content-Type: text/event-stream\r\n"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("Cache-Control: no-cache\r\n"), std::string::npos) << raw;
   EXPECT_NE(raw.find("Transfer-Encoding: chunked\r\n"), std::string::npos) << raw;
   EXPECT_NE(raw.find("b\r\ndata: one\n\n\r\nb\r\ndata: two\n\n\r\n0\r\n\r\n"), std::string::npos)
       << raw;
   EXPECT_EQ(raw.find("late"), std::string::npos);
   writer.reset();
-  held.reset();
   EXPECT_TRUE(eventually([&] { return server.open_connections() == 0; }));
 }
 
 TEST(Server, StreamClientHangUpClosesTheWriterAndCancels) {
-  std::mutex mu;
-  std::condition_variable cv;
-  StreamPtr writer;
-  std::atomic<bool> cancelled{false};
-  Server server(test_options(), [&](RequestPtr req, Reply reply) {
-    req->cancellation->on_cancel([&] { cancelled = true; });
-    Response res;
-    res.content_type = "text/event-stream";
-    res.on_stream = [&](StreamPtr w) {
-      std::lock_guard lock(mu);
-      writer = std::move(w);
-      cv.notify_all();
-    };
-    reply(std::move(res));
-  });
+  StreamCatcher catcher;
+  Server server(test_options(), catcher.handler());
   ASSERT_TRUE(server.start().ok());
+  StreamPtr writer;
   {
     Client c(server.port());
     ASSERT_TRUE(c.send(get("/events")));
-    std::unique_lock lock(mu);
-    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return writer != nullptr; }));
+    writer = catcher.take();
+    ASSERT_TRUE(writer);
   }  // the client hangs up
-  EXPECT_TRUE(eventually([&] { return cancelled.load(); }));
+  EXPECT_TRUE(eventually([&] { return catcher.cancelled.load(); }));
   EXPECT_TRUE(eventually([&] { return writer->closed(); }));
   EXPECT_FALSE(writer->write("data: x\n\n"));
   writer.reset();
@@ -750,29 +753,22 @@ TEST(Server, StreamClientHangUpClosesTheWriterAndCancels) {
 }
 
 TEST(Server, StopEndsOpenStreams) {
-  std::mutex mu;
-  std::condition_variable cv;
-  StreamPtr writer;
-  Server server(test_options(), [&](RequestPtr, Reply reply) {
-    Response res;
-    res.content_type = "text/event-stream";
-    res.on_stream = [&](StreamPtr w) {
-      std::lock_guard lock(mu);
-      writer = std::move(w);
-      cv.notify_all();
-    };
-    reply(std::move(res));
-  });
+  StreamCatcher catcher;
+  Server server(test_options(), catcher.handler());
   ASSERT_TRUE(server.start().ok());
   Client c(server.port());
   ASSERT_TRUE(c.send(get("/events")));
-  {
-    std::unique_lock lock(mu);
-    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return writer != nullptr; }));
-  }
+  StreamPtr writer = catcher.take();
+  ASSERT_TRUE(writer);
   server.stop();  // must not wait for the stream's grace period to run out
   EXPECT_TRUE(writer->closed());
-  writer.reset();
+  // The client sees the headers, the end of the body, then the end of the connection.
+  std::string raw;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::recv(c.fd(), buf, sizeof buf, 0)) > 0) raw.append(buf, static_cast<size_t>(n));
+  EXPECT_EQ(n, 0) << "connection not closed";
+  EXPECT_NE(raw.find("0\r\n\r\n"), std::string::npos) << raw;
 }
 
 }  // namespace
