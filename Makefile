@@ -12,6 +12,10 @@ RUN_PORT ?= 8001
 RUN_PEER_PORT ?= 7001
 RUN_NODES ?= 3
 
+# ccache: hash paths relative to the checkout, so a fresh clone elsewhere (CI) reuses the cache.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := true
+
 .PHONY: deps build test test-release asan fuzz run clean format
 
 deps:
