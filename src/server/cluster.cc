@@ -57,7 +57,7 @@ ClusterApi::ClusterApi(RaftReplicator& raft, std::string node_id, int64_t stale_
     : raft_(raft),
       node_id_(std::move(node_id)),
       stale_read_bound_ms_(stale_read_bound_ms),
-      forwarder_(std::make_unique<Forwarder>(4, forward_timeout_ms)) {}
+      forwarder_(std::make_unique<Forwarder>(16, forward_timeout_ms)) {}
 
 http::Middleware ClusterApi::middleware() {
   return [this](http::RequestPtr req, http::Reply reply, const http::Handler& next) {

@@ -1,10 +1,8 @@
 // The second (and last) translation unit with Beast: a small blocking HTTP client.
 #include "server/forwarder.h"
 
-#include <sys/socket.h>
-#include <sys/time.h>
-
 #include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -86,59 +84,79 @@ void Forwarder::run() {
 }
 
 void Forwarder::execute(Job& job) {
-  bool sent = false;  // from the first byte written on, the peer may act on the request
-  try {
-    const size_t colon = job.address.rfind(':');
-    if (colon == std::string::npos) {
-      return job.done(std::nullopt, "bad address " + job.address, false);
-    }
-    std::string host = job.address.substr(0, colon);
-    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-    const std::string port = job.address.substr(colon + 1);
-
-    net::io_context ioc;
-    tcp::resolver resolver(ioc);
-    tcp::socket socket(ioc);
-    net::connect(socket, resolver.resolve(host, port));
-    timeval tv{static_cast<time_t>(timeout_ms_ / 1000),
-               static_cast<suseconds_t>((timeout_ms_ % 1000) * 1000)};
-    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    socket.set_option(tcp::no_delay(true));
-
-    bhttp::request<bhttp::string_body> out{bhttp::string_to_verb(job.method), job.target, 11};
-    out.set(bhttp::field::host, job.address);
-    for (const auto& [name, value] : job.headers) out.insert(name, value);
-    out.set(bhttp::field::connection, "close");
-    out.body() = std::move(job.body);
-    out.prepare_payload();
-    sent = true;
-    bhttp::write(socket, out);
-
-    beast::flat_buffer buffer;
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(256u << 20);
-    bhttp::read(socket, buffer, parser);
-    auto& in = parser.get();
-    http::Response res;
-    res.status = static_cast<int>(in.result_int());
-    for (const auto& field : in) {
-      std::string name(field.name_string());
-      std::string lower = name;
-      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (lower == "content-type") {
-        res.content_type = std::string(field.value());
-      } else if (!hop_by_hop(lower) && lower != "server" && lower != "date") {
-        res.headers.emplace_back(std::move(name), std::string(field.value()));
-      }
-    }
-    res.body = std::move(in.body());
-    beast::error_code ignored;
-    socket.shutdown(tcp::socket::shutdown_both, ignored);
-    job.done(std::move(res), {}, true);
-  } catch (const std::exception& e) {
-    job.done(std::nullopt, e.what(), sent);
+  // Asynchronous operations on a private io_context, so that the deadline (tcp_stream's
+  // expiry) bounds every step; blocking reads would ignore socket timeouts and could hang for
+  // as long as a paused leader keeps its connections open.
+  const size_t colon = job.address.rfind(':');
+  if (colon == std::string::npos) {
+    return job.done(std::nullopt, "bad address " + job.address, false);
   }
+  std::string host = job.address.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  const std::string port = job.address.substr(colon + 1);
+
+  net::io_context ioc;
+  tcp::resolver resolver(ioc);
+  beast::error_code ec;
+  auto endpoints = resolver.resolve(host, port, ec);
+  if (ec) return job.done(std::nullopt, "cannot resolve " + job.address + ": " + ec.message(), false);
+
+  beast::tcp_stream stream(ioc);
+  bhttp::request<bhttp::string_body> out{bhttp::string_to_verb(job.method), job.target, 11};
+  out.set(bhttp::field::host, job.address);
+  for (const auto& [name, value] : job.headers) out.insert(name, value);
+  out.set(bhttp::field::connection, "close");
+  out.body() = std::move(job.body);
+  out.prepare_payload();
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(256u << 20);
+
+  bool sent = false;  // from the first byte written on, the peer may act on the request
+  std::string error;
+  bool ok = false;
+  stream.expires_after(std::chrono::milliseconds(timeout_ms_));
+  stream.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) {
+    if (e) {
+      error = "connect: " + e.message();
+      return;
+    }
+    stream.socket().set_option(tcp::no_delay(true), e);
+    sent = true;
+    bhttp::async_write(stream, out, [&](beast::error_code we, size_t) {
+      if (we) {
+        error = "write: " + we.message();
+        return;
+      }
+      bhttp::async_read(stream, buffer, parser, [&](beast::error_code re, size_t) {
+        if (re) {
+          error = "read: " + re.message();
+          return;
+        }
+        ok = true;
+      });
+    });
+  });
+  ioc.run();
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  if (!ok) return job.done(std::nullopt, error, sent);
+
+  auto& in = parser.get();
+  http::Response res;
+  res.status = static_cast<int>(in.result_int());
+  for (const auto& field : in) {
+    std::string name(field.name_string());
+    std::string lower = name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == "content-type") {
+      res.content_type = std::string(field.value());
+    } else if (!hop_by_hop(lower) && lower != "server" && lower != "date") {
+      res.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+  }
+  res.body = std::move(in.body());
+  job.done(std::move(res), {}, true);
 }
 
 }  // namespace cairn::server

@@ -31,6 +31,7 @@ SUITES = {
     "durability": ["test_durability"],
     "watch": ["test_watch"],
     "cluster": ["test_cluster"],
+    "chaos": ["test_chaos"],
 }
 
 
