@@ -91,6 +91,24 @@ Result<std::unique_ptr<RaftReplicator>, std::string> RaftReplicator::open(
   auto log = wal::WalLogStore::open(wal_options);
   if (!log.ok()) return Unexpected{"cannot open the write-ahead log: " + log.error()};
   r->log_ = std::move(*log);
+  {
+    // A database restored from a snapshot next to an empty log (docs/cluster.md, "Back up and
+    // restore"): the log restarts after the snapshot, and the node's term may not go below the
+    // snapshot's, or a new leader could write entries of an older term after it.
+    raft::SnapshotMeta applied = r->state_machine_->applied_state();
+    raft::HardState hs = r->log_->hard_state();
+    if (applied.index > 0 && r->log_->last_index() == 0 && hs.term < applied.term) {
+      spdlog::warn("empty log next to a store at index {} term {}: starting the log there",
+                   applied.index, applied.term);
+      if (!r->log_->reset(applied.index, applied.term).ok()) {
+        return Unexpected{std::string("cannot start the log after the restored snapshot")};
+      }
+      r->log_->set_hard_state(raft::HardState{applied.term, raft::kNoNode, applied.index});
+      if (!r->log_->sync().ok()) {
+        return Unexpected{std::string("cannot sync the write-ahead log")};
+      }
+    }
+  }
 
   transport::TransportOptions t;
   t.node_id = r->options_.id;
