@@ -11,6 +11,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -366,6 +367,38 @@ class Snapshots(ClusterCase):
         r = self.write_until_ok(lambda: self.create_on(victim, "svc", "after-snapshot", True))
         self.assertEqual(r.code, 0)
         self.wait_value(victim, "svc", "after-snapshot", True)
+
+    def test_whole_cluster_restored_from_a_snapshot_file(self):
+        # docs/cluster.md, "Backup and restore": every node restarts from the same backup with
+        # an empty log; the cluster goes on from the backup's state.
+        self.ensure_ns("svc")
+        for i in range(120):
+            self.write_until_ok(lambda: self.create_on(self.leader, "svc", "b%03d" % i, i))
+        self.wait_converged()
+        snaps = sorted(glob.glob(os.path.join(self.leader.data_dir, "snap", "snap-*.db")))
+        self.assertTrue(snaps, "no snapshot to back up")
+        backup = os.path.join(self.tmp, "backup.db")
+        shutil.copyfile(snaps[-1], backup)
+        backed_up_to = int(os.path.basename(snaps[-1]).split("-")[1])
+        self.cluster.kill_all(signal.SIGTERM)
+        for n in self.cluster.all():
+            shutil.rmtree(n.data_dir)
+            os.makedirs(n.data_dir)
+            shutil.copyfile(backup, os.path.join(n.data_dir, "cairn.db"))
+        for n in self.cluster.all():
+            n.spawn()
+        for n in self.cluster.all():
+            n.wait_up()
+        self.leader = self.wait_leader()
+        self.wait_converged()
+        applied = {n.raft_id: self.vars(n)["applied_index"] for n in self.cluster.all()}
+        self.assertTrue(all(a >= backed_up_to for a in applied.values()), applied)
+        # What the backup held is there; the cluster takes writes again.
+        r = self.read(self.leader, "svc", "b000")
+        self.assertEqual((r.code, r.data["value"]), (0, 0))
+        r = self.write_until_ok(lambda: self.create_on(self.leader, "svc", "after-restore", 1))
+        self.assertEqual(r.code, 0)
+        self.wait_converged()
         self.wait_converged()
 
 
