@@ -91,6 +91,25 @@ bool decode_write(const Json& j, ConfigWrite& w, std::string& error) {
   return ok;
 }
 
+/// The oldest format that can carry `body` (see kCommandFormatVersion).
+uint8_t format_version_of(const CommandBody& body) {
+  if (std::holds_alternative<TagVersion>(body) || std::holds_alternative<CleanupVersions>(body)) {
+    return 2;
+  }
+  if (const auto* u = std::get_if<UpdateNamespace>(&body); u && (u->keep_latest || u->keep_days)) {
+    return 2;
+  }
+  return 1;
+}
+
+bool opt_bool(const Json& j, const char* name, bool& out) {
+  auto it = j.find(name);
+  if (it == j.end()) return true;
+  if (!it->is_boolean()) return false;
+  out = it->get<bool>();
+  return true;
+}
+
 }  // namespace
 
 std::string_view op_name(ConfigOp op) {
@@ -121,6 +140,8 @@ std::string encode_command(const Command& command) {
           j["id"] = body.id;
           if (body.description) j["description"] = *body.description;
           if (body.status) j["status"] = *body.status;
+          if (body.keep_latest) j["keep_latest"] = *body.keep_latest;
+          if (body.keep_days) j["keep_days"] = *body.keep_days;
         } else if constexpr (std::is_same_v<T, DeleteNamespace>) {
           j["type"] = "namespace.delete";
           j["id"] = body.id;
@@ -143,11 +164,24 @@ std::string encode_command(const Command& command) {
           j["peer"] = body.peer;
           j["http"] = body.http;
           j["remove"] = body.remove;
+        } else if constexpr (std::is_same_v<T, TagVersion>) {
+          j["type"] = "config.tag";
+          j["namespace"] = body.ns;
+          j["key"] = body.key;
+          j["version"] = body.version;
+          j["tag"] = body.tag;
+          j["remove"] = body.remove;
+        } else if constexpr (std::is_same_v<T, CleanupVersions>) {
+          j["type"] = "config.cleanup";
+          if (body.ns) j["namespace"] = *body.ns;
+          if (body.keep_latest) j["keep_latest"] = *body.keep_latest;
+          if (body.keep_days) j["keep_days"] = *body.keep_days;
+          j["dry_run"] = body.dry_run;
         }
       },
       command.body);
   std::string out;
-  out += static_cast<char>(kCommandFormatVersion);
+  out += static_cast<char>(format_version_of(command.body));
   out += dump_compact(j);
   return out;
 }
@@ -179,9 +213,11 @@ Result<Command, Error> decode_command(std::string_view bytes) {
   } else if (type == "namespace.update") {
     UpdateNamespace b;
     if (!d.int64("id", b.id) || !d.opt_str("description", b.description) ||
-        !d.opt_int("status", b.status)) {
+        !d.opt_int("status", b.status) || !d.opt_int64("keep_latest", b.keep_latest) ||
+        !d.opt_int64("keep_days", b.keep_days)) {
       return bad(d.error);
     }
+    if (version < 2 && (b.keep_latest || b.keep_days)) return bad("retention needs format 2");
     c.body = std::move(b);
   } else if (type == "namespace.delete") {
     DeleteNamespace b;
@@ -221,8 +257,24 @@ Result<Command, Error> decode_command(std::string_view bytes) {
     if (remove == j.end() || !remove->is_boolean()) return bad("bad remove");
     b.remove = remove->get<bool>();
     c.body = std::move(b);
+  } else if (type == "config.tag" && version >= 2) {
+    TagVersion b;
+    if (!d.str("namespace", b.ns) || !d.str("key", b.key) || !d.int64("version", b.version) ||
+        !d.str("tag", b.tag)) {
+      return bad(d.error);
+    }
+    if (!opt_bool(j, "remove", b.remove)) return bad("bad remove");
+    c.body = std::move(b);
+  } else if (type == "config.cleanup" && version >= 2) {
+    CleanupVersions b;
+    if (!d.opt_str("namespace", b.ns) || !d.opt_int64("keep_latest", b.keep_latest) ||
+        !d.opt_int64("keep_days", b.keep_days)) {
+      return bad(d.error);
+    }
+    if (!opt_bool(j, "dry_run", b.dry_run)) return bad("bad dry_run");
+    c.body = std::move(b);
   } else {
-    return bad("unknown type " + type);
+    return bad("unknown type " + type + " in format " + std::to_string(version));
   }
   return c;
 }

@@ -25,7 +25,18 @@ struct UpdateNamespace {
   int64_t id = 0;
   std::optional<std::string> description;
   std::optional<int> status;  // 0 disabled, 1 enabled
+  /// Retention overrides of the namespace (docs/versions.md): a value sets the override,
+  /// kRetentionReset removes it (the default applies again), nullopt leaves it as it is.
+  std::optional<int64_t> keep_latest;
+  std::optional<int64_t> keep_days;
 };
+
+/// Retention defaults (seed §3.6.1.2) and bounds, equal on every node because apply uses them.
+inline constexpr int64_t kDefaultKeepLatest = 30;
+inline constexpr int64_t kDefaultKeepDays = 30;
+inline constexpr int64_t kMaxKeepLatest = 1'000'000;
+inline constexpr int64_t kMaxKeepDays = 36'500;
+inline constexpr int64_t kRetentionReset = -1;
 
 /// Only an empty namespace can be deleted (409/40901 otherwise).
 struct DeleteNamespace {
@@ -60,6 +71,26 @@ struct RollbackConfig {
   std::optional<int64_t> expected_version;
 };
 
+/// Puts (or, with `remove`, takes off) the label `tag` on one kept version of a key. A tag
+/// names at most one version of a key; a tagged version is never removed by retention.
+struct TagVersion {
+  std::string ns;
+  std::string key;
+  int64_t version = 0;
+  std::string tag;
+  bool remove = false;
+};
+
+/// Removes the versions the retention policy no longer keeps (seed §3.6.1.2), after appending
+/// them to the archive file. Unset fields fall back to the namespace's override, then to the
+/// defaults. `dry_run` lists what would go and changes nothing.
+struct CleanupVersions {
+  std::optional<std::string> ns;  // every namespace when absent
+  std::optional<int64_t> keep_latest;
+  std::optional<int64_t> keep_days;
+  bool dry_run = false;
+};
+
 /// A cluster member's addresses, replicated so that every node (and every future leader) can
 /// reach a member added at run time. Not a config change: the global revision does not move.
 struct SetMemberAddress {
@@ -70,7 +101,7 @@ struct SetMemberAddress {
 };
 
 using CommandBody = std::variant<CreateNamespace, UpdateNamespace, DeleteNamespace, WriteConfigs,
-                                 RollbackConfig, SetMemberAddress>;
+                                 RollbackConfig, SetMemberAddress, TagVersion, CleanupVersions>;
 
 struct Command {
   std::string request_id;     // the HTTP request that caused it (for tracing and dedup)
@@ -79,8 +110,11 @@ struct Command {
 };
 
 /// Current format version, the first byte of every encoded command. A reader accepts every
-/// version up to its own, so a later release can still apply an older log.
-inline constexpr uint8_t kCommandFormatVersion = 1;
+/// version up to its own, so a later release can still apply an older log. Version 2 added
+/// TagVersion, CleanupVersions and the retention fields of UpdateNamespace; a command that uses
+/// none of them is still written as version 1 (byte-identical to release 1), so that a node not
+/// yet upgraded keeps applying ordinary writes during a rolling upgrade.
+inline constexpr uint8_t kCommandFormatVersion = 2;
 
 /// Bytes: one format-version byte followed by a JSON object. Deterministic for equal commands.
 std::string encode_command(const Command& command);

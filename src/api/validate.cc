@@ -41,6 +41,16 @@ std::optional<std::string> check_status(long long status) {
   return std::nullopt;
 }
 
+std::optional<std::string> check_tag(std::string_view tag) {
+  if (tag.empty() || tag.size() > kMaxTagLength) return "tag must be 1 to 64 characters";
+  for (char c : tag) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return "tag may only contain letters, digits, '.', '_' and '-'";
+  }
+  return std::nullopt;
+}
+
 std::string sanitize_operator(std::string_view raw) {
   std::string out;
   for (char c : raw) {

@@ -23,6 +23,9 @@ std::optional<std::string> check_namespace_name(std::string_view name);
 std::optional<std::string> check_key(std::string_view key);
 std::optional<std::string> check_description(std::string_view description);
 std::optional<std::string> check_status(long long status);
+/// A version tag: 1–64 of [A-Za-z0-9._-].
+inline constexpr size_t kMaxTagLength = 64;
+std::optional<std::string> check_tag(std::string_view tag);
 
 /// The operator recorded in created_by/updated_by/operator: the X-Operator header, trimmed to
 /// printable ASCII and kMaxOperatorLength; "anonymous" when empty.

@@ -82,6 +82,8 @@ const std::vector<ConfigKey>& config_schema() {
        Kind::kInt, &C::snapshot_threshold, 10, int64_t{1} << 40},
       {"stale_read_bound", "A follower cut off from the leader this long marks reads degraded",
        Kind::kDuration, &C::stale_read_bound_ms, 10, 86'400'000},
+      {"retention_interval", "Time between scheduled version clean-ups (docs/versions.md); 0 "
+       "disables", Kind::kDuration, &C::retention_interval_ms, 0, int64_t{1} << 40},
       {"watch_history", "Changes kept for watchers that fall behind (older: reset)", Kind::kInt,
        &C::watch_history, 16, 10'000'000},
       {"watch_max_timeout", "Longest hold of a watch long poll (give nginx proxy_read_timeout "
@@ -90,6 +92,10 @@ const std::vector<ConfigKey>& config_schema() {
        &C::watch_heartbeat_ms, 100, 3'600'000},
       {"log_level", "trace, debug, info, warn, error or off", Kind::kString, &C::log_level},
       {"access_log", "Write one log line per HTTP request", Kind::kBool, &C::access_log},
+      {"rate_limit_enabled", "Apply the rate limits (429/42901, 429/42902) to client and admin "
+       "requests", Kind::kBool, &C::rate_limit_enabled},
+      {"rate_limits", "YAML file of rate limits (docs/rate-limits.md), re-read on SIGHUP; "
+       "unset: the built-in defaults", Kind::kString, &C::rate_limits},
   };
   return schema;
 }

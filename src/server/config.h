@@ -39,11 +39,15 @@ struct ServerConfig {
   int64_t proposal_timeout_ms = 5'000;
   int64_t snapshot_threshold = 10'000;
   int64_t stale_read_bound_ms = 5'000;
+  int64_t retention_interval_ms = 3'600'000;
   int64_t watch_history = 10'000;
   int64_t watch_max_timeout_ms = 60'000;
   int64_t watch_heartbeat_ms = 15'000;
   std::string log_level = "info";
   bool access_log = true;
+  // Rate limits (docs/rate-limits.md). Empty file: the seed's defaults.
+  bool rate_limit_enabled = true;
+  std::string rate_limits;  // path of the limits YAML, re-read on SIGHUP
 };
 
 /// One key of the schema: its name, what it means, its kind and bounds. The same table feeds

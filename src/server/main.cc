@@ -22,11 +22,13 @@ int run_server(const cairn::server::ServerConfig& config) {
   spdlog::set_level(level);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
 
-  // Block the stop signals in every thread; the main thread waits for them below.
+  // Block the stop signals (and SIGHUP, reload) in every thread; the main thread waits for
+  // them below.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -43,7 +45,12 @@ int run_server(const cairn::server::ServerConfig& config) {
     return 1;
   }
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    spdlog::info("SIGHUP received, reloading");
+    if (auto reloaded = (*node)->reload(); !reloaded.ok()) {
+      spdlog::error("reload failed: {}", reloaded.error());
+    }
+  }
   spdlog::info("signal {} received, stopping", sig);
   (*node)->stop();
   spdlog::info("stopped");

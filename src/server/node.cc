@@ -13,9 +13,12 @@
 #include "http/middleware.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "limit/limiter.h"
+#include "limit/middleware.h"
 #include "server/cluster.h"
 #include "server/raft_replicator.h"
 #include "server/single_node_replicator.h"
+#include "service/retention_scheduler.h"
 #include "service/service.h"
 #include "service/state_machine.h"
 #include "service/watch_hub.h"
@@ -35,7 +38,9 @@ struct Node::Parts {
   std::unique_ptr<ClusterApi> cluster;
   service::Replicator* replicator = nullptr;
   std::unique_ptr<service::Service> service;
+  std::unique_ptr<service::RetentionScheduler> retention;  // scheduled clean-ups (docs/versions.md)
   http::Router router;
+  std::unique_ptr<limit::Limiter> limiter;  // outlives the HTTP server (its middleware)
   std::unique_ptr<http::Server> http;
   std::string pid_file;
   bool stopped = false;
@@ -161,9 +166,34 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   p.service = std::make_unique<service::Service>(service_options, *p.store, p.index,
                                                  *p.replicator, p.watch.get());
   p.service->register_routes(p.router);
+  if (config.retention_interval_ms > 0) {
+    service::RetentionSchedulerOptions retention_options;
+    retention_options.interval_ms = config.retention_interval_ms;
+    if (p.raft) {
+      RaftReplicator* raft = p.raft.get();
+      retention_options.is_leader = [raft] { return raft->is_leader(); };
+    }  // standalone: always
+    p.retention = std::make_unique<service::RetentionScheduler>(*p.replicator,
+                                                                std::move(retention_options));
+    p.retention->start();
+  }
+
+  if (config.rate_limit_enabled) {
+    limit::Limits limits = limit::default_limits();
+    if (!config.rate_limits.empty()) {
+      auto loaded = limit::load_limits_file(config.rate_limits);
+      if (!loaded.ok()) return Unexpected{loaded.error()};
+      limits = std::move(*loaded);
+    }
+    p.limiter = std::make_unique<limit::Limiter>(std::move(limits));
+    spdlog::info("rate limits: {}", config.rate_limits.empty() ? std::string("built-in defaults")
+                                                               : config.rate_limits);
+  }
 
   std::vector<http::Middleware> middlewares = {http::request_id_middleware()};
   if (config.access_log) middlewares.push_back(http::access_log_middleware());
+  // Counted where a request arrives, before a follower forwards it (forwarded ones pass).
+  if (p.limiter) middlewares.push_back(limit::rate_limit_middleware(*p.limiter));
   if (p.cluster) middlewares.push_back(p.cluster->middleware());
   http::ServerOptions http_options;
   http_options.listen = config.listen_http;
@@ -189,16 +219,32 @@ Node::~Node() { stop(); }
 
 uint16_t Node::http_port() const { return parts_->http->port(); }
 
+Result<Ok, std::string> Node::reload() {
+  if (!parts_ || parts_->stopped) return Unexpected{std::string("the node is stopped")};
+  Parts& p = *parts_;
+  if (!p.limiter) return Unexpected{std::string("rate limiting is disabled (rate_limit_enabled)")};
+  if (p.config.rate_limits.empty()) {
+    return Unexpected{std::string("no rate_limits file is configured; the defaults stay")};
+  }
+  auto loaded = limit::load_limits_file(p.config.rate_limits);
+  if (!loaded.ok()) return Unexpected{loaded.error() + "; the previous limits stay in force"};
+  p.limiter->reload(std::move(*loaded));
+  spdlog::info("rate limits reloaded from {}", p.config.rate_limits);
+  return Ok{};
+}
+
 void Node::stop() {
   if (!parts_ || parts_->stopped) return;
   Parts& p = *parts_;
   p.stopped = true;
+  if (p.retention) p.retention->stop();
   // Held watches are answered and streams ended first, so that the HTTP server's grace period
   // is spent on real requests only.
   if (p.watch) p.watch->shutdown();
   if (p.http) p.http->stop();
   if (p.single) p.single->stop();
   if (p.raft) p.raft->stop();
+  p.retention.reset();
   p.service.reset();
   p.cluster.reset();
   p.raft.reset();

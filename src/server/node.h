@@ -22,6 +22,10 @@ class Node {
   ~Node();
 
   uint16_t http_port() const;
+  /// Re-reads what can change without a restart (today: the rate_limits file). On an error
+  /// (unreadable or invalid file, nothing to reload) the running settings stay and the error
+  /// says why. Control thread (SIGHUP), while requests are being served.
+  Result<Ok, std::string> reload();
   void stop();
 
  private:

@@ -71,6 +71,14 @@ Result<std::string, api::Error> namespace_field(const Json& body) {
   return ns;
 }
 
+/// expected_version combined with the request's If-Match header (docs/versions.md).
+Result<std::optional<int64_t>, api::Error> with_if_match(const http::Request& req,
+                                                         std::optional<int64_t> expected) {
+  auto if_match = if_match_version(req);
+  if (!if_match.ok()) return Unexpected{if_match.error()};
+  return merge_expected(expected, *if_match);
+}
+
 std::string optional_json(const std::optional<std::string>& text) {
   return text ? *text : std::string("null");
 }
@@ -94,7 +102,10 @@ void Service::update_config(const http::RequestPtr& req, const http::Reply& repl
   if (!ns.ok()) return reply_error(reply, *req, ns.error());
   auto write = read_write(*body, api::ConfigOp::kUpdate, options_.max_value_bytes, "");
   if (!write.ok()) return reply_error(reply, *req, write.error());
-  propose(req, reply, api::WriteConfigs{*ns, {std::move(*write)}, false});
+  auto expected = with_if_match(*req, write->expected_version);
+  if (!expected.ok()) return reply_error(reply, *req, expected.error());
+  write->expected_version = *expected;
+  propose(req, reply, api::WriteConfigs{*ns, {std::move(*write)}, false}, "version");
 }
 
 void Service::delete_config(const http::RequestPtr& req, const http::Reply& reply) {
@@ -116,6 +127,9 @@ void Service::delete_config(const http::RequestPtr& req, const http::Reply& repl
   if (!ns.ok()) return reply_error(reply, *req, ns.error());
   auto write = read_write(params, api::ConfigOp::kDelete, options_.max_value_bytes, "");
   if (!write.ok()) return reply_error(reply, *req, write.error());
+  auto expected = with_if_match(*req, write->expected_version);
+  if (!expected.ok()) return reply_error(reply, *req, expected.error());
+  write->expected_version = *expected;
   propose(req, reply, api::WriteConfigs{*ns, {std::move(*write)}, false});
 }
 
@@ -181,9 +195,11 @@ void Service::rollback_config(const http::RequestPtr& req, const http::Reply& re
     return reply_error(reply, *req, make_error(Errc::kBadRequest, "target_version is required",
                                                "target_version"));
   }
-  auto expected = optional_int_field(*body, "expected_version", 1, kMaxVersion);
+  auto body_expected = optional_int_field(*body, "expected_version", 1, kMaxVersion);
+  if (!body_expected.ok()) return reply_error(reply, *req, body_expected.error());
+  auto expected = with_if_match(*req, *body_expected);
   if (!expected.ok()) return reply_error(reply, *req, expected.error());
-  propose(req, reply, api::RollbackConfig{*ns, *key, **target, *expected});
+  propose(req, reply, api::RollbackConfig{*ns, *key, **target, *expected}, "current_version");
 }
 
 void Service::list_configs(const http::RequestPtr& req, const http::Reply& reply) {

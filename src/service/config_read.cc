@@ -58,6 +58,7 @@ void Service::get_config(const http::RequestPtr& req, const http::Reply& reply) 
   std::optional<api::Error> error;
   std::string data;
   bool need_store = false;
+  int64_t answered = 0;  // the version in the answer: its ETag
   bool found = index_.read_namespace(*ns, [&](const cache::NamespaceEntry& entry) {
     if (entry.status == 0) {
       error = namespace_disabled(*ns);
@@ -80,6 +81,7 @@ void Service::get_config(const http::RequestPtr& req, const http::Reply& reply) 
       return;
     }
     if (!*version || **version == c.version) {
+      answered = c.version;
       append_config_data(data, *ns, *key, c.value, c.version, c.updated_at_ms);
     } else {
       need_store = true;
@@ -90,9 +92,17 @@ void Service::get_config(const http::RequestPtr& req, const http::Reply& reply) 
   if (need_store) {
     auto row = store_.get_version(*ns, *key, **version);
     if (!row.ok()) return reply_error(reply, *req, row.error());
+    answered = row->version;
     append_config_data(data, *ns, *key, row->value, row->version, row->created_at_ms);
   }
-  reply_ok(reply, *req, "success", data);
+  // Conditional GET (docs/versions.md): the version is the entity tag.
+  if (if_none_match(*req, answered)) {
+    http::Response res;
+    res.status = 304;
+    res.headers.emplace_back("ETag", etag_of(answered));
+    return reply(std::move(res));
+  }
+  reply_ok(reply, *req, "success", data, {{"ETag", etag_of(answered)}});
 }
 
 void Service::batch_get(const http::RequestPtr& req, const http::Reply& reply) {

@@ -68,12 +68,46 @@ void Service::update_namespace(const http::RequestPtr& req, const http::Reply& r
   if (!description.ok()) return reply_error(reply, *req, description.error());
   auto status = optional_int_field(*body, "status", 0, 1);
   if (!status.ok()) return reply_error(reply, *req, status.error());
-  if (!*description && !*status) {
-    return reply_error(reply, *req, make_error(Errc::kBadRequest,
-                                               "one of description or status is required",
-                                               "description"));
-  }
   api::UpdateNamespace cmd;
+  // retention: {"keep_latest": n, "keep_days": d}; a member set to null returns to the default.
+  if (auto it = body->find("retention"); it != body->end() && !it->is_null()) {
+    if (!it->is_object()) {
+      return reply_error(reply, *req, make_error(Errc::kBadRequest,
+                                                 "retention must be an object", "retention"));
+    }
+    struct Field {
+      const char* name;
+      int64_t max;
+      std::optional<int64_t>& out;
+    };
+    for (Field f : {Field{"keep_latest", api::kMaxKeepLatest, cmd.keep_latest},
+                    Field{"keep_days", api::kMaxKeepDays, cmd.keep_days}}) {
+      auto member = it->find(f.name);
+      if (member == it->end()) continue;
+      if (member->is_null()) {
+        f.out = api::kRetentionReset;
+        continue;
+      }
+      auto v = optional_int_field(*it, f.name, 0, f.max);
+      if (!v.ok()) {
+        api::Error e = v.error();
+        e.field = std::string("retention.") + f.name;
+        return reply_error(reply, *req, e);
+      }
+      f.out = *v;
+    }
+    if (!cmd.keep_latest && !cmd.keep_days) {
+      return reply_error(reply, *req,
+                         make_error(Errc::kBadRequest,
+                                    "retention needs keep_latest or keep_days", "retention"));
+    }
+  }
+  if (!*description && !*status && !cmd.keep_latest && !cmd.keep_days) {
+    return reply_error(reply, *req,
+                       make_error(Errc::kBadRequest,
+                                  "one of description, status or retention is required",
+                                  "description"));
+  }
   cmd.id = id;
   cmd.description = *description;
   if (*status) cmd.status = static_cast<int>(**status);
@@ -125,7 +159,10 @@ void Service::list_namespaces(const http::RequestPtr& req, const http::Reply& re
             std::to_string(n.status) + R"(,"config_count":)" + std::to_string(n.config_count) +
             R"(,"revision":)" + std::to_string(n.revision) + R"(,"created_at":")" +
             format_utc(n.created_at_ms) + R"(","updated_at":")" + format_utc(n.updated_at_ms) +
-            R"("})";
+            R"(","retention":{"keep_latest":)" +
+            std::to_string(n.keep_latest.value_or(api::kDefaultKeepLatest)) +
+            R"(,"keep_days":)" + std::to_string(n.keep_days.value_or(api::kDefaultKeepDays)) +
+            "}}";
   }
   data += R"(],"pagination":)" + pagination_json(*paging, page->total) + "}";
   reply_ok(reply, *req, "success", data);

@@ -158,9 +158,82 @@ std::string operator_of(const http::Request& req) {
   return api::sanitize_operator(h ? *h : std::string_view{});
 }
 
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+/// One entity tag: `"7"`, `W/"7"` or bare digits → 7; anything else → nullopt.
+std::optional<int64_t> parse_etag(std::string_view tag) {
+  tag = trim(tag);
+  if (tag.size() >= 2 && (tag[0] == 'W' || tag[0] == 'w') && tag[1] == '/') tag.remove_prefix(2);
+  if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') {
+    tag = tag.substr(1, tag.size() - 2);
+  }
+  if (tag.empty() || tag.size() > 18) return std::nullopt;
+  for (char c : tag) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  auto v = parse_int(tag);
+  if (!v || *v < 1) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+Result<std::optional<int64_t>, api::Error> if_match_version(const http::Request& req) {
+  const std::string* h = req.header("if-match");
+  if (!h) return std::optional<int64_t>{};
+  std::string_view value = trim(*h);
+  if (value == "*") return std::optional<int64_t>{};
+  if (value.find(',') != std::string_view::npos) {
+    return Unexpected{make_error(Errc::kValidation,
+                                 "If-Match must name exactly one version", "If-Match")};
+  }
+  auto v = parse_etag(value);
+  if (!v) {
+    return Unexpected{make_error(Errc::kBadRequest,
+                                 "If-Match must be a version ETag such as \"3\"", "If-Match")};
+  }
+  return std::optional<int64_t>{*v};
+}
+
+Result<std::optional<int64_t>, api::Error> merge_expected(std::optional<int64_t> expected,
+                                                          std::optional<int64_t> if_match) {
+  if (expected && if_match && *expected != *if_match) {
+    return Unexpected{make_error(Errc::kValidation,
+                                 "If-Match names version " + std::to_string(*if_match) +
+                                     " but expected_version is " + std::to_string(*expected),
+                                 "If-Match")};
+  }
+  return expected ? expected : if_match;
+}
+
+bool if_none_match(const http::Request& req, int64_t version) {
+  const std::string* h = req.header("if-none-match");
+  if (!h) return false;
+  std::string_view rest = *h;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string_view one = trim(rest.substr(0, comma));
+    if (one == "*") return true;
+    if (auto v = parse_etag(one); v && *v == version) return true;
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+std::string etag_of(int64_t version) { return "\"" + std::to_string(version) + "\""; }
+
 void reply_ok(const http::Reply& reply, const http::Request& req, std::string_view message,
-              std::string_view data_json) {
+              std::string_view data_json,
+              std::vector<std::pair<std::string, std::string>> headers) {
   http::Response res;
+  res.headers = std::move(headers);
   res.body = api::success_envelope(message.empty() ? "success" : message, data_json,
                                    req.request_id, wall_clock_ms() / 1000);
   reply(std::move(res));

@@ -4,6 +4,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "api/command.h"
 #include "api/errors.h"
@@ -57,9 +59,25 @@ ApiResult check_key(std::string_view key, const char* field = "key");
 /// The operator of a write (X-Operator header, sanitised).
 std::string operator_of(const http::Request& req);
 
+/// The version named by an If-Match header (docs/versions.md): `"7"`, `W/"7"` or `7`. Absent or
+/// `*` → nullopt. Not one of those → 40001; a list of several → 40002.
+Result<std::optional<int64_t>, api::Error> if_match_version(const http::Request& req);
+
+/// Combines a body's expected_version with If-Match: either alone, or both when equal; both
+/// and different → 40002.
+Result<std::optional<int64_t>, api::Error> merge_expected(std::optional<int64_t> expected,
+                                                          std::optional<int64_t> if_match);
+
+/// True when an If-None-Match header lists `version`'s ETag (or is `*`); weak comparison.
+bool if_none_match(const http::Request& req, int64_t version);
+
+/// The ETag of a config version: "\"<version>\"".
+std::string etag_of(int64_t version);
+
 /// Envelope responses.
 void reply_ok(const http::Reply& reply, const http::Request& req, std::string_view message,
-              std::string_view data_json);
+              std::string_view data_json,
+              std::vector<std::pair<std::string, std::string>> headers = {});
 void reply_error(const http::Reply& reply, const http::Request& req, const api::Error& error);
 void reply_result(const http::Reply& reply, const http::Request& req,
                   const api::CommandResult& result);

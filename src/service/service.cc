@@ -31,6 +31,10 @@ void Service::register_routes(http::Router& router) {
   router.add("GET", "/api/v1/admin/config/history", bind(&Service::config_history));
   router.add("POST", "/api/v1/admin/config/rollback", bind(&Service::rollback_config));
   router.add("POST", "/api/v1/admin/config/batch", bind(&Service::batch_write));
+  // Tags and retention (docs/versions.md).
+  router.add("POST", "/api/v1/admin/config/tag", bind(&Service::tag_version));
+  router.add("DELETE", "/api/v1/admin/config/tag", bind(&Service::untag_version));
+  router.add("POST", "/api/v1/admin/config/cleanup", bind(&Service::cleanup_versions));
   // Watch (docs/watch.md).
   if (watch_) {
     router.add("GET", "/api/v1/config/watch", bind(&Service::watch));
@@ -50,9 +54,20 @@ void Service::register_routes(http::Router& router) {
 }
 
 void Service::propose(const http::RequestPtr& req, const http::Reply& reply,
-                      api::CommandBody body) {
+                      api::CommandBody body, const char* etag_field) {
   api::Command command{req->request_id, operator_of(*req), std::move(body)};
-  replicator_.propose(std::move(command), [req, reply](api::CommandResult result) {
+  replicator_.propose(std::move(command), [req, reply, etag_field](api::CommandResult result) {
+    if (result.ok() && etag_field) {
+      // The new version's ETag, so that the next conditional write can use it directly.
+      auto data = parse_json(result.data, 8);
+      if (data && data->is_object()) {
+        auto it = data->find(etag_field);
+        if (it != data->end() && it->is_number_integer()) {
+          return reply_ok(reply, *req, result.message, result.data,
+                          {{"ETag", etag_of(it->get<int64_t>())}});
+        }
+      }
+    }
     reply_result(reply, *req, result);
   });
 }

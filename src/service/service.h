@@ -29,7 +29,7 @@ struct ServiceOptions {
 /// The seed's HTTP API (§3.8): client reads, admin config and namespace management, versions,
 /// health. Reads of current configs come from the in-memory index; history, versions and lists
 /// from SQLite; writes go through the Replicator. One file per API area: config_read.cc,
-/// config_admin.cc, versions.cc, namespaces.cc, health.cc.
+/// config_admin.cc, versions.cc, retention.cc, namespaces.cc, health.cc.
 ///
 /// Lifetime: borrows the store, index and replicator, which must outlive it and the HTTP server
 /// that routes to it. Threads: handlers run on any io thread concurrently.
@@ -59,6 +59,10 @@ class Service {
   // versions.cc
   void list_versions(const http::RequestPtr& req, const http::Reply& reply);
   void diff_versions(const http::RequestPtr& req, const http::Reply& reply);
+  // retention.cc
+  void tag_version(const http::RequestPtr& req, const http::Reply& reply);
+  void untag_version(const http::RequestPtr& req, const http::Reply& reply);
+  void cleanup_versions(const http::RequestPtr& req, const http::Reply& reply);
   // namespaces.cc
   void create_namespace(const http::RequestPtr& req, const http::Reply& reply);
   void update_namespace(const http::RequestPtr& req, const http::Reply& reply);
@@ -71,8 +75,10 @@ class Service {
   void health(const http::RequestPtr& req, const http::Reply& reply);
   void debug_vars(const http::RequestPtr& req, const http::Reply& reply);
 
-  /// Proposes a command built from the request and answers with its result.
-  void propose(const http::RequestPtr& req, const http::Reply& reply, api::CommandBody body);
+  /// Proposes a command built from the request and answers with its result. With
+  /// `etag_field`, a successful answer carries `ETag` made of that integer member of the data.
+  void propose(const http::RequestPtr& req, const http::Reply& reply, api::CommandBody body,
+               const char* etag_field = nullptr);
 
   ServiceOptions options_;
   store::Store& store_;

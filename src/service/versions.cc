@@ -37,7 +37,12 @@ void Service::list_versions(const http::RequestPtr& req, const http::Reply& repl
     data += R"({"version":)" + std::to_string(v.version) + R"(,"value":)" + v.value +
             R"(,"created_by":)" + json_quote(v.created_by) + R"(,"created_at":")" +
             format_utc(v.created_at_ms) + R"(","is_current":)" +
-            (v.version == current ? "true" : "false") + "}";
+            (v.version == current ? "true" : "false") + R"(,"tags":[)";
+    for (size_t i = 0; i < v.tags.size(); ++i) {
+      if (i) data += ',';
+      data += json_quote(v.tags[i]);
+    }
+    data += "]}";
   }
   data += R"(],"pagination":)" + pagination_json(*paging, page->total) + "}";
   reply_ok(reply, *req, "success", data);

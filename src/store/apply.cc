@@ -3,10 +3,12 @@
 // database and the command (never the clock, never randomness), so that equal logs give equal
 // tables on every node.
 
+#include <filesystem>
 #include <string>
 
 #include "common/json.h"
 #include "common/time.h"
+#include "store/archive.h"
 #include "store/impl.h"
 #include "store/schema.h"
 
@@ -181,6 +183,63 @@ Json namespace_json(const NamespaceRow& n, bool with_updated_at) {
   return j;
 }
 
+// ---- retention overrides (namespace_retention) ----
+
+struct RetentionOverride {
+  std::optional<int64_t> keep_latest;
+  std::optional<int64_t> keep_days;
+  bool operator==(const RetentionOverride&) const = default;
+};
+
+RetentionOverride retention_override(Conn& db, int64_t namespace_id) {
+  RetentionOverride out;
+  Stmt s = db.prepare(
+      "SELECT keep_latest, keep_days FROM namespace_retention WHERE namespace_id = ?");
+  s.bind(namespace_id);
+  if (s.step()) {
+    if (!s.is_null(0)) out.keep_latest = s.i64(0);
+    if (!s.is_null(1)) out.keep_days = s.i64(1);
+  }
+  return out;
+}
+
+void set_retention_override(Conn& db, int64_t namespace_id, const RetentionOverride& r) {
+  if (!r.keep_latest && !r.keep_days) {
+    db.prepare("DELETE FROM namespace_retention WHERE namespace_id = ?").bind(namespace_id).run();
+    return;
+  }
+  db.prepare(
+        "INSERT INTO namespace_retention(namespace_id, keep_latest, keep_days) VALUES (?, ?, ?) "
+        "ON CONFLICT(namespace_id) DO UPDATE SET keep_latest = excluded.keep_latest, "
+        "keep_days = excluded.keep_days")
+      .bind(namespace_id)
+      .bind(r.keep_latest)
+      .bind(r.keep_days)
+      .run();
+}
+
+/// The effective policy of a namespace, as the API shows it.
+Json retention_json(const RetentionOverride& r) {
+  Json j = Json::object();
+  j["keep_latest"] = r.keep_latest.value_or(api::kDefaultKeepLatest);
+  j["keep_days"] = r.keep_days.value_or(api::kDefaultKeepDays);
+  j["keep_latest_overridden"] = r.keep_latest.has_value();
+  j["keep_days_overridden"] = r.keep_days.has_value();
+  return j;
+}
+
+/// A retention number of a command: 0..max, or kRetentionReset where `allow_reset`.
+R<Ok> check_retention_override(const std::optional<int64_t>& v, int64_t max, const char* field,
+                               bool allow_reset = true) {
+  if (!v) return Ok{};
+  if (allow_reset && *v == api::kRetentionReset) return Ok{};
+  if (*v < 0 || *v > max) {
+    return fail(Errc::kValidation,
+                std::string(field) + " must be between 0 and " + std::to_string(max), field);
+  }
+  return Ok{};
+}
+
 // ---- namespaces ----
 
 R<Outcome> create_namespace(Ctx& ctx, const api::CreateNamespace& c) {
@@ -213,9 +272,25 @@ R<Outcome> update_namespace(Ctx& ctx, const api::UpdateNamespace& u) {
     return fail(Errc::kNamespaceNotFound,
                 "namespace id " + std::to_string(u.id) + " does not exist", "id");
   }
-  if (!u.description && !u.status) {
-    return fail(Errc::kBadRequest, "one of description or status is required", "description");
+  if (!u.description && !u.status && !u.keep_latest && !u.keep_days) {
+    return fail(Errc::kBadRequest, "one of description, status or retention is required",
+                "description");
   }
+  if (auto ok = check_retention_override(u.keep_latest, api::kMaxKeepLatest, "keep_latest");
+      !ok.ok()) {
+    return Unexpected{ok.error()};
+  }
+  if (auto ok = check_retention_override(u.keep_days, api::kMaxKeepDays, "keep_days"); !ok.ok()) {
+    return Unexpected{ok.error()};
+  }
+  RetentionOverride before = retention_override(ctx.db, ns->id);
+  RetentionOverride after = before;
+  auto merge = [](std::optional<int64_t>& field, const std::optional<int64_t>& change) {
+    if (!change) return;
+    field = *change == api::kRetentionReset ? std::nullopt : change;
+  };
+  merge(after.keep_latest, u.keep_latest);
+  merge(after.keep_days, u.keep_days);
   if (u.description) {
     if (auto bad = api::check_description(*u.description)) {
       return fail(Errc::kValidation, *bad, "description");
@@ -226,11 +301,12 @@ R<Outcome> update_namespace(Ctx& ctx, const api::UpdateNamespace& u) {
   }
   std::string description = u.description.value_or(ns->description);
   int status = u.status.value_or(ns->status);
-  if (description == ns->description && status == ns->status) {
+  if (description == ns->description && status == ns->status && after == before) {
     return fail(Errc::kBadRequest,
                 "nothing to change: namespace " + squote(ns->name) +
-                    " already has this description and status");
+                    " already has this description, status and retention");
   }
+  if (after != before) set_retention_override(ctx.db, ns->id, after);
   ctx.db
       .prepare(
           "UPDATE namespace SET description = ?, status = ?, revision = ?, updated_at = ? "
@@ -244,7 +320,9 @@ R<Outcome> update_namespace(Ctx& ctx, const api::UpdateNamespace& u) {
   auto row = namespace_by_id(ctx.db, ns->id);
   if (!row) return fail(Errc::kDatabase, "namespace row vanished after update");
   ctx.changes.push_back(Change{Change::Kind::kNamespacePut, *row, {}, {}});
-  return Outcome{"命名空间更新成功", namespace_json(*row, true)};
+  Json data = namespace_json(*row, true);
+  if (u.keep_latest || u.keep_days) data["retention"] = retention_json(after);
+  return Outcome{"命名空间更新成功", std::move(data)};
 }
 
 R<Outcome> delete_namespace(Ctx& ctx, const api::DeleteNamespace& d) {
@@ -269,6 +347,8 @@ R<Outcome> delete_namespace(Ctx& ctx, const api::DeleteNamespace& d) {
   // (by name) so that a namespace re-created under the same name never reuses a version.
   ctx.db.prepare("DELETE FROM config_version WHERE namespace_id = ?").bind(ns->id).run();
   ctx.db.prepare("DELETE FROM config_history WHERE namespace_id = ?").bind(ns->id).run();
+  ctx.db.prepare("DELETE FROM config_tag WHERE namespace_id = ?").bind(ns->id).run();
+  ctx.db.prepare("DELETE FROM namespace_retention WHERE namespace_id = ?").bind(ns->id).run();
   ctx.db.prepare("DELETE FROM namespace WHERE id = ?").bind(ns->id).run();
   NamespaceRow last = *ns;
   last.revision = ctx.rev;
@@ -601,6 +681,216 @@ R<Outcome> set_member_address(Ctx& ctx, const api::SetMemberAddress& c) {
   return out;
 }
 
+// ---- tags and retention clean-up (docs/versions.md) ----
+
+std::vector<std::string> tags_of(Conn& db, int64_t namespace_id, std::string_view key,
+                                 int64_t version) {
+  std::vector<std::string> out;
+  Stmt s = db.prepare(
+      "SELECT tag FROM config_tag WHERE namespace_id = ? AND \"key\" = ? AND version = ? "
+      "ORDER BY tag");
+  s.bind(namespace_id).bind(key).bind(version);
+  while (s.step()) out.push_back(s.text(0));
+  return out;
+}
+
+R<Outcome> tag_version(Ctx& ctx, const api::TagVersion& t) {
+  if (auto bad = api::check_namespace_name(t.ns)) {
+    return fail(Errc::kValidation, *bad, "namespace");
+  }
+  if (auto bad = api::check_key(t.key)) return fail(Errc::kValidation, *bad, "key");
+  if (auto bad = api::check_tag(t.tag)) return fail(Errc::kValidation, *bad, "tag");
+  if (t.version < 1) return fail(Errc::kValidation, "version must be at least 1", "version");
+  auto ns = namespace_by_name(ctx.db, t.ns);
+  if (!ns) {
+    return fail(Errc::kNamespaceNotFound, "namespace " + squote(t.ns) + " does not exist",
+                "namespace");
+  }
+  if (last_version(ctx.db, ns->name, t.key) == 0) {
+    return fail(Errc::kConfigNotFound,
+                "key " + squote(t.key) + " never existed in namespace " + squote(t.ns), "key");
+  }
+  std::optional<int64_t> tagged;  // the version that carries the tag now
+  {
+    Stmt s = ctx.db.prepare(
+        "SELECT version FROM config_tag WHERE namespace_id = ? AND \"key\" = ? AND tag = ?");
+    s.bind(ns->id).bind(t.key).bind(t.tag);
+    if (s.step()) tagged = s.i64(0);
+  }
+  std::string message;
+  if (t.remove) {
+    if (tagged != t.version) {
+      return fail(Errc::kNotFound,
+                  "version " + std::to_string(t.version) + " of key " + squote(t.key) +
+                      " has no tag " + squote(t.tag),
+                  "tag");
+    }
+    ctx.db.prepare("DELETE FROM config_tag WHERE namespace_id = ? AND \"key\" = ? AND tag = ?")
+        .bind(ns->id)
+        .bind(t.key)
+        .bind(t.tag)
+        .run();
+    message = "标签删除成功";
+  } else {
+    bool exists = false;
+    {
+      Stmt s = ctx.db.prepare(
+          "SELECT 1 FROM config_version WHERE namespace_id = ? AND \"key\" = ? AND version = ?");
+      s.bind(ns->id).bind(t.key).bind(t.version);
+      exists = s.step();
+    }
+    if (!exists) {
+      return fail(Errc::kNotFound,
+                  "version " + std::to_string(t.version) + " of key " + squote(t.key) +
+                      " does not exist (or is no longer kept)",
+                  "version");
+    }
+    if (tagged && *tagged != t.version) {
+      return fail(Errc::kConflict,
+                  "tag " + squote(t.tag) + " already names version " + std::to_string(*tagged) +
+                      " of key " + squote(t.key) + "; remove it there first",
+                  "tag");
+    }
+    if (!tagged) {
+      ctx.db
+          .prepare(
+              "INSERT INTO config_tag(namespace_id, \"key\", tag, version, created_by, "
+              "created_at) VALUES (?, ?, ?, ?, ?, ?)")
+          .bind(ns->id)
+          .bind(t.key)
+          .bind(t.tag)
+          .bind(t.version)
+          .bind(ctx.operator_name)
+          .bind(ctx.ts)
+          .run();
+    }
+    message = "标签添加成功";
+  }
+  Json data = Json::object();
+  data["namespace"] = t.ns;
+  data["key"] = t.key;
+  data["version"] = t.version;
+  data["tag"] = t.tag;
+  Json tags = Json::array();
+  for (auto& tag : tags_of(ctx.db, ns->id, t.key, t.version)) tags.push_back(std::move(tag));
+  data["tags"] = std::move(tags);
+  Outcome out{std::move(message), std::move(data)};
+  out.moves_revision = false;  // labels change no config value
+  return out;
+}
+
+constexpr int64_t kDayMs = 86'400'000;
+
+/// Every version the policy no longer keeps: not among the key's `keep_latest` newest, older
+/// than `keep_days` before the entry's timestamp (0: no age protection), not tagged, not the
+/// key's current version. Ordered by key, then version, so every node sees the same list.
+R<Outcome> cleanup_versions(Ctx& ctx, const api::CleanupVersions& c) {
+  if (auto ok = check_retention_override(c.keep_latest, api::kMaxKeepLatest, "keep_latest", false);
+      !ok.ok()) {
+    return Unexpected{ok.error()};
+  }
+  if (auto ok = check_retention_override(c.keep_days, api::kMaxKeepDays, "keep_days", false);
+      !ok.ok()) {
+    return Unexpected{ok.error()};
+  }
+  std::vector<NamespaceRow> namespaces;
+  if (c.ns) {
+    if (auto bad = api::check_namespace_name(*c.ns)) {
+      return fail(Errc::kValidation, *bad, "namespace");
+    }
+    auto ns = namespace_by_name(ctx.db, *c.ns);
+    if (!ns) {
+      return fail(Errc::kNamespaceNotFound, "namespace " + squote(*c.ns) + " does not exist",
+                  "namespace");
+    }
+    namespaces.push_back(std::move(*ns));
+  } else {
+    Stmt s = ctx.db.prepare(std::string("SELECT ") + kNamespaceColumns +
+                            " FROM namespace n ORDER BY n.id");
+    while (s.step()) namespaces.push_back(read_namespace_row(s));
+  }
+
+  struct Removed {
+    int64_t row_id;
+    std::string ns, key, value, created_by;
+    int64_t version, created_at;
+  };
+  std::vector<Removed> removed;
+  Json per_namespace = Json::array();
+  for (const auto& ns : namespaces) {
+    RetentionOverride o = retention_override(ctx.db, ns.id);
+    int64_t keep_latest = c.keep_latest.value_or(o.keep_latest.value_or(api::kDefaultKeepLatest));
+    int64_t keep_days = c.keep_days.value_or(o.keep_days.value_or(api::kDefaultKeepDays));
+    int64_t cutoff = ctx.ts - keep_days * kDayMs;
+    Stmt s = ctx.db.prepare(
+        "SELECT v.id, v.\"key\", v.version, v.value, v.created_by, v.created_at "
+        "FROM config_version v WHERE v.namespace_id = ?1 "
+        "AND (?2 = 0 OR v.created_at < ?3) "
+        "AND (SELECT COUNT(*) FROM config_version w WHERE w.namespace_id = v.namespace_id "
+        "     AND w.\"key\" = v.\"key\" AND w.version > v.version) >= ?4 "
+        "AND NOT EXISTS (SELECT 1 FROM config_tag t WHERE t.namespace_id = v.namespace_id "
+        "     AND t.\"key\" = v.\"key\" AND t.version = v.version) "
+        "AND NOT EXISTS (SELECT 1 FROM config k WHERE k.namespace_id = v.namespace_id "
+        "     AND k.\"key\" = v.\"key\" AND k.version = v.version) "
+        "ORDER BY v.\"key\", v.version");
+    s.bind(ns.id).bind(keep_days).bind(cutoff).bind(keep_latest);
+    int64_t count = 0;
+    while (s.step()) {
+      removed.push_back(Removed{s.i64(0), ns.name, s.text(1), s.text(3), s.text(4), s.i64(2),
+                                s.i64(5)});
+      ++count;
+    }
+    Json entry = Json::object();
+    entry["namespace"] = ns.name;
+    entry["keep_latest"] = keep_latest;
+    entry["keep_days"] = keep_days;
+    entry["removed"] = count;
+    per_namespace.push_back(std::move(entry));
+  }
+  if (ctx.db.failed()) return fail(Errc::kDatabase, "sqlite: " + *ctx.db.take_error());
+
+  Json data = Json::object();
+  data["dry_run"] = c.dry_run;
+  data["count"] = static_cast<int64_t>(removed.size());
+  data["namespaces"] = std::move(per_namespace);
+  Json list = Json::array();
+  for (const auto& r : removed) {
+    Json j = Json::object();
+    j["namespace"] = r.ns;
+    j["key"] = r.key;
+    j["version"] = r.version;
+    j["created_at"] = format_utc(r.created_at);
+    list.push_back(std::move(j));
+  }
+  data["removed"] = std::move(list);
+
+  if (!c.dry_run && !removed.empty()) {
+    // The archive first, on stable storage, so that no version disappears without a trace.
+    std::string lines;
+    std::string removed_at = format_utc(ctx.ts);
+    for (const auto& r : removed) {
+      lines += R"({"namespace":)";
+      append_json_string(lines, r.ns);
+      lines += R"(,"key":)";
+      append_json_string(lines, r.key);
+      lines += R"(,"version":)" + std::to_string(r.version) + R"(,"value":)" + r.value +
+               R"(,"created_at":")" + format_utc(r.created_at) + R"(","created_by":)";
+      append_json_string(lines, r.created_by);
+      lines += R"(,"removed_at":")" + removed_at + "\"}\n";
+    }
+    std::string path = archive_path(ctx.options.path, ctx.ts);
+    auto archived = append_archive(path, lines);
+    if (!archived.ok()) return Unexpected{archived.error()};
+    for (const auto& r : removed) {
+      ctx.db.prepare("DELETE FROM config_version WHERE id = ?").bind(r.row_id).run();
+    }
+    data["archive"] = "archive/" + std::filesystem::path(path).filename().string();
+  }
+  Outcome out{c.dry_run ? "版本清理预览" : "版本清理完成", std::move(data)};
+  out.moves_revision = false;  // no current config changes
+  return out;
+}
+
 R<Outcome> run(Ctx& ctx, const api::CommandBody& body) {
   return std::visit(
       [&ctx](const auto& c) -> R<Outcome> {
@@ -615,6 +905,10 @@ R<Outcome> run(Ctx& ctx, const api::CommandBody& body) {
           return write_configs(ctx, c);
         } else if constexpr (std::is_same_v<T, api::SetMemberAddress>) {
           return set_member_address(ctx, c);
+        } else if constexpr (std::is_same_v<T, api::TagVersion>) {
+          return tag_version(ctx, c);
+        } else if constexpr (std::is_same_v<T, api::CleanupVersions>) {
+          return cleanup_versions(ctx, c);
         } else {
           return rollback_config(ctx, c);
         }

@@ -84,6 +84,22 @@ VersionRow read_version_row(const Stmt& s) {
 
 constexpr const char* kVersionColumns = "config_id, version, value, status, created_by, created_at";
 
+/// Fills the tags of `rows` (versions of one key) from config_tag.
+void add_tags(Conn& db, int64_t namespace_id, const std::string& key,
+              std::vector<VersionRow>& rows) {
+  if (rows.empty()) return;
+  Stmt s = db.prepare(
+      "SELECT version, tag FROM config_tag WHERE namespace_id = ? AND \"key\" = ? "
+      "ORDER BY version, tag");
+  s.bind(namespace_id).bind(key);
+  while (s.step()) {
+    int64_t version = s.i64(0);
+    for (auto& row : rows) {
+      if (row.version == version) row.tags.push_back(s.text(1));
+    }
+  }
+}
+
 }  // namespace
 
 Result<Page<ConfigRow>, api::Error> Store::list_configs(const ConfigFilter& filter,
@@ -181,6 +197,7 @@ Result<Page<VersionRow>, api::Error> Store::versions(const std::string& ns, cons
                         " ORDER BY version DESC LIMIT ? OFFSET ?");
     s.bind(nsrow->id).bind(key).bind(page.page_size).bind(offset_of(page));
     while (s.step()) out.items.push_back(read_version_row(s));
+    add_tags(db, nsrow->id, key, out.items);
     return out;
   });
 }
@@ -200,7 +217,9 @@ Result<VersionRow, api::Error> Store::get_version(const std::string& ns, const s
                   "version " + std::to_string(version) + " of key '" + key + "' does not exist",
                   "version");
     }
-    return read_version_row(s);
+    std::vector<VersionRow> rows{read_version_row(s)};
+    add_tags(db, nsrow->id, key, rows);
+    return std::move(rows.front());
   });
 }
 
@@ -223,13 +242,17 @@ Result<Page<NamespaceRow>, api::Error> Store::list_namespaces(const NamespaceFil
       out.total = count(s);
     }
     Stmt s = db.prepare(std::string("SELECT ") + kNamespaceColumns +
-                        ", (SELECT COUNT(*) FROM config c WHERE c.namespace_id = n.id)"
-                        " FROM namespace n" + where + " ORDER BY n.name LIMIT ? OFFSET ?");
+                        ", (SELECT COUNT(*) FROM config c WHERE c.namespace_id = n.id),"
+                        " r.keep_latest, r.keep_days"
+                        " FROM namespace n LEFT JOIN namespace_retention r"
+                        " ON r.namespace_id = n.id" + where + " ORDER BY n.name LIMIT ? OFFSET ?");
     bind_filter(s);
     s.bind(page.page_size).bind(offset_of(page));
     while (s.step()) {
       NamespaceRow row = read_namespace_row(s);
       row.config_count = s.i64(7);
+      if (!s.is_null(8)) row.keep_latest = s.i64(8);
+      if (!s.is_null(9)) row.keep_days = s.i64(9);
       out.items.push_back(std::move(row));
     }
     return out;

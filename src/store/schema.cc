@@ -88,6 +88,49 @@ CREATE TABLE key_version (
 ) WITHOUT ROWID;
 
 INSERT INTO meta(name, value) VALUES ('revision', 0), ('applied_index', 0);
+)sql" R"sql(
+-- Labels on versions (docs/versions.md): a tag names one version of a key; retention never
+-- removes a tagged version.
+CREATE TABLE config_tag (
+  namespace_id INTEGER NOT NULL,
+  "key"        TEXT NOT NULL,
+  tag          TEXT NOT NULL,
+  version      INTEGER NOT NULL,
+  created_by   TEXT,
+  created_at   INTEGER NOT NULL,
+  PRIMARY KEY (namespace_id, "key", tag)
+) WITHOUT ROWID;
+CREATE INDEX idx_config_tag_version ON config_tag(namespace_id, "key", version);
+
+-- Per-namespace retention overrides; NULL means "the default".
+CREATE TABLE namespace_retention (
+  namespace_id INTEGER PRIMARY KEY,
+  keep_latest  INTEGER,
+  keep_days    INTEGER
+);
+)sql";
+
+/// Schema version 2: tags and retention overrides.
+constexpr const char* kRetentionTables = R"sql(
+-- Labels on versions (docs/versions.md): a tag names one version of a key; retention never
+-- removes a tagged version.
+CREATE TABLE config_tag (
+  namespace_id INTEGER NOT NULL,
+  "key"        TEXT NOT NULL,
+  tag          TEXT NOT NULL,
+  version      INTEGER NOT NULL,
+  created_by   TEXT,
+  created_at   INTEGER NOT NULL,
+  PRIMARY KEY (namespace_id, "key", tag)
+) WITHOUT ROWID;
+CREATE INDEX idx_config_tag_version ON config_tag(namespace_id, "key", version);
+
+-- Per-namespace retention overrides; NULL means "the default".
+CREATE TABLE namespace_retention (
+  namespace_id INTEGER PRIMARY KEY,
+  keep_latest  INTEGER,
+  keep_days    INTEGER
+);
 )sql";
 
 bool table_exists(Conn& conn, const char* name) {
@@ -97,8 +140,11 @@ bool table_exists(Conn& conn, const char* name) {
 }
 
 // One step per schema version: migrate(from) brings a database at `from` to `from + 1`.
-// Version 1 is the first layout, so there is nothing to do yet.
-Result<Ok, api::Error> migrate(Conn& /*conn*/, int64_t from) {
+Result<Ok, api::Error> migrate(Conn& conn, int64_t from) {
+  if (from == 1) {
+    conn.exec(kRetentionTables);
+    return Ok{};
+  }
   return Unexpected{api::make_error(api::Errc::kDatabase,
                                     "no migration from schema version " + std::to_string(from))};
 }

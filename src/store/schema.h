@@ -10,7 +10,7 @@ namespace cairn::store {
 
 /// Version of the table layout below, kept in meta('schema_version'). A later release that
 /// changes the layout raises it and adds a step to migrate().
-inline constexpr int64_t kSchemaVersion = 1;
+inline constexpr int64_t kSchemaVersion = 2;  // 2: config_tag, namespace_retention
 
 /// Tables of the canonical dump (checksum) with their ordering, in a fixed order.
 struct TableOrder {
@@ -24,6 +24,8 @@ inline constexpr TableOrder kDumpTables[] = {
     {"config_version", "id"},
     {"config_history", "id"},
     {"key_version", "namespace, \"key\""},
+    {"config_tag", "namespace_id, \"key\", tag"},
+    {"namespace_retention", "namespace_id"},
     {"sqlite_sequence", "name"},
 };
 

@@ -119,6 +119,13 @@ Stmt& Stmt::bind(const std::optional<std::string>& v) {
   return *this;
 }
 
+Stmt& Stmt::bind(const std::optional<int64_t>& v) {
+  if (v) return bind(*v);
+  if (stmt_ && sqlite3_bind_null(stmt_, next_param_) != SQLITE_OK) conn_.fail_from_db("bind");
+  ++next_param_;
+  return *this;
+}
+
 bool Stmt::step() {
   if (stmt_ == nullptr || done_) return false;
   int rc = sqlite3_step(stmt_);

@@ -78,6 +78,7 @@ class Stmt {
   Stmt& bind(const std::string& v) { return bind(std::string_view(v)); }
   Stmt& bind(const char* v) { return bind(std::string_view(v)); }
   Stmt& bind(const std::optional<std::string>& v);
+  Stmt& bind(const std::optional<int64_t>& v);  // NULL when empty
 
   /// True when a row is available; false at the end or on failure (kept in the Conn).
   bool step();

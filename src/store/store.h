@@ -37,6 +37,9 @@ struct NamespaceRow {
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
   int64_t config_count = 0;  // filled by list_namespaces only
+  /// Retention overrides (docs/versions.md); nullopt = the default. list_namespaces only.
+  std::optional<int64_t> keep_latest;
+  std::optional<int64_t> keep_days;
 };
 
 struct ConfigRow {
@@ -62,6 +65,7 @@ struct VersionRow {
   int status = 1;
   std::string created_by;
   int64_t created_at_ms = 0;
+  std::vector<std::string> tags;  // labels on this version (api::TagVersion), sorted
 };
 
 struct HistoryRow {
@@ -163,7 +167,8 @@ class Store {
   /// Newest first. 40402 unknown namespace, 40403 when the key never existed.
   Result<Page<HistoryRow>, api::Error> history(const std::string& ns, const std::string& key,
                                                const PageRequest& page) const;
-  /// Newest first; spans delete and re-create. 40402 / 40403 as history().
+  /// Newest first; spans delete and re-create; each row with its tags. Versions removed by
+  /// retention are gone. 40402 / 40403 as history().
   Result<Page<VersionRow>, api::Error> versions(const std::string& ns, const std::string& key,
                                                 const PageRequest& page) const;
   /// 40402 unknown namespace, 40403 key never existed, 40401 version not (or no longer) kept.

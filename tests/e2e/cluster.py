@@ -25,7 +25,9 @@ from harness import CairnTestCase, free_port, raw_request
 
 # Small timings so that elections take a fraction of a second (election timeout 200 ms).
 RAFT_ARGS = ("--raft-tick", "20ms", "--election-ticks", "10")
-QUIET_ARGS = ("--access-log=false",)
+# Writers in these tests go as fast as the cluster allows from one address, above the default
+# per-client write quota (docs/rate-limits.md); rate limiting has its own suite (limits).
+QUIET_ARGS = ("--access-log=false", "--rate-limit-enabled=false")
 LEADER_TIMEOUT = 20.0     # a leader is elected (and known to every live node) within this
 CONVERGE_TIMEOUT = 45.0   # live nodes reach the same applied index and checksum within this
 STATUS = "/api/v1/cluster/status"

@@ -32,6 +32,8 @@ SUITES = {
     "watch": ["test_watch"],
     "cluster": ["test_cluster"],
     "chaos": ["test_chaos"],
+    "retention": ["test_retention"],
+    "limits": ["test_limits"],
 }
 
 

@@ -218,6 +218,9 @@ class ChaosWriter:
 class ChaosCase(ClusterCase):
     """A 3-node cluster, a seeded RNG, a log of actions, and the checks shared by the tests."""
 
+    # (Rate limiting is off in every cluster of tests/e2e/cluster.py: writers here go as fast as
+    # the cluster allows, from one address.)
+
     def setUp(self):
         self.seed = _seed()
         self.rnd = random.Random(self.seed)

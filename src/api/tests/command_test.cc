@@ -18,8 +18,9 @@ Command sample_batch() {
 TEST(Command, RoundTripsEveryType) {
   std::vector<Command> all = {
       Command{"r", "op", CreateNamespace{"ns", "d"}},
-      Command{"r", "op", UpdateNamespace{4, "new", 0}},
-      Command{"r", "op", UpdateNamespace{4, std::nullopt, std::nullopt}},
+      Command{"r", "op", UpdateNamespace{4, "new", 0, std::nullopt, std::nullopt}},
+      Command{"r", "op",
+              UpdateNamespace{4, std::nullopt, std::nullopt, std::nullopt, std::nullopt}},
       Command{"r", "op", DeleteNamespace{9}},
       sample_batch(),
       Command{"r", "op", RollbackConfig{"ns", "k", 3, 5}},
@@ -34,13 +35,74 @@ TEST(Command, RoundTripsEveryType) {
 }
 
 TEST(Command, FirstByteIsFormatVersion) {
+  // Commands of release 1 keep format 1 so that older nodes still read them.
   std::string bytes = encode_command(sample_batch());
-  EXPECT_EQ(static_cast<uint8_t>(bytes[0]), kCommandFormatVersion);
+  EXPECT_EQ(static_cast<uint8_t>(bytes[0]), 1);
+  std::string tag = encode_command(Command{"r", "o", TagVersion{"n", "k", 2, "t", false}});
+  EXPECT_EQ(static_cast<uint8_t>(tag[0]), kCommandFormatVersion);
+  UpdateNamespace u{4, std::nullopt, std::nullopt, 10, std::nullopt};
+  EXPECT_EQ(static_cast<uint8_t>(encode_command(Command{"r", "o", u})[0]), 2);
+}
+
+TEST(Command, RoundTripsRetentionCommands) {
+  std::vector<Command> all = {
+      Command{"r", "op", TagVersion{"ns", "k", 3, "release-1", false}},
+      Command{"r", "op", TagVersion{"ns", "k", 3, "release-1", true}},
+      Command{"r", "op", CleanupVersions{}},
+      Command{"r", "op", CleanupVersions{"ns", 5, 0, true}},
+      Command{"r", "op", UpdateNamespace{4, std::nullopt, std::nullopt, 7, kRetentionReset}},
+  };
+  for (const auto& c : all) {
+    std::string bytes = encode_command(c);
+    auto back = decode_command(bytes);
+    ASSERT_TRUE(back.ok()) << back.error().details;
+    EXPECT_EQ(encode_command(*back), bytes);
+    EXPECT_EQ(back->body.index(), c.body.index());
+  }
+  auto tag = decode_command(encode_command(all[1]));
+  ASSERT_TRUE(tag.ok());
+  const auto& t = std::get<TagVersion>(tag->body);
+  EXPECT_EQ(t.ns, "ns");
+  EXPECT_EQ(t.version, 3);
+  EXPECT_EQ(t.tag, "release-1");
+  EXPECT_TRUE(t.remove);
+  auto cleanup = decode_command(encode_command(all[3]));
+  ASSERT_TRUE(cleanup.ok());
+  const auto& c = std::get<CleanupVersions>(cleanup->body);
+  EXPECT_EQ(c.ns, std::optional<std::string>("ns"));
+  EXPECT_EQ(c.keep_latest, std::optional<int64_t>(5));
+  EXPECT_EQ(c.keep_days, std::optional<int64_t>(0));
+  EXPECT_TRUE(c.dry_run);
+  auto update = decode_command(encode_command(all[4]));
+  ASSERT_TRUE(update.ok());
+  EXPECT_EQ(std::get<UpdateNamespace>(update->body).keep_days,
+            std::optional<int64_t>(kRetentionReset));
+}
+
+TEST(Command, RetentionCommandsNeedFormatTwo) {
+  std::string tag = encode_command(Command{"r", "o", TagVersion{"n", "k", 2, "t", false}});
+  tag[0] = '\x01';
+  EXPECT_FALSE(decode_command(tag).ok());
+  std::string cleanup = encode_command(Command{"r", "o", CleanupVersions{}});
+  cleanup[0] = '\x01';
+  EXPECT_FALSE(decode_command(cleanup).ok());
+  EXPECT_FALSE(decode_command(std::string(1, '\x02') +
+                              R"({"request_id":"r","operator":"o","type":"config.cleanup",)"
+                              R"("dry_run":"yes"})")
+                   .ok());
+  EXPECT_FALSE(decode_command(std::string(1, '\x02') +
+                              R"({"request_id":"r","operator":"o","type":"config.tag",)"
+                              R"("namespace":"n","key":"k","version":1.5,"tag":"t"})")
+                   .ok());
+  std::string bytes = encode_command(Command{"r", "o", CleanupVersions{"ns", 5, 1, true}});
+  for (size_t cut = 0; cut < bytes.size(); ++cut) {
+    EXPECT_FALSE(decode_command(std::string_view(bytes).substr(0, cut)).ok()) << cut;
+  }
 }
 
 TEST(Command, RejectsGarbageWithoutCrashing) {
   EXPECT_FALSE(decode_command("").ok());
-  EXPECT_FALSE(decode_command(std::string(1, '\x02') + "{}").ok());  // future version
+  EXPECT_FALSE(decode_command(std::string(1, '\x03') + "{}").ok());  // future version
   EXPECT_FALSE(decode_command(std::string(1, '\x00') + "{}").ok());
   EXPECT_FALSE(decode_command(std::string(1, '\x01') + "{").ok());
   EXPECT_FALSE(decode_command(std::string(1, '\x01') + "[]").ok());

@@ -35,7 +35,7 @@ api::Command ns_create(const std::string& name, const std::string& description) 
 
 api::Command ns_update(int64_t id, std::optional<std::string> description,
                        std::optional<int> status) {
-  return api::Command{"req", "alice", api::UpdateNamespace{id, std::move(description), status}};
+  return api::Command{"req", "alice", api::UpdateNamespace{id, std::move(description), status, std::nullopt, std::nullopt}};
 }
 
 api::Command ns_delete(int64_t id) { return api::Command{"req", "alice", api::DeleteNamespace{id}}; }
@@ -118,6 +118,8 @@ std::string dump_tables(const std::string& path) {
   const char* tables[][2] = {{"meta", "name"},           {"namespace", "id"},
                              {"config", "id"},           {"config_version", "id"},
                              {"config_history", "id"},   {"key_version", "namespace, \"key\""},
+                             {"config_tag", "namespace_id, \"key\", tag"},
+                             {"namespace_retention", "namespace_id"},
                              {"sqlite_sequence", "name"}};
   for (auto& t : tables) {
     std::string sql = std::string("SELECT * FROM ") + t[0] + " ORDER BY " + t[1];

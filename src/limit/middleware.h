@@ -1,0 +1,30 @@
+#pragma once
+
+#include <string>
+
+#include "http/types.h"
+#include "limit/limiter.h"
+
+namespace cairn::limit {
+
+/// The client a request is counted for: its `X-Client-ID` when valid, else the identity of its
+/// token (once tokens exist), else the peer's IP address without the port.
+std::string client_id_of(const http::Request& req);
+
+/// Counts each request of a limited class (classify()) against `limiter` and answers
+/// 429/42901 (global limit) or 429/42902 (client quota) with the seed's body (§3.5.2):
+///
+///   {"code":42902,"message":"客户端配额超限","error":{"details":"…","retry_after":1,
+///    "limit":1000,"remaining":0,"reset":1705734460},"request_id":"…","timestamp":…}
+///
+/// and the headers `Retry-After`, `X-RateLimit-Limit`, `X-RateLimit-Remaining`,
+/// `X-RateLimit-Reset`. Requests that pass carry the three X-RateLimit-* headers of their
+/// bucket. Requests forwarded by another node (`X-Cairn-Forwarded`) were counted where they
+/// arrived and pass untouched.
+///
+/// Place it after the request-id middleware (the 429 carries the request id) and before the
+/// cluster middleware (so a follower refuses before forwarding). `limiter` must outlive the
+/// returned middleware; any io thread may run it.
+http::Middleware rate_limit_middleware(Limiter& limiter);
+
+}  // namespace cairn::limit

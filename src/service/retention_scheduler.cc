@@ -1,0 +1,83 @@
+#include "service/retention_scheduler.h"
+
+#include <atomic>
+#include <chrono>
+#include <string>
+
+#include "common/json.h"
+
+namespace cairn::service {
+
+struct RetentionScheduler::Shared {
+  std::atomic<bool> in_flight{false};
+  std::atomic<uint64_t> sequence{0};
+  std::atomic<uint64_t> proposed{0};
+  std::atomic<uint64_t> succeeded{0};
+  std::atomic<uint64_t> failed{0};
+  std::atomic<uint64_t> removed{0};
+};
+
+RetentionScheduler::RetentionScheduler(Replicator& replicator, RetentionSchedulerOptions options)
+    : replicator_(replicator), options_(std::move(options)), shared_(std::make_shared<Shared>()) {
+  if (options_.interval_ms <= 0) options_.interval_ms = 3'600'000;
+}
+
+RetentionScheduler::~RetentionScheduler() { stop(); }
+
+void RetentionScheduler::start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable() || stopping_) return;
+  thread_ = std::thread([this] {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      if (cv_.wait_for(lock, std::chrono::milliseconds(options_.interval_ms),
+                       [this] { return stopping_; })) {
+        break;
+      }
+      lock.unlock();
+      run_once();
+      lock.lock();
+    }
+  });
+}
+
+void RetentionScheduler::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool RetentionScheduler::run_once() {
+  if (options_.is_leader && !options_.is_leader()) return false;
+  bool expected = false;
+  if (!shared_->in_flight.compare_exchange_strong(expected, true)) return false;
+  uint64_t n = ++shared_->sequence;
+  shared_->proposed.fetch_add(1);
+  api::Command command{"retention-" + std::to_string(n), "retention", api::CleanupVersions{}};
+  std::shared_ptr<Shared> shared = shared_;
+  replicator_.propose(std::move(command), [shared](api::CommandResult result) {
+    if (result.ok()) {
+      shared->succeeded.fetch_add(1);
+      if (auto data = parse_json(result.data, 8); data && data->is_object()) {
+        auto count = data->find("count");
+        if (count != data->end() && count->is_number_unsigned()) {
+          shared->removed.fetch_add(count->get<uint64_t>());
+        }
+      }
+    } else {
+      shared->failed.fetch_add(1);
+    }
+    shared->in_flight = false;
+  });
+  return true;
+}
+
+RetentionScheduler::Counters RetentionScheduler::counters() const {
+  return Counters{shared_->proposed.load(), shared_->succeeded.load(), shared_->failed.load(),
+                  shared_->removed.load()};
+}
+
+}  // namespace cairn::service

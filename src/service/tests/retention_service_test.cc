@@ -1,0 +1,274 @@
+// Handlers of docs/versions.md: ETag / If-Match / If-None-Match, tags, clean-up, namespace
+// retention overrides, and the retention scheduler.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/json.h"
+#include "service/retention_scheduler.h"
+#include "service/service.h"
+#include "service/state_machine.h"
+#include "service/test_replicator.h"
+
+namespace cairn::service {
+namespace {
+
+class RetentionServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           ("retention_service_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    store::Options options;
+    options.path = (dir_ / "cairn.db").string();
+    auto opened = store::Store::open(options);
+    ASSERT_TRUE(opened.ok()) << opened.error().details;
+    store_ = std::move(*opened);
+    ASSERT_TRUE(index_.load(*store_).ok());
+    sm_ = std::make_unique<ConfigStateMachine>(*store_, index_);
+    replicator_ = std::make_unique<InlineReplicator>(*sm_);
+    service_ = std::make_unique<Service>(ServiceOptions{}, *store_, index_, *replicator_);
+    service_->register_routes(router_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  struct Reply {
+    int status = 0;
+    Json body;
+    std::string raw;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string header(const std::string& name) const {
+      for (const auto& [k, v] : headers) {
+        if (k == name) return v;
+      }
+      return {};
+    }
+  };
+
+  Reply call(const std::string& method, const std::string& target, const std::string& body = "",
+             std::vector<std::pair<std::string, std::string>> headers = {}) {
+    auto req = std::make_shared<http::Request>();
+    req->method = method;
+    req->target = target;
+    EXPECT_TRUE(http::parse_target(target, req->path, req->query)) << target;
+    req->body = body;
+    req->request_id = "test";
+    req->headers = std::move(headers);
+    Reply out;
+    router_.dispatch(req, [&out](http::Response res) {
+      out.status = res.status;
+      out.raw = res.body;
+      out.headers = res.headers;
+      if (!res.body.empty()) out.body = Json::parse(res.body);
+    });
+    EXPECT_NE(out.status, 0) << "no reply for " << target;
+    return out;
+  }
+
+  void setup_key(int versions) {
+    ASSERT_EQ(call("POST", "/api/v1/admin/namespace", R"({"name":"svc"})").status, 200);
+    ASSERT_EQ(
+        call("POST", "/api/v1/admin/config", R"({"namespace":"svc","key":"k","value":1})").status,
+        200);
+    for (int i = 2; i <= versions; ++i) {
+      ASSERT_EQ(call("PUT", "/api/v1/admin/config",
+                     R"({"namespace":"svc","key":"k","value":)" + std::to_string(i) + "}")
+                    .status,
+                200);
+    }
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Store> store_;
+  cache::Index index_;
+  std::unique_ptr<ConfigStateMachine> sm_;
+  std::unique_ptr<InlineReplicator> replicator_;
+  std::unique_ptr<Service> service_;
+  http::Router router_;
+};
+
+TEST_F(RetentionServiceTest, GetCarriesETagAndAnswers304WhenUnchanged) {
+  setup_key(2);
+  auto got = call("GET", "/api/v1/config/get?namespace=svc&key=k");
+  ASSERT_EQ(got.status, 200);
+  EXPECT_EQ(got.header("ETag"), "\"2\"");
+  auto same =
+      call("GET", "/api/v1/config/get?namespace=svc&key=k", "", {{"if-none-match", "\"2\""}});
+  EXPECT_EQ(same.status, 304);
+  EXPECT_TRUE(same.raw.empty());
+  EXPECT_EQ(same.header("ETag"), "\"2\"");
+  EXPECT_EQ(call("GET", "/api/v1/config/get?namespace=svc&key=k", "",
+                 {{"if-none-match", "W/\"1\", W/\"2\""}})
+                .status,
+            304);
+  EXPECT_EQ(call("GET", "/api/v1/config/get?namespace=svc&key=k", "", {{"if-none-match", "\"1\""}})
+                .status,
+            200);
+  auto old = call("GET", "/api/v1/config/get?namespace=svc&key=k&version=1");
+  EXPECT_EQ(old.header("ETag"), "\"1\"");
+}
+
+TEST_F(RetentionServiceTest, IfMatchIsAnExpectedVersion) {
+  setup_key(1);
+  auto stale = call("PUT", "/api/v1/admin/config", R"({"namespace":"svc","key":"k","value":5})",
+                    {{"if-match", "\"7\""}});
+  EXPECT_EQ(stale.status, 409);
+  EXPECT_EQ(stale.body["code"], 40901);
+  EXPECT_EQ(store_->revision(), 2u);  // nothing written
+  auto ok = call("PUT", "/api/v1/admin/config", R"({"namespace":"svc","key":"k","value":5})",
+                 {{"if-match", "W/\"1\""}});
+  ASSERT_EQ(ok.status, 200) << ok.raw;
+  EXPECT_EQ(ok.header("ETag"), "\"2\"");
+  // Unquoted digits are accepted too; agreeing with expected_version is fine.
+  EXPECT_EQ(
+      call("PUT", "/api/v1/admin/config",
+           R"({"namespace":"svc","key":"k","value":6,"expected_version":2})", {{"if-match", "2"}})
+          .status,
+      200);
+  auto both = call("PUT", "/api/v1/admin/config",
+                   R"({"namespace":"svc","key":"k","value":7,"expected_version":3})",
+                   {{"if-match", "\"2\""}});
+  EXPECT_EQ(both.status, 400);
+  EXPECT_EQ(both.body["code"], 40002);
+  EXPECT_EQ(call("PUT", "/api/v1/admin/config", R"({"namespace":"svc","key":"k","value":7})",
+                 {{"if-match", "\"abc\""}})
+                .body["code"],
+            40001);
+  EXPECT_EQ(call("PUT", "/api/v1/admin/config", R"({"namespace":"svc","key":"k","value":7})",
+                 {{"if-match", "\"1\", \"2\""}})
+                .body["code"],
+            40002);
+  auto rb = call("POST", "/api/v1/admin/config/rollback",
+                 R"({"namespace":"svc","key":"k","target_version":1})", {{"if-match", "\"1\""}});
+  EXPECT_EQ(rb.status, 409);
+  rb = call("POST", "/api/v1/admin/config/rollback",
+            R"({"namespace":"svc","key":"k","target_version":1})", {{"if-match", "\"3\""}});
+  ASSERT_EQ(rb.status, 200) << rb.raw;
+  EXPECT_EQ(rb.header("ETag"), "\"4\"");
+  EXPECT_EQ(call("DELETE", "/api/v1/admin/config?namespace=svc&key=k", "", {{"if-match", "\"3\""}})
+                .status,
+            409);
+  EXPECT_EQ(call("DELETE", "/api/v1/admin/config?namespace=svc&key=k", "", {{"if-match", "\"4\""}})
+                .status,
+            200);
+}
+
+TEST_F(RetentionServiceTest, TagsShowInVersionsAndProtectFromCleanup) {
+  setup_key(5);
+  auto tagged = call("POST", "/api/v1/admin/config/tag",
+                     R"({"namespace":"svc","key":"k","version":2,"tag":"golden"})");
+  ASSERT_EQ(tagged.status, 200) << tagged.raw;
+  EXPECT_EQ(tagged.body["data"]["tags"], Json::array({"golden"}));
+  EXPECT_EQ(call("POST", "/api/v1/admin/config/tag?namespace=svc&key=k&version=9&tag=x").status,
+            404);
+  auto versions = call("GET", "/api/v1/config/versions?namespace=svc&key=k");
+  ASSERT_EQ(versions.status, 200);
+  EXPECT_EQ(versions.body["data"]["list"][3]["version"], 2);
+  EXPECT_EQ(versions.body["data"]["list"][3]["tags"], Json::array({"golden"}));
+  EXPECT_EQ(versions.body["data"]["list"][0]["tags"], Json::array());
+
+  auto dry = call("POST", "/api/v1/admin/config/cleanup",
+                  R"({"namespace":"svc","keep_latest":0,"keep_days":0,"dry_run":true})");
+  ASSERT_EQ(dry.status, 200) << dry.raw;
+  EXPECT_EQ(dry.body["data"]["count"], 3);
+  EXPECT_EQ(call("GET", "/api/v1/config/versions?namespace=svc&key=k")
+                .body["data"]["pagination"]["total"],
+            5);
+  auto real = call("POST", "/api/v1/admin/config/cleanup",
+                   R"({"namespace":"svc","keep_latest":0,"keep_days":0})");
+  ASSERT_EQ(real.status, 200);
+  EXPECT_EQ(real.body["data"]["removed"], dry.body["data"]["removed"]);
+  EXPECT_EQ(call("GET", "/api/v1/config/get?namespace=svc&key=k&version=1").body["code"], 40401);
+  EXPECT_EQ(call("GET", "/api/v1/config/get?namespace=svc&key=k&version=2").status, 200);
+  EXPECT_EQ(
+      call("DELETE", "/api/v1/admin/config/tag?namespace=svc&key=k&version=2&tag=golden").status,
+      200);
+  EXPECT_EQ(call("DELETE", "/api/v1/admin/config/tag?namespace=svc&key=k&version=2&tag=golden")
+                .body["code"],
+            40401);
+  // Bad bodies.
+  EXPECT_EQ(call("POST", "/api/v1/admin/config/cleanup", R"({"keep_latest":-1})").body["code"],
+            40002);
+  EXPECT_EQ(call("POST", "/api/v1/admin/config/cleanup", R"({"dry_run":"yes"})").body["code"],
+            40001);
+  EXPECT_EQ(call("POST", "/api/v1/admin/config/cleanup", R"({"namespace":"nope"})").body["code"],
+            40402);
+  EXPECT_EQ(call("POST", "/api/v1/admin/config/cleanup").status, 200);  // empty body: defaults
+}
+
+TEST_F(RetentionServiceTest, NamespaceRetentionOverride) {
+  setup_key(4);
+  auto set = call("PUT", "/api/v1/admin/namespace/svc",
+                  R"({"retention":{"keep_latest":1,"keep_days":0}})");
+  ASSERT_EQ(set.status, 200) << set.raw;
+  EXPECT_EQ(set.body["data"]["retention"]["keep_latest"], 1);
+  EXPECT_EQ(
+      call("PUT", "/api/v1/admin/namespace/svc", R"({"retention":{"keep_days":-2}})").body["code"],
+      40002);
+  EXPECT_EQ(call("PUT", "/api/v1/admin/namespace/svc", R"({"retention":5})").body["code"], 40001);
+  auto run = call("POST", "/api/v1/admin/config/cleanup", "{}");
+  EXPECT_EQ(run.body["data"]["count"], 3);
+  auto reset = call("PUT", "/api/v1/admin/namespace/svc",
+                    R"({"retention":{"keep_latest":null,"keep_days":null}})");
+  ASSERT_EQ(reset.status, 200) << reset.raw;
+  EXPECT_EQ(reset.body["data"]["retention"]["keep_latest"], 30);
+}
+
+/// Counts proposals and holds their callbacks, so a test decides when they complete.
+class HoldingReplicator final : public Replicator {
+ public:
+  void propose(api::Command command, Done done) override {
+    std::lock_guard lock(mu);
+    commands.push_back(std::move(command));
+    pending.push_back(std::move(done));
+  }
+  std::mutex mu;
+  std::vector<api::Command> commands;
+  std::vector<Done> pending;
+};
+
+TEST(RetentionSchedulerTest, ProposesCleanupOnlyWhenLeaderAndOneAtATime) {
+  HoldingReplicator replicator;
+  bool leader = false;
+  RetentionScheduler scheduler(replicator, {3'600'000, [&leader] { return leader; }});
+  EXPECT_FALSE(scheduler.run_once());
+  leader = true;
+  EXPECT_TRUE(scheduler.run_once());
+  EXPECT_FALSE(scheduler.run_once());  // the first is still in flight
+  ASSERT_EQ(replicator.commands.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<api::CleanupVersions>(replicator.commands[0].body));
+  const auto& c = std::get<api::CleanupVersions>(replicator.commands[0].body);
+  EXPECT_FALSE(c.dry_run);
+  EXPECT_FALSE(c.ns || c.keep_latest || c.keep_days);  // the namespaces' own policies
+  api::CommandResult done;
+  done.data = R"({"count":4})";
+  replicator.pending[0](done);
+  EXPECT_EQ(scheduler.counters().removed, 4u);
+  EXPECT_EQ(scheduler.counters().succeeded, 1u);
+  EXPECT_TRUE(scheduler.run_once());
+  replicator.pending[1](api::CommandResult::failure(api::make_error(api::Errc::kNotLeader, "x")));
+  EXPECT_EQ(scheduler.counters().failed, 1u);
+}
+
+TEST(RetentionSchedulerTest, TimerThreadProposesAndStops) {
+  HoldingReplicator replicator;
+  RetentionScheduler scheduler(replicator, {1, {}});
+  scheduler.start();
+  // Waits for the first proposal by its effect, not by time.
+  for (int i = 0; i < 5000; ++i) {
+    {
+      std::lock_guard lock(replicator.mu);
+      if (!replicator.commands.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  scheduler.stop();
+  std::lock_guard lock(replicator.mu);
+  EXPECT_EQ(replicator.commands.size(), 1u);  // in flight: no second proposal
+}
+
+}  // namespace
+}  // namespace cairn::service
