@@ -88,26 +88,6 @@ CREATE TABLE key_version (
 ) WITHOUT ROWID;
 
 INSERT INTO meta(name, value) VALUES ('revision', 0), ('applied_index', 0);
-)sql" R"sql(
--- Labels on versions (docs/versions.md): a tag names one version of a key; retention never
--- removes a tagged version.
-CREATE TABLE config_tag (
-  namespace_id INTEGER NOT NULL,
-  "key"        TEXT NOT NULL,
-  tag          TEXT NOT NULL,
-  version      INTEGER NOT NULL,
-  created_by   TEXT,
-  created_at   INTEGER NOT NULL,
-  PRIMARY KEY (namespace_id, "key", tag)
-) WITHOUT ROWID;
-CREATE INDEX idx_config_tag_version ON config_tag(namespace_id, "key", version);
-
--- Per-namespace retention overrides; NULL means "the default".
-CREATE TABLE namespace_retention (
-  namespace_id INTEGER PRIMARY KEY,
-  keep_latest  INTEGER,
-  keep_days    INTEGER
-);
 )sql";
 
 /// Schema version 2: tags and retention overrides.
@@ -202,6 +182,7 @@ Result<Ok, api::Error> ensure_schema(Conn& conn) {
   if (!conn.exec("BEGIN IMMEDIATE")) return Unexpected{*conn.db_error()};
   if (!table_exists(conn, "meta")) {
     conn.exec(kCreateSchema);
+    conn.exec(kRetentionTables);  // a new database starts at the current version
     write_meta(conn, "schema_version", kSchemaVersion);
   } else {
     int64_t version = read_meta(conn, "schema_version");
