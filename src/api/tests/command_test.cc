@@ -125,3 +125,29 @@ TEST(Command, RejectsGarbageWithoutCrashing) {
 
 }  // namespace
 }  // namespace cairn::api
+
+namespace cairn::api {
+namespace {
+
+TEST(Command, RoundTripsMemberAddresses) {
+  for (bool remove : {false, true}) {
+    Command c{"r", "cluster", SetMemberAddress{4, "10.0.0.4:7001", "10.0.0.4:8001", remove}};
+    std::string bytes = encode_command(c);
+    auto back = decode_command(bytes);
+    ASSERT_TRUE(back.ok()) << back.error().details;
+    EXPECT_EQ(encode_command(*back), bytes);
+    const auto& m = std::get<SetMemberAddress>(back->body);
+    EXPECT_EQ(m.id, 4);
+    EXPECT_EQ(m.peer, "10.0.0.4:7001");
+    EXPECT_EQ(m.http, "10.0.0.4:8001");
+    EXPECT_EQ(m.remove, remove);
+  }
+  // A member command without its remove flag is not a valid command.
+  std::string bytes = encode_command(Command{"r", "o", SetMemberAddress{1, "p", "h", false}});
+  auto at = bytes.find(",\"remove\":false");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_FALSE(decode_command(bytes.erase(at, 15)).ok());
+}
+
+}  // namespace
+}  // namespace cairn::api
