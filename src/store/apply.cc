@@ -19,12 +19,6 @@ using api::Errc;
 using api::Error;
 using api::make_error;
 
-template <class T>
-using R = Result<T, Error>;
-
-Unexpected<Error> fail(Errc code, std::string details, std::string field = {}) {
-  return Unexpected{make_error(code, std::move(details), std::move(field))};
-}
 
 std::string squote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
@@ -408,7 +402,9 @@ R<OpOutcome> create_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWr
   return OpOutcome{id, version, 0};
 }
 
-R<OpOutcome> update_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWrite& w) {
+/// The config an update or delete acts on: it must exist (40403) and be at the expected
+/// version when one is given (40901).
+R<ConfigRow> existing_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWrite& w) {
   auto current = config_by_key(ctx.db, ns.id, w.key);
   if (!current) {
     return fail(Errc::kConfigNotFound,
@@ -418,6 +414,12 @@ R<OpOutcome> update_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWr
   if (auto ok = check_expected(w.expected_version, current->version); !ok.ok()) {
     return Unexpected{ok.error()};
   }
+  return *current;
+}
+
+R<OpOutcome> update_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWrite& w) {
+  auto current = existing_config(ctx, ns, w);
+  if (!current.ok()) return Unexpected{current.error()};
   if (!w.value && !w.description && !w.status) {
     return fail(Errc::kBadRequest, "one of value, description or status is required", "value");
   }
@@ -471,15 +473,8 @@ R<OpOutcome> update_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWr
 }
 
 R<OpOutcome> delete_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWrite& w) {
-  auto current = config_by_key(ctx.db, ns.id, w.key);
-  if (!current) {
-    return fail(Errc::kConfigNotFound,
-                "key " + squote(w.key) + " does not exist in namespace " + squote(ns.name),
-                "key");
-  }
-  if (auto ok = check_expected(w.expected_version, current->version); !ok.ok()) {
-    return Unexpected{ok.error()};
-  }
+  auto current = existing_config(ctx, ns, w);
+  if (!current.ok()) return Unexpected{current.error()};
   insert_history(ctx, current->id, ns.id, w.key, current->value, "null", current->version,
                  "DELETE");
   ctx.db.prepare("DELETE FROM config WHERE id = ?").bind(current->id).run();

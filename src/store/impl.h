@@ -69,6 +69,14 @@ class ReadTx {
   Conn& conn_;
 };
 
+template <class T>
+using R = Result<T, api::Error>;
+
+/// The error result of a store operation.
+inline Unexpected<api::Error> fail(api::Errc code, std::string details, std::string field = {}) {
+  return Unexpected{api::make_error(code, std::move(details), std::move(field))};
+}
+
 struct Store::Impl {
   std::unique_ptr<Conn> writer;  // apply thread only
   ReadPool readers;

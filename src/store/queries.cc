@@ -13,12 +13,6 @@ using api::Errc;
 using api::Error;
 using api::make_error;
 
-template <class T>
-using R = Result<T, Error>;
-
-Unexpected<Error> fail(Errc code, std::string details, std::string field = {}) {
-  return Unexpected{make_error(code, std::move(details), std::move(field))};
-}
 
 /// Runs `fn` in a read transaction on a pooled connection; an SQLite failure anywhere inside
 /// becomes a 50002 whatever `fn` returned.

@@ -9,65 +9,23 @@
 
 #include "common/json.h"
 #include "service/state_machine.h"
+#include "service/tests/service_fixture.h"
 #include "service/test_replicator.h"
 
 namespace cairn::service {
 namespace {
 
-class ServiceTest : public ::testing::Test {
+class ServiceTest : public testing::ServiceFixture {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           ("service_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    store::Options options;
-    options.path = (dir_ / "cairn.db").string();
-    options.max_value_bytes = 1024;
-    auto opened = store::Store::open(options);
-    ASSERT_TRUE(opened.ok()) << opened.error().details;
-    store_ = std::move(*opened);
-    ASSERT_TRUE(index_.load(*store_).ok());
-    sm_ = std::make_unique<ConfigStateMachine>(*store_, index_);
-    replicator_ = std::make_unique<InlineReplicator>(*sm_);
-    ServiceOptions so;
-    so.max_value_bytes = 1024;
-    service_ = std::make_unique<Service>(so, *store_, index_, *replicator_);
-    service_->register_routes(router_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  ServiceTest() { max_value_bytes_ = 1024; }
 
-  struct Reply {
-    int status = 0;
-    Json body;
-  };
-
+  /// A request with an optional X-Operator.
   Reply call(const std::string& method, const std::string& target, const std::string& body = "",
              const std::string& op = "") {
-    auto req = std::make_shared<http::Request>();
-    req->method = method;
-    req->target = target;
-    EXPECT_TRUE(http::parse_target(target, req->path, req->query)) << target;
-    req->body = body;
-    req->request_id = "test";
-    if (!op.empty()) req->headers.emplace_back("x-operator", op);
-    Reply out;
-    router_.dispatch(req, [&out](http::Response res) {
-      out.status = res.status;
-      out.body = Json::parse(res.body);
-    });
-    EXPECT_NE(out.status, 0) << "no reply for " << target;
-    return out;
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!op.empty()) headers.emplace_back("x-operator", op);
+    return ServiceFixture::call(method, target, body, std::move(headers));
   }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<store::Store> store_;
-  cache::Index index_;
-  std::unique_ptr<ConfigStateMachine> sm_;
-  std::unique_ptr<InlineReplicator> replicator_;
-  std::unique_ptr<Service> service_;
-  http::Router router_;
 };
 
 TEST_F(ServiceTest, CreateReadUpdateThroughTheApi) {

@@ -1,0 +1,93 @@
+#pragma once
+
+// The in-process handler fixture shared by the service tests: a real SQLite store in a temp
+// dir, the index, a replicator that applies on the calling thread, and the routes.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/json.h"
+#include "service/service.h"
+#include "service/state_machine.h"
+#include "service/test_replicator.h"
+
+namespace cairn::service::testing {
+
+class ServiceFixture : public ::testing::Test {
+ protected:
+  /// Set by a derived fixture's constructor to run with a smaller value limit.
+  size_t max_value_bytes_ = api::kDefaultMaxValueBytes;
+
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           ("service_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->test_suite_name() + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    store::Options options;
+    options.path = (dir_ / "cairn.db").string();
+    options.max_value_bytes = max_value_bytes_;
+    auto opened = store::Store::open(options);
+    ASSERT_TRUE(opened.ok()) << opened.error().details;
+    store_ = std::move(*opened);
+    ASSERT_TRUE(index_.load(*store_).ok());
+    sm_ = std::make_unique<ConfigStateMachine>(*store_, index_);
+    replicator_ = std::make_unique<InlineReplicator>(*sm_);
+    ServiceOptions so;
+    so.max_value_bytes = max_value_bytes_;
+    service_ = std::make_unique<Service>(so, *store_, index_, *replicator_);
+    service_->register_routes(router_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  struct Reply {
+    int status = 0;
+    Json body;
+    std::string raw;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string header(const std::string& name) const {
+      for (const auto& [k, v] : headers) {
+        if (k == name) return v;
+      }
+      return {};
+    }
+  };
+
+  /// Dispatches one request through the routes; the handlers answer on this thread.
+  Reply call(const std::string& method, const std::string& target, const std::string& body,
+             std::vector<std::pair<std::string, std::string>> headers) {
+    auto req = std::make_shared<http::Request>();
+    req->method = method;
+    req->target = target;
+    EXPECT_TRUE(http::parse_target(target, req->path, req->query)) << target;
+    req->body = body;
+    req->request_id = "test";
+    req->headers = std::move(headers);
+    Reply out;
+    router_.dispatch(req, [&out](http::Response res) {
+      out.status = res.status;
+      out.raw = res.body;
+      out.headers = res.headers;
+      if (!res.body.empty()) out.body = Json::parse(res.body);
+    });
+    EXPECT_NE(out.status, 0) << "no reply for " << target;
+    return out;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Store> store_;
+  cache::Index index_;
+  std::unique_ptr<ConfigStateMachine> sm_;
+  std::unique_ptr<InlineReplicator> replicator_;
+  std::unique_ptr<Service> service_;
+  http::Router router_;
+};
+
+}  // namespace cairn::service::testing
