@@ -65,7 +65,7 @@ http::Middleware ClusterApi::middleware() {
     const bool strong = !write && is_strong_read(*req);
     if (!write && !strong) {
       if (is_client_read(*req) && !raft_.is_leader() &&
-          monotonic_ms() - raft_.view().last_leader_contact_ms > stale_read_bound_ms_) {
+          monotonic_ms() - raft_.last_leader_contact_ms() > stale_read_bound_ms_) {
         // Served from local state that may be behind: say so.
         http::Reply marked = [reply](http::Response res) {
           mark_degraded(res);
