@@ -24,6 +24,9 @@ struct ServiceOptions {
     bool degraded = false;
   };
   std::function<std::vector<Component>()> extra_health;
+  /// Readiness for `/readyz`: false while the node is still warming up (index, hot configs,
+  /// Redis; docs/cache.md). Null: ready as soon as the routes are served. Any thread.
+  std::function<bool()> ready;
 };
 
 /// The seed's HTTP API (§3.8): client reads, admin config and namespace management, versions,

@@ -30,7 +30,7 @@ SUITES = {
     "ops": ["test_ops"],
     "durability": ["test_durability"],
     "watch": ["test_watch"],
-    "cluster": ["test_cluster"],
+    "cluster": ["test_cluster", "test_cluster_versions"],
     "chaos": ["test_chaos"],
     "retention": ["test_retention"],
     "limits": ["test_limits"],

@@ -67,13 +67,15 @@ class ConditionalRequests(CairnTestCase):
                   headers={"If-Match": '"4"'})
 
 
-class ConcurrentWriters(CairnTestCase):
+class CompareAndSetWriters:
+    """WRITERS threads each make WRITES_EACH read-then-`expected_version` updates of one key,
+    retrying on 409/40901, writer w through servers[w % len(servers)]; then every acknowledged
+    write must be in the history exactly once, versions contiguous, and each UPDATE's old value
+    the previous version's new value. Used on one node and across a cluster's nodes."""
     WRITERS = 8
     WRITES_EACH = 12
 
-    def test_compare_and_set_loses_no_update(self):
-        self.create_ns("svc")
-        self.create_config("svc", "counter", {"writer": -1, "seq": 0})
+    def run_cas_writers(self, servers):
         acked = []  # (version, writer, seq)
         errors = []
         conflicts = [0]
@@ -85,10 +87,11 @@ class ConcurrentWriters(CairnTestCase):
                 start.wait(timeout=60)
                 # One client id per writer, so that per-client rate limits apply to each.
                 client = {"X-Client-ID": "writer-%d" % w}
+                server = servers[w % len(servers)]
                 for seq in range(self.WRITES_EACH):
                     for _ in range(1000):
                         cur = self.http("GET", GET, params={"namespace": "svc", "key": "counter"},
-                                        headers=client)
+                                        headers=client, server=server)
                         if cur.status == 429:  # rate limited: nothing was read, try again
                             time.sleep(float(cur.header("Retry-After") or 1))
                             continue
@@ -96,7 +99,7 @@ class ConcurrentWriters(CairnTestCase):
                         r = self.http("PUT", CONFIG, json_body={
                             "namespace": "svc", "key": "counter",
                             "value": {"writer": w, "seq": seq}, "expected_version": version},
-                            headers=client)
+                            headers=client, server=server)
                         if r.status == 429:  # refused before the handler: nothing written
                             time.sleep(float(r.header("Retry-After") or 1))
                             continue
@@ -130,7 +133,7 @@ class ConcurrentWriters(CairnTestCase):
         self.assertEqual(versions, list(range(2, total + 2)), "versions skipped or shared")
 
         hist = self.call("GET", HIST, params={"namespace": "svc", "key": "counter",
-                                              "page_size": 1000}).data
+                                              "page_size": 1000}, server=servers[0]).data
         updates = [h for h in hist["list"] if h["operation"] == "UPDATE"]
         self.assertEqual(len(updates), total)
         seen = {}
@@ -143,6 +146,15 @@ class ConcurrentWriters(CairnTestCase):
         chain = sorted(hist["list"], key=lambda h: h["version"])
         for prev, cur in zip(chain, chain[1:]):
             self.assertEqual(cur["old_value"], prev["new_value"])
+        return hist
+
+
+class ConcurrentWriters(CompareAndSetWriters, CairnTestCase):
+
+    def test_compare_and_set_loses_no_update(self):
+        self.create_ns("svc")
+        self.create_config("svc", "counter", {"writer": -1, "seq": 0})
+        self.run_cas_writers([self.server])
 
 
 class Retention(CairnTestCase):
