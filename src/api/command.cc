@@ -93,6 +93,10 @@ bool decode_write(const Json& j, ConfigWrite& w, std::string& error) {
 
 /// The oldest format that can carry `body` (see kCommandFormatVersion).
 uint8_t format_version_of(const CommandBody& body) {
+  if (std::holds_alternative<CreateToken>(body) || std::holds_alternative<RevokeToken>(body) ||
+      std::holds_alternative<AppendAudit>(body)) {
+    return 3;
+  }
   if (std::holds_alternative<TagVersion>(body) || std::holds_alternative<CleanupVersions>(body)) {
     return 2;
   }
@@ -177,9 +181,34 @@ std::string encode_command(const Command& command) {
           if (body.keep_latest) j["keep_latest"] = *body.keep_latest;
           if (body.keep_days) j["keep_days"] = *body.keep_days;
           j["dry_run"] = body.dry_run;
+        } else if constexpr (std::is_same_v<T, CreateToken>) {
+          j["type"] = "token.create";
+          j["id"] = body.id;
+          j["name"] = body.name;
+          j["secret_hash"] = body.secret_hash;
+          Json grants = Json::array();
+          for (const auto& g : body.grants) {
+            grants.push_back(Json{{"namespace", g.ns_pattern}, {"permission", g.permission}});
+          }
+          j["grants"] = std::move(grants);
+          j["expires_at_ms"] = body.expires_at_ms;
+        } else if constexpr (std::is_same_v<T, RevokeToken>) {
+          j["type"] = "token.revoke";
+          j["id"] = body.id;
+        } else if constexpr (std::is_same_v<T, AppendAudit>) {
+          j["type"] = "audit.append";
+          Json entries = Json::array();
+          for (const auto& e : body.entries) {
+            entries.push_back(Json{{"at_ms", e.at_ms},         {"actor", e.actor},
+                                   {"client_ip", e.client_ip}, {"action", e.action},
+                                   {"namespace", e.ns},        {"key", e.key},
+                                   {"code", e.code},           {"request_id", e.request_id}});
+          }
+          j["entries"] = std::move(entries);
         }
       },
       command.body);
+  if (!command.client_ip.empty()) j["client_ip"] = command.client_ip;
   std::string out;
   out += static_cast<char>(format_version_of(command.body));
   out += dump_compact(j);
@@ -206,6 +235,9 @@ Result<Command, Error> decode_command(std::string_view bytes) {
       !d.str("type", type)) {
     return bad(d.error);
   }
+  std::optional<std::string> client_ip;
+  if (!d.opt_str("client_ip", client_ip)) return bad(d.error);
+  c.client_ip = client_ip.value_or("");
   if (type == "namespace.create") {
     CreateNamespace b;
     if (!d.str("name", b.name) || !d.str("description", b.description)) return bad(d.error);
@@ -272,6 +304,45 @@ Result<Command, Error> decode_command(std::string_view bytes) {
       return bad(d.error);
     }
     if (!opt_bool(j, "dry_run", b.dry_run)) return bad("bad dry_run");
+    c.body = std::move(b);
+  } else if (type == "token.create" && version >= 3) {
+    CreateToken b;
+    if (!d.str("id", b.id) || !d.str("name", b.name) || !d.str("secret_hash", b.secret_hash) ||
+        !d.int64("expires_at_ms", b.expires_at_ms)) {
+      return bad(d.error);
+    }
+    auto grants = j.find("grants");
+    if (grants == j.end() || !grants->is_array()) return bad("missing grants");
+    for (const auto& g : *grants) {
+      if (!g.is_object()) return bad("grant is not an object");
+      Decoder gd{g, {}};
+      Grant grant;
+      if (!gd.str("namespace", grant.ns_pattern) || !gd.str("permission", grant.permission)) {
+        return bad(gd.error);
+      }
+      b.grants.push_back(std::move(grant));
+    }
+    c.body = std::move(b);
+  } else if (type == "token.revoke" && version >= 3) {
+    RevokeToken b;
+    if (!d.str("id", b.id)) return bad(d.error);
+    c.body = std::move(b);
+  } else if (type == "audit.append" && version >= 3) {
+    AppendAudit b;
+    auto entries = j.find("entries");
+    if (entries == j.end() || !entries->is_array()) return bad("missing entries");
+    for (const auto& e : *entries) {
+      if (!e.is_object()) return bad("entry is not an object");
+      Decoder ed{e, {}};
+      AuditEntry entry;
+      if (!ed.int64("at_ms", entry.at_ms) || !ed.str("actor", entry.actor) ||
+          !ed.str("client_ip", entry.client_ip) || !ed.str("action", entry.action) ||
+          !ed.str("namespace", entry.ns) || !ed.str("key", entry.key) ||
+          !ed.int64("code", entry.code) || !ed.str("request_id", entry.request_id)) {
+        return bad(ed.error);
+      }
+      b.entries.push_back(std::move(entry));
+    }
     c.body = std::move(b);
   } else {
     return bad("unknown type " + type + " in format " + std::to_string(version));

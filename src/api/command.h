@@ -100,21 +100,62 @@ struct SetMemberAddress {
   bool remove = false;
 };
 
-using CommandBody = std::variant<CreateNamespace, UpdateNamespace, DeleteNamespace, WriteConfigs,
-                                 RollbackConfig, SetMemberAddress, TagVersion, CleanupVersions>;
+/// A permission on the namespaces whose names match `ns_pattern` ("user-service", "user-*",
+/// "*"), or `cluster-admin` (then the pattern is empty). docs/security.md.
+struct Grant {
+  std::string ns_pattern;
+  std::string permission;  // "read", "write", "admin" or "cluster-admin"
+};
+
+/// An API token: only the SHA-256 of its secret is replicated and stored, never the secret.
+struct CreateToken {
+  std::string id;  // random, chosen by the node that took the request
+  std::string name;
+  std::string secret_hash;  // lower-case hex SHA-256 of the secret
+  std::vector<Grant> grants;
+  int64_t expires_at_ms = 0;  // 0: never
+};
+
+struct RevokeToken {
+  std::string id;
+};
+
+/// Audit entries of requests that changed nothing (denied ones), batched by the node that
+/// refused them. Admin changes are audited by apply itself, in the change's own transaction.
+struct AuditEntry {
+  int64_t at_ms = 0;
+  std::string actor;
+  std::string client_ip;
+  std::string action;  // e.g. "GET /api/v1/config/get"
+  std::string ns;
+  std::string key;
+  int64_t code = 0;  // the answer's error code
+  std::string request_id;
+};
+
+struct AppendAudit {
+  std::vector<AuditEntry> entries;
+};
+
+using CommandBody =
+    std::variant<CreateNamespace, UpdateNamespace, DeleteNamespace, WriteConfigs, RollbackConfig,
+                 SetMemberAddress, TagVersion, CleanupVersions, CreateToken, RevokeToken,
+                 AppendAudit>;
 
 struct Command {
   std::string request_id;     // the HTTP request that caused it (for tracing and dedup)
   std::string operator_name;  // recorded in created_by / updated_by / operator
   CommandBody body;
+  std::string client_ip = {};  // the caller's address, recorded in the audit log; may be empty
 };
 
 /// Current format version, the first byte of every encoded command. A reader accepts every
 /// version up to its own, so a later release can still apply an older log. Version 2 added
-/// TagVersion, CleanupVersions and the retention fields of UpdateNamespace; a command that uses
-/// none of them is still written as version 1 (byte-identical to release 1), so that a node not
-/// yet upgraded keeps applying ordinary writes during a rolling upgrade.
-inline constexpr uint8_t kCommandFormatVersion = 2;
+/// TagVersion, CleanupVersions and the retention fields of UpdateNamespace; version 3 the token
+/// and audit commands. A command that uses none of them is still written as version 1 (only an
+/// optional `client_ip` member added), so that a node not yet upgraded keeps applying ordinary
+/// writes during a rolling upgrade.
+inline constexpr uint8_t kCommandFormatVersion = 3;
 
 /// Bytes: one format-version byte followed by a JSON object. Deterministic for equal commands.
 std::string encode_command(const Command& command);

@@ -71,6 +71,14 @@ void Router::add(std::string method, std::string path_template, Handler handler)
   routes_.push_back(std::move(route));
 }
 
+void Router::set_guard(Middleware guard) { guard_ = std::move(guard); }
+
+std::vector<std::pair<std::string, std::string>> Router::routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Route& r : routes_) out.emplace_back(r.method, r.path_template);
+  return out;
+}
+
 void Router::dispatch(const RequestPtr& req, const Reply& reply) const {
   const std::vector<std::string_view> path = split_path(req->path);
   const Route* best = nullptr;
@@ -92,7 +100,11 @@ void Router::dispatch(const RequestPtr& req, const Reply& reply) const {
       const std::string& s = best->segments[i];
       if (is_param(s)) req->path_params.emplace_back(s.substr(1, s.size() - 2), path[i]);
     }
-    best->handler(req, reply);
+    if (guard_) {
+      guard_(req, reply, best->handler);
+    } else {
+      best->handler(req, reply);
+    }
     return;
   }
 

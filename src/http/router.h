@@ -26,6 +26,14 @@ class Router {
   /// so far, so it does not depend on this Router's lifetime.
   Handler as_handler() const;
 
+  /// Runs before the handler of every matched route, once req->route and req->path_params are
+  /// set, with that handler as `next` (the auth check, docs/security.md). Set before
+  /// as_handler(); unset, handlers run directly.
+  void set_guard(Middleware guard);
+
+  /// Every (method, path template) added, in order.
+  std::vector<std::pair<std::string, std::string>> routes() const;
+
  private:
   struct Route {
     std::string method;
@@ -34,6 +42,7 @@ class Router {
     Handler handler;
   };
   std::vector<Route> routes_;
+  Middleware guard_;
 };
 
 }  // namespace cairn::http

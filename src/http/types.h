@@ -47,6 +47,10 @@ struct Request {
   std::string remote_address;  // "ip:port" of the peer
   std::string request_id;      // set by the request-id middleware
   std::string traceparent;     // set by the request-id middleware (W3C trace context)
+  /// Set by the auth guard (docs/security.md): the caller's name, the operator of its writes
+  /// (empty: auth is off), and the namespace patterns it may see in lists (nullopt: all).
+  std::string principal;
+  std::optional<std::vector<std::string>> visible_namespaces;
   int64_t received_monotonic_ms = 0;
   /// Fired when the client hangs up while the request waits for its Reply (or stream).
   std::shared_ptr<Cancellation> cancellation = std::make_shared<Cancellation>();
@@ -98,6 +102,9 @@ using Middleware = std::function<void(RequestPtr, Reply, const Handler& next)>;
 
 /// Composes middlewares around `last`; the first middleware runs first.
 Handler chain(std::vector<Middleware> middlewares, Handler last);
+
+/// The caller's address without the port ("10.0.0.1", "::1"), from remote_address.
+std::string client_ip(const Request& req);
 
 /// Splits a raw target into decoded path and query parameters ('+' is a space in the query).
 /// False on malformed percent-encoding or a path not starting with '/'.

@@ -31,6 +31,11 @@ class ClusterApi {
   /// The "raft" component of /api/v1/health (seed §3.8.7): role, term, leader.
   service::ServiceOptions::Component health_component() const;
   void register_routes(http::Router& router);
+  /// Sends `req` to the leader the way a write arriving here is forwarded; `reply` gets the
+  /// leader's answer or the forwarding error. Any thread.
+  void send_to_leader(const http::RequestPtr& req, const http::Reply& reply) {
+    forward(req, reply);
+  }
 
  private:
   void forward(const http::RequestPtr& req, const http::Reply& reply);

@@ -96,6 +96,15 @@ const std::vector<ConfigKey>& config_schema() {
        "requests", Kind::kBool, &C::rate_limit_enabled},
       {"rate_limits", "YAML file of rate limits (docs/rate-limits.md), re-read on SIGHUP; "
        "unset: the built-in defaults", Kind::kString, &C::rate_limits},
+      {"auth_enabled", "Require a bearer token on every API call but health (docs/security.md); "
+       "the root token comes from CAIRN_ROOT_TOKEN or <data_dir>/root-token", Kind::kBool,
+       &C::auth_enabled},
+      {"metrics_public", "With auth enabled, serve /api/v1/metrics without a token",
+       Kind::kBool, &C::metrics_public},
+      {"auth_failure_burst", "Failed authentications one client address may make at once "
+       "before it is answered 429", Kind::kInt, &C::auth_failure_burst, 1, 1'000'000},
+      {"auth_failure_interval", "After the burst, one more attempt per this interval",
+       Kind::kDuration, &C::auth_failure_interval_ms, 1, 3'600'000},
   };
   return schema;
 }
@@ -171,11 +180,19 @@ ConfigFlags::ConfigFlags(CLI::App& app) : app_(app) {
   app.add_option("--config", config_file_, "YAML config file (snake_case keys)");
   for (size_t i = 0; i < schema.size(); ++i) {
     const ConfigKey& key = schema[i];
+    if (key.kind == Kind::kBool) {
+      // A bare boolean flag (`--auth-enabled`) means true; `--auth-enabled false` and
+      // `--auth-enabled=false` work too. (No default_str: CLI11 would take it for the bare form.)
+      app.add_option("--" + kebab(key.name), values_[i],
+                     std::string(key.description) + " [default: " + default_text(key) + "]")
+          ->type_name("[BOOL]")
+          ->expected(0, 1);
+      continue;
+    }
     app.add_option("--" + kebab(key.name), values_[i], key.description)
         ->default_str(default_text(key))
         ->type_name(key.kind == Kind::kInt        ? "INT"
                     : key.kind == Kind::kDuration ? "DURATION"
-                    : key.kind == Kind::kBool     ? "BOOL"
                                                   : "TEXT");
   }
 }
@@ -189,7 +206,8 @@ Result<ServerConfig, std::string> ConfigFlags::finish() const {
   const auto& schema = config_schema();
   for (size_t i = 0; i < schema.size(); ++i) {
     if (app_.count("--" + kebab(schema[i].name)) == 0) continue;
-    auto set = set_key(config, schema[i], values_[i]);
+    bool bare = schema[i].kind == Kind::kBool && values_[i].empty();
+    auto set = set_key(config, schema[i], bare ? "true" : values_[i]);
     if (!set.ok()) return Unexpected{set.error()};
   }
   return config;

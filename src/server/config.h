@@ -48,6 +48,11 @@ struct ServerConfig {
   // Rate limits (docs/rate-limits.md). Empty file: the seed's defaults.
   bool rate_limit_enabled = true;
   std::string rate_limits;  // path of the limits YAML, re-read on SIGHUP
+  // Tokens and permissions (docs/security.md).
+  bool auth_enabled = false;
+  bool metrics_public = false;
+  int64_t auth_failure_burst = 10;
+  int64_t auth_failure_interval_ms = 1'000;
 };
 
 /// One key of the schema: its name, what it means, its kind and bounds. The same table feeds

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/api.h"
 #include "common/json.h"
 
 namespace cairn::server {
@@ -46,6 +47,7 @@ struct DevOptions {
   int peer_port = 7001;
   std::string cluster_id = "dev";
   int start_timeout_s = 30;
+  bool auth = false;  // pass --auth-enabled to every node, with one shared root token
   std::vector<std::string> server_flags;  // after `--`, passed to every node
 };
 
@@ -142,7 +144,8 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path, s
 
 /// A bounded HTTP/1.0 GET to 127.0.0.1:port (1.0: the answer is never chunked and ends at
 /// close). Returns (status, body) or nullopt when nothing answered in time.
-std::optional<std::pair<int, std::string>> http_get(int port, const std::string& target) {
+std::optional<std::pair<int, std::string>> http_get(int port, const std::string& target,
+                                                    const std::string& token = {}) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return std::nullopt;
   auto done = [&](std::optional<std::pair<int, std::string>> r) {
@@ -167,7 +170,8 @@ std::optional<std::pair<int, std::string>> http_get(int port, const std::string&
     ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) return done(std::nullopt);
   }
-  std::string request = "GET " + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  std::string request = "GET " + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\n" +
+                        (token.empty() ? "" : "Authorization: Bearer " + token + "\r\n") + "\r\n";
   size_t sent = 0;
   while (sent < request.size()) {
     ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
@@ -278,6 +282,7 @@ std::vector<std::string> server_argv(const std::string& exe, const DevOptions& o
     argv.insert(argv.end(), {"--raft-id", std::to_string(c.index), "--cluster-id", o.cluster_id,
                              "--listen-peer", c.peer, "--members", members});
   }
+  if (o.auth) argv.push_back("--auth-enabled");
   argv.insert(argv.end(), o.server_flags.begin(), o.server_flags.end());
   return argv;
 }
@@ -287,7 +292,8 @@ std::vector<std::string> server_argv(const std::string& exe, const DevOptions& o
 enum class Ready { kReady, kTimeout, kChildDied, kStopped };
 
 Ready wait_ready(std::vector<Child>& children, bool raft, const sigset_t& sigs,
-                 std::chrono::seconds timeout, std::string* leader_line, std::string* pending) {
+                 std::chrono::seconds timeout, const std::string& token,
+                 std::string* leader_line, std::string* pending) {
   auto deadline = Clock::now() + timeout;
   for (;;) {
     if (!reap(children).empty()) return Ready::kChildDied;
@@ -303,7 +309,7 @@ Ready wait_ready(std::vector<Child>& children, bool raft, const sigset_t& sigs,
         continue;
       }
       if (!raft || leader_status) continue;
-      auto answer = http_get(c.http_port, "/api/v1/cluster/status");
+      auto answer = http_get(c.http_port, "/api/v1/cluster/status", token);
       if (answer && answer->first == 404) status_missing = true;
       auto data = envelope_data(answer);
       if (data && data->is_object()) {
@@ -356,6 +362,22 @@ int run_dev(CLI::App& app, const DevOptions& o) {
   if (ec) {
     std::cerr << "cairn dev: cannot create " << root.string() << ": " << ec.message() << "\n";
     return 1;
+  }
+
+  // With auth, every node gets the same root token through the environment (docs/security.md).
+  std::string root_token;
+  if (o.auth) {
+    bool generated = false;
+    auto token = auth::bootstrap_root_token(root.string(), generated);
+    if (!token.ok()) {
+      std::cerr << "cairn dev: " << token.error() << "\n";
+      return 1;
+    }
+    root_token = *token;
+    ::setenv("CAIRN_ROOT_TOKEN", root_token.c_str(), 1);
+    std::cout << "auth enabled; root token"
+              << (generated ? " (new, kept in " + (root / "root-token").string() + ")" : "")
+              << ": " << root_token << "\n";
   }
 
   std::vector<Child> children(static_cast<size_t>(o.nodes));
@@ -411,8 +433,8 @@ int run_dev(CLI::App& app, const DevOptions& o) {
             << o.start_timeout_s << " s)…" << std::endl;
 
   std::string leader_line, pending;
-  switch (wait_ready(children, raft, sigs, std::chrono::seconds(o.start_timeout_s), &leader_line,
-                     &pending)) {
+  switch (wait_ready(children, raft, sigs, std::chrono::seconds(o.start_timeout_s), root_token,
+                     &leader_line, &pending)) {
     case Ready::kReady:
       if (!leader_line.empty()) std::cout << leader_line << "\n";
       break;
@@ -438,14 +460,16 @@ int run_dev(CLI::App& app, const DevOptions& o) {
   const std::string& a = children.front().http;
   const std::string& b = children[children.size() > 1 ? 1 : 0].http;
   const std::string& z = children.back().http;
+  const std::string curl =
+      o.auth ? "curl -s -H \"Authorization: Bearer " + root_token + "\" " : "curl -s ";
   std::cout << "\ntry:\n"
-            << "  curl -s -XPOST http://" << a
+            << "  " << curl << "-XPOST http://" << a
             << "/api/v1/admin/namespace -d '{\"name\":\"demo\"}'\n"
-            << "  curl -s -XPOST http://" << b
+            << "  " << curl << "-XPOST http://" << b
             << "/api/v1/admin/config -d "
                "'{\"namespace\":\"demo\",\"key\":\"greeting\",\"value\":\"hello\"}'\n"
-            << "  curl -s 'http://" << z << "/api/v1/config/get?namespace=demo&key=greeting'\n";
-  if (raft) std::cout << "  curl -s http://" << a << "/api/v1/cluster/status\n";
+            << "  " << curl << "'http://" << z << "/api/v1/config/get?namespace=demo&key=greeting'\n";
+  if (raft) std::cout << "  " << curl << "http://" << a << "/api/v1/cluster/status\n";
   std::cout << "Ctrl-C stops every node.\n" << std::flush;
 
   for (;;) {
@@ -491,6 +515,9 @@ void register_dev_command(CLI::App& app, int& exit_code) {
                   "Seconds to wait for healthy nodes and a leader")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
+  dev->add_flag("--auth", options->auth,
+               "Require tokens on every node (--auth-enabled); the root token comes from "
+               "CAIRN_ROOT_TOKEN, else DIR/root-token, else a new one written there");
   dev->add_option("server_flags", options->server_flags,
                   "Extra `cairn server` flags for every node, after --");
   dev->callback([&app, &exit_code, options] { exit_code = run_dev(app, *options); });

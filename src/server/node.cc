@@ -9,7 +9,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "auth/api.h"
+#include "auth/audit_queue.h"
+#include "auth/authenticator.h"
 #include "cache/index.h"
+#include "common/ids.h"
+#include "common/time.h"
 #include "http/middleware.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -41,6 +46,10 @@ struct Node::Parts {
   std::unique_ptr<service::RetentionScheduler> retention;  // scheduled clean-ups (docs/versions.md)
   http::Router router;
   std::unique_ptr<limit::Limiter> limiter;  // outlives the HTTP server (its middleware)
+  // Tokens and audit (docs/security.md); auth and audit only with auth_enabled.
+  std::unique_ptr<auth::Authenticator> auth;
+  std::unique_ptr<auth::AuditQueue> audit;
+  std::unique_ptr<auth::AuthApi> auth_api;
   std::unique_ptr<http::Server> http;
   std::string pid_file;
   bool stopped = false;
@@ -87,6 +96,66 @@ Result<std::map<raft::NodeId, MemberAddress>, std::string> parse_members(const s
 }
 
 }  // namespace
+
+// The token guard on every route, the token and audit endpoints, and the queue that records
+// denied requests (docs/security.md). Runs once the routes of every other part are added.
+Result<Ok, std::string> Node::start_auth(Parts& p) {
+  const ServerConfig& config = p.config;
+  if (!config.auth_enabled) {
+    // The audit log (admin changes) is readable without auth too; tokens need auth.
+    p.auth_api = std::make_unique<auth::AuthApi>(nullptr, *p.store, *p.replicator);
+    p.auth_api->register_routes(p.router);
+    return Ok{};
+  }
+  bool generated = false;
+  auto root = auth::bootstrap_root_token(config.data_dir, generated);
+  if (!root.ok()) return Unexpected{"auth: " + root.error()};
+  if (generated) {
+    // Shown once; it stays in <data_dir>/root-token (mode 0600).
+    std::printf("cairn: generated root token (also in %s/root-token): %s\n",
+                config.data_dir.c_str(), root->c_str());
+    std::fflush(stdout);
+  }
+  auth::AuthOptions options;
+  options.root_secret = *root;
+  options.metrics_public = config.metrics_public;
+  options.failures = {1000.0 / static_cast<double>(config.auth_failure_interval_ms),
+                      static_cast<double>(config.auth_failure_burst)};
+  p.auth = std::make_unique<auth::Authenticator>(options, *p.store, [] { return wall_clock_ms(); });
+  // Denials are replicated like every change: proposed here on a leader (or a standalone node),
+  // shipped to the leader with the root token on a follower.
+  std::string bearer = "Bearer " + *root;
+  p.audit = std::make_unique<auth::AuditQueue>([&p, bearer](api::AppendAudit batch) {
+    if (p.raft && !p.raft->is_leader() && p.cluster) {
+      auto req = std::make_shared<http::Request>();
+      req->method = "POST";
+      req->target = req->path = "/api/v1/admin/audit";
+      req->request_id = new_uuid();
+      req->headers = {{"authorization", bearer}, {"content-type", "application/json"}};
+      req->body = auth::audit_body(batch);
+      p.cluster->send_to_leader(req, [](http::Response res) {
+        if (res.status != 200) spdlog::warn("audit: the leader refused denials: {}", res.body);
+      });
+      return;
+    }
+    p.replicator->propose(api::Command{new_uuid(), p.config.node_id, std::move(batch)},
+                          [](api::CommandResult r) {
+                            if (!r.ok()) spdlog::warn("audit: denials not recorded: {}", r.details);
+                          });
+  });
+  cache::Index& index = p.index;
+  auth::AuditQueue* audit = p.audit.get();
+  p.router.set_guard(p.auth->guard([&index](int64_t id) { return index.namespace_name(id); },
+                                   [audit](api::AuditEntry e) { audit->add(std::move(e)); }));
+  p.auth_api = std::make_unique<auth::AuthApi>(p.auth.get(), *p.store, *p.replicator);
+  p.auth_api->register_routes(p.router);
+  spdlog::info("auth enabled: every route but health needs a bearer token");
+  return Ok{};
+}
+
+std::vector<std::pair<std::string, std::string>> Node::routes() const {
+  return parts_->router.routes();
+}
 
 Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& config) {
   std::unique_ptr<Node> node(new Node());
@@ -178,6 +247,8 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
     p.retention->start();
   }
 
+  if (auto wired = start_auth(p); !wired.ok()) return Unexpected{wired.error()};
+
   if (config.rate_limit_enabled) {
     limit::Limits limits = limit::default_limits();
     if (!config.rate_limits.empty()) {
@@ -242,6 +313,7 @@ void Node::stop() {
   // is spent on real requests only.
   if (p.watch) p.watch->shutdown();
   if (p.http) p.http->stop();
+  if (p.audit) p.audit->stop();  // its last batch still reaches the replicator
   if (p.single) p.single->stop();
   if (p.raft) p.raft->stop();
   p.retention.reset();

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/result.h"
 #include "server/config.h"
@@ -28,9 +30,13 @@ class Node {
   Result<Ok, std::string> reload();
   void stop();
 
+  /// Every (method, path template) the HTTP API serves (route-table tests).
+  std::vector<std::pair<std::string, std::string>> routes() const;
+
  private:
   Node() = default;
   struct Parts;
+  static Result<Ok, std::string> start_auth(Parts& p);
   std::unique_ptr<Parts> parts_;
 };
 

@@ -204,6 +204,7 @@ void Service::rollback_config(const http::RequestPtr& req, const http::Reply& re
 
 void Service::list_configs(const http::RequestPtr& req, const http::Reply& reply) {
   store::ConfigFilter filter;
+  filter.visible = req->visible_namespaces;  // only what the caller's token may see
   if (auto ns = req->query_param("namespace"); ns && !ns->empty()) {
     if (auto bad = check_namespace(*ns); !bad.ok()) return reply_error(reply, *req, bad.error());
     filter.ns = std::string(*ns);

@@ -135,6 +135,7 @@ void Service::delete_namespace(const http::RequestPtr& req, const http::Reply& r
 
 void Service::list_namespaces(const http::RequestPtr& req, const http::Reply& reply) {
   store::NamespaceFilter filter;
+  filter.visible = req->visible_namespaces;  // only what the caller's token may see
   if (auto name = req->query_param("name")) {
     if (name->size() > api::kMaxNamespaceLength) {
       return reply_error(reply, *req, make_error(Errc::kValidation,

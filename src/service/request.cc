@@ -154,6 +154,8 @@ ApiResult check_key(std::string_view key, const char* field) {
 }
 
 std::string operator_of(const http::Request& req) {
+  // With auth on, the token's name; X-Operator is then ignored (docs/security.md).
+  if (!req.principal.empty()) return req.principal;
   const std::string* h = req.header("x-operator");
   return api::sanitize_operator(h ? *h : std::string_view{});
 }

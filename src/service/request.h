@@ -56,7 +56,8 @@ Result<std::string, api::Error> value_text(const Json& value, size_t max_value_b
 ApiResult check_namespace(std::string_view ns, const char* field = "namespace");
 ApiResult check_key(std::string_view key, const char* field = "key");
 
-/// The operator of a write (X-Operator header, sanitised).
+/// The operator of a write: the token's name when auth is on, else the X-Operator header,
+/// sanitised.
 std::string operator_of(const http::Request& req);
 
 /// The version named by an If-Match header (docs/versions.md): `"7"`, `W/"7"` or `7`. Absent or

@@ -55,7 +55,8 @@ void Service::register_routes(http::Router& router) {
 
 void Service::propose(const http::RequestPtr& req, const http::Reply& reply,
                       api::CommandBody body, const char* etag_field) {
-  api::Command command{req->request_id, operator_of(*req), std::move(body)};
+  api::Command command{req->request_id, operator_of(*req), std::move(body),
+                       http::client_ip(*req)};
   replicator_.propose(std::move(command), [req, reply, etag_field](api::CommandResult result) {
     if (result.ok() && etag_field) {
       // The new version's ETag, so that the next conditional write can use it directly.

@@ -886,6 +886,125 @@ R<Outcome> cleanup_versions(Ctx& ctx, const api::CleanupVersions& c) {
   return out;
 }
 
+// ---- tokens and audit (docs/security.md) ----
+
+R<Outcome> create_token(Ctx& ctx, const api::CreateToken& c) {
+  if (c.id.empty() || c.id.size() > 64 || c.name.empty() || c.name.size() > 64 ||
+      c.secret_hash.size() != 64) {
+    return fail(Errc::kValidation, "token id, name or secret hash out of bounds", "name");
+  }
+  Stmt exists = ctx.db.prepare("SELECT 1 FROM auth_token WHERE id = ? OR secret_hash = ?");
+  exists.bind(c.id).bind(c.secret_hash);
+  if (exists.step()) return fail(Errc::kConflict, "token " + squote(c.id) + " already exists", "id");
+  Json grants = Json::array();
+  for (const auto& g : c.grants) {
+    grants.push_back(Json{{"namespace", g.ns_pattern}, {"permission", g.permission}});
+  }
+  ctx.db
+      .prepare(
+          "INSERT INTO auth_token(id, name, secret_hash, grants, created_by, created_at,"
+          " expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0)")
+      .bind(c.id)
+      .bind(c.name)
+      .bind(c.secret_hash)
+      .bind(dump_compact(grants))
+      .bind(ctx.operator_name)
+      .bind(ctx.ts)
+      .bind(c.expires_at_ms)
+      .run();
+  Json data = {{"id", c.id},
+               {"name", c.name},
+               {"grants", grants},
+               {"created_at", format_utc(ctx.ts)},
+               {"expires_at", c.expires_at_ms ? Json(format_utc(c.expires_at_ms)) : Json()}};
+  Outcome out{"令牌创建成功", std::move(data)};
+  out.moves_revision = false;
+  return out;
+}
+
+R<Outcome> revoke_token(Ctx& ctx, const api::RevokeToken& c) {
+  Stmt s = ctx.db.prepare("UPDATE auth_token SET revoked_at = ? WHERE id = ? AND revoked_at = 0");
+  s.bind(ctx.ts).bind(c.id).run();
+  if (ctx.db.changes() == 0) {
+    return fail(Errc::kNotFound, "token " + squote(c.id) + " does not exist or is revoked", "id");
+  }
+  Outcome out{"令牌已撤销", Json{{"id", c.id}, {"revoked_at", format_utc(ctx.ts)}}};
+  out.moves_revision = false;
+  return out;
+}
+
+void insert_audit(Conn& db, const api::AuditEntry& e) {
+  db.prepare(
+        "INSERT INTO audit_log(at, actor, client_ip, action, namespace, \"key\", code,"
+        " request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind(e.at_ms)
+      .bind(e.actor)
+      .bind(e.client_ip)
+      .bind(e.action)
+      .bind(e.ns)
+      .bind(e.key)
+      .bind(e.code)
+      .bind(e.request_id)
+      .run();
+}
+
+R<Outcome> append_audit(Ctx& ctx, const api::AppendAudit& c) {
+  for (const auto& e : c.entries) insert_audit(ctx.db, e);
+  Outcome out{"success", Json{{"appended", c.entries.size()}}};
+  out.moves_revision = false;
+  return out;
+}
+
+/// The audit entry of an admin command (everything but AppendAudit), before it is applied.
+std::optional<api::AuditEntry> audit_entry(Conn& db, const api::Command& command, int64_t ts) {
+  api::AuditEntry e{ts, command.operator_name, command.client_ip, "", "", "", 0,
+                    command.request_id};
+  std::visit(
+      [&](const auto& c) {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, api::CreateNamespace>) {
+          e.action = "namespace.create";
+          e.ns = c.name;
+        } else if constexpr (std::is_same_v<T, api::UpdateNamespace> ||
+                             std::is_same_v<T, api::DeleteNamespace>) {
+          e.action = std::is_same_v<T, api::UpdateNamespace> ? "namespace.update"
+                                                              : "namespace.delete";
+          if (auto row = namespace_by_id(db, c.id)) e.ns = row->name;
+        } else if constexpr (std::is_same_v<T, api::WriteConfigs>) {
+          e.ns = c.ns;
+          if (c.batch || c.ops.size() != 1) {
+            e.action = "config.batch";
+          } else {
+            e.action = "config." + std::string(api::op_name(c.ops[0].op));
+            e.key = c.ops[0].key;
+          }
+        } else if constexpr (std::is_same_v<T, api::RollbackConfig>) {
+          e.action = "config.rollback";
+          e.ns = c.ns;
+          e.key = c.key;
+        } else if constexpr (std::is_same_v<T, api::TagVersion>) {
+          e.action = c.remove ? "config.untag" : "config.tag";
+          e.ns = c.ns;
+          e.key = c.key;
+        } else if constexpr (std::is_same_v<T, api::CleanupVersions>) {
+          e.action = c.dry_run ? "config.cleanup.dry_run" : "config.cleanup";
+          e.ns = c.ns.value_or("");
+        } else if constexpr (std::is_same_v<T, api::SetMemberAddress>) {
+          e.action = c.remove ? "cluster.member.remove" : "cluster.member.set";
+          e.key = std::to_string(c.id);
+        } else if constexpr (std::is_same_v<T, api::CreateToken>) {
+          e.action = "token.create";
+          e.key = c.id;
+        } else if constexpr (std::is_same_v<T, api::RevokeToken>) {
+          e.action = "token.revoke";
+          e.key = c.id;
+        }
+      },
+      command.body);
+  if (e.action.empty()) return std::nullopt;
+  return e;
+}
+
 R<Outcome> run(Ctx& ctx, const api::CommandBody& body) {
   return std::visit(
       [&ctx](const auto& c) -> R<Outcome> {
@@ -904,6 +1023,12 @@ R<Outcome> run(Ctx& ctx, const api::CommandBody& body) {
           return tag_version(ctx, c);
         } else if constexpr (std::is_same_v<T, api::CleanupVersions>) {
           return cleanup_versions(ctx, c);
+        } else if constexpr (std::is_same_v<T, api::CreateToken>) {
+          return create_token(ctx, c);
+        } else if constexpr (std::is_same_v<T, api::RevokeToken>) {
+          return revoke_token(ctx, c);
+        } else if constexpr (std::is_same_v<T, api::AppendAudit>) {
+          return append_audit(ctx, c);
         } else {
           return rollback_config(ctx, c);
         }
@@ -941,6 +1066,7 @@ Applied Store::apply(const api::Command& command, uint64_t index, int64_t timest
   db.exec("SAVEPOINT command");
 
   Ctx ctx{db, options_, command.operator_name, timestamp_ms, revision + 1, {}};
+  std::optional<api::AuditEntry> audit = audit_entry(db, command, timestamp_ms);
   R<Outcome> outcome = run(ctx, command.body);
   if (auto e = db.take_error()) outcome = Unexpected{make_error(Errc::kDatabase, "sqlite: " + *e)};
   if (outcome.ok() && !outcome->moves_revision) ctx.rev = revision;
@@ -956,6 +1082,10 @@ Applied Store::apply(const api::Command& command, uint64_t index, int64_t timest
     db.exec("ROLLBACK TO command");
     db.exec("RELEASE command");
   }
+  if (audit) {
+    audit->code = outcome.ok() ? 0 : static_cast<int64_t>(outcome.error().code);
+    insert_audit(db, *audit);
+  }
   write_meta(db, "applied_index", static_cast<int64_t>(index));
   impl.write_staged_raft_state(db);
   if (auto e = db.take_error()) return abort(*e);
@@ -969,6 +1099,10 @@ Applied Store::apply(const api::Command& command, uint64_t index, int64_t timest
     return out;
   }
   impl.revision = ctx.rev;
+  if (std::holds_alternative<api::CreateToken>(command.body) ||
+      std::holds_alternative<api::RevokeToken>(command.body)) {
+    ++impl.auth_generation;
+  }
   if (std::holds_alternative<api::SetMemberAddress>(command.body)) {
     std::string members = read_meta_text(db, "cluster_members");
     std::lock_guard lock(impl.raft_mu);

@@ -112,9 +112,11 @@ struct Store::Impl {
     raft_staged = false;
     members = read_meta_text(db, "cluster_members");
     ++members_generation;
+    ++auth_generation;
   }
   std::string members;  // under raft_mu
   std::atomic<uint64_t> members_generation{0};
+  std::atomic<uint64_t> auth_generation{0};
 
   explicit Impl(const std::string& path) : readers(path) {}
 };

@@ -4,6 +4,7 @@
 #include <climits>
 #include <string>
 
+#include "common/json.h"
 #include "store/impl.h"
 
 namespace cairn::store {
@@ -41,6 +42,29 @@ int64_t offset_of(const PageRequest& page) {
 }
 
 int64_t count(Stmt& s) { return s.step() ? s.i64(0) : 0; }
+
+/// SQL condition on the namespace name column `column` for a Visibility, with its binder.
+/// Patterns are matched by prefix (a trailing '*') or exactly, never with SQL wildcards.
+std::string visibility_sql(const Visibility& visible, const char* column) {
+  if (!visible) return {};
+  std::string sql = " AND (0";
+  for (const auto& p : *visible) {
+    sql += !p.empty() && p.back() == '*' ? std::string(" OR substr(") + column + ", 1, ?) = ?"
+                                         : std::string(" OR ") + column + " = ?";
+  }
+  return sql + ")";
+}
+
+void bind_visibility(Stmt& s, const Visibility& visible) {
+  if (!visible) return;
+  for (const auto& p : *visible) {
+    if (!p.empty() && p.back() == '*') {
+      s.bind(static_cast<int64_t>(p.size() - 1)).bind(std::string_view(p).substr(0, p.size() - 1));
+    } else {
+      s.bind(p);
+    }
+  }
+}
 
 std::optional<NamespaceRow> find_namespace(Conn& db, std::string_view name) {
   Stmt s = db.prepare(std::string("SELECT ") + kNamespaceColumns +
@@ -114,9 +138,14 @@ Result<Page<ConfigRow>, api::Error> Store::list_configs(const ConfigFilter& filt
     }
     // instr() matches the text literally: '%' and '_' in the filter are no wildcards.
     if (!filter.key_contains.empty()) where += " AND instr(c.\"key\", ?) > 0";
+    if (filter.visible) {
+      where += " AND c.namespace_id IN (SELECT v.id FROM namespace v WHERE 1 = 1" +
+               visibility_sql(filter.visible, "v.name") + ")";
+    }
     auto bind_filter = [&](Stmt& s) {
       if (filter.ns) s.bind(namespace_id);
       if (!filter.key_contains.empty()) s.bind(filter.key_contains);
+      bind_visibility(s, filter.visible);
     };
     Page<ConfigRow> out;
     {
@@ -225,9 +254,11 @@ Result<Page<NamespaceRow>, api::Error> Store::list_namespaces(const NamespaceFil
     std::string where = " WHERE 1 = 1";
     if (!filter.name_contains.empty()) where += " AND instr(n.name, ?) > 0";
     if (filter.status) where += " AND n.status = ?";
+    where += visibility_sql(filter.visible, "n.name");
     auto bind_filter = [&](Stmt& s) {
       if (!filter.name_contains.empty()) s.bind(filter.name_contains);
       if (filter.status) s.bind(*filter.status);
+      bind_visibility(s, filter.visible);
     };
     Page<NamespaceRow> out;
     {
@@ -248,6 +279,77 @@ Result<Page<NamespaceRow>, api::Error> Store::list_namespaces(const NamespaceFil
       if (!s.is_null(8)) row.keep_latest = s.i64(8);
       if (!s.is_null(9)) row.keep_days = s.i64(9);
       out.items.push_back(std::move(row));
+    }
+    return out;
+  });
+}
+
+Result<std::vector<TokenRow>, api::Error> Store::tokens() const {
+  read_queries_.fetch_add(1, std::memory_order_relaxed);
+  return read_tx(impl_->readers, [&](Conn& db) -> R<std::vector<TokenRow>> {
+    std::vector<TokenRow> out;
+    Stmt s = db.prepare(
+        "SELECT id, name, secret_hash, grants, created_by, created_at, expires_at, revoked_at"
+        " FROM auth_token ORDER BY id");
+    while (s.step()) {
+      TokenRow t{s.text(0), s.text(1), s.text(2), {}, s.text(4), s.i64(5), s.i64(6), s.i64(7)};
+      if (auto grants = parse_json(s.text(3), 4); grants && grants->is_array()) {
+        for (const auto& g : *grants) {
+          if (!g.is_object()) continue;
+          t.grants.push_back(api::Grant{g.value("namespace", std::string()),
+                                        g.value("permission", std::string())});
+        }
+      }
+      out.push_back(std::move(t));
+    }
+    return out;
+  });
+}
+
+uint64_t Store::auth_generation() const { return impl_->auth_generation.load(); }
+
+Result<Page<AuditRow>, api::Error> Store::audit(const AuditFilter& filter,
+                                                const PageRequest& page) const {
+  read_queries_.fetch_add(1, std::memory_order_relaxed);
+  if (auto ok = check_page(page); !ok.ok()) return Unexpected{ok.error()};
+  return read_tx(impl_->readers, [&](Conn& db) -> R<Page<AuditRow>> {
+    std::string where = " WHERE 1 = 1";
+    bool action_prefix = filter.action && !filter.action->empty() && filter.action->back() == '*';
+    if (filter.actor) where += " AND actor = ?";
+    if (filter.ns) where += " AND namespace = ?";
+    if (filter.action) where += action_prefix ? " AND substr(action, 1, ?) = ?" : " AND action = ?";
+    if (filter.from_ms) where += " AND at >= ?";
+    if (filter.to_ms) where += " AND at < ?";
+    auto bind_filter = [&](Stmt& s) {
+      if (filter.actor) s.bind(*filter.actor);
+      if (filter.ns) s.bind(*filter.ns);
+      if (filter.action) {
+        if (action_prefix) {
+          std::string_view prefix(*filter.action);
+          prefix.remove_suffix(1);
+          s.bind(static_cast<int64_t>(prefix.size())).bind(prefix);
+        } else {
+          s.bind(*filter.action);
+        }
+      }
+      if (filter.from_ms) s.bind(*filter.from_ms);
+      if (filter.to_ms) s.bind(*filter.to_ms);
+    };
+    Page<AuditRow> out;
+    {
+      Stmt s = db.prepare("SELECT COUNT(*) FROM audit_log" + where);
+      bind_filter(s);
+      out.total = count(s);
+    }
+    Stmt s = db.prepare(
+        "SELECT id, at, actor, client_ip, action, namespace, \"key\", code, request_id"
+        " FROM audit_log" + where + " ORDER BY id DESC LIMIT ? OFFSET ?");
+    bind_filter(s);
+    s.bind(page.page_size).bind(offset_of(page));
+    while (s.step()) {
+      out.items.push_back(AuditRow{s.i64(0), api::AuditEntry{s.i64(1), s.text(2), s.text(3),
+                                                              s.text(4), s.text(5), s.text(6),
+                                                              s.i64(7), s.text(8)}});
     }
     return out;
   });

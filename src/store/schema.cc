@@ -113,6 +113,37 @@ CREATE TABLE namespace_retention (
 );
 )sql";
 
+// API tokens (docs/security.md): only a hash of each secret; revoked rows stay for the audit.
+// The audit log: every admin command (written by apply in the command's transaction) and every
+// denied request (api::AppendAudit). Row ids are rowids, so equal logs give equal ids.
+constexpr const char* kAuthTables = R"sql(
+CREATE TABLE auth_token (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  secret_hash TEXT NOT NULL UNIQUE,
+  grants      TEXT NOT NULL,            -- JSON array of {"namespace", "permission"}
+  created_by  TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL,         -- 0: never
+  revoked_at  INTEGER NOT NULL          -- 0: valid
+) WITHOUT ROWID;
+
+CREATE TABLE audit_log (
+  id          INTEGER PRIMARY KEY,
+  at          INTEGER NOT NULL,
+  actor       TEXT NOT NULL,
+  client_ip   TEXT NOT NULL,
+  action      TEXT NOT NULL,
+  namespace   TEXT NOT NULL,
+  "key"       TEXT NOT NULL,
+  code        INTEGER NOT NULL,          -- 0 when the action succeeded, else its error code
+  request_id  TEXT NOT NULL
+);
+CREATE INDEX idx_audit_actor ON audit_log(actor, id);
+CREATE INDEX idx_audit_namespace ON audit_log(namespace, id);
+CREATE INDEX idx_audit_at ON audit_log(at);
+)sql";
+
 bool table_exists(Conn& conn, const char* name) {
   Stmt s = conn.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
   s.bind(name);
@@ -123,6 +154,10 @@ bool table_exists(Conn& conn, const char* name) {
 Result<Ok, api::Error> migrate(Conn& conn, int64_t from) {
   if (from == 1) {
     conn.exec(kRetentionTables);
+    return Ok{};
+  }
+  if (from == 2) {
+    conn.exec(kAuthTables);
     return Ok{};
   }
   return Unexpected{api::make_error(api::Errc::kDatabase,
@@ -183,6 +218,7 @@ Result<Ok, api::Error> ensure_schema(Conn& conn) {
   if (!table_exists(conn, "meta")) {
     conn.exec(kCreateSchema);
     conn.exec(kRetentionTables);  // a new database starts at the current version
+    conn.exec(kAuthTables);
     write_meta(conn, "schema_version", kSchemaVersion);
   } else {
     int64_t version = read_meta(conn, "schema_version");

@@ -10,7 +10,7 @@ namespace cairn::store {
 
 /// Version of the table layout below, kept in meta('schema_version'). A later release that
 /// changes the layout raises it and adds a step to migrate().
-inline constexpr int64_t kSchemaVersion = 2;  // 2: config_tag, namespace_retention
+inline constexpr int64_t kSchemaVersion = 3;  // 2: config_tag, namespace_retention; 3: auth_token, audit_log
 
 /// Tables of the canonical dump (checksum) with their ordering, in a fixed order.
 struct TableOrder {
@@ -26,6 +26,8 @@ inline constexpr TableOrder kDumpTables[] = {
     {"key_version", "namespace, \"key\""},
     {"config_tag", "namespace_id, \"key\", tag"},
     {"namespace_retention", "namespace_id"},
+    {"auth_token", "id"},
+    {"audit_log", "id"},
     {"sqlite_sequence", "name"},
 };
 

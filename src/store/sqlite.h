@@ -46,6 +46,8 @@ class Conn {
   std::optional<api::Error> db_error() const;
 
   int64_t last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
+  /// Rows changed by the last INSERT, UPDATE or DELETE.
+  int64_t changes() const { return sqlite3_changes(db_); }
   sqlite3* handle() const { return db_; }
 
  private:

@@ -113,14 +113,45 @@ struct Page {
   int64_t total = 0;  // rows matching, over all pages
 };
 
+/// Namespace name patterns a caller may see (docs/security.md): a name matches a pattern equal
+/// to it, or one ending in '*' whose prefix it starts with ("*" matches every name).
+using Visibility = std::optional<std::vector<std::string>>;  // nullopt: everything
+
 struct ConfigFilter {
   std::optional<std::string> ns;  // exact namespace name
   std::string key_contains;       // substring of the key, literal (no wildcards)
+  Visibility visible = {};
+};
+
+/// An API token as stored: never its secret (docs/security.md).
+struct TokenRow {
+  std::string id;
+  std::string name;
+  std::string secret_hash;
+  std::vector<api::Grant> grants;
+  std::string created_by;
+  int64_t created_at_ms = 0;
+  int64_t expires_at_ms = 0;  // 0: never
+  int64_t revoked_at_ms = 0;  // 0: not revoked
+};
+
+struct AuditRow {
+  int64_t id = 0;
+  api::AuditEntry entry;
+};
+
+struct AuditFilter {
+  std::optional<std::string> actor;
+  std::optional<std::string> ns;
+  std::optional<std::string> action;  // exact, or a prefix ending in '*' ("config.*")
+  std::optional<int64_t> from_ms;     // at >= from_ms
+  std::optional<int64_t> to_ms;       // at < to_ms
 };
 
 struct NamespaceFilter {
   std::string name_contains;
   std::optional<int> status;
+  Visibility visible = {};
 };
 
 /// The seed's tables in one SQLite file (WAL mode), and the deterministic state machine that
@@ -180,6 +211,14 @@ class Store {
   /// build the in-memory index at start and after a restore.
   Result<Ok, api::Error> load_all(const std::function<void(const NamespaceRow&)>& on_namespace,
                                   const std::function<void(const ConfigRow&)>& on_config) const;
+  /// Every token, revoked and expired ones included, ordered by id.
+  Result<std::vector<TokenRow>, api::Error> tokens() const;
+  /// Bumped whenever the token table may have changed (apply of a token command, restore,
+  /// open), so that a cache of tokens knows when to reload. Any thread.
+  uint64_t auth_generation() const;
+  /// Newest first.
+  Result<Page<AuditRow>, api::Error> audit(const AuditFilter& filter,
+                                           const PageRequest& page) const;
   /// A trivial query, for the health check.
   Result<Ok, api::Error> ping() const;
 

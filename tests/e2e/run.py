@@ -34,6 +34,7 @@ SUITES = {
     "chaos": ["test_chaos"],
     "retention": ["test_retention"],
     "limits": ["test_limits"],
+    "auth": ["test_auth"],
 }
 
 

@@ -39,7 +39,7 @@ TEST(Command, FirstByteIsFormatVersion) {
   std::string bytes = encode_command(sample_batch());
   EXPECT_EQ(static_cast<uint8_t>(bytes[0]), 1);
   std::string tag = encode_command(Command{"r", "o", TagVersion{"n", "k", 2, "t", false}});
-  EXPECT_EQ(static_cast<uint8_t>(tag[0]), kCommandFormatVersion);
+  EXPECT_EQ(static_cast<uint8_t>(tag[0]), 2);
   UpdateNamespace u{4, std::nullopt, std::nullopt, 10, std::nullopt};
   EXPECT_EQ(static_cast<uint8_t>(encode_command(Command{"r", "o", u})[0]), 2);
 }
@@ -102,7 +102,7 @@ TEST(Command, RetentionCommandsNeedFormatTwo) {
 
 TEST(Command, RejectsGarbageWithoutCrashing) {
   EXPECT_FALSE(decode_command("").ok());
-  EXPECT_FALSE(decode_command(std::string(1, '\x03') + "{}").ok());  // future version
+  EXPECT_FALSE(decode_command(std::string(1, '\x04') + "{}").ok());  // future version
   EXPECT_FALSE(decode_command(std::string(1, '\x00') + "{}").ok());
   EXPECT_FALSE(decode_command(std::string(1, '\x01') + "{").ok());
   EXPECT_FALSE(decode_command(std::string(1, '\x01') + "[]").ok());
@@ -147,6 +147,54 @@ TEST(Command, RoundTripsMemberAddresses) {
   auto at = bytes.find(",\"remove\":false");
   ASSERT_NE(at, std::string::npos);
   EXPECT_FALSE(decode_command(bytes.erase(at, 15)).ok());
+}
+
+}  // namespace
+}  // namespace cairn::api
+
+namespace cairn::api {
+namespace {
+
+TEST(Command, RoundTripsTokenAndAuditCommands) {
+  CreateToken create{"tok1", "svc-a", std::string(64, 'a'),
+                     {{"a-*", "read"}, {"", "cluster-admin"}}, 1234};
+  AppendAudit audit{{{5, "svc-a", "10.0.0.1", "GET /api/v1/config/get", "b", "k", 40301, "r1"},
+                     {6, "", "10.0.0.2", "DELETE /api/v1/admin/config", "", "", 40101, "r2"}}};
+  std::vector<Command> all = {Command{"r", "root", create, "127.0.0.1"},
+                              Command{"r", "root", RevokeToken{"tok1"}}, Command{"r", "n", audit}};
+  for (const auto& c : all) {
+    std::string bytes = encode_command(c);
+    EXPECT_EQ(static_cast<uint8_t>(bytes[0]), 3);
+    auto back = decode_command(bytes);
+    ASSERT_TRUE(back.ok()) << back.error().details;
+    EXPECT_EQ(encode_command(*back), bytes);
+    EXPECT_EQ(back->client_ip, c.client_ip);
+    // Format 2 readers refuse them (a node that cannot apply them must not skip them).
+    bytes[0] = '\x02';
+    EXPECT_FALSE(decode_command(bytes).ok());
+  }
+  auto back = decode_command(encode_command(all[0]));
+  ASSERT_TRUE(back.ok());
+  const auto& t = std::get<CreateToken>(back->body);
+  EXPECT_EQ(t.name, "svc-a");
+  ASSERT_EQ(t.grants.size(), 2u);
+  EXPECT_EQ(t.grants[0].ns_pattern, "a-*");
+  EXPECT_EQ(t.grants[1].permission, "cluster-admin");
+  EXPECT_EQ(t.expires_at_ms, 1234);
+  auto entries = std::get<AppendAudit>(decode_command(encode_command(all[2]))->body).entries;
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].code, 40301);
+  EXPECT_EQ(entries[1].client_ip, "10.0.0.2");
+}
+
+TEST(Command, ClientAddressKeepsOrdinaryWritesInFormatOne) {
+  Command c = sample_batch();
+  c.client_ip = "10.1.2.3";
+  std::string bytes = encode_command(c);
+  EXPECT_EQ(static_cast<uint8_t>(bytes[0]), 1);
+  auto back = decode_command(bytes);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->client_ip, "10.1.2.3");
 }
 
 }  // namespace

@@ -43,11 +43,25 @@ TEST(Config, FlagsOverrideFileOverridesDefaults) {
   EXPECT_FALSE(c->access_log);
 }
 
+TEST(Config, BareBooleanFlagsMeanTrue) {
+  auto c = parse({"--auth-enabled", "--auth-failure-burst", "3", "--access-log=false"});
+  ASSERT_TRUE(c.ok()) << c.error();
+  EXPECT_TRUE(c->auth_enabled);
+  EXPECT_EQ(c->auth_failure_burst, 3);
+  EXPECT_FALSE(c->access_log);
+  auto d = parse({"--auth-enabled", "false", "--metrics-public"});
+  ASSERT_TRUE(d.ok()) << d.error();
+  EXPECT_FALSE(d->auth_enabled);
+  EXPECT_TRUE(d->metrics_public);
+  EXPECT_FALSE(parse({"--auth-enabled=maybe"}).ok());
+}
+
 TEST(Config, RejectsUnknownKeysBadTypesAndBounds) {
   EXPECT_FALSE(parse({"--config", write_yaml("nope: 1\n")}).ok());
   EXPECT_FALSE(parse({"--config", write_yaml("max_body_bytes: lots\n")}).ok());
   EXPECT_FALSE(parse({"--max-body-bytes", "1"}).ok());
   EXPECT_FALSE(parse({"--http-read-timeout", "fast"}).ok());
+  EXPECT_FALSE(parse({"--access-log=maybe"}).ok());
   EXPECT_FALSE(parse({"--access-log", "maybe"}).ok());
   EXPECT_FALSE(parse({"--config", "/nonexistent/cairn.yaml"}).ok());
 }

@@ -215,8 +215,8 @@ TEST_F(RetentionTest, SchemaOneDatabaseIsMigrated) {
     auto conn = Conn::open(path_, SQLITE_OPEN_READWRITE);
     ASSERT_TRUE(conn.ok());
     (*conn)->exec(
-        "DROP TABLE config_tag; DROP TABLE namespace_retention; "
-        "UPDATE meta SET value = 1 WHERE name = 'schema_version'");
+        "DROP TABLE config_tag; DROP TABLE namespace_retention; DROP TABLE auth_token; "
+        "DROP TABLE audit_log; UPDATE meta SET value = 1 WHERE name = 'schema_version'");
   }
   reopen();
   make_versions("ns", "k", 2);

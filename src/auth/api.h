@@ -1,0 +1,50 @@
+#pragma once
+
+#include "auth/authenticator.h"
+#include "http/router.h"
+#include "service/replicator.h"
+#include "store/store.h"
+
+namespace cairn::auth {
+
+/// The token and audit endpoints (docs/security.md):
+///
+/// - `POST /api/v1/admin/tokens` {name, grants: [{namespace, permission}], ttl} → id and the
+///   secret, shown this once; `GET /api/v1/admin/tokens` (never a secret);
+///   `DELETE /api/v1/admin/tokens/{id}` revokes;
+/// - `GET /api/v1/auth/whoami`;
+/// - `GET /api/v1/admin/audit` (filters actor, namespace, action, from, to; paginated) and
+///   `POST /api/v1/admin/audit` {entries}, by which followers ship their denials to the leader.
+///
+/// Access is checked by the router guard (auth/policy.h), not here. Lifetime: borrows
+/// everything, which must outlive the HTTP server. Threads: handlers on any io thread.
+class AuthApi {
+ public:
+  /// `auth` null: auth is off, and only the audit log's GET is served.
+  AuthApi(Authenticator* auth, const store::Store& store, service::Replicator& replicator)
+      : auth_(auth), store_(store), replicator_(replicator) {}
+
+  void register_routes(http::Router& router);
+
+ private:
+  void create_token(const http::RequestPtr& req, const http::Reply& reply);
+  void list_tokens(const http::RequestPtr& req, const http::Reply& reply);
+  void revoke_token(const http::RequestPtr& req, const http::Reply& reply);
+  void whoami(const http::RequestPtr& req, const http::Reply& reply);
+  void list_audit(const http::RequestPtr& req, const http::Reply& reply);
+  void append_audit(const http::RequestPtr& req, const http::Reply& reply);
+
+  Authenticator* auth_;
+  const store::Store& store_;
+  service::Replicator& replicator_;
+};
+
+/// The body of `POST /api/v1/admin/audit` carrying `batch`.
+std::string audit_body(const api::AppendAudit& batch);
+
+/// The root token's secret (docs/security.md): CAIRN_ROOT_TOKEN when set; else the one in
+/// `<data_dir>/root-token`; else a new one, written there (mode 0600) and returned with
+/// `generated` set so that the caller prints it once.
+Result<std::string, std::string> bootstrap_root_token(const std::string& data_dir, bool& generated);
+
+}  // namespace cairn::auth

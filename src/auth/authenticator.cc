@@ -1,0 +1,188 @@
+#include "auth/authenticator.h"
+
+#include <algorithm>
+
+#include "api/envelope.h"
+#include "auth/policy.h"
+#include "auth/secret.h"
+#include "common/ids.h"
+#include "common/json.h"
+#include "common/time.h"
+
+namespace cairn::auth {
+namespace {
+
+using api::Errc;
+using api::make_error;
+
+void reply_error(const http::Request& req, const http::Reply& reply, const api::Error& error,
+                 std::vector<std::pair<std::string, std::string>> headers = {}) {
+  http::Response res;
+  res.status = error.http_status();
+  res.headers = std::move(headers);
+  res.body = api::error_envelope(error, req.request_id.empty() ? new_uuid() : req.request_id,
+                                 wall_clock_ms() / 1000);
+  reply(std::move(res));
+}
+
+/// Every namespace a request names, where the handlers look for one: the `namespace` query
+/// parameter, the `{namespace}` or `{id}` path segment, and the policy's body member.
+std::vector<std::string> named_namespaces(
+    const http::Request& req, std::string_view body_field,
+    const std::function<std::optional<std::string>(int64_t)>& namespace_name) {
+  std::vector<std::string> out;
+  if (auto q = req.query_param("namespace")) out.emplace_back(*q);
+  if (auto p = req.path_param("namespace")) out.emplace_back(*p);
+  if (auto id = req.path_param("id")) {
+    bool numeric = !id->empty() && id->size() < 19 &&
+                   std::all_of(id->begin(), id->end(), [](char c) { return c >= '0' && c <= '9'; });
+    std::optional<std::string> name;
+    if (numeric && namespace_name) name = namespace_name(std::stoll(std::string(*id)));
+    out.push_back(name.value_or(std::string(*id)));
+  }
+  if (!req.body.empty()) {
+    if (auto body = parse_json(req.body, api::kMaxValueDepth + 2); body && body->is_object()) {
+      auto it = body->find(std::string(body_field));
+      if (it != body->end() && it->is_string()) out.push_back(it->get<std::string>());
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Authenticator::Authenticator(AuthOptions options, const store::Store& store,
+                             std::function<int64_t()> now_ms)
+    : options_(std::move(options)),
+      root_hash_(hash_secret(options_.root_secret)),
+      store_(store),
+      now_ms_(std::move(now_ms)) {}
+
+void Authenticator::reload_if_changed() {
+  uint64_t generation = store_.auth_generation();
+  if (generation == generation_) return;
+  auto tokens = store_.tokens();
+  if (!tokens.ok()) return;  // keep the last good copy while the database cannot be read
+  by_hash_.clear();
+  for (auto& t : *tokens) {
+    Identity id{t.name, t.id, std::move(t.grants), t.expires_at_ms};
+    by_hash_.emplace(std::move(t.secret_hash), Token{std::move(id), t.revoked_at_ms});
+  }
+  generation_ = generation;
+}
+
+Result<Identity, api::Error> Authenticator::authenticate(const http::Request& req) {
+  auto unauthorized = [](std::string why) {
+    return Unexpected{make_error(Errc::kUnauthorized, std::move(why), "Authorization")};
+  };
+  const std::string* header = req.header("authorization");
+  if (!header) return unauthorized("missing Authorization: Bearer <token> header");
+  std::string_view h = *header;
+  constexpr std::string_view kScheme = "Bearer ";
+  if (h.size() <= kScheme.size() || h.substr(0, kScheme.size()) != kScheme) {
+    return unauthorized("the Authorization header is not 'Bearer <token>'");
+  }
+  std::string_view secret = h.substr(kScheme.size());
+  if (secret.size() > 256) return unauthorized("the token is malformed");
+  // Comparing hashes: the time taken says nothing about the secret's characters.
+  std::string hash = hash_secret(secret);
+  if (constant_time_equal(hash, root_hash_)) {
+    return Identity{"root", "root", {api::Grant{"", "cluster-admin"}}, 0};
+  }
+  std::lock_guard lock(tokens_mu_);
+  reload_if_changed();
+  auto it = by_hash_.find(hash);
+  if (it == by_hash_.end()) return unauthorized("unknown token");
+  if (it->second.revoked_at_ms) return unauthorized("the token was revoked");
+  const Identity& id = it->second.identity;
+  if (id.expires_at_ms && now_ms_() >= id.expires_at_ms) return unauthorized("the token expired");
+  return id;
+}
+
+bool Authenticator::may_try(const std::string& address, int64_t& retry_ms) {
+  std::lock_guard lock(failures_mu_);
+  auto it = failures_.find(address);
+  if (it == failures_.end()) return true;
+  it->second.sync(options_.failures, 1, now_ms_());
+  if (it->second.tokens >= 1) return true;
+  retry_ms = std::max<int64_t>(1, it->second.ms_until(1, options_.failures));
+  return false;
+}
+
+void Authenticator::count_failure(const std::string& address) {
+  std::lock_guard lock(failures_mu_);
+  int64_t now = now_ms_();
+  if (failures_.size() >= options_.max_tracked_addresses && !failures_.count(address)) {
+    for (auto it = failures_.begin(); it != failures_.end();) {
+      it = it->second.full_at(options_.failures, 1, now) ? failures_.erase(it) : std::next(it);
+    }
+    if (failures_.size() >= options_.max_tracked_addresses) failures_.erase(failures_.begin());
+  }
+  limit::Bucket& b = failures_[address];
+  b.sync(options_.failures, 1, now);
+  b.tokens = std::max(0.0, b.tokens - 1);
+}
+
+http::Middleware Authenticator::guard(
+    std::function<std::optional<std::string>(int64_t)> namespace_name, AuditSink audit) {
+  return [this, namespace_name = std::move(namespace_name), audit = std::move(audit)](
+             http::RequestPtr req, http::Reply reply, const http::Handler& next) {
+    RoutePolicy policy = policy_for(req->method, req->route, options_.metrics_public);
+    if (policy.access == RoutePolicy::Access::kPublic) return next(req, reply);
+    const std::string ip = client_ip(*req);
+    auto deny = [&](const api::Error& error, const std::string& actor, const std::string& ns,
+                    std::vector<std::pair<std::string, std::string>> headers = {}) {
+      denied_.fetch_add(1, std::memory_order_relaxed);
+      if (audit) {
+        audit(api::AuditEntry{wall_clock_ms(), actor, ip, req->method + " " + req->route, ns,
+                              std::string(req->query_param("key").value_or("")),
+                              static_cast<int64_t>(error.code), req->request_id});
+      }
+      reply_error(*req, reply, error, std::move(headers));
+    };
+
+    int64_t retry_ms = 0;
+    if (!may_try(ip, retry_ms)) {
+      int64_t seconds = (retry_ms + 999) / 1000;
+      return deny(
+          make_error(Errc::kQuotaExceeded, "too many failed authentications from " + ip +
+                                               "; retry in " + std::to_string(seconds) + " s"),
+          "", "", {{"Retry-After", std::to_string(seconds)}});
+    }
+    auto identity = authenticate(*req);
+    if (!identity.ok()) {
+      count_failure(ip);
+      return deny(identity.error(), "", "", {{"WWW-Authenticate", R"(Bearer realm="cairn")"}});
+    }
+    req->principal = identity->name;
+    req->visible_namespaces = identity->visible_patterns();
+    if (identity->cluster_admin() || policy.access == RoutePolicy::Access::kAuthenticated) {
+      return next(req, reply);
+    }
+    auto forbidden = [&](std::string why, const std::string& ns) {
+      deny(make_error(Errc::kForbidden, std::move(why)), identity->name, ns);
+    };
+    if (policy.access == RoutePolicy::Access::kClusterAdmin) {
+      return forbidden("token '" + identity->name + "' is not cluster-admin", "");
+    }
+    std::vector<std::string> names = named_namespaces(*req, policy.body_field, namespace_name);
+    if (names.empty()) {
+      if (policy.absent == RoutePolicy::Absent::kClusterAdmin) {
+        return forbidden("every namespace: token '" + identity->name + "' is not cluster-admin",
+                         "");
+      }
+      return next(req, reply);  // listed through the visibility filter, or refused as 400
+    }
+    for (const auto& ns : names) {
+      if (!identity->allows(ns, policy.permission)) {
+        return forbidden("token '" + identity->name + "' has no " +
+                             std::string(permission_name(policy.permission)) +
+                             " permission on namespace '" + ns + "'",
+                         ns);
+      }
+    }
+    next(req, reply);
+  };
+}
+
+}  // namespace cairn::auth

@@ -1,0 +1,73 @@
+#include "auth/grants.h"
+
+#include "api/validate.h"
+
+namespace cairn::auth {
+
+std::optional<Permission> parse_permission(std::string_view text) {
+  if (text == "read") return Permission::kRead;
+  if (text == "write") return Permission::kWrite;
+  if (text == "admin") return Permission::kAdmin;
+  if (text == "cluster-admin") return Permission::kClusterAdmin;
+  return std::nullopt;
+}
+
+std::string_view permission_name(Permission p) {
+  switch (p) {
+    case Permission::kRead:
+      return "read";
+    case Permission::kWrite:
+      return "write";
+    case Permission::kAdmin:
+      return "admin";
+    case Permission::kClusterAdmin:
+      return "cluster-admin";
+  }
+  return "unknown";
+}
+
+bool valid_pattern(std::string_view pattern) {
+  if (pattern == "*") return true;
+  if (!pattern.empty() && pattern.back() == '*') pattern.remove_suffix(1);
+  return !api::check_namespace_name(pattern).has_value();
+}
+
+bool pattern_matches(std::string_view pattern, std::string_view ns) {
+  if (!pattern.empty() && pattern.back() == '*') {
+    pattern.remove_suffix(1);
+    return ns.substr(0, pattern.size()) == pattern;
+  }
+  return pattern == ns;
+}
+
+bool Identity::cluster_admin() const {
+  for (const auto& g : grants) {
+    if (parse_permission(g.permission) == Permission::kClusterAdmin) return true;
+  }
+  return false;
+}
+
+bool Identity::allows(std::string_view ns, Permission p) const {
+  for (const auto& g : grants) {
+    auto granted = parse_permission(g.permission);
+    if (!granted) continue;
+    if (*granted == Permission::kClusterAdmin) return true;
+    if (p != Permission::kClusterAdmin && *granted >= p && pattern_matches(g.ns_pattern, ns)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::optional<std::vector<std::string>> Identity::visible_patterns() const {
+  std::vector<std::string> out;
+  for (const auto& g : grants) {
+    auto granted = parse_permission(g.permission);
+    if (!granted) continue;
+    if (*granted == Permission::kClusterAdmin || g.ns_pattern == "*") return std::nullopt;
+    out.push_back(g.ns_pattern);
+  }
+  return out;
+}
+
+}  // namespace cairn::auth

@@ -1,0 +1,21 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace cairn::auth {
+
+/// A new token secret: "cairn_" and 43 base64url characters of 32 random bytes (OpenSSL's
+/// RAND_bytes). Shown to its owner once; never stored.
+std::string generate_secret();
+
+/// A new token id: 16 lower-case hex characters of random bytes.
+std::string generate_token_id();
+
+/// Lower-case hex SHA-256 of `secret`: what the replicated token table stores.
+std::string hash_secret(std::string_view secret);
+
+/// Equality whose duration depends only on the lengths (CRYPTO_memcmp), for secrets and hashes.
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+}  // namespace cairn::auth
