@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <deque>
@@ -31,7 +32,11 @@ namespace cairn::transport {
 namespace tcp_detail {
 
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
+// A TLS session over a socket it does not own, so that the socket outlives (and is reused
+// after) each session.
+using TlsStream = ssl::stream<tcp::socket&>;
 using error_code = boost::system::error_code;
 using Strand = net::strand<net::io_context::executor_type>;
 using SteadyClock = std::chrono::steady_clock;
@@ -55,6 +60,35 @@ std::string frame_with_header(FrameKind kind, const std::string& payload) {
   std::string out(reinterpret_cast<const char*>(h.data()), h.size());
   out += payload;
   return out;
+}
+
+/// The mutual-TLS context of the options (null without TLS): our certificate and key, and the
+/// cluster CA that every peer's certificate must chain to, required both ways.
+Result<std::unique_ptr<ssl::context>, std::string> make_tls_context(const TransportOptions& o) {
+  const int set = !o.tls_cert.empty() + !o.tls_key.empty() + !o.tls_ca.empty();
+  if (set == 0) return std::unique_ptr<ssl::context>();
+  if (set != 3) {
+    return Unexpected(std::string(
+        "transport: peer TLS needs all of the certificate, the key and the CA file"));
+  }
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls);
+  error_code ec;
+  auto step = [&](const char* what, const std::string& file) -> Result<Ok, std::string> {
+    if (ec) return Unexpected("transport: cannot load " + std::string(what) + " " + file + ": " +
+                              ec.message());
+    return Ok{};
+  };
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  ctx->use_certificate_chain_file(o.tls_cert, ec);
+  if (auto r = step("certificate", o.tls_cert); !r.ok()) return Unexpected(r.error());
+  ctx->use_private_key_file(o.tls_key, ssl::context::pem, ec);
+  if (auto r = step("key", o.tls_key); !r.ok()) return Unexpected(r.error());
+  ctx->load_verify_file(o.tls_ca, ec);
+  if (auto r = step("CA", o.tls_ca); !r.ok()) return Unexpected(r.error());
+  ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert, ec);
+  if (auto r = step("verify mode for", o.tls_ca); !r.ok()) return Unexpected(r.error());
+  return ctx;
 }
 
 class Peer;
@@ -90,6 +124,7 @@ struct Core {
   const TransportOptions options;
   const MessageHandler on_message;
   const size_t max_frame;
+  std::unique_ptr<ssl::context> tls;  // set by start() when the options ask for mutual TLS
 
   net::io_context ioc;  // declared before every io object: destroyed after them
   Strand accept_strand;
@@ -179,6 +214,16 @@ class Peer : public std::enable_shared_from_this<Peer> {
   // Handlers of an earlier attempt (or after close) find attempt_ moved on and do nothing.
   bool stale(uint64_t attempt) const { return attempt != attempt_ || state_ == State::closed; }
 
+  // Runs `f` with the stream of this attempt: the TLS session, or the plain socket.
+  template <class F>
+  void io(F&& f) {
+    if (tls_) {
+      f(*tls_);
+    } else {
+      f(socket_);
+    }
+  }
+
   void dial() {
     if (state_ == State::closed) return;
     state_ = State::dialing;
@@ -206,24 +251,41 @@ class Peer : public std::enable_shared_from_this<Peer> {
     if (ec) return fail("cannot connect: " + ec.message());
     error_code ignored;
     socket_.set_option(tcp::no_delay(true), ignored);
+    if (!core_.tls) return send_hello(a);
+    tls_ = std::make_unique<TlsStream>(socket_, *core_.tls);
+    tls_->async_handshake(ssl::stream_base::client, [self = shared_from_this(), a](error_code ec) {
+      if (self->stale(a)) return;
+      if (ec) {
+        self->core_.count([](TransportProbe& s) { ++s.rejected_handshakes; });
+        return self->fail("TLS handshake failed: " + ec.message(), /*rejected=*/true);
+      }
+      self->send_hello(a);
+    });
+  }
+
+  void send_hello(uint64_t a) {
     Hello hello;
     hello.message_version = raft::kMessageVersion;
     hello.from = core_.options.node_id;
     hello.to = id_;
     hello.cluster_id = core_.options.cluster_id;
     hello_ = frame_with_header(FrameKind::hello, encode_hello(hello));
-    net::async_write(socket_, net::buffer(hello_),
-                     [self = shared_from_this(), a](error_code ec, size_t) {
-                       if (self->stale(a)) return;
-                       if (ec) return self->fail("cannot send hello: " + ec.message());
-                       self->read_ack_header(a);
-                     });
+    io([&](auto& stream) {
+      net::async_write(stream, net::buffer(hello_),
+                       [self = shared_from_this(), a](error_code ec, size_t) {
+                         if (self->stale(a)) return;
+                         if (ec) return self->fail("cannot send hello: " + ec.message());
+                         self->read_ack_header(a);
+                       });
+    });
   }
 
   void read_ack_header(uint64_t a) {
-    net::async_read(
-        socket_, net::buffer(rheader_),
-        [self = shared_from_this(), a](error_code ec, size_t) { self->on_ack_header(a, ec); });
+    io([&](auto& stream) {
+      net::async_read(
+          stream, net::buffer(rheader_),
+          [self = shared_from_this(), a](error_code ec, size_t) { self->on_ack_header(a, ec); });
+    });
   }
 
   void on_ack_header(uint64_t a, error_code ec) {
@@ -236,9 +298,11 @@ class Peer : public std::enable_shared_from_this<Peer> {
     }
     ack_header_ = *h;
     rpayload_.resize(h->length);
-    net::async_read(
-        socket_, net::buffer(rpayload_),
-        [self = shared_from_this(), a](error_code ec, size_t) { self->on_ack_payload(a, ec); });
+    io([&](auto& stream) {
+      net::async_read(
+          stream, net::buffer(rpayload_),
+          [self = shared_from_this(), a](error_code ec, size_t) { self->on_ack_payload(a, ec); });
+    });
   }
 
   void on_ack_payload(uint64_t a, error_code ec) {
@@ -284,12 +348,14 @@ class Peer : public std::enable_shared_from_this<Peer> {
 
   // The acceptor never sends after its ack: any byte or EOF means the connection is over.
   void watch_for_close(uint64_t a) {
-    net::async_read(socket_, net::buffer(&sink_, 1),
-                    [self = shared_from_this(), a](error_code ec, size_t) {
-                      if (self->stale(a)) return;
-                      self->fail(ec ? "closed by peer: " + ec.message()
-                                    : std::string("peer sent unexpected data"));
-                    });
+    io([&](auto& stream) {
+      net::async_read(stream, net::buffer(&sink_, 1),
+                      [self = shared_from_this(), a](error_code ec, size_t) {
+                        if (self->stale(a)) return;
+                        self->fail(ec ? "closed by peer: " + ec.message()
+                                      : std::string("peer sent unexpected data"));
+                      });
+    });
   }
 
   void kick() {
@@ -327,10 +393,12 @@ class Peer : public std::enable_shared_from_this<Peer> {
     }
     arm_deadline(core_.options.write_timeout_ms);
     const uint64_t a = attempt_;
-    net::async_write(socket_, buffers_,
-                     [self = shared_from_this(), a, bytes](error_code ec, size_t) {
-                       self->on_written(a, ec, bytes);
-                     });
+    io([&](auto& stream) {
+      net::async_write(stream, buffers_,
+                       [self = shared_from_this(), a, bytes](error_code ec, size_t) {
+                         self->on_written(a, ec, bytes);
+                       });
+    });
   }
 
   void on_written(uint64_t a, error_code ec, size_t bytes) {
@@ -374,6 +442,8 @@ class Peer : public std::enable_shared_from_this<Peer> {
     resolver_.cancel();
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
+    // tls_ stays: its pending operations complete (aborted) on this strand before the next
+    // attempt replaces it in on_connect.
     deadline_active_ = false;
     deadline_.cancel();
     writing_ = false;
@@ -433,6 +503,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
   Strand strand_;
   tcp::resolver resolver_;
   tcp::socket socket_;
+  std::unique_ptr<TlsStream> tls_;  // this attempt's TLS session, with mutual TLS
   net::steady_timer deadline_;  // handshake, then each write
   net::steady_timer retry_;     // backoff between dials
   Backoff backoff_;
@@ -470,7 +541,9 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
       : core_(core),
         socket_(std::move(socket)),
         deadline_(socket_.get_executor()),
-        remote_(endpoint_text(socket_)) {}
+        remote_(endpoint_text(socket_)) {
+    if (core_.tls) tls_ = std::make_unique<TlsStream>(socket_, *core_.tls);
+  }
 
   void start() {
     net::post(socket_.get_executor(), [self = shared_from_this()] {
@@ -485,7 +558,17 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
         }
         self->do_close();
       });
-      self->read_header();
+      if (!self->tls_) return self->read_header();
+      self->tls_->async_handshake(ssl::stream_base::server, [self](error_code ec) {
+        if (self->state_ == State::closed) return;
+        if (ec) {
+          self->core_.count([](TransportProbe& s) { ++s.rejected_handshakes; });
+          spdlog::error("transport: refused connection from {}: TLS handshake failed: {}",
+                        self->remote_, ec.message());
+          return self->do_close();
+        }
+        self->read_header();
+      });
     });
   }
 
@@ -501,10 +584,22 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
                                   : "peer " + std::to_string(peer_) + " (" + remote_ + ")";
   }
 
+  // Runs `f` with the connection's stream: the TLS session, or the plain socket.
+  template <class F>
+  void io(F&& f) {
+    if (tls_) {
+      f(*tls_);
+    } else {
+      f(socket_);
+    }
+  }
+
   void read_header() {
-    net::async_read(
-        socket_, net::buffer(header_),
-        [self = shared_from_this()](error_code ec, size_t n) { self->on_header(ec, n); });
+    io([&](auto& stream) {
+      net::async_read(
+          stream, net::buffer(header_),
+          [self = shared_from_this()](error_code ec, size_t n) { self->on_header(ec, n); });
+    });
   }
 
   void on_header(error_code ec, size_t n) {
@@ -532,8 +627,12 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
     }
     frame_ = *h;
     payload_.resize(frame_.length);
-    net::async_read(socket_, net::buffer(payload_),
-                    [self = shared_from_this()](error_code ec, size_t) { self->on_payload(ec); });
+    io([&](auto& stream) {
+      net::async_read(stream, net::buffer(payload_), [self = shared_from_this()](
+                                                         error_code ec, size_t) {
+        self->on_payload(ec);
+      });
+    });
   }
 
   void on_payload(error_code ec) {
@@ -579,12 +678,14 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
     deadline_.cancel();
     core_.register_peer_connection(peer_, shared_from_this());
     spdlog::info("transport: accepted connection from peer {} ({})", peer_, remote_);
-    net::async_write(socket_, net::buffer(out_),
-                     [self = shared_from_this()](error_code ec, size_t) {
-                       if (self->state_ == State::closed) return;
-                       if (ec) return self->do_close();
-                       self->read_header();
-                     });
+    io([&](auto& stream) {
+      net::async_write(stream, net::buffer(out_),
+                       [self = shared_from_this()](error_code ec, size_t) {
+                         if (self->state_ == State::closed) return;
+                         if (ec) return self->do_close();
+                         self->read_header();
+                       });
+    });
   }
 
   // Answers a refused hello, then closes once the answer is written (or the deadline passes).
@@ -599,8 +700,10 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
     ack.reason = reason.substr(0, 1024);
     out_ = frame_with_header(FrameKind::hello_ack, encode_hello_ack(ack));
     state_ = State::closing;
-    net::async_write(socket_, net::buffer(out_),
-                     [self = shared_from_this()](error_code, size_t) { self->do_close(); });
+    io([&](auto& stream) {
+      net::async_write(stream, net::buffer(out_),
+                       [self = shared_from_this()](error_code, size_t) { self->do_close(); });
+    });
   }
 
   void on_message() {
@@ -648,6 +751,7 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
 
   Core& core_;
   tcp::socket socket_;  // its executor is this connection's strand
+  std::unique_ptr<TlsStream> tls_;  // with mutual TLS; lives as long as the connection
   net::steady_timer deadline_;
   const std::string remote_;
   State state_ = State::handshake;
@@ -742,6 +846,11 @@ Result<Ok, std::string> TcpTransport::start() {
     return Unexpected(std::string("transport: frame, queue and write limits must be positive"));
   if (o.backoff_initial_ms < 1 || o.backoff_max_ms < o.backoff_initial_ms)
     return Unexpected(std::string("transport: need 1 <= backoff_initial_ms <= backoff_max_ms"));
+  if (auto tls = make_tls_context(o); !tls.ok()) {
+    return Unexpected(tls.error());
+  } else {
+    c.tls = std::move(*tls);
+  }
 
   auto hp = split_host_port(o.listen);
   if (!hp) return Unexpected("transport: listen " + hp.error());

@@ -42,6 +42,13 @@ struct TransportOptions {
   // within this closes the connection: the peer stopped reading or vanished without a FIN. The
   // dialer then reconnects.
   int64_t write_timeout_ms = 10'000;
+  // Mutual TLS (docs/security.md): all three set, or none (plain TCP). PEM files: this node's
+  // certificate chain and key, and the cluster CA that must have signed every peer's
+  // certificate, both ways: a peer without one cannot connect, and we do not talk to a listener
+  // without one. Hostnames are not checked: the CA is the cluster's own.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
 };
 
 /// Receives every raft message that arrived for this node. Runs on an io thread, on the strand of
