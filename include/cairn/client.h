@@ -68,6 +68,12 @@ struct ClientOptions {
   /// "http://host:port" (or "host:port"); tried in order, the last one that answered first.
   std::vector<std::string> endpoints{"http://127.0.0.1:8001"};
   std::string token;          ///< sent as `Authorization: Bearer <token>` when not empty
+  /// HTTPS endpoints ("https://host:port"): the PEM CA file that signed the servers'
+  /// certificates (empty: the system's CAs), and a client certificate and key for servers
+  /// that require one (docs/security.md).
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
   std::string operator_name;  ///< sent as `X-Operator` when not empty
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds request_timeout{10000};  ///< per attempt, connect excluded

@@ -26,6 +26,9 @@ struct Globals {
   std::string endpoints = "http://127.0.0.1:8001";
   std::string token;
   std::string operator_name;
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
   std::string output = "table";
   std::string cache_dir;
   double timeout_seconds = 10;
@@ -45,6 +48,9 @@ struct Globals {
     }
     o.token = token;
     o.operator_name = operator_name;
+    o.ca_file = ca_file;
+    o.cert_file = cert_file;
+    o.key_file = key_file;
     o.cache_dir = cache_dir;
     o.request_timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_seconds * 1000));
     o.connect_timeout = std::min(o.request_timeout, std::chrono::milliseconds(2000));
@@ -173,6 +179,13 @@ void add_globals(CLI::App& app, Globals& g) {
       ->envname("CAIRN_TOKEN");
   app.add_option("--operator", g.operator_name, "Name recorded as the operator of writes")
       ->envname("CAIRN_OPERATOR");
+  app.add_option("--ca-file", g.ca_file,
+                 "PEM CA that signed the servers' certificates (https:// endpoints; default: the "
+                 "system's CAs)")
+      ->envname("CAIRN_CA_FILE");
+  app.add_option("--cert", g.cert_file, "PEM client certificate, for servers that require one")
+      ->envname("CAIRN_CERT_FILE");
+  app.add_option("--key", g.key_file, "PEM key of --cert")->envname("CAIRN_KEY_FILE");
   app.add_option("-o,--output", g.output, "Output format")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();

@@ -153,6 +153,17 @@ Client::Impl::Impl(ClientOptions options)
     }
     endpoints_.push_back(*ep);
   }
+  bool any_tls = std::any_of(endpoints_.begin(), endpoints_.end(),
+                             [](const client_detail::Endpoint& e) { return e.tls; });
+  if (any_tls || !options_.ca_file.empty() || !options_.cert_file.empty()) {
+    std::string why;
+    tls_ = client_detail::TlsContext::create(options_.ca_file, options_.cert_file,
+                                             options_.key_file, &why);
+    if (!tls_) {
+      endpoint_error_ = why;  // every call answers this instead of trying
+      tls_failed_ = true;
+    }
+  }
   stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (::pipe2(wake_fds_, O_CLOEXEC | O_NONBLOCK) != 0) wake_fds_[0] = wake_fds_[1] = -1;
 }
@@ -166,7 +177,7 @@ Client::Impl::~Impl() {
 }
 
 ClientResult<Json> Client::Impl::call(const Call& c, int cancel_fd) {
-  if (endpoints_.empty()) {
+  if (endpoints_.empty() || tls_failed_) {
     return invalid(endpoint_error_.empty() ? "no endpoints configured" : endpoint_error_);
   }
   HttpRequest request;
@@ -204,7 +215,7 @@ ClientResult<Json> Client::Impl::call(const Call& c, int cancel_fd) {
         HttpResponse response;
         TransportError terr;
         bool answered =
-            client_detail::http_exchange(ep, request, options_.connect_timeout,
+            client_detail::http_exchange(ep, tls_.get(), request, options_.connect_timeout,
                                          options_.request_timeout, cancel_fd, &response, &terr);
         if (!answered) {
           last = ClientError{};

@@ -45,6 +45,8 @@ class Client::Impl {
 
   const ClientOptions options_;
   std::vector<client_detail::Endpoint> endpoints_;  // immutable after construction
+  std::shared_ptr<client_detail::TlsContext> tls_;  // for https endpoints; immutable
+  bool tls_failed_ = false;  // the TLS files could not be loaded: every call fails
   std::string endpoint_error_;                      // set when an endpoint did not parse
   std::atomic<size_t> preferred_{0};                // index of the endpoint that last answered
   client_detail::FileCache cache_;
@@ -97,7 +99,8 @@ struct Client::Impl::NsWatch {
   std::map<std::string, Json> content;
   std::map<std::string, int64_t> versions;
   // poll (watch thread)
-  int fd = -1;
+  client_detail::Conn conn;
+  short wait_events = 1;  // POLLIN; what conn waits for next (TLS may need POLLOUT)
   std::unique_ptr<client_detail::ResponseReader> reader;
   client_detail::Clock::time_point deadline;
   client_detail::Clock::time_point next_try;

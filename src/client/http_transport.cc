@@ -7,6 +7,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,12 +26,16 @@ namespace http = boost::beast::http;
 
 std::optional<Endpoint> parse_endpoint(const std::string& text) {
   std::string rest = text;
-  const std::string scheme = "http://";
-  if (rest.rfind(scheme, 0) == 0) {
-    rest = rest.substr(scheme.size());
+  bool tls = false;
+  if (rest.rfind("http://", 0) == 0) {
+    rest = rest.substr(7);
+  } else if (rest.rfind("https://", 0) == 0) {
+    rest = rest.substr(8);
+    tls = true;
   } else if (rest.find("://") != std::string::npos) {
-    return std::nullopt;  // https and others are not supported
+    return std::nullopt;  // no other scheme
   }
+  const std::string default_port = tls ? "443" : "80";
   while (!rest.empty() && rest.back() == '/') rest.pop_back();
   if (rest.empty() || rest.find('/') != std::string::npos) return std::nullopt;
   Endpoint e;
@@ -37,7 +45,7 @@ std::optional<Endpoint> parse_endpoint(const std::string& text) {
     e.host = rest.substr(1, close - 1);
     std::string after = rest.substr(close + 1);
     if (after.empty()) {
-      e.port = "80";
+      e.port = default_port;
     } else if (after.front() == ':') {
       e.port = after.substr(1);
     } else {
@@ -47,7 +55,7 @@ std::optional<Endpoint> parse_endpoint(const std::string& text) {
     auto colon = rest.rfind(':');
     if (colon == std::string::npos) {
       e.host = rest;
-      e.port = "80";
+      e.port = default_port;
     } else {
       e.host = rest.substr(0, colon);
       e.port = rest.substr(colon + 1);
@@ -60,7 +68,8 @@ std::optional<Endpoint> parse_endpoint(const std::string& text) {
   int port = std::stoi(e.port);
   if (port < 1 || port > 65535) return std::nullopt;
   bool v6 = e.host.find(':') != std::string::npos;
-  e.url = "http://" + (v6 ? "[" + e.host + "]" : e.host) + ":" + e.port;
+  e.tls = tls;
+  e.url = (tls ? "https://" : "http://") + (v6 ? "[" + e.host + "]" : e.host) + ":" + e.port;
   return e;
 }
 
@@ -169,24 +178,25 @@ std::string serialize_request(const Endpoint& endpoint, const HttpRequest& reque
   return out;
 }
 
-bool send_all(int fd, const std::string& data, Clock::time_point deadline, int cancel_fd,
+bool send_all(Conn& conn, const std::string& data, Clock::time_point deadline, int cancel_fd,
               TransportError* error) {
   size_t off = 0;
   while (off < data.size()) {
-    ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+    short wait = 0;
+    std::string why;
+    long n = conn.write_some(data.data() + off, data.size() - off, &wait, &why);
     if (n > 0) {
       off += static_cast<size_t>(n);
       continue;
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      int w = wait_fd(fd, POLLOUT, deadline, cancel_fd);
+    if (n == -1) {
+      int w = wait_fd(conn.fd(), wait, deadline, cancel_fd);
       if (w == 1) continue;
       set_error(error, w == -1 ? TransportFailure::kCancelled : TransportFailure::kSend,
                 w == -1 ? "cancelled" : "send timed out");
       return false;
     }
-    set_error(error, TransportFailure::kSend, std::string("send: ") + std::strerror(errno));
+    set_error(error, TransportFailure::kSend, "send: " + why);
     return false;
   }
   return true;
@@ -260,11 +270,13 @@ HttpResponse ResponseReader::take() {
 
 const std::string& ResponseReader::error() const { return impl_->error; }
 
-bool receive_response(int fd, ResponseReader& reader, Clock::time_point deadline, int cancel_fd,
-                      TransportError* error) {
+bool receive_response(Conn& conn, ResponseReader& reader, Clock::time_point deadline,
+                      int cancel_fd, TransportError* error) {
   char buf[16384];
   for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    short wait = 0;
+    std::string why;
+    long n = conn.read_some(buf, sizeof buf, &wait, &why);
     if (n > 0) {
       auto state = reader.feed(buf, static_cast<size_t>(n));
       if (state == ResponseReader::State::kDone) return true;
@@ -279,37 +291,267 @@ bool receive_response(int fd, ResponseReader& reader, Clock::time_point deadline
       set_error(error, TransportFailure::kReceive, reader.error());
       return false;
     }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      int w = wait_fd(fd, POLLIN, deadline, cancel_fd);
+    if (n == -1) {
+      int w = wait_fd(conn.fd(), wait, deadline, cancel_fd);
       if (w == 1) continue;
       set_error(error, w == -1 ? TransportFailure::kCancelled : TransportFailure::kReceive,
                 w == -1 ? "cancelled" : "timed out waiting for the response");
       return false;
     }
-    set_error(error, TransportFailure::kReceive, std::string("recv: ") + std::strerror(errno));
+    set_error(error, TransportFailure::kReceive, "recv: " + why);
     return false;
   }
 }
 
-bool http_exchange(const Endpoint& endpoint, const HttpRequest& request,
+bool http_exchange(const Endpoint& endpoint, const TlsContext* tls, const HttpRequest& request,
                    std::chrono::milliseconds connect_timeout,
                    std::chrono::milliseconds request_timeout, int cancel_fd, HttpResponse* response,
                    TransportError* error) {
-  int fd = connect_socket(endpoint, connect_timeout, cancel_fd, error);
-  if (fd < 0) return false;
+  Conn conn;
+  if (!open_connection(endpoint, tls, connect_timeout, cancel_fd, &conn, error)) {
+    if (error != nullptr && error->what.find(endpoint.url) == std::string::npos) {
+      error->what = endpoint.url + ": " + error->what;
+    }
+    return false;
+  }
   const auto deadline = Clock::now() + request_timeout;
-  bool ok = send_all(fd, serialize_request(endpoint, request), deadline, cancel_fd, error);
+  bool ok = send_all(conn, serialize_request(endpoint, request), deadline, cancel_fd, error);
   if (ok) {
     ResponseReader reader;
-    ok = receive_response(fd, reader, deadline, cancel_fd, error);
+    ok = receive_response(conn, reader, deadline, cancel_fd, error);
     if (ok) *response = reader.take();
   }
-  ::close(fd);
+  conn.close();
   if (!ok && error != nullptr && error->what.find(endpoint.url) == std::string::npos) {
     error->what = endpoint.url + ": " + error->what;
   }
   return ok;
+}
+
+// ---- TLS (OpenSSL over the non-blocking socket) -------------------------------------------
+
+std::shared_ptr<TlsContext> TlsContext::create(const std::string& ca_file,
+                                               const std::string& cert, const std::string& key,
+                                               std::string* error) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  auto fail = [&](std::string why) -> std::shared_ptr<TlsContext> {
+    char buf[256];
+    unsigned long e = ERR_get_error();
+    if (e) {
+      ERR_error_string_n(e, buf, sizeof buf);
+      why += std::string(": ") + buf;
+    }
+    ERR_clear_error();
+    if (ctx) SSL_CTX_free(ctx);
+    if (error) *error = std::move(why);
+    return nullptr;
+  };
+  if (!ctx) return fail("cannot create a TLS context");
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  if (ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx) != 1
+                      : SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr) != 1) {
+    return fail("cannot load the CA file " + ca_file);
+  }
+  if (!cert.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+      return fail("cannot load the client certificate " + cert);
+    }
+  }
+  return std::shared_ptr<TlsContext>(new TlsContext(ctx));
+}
+
+TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
+
+Conn::Conn(Conn&& other) noexcept : fd_(other.fd_), ssl_(other.ssl_) {
+  other.fd_ = -1;
+  other.ssl_ = nullptr;
+}
+
+Conn& Conn::operator=(Conn&& other) noexcept {
+  if (this != &other) {
+    close();
+    std::swap(fd_, other.fd_);
+    std::swap(ssl_, other.ssl_);
+  }
+  return *this;
+}
+
+void Conn::close() {
+  if (ssl_) SSL_free(ssl_);
+  ssl_ = nullptr;
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+bool Conn::buffered() const { return ssl_ && SSL_pending(ssl_) > 0; }
+
+namespace {
+
+/// After an SSL_* call returned `rc` <= 0: -1 with the events to wait for, or -2 with a reason.
+long ssl_outcome(SSL* ssl, int rc, short* wait, std::string* error) {
+  switch (SSL_get_error(ssl, rc)) {
+    case SSL_ERROR_WANT_READ:
+      *wait = POLLIN;
+      return -1;
+    case SSL_ERROR_WANT_WRITE:
+      *wait = POLLOUT;
+      return -1;
+    case SSL_ERROR_ZERO_RETURN:
+      return 0;
+    case SSL_ERROR_SYSCALL:
+      if (errno == EINTR) {
+        *wait = POLLIN | POLLOUT;
+        return -1;
+      }
+      *error = errno ? std::strerror(errno) : "connection closed during TLS";
+      ERR_clear_error();
+      return -2;
+    default: {
+      char buf[256];
+      ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
+      ERR_clear_error();
+      *error = std::string("TLS: ") + buf;
+      return -2;
+    }
+  }
+}
+
+}  // namespace
+
+long Conn::read_some(char* buf, size_t size, short* wait, std::string* error) {
+  if (ssl_) {
+    int n = SSL_read(ssl_, buf, static_cast<int>(std::min<size_t>(size, INT32_MAX)));
+    if (n > 0) return n;
+    long r = ssl_outcome(ssl_, n, wait, error);
+    // A server that closes without close_notify: the HTTP framing decides (feed_eof).
+    if (r == -2 && SSL_get_error(ssl_, n) == SSL_ERROR_SYSCALL) return 0;
+    return r;
+  }
+  for (;;) {
+    ssize_t n = ::recv(fd_, buf, size, 0);
+    if (n >= 0) return n;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      *wait = POLLIN;
+      return -1;
+    }
+    *error = std::strerror(errno);
+    return -2;
+  }
+}
+
+/// OpenSSL writes with send() without MSG_NOSIGNAL: SIGPIPE is held back on this thread while
+/// it writes, and one it raised is taken off the thread's pending set, so a server that closed
+/// the connection cannot kill the application.
+class SigpipeGuard {
+ public:
+  SigpipeGuard() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    already_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeGuard() {
+    if (!already_pending_) {
+      sigset_t pending;
+      sigpending(&pending);
+      if (sigismember(&pending, SIGPIPE) == 1) {
+        timespec zero{0, 0};
+        sigtimedwait(&pipe_, nullptr, &zero);
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  sigset_t pipe_, old_;
+  bool already_pending_ = false;
+};
+
+long Conn::write_some(const char* buf, size_t size, short* wait, std::string* error) {
+  if (ssl_) {
+    SigpipeGuard guard;
+    int n = SSL_write(ssl_, buf, static_cast<int>(std::min<size_t>(size, INT32_MAX)));
+    if (n > 0) return n;
+    long r = ssl_outcome(ssl_, n, wait, error);
+    return r == 0 ? -2 : r;
+  }
+  for (;;) {
+    ssize_t n = ::send(fd_, buf, size, MSG_NOSIGNAL);
+    if (n >= 0) return n;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      *wait = POLLOUT;
+      return -1;
+    }
+    *error = std::strerror(errno);
+    return -2;
+  }
+}
+
+struct ConnOpener {
+  static bool open(const Endpoint& endpoint, const TlsContext* tls,
+                   std::chrono::milliseconds timeout, int cancel_fd, Conn* conn,
+                   TransportError* error) {
+    conn->close();
+    if (endpoint.tls && !tls) {
+      set_error(error, TransportFailure::kConnect, endpoint.url + ": no TLS settings for https");
+      return false;
+    }
+    const auto deadline = Clock::now() + timeout;
+    conn->fd_ = connect_socket(endpoint, timeout, cancel_fd, error);
+    if (conn->fd_ < 0) return false;
+    if (!endpoint.tls) return true;
+    conn->ssl_ = SSL_new(tls->get());
+    if (!conn->ssl_ || SSL_set_fd(conn->ssl_, conn->fd_) != 1) {
+      conn->close();
+      set_error(error, TransportFailure::kConnect, endpoint.url + ": cannot start TLS");
+      return false;
+    }
+    // The certificate must be valid for the host we dialed (a name or an IP address).
+    X509_VERIFY_PARAM* param = SSL_get0_param(conn->ssl_);
+    in6_addr addr6;
+    in_addr addr4;
+    bool is_ip = ::inet_pton(AF_INET, endpoint.host.c_str(), &addr4) == 1 ||
+                 ::inet_pton(AF_INET6, endpoint.host.c_str(), &addr6) == 1;
+    if (is_ip) {
+      X509_VERIFY_PARAM_set1_ip_asc(param, endpoint.host.c_str());
+    } else {
+      X509_VERIFY_PARAM_set1_host(param, endpoint.host.c_str(), 0);
+      SSL_set_tlsext_host_name(conn->ssl_, endpoint.host.c_str());
+    }
+    for (;;) {
+      int rc = SSL_connect(conn->ssl_);
+      if (rc == 1) return true;
+      short wait = 0;
+      std::string why;
+      if (ssl_outcome(conn->ssl_, rc, &wait, &why) != -1) {
+        long verify = SSL_get_verify_result(conn->ssl_);
+        if (verify != X509_V_OK) why += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
+        conn->close();
+        set_error(error, TransportFailure::kConnect,
+                  endpoint.url + ": TLS handshake failed: " + (why.empty() ? "closed" : why));
+        return false;
+      }
+      int w = wait_fd(conn->fd_, wait, deadline, cancel_fd);
+      if (w != 1) {
+        conn->close();
+        set_error(error, w == -1 ? TransportFailure::kCancelled : TransportFailure::kConnect,
+                  w == -1 ? "cancelled" : endpoint.url + ": TLS handshake timed out");
+        return false;
+      }
+    }
+  }
+};
+
+bool open_connection(const Endpoint& endpoint, const TlsContext* tls,
+                     std::chrono::milliseconds timeout, int cancel_fd, Conn* conn,
+                     TransportError* error) {
+  return ConnOpener::open(endpoint, tls, timeout, cancel_fd, conn, error);
 }
 
 std::string url_encode(const std::string& text) {

@@ -206,8 +206,7 @@ bool Client::Impl::reload(NsWatch& w) {
 }
 
 void Client::Impl::close_poll(NsWatch& w) {
-  if (w.fd >= 0) ::close(w.fd);
-  w.fd = -1;
+  w.conn.close();
   w.reader.reset();
 }
 
@@ -238,14 +237,14 @@ void Client::Impl::start_poll(NsWatch& w) {
     request.headers.emplace_back("X-Operator", options_.operator_name);
   }
   TransportError error;
-  int fd = client_detail::connect_socket(ep, options_.connect_timeout, stop_fd_, &error);
-  if (fd < 0) {
+  if (!client_detail::open_connection(ep, tls_.get(), options_.connect_timeout, stop_fd_,
+                                      &w.conn, &error)) {
     fail_poll(w);
     return;
   }
-  w.fd = fd;
+  w.wait_events = POLLIN;
   w.deadline = Clock::now() + options_.watch_timeout + options_.request_timeout;
-  if (!client_detail::send_all(fd, client_detail::serialize_request(ep, request), w.deadline,
+  if (!client_detail::send_all(w.conn, client_detail::serialize_request(ep, request), w.deadline,
                                stop_fd_, &error)) {
     fail_poll(w);
     return;
@@ -354,7 +353,7 @@ void Client::Impl::watch_loop() {
         bool wanted = std::any_of(listeners_.begin(), listeners_.end(),
                                   [&](const auto& l) { return l.second.ns == it->first; });
         if (!wanted) {
-          if (it->second->fd >= 0) ::close(it->second->fd);
+          it->second->conn.close();
           it = namespaces_.erase(it);
           continue;
         }
@@ -365,7 +364,7 @@ void Client::Impl::watch_loop() {
     // Start what is due: a (re-)read when the content is not current, then a poll.
     for (NsWatch* w : active) {
       if (stopping_) break;
-      if (w->fd >= 0 || Clock::now() < w->next_try) continue;
+      if (w->conn.is_open() || Clock::now() < w->next_try) continue;
       if (!w->loaded && !reload(*w)) continue;
       if (stopping_) break;
       start_poll(*w);
@@ -377,8 +376,10 @@ void Client::Impl::watch_loop() {
     fds.push_back({wake_fds_[0], POLLIN, 0});
     auto wake_at = Clock::now() + milliseconds(1000);
     for (NsWatch* w : active) {
-      if (w->fd >= 0) {
-        fds.push_back({w->fd, POLLIN, 0});
+      if (w->conn.is_open()) {
+        // Decrypted bytes already waiting: no need to sleep in poll().
+        if (w->conn.buffered()) wake_at = Clock::now();
+        fds.push_back({w->conn.fd(), w->wait_events, 0});
         owners.push_back(w);
         wake_at = std::min(wake_at, w->deadline);
       } else {
@@ -391,18 +392,19 @@ void Client::Impl::watch_loop() {
     if (fds[0].revents & POLLIN) break;
     for (size_t i = 0; i < owners.size(); ++i) {
       NsWatch& w = *owners[i];
-      if (fds[i + 2].revents != 0) {
+      if (fds[i + 2].revents != 0 || w.conn.buffered()) {
         char buf[16384];
         for (;;) {
-          ssize_t got = ::recv(w.fd, buf, sizeof buf, 0);
+          short wait = POLLIN;
+          std::string why;
+          long got = w.conn.read_some(buf, sizeof buf, &wait, &why);
           ResponseReader::State state;
           if (got > 0) {
             state = w.reader->feed(buf, static_cast<size_t>(got));
           } else if (got == 0) {
             state = w.reader->feed_eof();
-          } else if (errno == EINTR) {
-            continue;
-          } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+          } else if (got == -1) {
+            w.wait_events = wait;  // TLS may need to write before it can read
             break;
           } else {
             state = ResponseReader::State::kError;
@@ -418,7 +420,7 @@ void Client::Impl::watch_loop() {
           }
         }
       }
-      if (w.fd >= 0 && Clock::now() >= w.deadline) fail_poll(w);
+      if (w.conn.is_open() && Clock::now() >= w.deadline) fail_poll(w);
     }
   }
   std::lock_guard lock(watch_mu_);

@@ -16,8 +16,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -43,7 +45,10 @@ namespace {
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 // How long a connection closed after an error keeps draining what the client still sends, so
 // that the kernel does not answer unread data with a reset that destroys our error response.
@@ -84,7 +89,14 @@ std::string endpoint_text(const tcp::endpoint& ep) {
   return host + ":" + std::to_string(ep.port());
 }
 
-class Session;
+/// What the server needs of a session of either kind (plain or TLS).
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void on_server_stopping() = 0;
+  virtual void close() = 0;
+  virtual beast::tcp_stream::executor_type executor() = 0;
+};
 
 /// What the Server, its sessions and outstanding Replies share. Held through shared_ptr so that
 /// the io_context outlives every session: a handler may keep a Reply (and so its session) after
@@ -96,13 +108,14 @@ struct Core {
   const ServerOptions options;
   const Handler handler;
   net::io_context ioc;
+  std::unique_ptr<ssl::context> tls;  // set by start() when the API is served over HTTPS
 
   std::mutex mu;
   std::condition_variable cv;         // signalled when active_requests drops
   std::atomic<bool> stopping{false};  // set under mu: no new requests, close after responses
   bool stopped = false;               // under mu: replies are dropped (no post after the drain)
   uint64_t active_requests = 0;       // under mu: read completely and not yet answered
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // under mu
+  std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;  // under mu
   std::atomic<uint64_t> open_connections{0};
 };
 
@@ -110,13 +123,26 @@ struct Core {
 /// answer, then reads the next (keep-alive) or closes. Runs on its own strand; deliver() and
 /// deliver_dropped() are the only entries from other threads (they post onto the strand).
 /// Kept alive by its pending operations and by the Reply of the request being handled.
-class Session : public std::enable_shared_from_this<Session> {
+/// `Stream` is PlainStream or TlsStream (HTTPS: the TLS handshake comes first).
+template <class Stream>
+class Session final : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  static Stream make_stream(Core& core, tcp::socket socket) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *core.tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+  beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
+
  public:
   Session(std::shared_ptr<Core> core, tcp::socket socket)
-      : core_(std::move(core)), stream_(std::move(socket)) {
+      : core_(std::move(core)), stream_(make_stream(*core_, std::move(socket))) {
     core_->open_connections.fetch_add(1);
     beast::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = tcp_layer().socket().remote_endpoint(ec);
     if (!ec) remote_ = endpoint_text(ep);
   }
 
@@ -130,11 +156,13 @@ class Session : public std::enable_shared_from_this<Session> {
   void start() {
     {
       std::lock_guard lock(core_->mu);
-      if (!core_->stopping.load()) core_->sessions.emplace(this, weak_from_this());
+      if (!core_->stopping.load()) core_->sessions.emplace(this, this->weak_from_this());
     }
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
       if (self->core_->stopping.load()) {
         self->close();
+      } else if constexpr (kTls) {
+        self->handshake();
       } else {
         self->read_next();
       }
@@ -145,7 +173,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void deliver(Response res) {
     std::lock_guard lock(core_->mu);
     if (core_->stopped) return;  // the io threads are gone or about to be: drop it
-    net::post(stream_.get_executor(), [self = shared_from_this(), res = std::move(res)]() mutable {
+    net::post(stream_.get_executor(), [self = this->shared_from_this(), res = std::move(res)]() mutable {
       self->write_handler_response(std::move(res));
     });
   }
@@ -155,7 +183,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void deliver_dropped() {
     std::lock_guard lock(core_->mu);
     if (core_->stopped) return;
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
       if (self->state_ != State::kHandling) return;
       self->write_handler_response(self->error_response(
           500, api::make_error(api::Errc::kInternal, "the request was dropped without an answer")));
@@ -164,7 +192,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   /// stop() began: a connection waiting for (or reading) a request is closed now; one with a
   /// request in flight closes after its response.
-  void on_server_stopping() {
+  void on_server_stopping() override {
     if (state_ == State::kReading) close();
     if (state_ == State::kStreaming) {  // a stream never ends by itself: end it now
       stream_closed_.store(true);
@@ -173,11 +201,11 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  void close() {
+  void close() override {
     if (state_ == State::kClosed) return;
     state_ = State::kClosed;
     stream_closed_.store(true);
-    stream_.close();
+    tcp_layer().close();
     core_->open_connections.fetch_sub(1);
     // Whoever holds this request (a watch, a stream) learns that nobody waits for it any more.
     if (current_) current_->cancellation->cancel();
@@ -189,28 +217,43 @@ class Session : public std::enable_shared_from_this<Session> {
     if (stream_closed_.load() || data.empty()) return !stream_closed_.load();
     if (stream_queued_.fetch_add(data.size()) + data.size() > kMaxStreamQueueBytes) {
       spdlog::warn("http stream to {} closed: the client does not read", remote_);
-      net::post(stream_.get_executor(), [self = shared_from_this()] { self->close(); });
+      net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->close(); });
       stream_closed_.store(true);
       return false;
     }
-    net::post(stream_.get_executor(), [self = shared_from_this(), data = std::move(data)]() mutable {
+    net::post(stream_.get_executor(), [self = this->shared_from_this(), data = std::move(data)]() mutable {
       self->stream_push(std::move(data));
     });
     return true;
   }
   void stream_close() {
     if (stream_closed_.exchange(true)) return;
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
       self->stream_end_requested_ = true;
       self->stream_flush();
     });
   }
   bool stream_is_closed() const { return stream_closed_.load(); }
 
-  beast::tcp_stream::executor_type executor() { return stream_.get_executor(); }
+  beast::tcp_stream::executor_type executor() override { return stream_.get_executor(); }
 
  private:
   enum class State { kReading, kHandling, kWriting, kStreaming, kLingering, kClosed };
+
+  /// HTTPS: the TLS handshake, bounded like a silent new connection, before the first request.
+  void handshake() {
+    tcp_layer().expires_after(
+        ms(std::min(core_->options.idle_timeout_ms, core_->options.read_timeout_ms)));
+    stream_.async_handshake(ssl::stream_base::server,
+                            [self = this->shared_from_this()](beast::error_code ec) {
+                              if (ec) {
+                                spdlog::debug("https: handshake with {} failed: {}",
+                                              self->remote_, ec.message());
+                                return self->close();
+                              }
+                              self->read_next();
+                            });
+  }
 
   void read_next() {
     if (state_ == State::kClosed) return;
@@ -232,9 +275,9 @@ class Session : public std::enable_shared_from_this<Session> {
     int64_t wait_ms = core_->options.idle_timeout_ms;
     if (fresh_) wait_ms = std::min(wait_ms, core_->options.read_timeout_ms);
     fresh_ = false;
-    stream_.expires_after(ms(wait_ms));
+    tcp_layer().expires_after(ms(wait_ms));
     stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
                               if (ec) {
                                 self->close();  // idle timeout, peer closed, or stop()
                                 return;
@@ -258,9 +301,9 @@ class Session : public std::enable_shared_from_this<Session> {
       send_error(400, api::make_error(api::Errc::kBadRequest, "malformed HTTP request"));
       return;
     }
-    stream_.expires_after(ms(core_->options.read_timeout_ms));  // the whole request from here
+    tcp_layer().expires_after(ms(core_->options.read_timeout_ms));  // the whole request from here
     bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, size_t) {
+                             [self = this->shared_from_this()](beast::error_code ec, size_t) {
                                if (ec) return self->on_read_error(ec);
                                self->after_header();
                              });
@@ -273,7 +316,7 @@ class Session : public std::enable_shared_from_this<Session> {
         iequals(to_std(expect->value()), "100-continue")) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
-                       [self = shared_from_this()](beast::error_code ec, size_t) {
+                       [self = this->shared_from_this()](beast::error_code ec, size_t) {
                          if (ec) return self->close();
                          self->read_body();
                        });
@@ -284,7 +327,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read_body() {
     bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
                         if (ec) return self->on_read_error(ec);
                         self->on_request();
                       });
@@ -327,7 +370,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.reset();
 
     state_ = State::kHandling;
-    stream_.expires_never();  // the handler may take as long as it likes (a later issue)
+    tcp_layer().expires_never();  // the handler may take as long as it likes (a later issue)
     in_flight_ = true;
     {
       std::lock_guard lock(core_->mu);
@@ -354,7 +397,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     // Runs after an answer the handler gave at once (deliver() posted before this): a request
     // still unanswered then is held (a watch, a write in replication), so watch for a hang-up.
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
       if (self->state_ == State::kHandling) self->watch_hangup();
     });
   }
@@ -363,14 +406,14 @@ class Session : public std::enable_shared_from_this<Session> {
     /// Shared by every copy of one request's Reply: the first call wins, and the last copy
     /// dropped without a call answers 500 so that the client is not left waiting.
     struct ReplyState {
-      explicit ReplyState(std::shared_ptr<Session> s) : session(std::move(s)) {}
+      explicit ReplyState(std::shared_ptr<Session<Stream>> s) : session(std::move(s)) {}
       ~ReplyState() {
         if (!used.exchange(true)) session->deliver_dropped();
       }
-      std::shared_ptr<Session> session;
+      std::shared_ptr<Session<Stream>> session;
       std::atomic<bool> used{false};
     };
-    auto state = std::make_shared<ReplyState>(shared_from_this());
+    auto state = std::make_shared<ReplyState>(this->shared_from_this());
     return [state](Response res) {
       if (state->used.exchange(true)) return;
       state->session->deliver(std::move(res));
@@ -417,10 +460,28 @@ class Session : public std::enable_shared_from_this<Session> {
     const uint64_t gen = ++hangup_gen_;
     hangup_armed_ = true;
     if (buffer_.size() == 0) buffer_.shrink_to_fit();  // a held request keeps little memory
-    stream_.socket().async_wait(
+    if constexpr (kTls) {
+      // Readable TLS records may be a close_notify as well as data, so read through TLS: data
+      // is the next pipelined request (kept in buffer_ for read_next()), an error a hang-up.
+      stream_.async_read_some(
+          buffer_.prepare(kFirstReadBytes),
+          [self = this->shared_from_this(), gen](beast::error_code ec, size_t n) {
+            if (gen != self->hangup_gen_ || !self->hangup_armed_ ||
+                self->state_ != State::kHandling) {
+              if (!ec) self->buffer_.commit(n);
+              return;
+            }
+            self->hangup_armed_ = false;
+            if (ec == net::error::operation_aborted) return;
+            if (!ec) return self->buffer_.commit(n);
+            self->close();
+          });
+      return;
+    }
+    tcp_layer().socket().async_wait(
         tcp::socket::wait_read,
         net::bind_executor(stream_.get_executor(),
-                           [self = shared_from_this(), gen](beast::error_code ec) {
+                           [self = this->shared_from_this(), gen](beast::error_code ec) {
                              self->on_readable(ec, gen);
                            }));
   }
@@ -432,7 +493,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!ec) {
       // Never block the strand: the reactor may report readiness that is already gone.
       char c = 0;
-      ssize_t n = ::recv(stream_.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      ssize_t n = ::recv(tcp_layer().socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
       if (n > 0) return;  // the next pipelined request: it waits in the socket for read_next()
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
         return watch_hangup();  // nothing there after all: keep watching
@@ -446,21 +507,21 @@ class Session : public std::enable_shared_from_this<Session> {
     hangup_armed_ = false;
     ++hangup_gen_;
     beast::error_code ignored;
-    stream_.socket().cancel(ignored);
+    tcp_layer().socket().cancel(ignored);
   }
 
   // --- Streamed responses (Server-Sent Events) ---------------------------------------------
 
   class Writer final : public StreamWriter {
    public:
-    explicit Writer(std::shared_ptr<Session> s) : session_(std::move(s)) {}
+    explicit Writer(std::shared_ptr<Session<Stream>> s) : session_(std::move(s)) {}
     ~Writer() override { session_->stream_close(); }
     bool write(std::string data) override { return session_->stream_write(std::move(data)); }
     void close() override { session_->stream_close(); }
     bool closed() const override { return session_->stream_is_closed(); }
 
    private:
-    std::shared_ptr<Session> session_;
+    std::shared_ptr<Session<Stream>> session_;
   };
 
   void start_stream(Response res) {
@@ -485,7 +546,7 @@ class Session : public std::enable_shared_from_this<Session> {
     drain_stream_input();
     auto on_stream = std::move(res.on_stream);
     try {
-      on_stream(std::make_shared<Writer>(shared_from_this()));
+      on_stream(std::make_shared<Writer>(this->shared_from_this()));
     } catch (const std::exception& e) {
       spdlog::error("http stream handler threw: {}", e.what());
       stream_close();
@@ -494,14 +555,18 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void drain_stream_input() {
     if (!stream_drain_) stream_drain_ = std::make_unique<std::array<char, 512>>();
-    stream_.socket().async_read_some(
-        net::buffer(*stream_drain_),
-        net::bind_executor(stream_.get_executor(),
-                           [self = shared_from_this()](beast::error_code ec, size_t) {
-                             if (self->state_ != State::kStreaming) return;
-                             if (ec) return self->close();
-                             self->drain_stream_input();
-                           }));
+    auto on_read = [self = this->shared_from_this()](beast::error_code ec, size_t) {
+      if (self->state_ != State::kStreaming) return;
+      if (ec) return self->close();
+      self->drain_stream_input();
+    };
+    if constexpr (kTls) {
+      stream_.async_read_some(net::buffer(*stream_drain_), std::move(on_read));
+    } else {
+      // The raw socket, not the stream: its timeout is for the writes.
+      tcp_layer().socket().async_read_some(
+          net::buffer(*stream_drain_), net::bind_executor(stream_.get_executor(), std::move(on_read)));
+    }
   }
 
   void stream_push(std::string data) {
@@ -528,7 +593,7 @@ class Session : public std::enable_shared_from_this<Session> {
         stream_queue_.push_back("0\r\n\r\n");
       } else {
         beast::error_code ignored;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ignored);
         return close();
       }
     }
@@ -538,13 +603,13 @@ class Session : public std::enable_shared_from_this<Session> {
     buffers.reserve(batch->size());
     for (const auto& b : *batch) buffers.emplace_back(net::buffer(b));
     stream_writing_ = true;
-    stream_.expires_after(ms(core_->options.read_timeout_ms));  // a client that never reads
+    tcp_layer().expires_after(ms(core_->options.read_timeout_ms));  // a client that never reads
     net::async_write(stream_, buffers,
-                     [self = shared_from_this(), batch](beast::error_code ec, size_t) {
+                     [self = this->shared_from_this(), batch](beast::error_code ec, size_t) {
                        self->stream_writing_ = false;
                        if (self->state_ != State::kStreaming) return;
                        if (ec) return self->close();
-                       self->stream_.expires_never();
+                       self->tcp_layer().expires_never();
                        self->stream_flush();
                      });
   }
@@ -581,10 +646,10 @@ class Session : public std::enable_shared_from_this<Session> {
     out->prepare_payload();
 
     state_ = State::kWriting;
-    stream_.expires_after(ms(core_->options.read_timeout_ms));  // a client that never reads
+    tcp_layer().expires_after(ms(core_->options.read_timeout_ms));  // a client that never reads
     bhttp::async_write(
         stream_, *out,
-        [self = shared_from_this(), out, keep_alive, linger](beast::error_code ec, size_t) {
+        [self = this->shared_from_this(), out, keep_alive, linger](beast::error_code ec, size_t) {
           self->on_written(ec, keep_alive, linger);
         });
   }
@@ -596,7 +661,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (linger) return linger_close();
     if (!keep_alive) {
       beast::error_code ignored;
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ignored);
       return close();
     }
     read_next();
@@ -605,15 +670,15 @@ class Session : public std::enable_shared_from_this<Session> {
   void linger_close() {
     state_ = State::kLingering;
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.expires_after(ms(std::min(kLingerMs, core_->options.read_timeout_ms)));
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    tcp_layer().expires_after(ms(std::min(kLingerMs, core_->options.read_timeout_ms)));
     drain();
   }
 
   void drain() {
     if (!drain_) drain_ = std::make_unique<std::array<char, 4096>>();
     stream_.async_read_some(net::buffer(*drain_),
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
                               if (ec || self->state_ != State::kLingering) return self->close();
                               self->drain();
                             });
@@ -630,7 +695,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   const std::shared_ptr<Core> core_;  // declared first: destroyed after the stream
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::unique_ptr<std::array<char, 4096>> drain_;  // linger_close() only
@@ -656,6 +721,34 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 }  // namespace
+
+/// The HTTPS context of the options, or null for plain HTTP.
+Result<std::unique_ptr<ssl::context>, std::string> make_tls_context(const ServerOptions& o) {
+  if (o.tls_cert.empty() && o.tls_key.empty()) {
+    if (!o.tls_client_ca.empty()) {
+      return Unexpected(std::string("tls_client_ca needs tls_cert and tls_key"));
+    }
+    return std::unique_ptr<ssl::context>();
+  }
+  if (o.tls_cert.empty() || o.tls_key.empty()) {
+    return Unexpected(std::string("HTTPS needs both tls_cert and tls_key"));
+  }
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                   ssl::context::single_dh_use);
+  beast::error_code ec;
+  ctx->use_certificate_chain_file(o.tls_cert, ec);
+  if (ec) return Unexpected("cannot load tls_cert " + o.tls_cert + ": " + ec.message());
+  ctx->use_private_key_file(o.tls_key, ssl::context::pem, ec);
+  if (ec) return Unexpected("cannot load tls_key " + o.tls_key + ": " + ec.message());
+  if (!o.tls_client_ca.empty()) {
+    ctx->load_verify_file(o.tls_client_ca, ec);
+    if (ec) return Unexpected("cannot load tls_client_ca " + o.tls_client_ca + ": " + ec.message());
+    ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  }
+  return ctx;
+}
 
 struct Server::Impl {
   explicit Impl(ServerOptions options, Handler handler)
@@ -683,12 +776,16 @@ struct Server::Impl {
     }
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    std::make_shared<Session>(core, std::move(socket))->start();
+    if (core->tls) {
+      std::make_shared<Session<TlsStream>>(core, std::move(socket))->start();
+    } else {
+      std::make_shared<Session<PlainStream>>(core, std::move(socket))->start();
+    }
     do_accept();
   }
 
-  std::vector<std::shared_ptr<Session>> live_sessions() {
-    std::vector<std::shared_ptr<Session>> out;
+  std::vector<std::shared_ptr<SessionBase>> live_sessions() {
+    std::vector<std::shared_ptr<SessionBase>> out;
     std::lock_guard lock(core->mu);
     for (auto& [ptr, weak] : core->sessions) {
       if (auto s = weak.lock()) out.push_back(std::move(s));
@@ -716,6 +813,9 @@ Server::~Server() { stop(); }
 Result<Ok, std::string> Server::start() {
   Impl& s = *impl_;
   if (s.started) return Unexpected(std::string("server already started"));
+  auto tls = make_tls_context(s.core->options);
+  if (!tls.ok()) return Unexpected(tls.error());
+  s.core->tls = std::move(*tls);
   const std::string& listen = s.core->options.listen;
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos)
@@ -758,7 +858,7 @@ Result<Ok, std::string> Server::start() {
   for (int i = 0; i < n; ++i) {
     s.threads.emplace_back([core = s.core] { core->ioc.run(); });
   }
-  spdlog::info("http listening on {} ({} io threads)",
+  spdlog::info("{} listening on {} ({} io threads)", s.core->tls ? "https" : "http",
                endpoint_text(tcp::endpoint(endpoint.address(), s.port)), n);
   return Ok{};
 }

@@ -20,6 +20,11 @@ struct ServerOptions {
   int64_t read_timeout_ms = 30'000;
   int64_t idle_timeout_ms = 75'000;  // no byte of a next request for this long: closed
   int64_t stop_grace_ms = 5'000;     // stop(): how long in-flight requests may still finish
+  // HTTPS (docs/security.md): PEM certificate chain and key; both or neither. With
+  // tls_client_ca, clients must present a certificate signed by that CA.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
 };
 
 /// Asynchronous HTTP/1.1 server on Boost.Beast: keep-alive, pipelining-safe (one request at a
@@ -45,7 +50,8 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  /// Binds, listens and starts the io threads. Error text when the address cannot be bound.
+  /// Binds, listens and starts the io threads. Error text when the address cannot be bound or
+  /// the TLS files cannot be loaded.
   Result<Ok, std::string> start();
 
   /// The bound port (useful after listening on port 0).

@@ -23,7 +23,9 @@ ProposalHandle Node::propose_conf_change(ConfChange change) {
     if (!next) {
       r.result = next.error();
     } else if (change.type == ConfChangeType::promote &&
-               progress_[change.node].match + cfg_.max_promote_lag < log_.last_index()) {
+               (progress_[change.node].match == 0 ||
+                progress_[change.node].match + cfg_.max_promote_lag < log_.last_index())) {
+      // match 0: the learner has acknowledged nothing yet (unreachable, or refusing us).
       r.result = "learner is not caught up";
     } else {
       Index idx = log_.last_index() + 1;

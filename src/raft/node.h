@@ -36,7 +36,9 @@ struct Config {
   Index snapshot_threshold = 10000;  // compact once the log holds this many applied entries
   Index snapshot_trailing = 1000;    // entries kept after compaction for slow followers
   uint64_t snapshot_chunk_bytes = 1 << 20;
-  Index max_promote_lag = 100;  // a learner is promoted only within this many entries of the leader
+  // A learner is promoted only once it acknowledged something and is within this many entries
+  // of the leader.
+  Index max_promote_lag = 100;
   size_t max_pending_proposals = 10000;
 
   /// Deliberate protocol bugs, used only to prove that the simulator's checkers can fail.

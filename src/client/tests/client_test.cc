@@ -373,10 +373,17 @@ TEST(Client, EveryCallUsesTheContractPaths) {
 }
 
 TEST(Client, MalformedEndpointIsRejected) {
-  Client client(options_for({"https://nope:1"}));
+  Client client(options_for({"ftp://nope:1"}));
   auto r = client.get("app", "k");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ClientError::kInvalid);
+  auto o = options_for({"https://127.0.0.1:1"});
+  o.ca_file = "/nonexistent/ca.pem";
+  Client bad_ca(o);
+  auto t = bad_ca.get("app", "k");
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.error().code, ClientError::kInvalid);
+  EXPECT_NE(t.error().details.find("CA file"), std::string::npos) << t.error().details;
 }
 
 TEST(Client, ConcurrentCallsAreSafe) {

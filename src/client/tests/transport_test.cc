@@ -18,7 +18,13 @@ TEST(Endpoint, Parses) {
   ASSERT_TRUE(c);
   EXPECT_EQ(c->host, "::1");
   EXPECT_EQ(parse_endpoint("example.com")->port, "80");
-  EXPECT_FALSE(parse_endpoint("https://x:1"));
+  auto h = parse_endpoint("https://cairn.example.com");
+  ASSERT_TRUE(h);
+  EXPECT_TRUE(h->tls);
+  EXPECT_EQ(h->port, "443");
+  EXPECT_EQ(h->url, "https://cairn.example.com:443");
+  EXPECT_FALSE(parse_endpoint("http://x:1")->tls);
+  EXPECT_FALSE(parse_endpoint("ftp://x:1"));
   EXPECT_FALSE(parse_endpoint("http://x:0"));
   EXPECT_FALSE(parse_endpoint("http://x:99999"));
   EXPECT_FALSE(parse_endpoint("http://x:1/path"));

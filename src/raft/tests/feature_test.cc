@@ -181,6 +181,20 @@ TEST(Membership, PromoteOnlyWhenCaughtUpThenRemoveLeader) {
   for (NodeId id : {2, 3, 4}) EXPECT_FALSE(h.node(id).status().conf.contains(1));
 }
 
+TEST(Membership, ALearnerThatNeverAnsweredIsNotPromotedEvenOnAShortLog) {
+  // The log is far shorter than max_promote_lag: only "acknowledged nothing" refuses it.
+  Harness h = running(3);
+  h.add_peer(4);
+  h.isolate(4);
+  ProposalHandle add = h.node(1).propose_conf_change({ConfChangeType::add_learner, 4});
+  h.tick_all(3);
+  ASSERT_EQ(add.result().status, ProposalStatus::applied);
+  ProposalHandle promote = h.node(1).propose_conf_change({ConfChangeType::promote, 4});
+  ASSERT_TRUE(promote.done());
+  EXPECT_EQ(promote.result().status, ProposalStatus::rejected);
+  EXPECT_FALSE(h.node(1).status().conf.is_voter(4));
+}
+
 TEST(Membership, OneChangeAtATime) {
   Harness h = running(3);
   h.add_peer(4);
