@@ -314,6 +314,18 @@ class Client {
   /// (a single node may answer 404; the error is returned as is).
   ClientResult<Json> cluster_status();
 
+  // ---- tokens and audit (docs/security.md; the server needs auth_enabled) ----
+  /// `POST /api/v1/admin/tokens`: `grants` is a JSON array of {"namespace", "permission"};
+  /// `ttl` like "720h" (empty: never expires). `data.token` holds the secret, shown this once.
+  ClientResult<Json> create_token(const std::string& name, const Json& grants,
+                                  const std::string& ttl = {});
+  ClientResult<Json> list_tokens();
+  ClientResult<Json> revoke_token(const std::string& id);
+  ClientResult<Json> whoami();
+  /// `GET /api/v1/admin/audit` with these query parameters (actor, namespace, action, from,
+  /// to, page, page_size).
+  ClientResult<Json> audit(const std::vector<std::pair<std::string, std::string>>& query = {});
+
   /// Starts calling `listener` for every change of `ns` matching `filter`, from the namespace's
   /// content at registration on (no call for the content that already exists). Returns an id
   /// for `unwatch`. The namespace is re-read after a `reset` answer (or when it lost track of

@@ -595,6 +595,31 @@ ClientResult<Json> Client::cluster_status() {
   return impl_->call({"GET", "/api/v1/cluster", {}, {}});
 }
 
+ClientResult<Json> Client::create_token(const std::string& name, const Json& grants,
+                                        const std::string& ttl) {
+  Json body = {{"name", name}, {"grants", grants}};
+  if (!ttl.empty()) body["ttl"] = ttl;
+  Impl::Call c{"POST", "/api/v1/admin/tokens", {}, body};
+  c.idempotent = false;  // a retry would make a second token
+  return impl_->call(c);
+}
+
+ClientResult<Json> Client::list_tokens() {
+  return impl_->call({"GET", "/api/v1/admin/tokens", {}, {}});
+}
+
+ClientResult<Json> Client::revoke_token(const std::string& id) {
+  Impl::Call c{"DELETE", "/api/v1/admin/tokens/" + client_detail::url_encode(id), {}, {}};
+  c.idempotent = false;
+  return impl_->call(c);
+}
+
+ClientResult<Json> Client::whoami() { return impl_->call({"GET", "/api/v1/auth/whoami", {}, {}}); }
+
+ClientResult<Json> Client::audit(const std::vector<std::pair<std::string, std::string>>& query) {
+  return impl_->call({"GET", "/api/v1/admin/audit", query, {}});
+}
+
 WatchId Client::watch(const std::string& ns, WatchFilter filter, WatchListener listener) {
   return impl_->add_watch(ns, std::move(filter), std::move(listener));
 }

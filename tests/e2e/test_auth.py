@@ -9,8 +9,11 @@ Waits (expiry, replication) are polls with a bound; nothing asserts on how long 
 import json
 import os
 import stat
+import subprocess
 import time
 import unittest
+
+import harness
 
 from cluster import ClusterCase, eventually
 from harness import CairnTestCase
@@ -212,6 +215,41 @@ class Auth(RootTokenEnv, CairnTestCase):
         expired, last = eventually(lambda: self.http("GET", WHOAMI, headers=bearer(short)).code
                                    == 40101, 15, 0.2)
         self.assertTrue(expired, "a 1s token still works: %s" % last)
+
+
+class AuthCli(RootTokenEnv, CairnTestCase):
+    """The CLI's token, whoami and audit subcommands against a server with auth on."""
+    START_SERVER = False
+
+    def cli(self, *args, token=ROOT):
+        out = subprocess.run([harness.BINARY, "--endpoints", "http://" + self.server.base,
+                              "--token", token, "-o", "json"] + list(args),
+                             capture_output=True, text=True, timeout=30)
+        return out.returncode, json.loads(out.stdout) if out.stdout.strip() else None, out.stderr
+
+    def test_token_lifecycle_through_the_cli(self):
+        self.set_root_env()
+        self.server = self.start_server(["--auth-enabled"])
+        rc, made, err = self.cli("token", "create", "svc-b", "--grant", "b-*:read",
+                                 "--grant", "c:write", "--ttl", "1h")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(made["grants"], [{"namespace": "b-*", "permission": "read"},
+                                          {"namespace": "c", "permission": "write"}])
+        rc, me, err = self.cli("whoami", token=made["token"])
+        self.assertEqual((rc, me["name"]), (0, "svc-b"), err)
+        rc, listed, err = self.cli("token", "list")
+        self.assertEqual([t["name"] for t in listed["list"]], ["svc-b"])
+        self.assertNotIn(made["token"], json.dumps(listed))
+        rc, audit, err = self.cli("audit", "--actor", "root", "--action", "token.*")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([e["action"] for e in audit["list"]], ["token.create"])
+        rc, _, err = self.cli("token", "revoke", made["id"])
+        self.assertEqual(rc, 0, err)
+        rc, _, err = self.cli("whoami", token=made["token"])
+        self.assertEqual(rc, 1, "a revoked token still works")
+        self.assertIn("40101", err)
+        rc, _, err = self.cli("token", "create", "x", "--grant", "nonsense")
+        self.assertEqual(rc, 2, err)
 
 
 class Bootstrap(RootTokenEnv, CairnTestCase):
