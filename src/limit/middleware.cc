@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <functional>
 
 #include "api/envelope.h"
 #include "api/errors.h"
@@ -60,7 +61,15 @@ std::string client_id_of(const http::Request& req) {
   if (const std::string* id = req.header("x-client-id"); id && is_valid_client_id(*id)) {
     return *id;
   }
-  // The token identity goes here once tokens exist (issue: auth).
+  // The token identity: a digest of the bearer secret (never the secret itself), so that
+  // one token's calls share a quota whichever addresses they come from.
+  if (const std::string* auth = req.header("authorization");
+      auth && auth->size() > 7 && auth->compare(0, 7, "Bearer ") == 0) {
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016zx", std::hash<std::string_view>{}(
+                                                 std::string_view(*auth).substr(7)));
+    return std::string("token:") + hex;
+  }
   return std::string(host_of(req.remote_address));
 }
 

@@ -7,8 +7,8 @@
 
 namespace cairn::limit {
 
-/// The client a request is counted for: its `X-Client-ID` when valid, else the identity of its
-/// token (once tokens exist), else the peer's IP address without the port.
+/// The client a request is counted for: its `X-Client-ID` when valid, else its bearer token
+/// ("token:" and a digest of the secret), else the peer's IP address without the port.
 std::string client_id_of(const http::Request& req);
 
 /// Counts each request of a limited class (classify()) against `limiter` and answers

@@ -143,6 +143,14 @@ TEST(ClientId, FromRequest) {
   http::Request req;
   req.remote_address = "[::1]:9000";
   EXPECT_EQ(client_id_of(req), "::1");
+  req.headers.emplace_back("authorization", "Bearer cairn_secret");
+  std::string by_token = client_id_of(req);
+  EXPECT_EQ(by_token.rfind("token:", 0), 0u) << by_token;
+  EXPECT_EQ(by_token.find("secret"), std::string::npos) << "the secret must not show";
+  req.remote_address = "10.9.9.9:1";
+  EXPECT_EQ(client_id_of(req), by_token) << "one token, one quota, from any address";
+  req.headers.back().second = "Bearer other";
+  EXPECT_NE(client_id_of(req), by_token);
   req.headers.emplace_back("x-client-id", "svc-a");
   EXPECT_EQ(client_id_of(req), "svc-a");
 }
