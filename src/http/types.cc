@@ -1,5 +1,7 @@
 #include "http/types.h"
 
+#include "common/address.h"
+
 namespace cairn::http {
 namespace {
 
@@ -125,15 +127,6 @@ void Cancellation::cancel() {
   if (fn) fn();
 }
 
-std::string client_ip(const Request& req) {
-  std::string_view a = req.remote_address;
-  if (!a.empty() && a.front() == '[') {
-    size_t close = a.find(']');
-    return std::string(a.substr(1, close == std::string_view::npos ? a.size() - 1 : close - 1));
-  }
-  size_t colon = a.rfind(':');
-  if (colon != std::string_view::npos && a.find(':') == colon) a = a.substr(0, colon);
-  return std::string(a);
-}
+std::string client_ip(const Request& req) { return std::string(host_of(req.remote_address)); }
 
 }  // namespace cairn::http

@@ -26,18 +26,6 @@ std::optional<RequestClass> classify(std::string_view method, std::string_view p
   return std::nullopt;
 }
 
-std::string_view host_of(std::string_view remote_address) {
-  if (!remote_address.empty() && remote_address.front() == '[') {
-    const size_t close = remote_address.find(']');
-    if (close != std::string_view::npos) return remote_address.substr(1, close - 1);
-    return remote_address;
-  }
-  const size_t colon = remote_address.rfind(':');
-  // More than one colon without brackets is a bare IPv6 address: no port to strip.
-  if (colon == std::string_view::npos || remote_address.find(':') != colon) return remote_address;
-  return remote_address.substr(0, colon);
-}
-
 bool is_valid_client_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (char ch : id) {

@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/address.h"
 #include "limit/limits.h"
 
 namespace cairn::limit {
@@ -17,9 +18,8 @@ namespace cairn::limit {
 /// `method` upper case, `path` decoded and without the query string.
 std::optional<RequestClass> classify(std::string_view method, std::string_view path);
 
-/// The IP part of a peer address "ip:port" or "[v6]:port" (the address itself when it has no
-/// port).
-std::string_view host_of(std::string_view remote_address);
+/// The IP part of a peer address "ip:port" or "[v6]:port" (common/address.h).
+using cairn::host_of;
 
 /// True for a usable `X-Client-ID`: 1–128 printable ASCII characters (0x21–0x7e).
 bool is_valid_client_id(std::string_view id);
