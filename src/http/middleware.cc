@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "common/ids.h"
+#include "common/json.h"
 #include "common/time.h"
 
 namespace cairn::http {
@@ -49,12 +50,24 @@ bool is_valid_traceparent(std::string_view v) {
          !all_zeros(trace) && !all_zeros(parent);
 }
 
-std::string next_traceparent(std::string_view incoming) {
+std::string trace_id_from_header(std::string_view value) {
+  std::string id;
+  for (char c : value) {
+    if (c == '-' && value.size() == 36) continue;  // a UUID's dashes
+    id.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  if (id.size() != 32 || !is_lower_hex(id) || all_zeros(id)) return {};
+  return id;
+}
+
+std::string next_traceparent(std::string_view incoming, std::string_view trace_id) {
   if (is_valid_traceparent(incoming)) {
     return "00-" + std::string(incoming.substr(3, 32)) + "-" + random_hex(8) + "-" +
            std::string(incoming.substr(53, 2));
   }
-  std::string trace = random_hex(16);
+  std::string trace = trace_id.size() == 32 && is_lower_hex(trace_id) && !all_zeros(trace_id)
+                          ? std::string(trace_id)
+                          : random_hex(16);
   if (all_zeros(trace)) trace.back() = '1';  // astronomically unlikely, but invalid if so
   std::string span = random_hex(8);
   if (all_zeros(span)) span.back() = '1';
@@ -66,25 +79,94 @@ Middleware request_id_middleware() {
     const std::string* id = req->header("x-request-id");
     req->request_id = id && is_valid_request_id(*id) ? *id : new_uuid();
     const std::string* tp = req->header("traceparent");
-    req->traceparent = next_traceparent(tp ? std::string_view(*tp) : std::string_view());
+    const std::string* xt = req->header("x-trace-id");
+    req->traceparent = next_traceparent(tp ? std::string_view(*tp) : std::string_view(),
+                                        xt ? trace_id_from_header(*xt) : std::string());
     Reply wrapped = [request_id = req->request_id, traceparent = req->traceparent,
                      reply = std::move(reply)](Response res) {
       set_header(res, "X-Request-ID", request_id);
       set_header(res, "traceparent", traceparent);
+      set_header(res, "X-Trace-ID", traceparent.substr(3, 32));
       reply(std::move(res));
     };
     next(std::move(req), std::move(wrapped));
   };
 }
 
-Middleware access_log_middleware() {
-  return [](RequestPtr req, Reply reply, const Handler& next) {
+namespace {
+
+/// The envelope's `code` ({"code":40001,…}), or 0 when the body is not an envelope.
+int envelope_code(const Response& res) {
+  constexpr std::string_view kPrefix = "{\"code\":";
+  std::string_view body = res.body;
+  if (body.substr(0, kPrefix.size()) != kPrefix) return 0;
+  body.remove_prefix(kPrefix.size());
+  int code = 0;
+  for (char c : body.substr(0, 6)) {
+    if (c < '0' || c > '9') break;
+    code = code * 10 + (c - '0');
+  }
+  return code;
+}
+
+/// Namespace and key of the request: query, path parameter, else a small JSON body's members.
+std::pair<std::string, std::string> config_target(const Request& req) {
+  std::string ns, key;
+  if (auto v = req.query_param("namespace"))
+    ns = *v;
+  else if (auto p = req.path_param("namespace"))
+    ns = *p;
+  if (auto v = req.query_param("key")) key = *v;
+  if ((ns.empty() || key.empty()) && !req.body.empty() && req.body.size() <= 64 * 1024 &&
+      req.body.front() == '{') {
+    auto body = parse_json(req.body, 4);
+    if (body && body->is_object()) {
+      auto n = body->find("namespace");
+      if (ns.empty() && n != body->end() && n->is_string()) ns = n->get<std::string>();
+      auto k = body->find("key");
+      if (key.empty() && k != body->end() && k->is_string()) key = k->get<std::string>();
+    }
+  }
+  return {std::move(ns), std::move(key)};
+}
+
+}  // namespace
+
+std::string access_log_line(const Request& req, const Response& res, int64_t duration_ms,
+                            int64_t end_ms, const AccessLogOptions& options) {
+  auto [ns, key] = config_target(req);
+  const std::string* client_id = req.header("x-client-id");
+  const std::string* user_agent = req.header("user-agent");
+  const bool traced = is_valid_traceparent(req.traceparent);
+  Json j = {{"request_id", req.request_id},
+            {"trace_id", traced ? req.traceparent.substr(3, 32) : ""},
+            {"span_id", traced ? req.traceparent.substr(36, 16) : ""},
+            {"api", req.route.empty() ? req.path : req.route},
+            {"method", req.method},
+            {"namespace", ns},
+            {"config_key", key},
+            {"duration_ms", duration_ms},
+            {"status_code", res.status},
+            {"error_code", envelope_code(res)},
+            {"client_id", client_id ? *client_id : ""},
+            {"client_ip", client_ip(req)},
+            {"user_agent", user_agent ? *user_agent : ""},
+            {"node_id", options.node_id},
+            {"version", options.version},
+            {"start_time", end_ms - duration_ms},
+            {"end_time", end_ms}};
+  // Replacement characters instead of an exception for bytes that are not UTF-8.
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+Middleware access_log_middleware(AccessLogOptions options) {
+  auto shared = std::make_shared<const AccessLogOptions>(std::move(options));
+  return [shared](RequestPtr req, Reply reply, const Handler& next) {
     // The wrapper keeps the request alive until the response: handlers may answer later.
-    Reply wrapped = [req, reply = std::move(reply)](Response res) {
+    Reply wrapped = [req, shared, reply = std::move(reply)](Response res) {
       int64_t duration_ms =
           req->received_monotonic_ms > 0 ? monotonic_ms() - req->received_monotonic_ms : 0;
-      spdlog::info("http {} {} {} {}ms request_id={} remote={}", req->method, req->path, res.status,
-                   duration_ms, req->request_id, req->remote_address);
+      spdlog::info("{}", access_log_line(*req, res, duration_ms, wall_clock_ms(), *shared));
       reply(std::move(res));
     };
     next(std::move(req), std::move(wrapped));

@@ -6,6 +6,7 @@
 #include "common/json.h"
 #include "common/time.h"
 #include "service/request.h"
+#include "telemetry/telemetry.h"
 
 namespace cairn::server {
 
@@ -103,12 +104,19 @@ void ClusterApi::forward(const http::RequestPtr& req, const http::Reply& reply) 
                                    ", whose HTTP address this node does not know"
                              : "no leader is known right now; retry shortly"));
   }
+  // The client span of the hop; the leader's server span becomes its child.
+  auto span = std::make_shared<telemetry::ChildSpan>("forward to leader",
+                                                     telemetry::SpanKind::kClient);
+  span->attribute("cairn.leader", leader);
   forwarder_->forward(
       *req, leader,
       {{"X-Request-ID", req->request_id},
-       {"traceparent", req->traceparent},
+       {"traceparent", span->active() ? telemetry::format_traceparent(span->context().ctx)
+                                      : req->traceparent},
        {"X-Cairn-Forwarded", node_id_}},
-      [req, reply, leader](std::optional<http::Response> res, std::string error, bool sent) {
+      [req, reply, leader, span](std::optional<http::Response> res, std::string error, bool sent) {
+        if (!res || res->status >= 500) span->set_error();
+        span->finish();
         if (!res && sent) {
           return reply_error(
               reply, *req,

@@ -36,6 +36,11 @@ class ClusterApi {
   void send_to_leader(const http::RequestPtr& req, const http::Reply& reply) {
     forward(req, reply);
   }
+  /// Forward over HTTPS (Forwarder::use_tls). Before the HTTP server starts.
+  Result<Ok, std::string> use_tls(const std::string& ca_file, const std::string& cert,
+                                  const std::string& key) {
+    return forwarder_->use_tls(ca_file, cert, key);
+  }
 
  private:
   void forward(const http::RequestPtr& req, const http::Reply& reply);

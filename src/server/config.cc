@@ -105,6 +105,23 @@ const std::vector<ConfigKey>& config_schema() {
        "before it is answered 429", Kind::kInt, &C::auth_failure_burst, 1, 1'000'000},
       {"auth_failure_interval", "After the burst, one more attempt per this interval",
        Kind::kDuration, &C::auth_failure_interval_ms, 1, 3'600'000},
+      {"tls_cert", "PEM certificate chain: serve the API over HTTPS (with tls_key)",
+       Kind::kString, &C::tls_cert},
+      {"tls_key", "PEM private key of tls_cert", Kind::kString, &C::tls_key},
+      {"tls_client_ca", "PEM CA file: API clients must present a certificate it signed",
+       Kind::kString, &C::tls_client_ca},
+      {"tls_ca", "PEM CA file of the other nodes' API certificates, trusted when a follower "
+       "forwards to the leader over HTTPS (default: the system's CAs)", Kind::kString,
+       &C::tls_ca},
+      {"peer_tls_cert", "PEM certificate of this node for mutual TLS between peers (with "
+       "peer_tls_key and peer_tls_ca)", Kind::kString, &C::peer_tls_cert},
+      {"peer_tls_key", "PEM private key of peer_tls_cert", Kind::kString, &C::peer_tls_key},
+      {"peer_tls_ca", "PEM cluster CA: peers must present a certificate it signed",
+       Kind::kString, &C::peer_tls_ca},
+      {"otlp_endpoint", "OTLP/HTTP collector (http://host:4318) that receives the spans as "
+       "JSON; unset: spans are not exported", Kind::kString, &C::otlp_endpoint},
+      {"health_check_interval", "Time between health checks of the database (and Redis)",
+       Kind::kDuration, &C::health_check_interval_ms, 100, 3'600'000},
   };
   return schema;
 }
@@ -186,10 +203,13 @@ ConfigFlags::ConfigFlags(CLI::App& app) : app_(app) {
       app.add_option("--" + kebab(key.name), values_[i],
                      std::string(key.description) + " [default: " + default_text(key) + "]")
           ->type_name("[BOOL]")
-          ->expected(0, 1);
+          ->expected(0, 1)
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
       continue;
     }
+    // A flag given twice: the last one wins (wrappers append their overrides).
     app.add_option("--" + kebab(key.name), values_[i], key.description)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
         ->default_str(default_text(key))
         ->type_name(key.kind == Kind::kInt        ? "INT"
                     : key.kind == Kind::kDuration ? "DURATION"

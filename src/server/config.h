@@ -53,6 +53,17 @@ struct ServerConfig {
   bool metrics_public = false;
   int64_t auth_failure_burst = 10;
   int64_t auth_failure_interval_ms = 1'000;
+  // TLS (docs/security.md): HTTPS for the API; mutual TLS between peers.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;  // when set, API clients must present a certificate it signed
+  std::string tls_ca;         // CA of the other nodes' API certificates (forwarding)
+  std::string peer_tls_cert;
+  std::string peer_tls_key;
+  std::string peer_tls_ca;
+  // Observability (docs/observability.md).
+  std::string otlp_endpoint;  // empty: spans are not exported
+  int64_t health_check_interval_ms = 5'000;
 };
 
 /// One key of the schema: its name, what it means, its kind and bounds. The same table feeds

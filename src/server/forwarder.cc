@@ -4,15 +4,22 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 namespace cairn::server {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
+
+struct Forwarder::Tls {
+  ssl::context context{ssl::context::tls_client};
+};
 
 namespace {
 
@@ -30,6 +37,28 @@ bool hop_by_hop(std::string_view name) {
 
 Forwarder::Forwarder(int threads, int64_t timeout_ms) : timeout_ms_(timeout_ms) {
   for (int i = 0; i < std::max(1, threads); ++i) workers_.emplace_back([this] { run(); });
+}
+
+Result<Ok, std::string> Forwarder::use_tls(const std::string& ca_file, const std::string& cert,
+                                          const std::string& key) {
+  auto tls = std::make_shared<Tls>();
+  beast::error_code ec;
+  tls->context.set_options(ssl::context::default_workarounds | ssl::context::no_tlsv1 |
+                           ssl::context::no_tlsv1_1);
+  if (ca_file.empty()) {
+    tls->context.set_default_verify_paths(ec);
+  } else {
+    tls->context.load_verify_file(ca_file, ec);
+  }
+  if (ec) return Unexpected{"forwarding over HTTPS: cannot load CA " + ca_file + ": " + ec.message()};
+  if (!cert.empty()) {
+    tls->context.use_certificate_chain_file(cert, ec);
+    if (!ec) tls->context.use_private_key_file(key, ssl::context::pem, ec);
+    if (ec) return Unexpected{"forwarding over HTTPS: cannot load " + cert + ": " + ec.message()};
+  }
+  tls->context.set_verify_mode(ssl::verify_peer);
+  tls_ = std::move(tls);
+  return Ok{};
 }
 
 Forwarder::~Forwarder() {
@@ -53,7 +82,12 @@ void Forwarder::forward(const http::Request& req, std::string http_address,
   job.target = req.target;
   job.body = req.body;
   for (const auto& [name, value] : req.headers) {
-    if (hop_by_hop(name) || name == "x-request-id") continue;
+    // Request id and trace context come from extra_headers: the caller's would make the
+    // leader's span a sibling of ours instead of its child.
+    if (hop_by_hop(name) || name == "x-request-id" || name == "traceparent" ||
+        name == "x-trace-id") {
+      continue;
+    }
     job.headers.emplace_back(name, value);
   }
   for (auto& h : extra_headers) job.headers.push_back(std::move(h));
@@ -115,6 +149,29 @@ void Forwarder::execute(Job& job) {
   bool sent = false;  // from the first byte written on, the peer may act on the request
   std::string error;
   bool ok = false;
+  // Write the request and read the answer on `s` (plain TCP, or TLS after its handshake).
+  auto exchange = [&](auto& s) {
+    sent = true;
+    bhttp::async_write(s, out, [&](beast::error_code we, size_t) {
+      if (we) {
+        error = "write: " + we.message();
+        return;
+      }
+      bhttp::async_read(s, buffer, parser, [&](beast::error_code re, size_t) {
+        if (re) {
+          error = "read: " + re.message();
+          return;
+        }
+        ok = true;
+      });
+    });
+  };
+  std::optional<ssl::stream<beast::tcp_stream&>> tls;
+  if (tls_) {
+    tls.emplace(stream, tls_->context);
+    tls->set_verify_callback(ssl::host_name_verification(host));
+    SSL_set_tlsext_host_name(tls->native_handle(), host.c_str());
+  }
   stream.expires_after(std::chrono::milliseconds(timeout_ms_));
   stream.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) {
     if (e) {
@@ -122,19 +179,13 @@ void Forwarder::execute(Job& job) {
       return;
     }
     stream.socket().set_option(tcp::no_delay(true), e);
-    sent = true;
-    bhttp::async_write(stream, out, [&](beast::error_code we, size_t) {
-      if (we) {
-        error = "write: " + we.message();
+    if (!tls) return exchange(stream);
+    tls->async_handshake(ssl::stream_base::client, [&](beast::error_code he) {
+      if (he) {
+        error = "TLS handshake: " + he.message();
         return;
       }
-      bhttp::async_read(stream, buffer, parser, [&](beast::error_code re, size_t) {
-        if (re) {
-          error = "read: " + re.message();
-          return;
-        }
-        ok = true;
-      });
+      exchange(*tls);
     });
   });
   ioc.run();

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/result.h"
 #include "http/types.h"
 
 namespace cairn::server {
@@ -34,7 +35,16 @@ class Forwarder {
   void forward(const http::Request& req, std::string http_address,
                std::vector<std::pair<std::string, std::string>> extra_headers, Done done);
 
+  /// Speak HTTPS to the other nodes (docs/security.md): their certificate must be valid for
+  /// the address forwarded to and signed by `ca_file` (the system's CAs when empty); `cert` and
+  /// `key`, when set, are presented to nodes that ask for client certificates. Call before the
+  /// first forward(); an error when a file cannot be loaded.
+  Result<Ok, std::string> use_tls(const std::string& ca_file, const std::string& cert,
+                                  const std::string& key);
+
  private:
+  struct Tls;
+  std::shared_ptr<Tls> tls_;  // set once by use_tls(), before the workers see a job
   struct Job {
     std::string address;
     std::string method, target, body;

@@ -14,6 +14,7 @@
 #include "auth/authenticator.h"
 #include "cache/index.h"
 #include "common/ids.h"
+#include "common/json.h"
 #include "common/time.h"
 #include "http/middleware.h"
 #include "http/router.h"
@@ -28,12 +29,16 @@
 #include "service/state_machine.h"
 #include "service/watch_hub.h"
 #include "store/store.h"
+#include "telemetry/collectors.h"
+#include "telemetry/telemetry.h"
 
 namespace cairn::server {
 
 struct Node::Parts {
   ServerConfig config;
   int lock_fd = -1;
+  // Metrics, traces and health checks (docs/observability.md): built first, destroyed last.
+  std::unique_ptr<telemetry::Telemetry> telemetry;
   std::unique_ptr<store::Store> store;
   cache::Index index;
   std::unique_ptr<service::WatchHub> watch;  // outlives the HTTP server (hang-up callbacks)
@@ -170,12 +175,21 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   if (!lock.ok()) return Unexpected{lock.error()};
   p.lock_fd = *lock;
 
+  telemetry::TelemetryOptions telemetry_options;
+  telemetry_options.node_id = config.node_id;
+  telemetry_options.tracer.endpoint = config.otlp_endpoint;
+  telemetry_options.health_interval_ms = config.health_check_interval_ms;
+  p.telemetry = std::make_unique<telemetry::Telemetry>(std::move(telemetry_options));
+
   store::Options store_options;
   store_options.path = config.data_dir + "/cairn.db";
   // Standalone, the database is the only copy; in a cluster the WAL is, and entries the
   // database lost in a power cut are applied again from it.
   store_options.synchronous_full = config.raft_id == 0;
   store_options.max_value_bytes = static_cast<size_t>(config.max_value_bytes);
+  store_options.on_query = [t = p.telemetry.get()](std::string_view sql, int64_t ns) {
+    t->observe_db_query(sql, ns);
+  };
   auto opened = store::Store::open(store_options);
   if (!opened.ok()) return Unexpected{"cannot open store: " + opened.error().details};
   p.store = std::move(*opened);
@@ -212,6 +226,10 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
     raft_options.snapshot_threshold = static_cast<uint64_t>(config.snapshot_threshold);
     raft_options.heartbeat_ticks = static_cast<int>(config.heartbeat_ticks);
     raft_options.max_append_bytes = static_cast<uint64_t>(config.max_append_bytes);
+    raft_options.peer_tls_cert = config.peer_tls_cert;
+    raft_options.peer_tls_key = config.peer_tls_key;
+    raft_options.peer_tls_ca = config.peer_tls_ca;
+    raft_options.telemetry = p.telemetry.get();
     auto raft = RaftReplicator::open(std::move(raft_options), *p.store, *p.state_machine, p.index,
                                      p.watch.get());
     if (!raft.ok()) return Unexpected{raft.error()};
@@ -220,6 +238,11 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
     p.replicator = p.raft.get();
     p.cluster = std::make_unique<ClusterApi>(*p.raft, config.node_id, config.stale_read_bound_ms,
                                              config.proposal_timeout_ms + 2'000);
+    if (!config.tls_cert.empty()) {
+      // Followers reach the leader's API over HTTPS too, with our certificate as client one.
+      auto tls = p.cluster->use_tls(config.tls_ca, config.tls_cert, config.tls_key);
+      if (!tls.ok()) return Unexpected{tls.error()};
+    }
     p.cluster->register_routes(p.router);
   }
 
@@ -232,9 +255,27 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
       return std::vector<service::ServiceOptions::Component>{cluster->health_component()};
     };
   }
+  telemetry::HealthChecker& checker = p.telemetry->health();
+  checker.add("database", [path = store_options.path] { return telemetry::check_sqlite(path); });
+  if (p.cluster) {
+    ClusterApi* cluster = p.cluster.get();
+    checker.add("raft", [cluster]() -> Result<Ok, std::string> {
+      if (cluster->health_component().degraded) return Unexpected{std::string("no leader")};
+      return Ok{};
+    });
+  }
+  service_options.database_health = [&checker] {
+    auto r = checker.last("database");
+    Json j = {{"status", r && r->healthy ? "healthy" : "unhealthy"},
+              {"latency_ms", r ? r->latency_ms : 0}};
+    if (r && !r->healthy) j["error"] = r->error;
+    return service::ServiceOptions::Component{"database", j.dump(), !r || !r->healthy};
+  };
+  checker.start();
   p.service = std::make_unique<service::Service>(service_options, *p.store, p.index,
                                                  *p.replicator, p.watch.get());
   p.service->register_routes(p.router);
+  p.telemetry->register_routes(p.router);
   if (config.retention_interval_ms > 0) {
     service::RetentionSchedulerOptions retention_options;
     retention_options.interval_ms = config.retention_interval_ms;
@@ -262,7 +303,10 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   }
 
   std::vector<http::Middleware> middlewares = {http::request_id_middleware()};
-  if (config.access_log) middlewares.push_back(http::access_log_middleware());
+  if (config.access_log) {
+    middlewares.push_back(http::access_log_middleware({config.node_id, telemetry::version()}));
+  }
+  middlewares.push_back(p.telemetry->middleware(p.router.routes()));
   // Counted where a request arrives, before a follower forwards it (forwarded ones pass).
   if (p.limiter) middlewares.push_back(limit::rate_limit_middleware(*p.limiter));
   if (p.cluster) middlewares.push_back(p.cluster->middleware());
@@ -274,10 +318,27 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   http_options.read_timeout_ms = config.http_read_timeout_ms;
   http_options.idle_timeout_ms = config.http_idle_timeout_ms;
   http_options.stop_grace_ms = config.shutdown_grace_ms;
+  http_options.tls_cert = config.tls_cert;
+  http_options.tls_key = config.tls_key;
+  http_options.tls_client_ca = config.tls_client_ca;
   p.http = std::make_unique<http::Server>(
       http_options, http::chain(std::move(middlewares), p.router.as_handler()));
   auto started = p.http->start();
   if (!started.ok()) return Unexpected{"cannot listen on " + config.listen_http + ": " + started.error()};
+  // Read at scrape time; every part outlives the HTTP server that serves the scrapes.
+  telemetry::Registry& registry = p.telemetry->registry();
+  telemetry::add_process_metrics(registry);
+  telemetry::add_http_server_metrics(registry, *p.http);
+  telemetry::add_watch_metrics(registry, *p.watch);
+  if (p.limiter) telemetry::add_limiter_metrics(registry, *p.limiter);
+  if (p.raft) {
+    RaftReplicator* raft = p.raft.get();
+    telemetry::add_raft_metrics(registry, [raft] { return raft->view().status; });
+    telemetry::add_replication_metrics(registry, [raft] {
+      RaftView v = raft->view();
+      return telemetry::ReplicationProbes{v.raft_probe, v.wal_probe, raft->transport_probe()};
+    });
+  }
 
   p.pid_file = config.data_dir + "/cairn.pid";
   std::ofstream(p.pid_file) << ::getpid() << "\n";
@@ -316,6 +377,7 @@ void Node::stop() {
   if (p.audit) p.audit->stop();  // its last batch still reaches the replicator
   if (p.single) p.single->stop();
   if (p.raft) p.raft->stop();
+  if (p.telemetry) p.telemetry->health().stop();
   p.retention.reset();
   p.service.reset();
   p.cluster.reset();
@@ -325,6 +387,7 @@ void Node::stop() {
   p.http.reset();
   p.watch.reset();
   p.store.reset();
+  p.telemetry.reset();  // sends the spans still queued
   if (!p.pid_file.empty()) std::filesystem::remove(p.pid_file);
   if (p.lock_fd >= 0) ::close(p.lock_fd);
   p.lock_fd = -1;

@@ -7,6 +7,8 @@
 
 #include "common/json.h"
 #include "common/time.h"
+#include "telemetry/telemetry.h"
+#include "telemetry/timed_state_machine.h"
 #include "transport/transport.h"
 #include "wal/wal.h"
 
@@ -114,6 +116,9 @@ Result<std::unique_ptr<RaftReplicator>, std::string> RaftReplicator::open(
   t.node_id = r->options_.id;
   t.cluster_id = r->options_.cluster_id;
   t.listen = r->options_.listen_peer;
+  t.tls_cert = r->options_.peer_tls_cert;
+  t.tls_key = r->options_.peer_tls_key;
+  t.tls_ca = r->options_.peer_tls_ca;
   RaftReplicator* self = r.get();
   r->transport_ = std::make_unique<transport::TcpTransport>(t, [self](raft::Message m) {
     if (m.from != raft::kNoNode && m.from == self->leader_seen_.load()) {
@@ -141,7 +146,13 @@ Result<std::unique_ptr<RaftReplicator>, std::string> RaftReplicator::open(
                                                   static_cast<uint64_t>(wall_clock_ms()) ^
                                                   (r->options_.id << 48));
   // Replays the committed entries the store has not applied yet (this thread, before start()).
-  r->node_ = std::make_unique<raft::Node>(config, *r->log_, *r->state_machine_, *r->transport_,
+  raft::StateMachine* machine_for_node = r->state_machine_.get();
+  if (r->options_.telemetry) {
+    r->timed_ = std::make_unique<telemetry::TimedStateMachine>(*r->state_machine_,
+                                                               *r->options_.telemetry);
+    machine_for_node = r->timed_.get();
+  }
+  r->node_ = std::make_unique<raft::Node>(config, *r->log_, *machine_for_node, *r->transport_,
                                           *r->random_);
   r->refresh_view();
   return r;
@@ -225,6 +236,8 @@ void RaftReplicator::run() {
   }
 }
 
+transport::TransportProbe RaftReplicator::transport_probe() const { return transport_->probe(); }
+
 void RaftReplicator::refresh_view() {
   raft::Status status = node_->status();
   if (status.leader != leader_seen_.load()) {
@@ -233,6 +246,8 @@ void RaftReplicator::refresh_view() {
   }
   std::lock_guard lock(view_mu_);
   view_.status = std::move(status);
+  view_.raft_probe = node_->probe();
+  view_.wal_probe = log_->probe();
   view_.last_leader_contact_ms =
       view_.status.role == raft::Role::leader ? monotonic_ms() : last_leader_contact_ms_.load();
 }
@@ -252,11 +267,27 @@ void RaftReplicator::push_peers() {
 
 void RaftReplicator::propose(api::Command command, Done done) {
   std::string data = stamp_command(command, wall_clock_ms());
-  post([this, data = std::move(data), done = std::move(done)]() mutable {
+  // A child of the request's span (this thread's), ended when the proposal completes.
+  auto span = std::make_shared<telemetry::ChildSpan>("raft.propose");
+  const int64_t proposed_ns = telemetry::TimedStateMachine::steady_ns();
+  const uint64_t proposed_unix_ns = telemetry::unix_ns();
+  post([this, data = std::move(data), done = std::move(done), span, proposed_ns,
+        proposed_unix_ns]() mutable {
     const uint64_t id = next_pending_++;
     pending_.emplace(id, std::move(done));
     raft::ProposalHandle handle = node_->propose(std::move(data));
-    handle.then([this, id](const raft::ProposalResult& r) {
+    handle.then([this, id, span, proposed_ns, proposed_unix_ns](const raft::ProposalResult& r) {
+      span->attribute("raft.status", raft::to_string(r.status));
+      span->attribute("raft.index", std::to_string(r.index));
+      if (r.status != raft::ProposalStatus::applied) span->set_error();
+      if (auto t = timed_ && r.status == raft::ProposalStatus::applied ? timed_->timing(r.index)
+                                                                     : std::nullopt) {
+        options_.telemetry->observe_raft_commit(
+            static_cast<double>(std::max<int64_t>(0, t->start_steady_ns - proposed_ns)) / 1e9);
+        span->record_child("raft.commit", proposed_unix_ns, t->start_unix_ns);
+        span->record_child("raft.apply", t->start_unix_ns, t->end_unix_ns);
+      }
+      span->finish();
       auto it = pending_.find(id);
       if (it == pending_.end()) return;
       Done d = std::move(it->second);

@@ -16,14 +16,21 @@
 #include "api/errors.h"
 #include "common/result.h"
 #include "raft/node.h"
+#include "raft/probe.h"
 #include "server/raft_state_machine.h"
 #include "service/replicator.h"
+#include "transport/probe.h"
+#include "wal/probe.h"
 
 namespace cairn::transport {
 class TcpTransport;
 }
 namespace cairn::wal {
 class WalLogStore;
+}
+namespace cairn::telemetry {
+class Telemetry;
+class TimedStateMachine;
 }
 
 namespace cairn::server {
@@ -47,6 +54,13 @@ struct RaftOptions {
   uint64_t max_append_bytes = 1 << 20;
   int64_t proposal_timeout_ms = 5'000;
   uint64_t snapshot_threshold = 10'000;
+  // Mutual TLS between peers (transport::TransportOptions): all three or none.
+  std::string peer_tls_cert;
+  std::string peer_tls_key;
+  std::string peer_tls_ca;
+  /// Times commits and applies and traces proposals (docs/observability.md); outlives the
+  /// replicator. Null: nothing is measured.
+  telemetry::Telemetry* telemetry = nullptr;
 };
 
 /// What the HTTP layer and the status endpoint see of the Raft node. A copy, refreshed by the
@@ -54,6 +68,8 @@ struct RaftOptions {
 struct RaftView {
   raft::Status status;
   int64_t last_leader_contact_ms = 0;  // monotonic; the leader itself counts as in contact
+  raft::Probe raft_probe;  // what the Raft node and the WAL did (telemetry)
+  wal::WalProbe wal_probe;
 };
 
 /// The cluster's Replicator: a Raft node driven by one thread, with the WAL as its log, the
@@ -98,6 +114,8 @@ class RaftReplicator final : public service::Replicator {
   void after(int64_t delay_ms, std::function<void()> fn);
 
   RaftView view() const;
+  /// The peer transport's counters (telemetry).
+  transport::TransportProbe transport_probe() const;
   std::map<raft::NodeId, MemberAddress> members() const;
   raft::NodeId id() const { return options_.id; }
   bool is_leader() const;
@@ -118,6 +136,7 @@ class RaftReplicator final : public service::Replicator {
   const RaftOptions options_;
   store::Store& store_;
   std::unique_ptr<RaftStateMachine> state_machine_;
+  std::unique_ptr<telemetry::TimedStateMachine> timed_;  // wraps state_machine_ (telemetry)
   std::unique_ptr<wal::WalLogStore> log_;
   std::unique_ptr<transport::TcpTransport> transport_;
   std::unique_ptr<raft::SplitMix64> random_;

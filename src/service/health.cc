@@ -9,16 +9,22 @@
 namespace cairn::service {
 
 void Service::health(const http::RequestPtr& req, const http::Reply& reply) {
-  int64_t start = monotonic_ms();
-  auto ping = store_.ping();
-  int64_t latency = monotonic_ms() - start;
-  bool healthy = ping.ok();
-  std::string database = R"({"status":")" + std::string(healthy ? "healthy" : "unhealthy") +
-                         R"(","latency_ms":)" + std::to_string(latency);
-  if (!healthy) database += R"(,"error":)" + json_quote(ping.error().details);
-  database += "}";
-  std::string components = R"("database":)" + database;
-  bool degraded = false;
+  ServiceOptions::Component database;
+  if (options_.database_health) {
+    database = options_.database_health();
+  } else {
+    int64_t start = monotonic_ms();
+    auto ping = store_.ping();
+    int64_t latency = monotonic_ms() - start;
+    database.degraded = !ping.ok();
+    database.json = R"({"status":")" + std::string(ping.ok() ? "healthy" : "unhealthy") +
+                    R"(","latency_ms":)" + std::to_string(latency);
+    if (!ping.ok()) database.json += R"(,"error":)" + json_quote(ping.error().details);
+    database.json += "}";
+  }
+  const bool healthy = !database.degraded;
+  std::string components = R"("database":)" + database.json;
+  bool degraded = !healthy;
   if (options_.extra_health) {
     for (const auto& c : options_.extra_health()) {
       components += "," + json_quote(c.name) + ":" + c.json;
@@ -34,6 +40,21 @@ void Service::health(const http::RequestPtr& req, const http::Reply& reply) {
   res.status = healthy ? 200 : 503;
   res.body = api::success_envelope("success", data, req->request_id, wall_clock_ms() / 1000);
   reply(std::move(res));
+}
+
+// Liveness: the process answers HTTP. Nothing else is checked, so that an orchestrator never
+// restarts a node that is only degraded (database down, no leader).
+void Service::livez(const http::RequestPtr& req, const http::Reply& reply) {
+  reply_ok(reply, *req, "success", R"({"status":"alive"})");
+}
+
+// Readiness: ServiceOptions::ready (warm-up done); 503 takes the node out of a load balancer.
+void Service::readyz(const http::RequestPtr& req, const http::Reply& reply) {
+  if (options_.ready && !options_.ready()) {
+    return reply_error(reply, *req,
+                       api::make_error(api::Errc::kUnavailable, "the node is not ready yet"));
+  }
+  reply_ok(reply, *req, "success", R"({"status":"ready"})");
 }
 
 void Service::debug_vars(const http::RequestPtr& req, const http::Reply& reply) {

@@ -50,6 +50,8 @@ void Service::register_routes(http::Router& router) {
   router.add("GET", "/api/v1/admin/namespace/list", bind(&Service::list_namespaces));
   // Operations (§3.8.7).
   router.add("GET", "/api/v1/health", bind(&Service::health));
+  router.add("GET", "/livez", bind(&Service::livez));
+  router.add("GET", "/readyz", bind(&Service::readyz));
   router.add("GET", "/api/v1/debug/vars", bind(&Service::debug_vars));
 }
 

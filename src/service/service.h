@@ -27,6 +27,10 @@ struct ServiceOptions {
   /// Readiness for `/readyz`: false while the node is still warming up (index, hot configs,
   /// Redis; docs/cache.md). Null: ready as soon as the routes are served. Any thread.
   std::function<bool()> ready;
+  /// The "database" component of /api/v1/health from a periodic checker (telemetry's
+  /// HealthChecker): its JSON object and whether it is healthy. Null: the store is pinged on
+  /// each health request. Any thread.
+  std::function<Component()> database_health;
 };
 
 /// The seed's HTTP API (§3.8): client reads, admin config and namespace management, versions,
@@ -76,6 +80,8 @@ class Service {
   void watch_stream(const http::RequestPtr& req, const http::Reply& reply);
   // health.cc
   void health(const http::RequestPtr& req, const http::Reply& reply);
+  void livez(const http::RequestPtr& req, const http::Reply& reply);
+  void readyz(const http::RequestPtr& req, const http::Reply& reply);
   void debug_vars(const http::RequestPtr& req, const http::Reply& reply);
 
   /// Proposes a command built from the request and answers with its result. With

@@ -19,7 +19,10 @@ namespace cairn::store {
 /// so reads run concurrently with apply (WAL readers see the last committed transaction).
 class ReadPool {
  public:
-  explicit ReadPool(std::string path) : path_(std::move(path)) {}
+  /// `on_query` (may be null) is hooked into every connection opened; it outlives the pool.
+  ReadPool(std::string path,
+           const std::function<void(std::string_view, int64_t)>* on_query = nullptr)
+      : path_(std::move(path)), on_query_(on_query) {}
 
   /// A connection back to the pool when it goes out of scope.
   class Lease {
@@ -45,6 +48,7 @@ class ReadPool {
   void give_back(std::unique_ptr<Conn> conn);
 
   std::string path_;
+  const std::function<void(std::string_view, int64_t)>* on_query_;
   std::mutex mu_;
   std::vector<std::unique_ptr<Conn>> idle_;
 };
@@ -118,7 +122,8 @@ struct Store::Impl {
   std::atomic<uint64_t> members_generation{0};
   std::atomic<uint64_t> auth_generation{0};
 
-  explicit Impl(const std::string& path) : readers(path) {}
+  Impl(const std::string& path, const std::function<void(std::string_view, int64_t)>* on_query)
+      : readers(path, on_query) {}
 };
 
 // Row readers: the column lists below and these functions go together.

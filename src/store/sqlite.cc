@@ -16,6 +16,20 @@ Result<std::unique_ptr<Conn>, api::Error> Conn::open(const std::string& path, in
   return std::unique_ptr<Conn>(new Conn(db));
 }
 
+void Conn::observe(const std::function<void(std::string_view, int64_t)>* fn) {
+  if (!fn || !*fn) return;
+  sqlite3_trace_v2(
+      db_, SQLITE_TRACE_PROFILE,
+      [](unsigned, void* ctx, void* stmt, void* ns) {
+        const char* sql = sqlite3_sql(static_cast<sqlite3_stmt*>(stmt));
+        (*static_cast<const std::function<void(std::string_view, int64_t)>*>(ctx))(
+            sql ? std::string_view(sql) : std::string_view(),
+            static_cast<int64_t>(*static_cast<sqlite3_int64*>(ns)));
+        return 0;
+      },
+      const_cast<void*>(static_cast<const void*>(fn)));
+}
+
 Conn::~Conn() {
   for (auto& [sql, cached] : cache_) sqlite3_finalize(cached.stmt);
   sqlite3_close(db_);

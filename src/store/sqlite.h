@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -49,6 +50,9 @@ class Conn {
   /// Rows changed by the last INSERT, UPDATE or DELETE.
   int64_t changes() const { return sqlite3_changes(db_); }
   sqlite3* handle() const { return db_; }
+  /// Calls `*fn` with the SQL and run time (ns) after every statement (SQLite's profile hook);
+  /// `fn` must outlive the connection. Null or empty: no hook.
+  void observe(const std::function<void(std::string_view, int64_t)>* fn);
 
  private:
   friend class Stmt;

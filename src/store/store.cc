@@ -19,6 +19,7 @@ Result<std::unique_ptr<ReadPool::Lease>, api::Error> ReadPool::borrow() {
     if (!opened.ok()) return Unexpected{opened.error()};
     conn = std::move(*opened);
     if (!conn->exec("PRAGMA query_only = 1")) return Unexpected{*conn->db_error()};
+    conn->observe(on_query_);
   }
   return std::make_unique<Lease>(*this, std::move(conn));
 }
@@ -78,8 +79,9 @@ Result<std::unique_ptr<Store>, api::Error> Store::open(const Options& options) {
   std::unique_ptr<Store> store(new Store(options));
   auto opened = Conn::open(options.path, kOpenFlags | SQLITE_OPEN_CREATE);
   if (!opened.ok()) return Unexpected{opened.error()};
-  auto impl = std::make_unique<Impl>(options.path);
+  auto impl = std::make_unique<Impl>(options.path, &store->options_.on_query);
   impl->writer = std::move(*opened);
+  impl->writer->observe(&store->options_.on_query);
   Conn& w = *impl->writer;
   auto mode = w.query_text("PRAGMA journal_mode = WAL");
   if (auto e = w.db_error()) return Unexpected{*e};

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/command.h"
@@ -24,6 +25,10 @@ struct Options {
   bool synchronous_full = true;
   /// Values larger than this are refused by apply (40002). Must be equal on every node.
   size_t max_value_bytes = api::kDefaultMaxValueBytes;
+  /// Told the SQL and run time (ns) of every statement on the store's connections, on the
+  /// thread that ran it (telemetry: query latency and spans). Thread-safe and cheap; unset:
+  /// nothing is timed. The store keeps it.
+  std::function<void(std::string_view sql, int64_t ns)> on_query;
 };
 
 /// Rows as the seed's §3.2 tables hold them. Times are Unix milliseconds taken from the

@@ -236,8 +236,16 @@ class Server:
             return ""
 
 
+# An ssl.SSLContext while a test talks HTTPS to its servers (test_tls.py sets and resets it).
+TLS_CONTEXT = None
+
+
 def raw_request(port, method, target, body=None, headers=None, timeout=HTTP_TIMEOUT):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    if TLS_CONTEXT is not None:
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout,
+                                           context=TLS_CONTEXT)
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         hdrs = dict(headers or {})
         if body is not None and not isinstance(body, (bytes, bytearray)):

@@ -34,7 +34,8 @@ SUITES = {
     "chaos": ["test_chaos"],
     "retention": ["test_retention"],
     "limits": ["test_limits"],
-    "auth": ["test_auth"],
+    "auth": ["test_auth", "test_tls"],
+    "observability": ["test_observability"],
 }
 
 

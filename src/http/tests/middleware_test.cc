@@ -141,31 +141,92 @@ TEST(AccessLog, PassesTheResponseThroughWhenAnsweredLater) {
   EXPECT_EQ(status, 204);
 }
 
-TEST(AccessLog, WritesOneLinePerRequest) {
+TEST(AccessLog, WritesOneJsonLinePerRequest) {
   std::ostringstream lines;
   auto previous = spdlog::default_logger();
   auto logger = std::make_shared<spdlog::logger>(
       "access-test", std::make_shared<spdlog::sinks::ostream_sink_mt>(lines));
-  logger->set_pattern("%l %v");
+  logger->set_pattern("%v");
   spdlog::set_default_logger(logger);
 
   auto req = std::make_shared<Request>();
   req->method = "POST";
   req->path = "/api/v1/admin/config";
+  req->route = "/api/v1/admin/config";
   req->remote_address = "10.0.0.7:5555";
-  req->headers = {{"x-request-id", "log-1"}};
+  req->headers = {{"x-request-id", "log-1"},
+                  {"x-client-id", "svc-a"},
+                  {"user-agent", "curl/8"},
+                  {"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}};
+  req->body = R"({"namespace":"ns1","key":"db.host","value":1})";
   req->received_monotonic_ms = 1;
-  Handler h = chain({request_id_middleware(), access_log_middleware()},
-                    [](RequestPtr, Reply reply) { reply(make_response(409)); });
+  Handler h = chain({request_id_middleware(), access_log_middleware({"node7", "1.2.3"})},
+                    [](RequestPtr, Reply reply) {
+                      reply(make_response(409, R"({"code":40901,"message":"conflict"})"));
+                    });
   h(req, [](Response) {});
   spdlog::set_default_logger(previous);
 
   const std::string text = lines.str();
-  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
-  for (const char* part :
-       {"info", "POST", "/api/v1/admin/config", "409", "ms", "log-1", "10.0.0.7:5555"}) {
-    EXPECT_NE(text.find(part), std::string::npos) << part << " in " << text;
+  ASSERT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  Json j = Json::parse(text);
+  EXPECT_EQ(j["request_id"], "log-1");
+  EXPECT_EQ(j["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(j["span_id"], req->traceparent.substr(36, 16));
+  EXPECT_EQ(j["api"], "/api/v1/admin/config");
+  EXPECT_EQ(j["method"], "POST");
+  EXPECT_EQ(j["namespace"], "ns1");
+  EXPECT_EQ(j["config_key"], "db.host");
+  EXPECT_EQ(j["status_code"], 409);
+  EXPECT_EQ(j["error_code"], 40901);
+  EXPECT_EQ(j["client_id"], "svc-a");
+  EXPECT_EQ(j["client_ip"], "10.0.0.7");
+  EXPECT_EQ(j["user_agent"], "curl/8");
+  EXPECT_EQ(j["node_id"], "node7");
+  EXPECT_EQ(j["version"], "1.2.3");
+  EXPECT_TRUE(j["duration_ms"].is_number_integer());
+  EXPECT_EQ(j["end_time"].get<int64_t>() - j["start_time"].get<int64_t>(), j["duration_ms"]);
+}
+
+TEST(AccessLog, QueryParametersAndUnmatchedRoutes) {
+  Request req;
+  req.method = "GET";
+  req.path = "/nowhere";
+  req.query = {{"namespace", "a"}, {"key", "b"}};
+  req.body = "not json";
+  Json j = Json::parse(access_log_line(req, make_response(200, "plain"), 3, 1000, {}));
+  EXPECT_EQ(j["api"], "/nowhere");
+  EXPECT_EQ(j["namespace"], "a");
+  EXPECT_EQ(j["config_key"], "b");
+  EXPECT_EQ(j["error_code"], 0);
+  EXPECT_EQ(j["trace_id"], "");
+}
+
+TEST(TraceId, SeedHeaderStartsTheTrace) {
+  EXPECT_EQ(trace_id_from_header("550E8400-E29B-41D4-A716-446655440000"),
+            "550e8400e29b41d4a716446655440000");
+  EXPECT_EQ(trace_id_from_header("4bf92f3577b34da6a3ce929d0e0e4736"),
+            "4bf92f3577b34da6a3ce929d0e0e4736");
+  for (const char* bad :
+       {"", "abc", "00000000000000000000000000000000", "zzf92f3577b34da6a3ce929d0e0e4736",
+        "4bf92f35-77b34da6a3ce929d0e0e4736"}) {
+    EXPECT_EQ(trace_id_from_header(bad), "") << bad;
   }
+  auto o = run({{"x-trace-id", "550e8400-e29b-41d4-a716-446655440000"}});
+  EXPECT_EQ(o.req->traceparent.substr(3, 32), "550e8400e29b41d4a716446655440000");
+  EXPECT_EQ(headers_named(o.res, "X-Trace-ID"),
+            std::vector<std::string>{"550e8400e29b41d4a716446655440000"});
+}
+
+TEST(TraceId, TraceparentWinsOverSeedHeader) {
+  auto o = run({{"x-trace-id", "550e8400-e29b-41d4-a716-446655440000"},
+                {"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}});
+  EXPECT_EQ(o.req->traceparent.substr(3, 32), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(headers_named(o.res, "X-Trace-ID"),
+            std::vector<std::string>{"4bf92f3577b34da6a3ce929d0e0e4736"});
+  auto fresh = run({});
+  EXPECT_EQ(headers_named(fresh.res, "X-Trace-ID"),
+            std::vector<std::string>{fresh.req->traceparent.substr(3, 32)});
 }
 
 }  // namespace

@@ -54,6 +54,10 @@ TEST(Config, BareBooleanFlagsMeanTrue) {
   EXPECT_FALSE(d->auth_enabled);
   EXPECT_TRUE(d->metrics_public);
   EXPECT_FALSE(parse({"--auth-enabled=maybe"}).ok());
+  auto last = parse({"--data-dir", "/a", "--data-dir", "/b", "--access-log", "--access-log=no"});
+  ASSERT_TRUE(last.ok()) << last.error();
+  EXPECT_EQ(last->data_dir, "/b") << "the last of a repeated flag wins";
+  EXPECT_FALSE(last->access_log);
 }
 
 TEST(Config, RejectsUnknownKeysBadTypesAndBounds) {

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <functional>
+
+#include "raft/node.h"
+#include "raft/probe.h"
+#include "telemetry/metrics.h"
+#include "transport/probe.h"
+#include "wal/probe.h"
+
+namespace cairn::cache {
+class Probe;
+}
+namespace cairn::http {
+class Server;
+}
+namespace cairn::limit {
+class Limiter;
+}
+namespace cairn::service {
+class WatchHub;
+}
+
+namespace cairn::telemetry {
+
+class Tracer;
+
+// Metrics read at scrape time from a component's probe. The component must outlive the
+// registry's last expose() (the node stops serving HTTP before it destroys its parts).
+
+/// process_cpu_seconds_total, process_resident_memory_bytes, … from /proc/self.
+void add_process_metrics(Registry& registry);
+/// config_center_cache_hits_total{cache_type,hit} (seed §3.7.4).
+void add_cache_metrics(Registry& registry, const cache::Probe& probe);
+/// config_center_watch_held_polls, config_center_watch_open_streams.
+void add_watch_metrics(Registry& registry, const service::WatchHub& hub);
+/// config_center_rate_limit_{allowed,rejected}_total.
+void add_limiter_metrics(Registry& registry, const limit::Limiter& limiter);
+/// config_center_http_connections (open now).
+void add_http_server_metrics(Registry& registry, const http::Server& server);
+/// config_center_raft_{term,role,leader,commit_index,applied_index,last_index}.
+void add_raft_metrics(Registry& registry, std::function<raft::Status()> status);
+/// What the Raft node, its WAL and its peer transport counted, read together.
+struct ReplicationProbes {
+  raft::Probe raft;
+  wal::WalProbe wal;
+  transport::TransportProbe transport;
+};
+/// config_center_raft_{elections,proposals,…}_total, config_center_wal_*, config_center_peer_*.
+void add_replication_metrics(Registry& registry, std::function<ReplicationProbes()> read);
+/// config_center_trace_spans_{exported,dropped}_total, …_export_failures_total.
+void add_tracer_metrics(Registry& registry, const Tracer& tracer);
+
+}  // namespace cairn::telemetry

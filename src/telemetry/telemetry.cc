@@ -1,0 +1,231 @@
+#include "telemetry/telemetry.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+
+#include "telemetry/collectors.h"
+
+namespace cairn::telemetry {
+namespace {
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  size_t pos = 1;
+  while (pos <= path.size()) {
+    size_t slash = path.find('/', pos);
+    if (slash == std::string_view::npos) slash = path.size();
+    out.emplace_back(path.substr(pos, slash - pos));
+    pos = slash + 1;
+  }
+  return out;
+}
+
+int64_t steady_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+bool is_param(const std::string& s) { return s.size() > 2 && s.front() == '{' && s.back() == '}'; }
+
+/// Requests that make no span: scrapes and probes would drown the traces that matter.
+bool untraced(const std::string& route) {
+  return route == "/api/v1/metrics" || route == "/api/v1/health" || route == "/livez" ||
+         route == "/readyz";
+}
+
+/// Raft and SQLite durations span microseconds to seconds.
+std::vector<double> internal_buckets() {
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5};
+}
+
+}  // namespace
+
+const char* version() { return CAIRN_VERSION; }
+
+RouteMatcher::RouteMatcher(const std::vector<std::pair<std::string, std::string>>& routes) {
+  for (const auto& [method, path] : routes) {
+    (void)method;
+    if (std::find(names_.begin(), names_.end(), path) != names_.end()) continue;
+    names_.push_back(path);
+    templates_.push_back(split_path(path));
+  }
+}
+
+std::string RouteMatcher::match(std::string_view path) const {
+  if (path.empty() || path.front() != '/') return kUnmatchedRoute;
+  const std::vector<std::string> segments = split_path(path);
+  const std::string* best = nullptr;
+  const std::vector<std::string>* best_t = nullptr;
+  for (size_t i = 0; i < templates_.size(); ++i) {
+    const auto& t = templates_[i];
+    if (t.size() != segments.size()) continue;
+    bool ok = true;
+    for (size_t k = 0; k < t.size() && ok; ++k) {
+      ok = is_param(t[k]) ? !segments[k].empty() : t[k] == segments[k];
+    }
+    if (!ok) continue;
+    // Like the router: a literal beats a parameter at the first segment where they differ.
+    bool better = best_t == nullptr;
+    for (size_t k = 0; !better && k < t.size(); ++k) {
+      if (is_param(t[k]) != is_param((*best_t)[k])) {
+        better = !is_param(t[k]);
+        break;
+      }
+    }
+    if (better) {
+      best = &names_[i];
+      best_t = &t;
+    }
+  }
+  return best ? *best : kUnmatchedRoute;
+}
+
+Telemetry::Telemetry(TelemetryOptions options)
+    : options_(std::move(options)),
+      tracer_(std::make_unique<Tracer>([&] {
+        TracerOptions t = options_.tracer;
+        t.node_id = options_.node_id;
+        return t;
+      }())),
+      requests_(registry_.counter("config_center_api_requests_total",
+                                  "Total number of API requests", {"api", "method", "status"})),
+      request_duration_(registry_.histogram("config_center_api_request_duration_seconds",
+                                            "API request duration in seconds", {"api", "method"},
+                                            api_latency_buckets())),
+      raft_commit_(registry_
+                       .histogram("config_center_raft_commit_duration_seconds",
+                                  "Leader: from propose until the entry is committed and its "
+                                  "apply starts",
+                                  {}, internal_buckets())
+                       .with({})),
+      raft_apply_(registry_
+                      .histogram("config_center_raft_apply_duration_seconds",
+                                 "Apply of one log entry to the state machine", {},
+                                 internal_buckets())
+                      .with({})),
+      db_query_(registry_.histogram("config_center_db_query_duration_seconds",
+                                    "SQLite statement duration by its first keyword", {"op"},
+                                    internal_buckets())),
+      health_(std::make_unique<HealthChecker>(
+          options_.health_interval_ms,
+          registry_.gauge("health_check_status",
+                          "1 when the component's last health check passed, else 0",
+                          {"component"}))) {
+  add_tracer_metrics(registry_, *tracer_);
+}
+
+void Telemetry::observe_db_query(std::string_view sql, int64_t ns) {
+  std::string op;
+  for (char c : sql) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      if (op.empty()) continue;
+      break;
+    }
+    if (!std::isalpha(static_cast<unsigned char>(c))) break;
+    op.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  static constexpr std::string_view kKnown[] = {"select", "insert",  "update",    "delete",
+                                                "begin",  "commit",  "rollback",  "pragma",
+                                                "with",   "replace", "savepoint", "release"};
+  if (std::find(std::begin(kKnown), std::end(kKnown), op) == std::end(kKnown)) op = "other";
+  db_query_.with({op}).observe(static_cast<double>(ns) / 1e9);
+  const ActiveSpan* active = active_span();
+  if (active && active->tracer && active->ctx.valid()) {
+    SpanRecord span;
+    span.trace_id = active->ctx.trace_id;
+    span.parent_span_id = active->ctx.span_id;
+    span.span_id = new_span_id();
+    span.name = "sqlite " + op;
+    span.end_ns = unix_ns();
+    span.start_ns = span.end_ns - static_cast<uint64_t>(std::max<int64_t>(0, ns));
+    span.attributes = {{"db.system", "sqlite"}, {"db.statement", std::string(sql.substr(0, 256))}};
+    active->tracer->record(std::move(span));
+  }
+}
+
+http::Middleware Telemetry::middleware(
+    const std::vector<std::pair<std::string, std::string>>& routes) {
+  auto matcher = std::make_shared<RouteMatcher>(routes);
+  return [this, matcher](http::RequestPtr req, http::Reply reply, const http::Handler& next) {
+    const int64_t start_us = steady_us();
+    auto span = std::make_shared<SpanRecord>();
+    span->start_ns = unix_ns();
+    span->kind = SpanKind::kServer;
+    SpanContext ours = parse_traceparent(req->traceparent);
+    span->trace_id = ours.trace_id;
+    span->span_id = ours.span_id;
+    if (const std::string* h = req->header("traceparent")) {
+      SpanContext caller = parse_traceparent(*h);
+      if (caller.valid() && caller.trace_id == ours.trace_id) span->parent_span_id = caller.span_id;
+    }
+    auto active = std::make_shared<ActiveSpan>(ActiveSpan{ours, tracer_.get()});
+    http::Reply wrapped = [this, req, span, matcher, start_us,
+                           reply = std::move(reply)](http::Response res) {
+      const std::string api = req->route.empty() ? matcher->match(req->path) : req->route;
+      const double seconds = static_cast<double>(steady_us() - start_us) / 1e6;
+      requests_.with({api, req->method, std::to_string(res.status)}).inc();
+      request_duration_.with({api, req->method}).observe(seconds);
+      if (tracer_->exporting() && span->span_id.size() == 16 && !untraced(api)) {
+        span->end_ns = unix_ns();
+        span->name = req->method + " " + api;
+        span->error = res.status >= 500;
+        span->attributes = {
+            {"http.method", req->method},          {"http.route", api},
+            {"http.target", req->target},          {"http.status_code", std::to_string(res.status)},
+            {"cairn.request_id", req->request_id}, {"cairn.node_id", options_.node_id}};
+        tracer_->record(std::move(*span));
+      }
+      reply(std::move(res));
+    };
+    ActiveScope scope(ours.valid() && tracer_->exporting() ? active.get() : nullptr);
+    next(std::move(req), std::move(wrapped));
+  };
+}
+
+void Telemetry::register_routes(http::Router& router) {
+  router.add("GET", "/api/v1/metrics", [this](http::RequestPtr, http::Reply reply) {
+    http::Response res;
+    res.content_type = kExpositionContentType;
+    res.body = registry_.expose();
+    reply(std::move(res));
+  });
+}
+
+ChildSpan::ChildSpan(std::string name, SpanKind kind) {
+  const ActiveSpan* parent = active_span();
+  if (!parent || !parent->tracer || !parent->ctx.valid()) return;
+  tracer_ = parent->tracer;
+  record_.trace_id = parent->ctx.trace_id;
+  record_.parent_span_id = parent->ctx.span_id;
+  record_.span_id = new_span_id();
+  record_.name = std::move(name);
+  record_.kind = kind;
+  record_.start_ns = unix_ns();
+}
+
+void ChildSpan::attribute(std::string key, std::string value) {
+  if (tracer_) record_.attributes.emplace_back(std::move(key), std::move(value));
+}
+
+void ChildSpan::record_child(std::string name, uint64_t start_ns, uint64_t end_ns) const {
+  if (!tracer_) return;
+  SpanRecord child;
+  child.trace_id = record_.trace_id;
+  child.parent_span_id = record_.span_id;
+  child.span_id = new_span_id();
+  child.name = std::move(name);
+  child.start_ns = start_ns;
+  child.end_ns = end_ns;
+  tracer_->record(std::move(child));
+}
+
+void ChildSpan::finish() {
+  if (!tracer_) return;
+  record_.end_ns = unix_ns();
+  std::exchange(tracer_, nullptr)->record(std::move(record_));
+}
+
+}  // namespace cairn::telemetry

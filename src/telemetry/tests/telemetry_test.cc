@@ -1,0 +1,136 @@
+#include "telemetry/telemetry.h"
+
+#include <gtest/gtest.h>
+
+#include "common/json.h"
+#include "http/middleware.h"
+#include "telemetry/tests/receiver.h"
+
+namespace cairn::telemetry {
+namespace {
+
+const std::vector<std::pair<std::string, std::string>> kRoutes = {
+    {"GET", "/api/v1/config/get"},
+    {"PUT", "/api/v1/admin/namespace/{id}"},
+    {"GET", "/api/v1/admin/namespace/list"},
+};
+
+TEST(RouteMatcher, TemplatesNotRawPaths) {
+  RouteMatcher m(kRoutes);
+  EXPECT_EQ(m.match("/api/v1/config/get"), "/api/v1/config/get");
+  EXPECT_EQ(m.match("/api/v1/admin/namespace/42"), "/api/v1/admin/namespace/{id}");
+  EXPECT_EQ(m.match("/api/v1/admin/namespace/list"), "/api/v1/admin/namespace/list");
+  EXPECT_EQ(m.match("/api/v1/admin/namespace/"), kUnmatchedRoute);
+  EXPECT_EQ(m.match("/etc/passwd"), kUnmatchedRoute);
+  EXPECT_EQ(m.match(""), kUnmatchedRoute);
+}
+
+struct Server {
+  Telemetry& t;
+  http::Router router;
+  http::Handler handler;
+  explicit Server(Telemetry& telemetry) : t(telemetry) {
+    router.add("GET", "/api/v1/config/get", [](http::RequestPtr, http::Reply reply) {
+      // Work done for the request shows up as a child span of the request's span.
+      ChildSpan child("lookup");
+      http::Response res;
+      res.status = child.active() ? 200 : 500;
+      reply(std::move(res));
+    });
+    router.add("PUT", "/api/v1/admin/namespace/{id}",
+               [](http::RequestPtr, http::Reply reply) { reply(http::Response{}); });
+    t.register_routes(router);
+    handler = http::chain({http::request_id_middleware(), t.middleware(router.routes())},
+                          router.as_handler());
+  }
+  http::Response call(std::string method, std::string path,
+                      std::vector<std::pair<std::string, std::string>> headers = {}) {
+    auto req = std::make_shared<http::Request>();
+    req->method = std::move(method);
+    req->path = req->target = std::move(path);
+    req->headers = std::move(headers);
+    http::Response out;
+    handler(req, [&out](http::Response res) { out = std::move(res); });
+    return out;
+  }
+};
+
+std::string metrics_of(Server& s) { return s.call("GET", "/api/v1/metrics").body; }
+
+TEST(Telemetry, CountsRequestsByRouteTemplate) {
+  Telemetry t(TelemetryOptions{"n1", {}, 60'000});
+  Server s(t);
+  s.call("PUT", "/api/v1/admin/namespace/7");
+  s.call("PUT", "/api/v1/admin/namespace/8");
+  s.call("GET", "/no/such/path");
+  std::string text = metrics_of(s);
+  EXPECT_NE(text.find("config_center_api_requests_total{api=\"/api/v1/admin/namespace/{id}\","
+                      "method=\"PUT\",status=\"200\"} 2"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("config_center_api_requests_total{api=\"unmatched\",method=\"GET\","
+                      "status=\"404\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("namespace/7"), std::string::npos);
+  EXPECT_NE(text.find("config_center_api_request_duration_seconds_count{api=\"/api/v1/admin/"
+                      "namespace/{id}\",method=\"PUT\"} 2"),
+            std::string::npos);
+  EXPECT_NE(text.find("# TYPE health_check_status gauge"), std::string::npos);
+}
+
+TEST(Telemetry, RequestAndChildSpansReachTheCollector) {
+  Receiver receiver;
+  const std::string caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  http::Response res;
+  {
+    TelemetryOptions o{"n1", {}, 60'000};
+    o.tracer.endpoint = "http://127.0.0.1:" + std::to_string(receiver.port());
+    Telemetry t(o);
+    Server s(t);
+    res = s.call("GET", "/api/v1/config/get", {{"traceparent", caller}});
+    EXPECT_EQ(res.status, 200);  // the handler saw an active span
+  }                              // the tracer sends what it holds
+  std::string ours;
+  for (const auto& [k, v] : res.headers) {
+    if (k == "traceparent") ours = v;
+  }
+  ASSERT_EQ(ours.substr(0, 36), caller.substr(0, 36));
+  std::map<std::string, Json> spans;  // by name
+  for (const auto& body : receiver.bodies()) {
+    const Json parsed = Json::parse(body);
+    for (const auto& span : parsed["resourceSpans"][0]["scopeSpans"][0]["spans"]) {
+      spans[span["name"].get<std::string>()] = span;
+    }
+  }
+  ASSERT_EQ(spans.size(), 2u);
+  const Json& server = spans["GET /api/v1/config/get"];
+  EXPECT_EQ(server["traceId"], "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(server["spanId"], ours.substr(36, 16));
+  EXPECT_EQ(server["parentSpanId"], "00f067aa0ba902b7");
+  EXPECT_EQ(server["kind"], 2);
+  const Json& child = spans["lookup"];
+  EXPECT_EQ(child["traceId"], server["traceId"]);
+  EXPECT_EQ(child["parentSpanId"], server["spanId"]);
+}
+
+TEST(Telemetry, NoActiveSpanWithoutAnEndpoint) {
+  Telemetry t(TelemetryOptions{"n1", {}, 60'000});
+  Server s(t);
+  EXPECT_EQ(s.call("GET", "/api/v1/config/get").status, 500);  // ChildSpan inactive
+  EXPECT_EQ(active_span(), nullptr);
+}
+
+TEST(Telemetry, DbQueriesAreLabelledByKeyword) {
+  Telemetry t(TelemetryOptions{"n1", {}, 60'000});
+  t.observe_db_query("  SELECT * FROM t", 1'000'000);
+  t.observe_db_query("DROP TABLE t", 1'000'000);
+  std::string text = t.registry().expose();
+  EXPECT_NE(text.find("config_center_db_query_duration_seconds_count{op=\"select\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("config_center_db_query_duration_seconds_count{op=\"other\"} 1"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace cairn::telemetry

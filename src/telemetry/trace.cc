@@ -1,0 +1,291 @@
+#include "telemetry/trace.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+
+#include "common/ids.h"
+#include "common/json.h"
+
+namespace cairn::telemetry {
+namespace {
+
+thread_local const ActiveSpan* t_active = nullptr;
+
+bool is_lower_hex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+bool all_zeros(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c == '0'; });
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+/// Waits until `fd` is ready for `events` or the deadline passes.
+bool wait_fd(int fd, short events, int64_t deadline_ms) {
+  for (;;) {
+    int64_t left = deadline_ms - now_ms();
+    if (left <= 0) return false;
+    pollfd p{fd, events, 0};
+    int n = ::poll(&p, 1, static_cast<int>(left));
+    if (n > 0) return true;
+    if (n < 0 && errno != EINTR) return false;
+  }
+}
+
+/// One HTTP/1.1 POST with `Connection: close`; true on a 2xx answer. Every step is bounded by
+/// the deadline (non-blocking socket and poll).
+bool http_post(const std::string& host, const std::string& port, const std::string& path,
+               const std::string& body, int64_t timeout_ms, std::string& error) {
+  const int64_t deadline = now_ms() + timeout_ms;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+    error = std::string("resolve: ") + ::gai_strerror(rc);
+    return false;
+  }
+  int fd = -1;
+  for (addrinfo* a = res; a && fd < 0; a = a->ai_next) {
+    fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
+      ::close(fd);
+      fd = -1;
+      continue;
+    }
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (!wait_fd(fd, POLLOUT, deadline) ||
+        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  ::freeaddrinfo(res);
+  if (fd < 0) {
+    error = "cannot connect to " + host + ":" + port;
+    return false;
+  }
+  std::string out =
+      "POST " + path + " HTTP/1.1\r\nHost: " + host + ":" + port +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nConnection: close\r\n\r\n" + body;
+  size_t sent = 0;
+  while (sent < out.size()) {
+    if (!wait_fd(fd, POLLOUT, deadline)) break;
+    ssize_t n = ::send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
+    if (n > 0)
+      sent += static_cast<size_t>(n);
+    else if (n < 0 && errno != EAGAIN && errno != EINTR)
+      break;
+  }
+  std::string in;
+  if (sent == out.size()) {
+    char buf[4096];
+    while (in.find("\r\n") == std::string::npos && wait_fd(fd, POLLIN, deadline)) {
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n > 0)
+        in.append(buf, static_cast<size_t>(n));
+      else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+        break;
+    }
+  }
+  ::close(fd);
+  // "HTTP/1.1 200 OK"
+  if (in.size() >= 12 && in.compare(0, 5, "HTTP/") == 0) {
+    size_t sp = in.find(' ');
+    if (sp != std::string::npos && sp + 1 < in.size() && in[sp + 1] == '2') return true;
+    error = "collector answered " + in.substr(0, in.find("\r\n"));
+    return false;
+  }
+  error = sent == out.size() ? "no answer from the collector" : "send failed";
+  return false;
+}
+
+}  // namespace
+
+SpanContext parse_traceparent(std::string_view v) {
+  if (v.size() != 55 || v[2] != '-' || v[35] != '-' || v[52] != '-') return {};
+  std::string_view trace = v.substr(3, 32), span = v.substr(36, 16), flags = v.substr(53, 2);
+  if (v.substr(0, 2) != "00" || !is_lower_hex(trace) || !is_lower_hex(span) ||
+      !is_lower_hex(flags) || all_zeros(trace) || all_zeros(span)) {
+    return {};
+  }
+  return SpanContext{std::string(trace), std::string(span),
+                     (std::stoi(std::string(flags), nullptr, 16) & 1) != 0};
+}
+
+std::string format_traceparent(const SpanContext& ctx) {
+  return "00-" + ctx.trace_id + "-" + ctx.span_id + (ctx.sampled ? "-01" : "-00");
+}
+
+std::string new_span_id() {
+  std::string id = random_hex(8);
+  if (all_zeros(id)) id.back() = '1';
+  return id;
+}
+
+uint64_t unix_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+const ActiveSpan* active_span() { return t_active; }
+
+ActiveScope::ActiveScope(const ActiveSpan* span) : previous_(t_active) { t_active = span; }
+ActiveScope::~ActiveScope() { t_active = previous_; }
+
+bool parse_http_url(std::string_view url, std::string& host, std::string& port, std::string& path) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.substr(0, kScheme.size()) != kScheme) return false;
+  url.remove_prefix(kScheme.size());
+  size_t slash = url.find('/');
+  std::string_view authority = url.substr(0, slash);
+  path = slash == std::string_view::npos || slash + 1 == url.size()
+             ? "/v1/traces"
+             : std::string(url.substr(slash));
+  port = "80";
+  if (!authority.empty() && authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) return false;
+    host = std::string(authority.substr(1, close - 1));
+    if (close + 1 < authority.size() && authority[close + 1] == ':') {
+      port = std::string(authority.substr(close + 2));
+    }
+  } else {
+    size_t colon = authority.rfind(':');
+    host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) port = std::string(authority.substr(colon + 1));
+  }
+  return !host.empty() && !port.empty();
+}
+
+std::string encode_otlp_json(const std::vector<SpanRecord>& spans, const std::string& service_name,
+                             const std::string& node_id) {
+  auto attr = [](const std::string& k, const std::string& v) {
+    return Json{{"key", k}, {"value", {{"stringValue", v}}}};
+  };
+  Json list = Json::array();
+  for (const SpanRecord& s : spans) {
+    Json attrs = Json::array();
+    for (const auto& [k, v] : s.attributes) attrs.push_back(attr(k, v));
+    Json span = {{"traceId", s.trace_id},
+                 {"spanId", s.span_id},
+                 {"name", s.name},
+                 {"kind", static_cast<int>(s.kind)},
+                 {"startTimeUnixNano", std::to_string(s.start_ns)},
+                 {"endTimeUnixNano", std::to_string(s.end_ns)},
+                 {"attributes", std::move(attrs)},
+                 {"status", {{"code", s.error ? 2 : 1}}}};
+    if (!s.parent_span_id.empty()) span["parentSpanId"] = s.parent_span_id;
+    list.push_back(std::move(span));
+  }
+  Json resource_attrs = Json::array({attr("service.name", service_name)});
+  if (!node_id.empty()) resource_attrs.push_back(attr("service.instance.id", node_id));
+  Json body = {{"resourceSpans",
+                Json::array({{{"resource", {{"attributes", std::move(resource_attrs)}}},
+                              {"scopeSpans", Json::array({{{"scope", {{"name", "cairn"}}},
+                                                           {"spans", std::move(list)}}})}}})}};
+  return body.dump();
+}
+
+Tracer::Tracer(TracerOptions options) : options_(std::move(options)) {
+  if (options_.endpoint.empty()) return;
+  if (!parse_http_url(options_.endpoint, url_host_, url_port_, url_path_)) {
+    spdlog::error("otlp_endpoint {} is not an http://host:port[/path] URL; spans are not exported",
+                  options_.endpoint);
+    url_host_.clear();
+    return;
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+Tracer::~Tracer() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Tracer::record(SpanRecord span) {
+  if (!exporting()) return;
+  std::lock_guard lock(mu_);
+  if (stopping_ || queue_.size() >= options_.queue_capacity) {
+    ++dropped_;
+    return;
+  }
+  queue_.push_back(std::move(span));
+  if (queue_.size() >= options_.batch_size) cv_.notify_one();
+}
+
+uint64_t Tracer::spans_exported() const {
+  std::lock_guard lock(mu_);
+  return exported_;
+}
+uint64_t Tracer::spans_dropped() const {
+  std::lock_guard lock(mu_);
+  return dropped_;
+}
+uint64_t Tracer::export_failures() const {
+  std::lock_guard lock(mu_);
+  return failures_;
+}
+
+void Tracer::run() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait_for(lock, std::chrono::milliseconds(options_.flush_interval_ms),
+                 [&] { return stopping_ || queue_.size() >= options_.batch_size; });
+    // On stop: one last batch-wise drain, each send bounded by timeout_ms.
+    while (!queue_.empty()) {
+      size_t n = std::min(queue_.size(), options_.batch_size);
+      std::vector<SpanRecord> batch(std::make_move_iterator(queue_.begin()),
+                                    std::make_move_iterator(queue_.begin() + static_cast<long>(n)));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
+      lock.unlock();
+      bool ok = send(batch);
+      lock.lock();
+      if (ok) {
+        exported_ += batch.size();
+      } else {
+        ++failures_;
+        dropped_ += batch.size();
+        if (stopping_) {
+          dropped_ += queue_.size();
+          queue_.clear();
+        }
+      }
+      if (!stopping_ && queue_.size() < options_.batch_size) break;
+    }
+    if (stopping_) return;
+  }
+}
+
+bool Tracer::send(const std::vector<SpanRecord>& batch) {
+  std::string error;
+  bool ok = http_post(url_host_, url_port_, url_path_,
+                      encode_otlp_json(batch, options_.service_name, options_.node_id),
+                      options_.timeout_ms, error);
+  if (!ok) spdlog::debug("otlp export of {} spans failed: {}", batch.size(), error);
+  return ok;
+}
+
+}  // namespace cairn::telemetry
