@@ -97,6 +97,7 @@ uint8_t format_version_of(const CommandBody& body) {
       std::holds_alternative<AppendAudit>(body)) {
     return 3;
   }
+  if (const auto* c = std::get_if<CleanupVersions>(&body); c && c->audit_keep_days) return 3;
   if (std::holds_alternative<TagVersion>(body) || std::holds_alternative<CleanupVersions>(body)) {
     return 2;
   }
@@ -181,6 +182,7 @@ std::string encode_command(const Command& command) {
           if (body.keep_latest) j["keep_latest"] = *body.keep_latest;
           if (body.keep_days) j["keep_days"] = *body.keep_days;
           j["dry_run"] = body.dry_run;
+          if (body.audit_keep_days) j["audit_keep_days"] = *body.audit_keep_days;
         } else if constexpr (std::is_same_v<T, CreateToken>) {
           j["type"] = "token.create";
           j["id"] = body.id;
@@ -300,9 +302,11 @@ Result<Command, Error> decode_command(std::string_view bytes) {
   } else if (type == "config.cleanup" && version >= 2) {
     CleanupVersions b;
     if (!d.opt_str("namespace", b.ns) || !d.opt_int64("keep_latest", b.keep_latest) ||
-        !d.opt_int64("keep_days", b.keep_days)) {
+        !d.opt_int64("keep_days", b.keep_days) ||
+        !d.opt_int64("audit_keep_days", b.audit_keep_days)) {
       return bad(d.error);
     }
+    if (version < 3 && b.audit_keep_days) return bad("audit_keep_days needs format 3");
     if (!opt_bool(j, "dry_run", b.dry_run)) return bad("bad dry_run");
     c.body = std::move(b);
   } else if (type == "token.create" && version >= 3) {

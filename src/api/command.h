@@ -89,6 +89,9 @@ struct CleanupVersions {
   std::optional<int64_t> keep_latest;
   std::optional<int64_t> keep_days;
   bool dry_run = false;
+  /// Also removes audit-log rows older than this many days (the scheduled clean-up sets it;
+  /// docs/security.md). Absent: the audit log is left alone.
+  std::optional<int64_t> audit_keep_days = {};
 };
 
 /// A cluster member's addresses, replicated so that every node (and every future leader) can

@@ -279,6 +279,7 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   if (config.retention_interval_ms > 0) {
     service::RetentionSchedulerOptions retention_options;
     retention_options.interval_ms = config.retention_interval_ms;
+    retention_options.audit_keep_days = config.audit_keep_days;
     if (p.raft) {
       RaftReplicator* raft = p.raft.get();
       retention_options.is_leader = [raft] { return raft->is_leader(); };

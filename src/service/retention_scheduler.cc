@@ -56,7 +56,9 @@ bool RetentionScheduler::run_once() {
   if (!shared_->in_flight.compare_exchange_strong(expected, true)) return false;
   uint64_t n = ++shared_->sequence;
   shared_->proposed.fetch_add(1);
-  api::Command command{"retention-" + std::to_string(n), "retention", api::CleanupVersions{}};
+  api::CleanupVersions cleanup;
+  if (options_.audit_keep_days > 0) cleanup.audit_keep_days = options_.audit_keep_days;
+  api::Command command{"retention-" + std::to_string(n), "retention", std::move(cleanup)};
   std::shared_ptr<Shared> shared = shared_;
   replicator_.propose(std::move(command), [shared](api::CommandResult result) {
     if (result.ok()) {

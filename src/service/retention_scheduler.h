@@ -17,6 +17,8 @@ struct RetentionSchedulerOptions {
   /// Whether this node should propose now. A cluster passes "am I the leader" so that one node,
   /// not all, proposes; empty means always (a standalone node).
   std::function<bool()> is_leader;
+  /// Audit-log rows older than this many days go with each clean-up; 0 keeps them all.
+  int64_t audit_keep_days = 0;
 };
 
 /// Proposes a retention clean-up (api::CleanupVersions with the namespaces' policies) through

@@ -881,6 +881,16 @@ R<Outcome> cleanup_versions(Ctx& ctx, const api::CleanupVersions& c) {
     }
     data["archive"] = "archive/" + std::filesystem::path(path).filename().string();
   }
+  if (c.audit_keep_days) {
+    if (*c.audit_keep_days < 1 || *c.audit_keep_days > api::kMaxKeepDays) {
+      return fail(Errc::kValidation, "audit_keep_days out of range", "audit_keep_days");
+    }
+    const int64_t before = ctx.ts - *c.audit_keep_days * 86'400'000;
+    Stmt old = ctx.db.prepare("SELECT COUNT(*) FROM audit_log WHERE at < ?");
+    old.bind(before);
+    data["audit_removed"] = old.step() ? old.i64(0) : 0;
+    if (!c.dry_run) ctx.db.prepare("DELETE FROM audit_log WHERE at < ?").bind(before).run();
+  }
   Outcome out{c.dry_run ? "版本清理预览" : "版本清理完成", std::move(data)};
   out.moves_revision = false;  // no current config changes
   return out;

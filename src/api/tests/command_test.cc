@@ -187,6 +187,19 @@ TEST(Command, RoundTripsTokenAndAuditCommands) {
   EXPECT_EQ(entries[1].client_ip, "10.0.0.2");
 }
 
+TEST(Command, AuditRetentionNeedsFormatThree) {
+  api::CleanupVersions c;
+  EXPECT_EQ(static_cast<uint8_t>(encode_command(Command{"r", "o", c})[0]), 2);
+  c.audit_keep_days = 90;
+  std::string bytes = encode_command(Command{"r", "o", c});
+  EXPECT_EQ(static_cast<uint8_t>(bytes[0]), 3);
+  auto back = decode_command(bytes);
+  ASSERT_TRUE(back.ok()) << back.error().details;
+  EXPECT_EQ(std::get<CleanupVersions>(back->body).audit_keep_days, std::optional<int64_t>(90));
+  bytes[0] = '\x02';
+  EXPECT_FALSE(decode_command(bytes).ok());
+}
+
 TEST(Command, ClientAddressKeepsOrdinaryWritesInFormatOne) {
   Command c = sample_batch();
   c.client_ip = "10.1.2.3";

@@ -92,6 +92,33 @@ TEST_F(AuthStoreTest, EveryAdminCommandIsAuditedWithItsResult) {
   EXPECT_EQ(page2->items[0].entry.action, "config.create");
 }
 
+TEST_F(AuthStoreTest, TheScheduledCleanupPrunesOldAuditRows) {
+  ok(ns_create("a"));
+  const int64_t day = 86'400'000;
+  ok(api::Command{"r", "n",
+                  api::AppendAudit{{{now_ms_ - 3 * day, "x", "", "GET /a", "", "", 40101, "old"},
+                                    {now_ms_ - day / 2, "x", "", "GET /a", "", "", 40101, "new"}}}});
+  ASSERT_EQ(store_->audit({}, {1, 100})->total, 3);  // namespace.create and the two denials
+
+  api::CleanupVersions dry;
+  dry.dry_run = true;
+  dry.audit_keep_days = 1;
+  auto preview = ok(api::Command{"r", "retention", dry});
+  EXPECT_NE(preview.data.find(R"("audit_removed":1)"), std::string::npos) << preview.data;
+  EXPECT_EQ(store_->audit({}, {1, 100})->total, 4) << "a dry run removes nothing (and is audited)";
+
+  api::CleanupVersions real;
+  real.audit_keep_days = 1;
+  ok(api::Command{"r", "retention", real});
+  auto rows = store_->audit({}, {1, 100});
+  ASSERT_EQ(rows->total, 4);
+  for (const auto& row : rows->items) EXPECT_NE(row.entry.request_id, "old");
+
+  api::CleanupVersions bad;
+  bad.audit_keep_days = 0;
+  err(api::Command{"r", "retention", bad}, Errc::kValidation);
+}
+
 TEST_F(AuthStoreTest, ListsShowOnlyVisibleNamespaces) {
   for (const char* ns : {"a-one", "a-two", "b-one", "a_x"}) {
     ok(ns_create(ns));
