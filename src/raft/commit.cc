@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
+#include <optional>
 
 #include "raft/node.h"
 
@@ -31,18 +32,24 @@ void Node::apply_committed_() {
     auto ents = log_.entries(applied_ + 1, hs_.commit + 1, 4u << 20);
     if (!ents) std::abort();  // committed entries must be available until applied
     for (const Entry& e : *ents) {
+      std::optional<ConfState> next;
       if (e.type == EntryType::conf_change) {
-        auto next = decode_conf_state(e.data);
-        if (!next) std::abort();
-        apply_conf_(*next);
+        auto decoded = decode_conf_state(e.data);
+        if (!decoded) std::abort();
+        next = std::move(*decoded);
       }
-      std::string result = sm_.apply(e, conf_);
+      std::optional<std::string> result = sm_.apply(e, next ? *next : conf_);
+      if (!result) {
+        ++probe_.apply_deferred;  // retried from here on the next step
+        return;
+      }
+      if (next) apply_conf_(*next);
       applied_ = e.index;
       ++probe_.entries_applied;
       if (e.type == EntryType::conf_change) ++probe_.conf_changes_applied;
       ProposalResult r;
       r.status = ProposalStatus::applied;
-      r.result = std::move(result);
+      r.result = std::move(*result);
       r.leader_hint = leader_;
       finish_proposal_(e.index, e.term, std::move(r));
       if (role_ == Role::leader && !conf_.is_voter(cfg_.id)) {

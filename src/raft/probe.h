@@ -17,6 +17,7 @@ struct Probe {
   uint64_t syncs = 0;                // LogStore::sync() calls (one per call that changed durable state)
   uint64_t messages_sent = 0;
   uint64_t entries_applied = 0;
+  uint64_t apply_deferred = 0;  // applies the state machine could not do yet (retried)
   uint64_t read_rounds = 0;          // ReadIndex heartbeat rounds
   uint64_t reads_served = 0;
   uint64_t snapshots_taken = 0;

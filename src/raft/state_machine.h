@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -45,7 +46,12 @@ class StateMachine {
   /// that persists its applied index can persist the configuration with it. Must be
   /// deterministic: every node returns the same result for the same entry. The result is handed
   /// to the proposer on the leader.
-  virtual std::string apply(const Entry& entry, const ConfState& conf) = 0;
+  ///
+  /// nullopt: the machine cannot apply the entry now (its storage failed) and nothing of it took
+  /// effect. The node then stops applying and offers the same entry again on its next step
+  /// (tick, message, proposal), so that a machine never skips an entry and never diverges; the
+  /// log keeps being replicated and committed meanwhile.
+  virtual std::optional<std::string> apply(const Entry& entry, const ConfState& conf) = 0;
 
   /// The state held now: index/term/conf of the last applied entry (all zero when empty). At
   /// Node construction the machine must hold a durable state (its latest snapshot, or what it

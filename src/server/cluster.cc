@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-
 #include "common/json.h"
+#include "server/degraded.h"
 #include "common/time.h"
 #include "service/request.h"
 #include "telemetry/telemetry.h"
@@ -19,31 +19,9 @@ namespace {
 
 constexpr std::string_view kForwardedHeader = "x-cairn-forwarded";
 
-bool is_write(const http::Request& req) {
-  return (req.method == "POST" || req.method == "PUT" || req.method == "DELETE") &&
-         req.path.rfind("/api/v1/admin/", 0) == 0;
-}
-
 bool is_strong_read(const http::Request& req) {
   auto c = req.query_param("consistency");
   return req.method == "GET" && c && *c == "strong";
-}
-
-bool is_client_read(const http::Request& req) {
-  return req.path.rfind("/api/v1/config/", 0) == 0 && req.path.find("/watch") == std::string::npos;
-}
-
-/// Adds "degraded": true to the data of a successful JSON envelope.
-void mark_degraded(http::Response& res) {
-  if (res.status != 200 || res.on_stream) return;
-  try {
-    Json j = Json::parse(res.body);
-    if (j.contains("data") && j["data"].is_object()) {
-      j["data"]["degraded"] = true;
-      res.body = j.dump();
-    }
-  } catch (const std::exception&) {
-  }
 }
 
 std::optional<uint64_t> parse_id(const Json& v) {

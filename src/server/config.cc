@@ -105,6 +105,9 @@ const std::vector<ConfigKey>& config_schema() {
        "before it is answered 429", Kind::kInt, &C::auth_failure_burst, 1, 1'000'000},
       {"auth_failure_interval", "After the burst, one more attempt per this interval",
        Kind::kDuration, &C::auth_failure_interval_ms, 1, 3'600'000},
+      {"fault_injection", "Serve POST /api/v1/debug/fault, which makes this node's database "
+       "fail until cleared (tests of degraded mode; docs/observability.md)", Kind::kBool,
+       &C::fault_injection},
       {"audit_keep_days", "Audit-log rows older than this many days are removed by the "
        "scheduled clean-up (retention_interval); 0 keeps them all", Kind::kInt,
        &C::audit_keep_days, 0, 36'500},

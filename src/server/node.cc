@@ -22,8 +22,10 @@
 #include "limit/limiter.h"
 #include "limit/middleware.h"
 #include "server/cluster.h"
+#include "server/degraded.h"
 #include "server/raft_replicator.h"
 #include "server/single_node_replicator.h"
+#include "service/request.h"
 #include "service/retention_scheduler.h"
 #include "service/service.h"
 #include "service/state_machine.h"
@@ -256,7 +258,11 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
     };
   }
   telemetry::HealthChecker& checker = p.telemetry->health();
-  checker.add("database", [path = store_options.path] { return telemetry::check_sqlite(path); });
+  store::Store* store = p.store.get();
+  checker.add("database", [store, path = store_options.path]() -> Result<Ok, std::string> {
+    if (auto fault = store->fault()) return Unexpected{fault->details};
+    return telemetry::check_sqlite(path);
+  });
   if (p.cluster) {
     ClusterApi* cluster = p.cluster.get();
     checker.add("raft", [cluster]() -> Result<Ok, std::string> {
@@ -276,6 +282,22 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
                                                  *p.replicator, p.watch.get());
   p.service->register_routes(p.router);
   p.telemetry->register_routes(p.router);
+  if (config.fault_injection) {
+    // {"database": "reason"} makes every read and write of the store fail until
+    // {"database": ""} (docs/observability.md). Not for production.
+    store::Store* faulty = p.store.get();
+    p.router.add("POST", "/api/v1/debug/fault", [faulty](http::RequestPtr req, http::Reply reply) {
+      auto body = service::body_object(*req);
+      if (!body.ok()) return service::reply_error(reply, *req, body.error());
+      auto reason = service::string_field(*body, "database");
+      if (!reason.ok()) return service::reply_error(reply, *req, reason.error());
+      faulty->set_fault(*reason);
+      spdlog::warn("fault injection: database {}", reason->empty() ? "restored" : "failing: " + *reason);
+      service::reply_ok(reply, *req, "success",
+                        R"({"database":")" + std::string(reason->empty() ? "ok" : "failing") +
+                            "\"}");
+    });
+  }
   if (config.retention_interval_ms > 0) {
     service::RetentionSchedulerOptions retention_options;
     retention_options.interval_ms = config.retention_interval_ms;
@@ -310,6 +332,19 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   middlewares.push_back(p.telemetry->middleware(p.router.routes()));
   // Counted where a request arrives, before a follower forwards it (forwarded ones pass).
   if (p.limiter) middlewares.push_back(limit::rate_limit_middleware(*p.limiter));
+  // Degraded mode: a node whose database fails serves reads from memory and refuses writes.
+  middlewares.push_back(degraded_middleware([&p]() -> std::optional<std::string> {
+    if (auto fault = p.store->fault()) return fault->details;
+    if (p.raft) {
+      if (int64_t since = p.raft->apply_stalled_since_ms()) {
+        return "log entries cannot be applied for " +
+               std::to_string((monotonic_ms() - since) / 1000) + " s";
+      }
+    }
+    auto db = p.telemetry->health().last("database");
+    if (db && !db->healthy) return db->error;
+    return std::nullopt;
+  }));
   if (p.cluster) middlewares.push_back(p.cluster->middleware());
   http::ServerOptions http_options;
   http_options.listen = config.listen_http;

@@ -382,6 +382,10 @@ std::map<raft::NodeId, MemberAddress> RaftReplicator::members() const {
   return addresses_;
 }
 
+int64_t RaftReplicator::apply_stalled_since_ms() const {
+  return state_machine_ ? state_machine_->stalled_since_ms() : 0;
+}
+
 bool RaftReplicator::is_leader() const {
   std::lock_guard lock(view_mu_);
   return view_.status.role == raft::Role::leader;

@@ -119,6 +119,9 @@ class RaftReplicator final : public service::Replicator {
   std::map<raft::NodeId, MemberAddress> members() const;
   raft::NodeId id() const { return options_.id; }
   bool is_leader() const;
+  /// Since when (monotonic ms) this node's database has been refusing log entries, or 0
+  /// (RaftStateMachine::stalled_since_ms). Any thread.
+  int64_t apply_stalled_since_ms() const;
   /// Monotonic ms of the last message from the leader (followers); cheap, for the read path.
   int64_t last_leader_contact_ms() const { return last_leader_contact_ms_.load(); }
   /// The leader's HTTP address, or "" when no leader is known (or it has no known address).

@@ -1,5 +1,7 @@
 #include "server/raft_state_machine.h"
 
+#include "common/time.h"
+
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -209,11 +211,29 @@ RaftStateMachine::RaftStateMachine(store::Store& store, service::ConfigStateMach
   }
 }
 
-std::string RaftStateMachine::apply(const raft::Entry& entry, const raft::ConfState& conf) {
+std::optional<std::string> RaftStateMachine::apply(const raft::Entry& entry,
+                                                   const raft::ConfState& conf) {
+  // The database refused the transaction (disk full, I/O error, fault injection): nothing of
+  // the entry took effect. Raft offers it again on its next step; the node keeps serving reads
+  // from memory meanwhile (docs/observability.md, degraded mode) and catches up by itself once
+  // the database works again.
+  auto deferred = [&](const std::string& why) -> std::optional<std::string> {
+    const int64_t now = monotonic_ms();
+    int64_t expected = 0;
+    stalled_since_ms_.compare_exchange_strong(expected, now);
+    if (now - last_stall_log_ms_ >= 5'000) {
+      last_stall_log_ms_ = now;
+      spdlog::error("cannot apply log entry {}: {}; retrying (reads are served from memory)",
+                    entry.index, why);
+    }
+    return std::nullopt;
+  };
   store_.stage_raft_state(entry.term, raft::encode_conf_state(conf));
   if (entry.type != raft::EntryType::normal || entry.data.size() < 8) {
     store_.mark_applied(entry.index);
-    return {};
+    if (store_.applied_index() < entry.index) return deferred("the database is unavailable");
+    stalled_since_ms_ = 0;
+    return std::string();
   }
   uint64_t ts = 0;
   for (int i = 0; i < 8; ++i) {
@@ -222,13 +242,11 @@ std::string RaftStateMachine::apply(const raft::Entry& entry, const raft::ConfSt
   }
   api::CommandResult result = machine_.apply_encoded(std::string_view(entry.data).substr(8),
                                                      entry.index, static_cast<int64_t>(ts));
-  check_members();
-  if (store_.applied_index() < entry.index) {
-    // The database refused the transaction (disk full, I/O error): the state machine cannot go
-    // on without diverging from its peers. Stop here; the operator fixes the disk and restarts.
-    spdlog::critical("cannot apply log entry {}: {}; stopping", entry.index, result.details);
-    std::abort();
+  if (store_.applied_index() < entry.index) return deferred(result.details);
+  if (stalled_since_ms_.exchange(0) != 0) {
+    spdlog::info("applying again from log entry {}", entry.index);
   }
+  check_members();
   return encode_result(result);
 }
 

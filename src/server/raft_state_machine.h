@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+
 #include <memory>
 #include <string>
 
@@ -31,7 +33,12 @@ class RaftStateMachine final : public raft::StateMachine {
   RaftStateMachine(store::Store& store, service::ConfigStateMachine& machine,
                    cache::Index& index, service::WatchHub* watch, std::string snapshot_dir);
 
-  std::string apply(const raft::Entry& entry, const raft::ConfState& conf) override;
+  /// nullopt when the database refused the entry (disk full, I/O error, fault injection):
+  /// nothing of it took effect and Raft offers it again on its next step (see stalled()).
+  std::optional<std::string> apply(const raft::Entry& entry, const raft::ConfState& conf) override;
+  /// Since when (monotonic ms) applies have been failing, or 0 when the last one succeeded.
+  /// Any thread.
+  int64_t stalled_since_ms() const { return stalled_since_ms_.load(); }
   raft::SnapshotMeta applied_state() const override;
   Result<Ok, raft::SnapshotError> save_snapshot(const raft::SnapshotMeta& meta) override;
   std::unique_ptr<raft::SnapshotReader> open_snapshot() override;
@@ -50,6 +57,8 @@ class RaftStateMachine final : public raft::StateMachine {
   std::string dir_;
   std::function<void()> members_changed_;
   uint64_t members_generation_ = 0;
+  std::atomic<int64_t> stalled_since_ms_{0};
+  int64_t last_stall_log_ms_ = 0;
   void check_members();
 };
 

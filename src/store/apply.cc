@@ -1061,6 +1061,11 @@ Applied Store::apply(const api::Command& command, uint64_t index, int64_t timest
     out.result.revision = revision;
     return out;
   }
+  if (auto f = impl.readers.fault()) {  // fault injection: nothing is touched
+    out.result = api::CommandResult::failure(*f);
+    out.result.revision = revision;
+    return out;
+  }
   Conn& db = *impl.writer;
   db.clear_error();
   auto abort = [&](const std::string& why) {

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "store/schema.h"
@@ -40,6 +41,18 @@ class ReadPool {
   };
 
   Result<std::unique_ptr<Lease>, api::Error> borrow();
+
+  /// Fault injection (docs/observability.md): while set, every borrow() and every write of
+  /// the store fails with 50002 and this reason. Any thread.
+  void set_fault(std::string reason) {
+    std::lock_guard lock(mu_);
+    fault_ = std::move(reason);
+  }
+  std::optional<api::Error> fault() const {
+    std::lock_guard lock(mu_);
+    if (fault_.empty()) return std::nullopt;
+    return api::make_error(api::Errc::kDatabase, "database unavailable: " + fault_);
+  }
   /// Closes the idle connections (at shutdown, when no read is running).
   void close_idle();
 
@@ -49,8 +62,9 @@ class ReadPool {
 
   std::string path_;
   const std::function<void(std::string_view, int64_t)>* on_query_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::vector<std::unique_ptr<Conn>> idle_;
+  std::string fault_;  // guarded by mu_
 };
 
 /// A read transaction on a borrowed connection: every statement inside sees one snapshot.

@@ -6,6 +6,7 @@
 namespace cairn::store {
 
 Result<std::unique_ptr<ReadPool::Lease>, api::Error> ReadPool::borrow() {
+  if (auto f = fault()) return Unexpected{*f};
   std::unique_ptr<Conn> conn;
   {
     std::lock_guard lock(mu_);
@@ -105,6 +106,7 @@ Result<std::unique_ptr<Store>, api::Error> Store::open(const Options& options) {
 void Store::mark_applied(uint64_t index) {
   Impl& impl = *impl_;
   if (index <= impl.applied_index.load()) return;
+  if (impl.readers.fault()) return;  // not applied: the caller sees applied_index() unchanged
   Conn& w = *impl.writer;
   w.clear_error();
   w.exec("BEGIN IMMEDIATE");
@@ -140,6 +142,10 @@ RaftState Store::raft_state() const {
   return RaftState{impl_->raft_term, impl_->raft_conf};
 }
 uint64_t Store::revision() const { return impl_->revision.load(); }
+
+void Store::set_fault(std::string reason) { impl_->readers.set_fault(std::move(reason)); }
+
+std::optional<api::Error> Store::fault() const { return impl_->readers.fault(); }
 
 Result<Ok, api::Error> Store::ping() const {
   read_queries_.fetch_add(1, std::memory_order_relaxed);

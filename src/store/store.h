@@ -224,6 +224,12 @@ class Store {
   /// Newest first.
   Result<Page<AuditRow>, api::Error> audit(const AuditFilter& filter,
                                            const PageRequest& page) const;
+  /// Fault injection (docs/observability.md, degraded mode): with a non-empty reason every
+  /// read and write fails with 50002 "database unavailable: <reason>" and changes nothing, as a
+  /// broken disk would; an empty reason ends it. Any thread.
+  void set_fault(std::string reason);
+  std::optional<api::Error> fault() const;
+
   /// A trivial query, for the health check.
   Result<Ok, api::Error> ping() const;
 

@@ -12,9 +12,11 @@ int64_t TimedStateMachine::steady_ns() {
       .count();
 }
 
-std::string TimedStateMachine::apply(const raft::Entry& entry, const raft::ConfState& conf) {
+std::optional<std::string> TimedStateMachine::apply(const raft::Entry& entry,
+                                                   const raft::ConfState& conf) {
   ApplyTiming t{steady_ns(), unix_ns(), 0};
-  std::string result = inner_.apply(entry, conf);
+  std::optional<std::string> result = inner_.apply(entry, conf);
+  if (!result) return result;  // deferred: timed when it is applied
   t.end_unix_ns = unix_ns();
   telemetry_.observe_raft_apply(static_cast<double>(steady_ns() - t.start_steady_ns) / 1e9);
   recent_[entry.index % kRemembered] = {entry.index, t};

@@ -27,7 +27,8 @@ class TimedStateMachine final : public raft::StateMachine {
   TimedStateMachine(raft::StateMachine& inner, Telemetry& telemetry)
       : inner_(inner), telemetry_(telemetry) {}
 
-  std::string apply(const raft::Entry& entry, const raft::ConfState& conf) override;
+  std::optional<std::string> apply(const raft::Entry& entry,
+                                   const raft::ConfState& conf) override;
   raft::SnapshotMeta applied_state() const override { return inner_.applied_state(); }
   Result<Ok, raft::SnapshotError> save_snapshot(const raft::SnapshotMeta& meta) override {
     return inner_.save_snapshot(meta);

@@ -35,7 +35,7 @@ SUITES = {
     "retention": ["test_retention"],
     "limits": ["test_limits"],
     "auth": ["test_auth", "test_tls"],
-    "observability": ["test_observability"],
+    "observability": ["test_observability", "test_degraded"],
 }
 
 

@@ -211,6 +211,11 @@ class Cluster {
       crash(*victim);
       victim->down_until = now_ + 1 + static_cast<int64_t>(rng_.below(max_down_));
     }
+    // A server's storage fails for a while: its applies are deferred, never skipped. Drawn from
+    // a generator of its own so that the other faults of a seed stay as they were.
+    if (disk_rng_.chance(0.003) && !up.empty()) {
+      up[disk_rng_.below(up.size())]->sm.fail_next_applies = 1 + static_cast<int>(disk_rng_.below(40));
+    }
     if (!net_.partitioned() && rng_.chance(0.004)) {
       std::vector<std::vector<NodeId>> groups(2);
       for (auto& [id, s] : servers_) groups[rng_.below(2)].push_back(id);
@@ -498,6 +503,7 @@ class Cluster {
 
   SimOptions opt_;
   SplitMix64 rng_;
+  SplitMix64 disk_rng_{opt_.seed * 0x2545f4914f6cdd1dull + 11};
   int profile_ = 0;
   double crash_rate_ = 0.006;
   int64_t max_down_ = 40;

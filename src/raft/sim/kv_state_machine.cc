@@ -60,10 +60,14 @@ class Writer final : public SnapshotWriter {
 
 }  // namespace
 
-std::string KvStateMachine::apply(const Entry& entry, const ConfState& conf) {
+std::optional<std::string> KvStateMachine::apply(const Entry& entry, const ConfState& conf) {
+  if (fail_next_applies > 0) {
+    --fail_next_applies;
+    return std::nullopt;
+  }
   if (on_apply) on_apply(entry);
   applied_ = SnapshotMeta{entry.index, entry.term, conf};
-  if (entry.type != EntryType::normal) return {};
+  if (entry.type != EntryType::normal) return std::string();
   auto eq = entry.data.find('=');
   if (eq == std::string::npos) return "bad command";
   kv_[entry.data.substr(0, eq)] = entry.data.substr(eq + 1);

@@ -17,7 +17,10 @@ class KvStateMachine final : public StateMachine {
   /// Called for every applied entry (state-machine-safety check).
   std::function<void(const Entry&)> on_apply;
 
-  std::string apply(const Entry& entry, const ConfState& conf) override;
+  /// The next `n` applies fail (nullopt: "storage down"), as a broken disk would make them.
+  int fail_next_applies = 0;
+
+  std::optional<std::string> apply(const Entry& entry, const ConfState& conf) override;
   SnapshotMeta applied_state() const override { return applied_; }
   Result<Ok, SnapshotError> save_snapshot(const SnapshotMeta& meta) override;
   std::unique_ptr<SnapshotReader> open_snapshot() override;

@@ -195,6 +195,27 @@ TEST(Membership, ALearnerThatNeverAnsweredIsNotPromotedEvenOnAShortLog) {
   EXPECT_FALSE(h.node(1).status().conf.is_voter(4));
 }
 
+TEST(Apply, AFollowerWhoseMachineCannotApplyWaitsAndThenCatchesUp) {
+  Harness h = running(3);
+  h.peers.at(2)->sm.fail_next_applies = 1'000'000;  // its storage is down
+  ProposalHandle p = h.node(1).propose("k=v1");
+  h.node(1).propose("j=v2");
+  h.tick_all(3);
+  // A quorum (leader + node 3) applies; node 2 commits but applies nothing, skipping nothing.
+  ASSERT_EQ(p.result().status, ProposalStatus::applied);
+  EXPECT_EQ(h.peers.at(3)->sm.get("j"), "v2");
+  EXPECT_EQ(h.node(2).status().commit, h.node(1).status().commit);
+  EXPECT_LT(h.node(2).status().applied, h.node(2).status().commit);
+  EXPECT_EQ(h.peers.at(2)->sm.get("k"), "");
+  EXPECT_GT(h.node(2).probe().apply_deferred, 0u);
+  // Storage back: the same entries are applied, in order, on the next step.
+  h.peers.at(2)->sm.fail_next_applies = 0;
+  h.tick_all(2);
+  EXPECT_EQ(h.node(2).status().applied, h.node(1).status().applied);
+  EXPECT_EQ(h.peers.at(2)->sm.get("k"), "v1");
+  EXPECT_EQ(h.peers.at(2)->sm.get("j"), "v2");
+}
+
 TEST(Membership, OneChangeAtATime) {
   Harness h = running(3);
   h.add_peer(4);
