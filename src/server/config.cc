@@ -105,6 +105,12 @@ const std::vector<ConfigKey>& config_schema() {
        "before it is answered 429", Kind::kInt, &C::auth_failure_burst, 1, 1'000'000},
       {"auth_failure_interval", "After the burst, one more attempt per this interval",
        Kind::kDuration, &C::auth_failure_interval_ms, 1, 3'600'000},
+      {"redis_url", "Redis tier (docs/cache.md): redis://host:port/db; unset: no Redis",
+       Kind::kString, &C::redis_url},
+      {"redis_timeout", "Longest wait for Redis (connect and each command)", Kind::kDuration,
+       &C::redis_timeout_ms, 1, 60'000},
+      {"redis_channel", "Redis Pub/Sub channel of the change events", Kind::kString,
+       &C::redis_channel},
       {"fault_injection", "Serve POST /api/v1/debug/fault, which makes this node's database "
        "fail until cleared (tests of degraded mode; docs/observability.md)", Kind::kBool,
        &C::fault_injection},

@@ -53,8 +53,12 @@ struct ServerConfig {
   bool metrics_public = false;
   int64_t auth_failure_burst = 10;
   int64_t auth_failure_interval_ms = 1'000;
-  int64_t audit_keep_days = 90;
-  bool fault_injection = false;  // POST /api/v1/debug/fault (tests of degraded mode)  // audit rows older than this go with the scheduled clean-up
+  int64_t audit_keep_days = 90;  // audit rows older than this go with the scheduled clean-up
+  bool fault_injection = false;  // POST /api/v1/debug/fault (tests of degraded mode)
+  // The optional Redis tier (docs/cache.md).
+  std::string redis_url;  // redis://host:port/db; empty: no Redis
+  int64_t redis_timeout_ms = 200;
+  std::string redis_channel = "config:events";
   // TLS (docs/security.md): HTTPS for the API; mutual TLS between peers.
   std::string tls_cert;
   std::string tls_key;

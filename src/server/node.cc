@@ -13,6 +13,9 @@
 #include "auth/audit_queue.h"
 #include "auth/authenticator.h"
 #include "cache/index.h"
+#include "cache/probe.h"
+#include "cache/redis_tier.h"
+#include "cache/version_ring.h"
 #include "common/ids.h"
 #include "common/json.h"
 #include "common/time.h"
@@ -43,6 +46,10 @@ struct Node::Parts {
   std::unique_ptr<telemetry::Telemetry> telemetry;
   std::unique_ptr<store::Store> store;
   cache::Index index;
+  cache::Probe cache_probe;  // hits and misses of every cache tier (metrics, debug vars)
+  cache::VersionRing version_ring;  // the last versions of every key (docs/cache.md)
+  std::atomic<bool> ready{false};   // warm-up done: /readyz
+  std::unique_ptr<cache::RedisTier> redis;  // with redis_url (docs/cache.md)
   std::unique_ptr<service::WatchHub> watch;  // outlives the HTTP server (hang-up callbacks)
   std::unique_ptr<service::ConfigStateMachine> state_machine;
   std::unique_ptr<SingleNodeReplicator> single;  // standalone (raft_id 0)
@@ -197,6 +204,9 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   p.store = std::move(*opened);
   auto loaded = p.index.load(*p.store);
   if (!loaded.ok()) return Unexpected{"cannot load index: " + loaded.error().details};
+  if (auto ring = p.version_ring.load(*p.store); !ring.ok()) {
+    return Unexpected{"cannot load the version ring: " + ring.error().details};
+  }
   spdlog::info("store open at {}: revision {}, applied index {}", store_options.path,
                p.store->revision(), p.store->applied_index());
 
@@ -208,6 +218,57 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   p.watch = std::make_unique<service::WatchHub>(watch_options, p.index, p.store->revision());
   p.state_machine =
       std::make_unique<service::ConfigStateMachine>(*p.store, p.index, p.watch.get());
+  {
+    cache::VersionRing* ring = &p.version_ring;
+    store::Store* store = p.store.get();
+    p.state_machine->add_listener(
+        [ring](const api::Command& command, const store::Applied& applied) {
+          ring->record(applied.changes);
+          if (std::holds_alternative<api::CleanupVersions>(command.body)) {
+            auto data = parse_json(applied.result.data, 8);
+            if (data && data->is_object() && !data->value("dry_run", true)) {
+              for (const auto& r : data->value("removed", Json::array())) {
+                ring->forget(r.value("namespace", ""), r.value("key", ""),
+                             r.value("version", int64_t{0}));
+              }
+            }
+          }
+        },
+        [ring, store] {
+          if (auto loaded = ring->load(*store); !loaded.ok()) {
+            spdlog::error("version ring after a restore: {}", loaded.error().details);
+            ring->clear();  // reads go to the store instead
+          }
+        });
+  }
+  if (!config.redis_url.empty()) {
+    cache::RedisOptions redis_options;
+    redis_options.url = config.redis_url;
+    redis_options.timeout_ms = config.redis_timeout_ms;
+    redis_options.channel = config.redis_channel;
+    redis_options.node_id = config.node_id;
+    store::Store* store = p.store.get();
+    Parts* parts = &p;
+    p.redis = std::make_unique<cache::RedisTier>(
+        redis_options,
+        [store] {  // every current config, for warm-up and renewal (the tier's thread)
+          std::vector<cache::RedisTier::Current> all;
+          (void)store->load_all([](const store::NamespaceRow&) {},
+                                [&](const store::ConfigRow& c) {
+                                  if (c.status != 0) {
+                                    all.push_back({c.ns, c.key, c.value, c.version,
+                                                   c.updated_at_ms});
+                                  }
+                                });
+          return all;
+        },
+        [parts] { return !parts->raft || parts->raft->is_leader(); });
+    if (auto started = p.redis->start(); !started.ok()) return Unexpected{started.error()};
+    cache::RedisTier* redis = p.redis.get();
+    p.state_machine->add_listener([redis](const api::Command&, const store::Applied& applied) {
+      redis->on_applied(applied.changes, applied.result.revision);
+    });
+  }
   if (config.raft_id == 0) {
     p.single = std::make_unique<SingleNodeReplicator>(*p.state_machine);
     p.single->start();
@@ -251,10 +312,34 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   service::ServiceOptions service_options;
   service_options.max_value_bytes = static_cast<size_t>(config.max_value_bytes);
   service_options.node_id = config.node_id;
-  if (p.cluster) {
+  service_options.cache_probe = &p.cache_probe;
+  service_options.version_ring = &p.version_ring;
+  service_options.ready = [&p] { return p.ready.load() && (!p.redis || p.redis->warmed()); };
+  if (cache::RedisTier* redis = p.redis.get()) {
+    service_options.version_lookup = [redis](const std::string& ns, const std::string& key,
+                                             int64_t version) {
+      return redis->get_version(ns, key, version);
+    };
+    service_options.version_filled = [redis](const std::string& ns, const std::string& key,
+                                             int64_t version, const std::string& value,
+                                             int64_t at_ms) {
+      redis->fill_version(ns, key, version, value, at_ms);
+    };
+  }
+  {
     ClusterApi* cluster = p.cluster.get();
-    service_options.extra_health = [cluster] {
-      return std::vector<service::ServiceOptions::Component>{cluster->health_component()};
+    cache::RedisTier* redis = p.redis.get();
+    service_options.extra_health = [cluster, redis] {
+      std::vector<service::ServiceOptions::Component> out;
+      if (cluster) out.push_back(cluster->health_component());
+      if (redis) {
+        // Redis down never makes the node degraded: reads and writes go on without it.
+        Json j = {{"status", redis->healthy() ? "healthy" : "unhealthy"},
+                  {"dropped_writes", redis->dropped()}};
+        if (!redis->healthy()) j["error"] = redis->last_error();
+        out.push_back({"redis", dump_compact(j), false});
+      }
+      return out;
     };
   }
   telemetry::HealthChecker& checker = p.telemetry->health();
@@ -341,8 +426,12 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
                std::to_string((monotonic_ms() - since) / 1000) + " s";
       }
     }
+    // A check that only waited too long for the write lock (a busy apply) is not a failure.
     auto db = p.telemetry->health().last("database");
-    if (db && !db->healthy) return db->error;
+    if (db && !db->healthy && db->error.find("locked") == std::string::npos &&
+        db->error.find("busy") == std::string::npos) {
+      return db->error;
+    }
     return std::nullopt;
   }));
   if (p.cluster) middlewares.push_back(p.cluster->middleware());
@@ -366,6 +455,7 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   telemetry::add_process_metrics(registry);
   telemetry::add_http_server_metrics(registry, *p.http);
   telemetry::add_watch_metrics(registry, *p.watch);
+  telemetry::add_cache_metrics(registry, p.cache_probe);
   if (p.limiter) telemetry::add_limiter_metrics(registry, *p.limiter);
   if (p.raft) {
     RaftReplicator* raft = p.raft.get();
@@ -376,6 +466,7 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
     });
   }
 
+  p.ready = true;  // index and version ring loaded, routes served
   p.pid_file = config.data_dir + "/cairn.pid";
   std::ofstream(p.pid_file) << ::getpid() << "\n";
   spdlog::info("node {} serving HTTP on {} (port {})", config.node_id, config.listen_http,
@@ -411,6 +502,7 @@ void Node::stop() {
   if (p.watch) p.watch->shutdown();
   if (p.http) p.http->stop();
   if (p.audit) p.audit->stop();  // its last batch still reaches the replicator
+  if (p.redis) p.redis->stop();
   if (p.single) p.single->stop();
   if (p.raft) p.raft->stop();
   if (p.telemetry) p.telemetry->health().stop();

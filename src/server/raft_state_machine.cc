@@ -344,6 +344,7 @@ Result<Ok, raft::SnapshotError> RaftStateMachine::finish_restore(
     std::abort();
   }
   if (watch_) watch_->reset_all(store_.revision());
+  machine_.reloaded();
   check_members();
   spdlog::info("installed snapshot at index {} term {} (revision {})", w->meta.index,
                w->meta.term, store_.revision());

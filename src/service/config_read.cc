@@ -87,13 +87,41 @@ void Service::get_config(const http::RequestPtr& req, const http::Reply& reply) 
       need_store = true;
     }
   });
+  auto* probe = options_.cache_probe;
+  if (probe) probe->record(cache::CacheType::kLocal, found && !need_store && !error);
   if (!found) return reply_error(reply, *req, namespace_not_found(*ns));
   if (error) return reply_error(reply, *req, *error);
   if (need_store) {
-    auto row = store_.get_version(*ns, *key, **version);
-    if (!row.ok()) return reply_error(reply, *req, row.error());
-    answered = row->version;
-    append_config_data(data, *ns, *key, row->value, row->version, row->created_at_ms);
+    // An older version: the ring of recent versions, then the Redis tier, then SQLite
+    // (DESIGN.md §2, docs/cache.md).
+    const int64_t wanted = **version;
+    std::optional<cache::RingVersion> ring;
+    if (options_.version_ring) {
+      ring = options_.version_ring->find(*ns, *key, wanted);
+      if (probe) probe->record(cache::CacheType::kVersionRing, ring.has_value());
+    }
+    std::optional<std::string> remote;
+    if (!ring && options_.version_lookup) {
+      remote = options_.version_lookup(*ns, *key, wanted);
+      if (probe) probe->record(cache::CacheType::kRedis, remote.has_value());
+    }
+    std::optional<Json> remote_json;
+    if (remote) remote_json = parse_json(*remote, api::kMaxValueDepth + 2);
+    if (ring) {
+      append_config_data(data, *ns, *key, ring->value, ring->version, ring->created_at_ms);
+    } else if (remote_json && remote_json->is_object() && remote_json->contains("value") &&
+               (*remote_json)["version"] == wanted) {
+      append_config_data(data, *ns, *key, dump_compact((*remote_json)["value"]), wanted,
+                         remote_json->value("created_at_ms", int64_t{0}));
+    } else {
+      auto row = store_.get_version(*ns, *key, wanted);
+      if (!row.ok()) return reply_error(reply, *req, row.error());
+      append_config_data(data, *ns, *key, row->value, row->version, row->created_at_ms);
+      if (options_.version_filled) {
+        options_.version_filled(*ns, *key, row->version, row->value, row->created_at_ms);
+      }
+    }
+    answered = wanted;
   }
   // Conditional GET (docs/versions.md): the version is the entity tag.
   if (if_none_match(*req, answered)) {

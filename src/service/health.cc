@@ -64,6 +64,19 @@ void Service::debug_vars(const http::RequestPtr& req, const http::Reply& reply) 
                      std::to_string(store_.read_queries()) + R"(,"index_reads":)" +
                      std::to_string(index_.reads()) + R"(,"checksum":)" +
                      json_quote(req->query_param("checksum") ? store_.checksum() : "");
+  if (const cache::Probe* probe = options_.cache_probe) {
+    data += R"(,"cache":{)";
+    for (int t = 0; t < cache::kCacheTypes; ++t) {
+      auto type = static_cast<cache::CacheType>(t);
+      data += (t ? "," : "") + json_quote(std::string(cache::cache_type_label(type))) +
+              R"(:{"hits":)" + std::to_string(probe->hits(type)) + R"(,"misses":)" +
+              std::to_string(probe->misses(type)) + "}";
+    }
+    data += "}";
+  }
+  if (options_.version_ring) {
+    data += R"(,"version_ring_keys":)" + std::to_string(options_.version_ring->keys());
+  }
   if (watch_) {
     data += R"(,"watch_held_polls":)" + std::to_string(watch_->held_polls()) +
             R"(,"watch_open_streams":)" + std::to_string(watch_->open_streams()) +

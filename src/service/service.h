@@ -2,11 +2,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 #include <string>
 
 #include "api/validate.h"
 #include "cache/index.h"
+#include "cache/probe.h"
+#include "cache/version_ring.h"
 #include "http/router.h"
 #include "service/replicator.h"
 #include "store/store.h"
@@ -31,6 +34,21 @@ struct ServiceOptions {
   /// HealthChecker): its JSON object and whether it is healthy. Null: the store is pinged on
   /// each health request. Any thread.
   std::function<Component()> database_health;
+  /// Where hits and misses of each cache tier are counted, and the ring of recent versions
+  /// (docs/cache.md). Null: not counted / every older version read goes further.
+  cache::Probe* cache_probe = nullptr;
+  cache::VersionRing* version_ring = nullptr;
+  /// Looks up version `version` of ns/key beyond the ring (the Redis tier, docs/cache.md):
+  /// JSON object text {"value","version","created_at_ms"} or nullopt. Null: none. Io threads;
+  /// must be bounded in time.
+  std::function<std::optional<std::string>(const std::string& ns, const std::string& key,
+                                           int64_t version)>
+      version_lookup;
+  /// Offered every version read from SQLite (the Redis tier fills itself with them). Io
+  /// threads; must not block.
+  std::function<void(const std::string& ns, const std::string& key, int64_t version,
+                     const std::string& value, int64_t created_at_ms)>
+      version_filled;
 };
 
 /// The seed's HTTP API (§3.8): client reads, admin config and namespace management, versions,

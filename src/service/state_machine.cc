@@ -10,8 +10,19 @@ api::CommandResult ConfigStateMachine::apply(const api::Command& command, uint64
   if (applied.result.ok()) {
     index_.apply(applied.changes);
     if (watch_) watch_->on_applied(applied.changes, applied.result.revision);
+    for (auto& [on_applied, on_reload] : listeners_) on_applied(command, applied);
   }
   return std::move(applied.result);
+}
+
+void ConfigStateMachine::add_listener(AppliedListener on_applied, std::function<void()> on_reload) {
+  listeners_.emplace_back(std::move(on_applied), std::move(on_reload));
+}
+
+void ConfigStateMachine::reloaded() {
+  for (auto& [on_applied, on_reload] : listeners_) {
+    if (on_reload) on_reload();
+  }
 }
 
 api::CommandResult ConfigStateMachine::apply_encoded(std::string_view bytes, uint64_t index,

@@ -1,6 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <utility>
+#include <vector>
 #include <string_view>
 
 #include "api/command.h"
@@ -31,10 +34,20 @@ class ConfigStateMachine {
 
   store::Store& store() { return store_; }
 
+  /// Derived state kept next to the index (the version ring, the Redis tier): `on_applied`
+  /// runs after every successfully applied command, `on_reload` after the whole state was
+  /// replaced (snapshot restore). Both on the apply thread; they must be quick. Added before
+  /// the first apply.
+  using AppliedListener = std::function<void(const api::Command&, const store::Applied&)>;
+  void add_listener(AppliedListener on_applied, std::function<void()> on_reload = {});
+  /// The store was replaced under the index (snapshot restore): tells the listeners.
+  void reloaded();
+
  private:
   store::Store& store_;
   cache::Index& index_;
   WatchHub* watch_;
+  std::vector<std::pair<AppliedListener, std::function<void()>>> listeners_;
 };
 
 }  // namespace cairn::service

@@ -36,6 +36,7 @@ SUITES = {
     "limits": ["test_limits"],
     "auth": ["test_auth", "test_tls"],
     "observability": ["test_observability", "test_degraded"],
+    "redis": ["test_redis"],
 }
 
 
