@@ -11,18 +11,21 @@
 namespace cairn::cache {
 namespace {
 
+// Both scripts start here: KEYS[1] is the config key, ARGV[1] the version being written or
+// deleted; a newer version already there wins (writes can arrive late or twice).
+#define CAIRN_REDIS_GUARD                                                                  \
+  "local cur = redis.call('GET', KEYS[1])\n"                                               \
+  "if cur then\n"                                                                          \
+  "  local ok, doc = pcall(cjson.decode, cur)\n"                                           \
+  "  if ok and type(doc) == 'table' and tonumber(doc['version']) and\n"                    \
+  "     tonumber(doc['version']) > tonumber(ARGV[1]) then\n"                               \
+  "    return 0\n"                                                                         \
+  "  end\n"                                                                                \
+  "end\n"
+
 // KEYS: config key, namespace hash, versions zset, version key.
 // ARGV: version, document, raw value, hash field, hot ttl, version ttl.
-// Never replaces a newer version with an older one (writes can arrive late or twice).
-constexpr const char* kWriteScript = R"lua(
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local ok, doc = pcall(cjson.decode, cur)
-  if ok and type(doc) == 'table' and tonumber(doc['version']) and
-     tonumber(doc['version']) > tonumber(ARGV[1]) then
-    return 0
-  end
-end
+constexpr const char* kWriteScript = CAIRN_REDIS_GUARD R"lua(
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[5])
 redis.call('HSET', KEYS[2], ARGV[4], ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
@@ -33,19 +36,12 @@ return 1
 )lua";
 
 // KEYS: config key, namespace hash. ARGV: the deleted version, hash field.
-constexpr const char* kDeleteScript = R"lua(
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local ok, doc = pcall(cjson.decode, cur)
-  if ok and type(doc) == 'table' and tonumber(doc['version']) and
-     tonumber(doc['version']) > tonumber(ARGV[1]) then
-    return 0
-  end
-end
+constexpr const char* kDeleteScript = CAIRN_REDIS_GUARD R"lua(
 redis.call('DEL', KEYS[1])
 redis.call('HDEL', KEYS[2], ARGV[2])
 return 1
 )lua";
+#undef CAIRN_REDIS_GUARD
 
 std::string document(std::string_view ns, std::string_view key, std::string_view value,
                      int64_t version, int64_t at_ms) {

@@ -91,6 +91,16 @@ Result<std::unique_ptr<ssl::context>, std::string> make_tls_context(const Transp
   return ctx;
 }
 
+/// Runs `f` with a connection's stream: its TLS session when it has one, else the socket.
+template <class F>
+void with_stream(const std::unique_ptr<TlsStream>& tls, tcp::socket& socket, F&& f) {
+  if (tls) {
+    f(*tls);
+  } else {
+    f(socket);
+  }
+}
+
 class Peer;
 class Inbound;
 
@@ -214,14 +224,10 @@ class Peer : public std::enable_shared_from_this<Peer> {
   // Handlers of an earlier attempt (or after close) find attempt_ moved on and do nothing.
   bool stale(uint64_t attempt) const { return attempt != attempt_ || state_ == State::closed; }
 
-  // Runs `f` with the stream of this attempt: the TLS session, or the plain socket.
+  // The stream of this attempt: the TLS session, or the plain socket.
   template <class F>
   void io(F&& f) {
-    if (tls_) {
-      f(*tls_);
-    } else {
-      f(socket_);
-    }
+    with_stream(tls_, socket_, std::forward<F>(f));
   }
 
   void dial() {
@@ -584,14 +590,9 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
                                   : "peer " + std::to_string(peer_) + " (" + remote_ + ")";
   }
 
-  // Runs `f` with the connection's stream: the TLS session, or the plain socket.
   template <class F>
   void io(F&& f) {
-    if (tls_) {
-      f(*tls_);
-    } else {
-      f(socket_);
-    }
+    with_stream(tls_, socket_, std::forward<F>(f));
   }
 
   void read_header() {
