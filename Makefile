@@ -16,7 +16,7 @@ RUN_NODES ?= 3
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: deps build test test-release asan fuzz run clean format
+.PHONY: deps build test test-release asan fuzz run clean format ui-deps
 
 deps:
 	@./scripts/deps.sh
@@ -25,7 +25,11 @@ build: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS)
 
-test-release: build
+# The console's browser test (tests/ui) needs playwright-core from the npm registry.
+ui-deps: deps
+	@test -d tests/ui/node_modules/playwright-core || npm ci --prefix tests/ui --no-audit --no-fund
+
+test-release: build ui-deps
 	ctest --preset release -j $(JOBS)
 
 asan: deps

@@ -7,7 +7,10 @@ PACKAGES="cmake ninja-build ccache g++ clang libclang-rt-14-dev pkg-config
 libboost-dev libboost-system-dev nlohmann-json3-dev libsqlite3-dev sqlite3 libssl-dev
 libhiredis-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev
 libgtest-dev libgmock-dev libbenchmark-dev python3 curl procps openssl
-prometheus redis-server"
+prometheus redis-server
+chromium nodejs"
+# The console's browser tests (tests/ui) need npm; nodesource's nodejs package bundles it.
+command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 
 missing=""
 for p in $PACKAGES; do

@@ -37,7 +37,9 @@ http::Middleware degraded_middleware(std::function<std::optional<std::string>()>
                           "this node's database is unavailable (" + *down +
                               "); nothing was written: retry on another node or later"));
     }
-    http::Reply marked = [reply, reason = "database unavailable: " + *down](http::Response res) {
+    std::string why = down->rfind("database unavailable", 0) == 0 ? *down
+                                                                  : "database unavailable: " + *down;
+    http::Reply marked = [reply, reason = std::move(why)](http::Response res) {
       mark_degraded(res, reason);
       reply(std::move(res));
     };

@@ -29,6 +29,7 @@
 #include "server/raft_replicator.h"
 #include "server/single_node_replicator.h"
 #include "service/request.h"
+#include "webui/webui.h"
 #include "service/retention_scheduler.h"
 #include "service/service.h"
 #include "service/state_machine.h"
@@ -367,6 +368,7 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
                                                  *p.replicator, p.watch.get());
   p.service->register_routes(p.router);
   p.telemetry->register_routes(p.router);
+  webui::register_routes(p.router);  // the admin console at /ui/ (docs/console.md)
   if (config.fault_injection) {
     // {"database": "reason"} makes every read and write of the store fail until
     // {"database": ""} (docs/observability.md). Not for production.

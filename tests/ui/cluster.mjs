@@ -1,0 +1,79 @@
+// Starts a real 3-node `cairn dev` cluster on free 127.0.0.1 ports in a temp dir, with auth on
+// and a known root token, and stops every process it started by PID.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const canListen = (port) => new Promise((resolve) => {
+  const s = net.createServer();
+  s.once('error', () => resolve(false));
+  s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+});
+
+async function freeRange(n, avoid = []) {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 40000);
+    const ports = Array.from({ length: n }, (_, i) => base + i);
+    if (ports.some((p) => avoid.includes(p))) continue;
+    let ok = true;
+    for (const p of ports) ok = ok && await canListen(p);
+    if (ok) return base;
+  }
+  throw new Error('no free port range');
+}
+
+const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/// nodes: 3 (a Raft cluster) or 1; auth: start with --auth and a known root token.
+export async function startCluster(binary, { nodes = 3, auth = true } = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-ui-'));
+  const httpBase = await freeRange(nodes);
+  const peerBase = await freeRange(nodes, Array.from({ length: nodes }, (_, i) => httpBase + i));
+  const token = `ui-root-${Math.random().toString(36).slice(2)}${Date.now()}`;
+  const log = fs.openSync(path.join(dir, 'dev.log'), 'a');
+  const dev = spawn(binary, ['dev', '--nodes', String(nodes), '--http-port', String(httpBase), '--peer-port', String(peerBase),
+    '--data-dir', dir, ...(auth ? ['--auth'] : []), '--start-timeout', '60'],
+  { env: { ...process.env, CAIRN_ROOT_TOKEN: token }, stdio: ['ignore', log, log] });
+  const cluster = {
+    dir, token, dev,
+    urls: Array.from({ length: nodes }, (_, i) => i).map((i) => `http://127.0.0.1:${httpBase + i}`),
+    nodePids() {
+      return Array.from({ length: nodes }, (_, i) => i + 1).map((i) => {
+        try { return Number(fs.readFileSync(path.join(dir, `node${i}`, 'cairn.pid'), 'utf8').trim()); } catch { return 0; }
+      }).filter((p) => p > 0);
+    },
+    async api(method, url, body) {
+      const res = await fetch(`${cluster.urls[0]}${url}`, { method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body) });
+      return { status: res.status, body: await res.json() };
+    },
+    /// SIGTERM to `cairn dev` and every node by PID, then SIGKILL whatever is left after 10 s.
+    async stop() {
+      const pids = [dev.pid, ...cluster.nodePids()].filter(Boolean);
+      for (const pid of pids) if (alive(pid)) try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+      for (let i = 0; i < 100 && pids.some(alive); i++) await sleep(100);
+      for (const pid of pids) if (alive(pid)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      fs.closeSync(log);
+      if (!process.env.CAIRN_UI_KEEP) fs.rmSync(dir, { recursive: true, force: true });
+    },
+    /// Synchronous last resort for process exit handlers.
+    killNow() {
+      for (const pid of [dev.pid, ...cluster.nodePids()]) if (pid && alive(pid)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    },
+  };
+  // Ready when node 1 is healthy and, in a cluster, knows a leader and every member.
+  for (let i = 0; i < 600; i++) {
+    if (dev.exitCode !== null) throw new Error(`cairn dev exited ${dev.exitCode}: ${fs.readFileSync(path.join(dir, 'dev.log'), 'utf8')}`);
+    try {
+      const r = await cluster.api('GET', nodes === 1 ? '/api/v1/health' : '/api/v1/cluster');
+      if (r.status === 200 && nodes === 1) return cluster;
+      if (r.status === 200 && r.body.data.leader > 0 && r.body.data.members.length === nodes) return cluster;
+    } catch { /* not listening yet */ }
+    await sleep(100);
+  }
+  await cluster.stop();
+  throw new Error('cluster did not elect a leader within 60 s');
+}

@@ -1,0 +1,56 @@
+// A JSON editor: a textarea validated as you type, a diff against the current value shown
+// before saving, and a save callback that carries the version the edit started from.
+import { diffView, jsonChanges } from './diff.js';
+import { attempt, confirmDialog, field, h, pretty } from './dom.js';
+
+/// opts: {label, current (value or undefined for a new key), version, onSave(value) → Promise}
+export function jsonEditor({ label = 'Value (JSON)', current, version, onSave, errors }) {
+  const area = h('textarea', { class: 'json', rows: 14, spellcheck: 'false', value: current === undefined ? '{\n  \n}' : pretty(current) });
+  const status = h('p', { class: 'validity', 'aria-live': 'polite' });
+  const save = h('button', { type: 'submit', class: 'primary' }, current === undefined ? 'Review and create' : 'Review and save');
+  let parsed;
+
+  function validate() {
+    try {
+      parsed = JSON.parse(area.value);
+      status.textContent = '✓ valid JSON';
+      status.className = 'validity ok';
+      area.setAttribute('aria-invalid', 'false');
+      save.disabled = false;
+    } catch (e) {
+      parsed = undefined;
+      status.textContent = `✗ ${e.message}`;
+      status.className = 'validity bad';
+      area.setAttribute('aria-invalid', 'true');
+      save.disabled = true;
+    }
+  }
+  area.addEventListener('input', validate);
+  area.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Tab' && !ev.shiftKey && !ev.ctrlKey) {  // indent; Esc then Tab leaves
+      if (area.dataset.escape === '1') return;
+      ev.preventDefault();
+      area.setRangeText('  ', area.selectionStart, area.selectionEnd, 'end');
+      validate();
+    }
+    area.dataset.escape = ev.key === 'Escape' ? '1' : '';
+  });
+  validate();
+
+  const form = h('form', {
+    class: 'editor',
+    onsubmit: async (ev) => {
+      ev.preventDefault();
+      if (parsed === undefined) return;
+      const value = parsed;
+      const changes = current === undefined ? [{ path: '', type: 'added', from: null, to: value }] : jsonChanges(current, value);
+      const title = current === undefined ? 'Create with this value?' : `Save over version ${version}?`;
+      const ok = await confirmDialog(title,
+        diffView(current === undefined ? '(new)' : `current v${version}`, current, 'your edit', value, changes),
+        current === undefined ? 'Create' : 'Save');
+      if (ok) await attempt(() => onSave(value), errors);
+    },
+  }, field(label, area), status,
+  h('p', { class: 'muted small' }, 'Tab indents; press Esc then Tab to leave the editor.'), save);
+  return form;
+}

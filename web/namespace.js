@@ -1,0 +1,90 @@
+// One namespace: its configs (key search, pages, formatted values), a new-config form, and a
+// live feed of changes made by anyone, from the SSE watch stream.
+import { get, post, settle } from './api.js';
+import { can } from './auth.js';
+import { attempt, enc, field, fmtTime, h, pretty, render, toast } from './dom.js';
+import { jsonEditor } from './editor.js';
+import { pager } from './pager.js';
+import { watchNamespace } from './watch.js';
+
+async function namespaceInfo(ns) {
+  const data = await get('/api/v1/admin/namespace/list', { name: ns, page_size: 1000 });
+  const info = data.list.find((n) => n.name === ns);
+  if (!info) throw Object.assign(new Error(`namespace ${ns} does not exist`), { code: 40402, status: 404 });
+  return info;
+}
+
+export async function namespaceView(main, ns) {
+  const info = await namespaceInfo(ns);
+  const state = { key: '', page: 1 };
+  const list = h('div', { class: 'list' });
+  const errors = h('div', { class: 'inline-errors', role: 'alert' });
+  const liveState = h('p', { class: 'live-state muted', 'aria-live': 'polite' }, 'connecting…');
+  const feed = h('ol', { class: 'feed', 'aria-label': 'Live changes' });
+
+  async function load() {
+    const data = await attempt(() => get('/api/v1/admin/config/list',
+      { namespace: ns, key: state.key, page: state.page, page_size: 20 }), errors);
+    if (!data) return;
+    render(list, data.list.length ? table(data.list) : h('p', { class: 'muted' }, 'No configs.'),
+      pager(data.pagination, (p) => { state.page = p; load(); }));
+  }
+
+  function table(rows) {
+    return h('table', { class: 'grid', 'aria-label': 'Configs' },
+      h('thead', {}, h('tr', {}, ['Key', 'Version', 'Status', 'Updated', 'By', 'Value']
+        .map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, rows.map((c) => h('tr', { 'data-key': c.key },
+        h('td', {}, h('a', { href: `#/ns/${enc(ns)}/key/${enc(c.key)}` }, c.key)),
+        h('td', { class: 'num version', 'data-label': 'version' }, c.version),
+        h('td', {}, h('span', { class: `badge ${c.status ? 'on' : 'off'}` }, c.status ? 'enabled' : 'disabled')),
+        h('td', { 'data-label': 'updated' }, fmtTime(c.updated_at)), h('td', { 'data-label': 'by' }, c.updated_by),
+        h('td', {}, h('details', {}, h('summary', {}, 'show'), h('pre', { class: 'json' }, pretty(c.value))))))));
+  }
+
+  const search = h('input', { type: 'search', placeholder: 'part of a key',
+    oninput: () => { state.key = search.value; state.page = 1; load(); } });
+
+  const newKey = h('input', { required: true, pattern: '[A-Za-z0-9._:/\\-]{1,256}', autocomplete: 'off' });
+  const newDesc = h('input', { maxlength: 512 });
+  const createBox = h('details', { class: 'card' }, h('summary', {}, 'New config'),
+    field('Key', newKey), field('Description', newDesc),
+    jsonEditor({
+      errors,
+      onSave: async (value) => {
+        if (!newKey.reportValidity()) return;
+        const made = await post('/api/v1/admin/config', { namespace: ns, key: newKey.value, value, description: newDesc.value });
+        await settle(async () => (await get('/api/v1/admin/config/list', { namespace: ns, key: made.key, page_size: 1000 }))
+          .list.some((c) => c.key === made.key && c.version >= made.version));
+        toast(`Created ${made.key} v${made.version}`);
+        location.hash = `#/ns/${enc(ns)}/key/${enc(made.key)}`;
+      },
+    }));
+  if (!can('write', ns)) createBox.hidden = true;
+
+  render(main,
+    h('p', { class: 'crumbs' }, h('a', { href: '#/namespaces' }, 'Namespaces'), ' / ', ns),
+    h('h1', {}, ns, ' ', h('span', { class: `badge ${info.status ? 'on' : 'off'}` }, info.status ? 'enabled' : 'disabled')),
+    info.description ? h('p', {}, info.description) : null,
+    h('p', { class: 'muted' }, `${info.config_count} configs · revision ${info.revision} · retention keeps ${info.retention?.keep_latest} versions / ${info.retention?.keep_days} days`),
+    h('div', { class: 'cols' },
+      h('section', { 'aria-label': 'Configs' }, field('Search keys', search), errors, list, createBox),
+      h('section', { class: 'card live', 'aria-label': 'Live updates' }, h('h2', {}, 'Live'), liveState, feed)));
+  await load();
+
+  return watchNamespace(ns, info.revision, {
+    onChange: (c) => {
+      feed.prepend(h('li', {}, h('code', {}, c.key), ` ${c.operation} v${c.version} (revision ${c.revision})`));
+      while (feed.children.length > 50) feed.lastChild.remove();
+      load();
+    },
+    onReset: async () => {
+      load();
+      return (await namespaceInfo(ns)).revision;
+    },
+    onState: (s, text) => {
+      liveState.textContent = `${s === 'live' ? '● live' : '○ not live'}: ${text}`;
+      liveState.className = `live-state ${s}`;
+    },
+  });
+}
