@@ -112,6 +112,27 @@ Result<std::map<raft::NodeId, MemberAddress>, std::string> parse_members(const s
 
 }  // namespace
 
+// Why this node's database counts as down (degraded mode, docs/observability.md), or nullopt.
+// Io threads: cheap (no SQLite).
+std::optional<std::string> Node::database_down(const Parts& p) {
+  if (auto fault = p.store->fault()) return fault->details;
+  // A write the database refused (disk full): down for a while, then writes may try again.
+  if (auto failed = p.store->recent_write_failure(5'000)) return *failed;
+  if (p.raft) {
+    if (int64_t since = p.raft->apply_stalled_since_ms()) {
+      return "log entries cannot be applied for " +
+             std::to_string((monotonic_ms() - since) / 1000) + " s";
+    }
+  }
+  // A check that only waited too long for the write lock (a busy apply) is not a failure.
+  auto db = p.telemetry->health().last("database");
+  if (db && !db->healthy && db->error.find("locked") == std::string::npos &&
+      db->error.find("busy") == std::string::npos) {
+    return db->error;
+  }
+  return std::nullopt;
+}
+
 // The token guard on every route, the token and audit endpoints, and the queue that records
 // denied requests (docs/security.md). Runs once the routes of every other part are added.
 Result<Ok, std::string> Node::start_auth(Parts& p) {
@@ -316,6 +337,7 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   service_options.cache_probe = &p.cache_probe;
   service_options.version_ring = &p.version_ring;
   service_options.ready = [&p] { return p.ready.load() && (!p.redis || p.redis->warmed()); };
+  service_options.database_down = [&p] { return database_down(p).has_value(); };
   if (cache::RedisTier* redis = p.redis.get()) {
     service_options.version_lookup = [redis](const std::string& ns, const std::string& key,
                                              int64_t version) {
@@ -347,6 +369,7 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   store::Store* store = p.store.get();
   checker.add("database", [store, path = store_options.path]() -> Result<Ok, std::string> {
     if (auto fault = store->fault()) return Unexpected{fault->details};
+    if (auto failed = store->recent_write_failure(5'000)) return Unexpected{*failed};
     return telemetry::check_sqlite(path);
   });
   if (p.cluster) {
@@ -420,22 +443,7 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   // Counted where a request arrives, before a follower forwards it (forwarded ones pass).
   if (p.limiter) middlewares.push_back(limit::rate_limit_middleware(*p.limiter));
   // Degraded mode: a node whose database fails serves reads from memory and refuses writes.
-  middlewares.push_back(degraded_middleware([&p]() -> std::optional<std::string> {
-    if (auto fault = p.store->fault()) return fault->details;
-    if (p.raft) {
-      if (int64_t since = p.raft->apply_stalled_since_ms()) {
-        return "log entries cannot be applied for " +
-               std::to_string((monotonic_ms() - since) / 1000) + " s";
-      }
-    }
-    // A check that only waited too long for the write lock (a busy apply) is not a failure.
-    auto db = p.telemetry->health().last("database");
-    if (db && !db->healthy && db->error.find("locked") == std::string::npos &&
-        db->error.find("busy") == std::string::npos) {
-      return db->error;
-    }
-    return std::nullopt;
-  }));
+  middlewares.push_back(degraded_middleware([&p] { return database_down(p); }));
   if (p.cluster) middlewares.push_back(p.cluster->middleware());
   http::ServerOptions http_options;
   http_options.listen = config.listen_http;

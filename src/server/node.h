@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +38,7 @@ class Node {
   Node() = default;
   struct Parts;
   static Result<Ok, std::string> start_auth(Parts& p);
+  static std::optional<std::string> database_down(const Parts& p);
   std::unique_ptr<Parts> parts_;
 };
 

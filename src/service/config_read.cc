@@ -107,6 +107,13 @@ void Service::get_config(const http::RequestPtr& req, const http::Reply& reply) 
     }
     std::optional<Json> remote_json;
     if (remote) remote_json = parse_json(*remote, api::kMaxValueDepth + 2);
+    // Degraded (seed §3.7.5): say when the version is not among the last ones kept in memory.
+    std::string warning;
+    if (!ring && options_.database_down && options_.database_down()) {
+      warning = "version " + std::to_string(wanted) + " is not among the last " +
+                std::to_string(cache::VersionRing::kSize) +
+                " versions this node keeps in memory, and its database is unavailable";
+    }
     if (ring) {
       append_config_data(data, *ns, *key, ring->value, ring->version, ring->created_at_ms);
     } else if (remote_json && remote_json->is_object() && remote_json->contains("value") &&
@@ -115,11 +122,21 @@ void Service::get_config(const http::RequestPtr& req, const http::Reply& reply) 
                          remote_json->value("created_at_ms", int64_t{0}));
     } else {
       auto row = store_.get_version(*ns, *key, wanted);
-      if (!row.ok()) return reply_error(reply, *req, row.error());
+      if (!row.ok()) {
+        api::Error e = row.error();
+        if (!warning.empty()) e.details = warning + ": " + e.details;
+        return reply_error(reply, *req, e);
+      }
       append_config_data(data, *ns, *key, row->value, row->version, row->created_at_ms);
       if (options_.version_filled) {
         options_.version_filled(*ns, *key, row->version, row->value, row->created_at_ms);
       }
+    }
+    if (!warning.empty() && !data.empty() && data.back() == '}') {
+      data.pop_back();
+      data += R"(,"warning":)";
+      append_json_string(data, warning);
+      data += '}';
     }
     answered = wanted;
   }

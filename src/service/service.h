@@ -44,6 +44,9 @@ struct ServiceOptions {
   std::function<std::optional<std::string>(const std::string& ns, const std::string& key,
                                            int64_t version)>
       version_lookup;
+  /// Whether this node's database is down (degraded mode, docs/observability.md): a
+  /// `version=` read beyond the version ring then carries a warning. Null: never. Any thread.
+  std::function<bool()> database_down;
   /// Offered every version read from SQLite (the Redis tier fills itself with them). Io
   /// threads; must not block.
   std::function<void(const std::string& ns, const std::string& key, int64_t version,

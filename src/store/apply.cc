@@ -1072,6 +1072,7 @@ Applied Store::apply(const api::Command& command, uint64_t index, int64_t timest
     db.clear_error();
     db.exec("ROLLBACK");
     db.clear_error();
+    impl.note_write_failure("sqlite: " + why);
     out.changes.clear();
     out.result = api::CommandResult::failure(make_error(Errc::kDatabase, "sqlite: " + why));
     out.result.revision = revision;
@@ -1083,13 +1084,14 @@ Applied Store::apply(const api::Command& command, uint64_t index, int64_t timest
   Ctx ctx{db, options_, command.operator_name, timestamp_ms, revision + 1, {}};
   std::optional<api::AuditEntry> audit = audit_entry(db, command, timestamp_ms);
   R<Outcome> outcome = run(ctx, command.body);
-  if (auto e = db.take_error()) outcome = Unexpected{make_error(Errc::kDatabase, "sqlite: " + *e)};
+  // SQLite itself failed (disk full, I/O error): nothing of the entry may count as applied,
+  // or this node would record a failure where the others applied it. The whole transaction
+  // goes, applied_index stays, and the entry is applied again later (RaftStateMachine).
+  if (auto e = db.take_error()) return abort(*e);
   if (outcome.ok() && !outcome->moves_revision) ctx.rev = revision;
   if (outcome.ok()) {
     write_meta(db, "revision", static_cast<int64_t>(ctx.rev));
-    if (auto e = db.take_error()) {
-      outcome = Unexpected{make_error(Errc::kDatabase, "sqlite: " + *e)};
-    }
+    if (auto e = db.take_error()) return abort(*e);
   }
   if (outcome.ok()) {
     db.exec("RELEASE command");
@@ -1108,6 +1110,7 @@ Applied Store::apply(const api::Command& command, uint64_t index, int64_t timest
 
   impl.applied_index = index;
   impl.publish_staged_raft_state();
+  impl.clear_write_failure();
   if (!outcome.ok()) {
     out.result = api::CommandResult::failure(outcome.error());
     out.result.revision = revision;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/time.h"
 #include "store/schema.h"
 #include "store/sqlite.h"
 #include "store/store.h"
@@ -135,6 +136,21 @@ struct Store::Impl {
   std::string members;  // under raft_mu
   std::atomic<uint64_t> members_generation{0};
   std::atomic<uint64_t> auth_generation{0};
+
+  /// The last time (monotonic ms) and reason a write transaction failed in SQLite itself;
+  /// cleared by the next one that commits. Apply thread writes, any thread reads.
+  void note_write_failure(std::string why) {
+    std::lock_guard lock(failure_mu);
+    failure_ms = monotonic_ms();
+    failure = std::move(why);
+  }
+  void clear_write_failure() {
+    std::lock_guard lock(failure_mu);
+    failure_ms = 0;
+  }
+  mutable std::mutex failure_mu;
+  int64_t failure_ms = 0;
+  std::string failure;
 
   Impl(const std::string& path, const std::function<void(std::string_view, int64_t)>* on_query)
       : readers(path, on_query) {}

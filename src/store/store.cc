@@ -1,5 +1,6 @@
 // Opening and closing the store, the applied index and the small reads that need no query file.
 
+#include "common/time.h"
 #include "store/impl.h"
 #include "store/schema.h"
 
@@ -146,6 +147,14 @@ uint64_t Store::revision() const { return impl_->revision.load(); }
 void Store::set_fault(std::string reason) { impl_->readers.set_fault(std::move(reason)); }
 
 std::optional<api::Error> Store::fault() const { return impl_->readers.fault(); }
+
+std::optional<std::string> Store::recent_write_failure(int64_t within_ms) const {
+  std::lock_guard lock(impl_->failure_mu);
+  if (impl_->failure_ms == 0 || monotonic_ms() - impl_->failure_ms >= within_ms) {
+    return std::nullopt;
+  }
+  return impl_->failure;
+}
 
 Result<Ok, api::Error> Store::ping() const {
   read_queries_.fetch_add(1, std::memory_order_relaxed);

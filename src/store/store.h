@@ -229,6 +229,9 @@ class Store {
   /// broken disk would; an empty reason ends it. Any thread.
   void set_fault(std::string reason);
   std::optional<api::Error> fault() const;
+  /// Why the last write transaction failed in SQLite itself (disk full, I/O error), when that
+  /// happened less than `within_ms` ago and nothing committed since. Any thread.
+  std::optional<std::string> recent_write_failure(int64_t within_ms) const;
 
   /// A trivial query, for the health check.
   Result<Ok, api::Error> ping() const;

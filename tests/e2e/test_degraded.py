@@ -6,6 +6,9 @@ node's log entries wait, never skipped, and are applied once the database works 
 
 Every wait is a bounded poll; nothing asserts on how long a step took."""
 
+import os
+import shutil
+import subprocess
 import unittest
 
 from cluster import ClusterCase, eventually
@@ -63,6 +66,7 @@ class DegradedNode(DegradedMixin, CairnTestCase):
         # A recent version comes from the version ring, without the database.
         r = self.call("GET", GET, params={"namespace": "svc", "key": "k", "version": 1})
         self.assertEqual((r.data["value"], r.data["degraded"]), ({"v": 1}, True))
+        self.assertNotIn("warning", r.data)
         # What needs the database fails clearly; writes change nothing.
         self.call("GET", "/api/v1/admin/config/history", params={"namespace": "svc", "key": "k"},
                   expect=50002)
@@ -86,6 +90,66 @@ class DegradedNode(DegradedMixin, CairnTestCase):
                          params={"namespace": "svc", "key": "k"}).data["list"]
         self.assertEqual([h["version"] for h in hist], [3, 2, 1])
         self.call("GET", GET, params={"namespace": "svc", "key": "new"}, expect=40403)
+
+
+class DegradedOldVersion(DegradedMixin, CairnTestCase):
+    SERVER_ARGS = ARGS
+
+    def test_a_version_beyond_the_ring_is_refused_with_a_warning(self):
+        self.create_ns("svc")
+        self.create_config("svc", "k", {"v": 1})
+        for i in range(2, 13):  # version 1 and 2 fall out of the ring of 10
+            self.update_config("svc", "k", value={"v": i})
+        self.fault(self.server, "disk on fire")
+        self.wait_health(self.server, healthy=False)
+        r = self.call("GET", GET, params={"namespace": "svc", "key": "k", "version": 1},
+                      expect=50002)
+        self.assertIn("not among the last 10 versions", r.error["details"])
+        r = self.call("GET", GET, params={"namespace": "svc", "key": "k", "version": 3})
+        self.assertEqual(r.data["value"], {"v": 3})
+
+
+@unittest.skipUnless(os.geteuid() == 0 and shutil.which("mount"), "needs root to mount a tmpfs")
+class FullFileSystem(DegradedMixin, CairnTestCase):
+    """A real failure: the node's data directory is a small tmpfs that the test fills up."""
+    START_SERVER = False
+
+    def setUp(self):
+        super().setUp()
+        self.mnt = self.new_data_dir("small-fs")
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", self.mnt],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            self.skipTest("cannot mount a tmpfs here: " + r.stderr.strip())
+        self.addCleanup(subprocess.run, ["umount", "-l", self.mnt], capture_output=True)
+        self.server = self.start_server(["--health-check-interval", "200ms"],
+                                        data_dir=os.path.join(self.mnt, "data"))
+
+    def test_a_full_disk_degrades_the_node_until_space_is_freed(self):
+        self.create_ns("svc")
+        self.create_config("svc", "k", {"v": 1})
+        filler = os.path.join(self.mnt, "filler")
+        subprocess.run(["dd", "if=/dev/zero", "of=" + filler, "bs=64k"], capture_output=True)
+
+        def write_refused():
+            r = self.http("PUT", CONFIG, json_body={"namespace": "svc", "key": "k",
+                                                    "value": {"v": "x" * 200000}})
+            return r.code == 50002 and r
+        r, last = eventually(write_refused, 20, 0.2)
+        self.assertTrue(r, "a full disk did not refuse writes: %s" % last)
+        self.wait_health(self.server, healthy=False)
+        got = self.call("GET", GET, params={"namespace": "svc", "key": "k"})
+        self.assertEqual((got.data["value"], got.data["degraded"]), ({"v": 1}, True))
+
+        os.remove(filler)
+        self.wait_health(self.server, healthy=True)
+
+        def writable():
+            r = self.http("PUT", CONFIG, json_body={"namespace": "svc", "key": "k", "value": 2})
+            return r.code == 0 and r
+        r, last = eventually(writable, 20, 0.2)
+        self.assertTrue(r, "writes never came back after space was freed: %s" % last)
+        self.assertEqual(r.data["version"], 2, "a refused write took a version")
 
 
 class DegradedFollower(DegradedMixin, ClusterCase):
