@@ -842,7 +842,9 @@ R<Outcome> cleanup_versions(Ctx& ctx, const api::CleanupVersions& c) {
     entry["removed"] = count;
     per_namespace.push_back(std::move(entry));
   }
-  if (ctx.db.failed()) return fail(Errc::kDatabase, "sqlite: " + *ctx.db.take_error());
+  // The error stays on the connection: Store::apply rolls the whole entry back (never a
+  // per-node failure result).
+  if (auto e = ctx.db.db_error()) return Unexpected{*e};
 
   Json data = Json::object();
   data["dry_run"] = c.dry_run;
