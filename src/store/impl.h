@@ -47,9 +47,11 @@ class ReadPool {
   /// the store fails with 50002 and this reason. Any thread.
   void set_fault(std::string reason) {
     std::lock_guard lock(mu_);
+    faulted_ = !reason.empty();
     fault_ = std::move(reason);
   }
   std::optional<api::Error> fault() const {
+    if (!faulted_.load(std::memory_order_relaxed)) return std::nullopt;  // every read asks
     std::lock_guard lock(mu_);
     if (fault_.empty()) return std::nullopt;
     return api::make_error(api::Errc::kDatabase, "database unavailable: " + fault_);
@@ -66,6 +68,7 @@ class ReadPool {
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Conn>> idle_;
   std::string fault_;  // guarded by mu_
+  std::atomic<bool> faulted_{false};  // !fault_.empty(), readable without the lock
 };
 
 /// A read transaction on a borrowed connection: every statement inside sees one snapshot.
@@ -141,15 +144,12 @@ struct Store::Impl {
   /// cleared by the next one that commits. Apply thread writes, any thread reads.
   void note_write_failure(std::string why) {
     std::lock_guard lock(failure_mu);
-    failure_ms = monotonic_ms();
     failure = std::move(why);
+    failure_ms = monotonic_ms();
   }
-  void clear_write_failure() {
-    std::lock_guard lock(failure_mu);
-    failure_ms = 0;
-  }
-  mutable std::mutex failure_mu;
-  int64_t failure_ms = 0;
+  void clear_write_failure() { failure_ms = 0; }  // every commit: no lock
+  mutable std::mutex failure_mu;  // guards `failure`
+  std::atomic<int64_t> failure_ms{0};
   std::string failure;
 
   Impl(const std::string& path, const std::function<void(std::string_view, int64_t)>* on_query)

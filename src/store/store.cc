@@ -149,10 +149,9 @@ void Store::set_fault(std::string reason) { impl_->readers.set_fault(std::move(r
 std::optional<api::Error> Store::fault() const { return impl_->readers.fault(); }
 
 std::optional<std::string> Store::recent_write_failure(int64_t within_ms) const {
+  const int64_t at = impl_->failure_ms.load();  // asked on every request: no lock when clear
+  if (at == 0 || monotonic_ms() - at >= within_ms) return std::nullopt;
   std::lock_guard lock(impl_->failure_mu);
-  if (impl_->failure_ms == 0 || monotonic_ms() - impl_->failure_ms >= within_ms) {
-    return std::nullopt;
-  }
   return impl_->failure;
 }
 
