@@ -18,6 +18,9 @@ using service::reply_ok;
 namespace {
 
 constexpr std::string_view kForwardedHeader = "x-cairn-forwarded";
+// How long GET /api/v1/cluster/health waits for each member: short, so that a dead or paused
+// member costs the page a second at most.
+constexpr int64_t kMemberHealthTimeoutMs = 1'000;
 
 bool is_strong_read(const http::Request& req) {
   auto c = req.query_param("consistency");
@@ -36,7 +39,8 @@ ClusterApi::ClusterApi(RaftReplicator& raft, std::string node_id, int64_t stale_
     : raft_(raft),
       node_id_(std::move(node_id)),
       stale_read_bound_ms_(stale_read_bound_ms),
-      forwarder_(std::make_unique<Forwarder>(16, forward_timeout_ms)) {}
+      forwarder_(std::make_unique<Forwarder>(16, forward_timeout_ms)),
+      health_(std::make_unique<ClusterHealth>(raft, kMemberHealthTimeoutMs)) {}
 
 http::Middleware ClusterApi::middleware() {
   return [this](http::RequestPtr req, http::Reply reply, const http::Handler& next) {
@@ -130,6 +134,7 @@ void ClusterApi::register_routes(http::Router& router) {
              [this](http::RequestPtr req, http::Reply reply) { status(req, reply); });
   router.add("GET", "/api/v1/cluster/status",
              [this](http::RequestPtr req, http::Reply reply) { status(req, reply); });
+  health_->register_routes(router);
   router.add("POST", "/api/v1/admin/cluster/transfer-leader",
              [this](http::RequestPtr req, http::Reply reply) { transfer(req, reply); });
   router.add("POST", "/api/v1/admin/cluster/members",

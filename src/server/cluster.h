@@ -5,6 +5,7 @@
 
 #include "http/router.h"
 #include "http/types.h"
+#include "server/cluster_health.h"
 #include "server/forwarder.h"
 #include "server/raft_replicator.h"
 #include "service/service.h"
@@ -18,7 +19,8 @@ namespace cairn::server {
 ///   no leader is known; `consistency=strong` reads go through ReadIndex on the leader (forwarded
 ///   from followers); reads on a follower cut off from the leader for longer than the stale bound
 ///   carry `"degraded": true`;
-/// - `GET /api/v1/cluster/status`, `POST /api/v1/admin/cluster/transfer-leader`,
+/// - `GET /api/v1/cluster/status`, `GET /api/v1/cluster/health` (ClusterHealth: every member's
+///   health), `POST /api/v1/admin/cluster/transfer-leader`,
 ///   `POST /api/v1/admin/cluster/members`, `DELETE /api/v1/admin/cluster/members/{id}`.
 ///
 /// Lifetime: borrows the replicator, which outlives it and the HTTP server.
@@ -36,10 +38,13 @@ class ClusterApi {
   void send_to_leader(const http::RequestPtr& req, const http::Reply& reply) {
     forward(req, reply);
   }
-  /// Forward over HTTPS (Forwarder::use_tls). Before the HTTP server starts.
+  /// Forward (and ask the members' health) over HTTPS (Forwarder::use_tls). Before the HTTP
+  /// server starts.
   Result<Ok, std::string> use_tls(const std::string& ca_file, const std::string& cert,
                                   const std::string& key) {
-    return forwarder_->use_tls(ca_file, cert, key);
+    auto forwarding = forwarder_->use_tls(ca_file, cert, key);
+    if (!forwarding.ok()) return forwarding;
+    return health_->use_tls(ca_file, cert, key);
   }
 
  private:
@@ -53,6 +58,7 @@ class ClusterApi {
   const std::string node_id_;
   const int64_t stale_read_bound_ms_;
   std::unique_ptr<Forwarder> forwarder_;
+  std::unique_ptr<ClusterHealth> health_;
 };
 
 }  // namespace cairn::server

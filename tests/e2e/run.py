@@ -30,7 +30,7 @@ SUITES = {
     "ops": ["test_ops"],
     "durability": ["test_durability"],
     "watch": ["test_watch"],
-    "cluster": ["test_cluster", "test_cluster_versions"],
+    "cluster": ["test_cluster", "test_cluster_versions", "test_cluster_health"],
     "chaos": ["test_chaos"],
     "retention": ["test_retention"],
     "limits": ["test_limits"],
