@@ -1,7 +1,8 @@
-// One namespace: its configs (key search, pages, formatted values), a new-config form, and a
-// live feed of changes made by anyone, from the SSE watch stream.
+// One namespace: its configs (key search, pages, formatted values), a new-config form, a batch
+// editor, and a live feed of changes made by anyone, from the SSE watch stream.
 import { get, post, settle } from './api.js';
 import { can } from './auth.js';
+import { batchEditor } from './batch.js';
 import { attempt, enc, field, fmtTime, h, pretty, render, toast } from './dom.js';
 import { jsonEditor } from './editor.js';
 import { pager } from './pager.js';
@@ -62,13 +63,23 @@ export async function namespaceView(main, ns) {
     }));
   if (!can('write', ns)) createBox.hidden = true;
 
+  const batchBox = batchEditor({
+    ns,
+    // This node may be a follower: wait until it has applied the batch, then list.
+    onWritten: async (r) => {
+      await settle(async () => (await namespaceInfo(ns)).revision >= r.revision);
+      await load();
+    },
+  });
+  if (!can('write', ns)) batchBox.hidden = true;
+
   render(main,
     h('p', { class: 'crumbs' }, h('a', { href: '#/namespaces' }, 'Namespaces'), ' / ', ns),
     h('h1', {}, ns, ' ', h('span', { class: `badge ${info.status ? 'on' : 'off'}` }, info.status ? 'enabled' : 'disabled')),
     info.description ? h('p', {}, info.description) : null,
     h('p', { class: 'muted' }, `${info.config_count} configs · revision ${info.revision} · retention keeps ${info.retention?.keep_latest} versions / ${info.retention?.keep_days} days`),
     h('div', { class: 'cols' },
-      h('section', { 'aria-label': 'Configs' }, field('Search keys', search), errors, list, createBox),
+      h('section', { 'aria-label': 'Configs' }, field('Search keys', search), errors, list, createBox, batchBox),
       h('section', { class: 'card live', 'aria-label': 'Live updates' }, h('h2', {}, 'Live'), liveState, feed)));
   await load();
 

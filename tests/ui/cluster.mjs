@@ -37,8 +37,9 @@ export async function startCluster(binary, { nodes = 3, auth = true } = {}) {
   const dev = spawn(binary, ['dev', '--nodes', String(nodes), '--http-port', String(httpBase), '--peer-port', String(peerBase),
     '--data-dir', dir, ...(auth ? ['--auth'] : []), '--start-timeout', '60'],
   { env: { ...process.env, CAIRN_ROOT_TOKEN: token }, stdio: ['ignore', log, log] });
+  const extra = [];  // nodes started by startNode(), not supervised by `cairn dev`
   const cluster = {
-    dir, token, dev,
+    dir, token, dev, extra,
     urls: Array.from({ length: nodes }, (_, i) => i).map((i) => `http://127.0.0.1:${httpBase + i}`),
     nodePids() {
       return Array.from({ length: nodes }, (_, i) => i + 1).map((i) => {
@@ -50,9 +51,37 @@ export async function startCluster(binary, { nodes = 3, auth = true } = {}) {
         body: body === undefined ? undefined : JSON.stringify(body) });
       return { status: res.status, body: await res.json() };
     },
+    /// Starts one more `cairn server` (raft id `id`, join mode, auth like the others) on free
+    /// ports, to be added through the membership API. Returns {id, http, peer, url, proc}.
+    async startNode(id) {
+      const taken = [...Array.from({ length: nodes }, (_, i) => httpBase + i), ...Array.from({ length: nodes }, (_, i) => peerBase + i)];
+      const h = await freeRange(1, taken);
+      const p = await freeRange(1, [...taken, h]);
+      const node = { id, http: `127.0.0.1:${h}`, peer: `127.0.0.1:${p}`, url: `http://127.0.0.1:${h}` };
+      const members = [...Array.from({ length: nodes }, (_, i) => `${i + 1}@127.0.0.1:${peerBase + i}@127.0.0.1:${httpBase + i}`),
+        `${id}@${node.peer}@${node.http}`].join(',');
+      const nodeDir = path.join(dir, `node${id}`);
+      fs.mkdirSync(nodeDir, { recursive: true });
+      const nodeLog = fs.openSync(path.join(dir, `node${id}.log`), 'a');
+      node.proc = spawn(binary, ['server', '--node-id', `node${id}`, '--data-dir', nodeDir, '--listen-http', node.http,
+        '--raft-id', String(id), '--cluster-id', 'dev', '--listen-peer', node.peer, '--members', members, '--join=true',
+        ...(auth ? ['--auth-enabled'] : [])],
+      { env: { ...process.env, CAIRN_ROOT_TOKEN: token }, stdio: ['ignore', nodeLog, nodeLog] });
+      fs.closeSync(nodeLog);
+      extra.push(node);
+      for (let i = 0; i < 300; i++) {
+        if (node.proc.exitCode !== null) throw new Error(`node${id} exited ${node.proc.exitCode}: ${fs.readFileSync(path.join(dir, `node${id}.log`), 'utf8')}`);
+        try {
+          const r = await fetch(`${node.url}/livez`);
+          if (r.status === 200) return node;
+        } catch { /* not listening yet */ }
+        await sleep(100);
+      }
+      throw new Error(`node${id} did not answer within 30 s`);
+    },
     /// SIGTERM to `cairn dev` and every node by PID, then SIGKILL whatever is left after 10 s.
     async stop() {
-      const pids = [dev.pid, ...cluster.nodePids()].filter(Boolean);
+      const pids = [dev.pid, ...cluster.nodePids(), ...extra.map((n) => n.proc.pid)].filter(Boolean);
       for (const pid of pids) if (alive(pid)) try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
       for (let i = 0; i < 100 && pids.some(alive); i++) await sleep(100);
       for (const pid of pids) if (alive(pid)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
@@ -61,7 +90,7 @@ export async function startCluster(binary, { nodes = 3, auth = true } = {}) {
     },
     /// Synchronous last resort for process exit handlers.
     killNow() {
-      for (const pid of [dev.pid, ...cluster.nodePids()]) if (pid && alive(pid)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      for (const pid of [dev.pid, ...cluster.nodePids(), ...extra.map((n) => n.proc.pid)]) if (pid && alive(pid)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
     },
   };
   // Ready when node 1 is healthy and, in a cluster, knows a leader and every member.

@@ -46,6 +46,8 @@ test('auth off: no sign-in, tokens not available, single node', async () => {
   await page.locator('#not-available', { hasText: 'Not available on this server.' }).waitFor();
   await page.getByRole('link', { name: 'Cluster' }).click();
   // `cairn dev --nodes 1` runs a one-member Raft group.
-  await page.locator('section[aria-label="This node"] td', { hasText: 'database' }).waitFor();
+  await page.locator('#members tr[data-member="1"] [data-component="database"]').waitFor();
   assert.equal(await page.locator('#members tbody tr').count(), 1);
+  // Auth off: the membership controls are enabled.
+  assert.ok(await page.getByRole('button', { name: 'Add member' }).isEnabled());
 });
