@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -38,6 +37,7 @@
 #include "common/ids.h"
 #include "common/time.h"
 #include "http/middleware.h"
+#include "http/wire.h"
 
 namespace cairn::http {
 namespace {
@@ -47,8 +47,14 @@ namespace bhttp = beast::http;
 namespace net = boost::asio;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
-using PlainStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+// Concrete executor types throughout: a type-erased any_io_executor costs a copy and an
+// indirect call at every completion of the read path.
+using Strand = net::strand<net::io_context::executor_type>;
+using Socket = net::basic_stream_socket<tcp, Strand>;
+using Timer = net::basic_waitable_timer<std::chrono::steady_clock,
+                                        net::wait_traits<std::chrono::steady_clock>, Strand>;
+using PlainStream = Socket;
+using TlsStream = beast::ssl_stream<Socket>;
 
 // How long a connection closed after an error keeps draining what the client still sends, so
 // that the kernel does not answer unread data with a reset that destroys our error response.
@@ -89,13 +95,35 @@ std::string endpoint_text(const tcp::endpoint& ep) {
   return host + ":" + std::to_string(ep.port());
 }
 
+/// The request parser of a connection: allocated with its first request and rebuilt in place
+/// for each next one (a Beast parser cannot be reset), released while a request is held so that
+/// a parked connection does not carry it. Strand only.
+class ParserSlot {
+ public:
+  using Parser = bhttp::request_parser<bhttp::string_body>;
+  Parser& emplace() {
+    if (!box_) box_ = std::make_unique<std::optional<Parser>>();
+    return box_->emplace();
+  }
+  void reset() {
+    if (box_) box_->reset();
+  }
+  void release() { box_.reset(); }
+  explicit operator bool() const { return box_ && box_->has_value(); }
+  Parser* operator->() { return &**box_; }
+  const Parser* operator->() const { return &**box_; }
+
+ private:
+  std::unique_ptr<std::optional<Parser>> box_;
+};
+
 /// What the server needs of a session of either kind (plain or TLS).
 class SessionBase {
  public:
   virtual ~SessionBase() = default;
   virtual void on_server_stopping() = 0;
   virtual void close() = 0;
-  virtual beast::tcp_stream::executor_type executor() = 0;
+  virtual Strand executor() = 0;
 };
 
 /// What the Server, its sessions and outstanding Replies share. Held through shared_ptr so that
@@ -127,22 +155,26 @@ struct Core {
 template <class Stream>
 class Session final : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+  using Clock = std::chrono::steady_clock;
 
-  static Stream make_stream(Core& core, tcp::socket socket) {
+  static Stream make_stream(Core& core, Socket socket) {
     if constexpr (kTls) {
       return Stream(std::move(socket), *core.tls);
     } else {
-      return Stream(std::move(socket));
+      return socket;
     }
   }
-  beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
+  Socket& socket() { return beast::get_lowest_layer(stream_); }
 
  public:
-  Session(std::shared_ptr<Core> core, tcp::socket socket)
-      : core_(std::move(core)), stream_(make_stream(*core_, std::move(socket))) {
+  Session(std::shared_ptr<Core> core, Socket socket)
+      : core_(std::move(core)),
+        strand_(socket.get_executor()),
+        stream_(make_stream(*core_, std::move(socket))),
+        timer_(strand_) {
     core_->open_connections.fetch_add(1);
     beast::error_code ec;
-    auto ep = tcp_layer().socket().remote_endpoint(ec);
+    auto ep = this->socket().remote_endpoint(ec);
     if (!ec) remote_ = endpoint_text(ep);
   }
 
@@ -158,7 +190,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       std::lock_guard lock(core_->mu);
       if (!core_->stopping.load()) core_->sessions.emplace(this, this->weak_from_this());
     }
-    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+    net::dispatch(strand_, [self = this->shared_from_this()] {
       if (self->core_->stopping.load()) {
         self->close();
       } else if constexpr (kTls) {
@@ -171,9 +203,15 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   /// Hands the handler's response to the strand. Any thread.
   void deliver(Response res) {
+    // Answered at once, inside the handler call on our strand (the common case of a read):
+    // written from here, without a round trip through the strand's queue. The write only
+    // starts; its completion runs after the handler has returned.
+    if (strand_.running_in_this_thread() && in_handler_) {  // in this order: no race
+      return write_handler_response(std::move(res));
+    }
     std::lock_guard lock(core_->mu);
     if (core_->stopped) return;  // the io threads are gone or about to be: drop it
-    net::post(stream_.get_executor(), [self = this->shared_from_this(), res = std::move(res)]() mutable {
+    net::post(strand_, [self = this->shared_from_this(), res = std::move(res)]() mutable {
       self->write_handler_response(std::move(res));
     });
   }
@@ -183,7 +221,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   void deliver_dropped() {
     std::lock_guard lock(core_->mu);
     if (core_->stopped) return;
-    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+    net::post(strand_, [self = this->shared_from_this()] {
       if (self->state_ != State::kHandling) return;
       self->write_handler_response(self->error_response(
           500, api::make_error(api::Errc::kInternal, "the request was dropped without an answer")));
@@ -205,7 +243,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (state_ == State::kClosed) return;
     state_ = State::kClosed;
     stream_closed_.store(true);
-    tcp_layer().close();
+    beast::error_code ignored;
+    socket().close(ignored);
+    disarm();
+    timer_.cancel();  // its pending wait holds this session: let it go now
     core_->open_connections.fetch_sub(1);
     // Whoever holds this request (a watch, a stream) learns that nobody waits for it any more.
     if (current_) current_->cancellation->cancel();
@@ -217,33 +258,55 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (stream_closed_.load() || data.empty()) return !stream_closed_.load();
     if (stream_queued_.fetch_add(data.size()) + data.size() > kMaxStreamQueueBytes) {
       spdlog::warn("http stream to {} closed: the client does not read", remote_);
-      net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->close(); });
+      net::post(strand_, [self = this->shared_from_this()] { self->close(); });
       stream_closed_.store(true);
       return false;
     }
-    net::post(stream_.get_executor(), [self = this->shared_from_this(), data = std::move(data)]() mutable {
+    net::post(strand_, [self = this->shared_from_this(), data = std::move(data)]() mutable {
       self->stream_push(std::move(data));
     });
     return true;
   }
   void stream_close() {
     if (stream_closed_.exchange(true)) return;
-    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+    net::post(strand_, [self = this->shared_from_this()] {
       self->stream_end_requested_ = true;
       self->stream_flush();
     });
   }
   bool stream_is_closed() const { return stream_closed_.load(); }
 
-  beast::tcp_stream::executor_type executor() override { return stream_.get_executor(); }
+  Strand executor() override { return strand_; }
 
  private:
   enum class State { kReading, kHandling, kWriting, kStreaming, kLingering, kClosed };
 
+  // --- Deadlines ----------------------------------------------------------------------------
+  // One timer per connection, armed lazily: arm() only moves deadline_, and the pending wait,
+  // when it fires, either closes the connection (the deadline passed) or waits again for the
+  // later deadline. Setting a deadline per operation (as beast::tcp_stream does) would start
+  // and cancel a timer wait, two more completions, for every read and write.
+
+  void arm(std::chrono::milliseconds d) {
+    deadline_ = Clock::now() + d;
+    if (!timer_waiting_) start_timer();
+  }
+  void disarm() { deadline_ = Clock::time_point::max(); }
+
+  void start_timer() {
+    timer_waiting_ = true;
+    timer_.expires_at(deadline_);
+    timer_.async_wait([self = this->shared_from_this()](beast::error_code) {
+      self->timer_waiting_ = false;
+      if (self->state_ == State::kClosed || self->deadline_ == Clock::time_point::max()) return;
+      if (Clock::now() >= self->deadline_) return self->close();  // pending operations fail
+      self->start_timer();
+    });
+  }
+
   /// HTTPS: the TLS handshake, bounded like a silent new connection, before the first request.
   void handshake() {
-    tcp_layer().expires_after(
-        ms(std::min(core_->options.idle_timeout_ms, core_->options.read_timeout_ms)));
+    arm(ms(std::min(core_->options.idle_timeout_ms, core_->options.read_timeout_ms)));
     stream_.async_handshake(ssl::stream_base::server,
                             [self = this->shared_from_this()](beast::error_code ec) {
                               if (ec) {
@@ -254,6 +317,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                               self->read_next();
                             });
   }
+
+  // --- Reading a request --------------------------------------------------------------------
+  // The parser is fed synchronously from buffer_ and a read is issued only when it needs more
+  // bytes: a request that arrived whole costs one read completion.
 
   void read_next() {
     if (state_ == State::kClosed) return;
@@ -266,8 +333,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     parser_->header_limit(
         static_cast<uint32_t>(std::min<size_t>(core_->options.max_header_bytes, UINT32_MAX)));
     parser_->body_limit(static_cast<uint64_t>(core_->options.max_body_bytes));
+    expect_checked_ = false;
     if (buffer_.size() > 0) {  // a pipelined request is already here
-      read_header();
+      start_request();
       return;
     }
     // Idle until the first byte of the next request; only then does the read timeout start.
@@ -275,7 +343,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     int64_t wait_ms = core_->options.idle_timeout_ms;
     if (fresh_) wait_ms = std::min(wait_ms, core_->options.read_timeout_ms);
     fresh_ = false;
-    tcp_layer().expires_after(ms(wait_ms));
+    arm(ms(wait_ms));
     stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
                             [self = this->shared_from_this()](beast::error_code ec, size_t n) {
                               if (ec) {
@@ -283,7 +351,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                                 return;
                               }
                               self->buffer_.commit(n);
-                              self->read_header();
+                              self->start_request();
                             });
   }
 
@@ -295,42 +363,68 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
            std::string_view("!#$%&'*+-.^_`|~\r\n").find(c) != std::string_view::npos;
   }
 
-  void read_header() {
+  void start_request() {
     const auto first = static_cast<const char*>(buffer_.data().data());
     if (buffer_.size() > 0 && !can_start_request(first[0])) {
       send_error(400, api::make_error(api::Errc::kBadRequest, "malformed HTTP request"));
       return;
     }
-    tcp_layer().expires_after(ms(core_->options.read_timeout_ms));  // the whole request from here
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                               if (ec) return self->on_read_error(ec);
-                               self->after_header();
-                             });
+    arm(ms(core_->options.read_timeout_ms));  // the whole request from here
+    parse();
   }
 
-  void after_header() {
+  /// Feeds what buffer_ holds to the parser: the header block first (non-eager, so that
+  /// `Expect: 100-continue` is answered before the body is read), then the body.
+  void parse() {
+    while (true) {
+      if (parser_->is_header_done() && !expect_checked_) {
+        expect_checked_ = true;
+        parser_->eager(true);
+        if (expects_continue()) return send_continue();
+      }
+      if (parser_->is_done()) return on_request();
+      if (buffer_.size() == 0) return read_more();
+      const bool had_header = parser_->is_header_done();
+      beast::error_code ec;
+      const size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == bhttp::error::need_more) return read_more();
+      if (ec) return on_read_error(ec);
+      if (used == 0 && had_header == parser_->is_header_done() && !parser_->is_done()) {
+        return read_more();  // no progress (never expected): wait for bytes, do not spin
+      }
+    }
+  }
+
+  void read_more() {
+    // As Beast's own reads: at least 512 bytes, what the buffer has room for, at most 64 KiB.
+    const size_t room = buffer_.capacity() - buffer_.size();
+    const size_t want = std::min<size_t>(std::max<size_t>(512, room), 65536);
+    stream_.async_read_some(buffer_.prepare(want),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                              if (self->state_ != State::kReading) return;
+                              // End of stream mid-request, timeout, reset, stop(): nobody to
+                              // answer.
+                              if (ec) return self->close();
+                              self->buffer_.commit(n);
+                              self->parse();
+                            });
+  }
+
+  bool expects_continue() {
     const auto& msg = parser_->get();
     auto expect = msg.find(bhttp::field::expect);
-    if (msg.version() >= 11 && expect != msg.end() &&
-        iequals(to_std(expect->value()), "100-continue")) {
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
-                       [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                         if (ec) return self->close();
-                         self->read_body();
-                       });
-      return;
-    }
-    read_body();
+    return msg.version() >= 11 && expect != msg.end() &&
+           iequals(to_std(expect->value()), "100-continue");
   }
 
-  void read_body() {
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                        if (ec) return self->on_read_error(ec);
-                        self->on_request();
-                      });
+  void send_continue() {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->close();
+                       self->parse();
+                     });
   }
 
   void on_read_error(beast::error_code ec) {
@@ -359,6 +453,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     auto req = std::make_shared<Request>();
     req->method = upper(to_std(msg.method_string()));
     req->target = to_std(msg.target());
+    req->headers.reserve(static_cast<size_t>(std::distance(msg.begin(), msg.end())));
     for (const auto& field : msg) {
       req->headers.emplace_back(lower(to_std(field.name_string())), to_std(field.value()));
     }
@@ -370,7 +465,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     parser_.reset();
 
     state_ = State::kHandling;
-    tcp_layer().expires_never();  // the handler may take as long as it likes (a later issue)
+    disarm();  // the handler may take as long as it likes (a later issue)
     in_flight_ = true;
     {
       std::lock_guard lock(core_->mu);
@@ -386,6 +481,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     }
     current_ = req;
     Reply reply = make_reply();
+    in_handler_ = true;
     try {
       core_->handler(std::move(req), std::move(reply));
     } catch (const std::exception& e) {
@@ -395,11 +491,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     } catch (...) {
       spdlog::error("http handler threw a non-standard exception");
     }
-    // Runs after an answer the handler gave at once (deliver() posted before this): a request
-    // still unanswered then is held (a watch, a write in replication), so watch for a hang-up.
-    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
-      if (self->state_ == State::kHandling) self->watch_hangup();
-    });
+    in_handler_ = false;
+    // Still unanswered: the request is held (a watch, a write in replication), so watch for a
+    // hang-up. An answer from another thread meanwhile is queued behind this and cancels it.
+    if (state_ == State::kHandling) watch_hangup();
   }
 
   Reply make_reply() {
@@ -459,7 +554,12 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   void watch_hangup() {
     const uint64_t gen = ++hangup_gen_;
     hangup_armed_ = true;
-    if (buffer_.size() == 0) buffer_.shrink_to_fit();  // a held request keeps little memory
+    // A held request keeps little memory: no read buffer, no last response, no pending wait.
+    if (buffer_.size() == 0) buffer_.shrink_to_fit();
+    parser_.release();
+    std::string().swap(head_);
+    std::string().swap(body_);
+    if (timer_waiting_) timer_.cancel();
     if constexpr (kTls) {
       // Readable TLS records may be a close_notify as well as data, so read through TLS: data
       // is the next pipelined request (kept in buffer_ for read_next()), an error a hang-up.
@@ -478,12 +578,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
           });
       return;
     }
-    tcp_layer().socket().async_wait(
-        tcp::socket::wait_read,
-        net::bind_executor(stream_.get_executor(),
-                           [self = this->shared_from_this(), gen](beast::error_code ec) {
-                             self->on_readable(ec, gen);
-                           }));
+    socket().async_wait(tcp::socket::wait_read,
+                        [self = this->shared_from_this(), gen](beast::error_code ec) {
+                          self->on_readable(ec, gen);
+                        });
   }
 
   void on_readable(beast::error_code ec, uint64_t gen) {
@@ -493,7 +591,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (!ec) {
       // Never block the strand: the reactor may report readiness that is already gone.
       char c = 0;
-      ssize_t n = ::recv(tcp_layer().socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      ssize_t n = ::recv(socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
       if (n > 0) return;  // the next pipelined request: it waits in the socket for read_next()
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
         return watch_hangup();  // nothing there after all: keep watching
@@ -507,7 +605,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     hangup_armed_ = false;
     ++hangup_gen_;
     beast::error_code ignored;
-    tcp_layer().socket().cancel(ignored);
+    socket().cancel(ignored);
   }
 
   // --- Streamed responses (Server-Sent Events) ---------------------------------------------
@@ -560,13 +658,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       if (ec) return self->close();
       self->drain_stream_input();
     };
-    if constexpr (kTls) {
-      stream_.async_read_some(net::buffer(*stream_drain_), std::move(on_read));
-    } else {
-      // The raw socket, not the stream: its timeout is for the writes.
-      tcp_layer().socket().async_read_some(
-          net::buffer(*stream_drain_), net::bind_executor(stream_.get_executor(), std::move(on_read)));
-    }
+    stream_.async_read_some(net::buffer(*stream_drain_), std::move(on_read));
   }
 
   void stream_push(std::string data) {
@@ -593,7 +685,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
         stream_queue_.push_back("0\r\n\r\n");
       } else {
         beast::error_code ignored;
-        tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ignored);
+        socket().shutdown(tcp::socket::shutdown_send, ignored);
         return close();
       }
     }
@@ -603,13 +695,13 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     buffers.reserve(batch->size());
     for (const auto& b : *batch) buffers.emplace_back(net::buffer(b));
     stream_writing_ = true;
-    tcp_layer().expires_after(ms(core_->options.read_timeout_ms));  // a client that never reads
+    arm(ms(core_->options.read_timeout_ms));  // a client that never reads
     net::async_write(stream_, buffers,
                      [self = this->shared_from_this(), batch](beast::error_code ec, size_t) {
                        self->stream_writing_ = false;
                        if (self->state_ != State::kStreaming) return;
                        if (ec) return self->close();
-                       self->tcp_layer().expires_never();
+                       self->disarm();
                        self->stream_flush();
                      });
   }
@@ -621,37 +713,27 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     write(error_response(status, error), /*keep_alive=*/false, /*linger=*/true);
   }
 
+  /// Serialises the head the way Beast's `response<string_body>` with `keep_alive()` and
+  /// `prepare_payload()` did (same fields, same order), into one reused buffer, and writes
+  /// {head, body} in one gather write.
   void write(Response res, bool keep_alive, bool linger) {
-    if (core_->stopping.load()) keep_alive = false;
-    auto out = std::make_shared<bhttp::response<bhttp::string_body>>();
-    out->version(version_);
-    int status = res.status >= 200 && res.status <= 599 ? res.status : 500;
-    out->result(static_cast<unsigned>(status));
-    out->set(bhttp::field::server, "cairn");
-    out->set(bhttp::field::content_type, res.content_type);
-    for (auto& [name, value] : res.headers) {
-      if (iequals(name, "content-length") || iequals(name, "transfer-encoding")) continue;
-      if (iequals(name, "connection")) {
-        if (iequals(value, "close")) keep_alive = false;
-        continue;
-      }
-      if (iequals(name, "server") || iequals(name, "content-type")) {
-        out->set(name, value);
-      } else {
-        out->insert(name, value);
-      }
-    }
-    if (status != 204 && status != 304) out->body() = std::move(res.body);
-    out->keep_alive(keep_alive);
-    out->prepare_payload();
+    if (core_->stopping.load() || asks_close(res)) keep_alive = false;
+    const int status = res.status >= 200 && res.status <= 599 ? res.status : 500;
+    if (status == 204 || status == 304) res.body.clear();
+    const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+    head_.clear();
+    append_response_head(head_, version_, status, std::string_view(reason.data(), reason.size()),
+                         res, keep_alive, res.body.size());
+    body_ = std::move(res.body);
 
     state_ = State::kWriting;
-    tcp_layer().expires_after(ms(core_->options.read_timeout_ms));  // a client that never reads
-    bhttp::async_write(
-        stream_, *out,
-        [self = this->shared_from_this(), out, keep_alive, linger](beast::error_code ec, size_t) {
-          self->on_written(ec, keep_alive, linger);
-        });
+    arm(ms(core_->options.read_timeout_ms));  // a client that never reads
+    const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(body_)};
+    net::async_write(stream_, buffers,
+                     [self = this->shared_from_this(), keep_alive, linger](beast::error_code ec,
+                                                                           size_t) {
+                       self->on_written(ec, keep_alive, linger);
+                     });
   }
 
   void on_written(beast::error_code ec, bool keep_alive, bool linger) {
@@ -661,7 +743,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (linger) return linger_close();
     if (!keep_alive) {
       beast::error_code ignored;
-      tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      socket().shutdown(tcp::socket::shutdown_send, ignored);
       return close();
     }
     read_next();
@@ -670,8 +752,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   void linger_close() {
     state_ = State::kLingering;
     beast::error_code ignored;
-    tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ignored);
-    tcp_layer().expires_after(ms(std::min(kLingerMs, core_->options.read_timeout_ms)));
+    socket().shutdown(tcp::socket::shutdown_send, ignored);
+    arm(ms(std::min(kLingerMs, core_->options.read_timeout_ms)));
     drain();
   }
 
@@ -695,9 +777,13 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   const std::shared_ptr<Core> core_;  // declared first: destroyed after the stream
+  const Strand strand_;               // the connection's; every handler runs on it
   Stream stream_;
+  Timer timer_;  // see arm()
+  Clock::time_point deadline_ = Clock::time_point::max();
+  bool timer_waiting_ = false;
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  ParserSlot parser_;
   std::unique_ptr<std::array<char, 4096>> drain_;  // linger_close() only
   std::string remote_;
   State state_ = State::kReading;
@@ -706,6 +792,11 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   bool keep_alive_ = false;
   bool in_flight_ = false;
   bool fresh_ = true;  // no request read yet on this connection
+  bool expect_checked_ = false;  // this request's `Expect` was looked at
+  bool in_handler_ = false;  // the handler runs on the strand now (see deliver())
+  // The response being written: its head serialised here, its body moved here.
+  std::string head_;
+  std::string body_;
   // Held requests (strand only).
   bool hangup_armed_ = false;
   uint64_t hangup_gen_ = 0;
@@ -760,10 +851,10 @@ struct Server::Impl {
   void do_accept() {
     acceptor.async_accept(
         net::make_strand(core->ioc),
-        [this](beast::error_code ec, tcp::socket socket) { on_accept(ec, std::move(socket)); });
+        [this](beast::error_code ec, Socket socket) { on_accept(ec, std::move(socket)); });
   }
 
-  void on_accept(beast::error_code ec, tcp::socket socket) {
+  void on_accept(beast::error_code ec, Socket socket) {
     if (!acceptor.is_open() || ec == net::error::operation_aborted) return;
     if (ec) {
       // Typically out of file descriptors: back off instead of spinning.
