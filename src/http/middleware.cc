@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <random>
 
 #include "common/ids.h"
 #include "common/json.h"
@@ -60,18 +62,44 @@ std::string trace_id_from_header(std::string_view value) {
   return id;
 }
 
+namespace {
+
+/// Appends 16 random lower-case hex digits, never all zeros (an invalid W3C id).
+void append_random_hex16(std::string& out) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t v = 0;
+  while (v == 0) v = rng();
+  static constexpr char kHex[] = "0123456789abcdef";
+  char digits[16];
+  for (int i = 15; i >= 0; --i, v >>= 4) digits[i] = kHex[v & 0xf];
+  out.append(digits, sizeof digits);
+}
+
+}  // namespace
+
 std::string next_traceparent(std::string_view incoming, std::string_view trace_id) {
+  // Built in place, one allocation: this runs for every request.
+  std::string out;
+  out.reserve(55);
+  out += "00-";
   if (is_valid_traceparent(incoming)) {
-    return "00-" + std::string(incoming.substr(3, 32)) + "-" + random_hex(8) + "-" +
-           std::string(incoming.substr(53, 2));
+    out += incoming.substr(3, 32);
+    out += '-';
+    append_random_hex16(out);
+    out += '-';
+    out += incoming.substr(53, 2);
+    return out;
   }
-  std::string trace = trace_id.size() == 32 && is_lower_hex(trace_id) && !all_zeros(trace_id)
-                          ? std::string(trace_id)
-                          : random_hex(16);
-  if (all_zeros(trace)) trace.back() = '1';  // astronomically unlikely, but invalid if so
-  std::string span = random_hex(8);
-  if (all_zeros(span)) span.back() = '1';
-  return "00-" + trace + "-" + span + "-01";
+  if (trace_id.size() == 32 && is_lower_hex(trace_id) && !all_zeros(trace_id)) {
+    out += trace_id;
+  } else {
+    append_random_hex16(out);  // each half non-zero: the trace id is never all zeros
+    append_random_hex16(out);
+  }
+  out += '-';
+  append_random_hex16(out);
+  out += "-01";
+  return out;
 }
 
 Middleware request_id_middleware() {

@@ -13,6 +13,7 @@ namespace {
 /// "/a/b" → {"a","b"}; "/" → {""}; "/a/" → {"a",""}: a trailing slash is a distinct path.
 std::vector<std::string_view> split_path(std::string_view path) {
   std::vector<std::string_view> out;
+  out.reserve(8);  // one allocation for any API path
   if (!path.empty() && path.front() == '/') path.remove_prefix(1);
   while (true) {
     size_t slash = path.find('/');
@@ -82,15 +83,9 @@ std::vector<std::pair<std::string, std::string>> Router::routes() const {
 void Router::dispatch(const RequestPtr& req, const Reply& reply) const {
   const std::vector<std::string_view> path = split_path(req->path);
   const Route* best = nullptr;
-  std::vector<std::string_view> allowed;  // methods of every template matching the path
   for (const Route& route : routes_) {
-    if (!matches(route.segments, path)) continue;
-    if (std::find(allowed.begin(), allowed.end(), route.method) == allowed.end()) {
-      allowed.push_back(route.method);
-    }
-    if (route.method == req->method && (!best || more_specific(route.segments, best->segments))) {
-      best = &route;
-    }
+    if (route.method != req->method || !matches(route.segments, path)) continue;
+    if (!best || more_specific(route.segments, best->segments)) best = &route;
   }
 
   if (best) {
@@ -108,6 +103,13 @@ void Router::dispatch(const RequestPtr& req, const Reply& reply) const {
     return;
   }
 
+  std::vector<std::string_view> allowed;  // methods of every template matching the path
+  for (const Route& route : routes_) {
+    if (!matches(route.segments, path)) continue;
+    if (std::find(allowed.begin(), allowed.end(), route.method) == allowed.end()) {
+      allowed.push_back(route.method);
+    }
+  }
   if (allowed.empty()) {
     reply_error(*req, reply, 404,
                 api::make_error(api::Errc::kNotFound, "no route for path " + req->path));
