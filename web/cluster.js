@@ -57,7 +57,13 @@ export async function clusterView(main) {
     }
     // Every member's health through this node; an unreachable member is an entry, not an error.
     let ch = null;
-    await attempt(async () => { ch = await get('/api/v1/cluster/health'); }, errors);
+    await attempt(async () => {
+      try {
+        ch = await get('/api/v1/cluster/health');
+      } catch (e) {
+        if (!notAvailable(e)) throw e;  // an older node without it: its members only
+      }
+    }, errors);
     const healthOf = new Map((ch?.members ?? []).map((m) => [m.id, m]));
 
     const target = h('select', {}, st.members.filter((m) => m.voter && m.id !== st.leader)
