@@ -43,7 +43,10 @@ void Node::apply_committed_() {
         ++probe_.apply_deferred;  // retried from here on the next step
         return;
       }
-      if (next) apply_conf_(*next);
+      if (next) {
+        apply_conf_(*next);
+        conf_commit_unpersisted_ = true;  // flush_() makes the commit index durable
+      }
       applied_ = e.index;
       ++probe_.entries_applied;
       if (e.type == EntryType::conf_change) ++probe_.conf_changes_applied;

@@ -93,15 +93,38 @@ void Node::persist_hard_state_() {
   log_.set_hard_state(stored);
 }
 
+void Node::send_outbox_() {
+  std::vector<Message> out;
+  out.swap(outbox_);
+  probe_.messages_sent += out.size();
+  for (auto& m : out) transport_.send(std::move(m));
+}
+
 void Node::flush_() {
-  if (in_flush_) return;  // re-entered from a completion callback: the outer loop picks it up
+  if (in_flush_ || batch_depth_ > 0) return;  // re-entered, or inside a Batch: picked up later
   in_flush_ = true;
   for (;;) {
-    // (1) durability: term/vote and new entries before any message that depends on them.
-    bool need_sync = log_dirty_ || hs_.term != persisted_hs_.term || hs_.vote != persisted_hs_.vote;
-    if (hs_ != persisted_hs_) {
+    // (0) A leader whose term and vote are durable sends new entries while it syncs them
+    // itself. None of a leader's messages promise anything of its own unsynced log: it counts
+    // itself towards a quorum only after (1), and its commit index only ever covers synced
+    // entries.
+    if (role_ == Role::leader && vote_state_persisted_()) {
+      start_read_rounds_();
+      if (broadcast_pending_) broadcast_append_();
+      broadcast_pending_ = false;
+      send_outbox_();
+    }
+    // (1) durability: term/vote and new entries before any message that depends on them. The
+    // commit index travels with them as a hint (a restarted node learns it again from the
+    // leader), and is written on its own only once it covers a newly applied configuration:
+    // a node whose state machine lost recent applies must not restart with a configuration
+    // more than one change old (single-server changes overlap only pairwise).
+    bool persist_hs = !vote_state_persisted_() || conf_commit_unpersisted_;
+    bool need_sync = log_dirty_ || persist_hs;
+    if (persist_hs) {
       persist_hard_state_();
       persisted_hs_ = hs_;
+      conf_commit_unpersisted_ = false;
     }
     if (need_sync) {
       if (!log_.sync()) std::abort();  // a node that cannot persist must not continue
@@ -120,21 +143,16 @@ void Node::flush_() {
       if (broadcast_pending_) broadcast_append_();
     }
     broadcast_pending_ = false;
-    if (hs_ != persisted_hs_ && hs_.term == persisted_hs_.term && hs_.vote == persisted_hs_.vote) {
-      persist_hard_state_();  // commit only: a hint, synced with the next write
-      persisted_hs_ = hs_;
-    }
     // (2) messages, now that what they promise is durable.
-    std::vector<Message> out;
-    out.swap(outbox_);
-    probe_.messages_sent += out.size();
-    for (auto& m : out) transport_.send(std::move(m));
+    send_outbox_();
     // (3) apply and release what became ready.
     apply_committed_();
     release_reads_();
     maybe_compact_();
     if (completions_.empty()) {
-      if (outbox_.empty() && !log_dirty_ && hs_ == persisted_hs_ && !broadcast_pending_) break;
+      if (outbox_.empty() && !log_dirty_ && vote_state_persisted_() && !broadcast_pending_ &&
+          !conf_commit_unpersisted_)
+        break;
       continue;
     }
     std::vector<std::function<void()>> done;

@@ -133,7 +133,10 @@ struct Status {
 /// durability explicit: (1) protocol state changes and log mutations, (2) LogStore::sync() if
 /// anything needing durability changed, (3) outgoing messages handed to the Transport,
 /// (4) committed entries applied to the StateMachine, (5) completions of proposals and reads
-/// delivered. Many proposals made in one call share one sync (group commit).
+/// delivered. A leader hands new entries to its followers before its own sync (Raft paper
+/// §10.2.1: it counts itself towards a quorum only once synced), so its disk write and theirs
+/// overlap. Calls made inside a Batch share one flush: one sync and one round of messages for
+/// every proposal and message of the batch (group commit).
 ///
 /// Threads: all methods must be called from one thread at a time (the simulator calls them
 /// directly; the server calls them from one Asio strand and runs tick() from a Timer there).
@@ -147,6 +150,23 @@ class Node {
 
   void tick();
   void step(const Message& m);
+
+  /// While a Batch is alive, tick(), step() and the requests below only change state and queue
+  /// their effects; the outermost Batch's destructor flushes once (sync, send, apply, complete).
+  /// Nothing is sent or acknowledged before that flush, so batching changes only when things
+  /// happen, never what is promised. Batches nest.
+  class Batch {
+   public:
+    explicit Batch(Node& node) : node_(node) { ++node_.batch_depth_; }
+    ~Batch() {
+      if (--node_.batch_depth_ == 0) node_.flush_();
+    }
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+
+   private:
+    Node& node_;
+  };
 
   /// Appends `data` if this node is the leader. The handle completes as described by
   /// ProposalStatus.
@@ -176,6 +196,10 @@ class Node {
   void load_state_();
   void send_(Message m);
   void flush_();
+  void send_outbox_();
+  bool vote_state_persisted_() const {
+    return hs_.term == persisted_hs_.term && hs_.vote == persisted_hs_.vote;
+  }
   void persist_hard_state_();
   Result<Term, LogError> term_at_(Index i) const { return log_.term(i); }
   Term last_term_() const;
@@ -247,7 +271,7 @@ class Node {
 
   // Protocol state.
   HardState hs_;            // term/vote/commit as known in memory
-  HardState persisted_hs_;  // what was last handed to the store
+  HardState persisted_hs_;  // what was last handed to the store (its commit is only a hint)
   Role role_ = Role::follower;
   NodeId leader_ = kNoNode;
   ConfState conf_;          // the configuration of the last applied entry
@@ -262,6 +286,7 @@ class Node {
   bool campaign_transfer_ = false;
   std::map<NodeId, Progress> progress_;  // leader only; includes this node
   bool log_dirty_ = false;                // log mutated since the last sync
+  bool conf_commit_unpersisted_ = false;  // applied a configuration the durable commit misses
   bool broadcast_pending_ = false;        // leader: new entries or commit to send after sync
   Index synced_last_ = 0;                 // last index known durable on this node
   NodeId transferee_ = kNoNode;
@@ -293,6 +318,7 @@ class Node {
   std::vector<Message> outbox_;
   std::vector<std::function<void()>> completions_;
   bool in_flush_ = false;
+  int batch_depth_ = 0;  // open Batch objects: flush_() waits for the outermost to close
   Probe probe_;
 };
 

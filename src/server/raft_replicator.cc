@@ -212,25 +212,30 @@ void RaftReplicator::run() {
       if (stopping_) return;
       batch.swap(mailbox_);
     }
-    for (auto& fn : batch) fn();
-    batch.clear();
-    const int64_t now_ms = monotonic_ms();
-    while (!timers_.empty() && timers_.begin()->first <= now_ms) {
-      auto fn = std::move(timers_.begin()->second);
-      timers_.erase(timers_.begin());
-      fn();
-    }
-    if (clock::now() >= next_tick) {
-      node_->tick();
-      // Learners are promoted by whichever node leads once they have caught up (the node
-      // refuses a promotion before that), so a leadership change cannot strand one.
-      if (++ticks_ % 20 == 0 && node_->is_leader()) {
-        for (raft::NodeId learner : node_->status().conf.learners) {
-          (void)node_->propose_conf_change({raft::ConfChangeType::promote, learner});
-        }
+    {
+      // Everything that arrived while the last batch was syncing shares one flush: one WAL
+      // sync for all its proposals and received entries, one round of messages (group commit).
+      raft::Node::Batch group(*node_);
+      for (auto& fn : batch) fn();
+      batch.clear();
+      const int64_t now_ms = monotonic_ms();
+      while (!timers_.empty() && timers_.begin()->first <= now_ms) {
+        auto fn = std::move(timers_.begin()->second);
+        timers_.erase(timers_.begin());
+        fn();
       }
-      next_tick += tick;
-      if (next_tick < clock::now()) next_tick = clock::now() + tick;  // fell behind: no burst
+      if (clock::now() >= next_tick) {
+        node_->tick();
+        // Learners are promoted by whichever node leads once they have caught up (the node
+        // refuses a promotion before that), so a leadership change cannot strand one.
+        if (++ticks_ % 20 == 0 && node_->is_leader()) {
+          for (raft::NodeId learner : node_->status().conf.learners) {
+            (void)node_->propose_conf_change({raft::ConfChangeType::promote, learner});
+          }
+        }
+        next_tick += tick;
+        if (next_tick < clock::now()) next_tick = clock::now() + tick;  // fell behind: no burst
+      }
     }
     refresh_view();
   }

@@ -354,6 +354,13 @@ class Cluster {
 
   // ---------------------------------------------------------------- one step
   void step_once() {
+    // Group commit as the server drives it: some steps run a node's deliveries, tick and client
+    // requests inside one Node::Batch (one sync, one round of messages at its end).
+    std::map<NodeId, std::unique_ptr<Node::Batch>> batches;
+    if (batching_) {
+      for (SimServer* s : live())
+        if (batch_rng_.chance(0.7)) batches[s->id] = std::make_unique<Node::Batch>(*s->node);
+    }
     for (Message& m : net_.deliver_due(now_)) {
       if (opt_.verbose && now_ > opt_.steps - 200)
         std::fprintf(stderr, "  t=%lld %s %llu->%llu term=%llu idx=%llu lt=%llu rej=%d\n", (long long)now_, to_string(m.type),
@@ -371,12 +378,15 @@ class Cluster {
                        m.type == MessageType::append_resp;
       if (now_ <= opt_.steps - 200 && ((after_vote && rng_.chance(crash_after_vote_)) ||
                                        (after_ack && rng_.chance(crash_after_ack_)))) {
+        batches.erase(s.id);  // the batch's flush sends the reply, then the node dies
         crash(s);
         s.down_until = now_ + 1 + static_cast<int64_t>(rng_.below(3));
       }
     }
     for (SimServer* s : live()) s->node->tick();
     run_clients();
+    batches.clear();
+    if (!report_.ok) return;
     check_step();
   }
 
@@ -504,6 +514,9 @@ class Cluster {
   SimOptions opt_;
   SplitMix64 rng_;
   SplitMix64 disk_rng_{opt_.seed * 0x2545f4914f6cdd1dull + 11};
+  // Its own stream, so that batching leaves every other random choice of a seed as it was.
+  SplitMix64 batch_rng_{opt_.seed * 0x9fb21c651e98df25ull + 13};
+  bool batching_ = batch_rng_.chance(0.5);
   int profile_ = 0;
   double crash_rate_ = 0.006;
   int64_t max_down_ = 40;

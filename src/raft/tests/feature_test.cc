@@ -1,6 +1,10 @@
 // Proposals, ReadIndex, leadership transfer, membership and snapshots on hand-driven nodes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "raft/tests/harness.h"
 
 namespace cairn::raft::test {
@@ -262,7 +266,130 @@ TEST(Snapshot, InstalledInChunksOnLaggingFollower) {
   }
 }
 
-// Durability: term and vote survive a restart; a node that restarts replays committed entries.
+// Group commit: proposals and messages handled inside one Node::Batch share one sync and go to
+// each follower in one append.
+TEST(Batch, ProposalsShareOneSyncAndOneAppend) {
+  Harness h = running(3);
+  h.drain(1);
+  const uint64_t syncs = h.node(1).probe().syncs;
+  std::vector<ProposalHandle> ps;
+  {
+    Node::Batch batch(h.node(1));
+    for (int i = 0; i < 5; ++i) ps.push_back(h.node(1).propose(KvStateMachine::encode_put("k" + std::to_string(i), "v")));
+    EXPECT_EQ(h.node(1).probe().syncs, syncs);  // nothing flushed inside the batch
+    EXPECT_TRUE(h.peers[1]->tr.out.empty());
+  }
+  EXPECT_EQ(h.node(1).probe().syncs, syncs + 1);
+  int appends_to_2 = 0;
+  size_t entries_to_2 = 0;
+  for (const Message& m : h.peers[1]->tr.out) {
+    if (m.to == 2 && m.type == MessageType::append) {
+      ++appends_to_2;
+      entries_to_2 += m.entries.size();
+    }
+  }
+  EXPECT_EQ(appends_to_2, 1);
+  EXPECT_EQ(entries_to_2, 5u);
+  h.deliver();
+  for (const ProposalHandle& p : ps) {
+    ASSERT_TRUE(p.done());
+    EXPECT_EQ(p.result().status, ProposalStatus::applied);
+  }
+  // A follower that receives several appends in one batch acknowledges them after one sync.
+  h.tick_all(2);
+  EXPECT_EQ(h.peers[3]->sm.get("k4"), "v");
+}
+
+// Records the order in which a node syncs its log and sends messages.
+struct OrderLog final : LogStore, Transport {
+  MemoryLogStore inner;
+  std::vector<std::string> events;
+  HardState hard_state() const override { return inner.hard_state(); }
+  void set_hard_state(const HardState& hs) override { inner.set_hard_state(hs); }
+  Index first_index() const override { return inner.first_index(); }
+  Index last_index() const override { return inner.last_index(); }
+  Result<Term, LogError> term(Index i) const override { return inner.term(i); }
+  Result<std::vector<Entry>, LogError> entries(Index lo, Index hi, uint64_t max) const override {
+    return inner.entries(lo, hi, max);
+  }
+  Result<Ok, LogError> append(const std::vector<Entry>& es) override { return inner.append(es); }
+  Result<Ok, LogError> truncate_suffix(Index from) override { return inner.truncate_suffix(from); }
+  Result<Ok, LogError> compact_prefix(Index upto) override { return inner.compact_prefix(upto); }
+  Result<Ok, LogError> reset(Index index, Term term) override { return inner.reset(index, term); }
+  Result<Ok, LogError> sync() override {
+    events.push_back("sync");
+    return Ok{};
+  }
+  void send(Message m) override {
+    events.push_back(std::string(to_string(m.type)) + " to " + std::to_string(m.to) +
+                     (m.entries.empty() ? "" : " up to " + std::to_string(m.entries.back().index)));
+  }
+};
+
+// Raft paper §10.2.1: the leader sends new entries before syncing them itself, so the disk
+// writes overlap; a follower or candidate still syncs before anything it sends.
+TEST(Durability, LeaderSendsNewEntriesBeforeItsOwnSync) {
+  OrderLog io;
+  sim::KvStateMachine sm;
+  SplitMix64 rng(7);
+  Config c;
+  c.id = 1;
+  c.pre_vote = false;
+  c.bootstrap.voters = {1, 2, 3};
+  Node n(c, io, sm, io, rng);
+  for (int i = 0; i < 100 && n.role() != Role::candidate; ++i) n.tick();
+  ASSERT_EQ(n.role(), Role::candidate);
+  // The candidate made its term and vote durable before asking for votes.
+  auto vote = std::find(io.events.begin(), io.events.end(), "vote to 2");
+  ASSERT_NE(vote, io.events.end());
+  EXPECT_NE(std::find(io.events.begin(), vote, "sync"), vote);
+  Message granted;
+  granted.type = MessageType::vote_resp;
+  granted.from = 2;
+  granted.to = 1;
+  granted.term = n.term();
+  n.step(granted);
+  ASSERT_TRUE(n.is_leader());
+  for (NodeId f : {2, 3}) {  // both followers hold the leader's no-op: they replicate now
+    Message ack;
+    ack.type = MessageType::append_resp;
+    ack.from = f;
+    ack.to = 1;
+    ack.term = n.term();
+    ack.index = n.status().last_index;
+    n.step(ack);
+  }
+  io.events.clear();
+  ProposalHandle p = n.propose(KvStateMachine::encode_put("a", "1"));
+  const std::string entry = std::to_string(n.status().last_index);
+  ASSERT_GE(io.events.size(), 2u);
+  EXPECT_EQ(io.events[0], "append to 2 up to " + entry);
+  EXPECT_EQ(io.events[1], "append to 3 up to " + entry);
+  EXPECT_EQ(io.events[2], "sync");
+  EXPECT_FALSE(p.done());  // one durable copy (its own) is not a quorum of three
+}
+
+// The commit index is a hint in the durable hard state: ordinary commits do not rewrite it, a
+// newly applied configuration does.
+TEST(Durability, CommitIndexIsPersistedWithConfigurationsOnly) {
+  Harness h = running(3);
+  const Index durable = h.peers[1]->log.hard_state().commit;
+  ProposalHandle p = h.node(1).propose(KvStateMachine::encode_put("a", "1"));
+  h.tick_all(2);
+  ASSERT_EQ(p.result().status, ProposalStatus::applied);
+  EXPECT_EQ(h.peers[1]->log.hard_state().commit, durable);
+  EXPECT_GT(h.node(1).status().commit, durable);
+  h.add_peer(4);
+  ProposalHandle c = h.node(1).propose_conf_change({ConfChangeType::add_learner, 4});
+  h.tick_all(3);
+  ASSERT_EQ(c.result().status, ProposalStatus::applied);
+  EXPECT_GE(h.peers[1]->log.hard_state().commit, c.result().index);
+  EXPECT_GE(h.peers[2]->log.hard_state().commit, c.result().index);
+}
+
+// Durability: term and vote survive a restart; a node that restarts replays committed entries
+// once the leader tells it the commit index (the durable commit index is only a hint, written
+// with term and vote changes, so a restarted follower may not know it at first).
 TEST(Durability, RestartKeepsTermVoteAndState) {
   Harness h = running(3);
   ProposalHandle p = h.node(1).propose("a=1");
@@ -275,6 +402,7 @@ TEST(Durability, RestartKeepsTermVoteAndState) {
   Status after = h.node(2).status();
   EXPECT_EQ(after.term, before.term);
   EXPECT_EQ(after.vote, before.vote);
+  h.tick_all(3);
   EXPECT_EQ(h.peers[2]->sm.get("a"), "1");
 }
 
