@@ -22,6 +22,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <chrono>
 #include <condition_variable>
 #include <exception>
@@ -344,15 +345,48 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (fresh_) wait_ms = std::min(wait_ms, core_->options.read_timeout_ms);
     fresh_ = false;
     arm(ms(wait_ms));
-    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
-                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
-                              if (ec) {
-                                self->close();  // idle timeout, peer closed, or stop()
-                                return;
-                              }
-                              self->buffer_.commit(n);
-                              self->start_request();
-                            });
+    if constexpr (kTls) {
+      stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+                              [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                                if (ec) {
+                                  self->close();  // idle timeout, peer closed, or stop()
+                                  return;
+                                }
+                                self->buffer_.commit(n);
+                                self->start_request();
+                              });
+    } else {
+      wait_first_bytes();
+    }
+  }
+
+  /// Plain HTTP: waits until the socket is readable, then reads into the stack and keeps only
+  /// what arrived. An idle or freshly accepted connection then holds no read buffer: a burst of
+  /// ten thousand new connections (watchers) no longer allocates 4 KiB for each before any of
+  /// them sends, which set the process's memory high-water mark. It also spares the
+  /// speculative read that async_read_some tries first (EAGAIN on a kept-alive connection).
+  void wait_first_bytes() {
+    socket().async_wait(tcp::socket::wait_read,
+                        [self = this->shared_from_this()](beast::error_code ec) {
+                          self->on_first_bytes(ec);
+                        });
+  }
+
+  void on_first_bytes(beast::error_code ec) {
+    if (state_ != State::kReading) return;
+    if (ec) return close();  // idle timeout, stop()
+    char chunk[kFirstReadBytes];
+    const ssize_t n = ::recv(socket().native_handle(), chunk, sizeof chunk, MSG_DONTWAIT);
+    if (n > 0) {
+      const auto size = static_cast<size_t>(n);
+      std::memcpy(buffer_.prepare(size).data(), chunk, size);
+      buffer_.commit(size);
+      return start_request();
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      return wait_first_bytes();  // readiness that was already gone
+    }
+    close();  // the peer closed or reset
   }
 
   /// Beast looks for the end of the header block before parsing anything, so bytes that cannot
