@@ -294,6 +294,7 @@ def loadavg():
 
 RESULT_RE = re.compile(r"RESULT requests=(\d+) duration_us=(\d+) p50_us=(\d+) p99_us=(\d+) "
                        r"errors=(\d+) non2xx=(\d+)")
+STATUS_RE = re.compile(r"STATUS (\d+) count=(\d+) body=(.*)")
 
 
 def run_wrk(url, script, conns, duration, server_pids, env_extra=None):
@@ -317,8 +318,12 @@ def run_wrk(url, script, conns, duration, server_pids, env_extra=None):
     if not m:
         raise RuntimeError("wrk gave no result: %s %s" % (out.stdout[-500:], out.stderr[-500:]))
     n, dur, p50, p99, err, non2xx = (int(x) for x in m.groups())
+    statuses = {int(c): {"count": int(k), "body": b}
+                for c, k, b in STATUS_RE.findall(out.stdout)}
+    for code, s in sorted(statuses.items()):
+        log("    status %d: %d answers, e.g. %s" % (code, s["count"], s["body"]))
     return {"rps": n / (dur / 1e6), "p50_ms": p50 / 1000, "p99_ms": p99 / 1000,
-            "errors": err, "non2xx": non2xx,
+            "errors": err, "non2xx": non2xx, "statuses": statuses,
             "cpu_wrk": wrk_cpu / wall, "cpu_srv": srv / hz / wall,
             "cpu_rest": max(0.0, total - wrk_cpu - srv / hz) / wall}
 

@@ -31,6 +31,19 @@ void Node::apply_committed_() {
   while (applied_ < hs_.commit) {
     auto ents = log_.entries(applied_ + 1, hs_.commit + 1, 4u << 20);
     if (!ents) std::abort();  // committed entries must be available until applied
+    // One group per batch of entries read: the machine may make them durable together, and
+    // nothing of the group counts (applied index, configuration, completions) until it says
+    // the group took effect.
+    struct Applied {
+      const Entry* entry;
+      std::optional<ConfState> conf;
+      std::string result;
+    };
+    std::vector<Applied> group;
+    group.reserve(ents->size());
+    ConfState conf = conf_;  // the configuration after the previous entry of the group
+    bool deferred = false;
+    sm_.begin_applies();
     for (const Entry& e : *ents) {
       std::optional<ConfState> next;
       if (e.type == EntryType::conf_change) {
@@ -38,13 +51,22 @@ void Node::apply_committed_() {
         if (!decoded) std::abort();
         next = std::move(*decoded);
       }
-      std::optional<std::string> result = sm_.apply(e, next ? *next : conf_);
+      std::optional<std::string> result = sm_.apply(e, next ? *next : conf);
       if (!result) {
-        ++probe_.apply_deferred;  // retried from here on the next step
-        return;
+        deferred = true;  // retried from here on the next step
+        break;
       }
-      if (next) {
-        apply_conf_(*next);
+      if (next) conf = *next;
+      group.push_back(Applied{&e, std::move(next), std::move(*result)});
+    }
+    if (!sm_.finish_applies()) {
+      ++probe_.apply_deferred;  // none of the group took effect: all of it is offered again
+      return;
+    }
+    for (Applied& a : group) {
+      const Entry& e = *a.entry;
+      if (a.conf) {
+        apply_conf_(*a.conf);
         conf_commit_unpersisted_ = true;  // flush_() makes the commit index durable
       }
       applied_ = e.index;
@@ -52,7 +74,7 @@ void Node::apply_committed_() {
       if (e.type == EntryType::conf_change) ++probe_.conf_changes_applied;
       ProposalResult r;
       r.status = ProposalStatus::applied;
-      r.result = std::move(*result);
+      r.result = std::move(a.result);
       r.leader_hint = leader_;
       finish_proposal_(e.index, e.term, std::move(r));
       if (role_ == Role::leader && !conf_.is_voter(cfg_.id)) {
@@ -74,7 +96,10 @@ void Node::apply_committed_() {
         }
         become_follower_(hs_.term, kNoNode);
       }
-      if (applied_ >= hs_.commit) break;
+    }
+    if (deferred) {
+      ++probe_.apply_deferred;
+      return;
     }
   }
 }

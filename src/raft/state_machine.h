@@ -53,6 +53,15 @@ class StateMachine {
   /// log keeps being replicated and committed meanwhile.
   virtual std::optional<std::string> apply(const Entry& entry, const ConfState& conf) = 0;
 
+  /// Bracket the apply() calls of one step (a group of consecutive committed entries), so that
+  /// a machine may make them durable together (one database transaction). finish_applies()
+  /// answers whether the group took effect: false means none of its entries did, whatever
+  /// apply() returned for them; the node then completes nothing and offers the group's first
+  /// entry again on its next step. A machine must not let readers see a group's effects before
+  /// finish_applies() returns true. The defaults apply entry by entry.
+  virtual void begin_applies() {}
+  virtual bool finish_applies() { return true; }
+
   /// The state held now: index/term/conf of the last applied entry (all zero when empty). At
   /// Node construction the machine must hold a durable state (its latest snapshot, or what it
   /// persisted with each apply); entries after it are replayed.

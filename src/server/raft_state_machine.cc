@@ -211,43 +211,59 @@ RaftStateMachine::RaftStateMachine(store::Store& store, service::ConfigStateMach
   }
 }
 
-std::optional<std::string> RaftStateMachine::apply(const raft::Entry& entry,
-                                                   const raft::ConfState& conf) {
+std::nullopt_t RaftStateMachine::stalled(uint64_t index, const std::string& why) {
   // The database refused the transaction (disk full, I/O error, fault injection): nothing of
   // the entry took effect. Raft offers it again on its next step; the node keeps serving reads
   // from memory meanwhile (docs/observability.md, degraded mode) and catches up by itself once
   // the database works again.
-  auto deferred = [&](const std::string& why) -> std::optional<std::string> {
-    const int64_t now = monotonic_ms();
-    int64_t expected = 0;
-    stalled_since_ms_.compare_exchange_strong(expected, now);
-    if (now - last_stall_log_ms_ >= 5'000) {
-      last_stall_log_ms_ = now;
-      spdlog::error("cannot apply log entry {}: {}; retrying (reads are served from memory)",
-                    entry.index, why);
-    }
-    return std::nullopt;
-  };
-  store_.stage_raft_state(entry.term, raft::encode_conf_state(conf));
-  if (entry.type != raft::EntryType::normal || entry.data.size() < 8) {
-    store_.mark_applied(entry.index);
-    if (store_.applied_index() < entry.index) return deferred("the database is unavailable");
-    stalled_since_ms_ = 0;
-    return std::string();
+  const int64_t now = monotonic_ms();
+  int64_t expected = 0;
+  stalled_since_ms_.compare_exchange_strong(expected, now);
+  if (now - last_stall_log_ms_ >= 5'000) {
+    last_stall_log_ms_ = now;
+    spdlog::error("cannot apply log entry {}: {}; retrying (reads are served from memory)", index,
+                  why);
   }
-  uint64_t ts = 0;
-  for (int i = 0; i < 8; ++i) {
-    ts |= static_cast<uint64_t>(static_cast<unsigned char>(entry.data[static_cast<size_t>(i)]))
-          << (8 * i);
+  return std::nullopt;
+}
+
+void RaftStateMachine::begin_applies() {
+  group_first_ = 0;
+  machine_.begin_group();
+}
+
+bool RaftStateMachine::finish_applies() {
+  if (!machine_.finish_group()) {
+    stalled(group_first_, store_.recent_write_failure(60'000).value_or("the transaction failed"));
+    return false;
   }
-  api::CommandResult result = machine_.apply_encoded(std::string_view(entry.data).substr(8),
-                                                     entry.index, static_cast<int64_t>(ts));
-  if (store_.applied_index() < entry.index) return deferred(result.details);
-  if (stalled_since_ms_.exchange(0) != 0) {
-    spdlog::info("applying again from log entry {}", entry.index);
+  if (group_first_ != 0 && stalled_since_ms_.exchange(0) != 0) {
+    spdlog::info("applying again from log entry {}", group_first_);
   }
   check_members();
-  return encode_result(result);
+  return true;
+}
+
+std::optional<std::string> RaftStateMachine::apply(const raft::Entry& entry,
+                                                   const raft::ConfState& conf) {
+  store_.stage_raft_state(entry.term, raft::encode_conf_state(conf));
+  std::string result;
+  if (entry.type != raft::EntryType::normal || entry.data.size() < 8) {
+    store_.mark_applied(entry.index);
+    if (store_.written_index() < entry.index) return stalled(entry.index, "the database is unavailable");
+  } else {
+    uint64_t ts = 0;
+    for (int i = 0; i < 8; ++i) {
+      ts |= static_cast<uint64_t>(static_cast<unsigned char>(entry.data[static_cast<size_t>(i)]))
+            << (8 * i);
+    }
+    api::CommandResult r = machine_.apply_encoded(std::string_view(entry.data).substr(8),
+                                                  entry.index, static_cast<int64_t>(ts));
+    if (store_.written_index() < entry.index) return stalled(entry.index, r.details);
+    result = encode_result(r);
+  }
+  if (group_first_ == 0) group_first_ = entry.index;
+  return result;
 }
 
 void RaftStateMachine::check_members() {

@@ -36,6 +36,9 @@ class RaftStateMachine final : public raft::StateMachine {
   /// nullopt when the database refused the entry (disk full, I/O error, fault injection):
   /// nothing of it took effect and Raft offers it again on its next step (see stalled()).
   std::optional<std::string> apply(const raft::Entry& entry, const raft::ConfState& conf) override;
+  /// The applies of one Raft step share one SQLite transaction (ConfigStateMachine::begin_group).
+  void begin_applies() override;
+  bool finish_applies() override;
   /// Since when (monotonic ms) applies have been failing, or 0 when the last one succeeded.
   /// Any thread.
   int64_t stalled_since_ms() const { return stalled_since_ms_.load(); }
@@ -60,6 +63,8 @@ class RaftStateMachine final : public raft::StateMachine {
   std::atomic<int64_t> stalled_since_ms_{0};
   int64_t last_stall_log_ms_ = 0;
   void check_members();
+  std::nullopt_t stalled(uint64_t index, const std::string& why);
+  uint64_t group_first_ = 0;  // first entry offered in the current group (0: none yet)
 };
 
 /// The data of a normal entry: `timestamp_ms` then the encoded command.

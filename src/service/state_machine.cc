@@ -7,12 +7,34 @@ namespace cairn::service {
 api::CommandResult ConfigStateMachine::apply(const api::Command& command, uint64_t index,
                                              int64_t timestamp_ms) {
   store::Applied applied = store_.apply(command, index, timestamp_ms);
-  if (applied.result.ok()) {
-    index_.apply(applied.changes);
-    if (watch_) watch_->on_applied(applied.changes, applied.result.revision);
-    for (auto& [on_applied, on_reload] : listeners_) on_applied(command, applied);
+  if (!applied.result.ok()) return std::move(applied.result);
+  api::CommandResult result = applied.result;
+  if (grouping_) {
+    held_.emplace_back(command, std::move(applied));
+  } else {
+    publish(command, applied);
   }
-  return std::move(applied.result);
+  return result;
+}
+
+void ConfigStateMachine::publish(const api::Command& command, const store::Applied& applied) {
+  index_.apply(applied.changes);
+  if (watch_) watch_->on_applied(applied.changes, applied.result.revision);
+  for (auto& [on_applied, on_reload] : listeners_) on_applied(command, applied);
+}
+
+void ConfigStateMachine::begin_group() {
+  store_.begin_group();
+  grouping_ = true;
+}
+
+bool ConfigStateMachine::finish_group() {
+  grouping_ = false;
+  auto held = std::move(held_);
+  held_.clear();
+  if (!store_.commit_group()) return false;
+  for (const auto& [command, applied] : held) publish(command, applied);
+  return true;
 }
 
 void ConfigStateMachine::add_listener(AppliedListener on_applied, std::function<void()> on_reload) {

@@ -34,6 +34,14 @@ class ConfigStateMachine {
 
   store::Store& store() { return store_; }
 
+  /// Applies made between begin_group() and finish_group() go into one store transaction
+  /// (Store::begin_group); what they change in memory (the index, watchers, listeners) is held
+  /// back and happens, in order, only once finish_group() has seen the transaction commit. If
+  /// it did not, nothing of the group took effect anywhere. Apply thread.
+  void begin_group();
+  /// Commits the store's group; false when nothing of it took effect.
+  bool finish_group();
+
   /// Derived state kept next to the index (the version ring, the Redis tier): `on_applied`
   /// runs after every successfully applied command, `on_reload` after the whole state was
   /// replaced (snapshot restore). Both on the apply thread; they must be quick. Added before
@@ -48,6 +56,9 @@ class ConfigStateMachine {
   cache::Index& index_;
   WatchHub* watch_;
   std::vector<std::pair<AppliedListener, std::function<void()>>> listeners_;
+  void publish(const api::Command& command, const store::Applied& applied);
+  bool grouping_ = false;
+  std::vector<std::pair<api::Command, store::Applied>> held_;  // a group's successful applies
 };
 
 }  // namespace cairn::service

@@ -1050,16 +1050,38 @@ R<Outcome> run(Ctx& ctx, const api::CommandBody& body) {
 
 }  // namespace
 
+void Store::Impl::publish(Conn& db, uint64_t index, uint64_t rev, bool auth_changed,
+                          bool members_changed) {
+  applied_index = index;
+  revision = rev;
+  publish_staged_raft_state();
+  clear_write_failure();
+  if (auth_changed) ++auth_generation;
+  if (members_changed) {
+    std::string text = read_meta_text(db, "cluster_members");
+    std::lock_guard lock(raft_mu);
+    members = std::move(text);
+    ++members_generation;
+  }
+}
+
 Applied Store::apply(const api::Command& command, uint64_t index, int64_t timestamp_ms) {
   Impl& impl = *impl_;
+  Impl::Group& g = impl.group;  // open: this entry joins the group's transaction
   Applied out;
-  uint64_t applied = impl.applied_index.load();
-  uint64_t revision = impl.revision.load();
+  uint64_t applied = g.open ? g.index : impl.applied_index.load();
+  uint64_t revision = g.open ? g.revision : impl.revision.load();
   if (index <= applied) {
     out.result = api::CommandResult::failure(make_error(
         Errc::kInternal, "log index " + std::to_string(index) +
                              " is not after the applied index " + std::to_string(applied) +
                              "; nothing was applied"));
+    out.result.revision = revision;
+    return out;
+  }
+  if (g.open && g.failed) {  // the group was rolled back: nothing more goes into it
+    out.result = api::CommandResult::failure(
+        make_error(Errc::kDatabase, "an earlier entry of this transaction failed"));
     out.result.revision = revision;
     return out;
   }
@@ -1072,15 +1094,16 @@ Applied Store::apply(const api::Command& command, uint64_t index, int64_t timest
   db.clear_error();
   auto abort = [&](const std::string& why) {
     db.clear_error();
-    db.exec("ROLLBACK");
+    db.exec("ROLLBACK");  // the whole transaction: the group's earlier entries too
     db.clear_error();
+    if (g.open) g.failed = true;
     impl.note_write_failure("sqlite: " + why);
     out.changes.clear();
     out.result = api::CommandResult::failure(make_error(Errc::kDatabase, "sqlite: " + why));
     out.result.revision = revision;
     return std::move(out);
   };
-  if (!db.exec("BEGIN IMMEDIATE")) return abort(*db.take_error());
+  if (!g.open && !db.exec("BEGIN IMMEDIATE")) return abort(*db.take_error());
   db.exec("SAVEPOINT command");
 
   Ctx ctx{db, options_, command.operator_name, timestamp_ms, revision + 1, {}};
@@ -1108,26 +1131,25 @@ Applied Store::apply(const api::Command& command, uint64_t index, int64_t timest
   write_meta(db, "applied_index", static_cast<int64_t>(index));
   impl.write_staged_raft_state(db);
   if (auto e = db.take_error()) return abort(*e);
-  if (!db.exec("COMMIT")) return abort(*db.take_error());
+  if (!g.open && !db.exec("COMMIT")) return abort(*db.take_error());
 
-  impl.applied_index = index;
-  impl.publish_staged_raft_state();
-  impl.clear_write_failure();
+  const bool auth_changed = outcome.ok() && (std::holds_alternative<api::CreateToken>(command.body) ||
+                                             std::holds_alternative<api::RevokeToken>(command.body));
+  const bool members_changed =
+      outcome.ok() && std::holds_alternative<api::SetMemberAddress>(command.body);
+  const uint64_t new_revision = outcome.ok() ? ctx.rev : revision;
+  if (g.open) {  // published by commit_group()
+    g.index = index;
+    g.revision = new_revision;
+    g.auth_changed = g.auth_changed || auth_changed;
+    g.members_changed = g.members_changed || members_changed;
+  } else {
+    impl.publish(db, index, new_revision, auth_changed, members_changed);
+  }
   if (!outcome.ok()) {
     out.result = api::CommandResult::failure(outcome.error());
     out.result.revision = revision;
     return out;
-  }
-  impl.revision = ctx.rev;
-  if (std::holds_alternative<api::CreateToken>(command.body) ||
-      std::holds_alternative<api::RevokeToken>(command.body)) {
-    ++impl.auth_generation;
-  }
-  if (std::holds_alternative<api::SetMemberAddress>(command.body)) {
-    std::string members = read_meta_text(db, "cluster_members");
-    std::lock_guard lock(impl.raft_mu);
-    impl.members = std::move(members);
-    ++impl.members_generation;
   }
   out.result.code = Errc::kOk;
   out.result.message = std::move(outcome->message);

@@ -113,6 +113,21 @@ struct Store::Impl {
   uint64_t staged_term = 0;
   std::string staged_conf;
 
+  /// An open group of applies (Store::begin_group): one transaction for several entries,
+  /// published to readers by commit_group(). Apply thread.
+  struct Group {
+    bool open = false;
+    bool failed = false;    // an entry's SQLite error rolled the whole group back
+    uint64_t index = 0;     // the last entry written in the group
+    uint64_t revision = 0;  // the revision after it
+    bool auth_changed = false;
+    bool members_changed = false;
+  } group;
+
+  /// Makes a committed transaction visible: applied index, revision, Raft state, and the
+  /// generations of what it changed. Apply thread, after COMMIT.
+  void publish(Conn& db, uint64_t index, uint64_t rev, bool auth_changed, bool members_changed);
+
   /// Writes the staged Raft state (inside the caller's transaction). Apply thread.
   void write_staged_raft_state(Conn& db) {
     if (!raft_staged) return;

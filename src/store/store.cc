@@ -106,21 +106,73 @@ Result<std::unique_ptr<Store>, api::Error> Store::open(const Options& options) {
 
 void Store::mark_applied(uint64_t index) {
   Impl& impl = *impl_;
-  if (index <= impl.applied_index.load()) return;
-  if (impl.readers.fault()) return;  // not applied: the caller sees applied_index() unchanged
+  Impl::Group& g = impl.group;
+  if (index <= (g.open ? g.index : impl.applied_index.load())) return;
+  if (g.open && g.failed) return;
+  if (impl.readers.fault()) return;  // not applied: the caller sees written_index() unchanged
   Conn& w = *impl.writer;
   w.clear_error();
-  w.exec("BEGIN IMMEDIATE");
+  if (!g.open) w.exec("BEGIN IMMEDIATE");
   write_meta(w, "applied_index", static_cast<int64_t>(index));
   impl.write_staged_raft_state(w);
-  if (w.failed() || !w.exec("COMMIT")) {
-    w.clear_error();
+  if (w.failed() || (!g.open && !w.exec("COMMIT"))) {
+    std::string why = w.take_error().value_or("commit failed");
     w.exec("ROLLBACK");
     w.clear_error();
+    if (g.open) {
+      g.failed = true;
+      impl.note_write_failure("sqlite: " + why);
+    }
+    return;
+  }
+  if (g.open) {
+    g.index = index;
     return;
   }
   impl.applied_index = index;
   impl.publish_staged_raft_state();
+}
+
+void Store::begin_group() {
+  Impl& impl = *impl_;
+  Impl::Group& g = impl.group;
+  if (g.open || impl.readers.fault()) return;  // a faulted store fails each entry by itself
+  Conn& w = *impl.writer;
+  w.clear_error();
+  if (!w.exec("BEGIN IMMEDIATE")) {
+    w.clear_error();  // each apply tries its own transaction
+    return;
+  }
+  g = Impl::Group{};
+  g.open = true;
+  g.index = impl.applied_index.load();
+  g.revision = impl.revision.load();
+}
+
+bool Store::commit_group() {
+  Impl& impl = *impl_;
+  Impl::Group& g = impl.group;
+  if (!g.open) return true;  // no group was open: every entry stood on its own
+  g.open = false;
+  if (g.failed) return false;  // rolled back when the entry failed
+  Conn& w = *impl.writer;
+  w.clear_error();
+  if (!w.exec("COMMIT")) {
+    std::string why = w.take_error().value_or("commit failed");
+    w.exec("ROLLBACK");
+    w.clear_error();
+    impl.note_write_failure("sqlite: " + why);
+    return false;
+  }
+  if (g.index > impl.applied_index.load()) {
+    impl.publish(w, g.index, g.revision, g.auth_changed, g.members_changed);
+  }
+  return true;
+}
+
+uint64_t Store::written_index() const {
+  const Impl& impl = *impl_;
+  return impl.group.open ? impl.group.index : impl.applied_index.load();
 }
 
 uint64_t Store::applied_index() const { return impl_->applied_index.load(); }

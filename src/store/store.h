@@ -183,6 +183,20 @@ class Store {
   /// Advances applied_index() for a log entry that carries no command (Raft no-op, membership).
   void mark_applied(uint64_t index);
 
+  /// Groups the following apply() and mark_applied() calls into one transaction (one write of
+  /// each touched page instead of one per entry). Until commit_group() nothing of the group is
+  /// visible: applied_index(), revision() and every read show the state before it. An SQLite
+  /// error in any entry rolls the whole group back; later entries of the group then fail with
+  /// 50002 without touching the database. If the transaction cannot begin, the entries are
+  /// applied one transaction each, as without a group.
+  void begin_group();
+  /// Commits the group and publishes it. false: nothing of the group took effect (an entry's
+  /// SQLite error rolled it back, or COMMIT failed); applied_index() is what it was before.
+  bool commit_group();
+  /// The last entry apply() or mark_applied() wrote: applied_index(), or inside a group the
+  /// group's last entry (not yet visible to readers). Apply thread.
+  uint64_t written_index() const;
+
   /// Raft's view of what is applied: the term of the last applied entry and the membership
   /// after it (opaque bytes). Staged here, written in the same transaction as the next apply()
   /// or mark_applied(), so the three never disagree after a crash; part of every snapshot.

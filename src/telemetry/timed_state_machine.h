@@ -29,6 +29,8 @@ class TimedStateMachine final : public raft::StateMachine {
 
   std::optional<std::string> apply(const raft::Entry& entry,
                                    const raft::ConfState& conf) override;
+  void begin_applies() override { inner_.begin_applies(); }
+  bool finish_applies() override { return inner_.finish_applies(); }
   raft::SnapshotMeta applied_state() const override { return inner_.applied_state(); }
   Result<Ok, raft::SnapshotError> save_snapshot(const raft::SnapshotMeta& meta) override {
     return inner_.save_snapshot(meta);

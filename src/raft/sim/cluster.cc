@@ -216,6 +216,10 @@ class Cluster {
     if (disk_rng_.chance(0.003) && !up.empty()) {
       up[disk_rng_.below(up.size())]->sm.fail_next_applies = 1 + static_cast<int>(disk_rng_.below(40));
     }
+    // A group of applies fails to commit as a whole (the database transaction failed).
+    if (group_rng_.chance(0.003) && !up.empty()) {
+      up[group_rng_.below(up.size())]->sm.fail_next_groups = 1 + static_cast<int>(group_rng_.below(5));
+    }
     if (!net_.partitioned() && rng_.chance(0.004)) {
       std::vector<std::vector<NodeId>> groups(2);
       for (auto& [id, s] : servers_) groups[rng_.below(2)].push_back(id);
@@ -359,7 +363,10 @@ class Cluster {
     std::map<NodeId, std::unique_ptr<Node::Batch>> batches;
     if (batching_) {
       for (SimServer* s : live())
-        if (batch_rng_.chance(0.7)) batches[s->id] = std::make_unique<Node::Batch>(*s->node);
+        if (batch_rng_.chance(0.7)) {
+          batches[s->id] = std::make_unique<Node::Batch>(*s->node);
+          ++report_.batched_steps;
+        }
     }
     for (Message& m : net_.deliver_due(now_)) {
       if (opt_.verbose && now_ > opt_.steps - 200)
@@ -509,6 +516,7 @@ class Cluster {
     report_.linearizability_inconclusive = lin.inconclusive;
     if (!lin.ok) fail("linearizability: " + lin.explanation);
     for (auto& [id, s] : servers_) report_.snapshots_installed += s->sm.snapshots_restored;
+    for (auto& [id, s] : servers_) report_.apply_groups_failed += s->sm.groups_failed;
   }
 
   SimOptions opt_;
@@ -517,6 +525,7 @@ class Cluster {
   // Its own stream, so that batching leaves every other random choice of a seed as it was.
   SplitMix64 batch_rng_{opt_.seed * 0x9fb21c651e98df25ull + 13};
   bool batching_ = batch_rng_.chance(0.5);
+  SplitMix64 group_rng_{opt_.seed * 0xd6e8feb86659fd93ull + 17};
   int profile_ = 0;
   double crash_rate_ = 0.006;
   int64_t max_down_ = 40;

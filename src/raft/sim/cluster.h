@@ -25,6 +25,7 @@ struct SimReport {
   // What happened, to show that the run exercised something.
   uint64_t elections = 0, crashes = 0, partitions = 0, conf_changes = 0, transfers = 0;
   uint64_t writes_acked = 0, reads_ok = 0, snapshots_installed = 0, messages = 0;
+  uint64_t batched_steps = 0, apply_groups_failed = 0;
   Index max_commit = 0;
   bool linearizability_inconclusive = false;
 };

@@ -74,6 +74,20 @@ std::optional<std::string> KvStateMachine::apply(const Entry& entry, const ConfS
   return "ok";
 }
 
+void KvStateMachine::begin_applies() {
+  group_kv_ = kv_;
+  group_applied_ = applied_;
+}
+
+bool KvStateMachine::finish_applies() {
+  if (fail_next_groups <= 0) return true;
+  --fail_next_groups;
+  ++groups_failed;
+  kv_ = std::move(group_kv_);
+  applied_ = group_applied_;
+  return false;
+}
+
 Result<Ok, SnapshotError> KvStateMachine::save_snapshot(const SnapshotMeta& meta) {
   if (meta.index != applied_.index) return Unexpected{SnapshotError::unavailable};
   snap_bytes_ = std::make_shared<const std::string>(serialize(kv_));

@@ -20,7 +20,13 @@ class KvStateMachine final : public StateMachine {
   /// The next `n` applies fail (nullopt: "storage down"), as a broken disk would make them.
   int fail_next_applies = 0;
 
+  /// The next `n` groups of applies fail as a whole at finish_applies(), as a database
+  /// transaction that cannot commit would: everything applied in the group is undone.
+  int fail_next_groups = 0;
+
   std::optional<std::string> apply(const Entry& entry, const ConfState& conf) override;
+  void begin_applies() override;
+  bool finish_applies() override;
   SnapshotMeta applied_state() const override { return applied_; }
   Result<Ok, SnapshotError> save_snapshot(const SnapshotMeta& meta) override;
   std::unique_ptr<SnapshotReader> open_snapshot() override;
@@ -33,11 +39,13 @@ class KvStateMachine final : public StateMachine {
   std::string get(const std::string& key) const;
 
   static std::string encode_put(const std::string& key, const std::string& value) { return key + "=" + value; }
-  uint64_t snapshots_saved = 0, snapshots_restored = 0;
+  uint64_t snapshots_saved = 0, snapshots_restored = 0, groups_failed = 0;
 
  private:
   std::map<std::string, std::string> kv_;
   SnapshotMeta applied_;
+  std::map<std::string, std::string> group_kv_;  // the state when the group began
+  SnapshotMeta group_applied_;
   std::shared_ptr<const std::string> snap_bytes_;
   SnapshotMeta snap_meta_;
 };

@@ -7,6 +7,7 @@ namespace {
 
 TEST(Simulator, SeedsPassAndExerciseFaults) {
   uint64_t elections = 0, crashes = 0, conf = 0, snaps = 0, writes = 0, reads = 0;
+  uint64_t batched = 0, groups_failed = 0;
   for (uint64_t seed = 1; seed <= 20; ++seed) {
     SimOptions o;
     o.seed = seed;
@@ -18,6 +19,8 @@ TEST(Simulator, SeedsPassAndExerciseFaults) {
     snaps += r.snapshots_installed;
     writes += r.writes_acked;
     reads += r.reads_ok;
+    batched += r.batched_steps;
+    groups_failed += r.apply_groups_failed;
   }
   EXPECT_GT(elections, 40u);
   EXPECT_GT(crashes, 40u);
@@ -25,6 +28,8 @@ TEST(Simulator, SeedsPassAndExerciseFaults) {
   EXPECT_GT(snaps, 5u);
   EXPECT_GT(writes, 1000u);
   EXPECT_GT(reads, 1000u);
+  EXPECT_GT(batched, 1000u);     // group commit (Node::Batch) in part of the steps
+  EXPECT_GT(groups_failed, 0u);  // whole apply groups undone by the state machine
 }
 
 TEST(Simulator, Deterministic) {
