@@ -37,7 +37,7 @@ struct ServerConfig {
   int64_t heartbeat_ticks = 1;
   int64_t max_append_bytes = 1 << 20;
   int64_t proposal_timeout_ms = 5'000;
-  int64_t snapshot_threshold = 10'000;
+  int64_t snapshot_threshold = 100'000;
   int64_t stale_read_bound_ms = 5'000;
   int64_t retention_interval_ms = 3'600'000;
   int64_t watch_history = 10'000;

@@ -53,7 +53,7 @@ struct RaftOptions {
   int heartbeat_ticks = 1;
   uint64_t max_append_bytes = 1 << 20;
   int64_t proposal_timeout_ms = 5'000;
-  uint64_t snapshot_threshold = 10'000;
+  uint64_t snapshot_threshold = 100'000;
   // Mutual TLS between peers (transport::TransportOptions): all three or none.
   std::string peer_tls_cert;
   std::string peer_tls_key;
