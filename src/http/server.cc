@@ -13,7 +13,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -49,11 +48,13 @@ namespace net = boost::asio;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 // Concrete executor types throughout: a type-erased any_io_executor costs a copy and an
-// indirect call at every completion of the read path.
-using Strand = net::strand<net::io_context::executor_type>;
-using Socket = net::basic_stream_socket<tcp, Strand>;
+// indirect call at every completion of the read path. Each io thread runs its own io_context,
+// and a connection belongs to one of them, so its handlers never run concurrently without a
+// strand (see Core::contexts).
+using Executor = net::io_context::executor_type;
+using Socket = net::basic_stream_socket<tcp, Executor>;
 using Timer = net::basic_waitable_timer<std::chrono::steady_clock,
-                                        net::wait_traits<std::chrono::steady_clock>, Strand>;
+                                        net::wait_traits<std::chrono::steady_clock>, Executor>;
 using PlainStream = Socket;
 using TlsStream = beast::ssl_stream<Socket>;
 
@@ -98,7 +99,7 @@ std::string endpoint_text(const tcp::endpoint& ep) {
 
 /// The request parser of a connection: allocated with its first request and rebuilt in place
 /// for each next one (a Beast parser cannot be reset), released while a request is held so that
-/// a parked connection does not carry it. Strand only.
+/// a parked connection does not carry it. Loop only.
 class ParserSlot {
  public:
   using Parser = bhttp::request_parser<bhttp::string_body>;
@@ -124,7 +125,7 @@ class SessionBase {
   virtual ~SessionBase() = default;
   virtual void on_server_stopping() = 0;
   virtual void close() = 0;
-  virtual Strand executor() = 0;
+  virtual Executor executor() = 0;
 };
 
 /// What the Server, its sessions and outstanding Replies share. Held through shared_ptr so that
@@ -132,11 +133,25 @@ class SessionBase {
 /// the server stopped. Fields under `mu` are touched from io threads, handler threads and the
 /// control thread.
 struct Core {
-  Core(ServerOptions o, Handler h) : options(std::move(o)), handler(std::move(h)) {}
+  Core(ServerOptions o, Handler h) : options(std::move(o)), handler(std::move(h)) {
+    int n = options.threads;
+    if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    for (int i = 0; i < n; ++i) contexts.push_back(std::make_unique<net::io_context>(1));
+  }
+
+  /// The io_context of the next connection, round robin.
+  net::io_context& next_context() {
+    return *contexts[next_context_index.fetch_add(1, std::memory_order_relaxed) % contexts.size()];
+  }
 
   const ServerOptions options;
   const Handler handler;
-  net::io_context ioc;
+  // One event loop per io thread (nginx's model): a connection's reads, writes and handlers all
+  // run on its loop's thread, so completions need no strand, and a thread that finds work never
+  // has to wake the other (with one shared io_context, every post to an idle thread cost an
+  // epoll_ctl on the interrupter and a context switch). contexts[0] also accepts.
+  std::vector<std::unique_ptr<net::io_context>> contexts;
+  std::atomic<size_t> next_context_index{0};
   std::unique_ptr<ssl::context> tls;  // set by start() when the API is served over HTTPS
 
   std::mutex mu;
@@ -149,8 +164,9 @@ struct Core {
 };
 
 /// One accepted connection: reads one request at a time, hands it to the handler and writes the
-/// answer, then reads the next (keep-alive) or closes. Runs on its own strand; deliver() and
-/// deliver_dropped() are the only entries from other threads (they post onto the strand).
+/// answer, then reads the next (keep-alive) or closes. Runs on the thread of its io_context
+/// (its "loop"); deliver() and deliver_dropped() are the only entries from other threads (they
+/// post onto the loop).
 /// Kept alive by its pending operations and by the Reply of the request being handled.
 /// `Stream` is PlainStream or TlsStream (HTTPS: the TLS handshake comes first).
 template <class Stream>
@@ -170,9 +186,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
  public:
   Session(std::shared_ptr<Core> core, Socket socket)
       : core_(std::move(core)),
-        strand_(socket.get_executor()),
+        executor_(socket.get_executor()),
         stream_(make_stream(*core_, std::move(socket))),
-        timer_(strand_) {
+        timer_(executor_) {
     core_->open_connections.fetch_add(1);
     beast::error_code ec;
     auto ep = this->socket().remote_endpoint(ec);
@@ -191,7 +207,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       std::lock_guard lock(core_->mu);
       if (!core_->stopping.load()) core_->sessions.emplace(this, this->weak_from_this());
     }
-    net::dispatch(strand_, [self = this->shared_from_this()] {
+    net::dispatch(executor_, [self = this->shared_from_this()] {
       if (self->core_->stopping.load()) {
         self->close();
       } else if constexpr (kTls) {
@@ -202,27 +218,27 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     });
   }
 
-  /// Hands the handler's response to the strand. Any thread.
+  /// Hands the handler's response to the loop. Any thread.
   void deliver(Response res) {
-    // Answered at once, inside the handler call on our strand (the common case of a read):
-    // written from here, without a round trip through the strand's queue. The write only
+    // Answered at once, inside the handler call on our loop (the common case of a read):
+    // written from here, without a round trip through the loop's queue. The write only
     // starts; its completion runs after the handler has returned.
-    if (strand_.running_in_this_thread() && in_handler_) {  // in this order: no race
+    if (executor_.running_in_this_thread() && in_handler_) {  // in this order: no race
       return write_handler_response(std::move(res));
     }
     std::lock_guard lock(core_->mu);
     if (core_->stopped) return;  // the io threads are gone or about to be: drop it
-    net::post(strand_, [self = this->shared_from_this(), res = std::move(res)]() mutable {
+    net::post(executor_, [self = this->shared_from_this(), res = std::move(res)]() mutable {
       self->write_handler_response(std::move(res));
     });
   }
 
   /// The handler dropped every copy of its Reply without answering.
-  /// Any thread; the response is built on the strand, which owns current_.
+  /// Any thread; the response is built on the loop, which owns current_.
   void deliver_dropped() {
     std::lock_guard lock(core_->mu);
     if (core_->stopped) return;
-    net::post(strand_, [self = this->shared_from_this()] {
+    net::post(executor_, [self = this->shared_from_this()] {
       if (self->state_ != State::kHandling) return;
       self->write_handler_response(self->error_response(
           500, api::make_error(api::Errc::kInternal, "the request was dropped without an answer")));
@@ -259,25 +275,25 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (stream_closed_.load() || data.empty()) return !stream_closed_.load();
     if (stream_queued_.fetch_add(data.size()) + data.size() > kMaxStreamQueueBytes) {
       spdlog::warn("http stream to {} closed: the client does not read", remote_);
-      net::post(strand_, [self = this->shared_from_this()] { self->close(); });
+      net::post(executor_, [self = this->shared_from_this()] { self->close(); });
       stream_closed_.store(true);
       return false;
     }
-    net::post(strand_, [self = this->shared_from_this(), data = std::move(data)]() mutable {
+    net::post(executor_, [self = this->shared_from_this(), data = std::move(data)]() mutable {
       self->stream_push(std::move(data));
     });
     return true;
   }
   void stream_close() {
     if (stream_closed_.exchange(true)) return;
-    net::post(strand_, [self = this->shared_from_this()] {
+    net::post(executor_, [self = this->shared_from_this()] {
       self->stream_end_requested_ = true;
       self->stream_flush();
     });
   }
   bool stream_is_closed() const { return stream_closed_.load(); }
 
-  Strand executor() override { return strand_; }
+  Executor executor() override { return executor_; }
 
  private:
   enum class State { kReading, kHandling, kWriting, kStreaming, kLingering, kClosed };
@@ -623,7 +639,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     hangup_armed_ = false;
     if (ec == net::error::operation_aborted) return;
     if (!ec) {
-      // Never block the strand: the reactor may report readiness that is already gone.
+      // Never block the loop: the reactor may report readiness that is already gone.
       char c = 0;
       ssize_t n = ::recv(socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
       if (n > 0) return;  // the next pipelined request: it waits in the socket for read_next()
@@ -811,7 +827,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   const std::shared_ptr<Core> core_;  // declared first: destroyed after the stream
-  const Strand strand_;               // the connection's; every handler runs on it
+  const Executor executor_;           // its loop's; every handler runs there
   Stream stream_;
   Timer timer_;  // see arm()
   Clock::time_point deadline_ = Clock::time_point::max();
@@ -827,14 +843,14 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   bool in_flight_ = false;
   bool fresh_ = true;  // no request read yet on this connection
   bool expect_checked_ = false;  // this request's `Expect` was looked at
-  bool in_handler_ = false;  // the handler runs on the strand now (see deliver())
+  bool in_handler_ = false;  // the handler runs on the loop now (see deliver())
   // The response being written: its head serialised here, its body moved here.
   std::string head_;
   std::string body_;
-  // Held requests (strand only).
+  // Held requests (loop only).
   bool hangup_armed_ = false;
   uint64_t hangup_gen_ = 0;
-  // Streams: the queue and flags are strand-only; the atomics are read by the writer.
+  // Streams: the queue and flags are loop-only; the atomics are read by the writer.
   std::vector<std::string> stream_queue_;
   std::unique_ptr<std::array<char, 512>> stream_drain_;
   bool chunked_ = true;
@@ -878,13 +894,13 @@ Result<std::unique_ptr<ssl::context>, std::string> make_tls_context(const Server
 struct Server::Impl {
   explicit Impl(ServerOptions options, Handler handler)
       : core(std::make_shared<Core>(std::move(options), std::move(handler))),
-        accept_strand(net::make_strand(core->ioc)),
-        acceptor(accept_strand),
-        retry_timer(accept_strand) {}
+        accept_executor(core->contexts[0]->get_executor()),
+        acceptor(accept_executor),
+        retry_timer(accept_executor) {}
 
   void do_accept() {
     acceptor.async_accept(
-        net::make_strand(core->ioc),
+        core->next_context().get_executor(),
         [this](beast::error_code ec, Socket socket) { on_accept(ec, std::move(socket)); });
   }
 
@@ -920,10 +936,10 @@ struct Server::Impl {
 
   // Declared first: the io_context must outlive the acceptor and timer below.
   std::shared_ptr<Core> core;
-  net::strand<net::io_context::executor_type> accept_strand;
+  net::io_context::executor_type accept_executor;  // contexts[0]: one thread, no strand needed
   tcp::acceptor acceptor;
   net::steady_timer retry_timer;
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> work;
   std::vector<std::thread> threads;
   uint16_t port = 0;
   bool started = false;
@@ -953,7 +969,7 @@ Result<Ok, std::string> Server::start() {
   if (host.empty()) host = "0.0.0.0";
 
   beast::error_code ec;
-  tcp::resolver resolver(s.core->ioc);
+  tcp::resolver resolver(*s.core->contexts[0]);
   auto results =
       resolver.resolve(host, port, tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec || results.empty()) {
@@ -976,12 +992,11 @@ Result<Ok, std::string> Server::start() {
   s.port = s.acceptor.local_endpoint(ec).port();
 
   s.started = true;
-  s.work.emplace(net::make_work_guard(s.core->ioc));
-  int n = s.core->options.threads;
-  if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  net::post(s.accept_strand, [&s] { s.do_accept(); });
+  const int n = static_cast<int>(s.core->contexts.size());
+  for (auto& ctx : s.core->contexts) s.work.push_back(net::make_work_guard(*ctx));
+  net::post(s.accept_executor, [&s] { s.do_accept(); });
   for (int i = 0; i < n; ++i) {
-    s.threads.emplace_back([core = s.core] { core->ioc.run(); });
+    s.threads.emplace_back([core = s.core, i] { core->contexts[static_cast<size_t>(i)]->run(); });
   }
   spdlog::info("{} listening on {} ({} io threads)", s.core->tls ? "https" : "http",
                endpoint_text(tcp::endpoint(endpoint.address(), s.port)), n);
@@ -1008,7 +1023,7 @@ void Server::stop() {
   }
 
   // 1. No new connections; idle connections close, busy ones close after their response.
-  net::post(s.accept_strand, [&s] {
+  net::post(s.accept_executor, [&s] {
     beast::error_code ignored;
     s.acceptor.close(ignored);
     s.retry_timer.cancel();
@@ -1030,7 +1045,7 @@ void Server::stop() {
   for (auto& session : s.live_sessions()) {
     net::post(session->executor(), [session] { session->close(); });
   }
-  s.work.reset();
+  s.work.clear();
   for (auto& t : s.threads) t.join();
   s.threads.clear();
 }

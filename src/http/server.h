@@ -11,7 +11,7 @@ namespace cairn::http {
 
 struct ServerOptions {
   std::string listen = "127.0.0.1:8080";    // "host:port" or "[::1]:port"; port 0: a free one
-  int threads = 0;                          // io threads; 0 = one per core
+  int threads = 0;                          // io threads (one event loop each); 0 = one per core
   size_t max_header_bytes = 16 * 1024;      // larger header block: 431 envelope (40001)
   size_t max_body_bytes = 4 * 1024 * 1024;  // larger body: 413 envelope (41301)
   // A request must arrive completely within this, counted from its first byte. Also bounds
