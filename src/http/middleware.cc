@@ -113,6 +113,7 @@ Middleware request_id_middleware() {
     // Holds the request, not copies of its two ids: a held watch keeps this wrapper alive,
     // and the request is alive anyway. Nothing changes either id after this point.
     Reply wrapped = [req, reply = std::move(reply)](Response res) {
+      res.headers.reserve(res.headers.size() + 3);
       set_header(res, "X-Request-ID", req->request_id);
       set_header(res, "traceparent", req->traceparent);
       set_header(res, "X-Trace-ID", req->traceparent.substr(3, 32));

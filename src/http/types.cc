@@ -1,5 +1,7 @@
 #include "http/types.h"
 
+#include <algorithm>
+
 #include "common/address.h"
 
 namespace cairn::http {
@@ -78,6 +80,7 @@ bool parse_target(std::string_view target, std::string& path,
   if (qmark == std::string_view::npos) return true;
 
   std::string_view rest = target.substr(qmark + 1);
+  query.reserve(1 + static_cast<size_t>(std::count(rest.begin(), rest.end(), '&')));
   while (!rest.empty()) {
     size_t amp = rest.find('&');
     std::string_view piece = rest.substr(0, amp);
