@@ -1114,7 +1114,7 @@ Applied Store::apply(const api::Command& command, uint64_t index, int64_t timest
   // goes, applied_index stays, and the entry is applied again later (RaftStateMachine).
   if (auto e = db.take_error()) return abort(*e);
   if (outcome.ok() && !outcome->moves_revision) ctx.rev = revision;
-  if (outcome.ok()) {
+  if (outcome.ok() && !g.open) {  // a group writes its revision once, at commit_group()
     write_meta(db, "revision", static_cast<int64_t>(ctx.rev));
     if (auto e = db.take_error()) return abort(*e);
   }
@@ -1128,8 +1128,10 @@ Applied Store::apply(const api::Command& command, uint64_t index, int64_t timest
     audit->code = outcome.ok() ? 0 : static_cast<int64_t>(outcome.error().code);
     insert_audit(db, *audit);
   }
-  write_meta(db, "applied_index", static_cast<int64_t>(index));
-  impl.write_staged_raft_state(db);
+  if (!g.open) {  // a group writes them once, at commit_group()
+    write_meta(db, "applied_index", static_cast<int64_t>(index));
+    impl.write_staged_raft_state(db);
+  }
   if (auto e = db.take_error()) return abort(*e);
   if (!g.open && !db.exec("COMMIT")) return abort(*db.take_error());
 

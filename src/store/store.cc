@@ -110,23 +110,19 @@ void Store::mark_applied(uint64_t index) {
   if (index <= (g.open ? g.index : impl.applied_index.load())) return;
   if (g.open && g.failed) return;
   if (impl.readers.fault()) return;  // not applied: the caller sees written_index() unchanged
-  Conn& w = *impl.writer;
-  w.clear_error();
-  if (!g.open) w.exec("BEGIN IMMEDIATE");
-  write_meta(w, "applied_index", static_cast<int64_t>(index));
-  impl.write_staged_raft_state(w);
-  if (w.failed() || (!g.open && !w.exec("COMMIT"))) {
-    std::string why = w.take_error().value_or("commit failed");
-    w.exec("ROLLBACK");
-    w.clear_error();
-    if (g.open) {
-      g.failed = true;
-      impl.note_write_failure("sqlite: " + why);
-    }
+  if (g.open) {  // written with the group's other metadata at commit_group()
+    g.index = index;
     return;
   }
-  if (g.open) {
-    g.index = index;
+  Conn& w = *impl.writer;
+  w.clear_error();
+  w.exec("BEGIN IMMEDIATE");
+  write_meta(w, "applied_index", static_cast<int64_t>(index));
+  impl.write_staged_raft_state(w);
+  if (w.failed() || !w.exec("COMMIT")) {
+    w.clear_error();
+    w.exec("ROLLBACK");
+    w.clear_error();
     return;
   }
   impl.applied_index = index;
@@ -157,16 +153,20 @@ bool Store::commit_group() {
   if (g.failed) return false;  // rolled back when the entry failed
   Conn& w = *impl.writer;
   w.clear_error();
-  if (!w.exec("COMMIT")) {
+  const bool wrote = g.index > impl.applied_index.load();
+  if (wrote) {  // once per group instead of once per entry
+    write_meta(w, "applied_index", static_cast<int64_t>(g.index));
+    write_meta(w, "revision", static_cast<int64_t>(g.revision));
+    impl.write_staged_raft_state(w);
+  }
+  if (w.failed() || !w.exec("COMMIT")) {
     std::string why = w.take_error().value_or("commit failed");
     w.exec("ROLLBACK");
     w.clear_error();
     impl.note_write_failure("sqlite: " + why);
     return false;
   }
-  if (g.index > impl.applied_index.load()) {
-    impl.publish(w, g.index, g.revision, g.auth_changed, g.members_changed);
-  }
+  if (wrote) impl.publish(w, g.index, g.revision, g.auth_changed, g.members_changed);
   return true;
 }
 
