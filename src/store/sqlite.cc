@@ -73,6 +73,34 @@ void Conn::release(sqlite3_stmt* stmt, bool owned) {
 }
 
 bool Conn::exec(std::string_view sql) {
+  if (sql.find(';') == std::string_view::npos) {
+    // One statement (BEGIN, SAVEPOINT, RELEASE, COMMIT on every apply and read transaction):
+    // prepared once and kept in the cache instead of parsed again by sqlite3_exec each time.
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) {
+      sqlite3_stmt* stmt = nullptr;
+      if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                             SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) == SQLITE_OK &&
+          stmt != nullptr) {
+        it = cache_.emplace(std::string(sql), Cached{stmt, false}).first;
+      } else {
+        sqlite3_finalize(stmt);  // the general path below reports the error
+      }
+    }
+    if (it != cache_.end() && !it->second.in_use) {
+      sqlite3_stmt* stmt = it->second.stmt;
+      int rc;
+      while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      }
+      if (rc != SQLITE_DONE) {
+        fail(std::string(sql) + ": " + sqlite3_errmsg(db_));
+        sqlite3_reset(stmt);
+        return false;
+      }
+      sqlite3_reset(stmt);
+      return true;
+    }
+  }
   std::string text(sql);
   char* message = nullptr;
   int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message);
