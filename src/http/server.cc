@@ -62,6 +62,7 @@ using TlsStream = beast::ssl_stream<Socket>;
 // that the kernel does not answer unread data with a reset that destroys our error response.
 constexpr int64_t kLingerMs = 1000;
 constexpr size_t kFirstReadBytes = 4096;
+constexpr size_t kNextReadBytes = 512;  // plain HTTP, the next request on a kept-alive connection
 // A stream whose client reads slower than we write is closed once this much waits unsent.
 constexpr size_t kMaxStreamQueueBytes = 1 << 20;
 
@@ -357,30 +358,33 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     }
     // Idle until the first byte of the next request; only then does the read timeout start.
     // A fresh connection that stays silent counts against the read timeout as well.
+    const bool fresh = fresh_;
     int64_t wait_ms = core_->options.idle_timeout_ms;
-    if (fresh_) wait_ms = std::min(wait_ms, core_->options.read_timeout_ms);
+    if (fresh) wait_ms = std::min(wait_ms, core_->options.read_timeout_ms);
     fresh_ = false;
     arm(ms(wait_ms));
-    if constexpr (kTls) {
-      stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
-                              [self = this->shared_from_this()](beast::error_code ec, size_t n) {
-                                if (ec) {
-                                  self->close();  // idle timeout, peer closed, or stop()
-                                  return;
-                                }
-                                self->buffer_.commit(n);
-                                self->start_request();
-                              });
-    } else {
-      wait_first_bytes();
+    if constexpr (!kTls) {
+      if (fresh) return wait_first_bytes();
     }
+    // TLS; or plain HTTP kept alive, where a read (tried at once, EAGAIN mostly) is cheaper
+    // than waiting, which re-arms the socket in epoll with an epoll_ctl every time. A modest
+    // buffer: the next request of a released long poll is allocated this while it comes.
+    const size_t size = kTls ? kFirstReadBytes : kNextReadBytes;
+    stream_.async_read_some(buffer_.prepare(size),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) {
+                                self->close();  // idle timeout, peer closed, or stop()
+                                return;
+                              }
+                              self->buffer_.commit(n);
+                              self->start_request();
+                            });
   }
 
-  /// Plain HTTP: waits until the socket is readable, then reads into the stack and keeps only
-  /// what arrived. An idle or freshly accepted connection then holds no read buffer: a burst of
-  /// ten thousand new connections (watchers) no longer allocates 4 KiB for each before any of
-  /// them sends, which set the process's memory high-water mark. It also spares the
-  /// speculative read that async_read_some tries first (EAGAIN on a kept-alive connection).
+  /// Plain HTTP, a new connection: waits until the socket is readable, then reads into the
+  /// stack and keeps only what arrived. A freshly accepted connection then holds no read
+  /// buffer: a burst of ten thousand new connections (watchers) no longer allocates 4 KiB for
+  /// each before any of them sends, which set the process's memory high-water mark.
   void wait_first_bytes() {
     socket().async_wait(tcp::socket::wait_read,
                         [self = this->shared_from_this()](beast::error_code ec) {
