@@ -93,11 +93,10 @@ Result<std::unique_ptr<Store>, api::Error> Store::open(const Options& options) {
   }
   w.exec(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
   w.exec("PRAGMA foreign_keys = ON");
-  // Checkpoint every 8,192 pages (32 MiB of WAL) instead of SQLite's 1,000: a checkpoint copies
-  // each page changed since the last one once, so fewer, larger checkpoints write the hot pages
-  // (index and table edges every write touches) far less often. It runs in the committing
-  // thread; under the write benchmark the default cost ~9 % of the nodes' CPU.
-  w.exec("PRAGMA wal_autocheckpoint = 8192");
+  // The WAL is checkpointed by SQLite's default (every 1,000 pages, in the committing thread).
+  // 8,192 pages was tried (bench/RESULTS.md, run 2): ~5 % more writes/s, but each larger
+  // checkpoint stalls the Raft thread longer and write p99 rose by a third. A checkpoint on a
+  // thread of its own would remove the stall altogether.
   if (auto e = w.db_error()) return Unexpected{*e};
   auto schema = ensure_schema(w);
   if (!schema.ok()) return Unexpected{schema.error()};
