@@ -20,15 +20,9 @@ import tempfile
 import time
 import urllib.request
 
+from bench import rss_kib  # noqa: E402 - bench/ is this script's own folder
+
 HOST = "127.0.0.1"
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def req(port, method, path, body=None):
