@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "common/time.h"
@@ -123,6 +124,24 @@ struct Store::Impl {
     bool auth_changed = false;
     bool members_changed = false;
   } group;
+
+  /// WAL checkpoints on a thread and connection of their own (Store::open), so that copying
+  /// pages back into the database never stalls the apply (Raft) thread. The writer's WAL hook
+  /// wakes the thread once the WAL holds kCheckpointPages, and checkpoints in the committing
+  /// thread itself only past kCheckpointBound (under steady writes a concurrent checkpoint never
+  /// catches the last frames, and only a checkpoint between two commits lets the WAL restart).
+  static constexpr int kCheckpointPages = 1000;
+  static constexpr int kCheckpointBound = 3000;
+  std::unique_ptr<Conn> checkpointer;
+  std::thread checkpoint_thread;
+  std::mutex checkpoint_mu;
+  std::condition_variable checkpoint_cv;
+  bool checkpoint_wanted = false;  // under checkpoint_mu
+  bool checkpoint_stop = false;    // under checkpoint_mu
+  void start_checkpoints(Conn& writer, std::unique_ptr<Conn> conn);
+  static int wal_committed(void* impl, sqlite3* db, const char* name, int pages);
+  void stop_checkpoints();  // idempotent; also on destruction (an open() that fails later)
+  ~Impl() { stop_checkpoints(); }
 
   /// Makes a committed transaction visible: applied index, revision, Raft state, and the
   /// generations of what it changed. Apply thread, after COMMIT.

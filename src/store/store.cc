@@ -70,8 +70,51 @@ ConfigRow read_config_row(const Stmt& s, int first) {
 
 Store::Store(Options options) : options_(std::move(options)) {}
 
+/// SQLite's WAL hook on the writer, after every commit (in the committing thread).
+int Store::Impl::wal_committed(void* arg, sqlite3* db, const char* /*name*/, int pages) {
+  auto* impl = static_cast<Impl*>(arg);
+  if (pages >= kCheckpointBound) {
+    sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  } else if (pages >= kCheckpointPages) {
+    std::lock_guard lock(impl->checkpoint_mu);
+    impl->checkpoint_wanted = true;
+    impl->checkpoint_cv.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void Store::Impl::start_checkpoints(Conn& w, std::unique_ptr<Conn> conn) {
+  checkpointer = std::move(conn);
+  sqlite3_wal_hook(w.handle(), &wal_committed, this);  // replaces SQLite's auto-checkpoint
+  checkpoint_thread = std::thread([this] {
+    std::unique_lock lock(checkpoint_mu);
+    for (;;) {
+      checkpoint_cv.wait(lock, [this] { return checkpoint_wanted || checkpoint_stop; });
+      if (checkpoint_stop) return;
+      checkpoint_wanted = false;
+      lock.unlock();
+      // PASSIVE: copies what no reader still needs, never waits for (or blocks) anyone.
+      sqlite3_wal_checkpoint_v2(checkpointer->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                nullptr, nullptr);
+      lock.lock();
+    }
+  });
+}
+
+void Store::Impl::stop_checkpoints() {
+  if (!checkpoint_thread.joinable()) return;
+  {
+    std::lock_guard lock(checkpoint_mu);
+    checkpoint_stop = true;
+  }
+  checkpoint_cv.notify_all();
+  checkpoint_thread.join();
+  checkpointer.reset();
+}
+
 Store::~Store() {
   if (!impl_) return;
+  impl_->stop_checkpoints();
   // Readers first: the last connection to close checkpoints the WAL into the database file.
   impl_->readers.close_idle();
   impl_->writer.reset();
@@ -93,13 +136,14 @@ Result<std::unique_ptr<Store>, api::Error> Store::open(const Options& options) {
   }
   w.exec(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
   w.exec("PRAGMA foreign_keys = ON");
-  // The WAL is checkpointed by SQLite's default (every 1,000 pages, in the committing thread).
-  // 8,192 pages was tried (bench/RESULTS.md, run 2): ~5 % more writes/s, but each larger
-  // checkpoint stalls the Raft thread longer and write p99 rose by a third. A checkpoint on a
-  // thread of its own would remove the stall altogether.
   if (auto e = w.db_error()) return Unexpected{*e};
   auto schema = ensure_schema(w);
   if (!schema.ok()) return Unexpected{schema.error()};
+  // Checkpoints on their own thread (Impl::start_checkpoints). Without a second connection,
+  // SQLite's own checkpoints in the committing thread (every 1,000 pages) stay.
+  if (auto conn = Conn::open(options.path, kOpenFlags); conn.ok()) {
+    impl->start_checkpoints(w, std::move(*conn));
+  }
   impl->applied_index = static_cast<uint64_t>(read_meta(w, "applied_index"));
   impl->revision = static_cast<uint64_t>(read_meta(w, "revision"));
   impl->load_raft_state(w);
