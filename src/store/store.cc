@@ -155,26 +155,16 @@ Result<std::unique_ptr<Store>, api::Error> Store::open(const Options& options) {
 void Store::mark_applied(uint64_t index) {
   Impl& impl = *impl_;
   Impl::Group& g = impl.group;
-  if (index <= (g.open ? g.index : impl.applied_index.load())) return;
-  if (g.open && g.failed) return;
+  if (!g.open) {  // a group of one: the same metadata write and commit as every group
+    begin_group();
+    if (!g.open) return;  // faulted, or no transaction: not applied
+    mark_applied(index);
+    commit_group();
+    return;
+  }
+  if (index <= g.index || g.failed) return;
   if (impl.readers.fault()) return;  // not applied: the caller sees written_index() unchanged
-  if (g.open) {  // written with the group's other metadata at commit_group()
-    g.index = index;
-    return;
-  }
-  Conn& w = *impl.writer;
-  w.clear_error();
-  w.exec("BEGIN IMMEDIATE");
-  write_meta(w, "applied_index", static_cast<int64_t>(index));
-  impl.write_staged_raft_state(w);
-  if (w.failed() || !w.exec("COMMIT")) {
-    w.clear_error();
-    w.exec("ROLLBACK");
-    w.clear_error();
-    return;
-  }
-  impl.applied_index = index;
-  impl.publish_staged_raft_state();
+  g.index = index;  // written with the group's other metadata at commit_group()
 }
 
 void Store::begin_group() {
