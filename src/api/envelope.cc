@@ -4,25 +4,16 @@
 
 namespace cairn::api {
 
-void append_json_text(std::string& out, std::string_view s) {
-  for (char c : s) {
-    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return append_json_string(out, s);
-  }
-  out += '"';
-  out += s;
-  out += '"';
-}
-
 std::string success_envelope(std::string_view message, std::string_view data_json,
                              std::string_view request_id, int64_t unix_seconds) {
   std::string out;
   out.reserve(data_json.size() + 128);
   out += R"({"code":0,"message":)";
-  append_json_text(out, message);
+  append_json_string(out, message);
   out += R"(,"data":)";
   out += data_json.empty() ? std::string_view("{}") : data_json;
   out += R"(,"request_id":)";
-  append_json_text(out, request_id);
+  append_json_string(out, request_id);
   out += R"(,"timestamp":)";
   out += std::to_string(unix_seconds);
   out += '}';
@@ -41,7 +32,7 @@ std::string error_envelope(const Error& error, std::string_view request_id, int6
   append_json_string(out, error.details);
   if (!error.field.empty()) {
     out += R"(,"field":)";
-    append_json_text(out, error.field);
+    append_json_string(out, error.field);
   }
   // Merge the members of an extra object: strip its braces.
   if (extra_error_json.size() > 2 && extra_error_json.front() == '{' &&
@@ -50,7 +41,7 @@ std::string error_envelope(const Error& error, std::string_view request_id, int6
     out += extra_error_json.substr(1, extra_error_json.size() - 2);
   }
   out += R"(},"request_id":)";
-  append_json_text(out, request_id);
+  append_json_string(out, request_id);
   out += R"(,"timestamp":)";
   out += std::to_string(unix_seconds);
   out += '}';

@@ -15,12 +15,6 @@ namespace cairn::api {
 std::string success_envelope(std::string_view message, std::string_view data_json,
                              std::string_view request_id, int64_t unix_seconds);
 
-/// Appends `s` as a JSON string literal, exactly as append_json_string (common/json.h) does, but
-/// copies plain printable ASCII without `"` or `\` straight through: ids, names and keys on the
-/// read path, where the general escaper (a nlohmann::json built from a string copy, then
-/// dumped) cost several allocations per string.
-void append_json_text(std::string& out, std::string_view s);
-
 ///   {"code":40001,"message":"参数错误","error":{"details":"…","field":"…"},"request_id":…}
 /// `extra_error_json`, when not empty, is a JSON object whose members are merged into "error"
 /// (e.g. the leader hint of 50302).

@@ -58,8 +58,19 @@ std::optional<Json> parse_json(std::string_view text, int max_depth) {
 }
 
 void append_json_string(std::string& out, std::string_view s) {
-  // nlohmann's serializer does the escaping and the UTF-8 repair; a string copy is cheap next
-  // to an HTTP round trip and keeps one escaping rule in the code base.
+  // Plain printable ASCII without '"' or '\\' needs no escaping: copied straight through. That
+  // covers ids, names and keys on the read path, where the general escaper below (a Json built
+  // from a string copy, then dumped) cost several allocations per string.
+  bool plain = true;
+  for (char c : s) plain = plain && c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
+  if (plain) {
+    out += '"';
+    out += s;
+    out += '"';
+    return;
+  }
+  // nlohmann's serializer does the escaping and the UTF-8 repair, one escaping rule in the code
+  // base.
   out += Json(std::string(s)).dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 

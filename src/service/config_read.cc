@@ -5,7 +5,6 @@
 #include <set>
 #include <string>
 
-#include "api/envelope.h"
 #include "common/time.h"
 #include "service/request.h"
 #include "service/service.h"
@@ -48,9 +47,9 @@ void append_config_data(std::string& out, const std::string& ns, const std::stri
                         std::string_view value, int64_t version, int64_t updated_at_ms) {
   out.reserve(out.size() + ns.size() + key.size() + value.size() + 96);  // one allocation
   out += R"({"namespace":)";
-  api::append_json_text(out, ns);
+  append_json_string(out, ns);
   out += R"(,"key":)";
-  api::append_json_text(out, key);
+  append_json_string(out, key);
   out += R"(,"value":)";
   out += value;
   out += R"(,"version":)";

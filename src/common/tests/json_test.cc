@@ -43,3 +43,24 @@ TEST(JsonQuote, EscapesAndRepairsUtf8) {
 
 }  // namespace
 }  // namespace cairn
+
+namespace cairn {
+namespace {
+
+// The plain-ASCII fast path of append_json_string gives exactly what the general escaper (a
+// nlohmann dump with UTF-8 repair) gives.
+TEST(AppendJsonString, FastPathMatchesTheGeneralEscaper) {
+  std::vector<std::string> cases = {"", "success", "5afc11ac-7c17-4abf-b053-c0b4e31e8dfc",
+                                    "a/b", "say \"hi\"", "back\\slash", "tab\there", "日本",
+                                    std::string("nul\0in", 6), "\x7f", "\xff\xfe bad utf-8"};
+  for (int c = 0; c < 256; ++c) cases.push_back(std::string(1, static_cast<char>(c)));
+  for (const auto& s : cases) {
+    std::string fast;
+    append_json_string(fast, s);
+    const std::string general = Json(s).dump(-1, ' ', false, Json::error_handler_t::replace);
+    EXPECT_EQ(fast, general) << "input of " << s.size() << " bytes";
+  }
+}
+
+}  // namespace
+}  // namespace cairn
