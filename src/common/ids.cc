@@ -37,13 +37,19 @@ std::string new_uuid() {
   return out;
 }
 
+void append_random_hex(std::string& out, size_t n_bytes) {
+  for (size_t i = 0; i < n_bytes; i += 8) {
+    size_t take = n_bytes - i < 8 ? n_bytes - i : 8;
+    uint64_t v = 0;
+    while (v == 0) v = rng()();  // a whole group of 8 bytes is never zero
+    append_hex(out, v, static_cast<int>(take * 2));
+  }
+}
+
 std::string random_hex(size_t n_bytes) {
   std::string out;
   out.reserve(n_bytes * 2);
-  for (size_t i = 0; i < n_bytes; i += 8) {
-    size_t take = n_bytes - i < 8 ? n_bytes - i : 8;
-    append_hex(out, rng()(), static_cast<int>(take * 2));
-  }
+  append_random_hex(out, n_bytes);
   return out;
 }
 

@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdint>
-#include <random>
 
 #include "common/ids.h"
 #include "common/json.h"
@@ -62,21 +60,6 @@ std::string trace_id_from_header(std::string_view value) {
   return id;
 }
 
-namespace {
-
-/// Appends 16 random lower-case hex digits, never all zeros (an invalid W3C id).
-void append_random_hex16(std::string& out) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  uint64_t v = 0;
-  while (v == 0) v = rng();
-  static constexpr char kHex[] = "0123456789abcdef";
-  char digits[16];
-  for (int i = 15; i >= 0; --i, v >>= 4) digits[i] = kHex[v & 0xf];
-  out.append(digits, sizeof digits);
-}
-
-}  // namespace
-
 std::string next_traceparent(std::string_view incoming, std::string_view trace_id) {
   // Built in place, one allocation: this runs for every request.
   std::string out;
@@ -85,7 +68,7 @@ std::string next_traceparent(std::string_view incoming, std::string_view trace_i
   if (is_valid_traceparent(incoming)) {
     out += incoming.substr(3, 32);
     out += '-';
-    append_random_hex16(out);
+    append_random_hex(out, 8);
     out += '-';
     out += incoming.substr(53, 2);
     return out;
@@ -93,11 +76,11 @@ std::string next_traceparent(std::string_view incoming, std::string_view trace_i
   if (trace_id.size() == 32 && is_lower_hex(trace_id) && !all_zeros(trace_id)) {
     out += trace_id;
   } else {
-    append_random_hex16(out);  // each half non-zero: the trace id is never all zeros
-    append_random_hex16(out);
+    append_random_hex(out, 8);  // each half non-zero: the trace id is never all zeros
+    append_random_hex(out, 8);
   }
   out += '-';
-  append_random_hex16(out);
+  append_random_hex(out, 8);
   out += "-01";
   return out;
 }
