@@ -37,6 +37,8 @@ SUITES = {
     "auth": ["test_auth", "test_tls"],
     "observability": ["test_observability", "test_degraded"],
     "redis": ["test_redis"],
+    "audit": ["test_audit_core", "test_audit_http", "test_audit_values"],
+    "deploy": ["test_deploy"],
 }
 
 
