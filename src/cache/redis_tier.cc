@@ -352,18 +352,22 @@ bool RedisTier::execute(const Job& job) {
 bool RedisTier::warm_all() {
   std::vector<Current> all = current_();
   for (const auto& c : all) {
-    Job job;
-    job.kind = Job::kWrite;
-    job.ns = c.ns;
-    job.key = c.key;
-    job.value = c.value;
-    job.version = c.version;
-    job.at_ms = c.updated_at_ms;
-    if (!execute(job)) return false;
+    if (!execute(rewrite_job(c))) return false;
     written_.fetch_add(1, std::memory_order_relaxed);
   }
   spdlog::info("redis: warmed with {} configs", all.size());
   return true;
+}
+
+RedisTier::Job RedisTier::rewrite_job(const Current& c) {
+  Job job;  // revision 0: a guarded write of what is already current, no change event
+  job.kind = Job::kWrite;
+  job.ns = c.ns;
+  job.key = c.key;
+  job.value = c.value;
+  job.version = c.version;
+  job.at_ms = c.updated_at_ms;
+  return job;
 }
 
 bool RedisTier::hide_namespace(const std::string& ns) {
@@ -391,15 +395,7 @@ bool RedisTier::hide_namespace(const std::string& ns) {
 
 bool RedisTier::show_namespace(const std::string& ns) {
   for (const auto& c : namespace_configs_(ns)) {
-    if (c.status == 0) continue;
-    Job job;  // revision 0: written back, no change event
-    job.kind = Job::kWrite;
-    job.ns = c.ns;
-    job.key = c.key;
-    job.value = c.value;
-    job.version = c.version;
-    job.at_ms = c.updated_at_ms;
-    if (!execute(job)) return false;
+    if (c.status != 0 && !execute(rewrite_job(c))) return false;
   }
   return true;
 }

@@ -140,6 +140,7 @@ class RedisTier {
   void run();
   bool execute(const Job& job);
   bool warm_all();
+  static Job rewrite_job(const Current& c);
   bool hide_namespace(const std::string& ns);
   bool show_namespace(const std::string& ns);
   /// A command on `ctx` (reconnecting when needed); nullptr and the breaker told on failure.

@@ -59,6 +59,32 @@ void append_config_data(std::string& out, const std::string& ns, const std::stri
   out += R"("})";
 }
 
+/// The data of a namespace read without its closing brace: `{"namespace":…,"configs":{key:
+/// value,…},"version":…,"updated_at":"…"`. `configs` holds (key, row) pairs; rows with status 0
+/// are left out.
+template <class Configs>
+void append_namespace_data(std::string& out, const std::string& ns, const Configs& configs,
+                           uint64_t revision, int64_t updated_at_ms) {
+  out.reserve(out.size() + 64 + configs.size() * 64);
+  out += R"({"namespace":)";
+  append_json_string(out, ns);
+  out += R"(,"configs":{)";
+  bool first = true;
+  for (const auto& [key, c] : configs) {
+    if (c.status == 0) continue;
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, key);
+    out += ':';
+    out += c.value;
+  }
+  out += R"(},"version":)";
+  out += std::to_string(revision);
+  out += R"(,"updated_at":")";
+  out += format_utc(updated_at_ms);
+  out += '"';
+}
+
 /// The `at` query parameter (docs/versions.md): RFC 3339 or unix milliseconds; nullopt when
 /// absent, 40002 when malformed. A time to the second stands for the whole second.
 Result<std::optional<Instant>, api::Error> at_param(const http::Request& req) {
@@ -278,24 +304,8 @@ void Service::get_namespace_configs(const http::RequestPtr& req, const http::Rep
       error = namespace_disabled(ns);
       return;
     }
-    data.reserve(64 + entry.configs.size() * 64);
-    data += R"({"namespace":)";
-    append_json_string(data, ns);
-    data += R"(,"configs":{)";
-    bool first = true;
-    for (const auto& [key, c] : entry.configs) {
-      if (c.status == 0) continue;
-      if (!first) data += ',';
-      first = false;
-      append_json_string(data, key);
-      data += ':';
-      data += c.value;
-    }
-    data += R"(},"version":)";
-    data += std::to_string(entry.revision);
-    data += R"(,"updated_at":")";
-    data += format_utc(entry.updated_at_ms);
-    data += R"("})";
+    append_namespace_data(data, ns, entry.configs, entry.revision, entry.updated_at_ms);
+    data += '}';
   });
   if (!found) return reply_error(reply, *req, namespace_not_found(ns));
   if (error) return reply_error(reply, *req, *error);
@@ -315,22 +325,9 @@ void Service::get_namespace_at(const http::RequestPtr& req, const http::Reply& r
   if (hidden) return reply_error(reply, *req, *hidden);
   auto then = store_.namespace_at(ns, at.last_ms());
   if (!then.ok()) return reply_error(reply, *req, then.error());
-  std::string data = R"({"namespace":)";
-  append_json_string(data, ns);
-  data += R"(,"configs":{)";
-  bool first = true;
-  for (const auto& [key, row] : then->configs) {
-    if (!first) data += ',';
-    first = false;
-    append_json_string(data, key);
-    data += ':';
-    data += row.value;
-  }
-  data += R"(},"version":)";
-  data += std::to_string(then->revision);
-  data += R"(,"updated_at":")";
-  data += format_utc(then->updated_at_ms);
-  data += R"(","at":")";
+  std::string data;
+  append_namespace_data(data, ns, then->configs, then->revision, then->updated_at_ms);
+  data += R"(,"at":")";
   data += format_utc(at.unix_ms);
   data += R"(","unavailable":[)";
   for (size_t i = 0; i < then->unavailable.size(); ++i) {

@@ -252,31 +252,19 @@ R<Outcome> create_namespace(Ctx& ctx, const api::CreateNamespace& c) {
     s.bind(c.name);
     if (s.step()) old_id = s.i64(0);
   }
-  if (old_id) {
-    ctx.db
-        .prepare(
-            "INSERT INTO namespace(id, name, description, status, revision, created_at, "
-            "updated_at) VALUES (?, ?, ?, 1, ?, ?, ?)")
-        .bind(*old_id)
-        .bind(c.name)
-        .bind(c.description)
-        .bind(ctx.rev)
-        .bind(ctx.ts)
-        .bind(ctx.ts)
-        .run();
-    ctx.db.prepare("DELETE FROM namespace_tombstone WHERE name = ?").bind(c.name).run();
-  } else {
-    ctx.db
-        .prepare(
-            "INSERT INTO namespace(name, description, status, revision, created_at, updated_at) "
-            "VALUES (?, ?, 1, ?, ?, ?)")
-        .bind(c.name)
-        .bind(c.description)
-        .bind(ctx.rev)
-        .bind(ctx.ts)
-        .bind(ctx.ts)
-        .run();
-  }
+  // A NULL id takes the next AUTOINCREMENT id.
+  ctx.db
+      .prepare(
+          "INSERT INTO namespace(id, name, description, status, revision, created_at, "
+          "updated_at) VALUES (?, ?, ?, 1, ?, ?, ?)")
+      .bind(old_id)
+      .bind(c.name)
+      .bind(c.description)
+      .bind(ctx.rev)
+      .bind(ctx.ts)
+      .bind(ctx.ts)
+      .run();
+  if (old_id) ctx.db.prepare("DELETE FROM namespace_tombstone WHERE name = ?").bind(c.name).run();
   auto row = namespace_by_id(ctx.db, old_id ? *old_id : ctx.db.last_insert_id());
   if (!row) return fail(Errc::kDatabase, "namespace row vanished after insert");
   ctx.changes.push_back(Change{Change::Kind::kNamespacePut, *row, {}, {}});
