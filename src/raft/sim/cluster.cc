@@ -512,7 +512,7 @@ class Cluster {
       if (!op.is_write && op.ret == Operation::kUnknown) continue;  // still pending read
       hist.push_back(op);
     }
-    auto lin = check_linearizable(hist);
+    auto lin = check_linearizable(hist, opt_.linearizability_budget);
     report_.linearizability_inconclusive = lin.inconclusive;
     if (!lin.ok) fail("linearizability: " + lin.explanation);
     for (auto& [id, s] : servers_) report_.snapshots_installed += s->sm.snapshots_restored;

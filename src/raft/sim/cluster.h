@@ -15,6 +15,8 @@ struct SimOptions {
   Config::Bugs bugs;
   bool membership = true;  // add learners, promote them, remove members (leader included)
   bool verbose = false;
+  /// Steps the linearizability search may take before it gives up (inconclusive).
+  uint64_t linearizability_budget = 5'000'000;
 };
 
 /// The outcome of one run and counters showing what it exercised.
