@@ -1,6 +1,10 @@
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <algorithm>
 #include <functional>
+#include <string>
 #include <map>
 #include <memory>
 #include <set>
@@ -36,6 +40,46 @@ class Harness {
     for (int i = 1; i <= n; ++i) boot.voters.push_back(static_cast<NodeId>(i));
     for (NodeId id : boot.voters) peers[id] = std::make_unique<Peer>();
   }
+  Harness(Harness&&) = default;  // peers live on the heap: nodes keep their references
+  /// Teardown: the invariants hold at the end of every test too.
+  ~Harness() { check_invariants(); }
+
+  /// LogCabin-style invariants (LogCabin's RaftConsensusInvariants), checked after every
+  /// delivery round, every tick_all() step and at teardown, across everything seen so far:
+  /// election safety (at most one leader per term), log matching (two logs holding an entry
+  /// of the same index and term hold the same entries up to it) and that a committed entry
+  /// never changes. A failure is a test failure naming the nodes and the index.
+  void check_invariants() {
+    if (!invariants_checked) return;
+    for (auto& [id, p] : peers) {
+      if (!p->node) continue;
+      const Node& n = *p->node;
+      if (n.is_leader()) {
+        auto [it, fresh] = leaders_.emplace(n.term(), id);
+        if (!fresh && it->second != id) {
+          report("election safety: nodes " + std::to_string(it->second) + " and " +
+                 std::to_string(id) + " both led term " + std::to_string(n.term()));
+        }
+      }
+      const MemoryLogStore& log = p->log;
+      const Index upto = std::min(n.status().commit, log.last_index());
+      for (Index i = log.first_index(); i <= upto; ++i) {
+        const Entry& e = log.at(i);
+        auto [it, fresh] = committed_.emplace(i, e);
+        if (!fresh && !(it->second == e)) {
+          report("committed entry " + std::to_string(i) + " changed on node " +
+                 std::to_string(id) + " (term " + std::to_string(e.term) + ", committed with term " +
+                 std::to_string(it->second.term) + ")");
+        }
+      }
+    }
+    for (auto a = peers.begin(); a != peers.end(); ++a) {
+      for (auto b = std::next(a); b != peers.end(); ++b) check_log_matching(*a, *b);
+    }
+  }
+
+  /// Switches the checks off for a test that plants a bug which breaks them on purpose.
+  bool invariants_checked = true;
 
   /// Pre-populates a log before start(): entry 1 is the bootstrap configuration, then one entry
   /// per term given (indexes 2, 3, ...).
@@ -84,8 +128,9 @@ class Harness {
         for (auto& m : p->tr.out) batch.push_back(std::move(m));
         p->tr.out.clear();
       }
-      if (batch.empty()) return;
+      if (batch.empty()) break;
       for (const Message& m : batch) deliver_one(m, filter);
+      check_invariants();
     }
   }
 
@@ -129,8 +174,40 @@ class Harness {
   std::map<NodeId, std::unique_ptr<Peer>> peers;
 
  private:
+  /// One test failure per distinct violation (the checks run after every step).
+  void report(const std::string& violation) {
+    if (reported_.insert(violation).second) ADD_FAILURE() << violation;
+  }
+
+  void check_log_matching(const std::pair<const NodeId, std::unique_ptr<Peer>>& a,
+                          const std::pair<const NodeId, std::unique_ptr<Peer>>& b) {
+    const MemoryLogStore& la = a.second->log;
+    const MemoryLogStore& lb = b.second->log;
+    const Index lo = std::max(la.first_index(), lb.first_index());
+    const Index hi = std::min(la.last_index(), lb.last_index());
+    // The highest index where both hold the same term: everything from lo up to it must match.
+    Index same = 0;
+    for (Index i = hi; i >= lo && i > 0; --i) {
+      if (la.at(i).term == lb.at(i).term) {
+        same = i;
+        break;
+      }
+    }
+    for (Index i = lo; i <= same; ++i) {
+      if (!(la.at(i) == lb.at(i))) {
+        report("log matching: nodes " + std::to_string(a.first) + " and " +
+               std::to_string(b.first) + " agree on the term at index " + std::to_string(same) +
+               " but differ at " + std::to_string(i));
+        return;
+      }
+    }
+  }
+
   Config base_;
   std::set<std::pair<NodeId, NodeId>> cut_;
+  std::map<Term, NodeId> leaders_;
+  std::map<Index, Entry> committed_;
+  std::set<std::string> reported_;
 };
 
 }  // namespace cairn::raft::test
