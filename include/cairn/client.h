@@ -63,6 +63,9 @@ class ClientResult {
   std::variant<T, ClientError> v_;
 };
 
+/// An instant, for reads of a key or a namespace as they were at that time.
+using TimePoint = std::chrono::system_clock::time_point;
+
 /// How a Client reaches the cluster. Plain value type.
 struct ClientOptions {
   /// "http://host:port" (or "host:port"); tried in order, the last one that answered first.
@@ -278,6 +281,16 @@ class Client {
   ClientResult<BatchGetResult> batch_get(const std::string& ns,
                                          const std::vector<std::string>& keys);
   ClientResult<NamespaceContent> get_namespace(const std::string& ns);
+
+  // Point-in-time reads (`at=` of config/get and config/namespace/{ns}, docs/versions.md):
+  // `get_at` answers the version of the key that was current at instant `at`, or the server's
+  // 40401 when none was (the key did not exist yet, was deleted then, or retention removed that
+  // version); `get_namespace_at` the namespace's enabled configs as of `at` (`revision` is the
+  // namespace's revision then, 0 when the server does not know it). `at` is sent as Unix
+  // milliseconds (sub-millisecond parts dropped); an instant before 1970 is refused with
+  // kInvalid. They never read nor refresh the file cache: a past read is never served stale.
+  ClientResult<ConfigValue> get_at(const std::string& ns, const std::string& key, TimePoint at);
+  ClientResult<NamespaceContent> get_namespace_at(const std::string& ns, TimePoint at);
 
   // Admin writes. They are retried on another endpoint only when the request certainly was not
   // applied (connect failure, 50301, 50302, 429).
