@@ -87,7 +87,7 @@ async function loadHistory(box, q, page, errors) {
 }
 
 async function loadVersions(box, q, cfg, errors, reloadWhen, write) {
-  const data = await attempt(() => get('/api/v1/config/versions', { ...q, page_size: 200 }), errors);
+  const data = await attempt(() => get('/api/v1/admin/config/versions', { ...q, page_size: 200 }), errors);
   if (!data) return;
   const list = data.list;
   const byVersion = new Map(list.map((v) => [v.version, v]));
@@ -99,7 +99,7 @@ async function loadVersions(box, q, cfg, errors, reloadWhen, write) {
   async function compare() {
     const from = Number(left.value);
     const to = Number(right.value);
-    const d = await attempt(() => get('/api/v1/config/diff', { ...q, from, to }), errors);
+    const d = await attempt(() => get('/api/v1/admin/config/diff', { ...q, from, to }), errors);
     if (d) render(result, diffView(`v${from}`, byVersion.get(from)?.value, `v${to}`, byVersion.get(to)?.value, d.changes));
   }
 
@@ -117,7 +117,7 @@ async function loadVersions(box, q, cfg, errors, reloadWhen, write) {
     const r = await attempt(() => (remove ? call('DELETE', '/api/v1/admin/config/tag', { body }) : post('/api/v1/admin/config/tag', body)), errors);
     if (!r) return;
     const has = (list) => list.find((x) => x.version === v.version)?.tags.includes(name);
-    await settle(async () => has((await get('/api/v1/config/versions', { ...q, page_size: 200 })).list) !== remove);
+    await settle(async () => has((await get('/api/v1/admin/config/versions', { ...q, page_size: 200 })).list) !== remove);
     loadVersions(box, q, cfg, errors, reloadWhen, write);
   }
 

@@ -41,6 +41,8 @@ constexpr std::array kTable = {
     Entry{"DELETE", "/api/v1/admin/config", ns(Permission::kWrite)},
     Entry{"GET", "/api/v1/admin/config/list", ns(Permission::kWrite, Absent::kFiltered)},
     Entry{"GET", "/api/v1/admin/config/history", ns(Permission::kWrite)},
+    Entry{"GET", "/api/v1/admin/config/versions", ns(Permission::kWrite)},
+    Entry{"GET", "/api/v1/admin/config/diff", ns(Permission::kWrite)},
     Entry{"POST", "/api/v1/admin/config/rollback", ns(Permission::kWrite)},
     Entry{"POST", "/api/v1/admin/config/batch", ns(Permission::kWrite)},
     Entry{"POST", "/api/v1/admin/config/tag", ns(Permission::kAdmin)},

@@ -142,10 +142,12 @@ struct RedisTier::Reply {
 };
 
 RedisTier::RedisTier(RedisOptions options, std::function<std::vector<Current>()> current,
-                     std::function<bool()> is_leader)
+                     std::function<bool()> is_leader,
+                     std::function<std::vector<Current>(const std::string& ns)> namespace_configs)
     : options_(std::move(options)),
       current_(std::move(current)),
       is_leader_(std::move(is_leader)),
+      namespace_configs_(std::move(namespace_configs)),
       breaker_(options_.breaker_cooldown_ms, [] { return monotonic_ms(); }) {}
 
 RedisTier::~RedisTier() { stop(); }
@@ -267,6 +269,13 @@ void RedisTier::on_applied(const std::vector<store::Change>& changes, uint64_t r
       job.at_ms = c.config.updated_at_ms;
       job.operation = c.operation;
       enqueue(std::move(job));
+    } else if (c.kind == store::Change::Kind::kNamespacePut) {
+      // Disabled: none of its configs may be served from Redis; enabled (or any other change
+      // of an enabled namespace, which is rare): its configs are written back, guarded.
+      if (!namespace_configs_) continue;
+      job.kind = c.ns.status == 0 ? Job::kHide : Job::kShow;
+      job.ns = c.ns.name;
+      enqueue(std::move(job));
     } else if (c.kind == store::Change::Kind::kNamespaceDelete) {
       job.kind = Job::kDelete;
       job.ns = c.ns.name;
@@ -298,6 +307,8 @@ std::optional<std::string> RedisTier::get_version(const std::string& ns, const s
 
 bool RedisTier::execute(const Job& job) {
   if (job.kind == Job::kWarm) return warm_all();
+  if (job.kind == Job::kHide) return hide_namespace(job.ns);
+  if (job.kind == Job::kShow) return show_namespace(job.ns);
   if (job.kind == Job::kFill) {
     auto lock = command(write_ctx_, {"SET", redis_fill_lock_key(job.ns, job.key), options_.node_id,
                                      "NX", "PX", std::to_string(options_.lock_ttl_ms)});
@@ -352,6 +363,44 @@ bool RedisTier::warm_all() {
     written_.fetch_add(1, std::memory_order_relaxed);
   }
   spdlog::info("redis: warmed with {} configs", all.size());
+  return true;
+}
+
+bool RedisTier::hide_namespace(const std::string& ns) {
+  for (const auto& c : namespace_configs_(ns)) {
+    // Every version key the sorted set names, the set, the current config.
+    auto versions = command(write_ctx_, {"ZRANGE", redis_versions_key(ns, c.key), "0", "-1"});
+    if (!versions) return false;
+    std::vector<std::string> del = {"DEL", redis_config_key(ns, c.key),
+                                    redis_versions_key(ns, c.key)};
+    if (versions->r->type == REDIS_REPLY_ARRAY) {
+      for (size_t i = 0; i < versions->r->elements; ++i) {
+        const redisReply* v = versions->r->element[i];
+        if (v->type != REDIS_REPLY_STRING) continue;
+        int64_t version = 0;
+        auto [p, ec] = std::from_chars(v->str, v->str + v->len, version);
+        if (ec == std::errc() && p == v->str + v->len) {
+          del.push_back(redis_version_key(ns, c.key, version));
+        }
+      }
+    }
+    if (!command(write_ctx_, del)) return false;
+  }
+  return command(write_ctx_, {"DEL", redis_namespace_key(ns)}) != nullptr;
+}
+
+bool RedisTier::show_namespace(const std::string& ns) {
+  for (const auto& c : namespace_configs_(ns)) {
+    if (c.status == 0) continue;
+    Job job;  // revision 0: written back, no change event
+    job.kind = Job::kWrite;
+    job.ns = c.ns;
+    job.key = c.key;
+    job.value = c.value;
+    job.version = c.version;
+    job.at_ms = c.updated_at_ms;
+    if (!execute(job)) return false;
+  }
   return true;
 }
 

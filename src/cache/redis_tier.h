@@ -91,9 +91,15 @@ class RedisTier {
     std::string ns, key, value;
     int64_t version = 0;
     int64_t updated_at_ms = 0;
+    int status = 1;  // 0: disabled (namespace_configs only)
   };
+  /// `current`: every config to keep in Redis (enabled configs of enabled namespaces).
+  /// `namespace_configs` (optional): every config of one namespace, enabled or not, whatever
+  /// the namespace's status; used to take a disabled namespace out of Redis and to put it
+  /// back when enabled again. Both are called on the tier's thread.
   RedisTier(RedisOptions options, std::function<std::vector<Current>()> current,
-            std::function<bool()> is_leader);
+            std::function<bool()> is_leader,
+            std::function<std::vector<Current>(const std::string& ns)> namespace_configs = {});
   ~RedisTier();
   RedisTier(const RedisTier&) = delete;
   RedisTier& operator=(const RedisTier&) = delete;
@@ -123,7 +129,8 @@ class RedisTier {
 
  private:
   struct Job {
-    enum Kind { kWrite, kDelete, kFill, kWarm } kind = kWrite;
+    // kHide: a namespace was disabled (every key of it leaves Redis); kShow: enabled.
+    enum Kind { kWrite, kDelete, kFill, kWarm, kHide, kShow } kind = kWrite;
     std::string ns, key, value, operation;
     int64_t version = 0;
     int64_t at_ms = 0;
@@ -133,6 +140,8 @@ class RedisTier {
   void run();
   bool execute(const Job& job);
   bool warm_all();
+  bool hide_namespace(const std::string& ns);
+  bool show_namespace(const std::string& ns);
   /// A command on `ctx` (reconnecting when needed); nullptr and the breaker told on failure.
   struct Reply;
   std::unique_ptr<Reply> command(redisContext*& ctx, const std::vector<std::string>& args);
@@ -143,6 +152,7 @@ class RedisTier {
   RedisAddress address_;
   const std::function<std::vector<Current>()> current_;
   const std::function<bool()> is_leader_;
+  const std::function<std::vector<Current>(const std::string&)> namespace_configs_;
   Breaker breaker_;
 
   std::mutex mu_;

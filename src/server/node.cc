@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "auth/api.h"
 #include "auth/audit_queue.h"
@@ -275,16 +276,33 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
         redis_options,
         [store] {  // every current config, for warm-up and renewal (the tier's thread)
           std::vector<cache::RedisTier::Current> all;
-          (void)store->load_all([](const store::NamespaceRow&) {},
-                                [&](const store::ConfigRow& c) {
-                                  if (c.status != 0) {
-                                    all.push_back({c.ns, c.key, c.value, c.version,
-                                                   c.updated_at_ms});
-                                  }
-                                });
+          std::set<std::string, std::less<>> disabled;  // namespaces come before configs
+          (void)store->load_all(
+              [&](const store::NamespaceRow& n) {
+                if (n.status == 0) disabled.insert(n.name);
+              },
+              [&](const store::ConfigRow& c) {
+                if (c.status != 0 && !disabled.count(c.ns)) {
+                  all.push_back({c.ns, c.key, c.value, c.version, c.updated_at_ms});
+                }
+              });
           return all;
         },
-        [parts] { return !parts->raft || parts->raft->is_leader(); });
+        [parts] { return !parts->raft || parts->raft->is_leader(); },
+        [store](const std::string& ns) {  // one namespace's configs, any status
+          std::vector<cache::RedisTier::Current> configs;
+          store::ConfigFilter filter;
+          filter.ns = ns;
+          for (int64_t page = 1;; ++page) {
+            auto rows = store->list_configs(filter, {page, 1000});
+            if (!rows.ok()) break;
+            for (const auto& c : rows->items) {
+              configs.push_back({c.ns, c.key, c.value, c.version, c.updated_at_ms, c.status});
+            }
+            if (rows->items.size() < 1000) break;
+          }
+          return configs;
+        });
     if (auto started = p.redis->start(); !started.ok()) return Unexpected{started.error()};
     cache::RedisTier* redis = p.redis.get();
     p.state_machine->add_listener([redis](const api::Command&, const store::Applied& applied) {

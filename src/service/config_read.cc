@@ -59,7 +59,33 @@ void append_config_data(std::string& out, const std::string& ns, const std::stri
   out += R"("})";
 }
 
+/// The `at` query parameter (docs/versions.md): RFC 3339 or unix milliseconds; nullopt when
+/// absent, 40002 when malformed. A time to the second stands for the whole second.
+Result<std::optional<Instant>, api::Error> at_param(const http::Request& req) {
+  auto text = req.query_param("at");
+  if (!text) return std::optional<Instant>{};
+  auto at = parse_instant(*text);
+  if (!at) {
+    return Unexpected{make_error(
+        Errc::kValidation,
+        "at must be an RFC 3339 time (2024-01-20T10:00:00Z) or unix milliseconds", "at")};
+  }
+  return std::optional<Instant>{*at};
+}
+
 }  // namespace
+
+void Service::get_config_at(const http::RequestPtr& req, const http::Reply& reply,
+                            const std::string& ns, const std::string& key, const Instant& at) {
+  if (auto hidden = hidden_from_clients(ns, key, nullptr)) {
+    return reply_error(reply, *req, *hidden);
+  }
+  auto row = store_.version_at(ns, key, at.last_ms());
+  if (!row.ok()) return reply_error(reply, *req, row.error());
+  std::string data;
+  append_config_data(data, ns, key, row->value, row->version, row->created_at_ms);
+  reply_ok(reply, *req, "success", data, {{"ETag", etag_of(row->version)}});
+}
 
 void Service::get_config(const http::RequestPtr& req, const http::Reply& reply) {
   auto ns = required_param(*req, "namespace");
@@ -70,6 +96,15 @@ void Service::get_config(const http::RequestPtr& req, const http::Reply& reply) 
   if (auto bad = check_key(*key); !bad.ok()) return reply_error(reply, *req, bad.error());
   auto version = int_param(*req, "version", 1, INT64_MAX);
   if (!version.ok()) return reply_error(reply, *req, version.error());
+  auto at = at_param(*req);
+  if (!at.ok()) return reply_error(reply, *req, at.error());
+  if (*at) {
+    if (*version) {
+      return reply_error(reply, *req,
+                         make_error(Errc::kBadRequest, "give version or at, not both", "at"));
+    }
+    return get_config_at(req, reply, *ns, *key, **at);
+  }
 
   std::optional<api::Error> error;
   std::string data;
@@ -233,6 +268,9 @@ void Service::batch_get(const http::RequestPtr& req, const http::Reply& reply) {
 void Service::get_namespace_configs(const http::RequestPtr& req, const http::Reply& reply) {
   std::string ns(req->path_param("namespace").value_or(""));
   if (auto bad = check_namespace(ns); !bad.ok()) return reply_error(reply, *req, bad.error());
+  auto at = at_param(*req);
+  if (!at.ok()) return reply_error(reply, *req, at.error());
+  if (*at) return get_namespace_at(req, reply, ns, **at);
   std::optional<api::Error> error;
   std::string data;
   bool found = index_.read_namespace(ns, [&](const cache::NamespaceEntry& entry) {
@@ -261,6 +299,45 @@ void Service::get_namespace_configs(const http::RequestPtr& req, const http::Rep
   });
   if (!found) return reply_error(reply, *req, namespace_not_found(ns));
   if (error) return reply_error(reply, *req, *error);
+  reply_ok(reply, *req, "success", data);
+}
+
+/// The namespace as it was at an instant (docs/versions.md): every key's version then, from
+/// SQLite. Same shape as the current answer, plus `unavailable` (keys whose version then is no
+/// longer kept).
+void Service::get_namespace_at(const http::RequestPtr& req, const http::Reply& reply,
+                               const std::string& ns, const Instant& at) {
+  std::optional<api::Error> hidden;
+  bool found = index_.read_namespace(ns, [&](const cache::NamespaceEntry& entry) {
+    if (entry.status == 0) hidden = namespace_disabled(ns);
+  });
+  if (!found) return reply_error(reply, *req, namespace_not_found(ns));
+  if (hidden) return reply_error(reply, *req, *hidden);
+  auto then = store_.namespace_at(ns, at.last_ms());
+  if (!then.ok()) return reply_error(reply, *req, then.error());
+  std::string data = R"({"namespace":)";
+  append_json_string(data, ns);
+  data += R"(,"configs":{)";
+  bool first = true;
+  for (const auto& [key, row] : then->configs) {
+    if (!first) data += ',';
+    first = false;
+    append_json_string(data, key);
+    data += ':';
+    data += row.value;
+  }
+  data += R"(},"version":)";
+  data += std::to_string(then->revision);
+  data += R"(,"updated_at":")";
+  data += format_utc(then->updated_at_ms);
+  data += R"(","at":")";
+  data += format_utc(at.unix_ms);
+  data += R"(","unavailable":[)";
+  for (size_t i = 0; i < then->unavailable.size(); ++i) {
+    if (i) data += ',';
+    append_json_string(data, then->unavailable[i]);
+  }
+  data += "]}";
   reply_ok(reply, *req, "success", data);
 }
 

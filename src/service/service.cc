@@ -43,6 +43,9 @@ void Service::register_routes(http::Router& router) {
   // Versions (§3.8.5).
   router.add("GET", "/api/v1/config/versions", bind(&Service::list_versions));
   router.add("GET", "/api/v1/config/diff", bind(&Service::diff_versions));
+  // The same for admins: disabled namespaces and configs included (DESIGN.md §5).
+  router.add("GET", "/api/v1/admin/config/versions", bind(&Service::admin_list_versions));
+  router.add("GET", "/api/v1/admin/config/diff", bind(&Service::admin_diff_versions));
   // Namespaces (§3.8.6).
   router.add("POST", "/api/v1/admin/namespace", bind(&Service::create_namespace));
   router.add("PUT", "/api/v1/admin/namespace/{id}", bind(&Service::update_namespace));

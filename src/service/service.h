@@ -10,6 +10,7 @@
 #include "cache/index.h"
 #include "cache/probe.h"
 #include "cache/version_ring.h"
+#include "common/time.h"
 #include "http/router.h"
 #include "service/replicator.h"
 #include "store/store.h"
@@ -76,6 +77,10 @@ class Service {
   void get_config(const http::RequestPtr& req, const http::Reply& reply);
   void batch_get(const http::RequestPtr& req, const http::Reply& reply);
   void get_namespace_configs(const http::RequestPtr& req, const http::Reply& reply);
+  void get_config_at(const http::RequestPtr& req, const http::Reply& reply,
+                     const std::string& ns, const std::string& key, const Instant& at);
+  void get_namespace_at(const http::RequestPtr& req, const http::Reply& reply,
+                        const std::string& ns, const Instant& at);
   // config_admin.cc
   void create_config(const http::RequestPtr& req, const http::Reply& reply);
   void update_config(const http::RequestPtr& req, const http::Reply& reply);
@@ -87,6 +92,14 @@ class Service {
   // versions.cc
   void list_versions(const http::RequestPtr& req, const http::Reply& reply);
   void diff_versions(const http::RequestPtr& req, const http::Reply& reply);
+  void admin_list_versions(const http::RequestPtr& req, const http::Reply& reply);
+  void admin_diff_versions(const http::RequestPtr& req, const http::Reply& reply);
+  void list_versions_as(const http::RequestPtr& req, const http::Reply& reply, bool admin);
+  void diff_versions_as(const http::RequestPtr& req, const http::Reply& reply, bool admin);
+  /// Why ns/key must not be shown to a client (disabled namespace: 40402, disabled config:
+  /// 40403), or nullopt. `current` (optional) gets the key's current version, 0 when none.
+  std::optional<api::Error> hidden_from_clients(const std::string& ns, const std::string& key,
+                                                int64_t* current) const;
   // retention.cc
   void tag_version(const http::RequestPtr& req, const http::Reply& reply);
   void untag_version(const http::RequestPtr& req, const http::Reply& reply);

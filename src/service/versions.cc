@@ -10,22 +10,78 @@ namespace cairn::service {
 using api::Errc;
 using api::make_error;
 
+namespace {
+
+/// `limit` (seed §3.6.2.2: the newest `limit` versions) is `page_size` under the seed's other
+/// name; both at once must agree.
+Result<Paging, api::Error> version_paging(const http::Request& req) {
+  auto paging = paging_params(req);
+  if (!paging.ok()) return paging;
+  auto limit = int_param(req, "limit", 1, 1000);
+  if (!limit.ok()) return Unexpected{limit.error()};
+  if (*limit) {
+    if (req.query_param("page_size") && paging->page_size != **limit) {
+      return Unexpected{make_error(Errc::kBadRequest,
+                                   "limit is another name for page_size; give one of them",
+                                   "limit")};
+    }
+    paging->page_size = **limit;
+  }
+  return paging;
+}
+
+}  // namespace
+
+std::optional<api::Error> Service::hidden_from_clients(const std::string& ns,
+                                                       const std::string& key,
+                                                       int64_t* current) const {
+  std::optional<api::Error> error;
+  index_.read_namespace(ns, [&](const cache::NamespaceEntry& entry) {
+    auto it = entry.configs.find(key);
+    if (it != entry.configs.end() && current) *current = it->second.version;
+    if (entry.status == 0) {
+      error = make_error(Errc::kNamespaceNotFound, "namespace '" + ns + "' is disabled",
+                         "namespace");
+    } else if (it != entry.configs.end() && it->second.status == 0) {
+      error = make_error(Errc::kConfigNotFound,
+                         "config '" + key + "' is disabled in namespace '" + ns + "'", "key");
+    }
+  });
+  return error;
+}
+
 void Service::list_versions(const http::RequestPtr& req, const http::Reply& reply) {
+  list_versions_as(req, reply, /*admin=*/false);
+}
+
+void Service::admin_list_versions(const http::RequestPtr& req, const http::Reply& reply) {
+  list_versions_as(req, reply, /*admin=*/true);
+}
+
+void Service::diff_versions(const http::RequestPtr& req, const http::Reply& reply) {
+  diff_versions_as(req, reply, /*admin=*/false);
+}
+
+void Service::admin_diff_versions(const http::RequestPtr& req, const http::Reply& reply) {
+  diff_versions_as(req, reply, /*admin=*/true);
+}
+
+void Service::list_versions_as(const http::RequestPtr& req, const http::Reply& reply,
+                               bool admin) {
   auto ns = required_param(*req, "namespace");
   if (!ns.ok()) return reply_error(reply, *req, ns.error());
   auto key = required_param(*req, "key");
   if (!key.ok()) return reply_error(reply, *req, key.error());
   if (auto bad = check_namespace(*ns); !bad.ok()) return reply_error(reply, *req, bad.error());
   if (auto bad = check_key(*key); !bad.ok()) return reply_error(reply, *req, bad.error());
-  auto paging = paging_params(*req);
+  auto paging = version_paging(*req);
   if (!paging.ok()) return reply_error(reply, *req, paging.error());
 
-  // The current version comes from the index; a deleted key has none.
+  // The current version comes from the index; a deleted key has none. A disabled namespace or
+  // config is not served to clients (DESIGN.md §5); the admin route shows it.
   int64_t current = 0;
-  index_.read_namespace(*ns, [&](const cache::NamespaceEntry& entry) {
-    auto it = entry.configs.find(*key);
-    if (it != entry.configs.end()) current = it->second.version;
-  });
+  auto hidden = hidden_from_clients(*ns, *key, &current);
+  if (hidden && !admin) return reply_error(reply, *req, *hidden);
   auto page = store_.versions(*ns, *key, {paging->page, paging->page_size});
   if (!page.ok()) return reply_error(reply, *req, page.error());
   std::string data = R"({"namespace":)" + json_quote(*ns) + R"(,"key":)" + json_quote(*key) +
@@ -48,13 +104,19 @@ void Service::list_versions(const http::RequestPtr& req, const http::Reply& repl
   reply_ok(reply, *req, "success", data);
 }
 
-void Service::diff_versions(const http::RequestPtr& req, const http::Reply& reply) {
+void Service::diff_versions_as(const http::RequestPtr& req, const http::Reply& reply,
+                               bool admin) {
   auto ns = required_param(*req, "namespace");
   if (!ns.ok()) return reply_error(reply, *req, ns.error());
   auto key = required_param(*req, "key");
   if (!key.ok()) return reply_error(reply, *req, key.error());
   if (auto bad = check_namespace(*ns); !bad.ok()) return reply_error(reply, *req, bad.error());
   if (auto bad = check_key(*key); !bad.ok()) return reply_error(reply, *req, bad.error());
+  if (!admin) {
+    if (auto hidden = hidden_from_clients(*ns, *key, nullptr)) {
+      return reply_error(reply, *req, *hidden);
+    }
+  }
 
   // Both spellings of the seed are accepted: from/to (§3.6.2) and from_version/to_version.
   int64_t versions[2] = {0, 0};

@@ -3,6 +3,7 @@
 // database and the command (never the clock, never randomness), so that equal logs give equal
 // tables on every node.
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 
@@ -244,17 +245,39 @@ R<Outcome> create_namespace(Ctx& ctx, const api::CreateNamespace& c) {
   if (namespace_by_name(ctx.db, c.name)) {
     return fail(Errc::kConflict, "namespace " + squote(c.name) + " already exists", "name");
   }
-  ctx.db
-      .prepare(
-          "INSERT INTO namespace(name, description, status, revision, created_at, updated_at) "
-          "VALUES (?, ?, 1, ?, ?, ?)")
-      .bind(c.name)
-      .bind(c.description)
-      .bind(ctx.rev)
-      .bind(ctx.ts)
-      .bind(ctx.ts)
-      .run();
-  auto row = namespace_by_id(ctx.db, ctx.db.last_insert_id());
+  // A name used before gets its old id back, and with it the history of its keys.
+  std::optional<int64_t> old_id;
+  {
+    Stmt s = ctx.db.prepare("SELECT id FROM namespace_tombstone WHERE name = ?");
+    s.bind(c.name);
+    if (s.step()) old_id = s.i64(0);
+  }
+  if (old_id) {
+    ctx.db
+        .prepare(
+            "INSERT INTO namespace(id, name, description, status, revision, created_at, "
+            "updated_at) VALUES (?, ?, ?, 1, ?, ?, ?)")
+        .bind(*old_id)
+        .bind(c.name)
+        .bind(c.description)
+        .bind(ctx.rev)
+        .bind(ctx.ts)
+        .bind(ctx.ts)
+        .run();
+    ctx.db.prepare("DELETE FROM namespace_tombstone WHERE name = ?").bind(c.name).run();
+  } else {
+    ctx.db
+        .prepare(
+            "INSERT INTO namespace(name, description, status, revision, created_at, updated_at) "
+            "VALUES (?, ?, 1, ?, ?, ?)")
+        .bind(c.name)
+        .bind(c.description)
+        .bind(ctx.rev)
+        .bind(ctx.ts)
+        .bind(ctx.ts)
+        .run();
+  }
+  auto row = namespace_by_id(ctx.db, old_id ? *old_id : ctx.db.last_insert_id());
   if (!row) return fail(Errc::kDatabase, "namespace row vanished after insert");
   ctx.changes.push_back(Change{Change::Kind::kNamespacePut, *row, {}, {}});
   return Outcome{"命名空间创建成功", namespace_json(*row, false)};
@@ -296,9 +319,11 @@ R<Outcome> update_namespace(Ctx& ctx, const api::UpdateNamespace& u) {
   std::string description = u.description.value_or(ns->description);
   int status = u.status.value_or(ns->status);
   if (description == ns->description && status == ns->status && after == before) {
-    return fail(Errc::kBadRequest,
-                "nothing to change: namespace " + squote(ns->name) +
-                    " already has this description, status and retention");
+    // Nothing to change (a retried or repeated update): success, no revision, no event.
+    Json data = namespace_json(*ns, true);
+    if (u.keep_latest || u.keep_days) data["retention"] = retention_json(after);
+    data["changed"] = false;
+    return Outcome{"命名空间更新成功", std::move(data), false};
   }
   if (after != before) set_retention_override(ctx.db, ns->id, after);
   ctx.db
@@ -316,6 +341,7 @@ R<Outcome> update_namespace(Ctx& ctx, const api::UpdateNamespace& u) {
   ctx.changes.push_back(Change{Change::Kind::kNamespacePut, *row, {}, {}});
   Json data = namespace_json(*row, true);
   if (u.keep_latest || u.keep_days) data["retention"] = retention_json(after);
+  data["changed"] = true;
   return Outcome{"命名空间更新成功", std::move(data)};
 }
 
@@ -337,13 +363,19 @@ R<Outcome> delete_namespace(Ctx& ctx, const api::DeleteNamespace& d) {
                     (configs == 1 ? " config" : " configs") + "; delete them first",
                 "id");
   }
-  // The versions and history of keys deleted earlier go with the namespace; key_version stays
-  // (by name) so that a namespace re-created under the same name never reuses a version.
-  ctx.db.prepare("DELETE FROM config_version WHERE namespace_id = ?").bind(ns->id).run();
-  ctx.db.prepare("DELETE FROM config_history WHERE namespace_id = ?").bind(ns->id).run();
-  ctx.db.prepare("DELETE FROM config_tag WHERE namespace_id = ?").bind(ns->id).run();
+  // The versions, tags and history of its keys stay (history is the audit trail, never
+  // pruned): a namespace created again under this name gets this id back and finds them
+  // (namespace_tombstone). key_version stays too, so that no version number is reused. Only
+  // the namespace's own settings go.
   ctx.db.prepare("DELETE FROM namespace_retention WHERE namespace_id = ?").bind(ns->id).run();
   ctx.db.prepare("DELETE FROM namespace WHERE id = ?").bind(ns->id).run();
+  ctx.db
+      .prepare(
+          "INSERT INTO namespace_tombstone(name, id) VALUES (?, ?) "
+          "ON CONFLICT(name) DO UPDATE SET id = excluded.id")
+      .bind(ns->name)
+      .bind(ns->id)
+      .run();
   NamespaceRow last = *ns;
   last.revision = ctx.rev;
   last.updated_at_ms = ctx.ts;
@@ -361,6 +393,7 @@ struct OpOutcome {
   int64_t id = 0;
   int64_t version = 0;
   int64_t old_version = 0;
+  bool changed = true;  // false: an update that found everything as asked (nothing written)
 };
 
 R<OpOutcome> create_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWrite& w) {
@@ -435,8 +468,9 @@ R<OpOutcome> update_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWr
   bool value_changed = value != current->value;
   bool status_changed = status != current->status;
   if (!value_changed && !status_changed && description == current->description) {
-    return fail(Errc::kBadRequest, "nothing to change: key " + squote(w.key) +
-                                       " already has this value, description and status");
+    // Nothing to change (a retried or repeated write, like etcd's and Consul's puts):
+    // success at the same version; no version, history, revision or watch event.
+    return OpOutcome{current->id, current->version, current->version, false};
   }
   int64_t version = current->version;
   if (value_changed) {
@@ -553,24 +587,31 @@ R<Outcome> write_configs(Ctx& ctx, const api::WriteConfigs& cmd) {
     }
     outcomes.push_back(*done);
   }
-  auto final_ns = finish_namespace(ctx, ns->id);
-  if (!final_ns.ok()) return Unexpected{final_ns.error()};
+  const bool changed = std::any_of(outcomes.begin(), outcomes.end(),
+                                   [](const OpOutcome& o) { return o.changed; });
+  if (changed) {
+    auto final_ns = finish_namespace(ctx, ns->id);
+    if (!final_ns.ok()) return Unexpected{final_ns.error()};
+  }
 
   Json data = Json::object();
   if (cmd.batch) {
     data["namespace"] = cmd.ns;
-    data["revision"] = ctx.rev;
+    data["revision"] = changed ? ctx.rev : ctx.rev - 1;
     Json results = Json::array();
     for (size_t i = 0; i < cmd.ops.size(); ++i) {
       Json r = Json::object();
       r["op"] = std::string(api::op_name(cmd.ops[i].op));
       r["key"] = cmd.ops[i].key;
       r["version"] = outcomes[i].version;
-      if (cmd.ops[i].op == api::ConfigOp::kUpdate) r["old_version"] = outcomes[i].old_version;
+      if (cmd.ops[i].op == api::ConfigOp::kUpdate) {
+        r["old_version"] = outcomes[i].old_version;
+        r["changed"] = outcomes[i].changed;
+      }
       results.push_back(std::move(r));
     }
     data["results"] = std::move(results);
-    return Outcome{"批量操作成功", std::move(data)};
+    return Outcome{"批量操作成功", std::move(data), changed};
   }
   const auto& w = cmd.ops.front();
   const auto& o = outcomes.front();
@@ -587,7 +628,8 @@ R<Outcome> write_configs(Ctx& ctx, const api::WriteConfigs& cmd) {
       data["key"] = w.key;
       data["version"] = o.version;
       data["old_version"] = o.old_version;
-      return Outcome{"配置更新成功", std::move(data)};
+      data["changed"] = o.changed;
+      return Outcome{"配置更新成功", std::move(data), o.changed};
     case api::ConfigOp::kDelete:
       break;
   }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/json.h"
+#include "common/time.h"
 #include "store/impl.h"
 
 namespace cairn::store {
@@ -243,6 +244,102 @@ Result<VersionRow, api::Error> Store::get_version(const std::string& ns, const s
     std::vector<VersionRow> rows{read_version_row(s)};
     add_tags(db, nsrow->id, key, rows);
     return std::move(rows.front());
+  });
+}
+
+namespace {
+
+/// The last change of ns/key applied with a timestamp at or before `at_ms`: its version and
+/// operation; nullopt when there was none.
+std::optional<std::pair<int64_t, std::string>> change_at(Conn& db, int64_t namespace_id,
+                                                         const std::string& key, int64_t at_ms) {
+  Stmt s = db.prepare(
+      "SELECT version, operation FROM config_history WHERE namespace_id = ? AND \"key\" = ? "
+      "AND created_at <= ? ORDER BY id DESC LIMIT 1");
+  s.bind(namespace_id).bind(key).bind(at_ms);
+  if (!s.step()) return std::nullopt;
+  return std::make_pair(s.i64(0), s.text(1));
+}
+
+std::optional<VersionRow> kept_version(Conn& db, int64_t namespace_id, const std::string& key,
+                                       int64_t version) {
+  Stmt s = db.prepare(std::string("SELECT ") + kVersionColumns +
+                      " FROM config_version WHERE namespace_id = ? AND \"key\" = ?"
+                      " AND version = ?");
+  s.bind(namespace_id).bind(key).bind(version);
+  if (!s.step()) return std::nullopt;
+  return read_version_row(s);
+}
+
+}  // namespace
+
+Result<VersionRow, api::Error> Store::version_at(const std::string& ns, const std::string& key,
+                                                 int64_t at_ms) const {
+  read_queries_.fetch_add(1, std::memory_order_relaxed);
+  return read_tx(impl_->readers, [&](Conn& db) -> R<VersionRow> {
+    auto nsrow = key_namespace(db, ns, key);
+    if (!nsrow.ok()) return Unexpected{nsrow.error()};
+    const std::string when = format_utc(at_ms);
+    auto change = change_at(db, nsrow->id, key, at_ms);
+    if (!change || change->second == "DELETE") {
+      return fail(Errc::kNotFound,
+                  "key '" + key + "' had no value at " + when +
+                      (change ? " (it was deleted)" : " (it did not exist yet)"),
+                  "at");
+    }
+    auto row = kept_version(db, nsrow->id, key, change->first);
+    if (!row) {
+      return fail(Errc::kNotFound,
+                  "version " + std::to_string(change->first) + " of key '" + key +
+                      "', current at " + when + ", is no longer kept (retention)",
+                  "at");
+    }
+    std::vector<VersionRow> rows{std::move(*row)};
+    add_tags(db, nsrow->id, key, rows);
+    return std::move(rows.front());
+  });
+}
+
+Result<Store::NamespaceAt, api::Error> Store::namespace_at(const std::string& ns,
+                                                           int64_t at_ms) const {
+  read_queries_.fetch_add(1, std::memory_order_relaxed);
+  return read_tx(impl_->readers, [&](Conn& db) -> R<NamespaceAt> {
+    auto nsrow = find_namespace(db, ns);
+    if (!nsrow) {
+      return fail(Errc::kNamespaceNotFound, "namespace '" + ns + "' does not exist",
+                  "namespace");
+    }
+    // SQLite takes the bare columns of a MAX() aggregate from the row holding the maximum:
+    // each key's last change at or before the instant.
+    Stmt s = db.prepare(
+        "SELECT \"key\", MAX(id), version, operation, revision, created_at "
+        "FROM config_history WHERE namespace_id = ? AND created_at <= ? "
+        "GROUP BY \"key\" ORDER BY \"key\"");
+    s.bind(nsrow->id).bind(at_ms);
+    NamespaceAt out;
+    struct Last {
+      std::string key;
+      int64_t version;
+    };
+    std::vector<Last> current;
+    int64_t last_id = 0;
+    while (s.step()) {
+      if (s.i64(1) > last_id) {
+        last_id = s.i64(1);
+        out.revision = static_cast<uint64_t>(s.i64(4));
+        out.updated_at_ms = s.i64(5);
+      }
+      if (s.text(3) != "DELETE") current.push_back(Last{s.text(0), s.i64(2)});
+    }
+    for (auto& c : current) {
+      auto row = kept_version(db, nsrow->id, c.key, c.version);
+      if (row) {
+        out.configs.emplace_back(std::move(c.key), std::move(*row));
+      } else {
+        out.unavailable.push_back(std::move(c.key));
+      }
+    }
+    return out;
   });
 }
 

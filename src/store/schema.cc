@@ -113,6 +113,17 @@ CREATE TABLE namespace_retention (
 );
 )sql";
 
+/// Schema version 4: the id a deleted namespace had, by name. A namespace created again under
+/// that name gets its old id back, so its keys' versions, tags and history (kept by id, never
+/// deleted with the namespace: the audit trail) are its own again. Ids are AUTOINCREMENT, so
+/// no other namespace ever gets the id meanwhile.
+constexpr const char* kTombstoneTables = R"sql(
+CREATE TABLE namespace_tombstone (
+  name TEXT PRIMARY KEY,
+  id   INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
 // API tokens (docs/security.md): only a hash of each secret; revoked rows stay for the audit.
 // The audit log: every admin command (written by apply in the command's transaction) and every
 // denied request (api::AppendAudit). Row ids are rowids, so equal logs give equal ids.
@@ -158,6 +169,10 @@ Result<Ok, api::Error> migrate(Conn& conn, int64_t from) {
   }
   if (from == 2) {
     conn.exec(kAuthTables);
+    return Ok{};
+  }
+  if (from == 3) {
+    conn.exec(kTombstoneTables);
     return Ok{};
   }
   return Unexpected{api::make_error(api::Errc::kDatabase,
@@ -219,6 +234,7 @@ Result<Ok, api::Error> ensure_schema(Conn& conn) {
     conn.exec(kCreateSchema);
     conn.exec(kRetentionTables);  // a new database starts at the current version
     conn.exec(kAuthTables);
+    conn.exec(kTombstoneTables);
     write_meta(conn, "schema_version", kSchemaVersion);
   } else {
     int64_t version = read_meta(conn, "schema_version");

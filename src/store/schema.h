@@ -10,7 +10,8 @@ namespace cairn::store {
 
 /// Version of the table layout below, kept in meta('schema_version'). A later release that
 /// changes the layout raises it and adds a step to migrate().
-inline constexpr int64_t kSchemaVersion = 3;  // 2: config_tag, namespace_retention; 3: auth_token, audit_log
+inline constexpr int64_t kSchemaVersion = 4;  // 2: config_tag, namespace_retention; 3: auth_token, audit_log;
+                                               // 4: namespace_tombstone
 
 /// Tables of the canonical dump (checksum) with their ordering, in a fixed order.
 struct TableOrder {

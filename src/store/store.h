@@ -224,6 +224,22 @@ class Store {
   /// 40402 unknown namespace, 40403 key never existed, 40401 version not (or no longer) kept.
   Result<VersionRow, api::Error> get_version(const std::string& ns, const std::string& key,
                                              int64_t version) const;
+  /// The version of ns/key that was current at `at_ms` (the last change applied with a
+  /// timestamp at or before it; enabling and disabling do not change which value is current).
+  /// 40402 unknown namespace, 40403 key never existed, 40401 no version was current then (not
+  /// yet created, deleted) or that version is no longer kept (retention).
+  Result<VersionRow, api::Error> version_at(const std::string& ns, const std::string& key,
+                                            int64_t at_ms) const;
+  /// Every key of ns as it was at `at_ms` (version_at() for each key ever written), ordered by
+  /// key; `revision` and `updated_at_ms` of the namespace's last config change until then
+  /// (0 when none). 40402 unknown namespace.
+  struct NamespaceAt {
+    std::vector<std::pair<std::string, VersionRow>> configs;  // key → its version then
+    std::vector<std::string> unavailable;  // current then, but pruned by retention since
+    uint64_t revision = 0;
+    int64_t updated_at_ms = 0;
+  };
+  Result<NamespaceAt, api::Error> namespace_at(const std::string& ns, int64_t at_ms) const;
   Result<Page<NamespaceRow>, api::Error> list_namespaces(const NamespaceFilter& filter,
                                                          const PageRequest& page) const;
   /// Visits every namespace, then every current config (ordered by namespace id, key): used to

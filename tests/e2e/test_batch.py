@@ -34,7 +34,7 @@ class Batch(CairnTestCase):
         self.assertEqual(self.revision(), rev + 1, "a batch is one revision")
         self.assertEqual(d["results"], [
             {"op": "create", "key": "a", "version": 1},
-            {"op": "update", "key": "b", "version": 4, "old_version": 3},
+            {"op": "update", "key": "b", "version": 4, "old_version": 3, "changed": True},
             {"op": "delete", "key": "c", "version": 7}])
         self.assertEqual(self.get_config("svc", "a").data["value"], 1)
         self.assertEqual(self.get_config("svc", "b").data["version"], 4)

@@ -177,7 +177,7 @@ class ConfigUpdate(CairnTestCase):
     def test_update_value(self):
         r = self.update_config("svc", "k", value={"v": 2})
         self.assertEqual(r.data, {"id": self.created["id"], "namespace": "svc", "key": "k",
-                                  "version": 2, "old_version": 1})
+                                  "version": 2, "old_version": 1, "changed": True})
         g = self.get_config("svc", "k")
         self.assertEqual(g.data["value"], {"v": 2})
         self.assertEqual(g.data["version"], 2)

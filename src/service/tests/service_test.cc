@@ -150,5 +150,31 @@ TEST_F(ServiceTest, DiffAndRollback) {
   EXPECT_EQ(versions.body["data"]["list"][1]["is_current"], false);
 }
 
+// Issue 15 items 1, 7 and 16 through the handlers.
+TEST_F(ServiceTest, VersionReadsOfDisabledAreRefusedAndAtReadsThePast) {
+  call("POST", "/api/v1/admin/namespace", R"({"name":"svc"})");
+  call("POST", "/api/v1/admin/config", R"({"namespace":"svc","key":"k","value":1})");
+  call("PUT", "/api/v1/admin/config", R"({"namespace":"svc","key":"k","value":2})");
+  EXPECT_EQ(call("GET", "/api/v1/config/versions?namespace=svc&key=k&limit=1")
+                .body["data"]["list"].size(),
+            1u);
+  EXPECT_EQ(call("GET", "/api/v1/config/versions?namespace=svc&key=k&limit=1&page_size=2")
+                .body["code"],
+            40001);
+  auto future = call("GET", "/api/v1/config/get?namespace=svc&key=k&at=9999-01-01T00:00:00Z");
+  EXPECT_EQ(future.body["data"]["value"], 2) << future.body.dump();
+  EXPECT_EQ(call("GET", "/api/v1/config/get?namespace=svc&key=k&at=1").body["code"], 40401);
+  EXPECT_EQ(call("GET", "/api/v1/config/get?namespace=svc&key=k&at=soon").body["code"], 40002);
+  auto ns = call("GET", "/api/v1/config/namespace/svc?at=9999-01-01T00:00:00Z");
+  EXPECT_EQ(ns.body["data"]["configs"]["k"], 2) << ns.body.dump();
+  call("PUT", "/api/v1/admin/config", R"({"namespace":"svc","key":"k","status":0})");
+  EXPECT_EQ(call("GET", "/api/v1/config/versions?namespace=svc&key=k").body["code"], 40403);
+  EXPECT_EQ(call("GET", "/api/v1/config/diff?namespace=svc&key=k&from=1&to=2").body["code"], 40403);
+  EXPECT_EQ(call("GET", "/api/v1/admin/config/versions?namespace=svc&key=k").status, 200);
+  call("PUT", "/api/v1/admin/namespace/svc", R"({"status":0})");
+  EXPECT_EQ(call("GET", "/api/v1/config/versions?namespace=svc&key=k").body["code"], 40402);
+  EXPECT_EQ(call("GET", "/api/v1/admin/config/diff?namespace=svc&key=k&from=1&to=2").status, 200);
+}
+
 }  // namespace
 }  // namespace cairn::service

@@ -36,8 +36,7 @@ TEST_F(ApplyTest, NamespaceUpdateAndDelete) {
   int64_t id = svc_id();
   auto r = ok(ns_update(id, "new", std::nullopt));
   EXPECT_EQ(r.message, "命名空间更新成功");
-  EXPECT_EQ(r.data, R"({"id":1,"name":"svc","description":"new","status":1,"created_at":"2024-01-20T07:06:41Z","updated_at":"2024-01-20T07:06:42Z"})");
-  err(ns_update(id, "new", 1), Errc::kBadRequest);  // nothing to change
+  EXPECT_EQ(r.data, R"({"id":1,"name":"svc","description":"new","status":1,"created_at":"2024-01-20T07:06:41Z","updated_at":"2024-01-20T07:06:42Z","changed":true})");
   err(ns_update(id, std::nullopt, std::nullopt), Errc::kBadRequest);
   err(ns_update(id, std::nullopt, 7), Errc::kValidation);
   err(ns_update(99, "x", std::nullopt), Errc::kNamespaceNotFound);
@@ -59,7 +58,7 @@ TEST_F(ApplyTest, ConfigCreateUpdateDeleteShapes) {
   EXPECT_EQ(r.data, R"({"id":1,"namespace":"svc","key":"db.host","version":1})");
   r = ok(write("svc", op_update("db.host", R"({"host":"b"})", 1)));
   EXPECT_EQ(r.message, "配置更新成功");
-  EXPECT_EQ(r.data, R"({"id":1,"namespace":"svc","key":"db.host","version":2,"old_version":1})");
+  EXPECT_EQ(r.data, R"({"id":1,"namespace":"svc","key":"db.host","version":2,"old_version":1,"changed":true})");
   r = ok(write("svc", op_delete("db.host", 2)));
   EXPECT_EQ(r.message, "配置删除成功");
   EXPECT_EQ(r.data, R"({"namespace":"svc","key":"db.host","version":2})");
@@ -78,12 +77,80 @@ TEST_F(ApplyTest, ConfigErrors) {
   err(write("svc", op_update("a", "{bad")), Errc::kValidation);
   err(write("svc", op_create("b", std::string(70, '[') + std::string(70, ']'))), Errc::kValidation);
   err(write("svc", op_create("bad key!", "1")), Errc::kValidation);
-  err(write("svc", op_update("a", "1")), Errc::kBadRequest);  // same value: nothing to change
   err(write("svc", op_update("a", std::nullopt)), Errc::kBadRequest);
   // Disabled namespace refuses config writes.
   ok(ns_update(svc_id(), std::nullopt, 0));
   err(write("svc", op_create("c", "1")), Errc::kConflict);
   err(rollback("svc", "a", 1), Errc::kConflict);
+}
+
+// Issue 15 item 3: an update that changes nothing succeeds at the same version and writes
+// nothing: no version, no history row, no revision, no change event. expected_version still
+// applies.
+TEST_F(ApplyTest, UpdateThatChangesNothingSucceedsAndWritesNothing) {
+  ok(write("svc", op_create("a", R"({"x": 1})")));
+  const std::string before = dump_tables(path_);
+  const uint64_t revision = store_->revision();
+  Applied same = run(write("svc", op_update("a", R"({"x":1})")));
+  ASSERT_TRUE(same.result.ok()) << same.result.details;
+  EXPECT_EQ(same.result.message, "配置更新成功");
+  EXPECT_EQ(same.result.data,
+            R"({"id":1,"namespace":"svc","key":"a","version":1,"old_version":1,"changed":false})");
+  EXPECT_EQ(same.result.revision, revision);
+  EXPECT_TRUE(same.changes.empty());
+  EXPECT_EQ(store_->revision(), revision);
+  err(write("svc", op_update("a", R"({"x":1})", 7)), Errc::kConflict);
+  ok(write("svc", op_update("a", R"({"x":1})", 1)));
+  // A batch of no-ops moves nothing either; one real change in it moves the revision once.
+  Applied batch = run(writes("svc", {op_update("a", R"({"x":1})")}, true));
+  ASSERT_TRUE(batch.result.ok());
+  EXPECT_EQ(batch.result.revision, revision);
+  EXPECT_TRUE(batch.changes.empty());
+  // The namespace: same description and status again.
+  Applied ns = run(ns_update(svc_id(), "the service", 1));
+  ASSERT_TRUE(ns.result.ok()) << ns.result.details;
+  EXPECT_NE(ns.result.data.find(R"("changed":false)"), std::string::npos) << ns.result.data;
+  EXPECT_TRUE(ns.changes.empty());
+  EXPECT_EQ(store_->revision(), revision);
+  // Every table but meta (applied index) is as it was.
+  auto strip = [](const std::string& dump) {
+    size_t meta = dump.find("# meta\n");
+    size_t next = dump.find("# ", meta + 1);
+    return dump.substr(0, meta) + dump.substr(next);
+  };
+  EXPECT_EQ(strip(dump_tables(path_)), strip(before));
+  Applied changed = run(writes("svc", {op_update("a", R"({"x":1})"), op_update("a", "2")}, true));
+  ASSERT_TRUE(changed.result.ok());
+  EXPECT_EQ(changed.result.revision, revision + 1);
+  EXPECT_NE(changed.result.data.find(R"("changed":false)"), std::string::npos);
+}
+
+// Issue 15 item 13: deleting a namespace keeps its keys' history and versions (the audit
+// trail); created again under the same name, it gets its old id and finds them.
+TEST_F(ApplyTest, HistoryOutlivesNamespaceDeleteAndRecreate) {
+  ok(ns_create("tmp"));
+  ok(write("tmp", op_create("a", "1")));
+  ok(write("tmp", op_update("a", "2")));
+  ok(write("tmp", op_delete("a")));
+  auto page = store_->list_namespaces({"tmp", std::nullopt}, {});
+  const int64_t id = page->items.at(0).id;
+  ok(ns_delete(id));
+  EXPECT_EQ(store_->history("tmp", "a", {}).error().code, Errc::kNamespaceNotFound);
+  ok(ns_create("other"));  // ids are never reused by another namespace
+  auto r = ok(ns_create("tmp"));
+  EXPECT_NE(r.data.find(R"("id":)" + std::to_string(id) + ","), std::string::npos) << r.data;
+  auto history = store_->history("tmp", "a", {});
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->items.size(), 3u);
+  EXPECT_EQ(history->items[0].operation, "DELETE");
+  EXPECT_EQ(history->items[2].operation, "CREATE");
+  EXPECT_EQ(store_->versions("tmp", "a", {})->items.size(), 2u);
+  EXPECT_EQ(store_->get_version("tmp", "a", 1)->value, "1");
+  // Versions continue after the old ones; a never-seen key is still unknown.
+  r = ok(write("tmp", op_create("a", "3")));
+  EXPECT_NE(r.data.find(R"("version":3)"), std::string::npos) << r.data;
+  EXPECT_EQ(store_->history("tmp", "never", {}).error().code, Errc::kConfigNotFound);
+  EXPECT_EQ(store_->history("other", "a", {}).error().code, Errc::kConfigNotFound);
 }
 
 TEST_F(ApplyTest, ValueSizeLimit) {
@@ -101,7 +168,7 @@ TEST_F(ApplyTest, DescriptionAndStatusUpdates) {
   api::ConfigWrite w = op_update("a", std::nullopt);
   w.description = "desc";
   auto r = ok(write("svc", w));
-  EXPECT_EQ(r.data, R"({"id":1,"namespace":"svc","key":"a","version":1,"old_version":1})");
+  EXPECT_EQ(r.data, R"({"id":1,"namespace":"svc","key":"a","version":1,"old_version":1,"changed":true})");
   w.description.reset();
   w.status = 0;
   Applied a = run(write("svc", w));
@@ -173,7 +240,7 @@ TEST_F(ApplyTest, BatchAtomicAndSeesEarlierOps) {
   ok(write("svc", op_create("c", "0")));
   auto r = ok(writes("svc", {op_create("a", "1"), op_update("a", "2", 1), op_delete("c")}, true));
   EXPECT_EQ(r.message, "批量操作成功");
-  EXPECT_EQ(r.data, R"({"namespace":"svc","revision":3,"results":[{"op":"create","key":"a","version":1},{"op":"update","key":"a","version":2,"old_version":1},{"op":"delete","key":"c","version":1}]})");
+  EXPECT_EQ(r.data, R"({"namespace":"svc","revision":3,"results":[{"op":"create","key":"a","version":1},{"op":"update","key":"a","version":2,"old_version":1,"changed":true},{"op":"delete","key":"c","version":1}]})");
   std::string before = store_->checksum();
   uint64_t applied_before = store_->applied_index();
   auto e = err(writes("svc", {op_create("b", "1"), op_update("a", "3", 7)}, true), Errc::kConflict);

@@ -133,8 +133,8 @@ TEST_F(RetentionTest, NamespaceOverridesAndCommandOverrides) {
   auto set = ok(set_retention(1, 2, 0));
   EXPECT_EQ(data(set)["retention"]["keep_latest"], 2);
   EXPECT_EQ(data(set)["retention"]["keep_days"], 0);
-  // Same values again: nothing to change.
-  err(set_retention(1, 2, 0), api::Errc::kBadRequest);
+  // Same values again: nothing to change, which succeeds (issue 15 item 3).
+  EXPECT_EQ(data(ok(set_retention(1, 2, 0)))["changed"], false);
   err(set_retention(1, -5, std::nullopt), api::Errc::kValidation);
   auto d = data(ok(cleanup(std::nullopt, std::nullopt, std::nullopt)));
   EXPECT_EQ(d["count"], 4);  // a keeps 5, 6; b is protected by the default 30 days
@@ -216,7 +216,8 @@ TEST_F(RetentionTest, SchemaOneDatabaseIsMigrated) {
     ASSERT_TRUE(conn.ok());
     (*conn)->exec(
         "DROP TABLE config_tag; DROP TABLE namespace_retention; DROP TABLE auth_token; "
-        "DROP TABLE audit_log; UPDATE meta SET value = 1 WHERE name = 'schema_version'");
+        "DROP TABLE audit_log; DROP TABLE namespace_tombstone; "
+        "UPDATE meta SET value = 1 WHERE name = 'schema_version'");
   }
   reopen();
   make_versions("ns", "k", 2);

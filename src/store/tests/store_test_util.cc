@@ -120,6 +120,7 @@ std::string dump_tables(const std::string& path) {
                              {"config_history", "id"},   {"key_version", "namespace, \"key\""},
                              {"config_tag", "namespace_id, \"key\", tag"},
                              {"namespace_retention", "namespace_id"},
+                             {"namespace_tombstone", "name"},
                              {"sqlite_sequence", "name"}};
   for (auto& t : tables) {
     std::string sql = std::string("SELECT * FROM ") + t[0] + " ORDER BY " + t[1];
