@@ -117,6 +117,9 @@ struct NamespaceContent {
   int64_t revision = 0;  ///< the namespace `version`: last revision that changed it
   std::string updated_at;
   bool stale = false;  ///< served from the file cache because no endpoint answered
+  /// get_namespace_at only: keys that had a value then whose version retention has removed
+  /// since (not in `configs`).
+  std::vector<std::string> unavailable;
 };
 
 /// Answer of create / update / remove.
@@ -283,14 +286,20 @@ class Client {
   ClientResult<NamespaceContent> get_namespace(const std::string& ns);
 
   // Point-in-time reads (`at=` of config/get and config/namespace/{ns}, docs/versions.md):
-  // `get_at` answers the version of the key that was current at instant `at`, or the server's
+  // `get_at` answers the version of the key that was current at that instant, or the server's
   // 40401 when none was (the key did not exist yet, was deleted then, or retention removed that
-  // version); `get_namespace_at` the namespace's enabled configs as of `at` (`revision` is the
-  // namespace's revision then, 0 when the server does not know it). `at` is sent as Unix
-  // milliseconds (sub-millisecond parts dropped); an instant before 1970 is refused with
-  // kInvalid. They never read nor refresh the file cache: a past read is never served stale.
+  // version; 40403 when it never existed); `get_namespace_at` the namespace's enabled configs as
+  // of then (`revision` is the namespace's revision then, `unavailable` the keys whose version
+  // then retention has removed). A TimePoint is sent as Unix milliseconds, that millisecond
+  // exactly (sub-millisecond parts dropped; before 1970: kInvalid, not sent). Text is sent as
+  // is and read by the server: RFC 3339 or Unix milliseconds, where a time given to the second
+  // stands for that whole second (`…T06:30:00Z` includes a write at 06:30:00.400); malformed:
+  // the server's 40002. Past reads never read nor refresh the file cache (never served stale).
   ClientResult<ConfigValue> get_at(const std::string& ns, const std::string& key, TimePoint at);
+  ClientResult<ConfigValue> get_at(const std::string& ns, const std::string& key,
+                                   const std::string& at);
   ClientResult<NamespaceContent> get_namespace_at(const std::string& ns, TimePoint at);
+  ClientResult<NamespaceContent> get_namespace_at(const std::string& ns, const std::string& at);
 
   // Admin writes. They are retried on another endpoint only when the request certainly was not
   // applied (connect failure, 50301, 50302, 429).

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -114,15 +113,17 @@ constexpr const char* kAtHelp =
     "As it was at this instant: RFC 3339 (2026-12-02T06:30:00Z, 2026-12-02T07:30:00.5+01:00) "
     "or Unix milliseconds";
 
-/// The instant of an `--at` argument, or nullopt after reporting bad input.
-std::optional<TimePoint> instant_arg(Globals& g, const std::string& text) {
+/// Checks an `--at` argument before anything is sent; false after reporting bad input. The
+/// text itself is what is sent: the server reads its precision (a time to the second stands
+/// for that whole second), which a conversion to milliseconds would lose.
+bool check_at(Globals& g, const std::string& text) {
   TimePoint at;
   std::string why;
-  if (parse_instant(text, &at, &why)) return at;
+  if (parse_instant(text, &at, &why)) return true;
   bad_input(g, "--at " + text + ": " + why +
                    " (expected RFC 3339 like 2026-12-02T06:30:00Z or 2026-12-02T07:30:00.123+01:00,"
                    " or Unix milliseconds like 1796193000000)");
-  return std::nullopt;
+  return false;
 }
 
 void warn_stale(bool stale) {
@@ -378,8 +379,8 @@ bool parse_instant(const std::string& text, TimePoint* at, std::string* error) {
       if (pos - start < 3) ms = ms * 10 + (text[pos] - '0');
       ++pos;
     }
-    if (pos == start) {
-      *error = "no digits after the decimal point";
+    if (pos == start || pos - start > 9) {
+      *error = "a fraction of a second takes 1 to 9 digits";
       return false;
     }
     for (size_t n = pos - start; n < 3; ++n) ms *= 10;
@@ -425,19 +426,6 @@ bool parse_instant(const std::string& text, TimePoint* at, std::string* error) {
   return true;
 }
 
-std::string format_instant(TimePoint at) {
-  using namespace std::chrono;
-  const auto ms = floor<milliseconds>(at);
-  const auto day_start = floor<days>(ms);
-  const year_month_day date{day_start};
-  const hh_mm_ss<milliseconds> t{ms - day_start};
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", int(date.year()),
-                unsigned(date.month()), unsigned(date.day()), int(t.hours().count()),
-                int(t.minutes().count()), int(t.seconds().count()), int(t.subseconds().count()));
-  return buf;
-}
-
 std::string render_table(const std::vector<std::string>& header,
                          const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width(header.size(), 0);
@@ -481,27 +469,25 @@ void register_client_commands(CLI::App& app, int& exit_code) {
     sub->add_option("--version", a->version, "A past version")->check(CLI::PositiveNumber);
     sub->add_option("--at", a->at, kAtHelp);
     sub->callback([g, a] {
-      std::optional<TimePoint> at;
-      if (!a->at.empty()) {
-        if (a->version > 0) return bad_input(*g, "--at and --version cannot be used together");
-        at = instant_arg(*g, a->at);
-        if (!at) return;
+      const bool past = !a->at.empty();
+      if (past && a->version > 0) {
+        return bad_input(*g, "--at and --version cannot be used together");
       }
+      if (past && !check_at(*g, a->at)) return;
       Client c(g->client_options());
       std::optional<int64_t> version;
       if (a->version > 0) version = a->version;
-      auto r = at ? c.get_at(a->ns, a->key, *at) : c.get(a->ns, a->key, version);
+      auto r = past ? c.get_at(a->ns, a->key, a->at) : c.get(a->ns, a->key, version);
       if (!r.ok()) return fail(*g, r.error());
       warn_stale(r->stale);
       Json j = {{"namespace", r->ns},          {"key", r->key},
                 {"value", r->value},           {"version", r->version},
                 {"updated_at", r->updated_at}, {"stale", r->stale}};
-      if (at) j["at"] = format_instant(*at);
+      if (past) j["at"] = a->at;
       emit(*g, j,
            "# " + r->ns + "/" + r->key + "  version " + std::to_string(r->version) + "  " +
                r->updated_at + (r->stale ? "  (stale)" : "") +
-               (at ? "  (as of " + format_instant(*at) + ")" : "") + "\n" + pretty(r->value) +
-               "\n");
+               (past ? "  (as of " + a->at + ")" : "") + "\n" + pretty(r->value) + "\n");
     });
   }
 
@@ -804,13 +790,10 @@ void register_client_commands(CLI::App& app, int& exit_code) {
       sub->add_option("name", a->first, "Namespace name")->required();
       sub->add_option("--at", a->second, kAtHelp);
       sub->callback([g, a] {
-        std::optional<TimePoint> at;
-        if (!a->second.empty()) {
-          at = instant_arg(*g, a->second);
-          if (!at) return;
-        }
+        const bool past = !a->second.empty();
+        if (past && !check_at(*g, a->second)) return;
         Client c(g->client_options());
-        auto r = at ? c.get_namespace_at(a->first, *at) : c.get_namespace(a->first);
+        auto r = past ? c.get_namespace_at(a->first, a->second) : c.get_namespace(a->first);
         if (!r.ok()) return fail(*g, r.error());
         warn_stale(r->stale);
         Json configs = Json::object();
@@ -819,16 +802,23 @@ void register_client_commands(CLI::App& app, int& exit_code) {
           configs[key] = value;
           rows.push_back({key, compact(value)});
         }
+        for (const auto& key : r->unavailable) {
+          rows.push_back({key, "(unavailable: retention removed the version of then)"});
+        }
+        std::sort(rows.begin(), rows.end());
         Json j = {{"namespace", r->ns},
                   {"revision", r->revision},
                   {"updated_at", r->updated_at},
                   {"configs", configs},
                   {"stale", r->stale}};
-        if (at) j["at"] = format_instant(*at);
+        if (past) {
+          j["at"] = a->second;
+          j["unavailable"] = r->unavailable;
+        }
         std::string head = "# " + r->ns + "  revision " + std::to_string(r->revision) +
                            (r->updated_at.empty() ? "" : "  " + r->updated_at) +
                            (r->stale ? "  (stale)" : "") +
-                           (at ? "  (as of " + format_instant(*at) + ")" : "") + "\n";
+                           (past ? "  (as of " + a->second + ")" : "") + "\n";
         emit(*g, j,
              head + (rows.empty() ? std::string("no configs\n")
                                   : render_table({"KEY", "VALUE"}, rows)));

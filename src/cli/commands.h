@@ -26,14 +26,11 @@ void register_client_commands(CLI::App& app, int& exit_code);
 /// when the file or stdin cannot be read.
 bool read_value(const std::string& arg, Json* value, std::string* error);
 
-/// An `--at` argument: Unix milliseconds (digits only) or an RFC 3339 date-time with a zone
-/// (`2026-12-02T06:30:00Z`, `2026-12-02T06:30:00.123+01:00`; `t`/`z` and a space for `T` are
-/// accepted too; digits of a fraction beyond milliseconds are dropped). Years 1970–9999. False,
-/// with a reason in `error`, otherwise.
+/// Checks an `--at` argument: Unix milliseconds (digits only) or an RFC 3339 date-time with a
+/// zone (`2026-12-02T06:30:00Z`, `2026-12-02T06:30:00.123+01:00`; `t`/`z` and a space for `T`
+/// are accepted too; a fraction of 1-9 digits, kept to the millisecond), years 1970-9999, as
+/// the server reads `at=`. `at` receives the instant; false, with a reason in `error`, otherwise.
 bool parse_instant(const std::string& text, TimePoint* at, std::string* error);
-
-/// `at` as RFC 3339 in UTC with milliseconds: `2026-12-02T06:30:00.123Z`.
-std::string format_instant(TimePoint at);
 
 /// Left-aligned columns separated by two spaces, header first.
 std::string render_table(const std::vector<std::string>& header,

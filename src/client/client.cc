@@ -133,6 +133,9 @@ NamespaceContent parse_content(const Json& j) {
   if (configs.is_object()) {
     for (auto it = configs.begin(); it != configs.end(); ++it) c.configs[it.key()] = it.value();
   }
+  for (const auto& k : member(j, "unavailable")) {
+    if (k.is_string()) c.unavailable.push_back(k.get<std::string>());
+  }
   return c;
 }
 
@@ -349,8 +352,13 @@ ClientResult<ConfigValue> Client::get_at(const std::string& ns, const std::strin
                                          TimePoint at) {
   auto ms = at_param(at);
   if (!ms) return invalid("at: an instant before 1970-01-01T00:00:00Z");
-  auto r = impl_->call(
-      {"GET", "/api/v1/config/get", {{"namespace", ns}, {"key", key}, {"at", *ms}}, {}});
+  return get_at(ns, key, *ms);
+}
+
+ClientResult<ConfigValue> Client::get_at(const std::string& ns, const std::string& key,
+                                         const std::string& at) {
+  auto r =
+      impl_->call({"GET", "/api/v1/config/get", {{"namespace", ns}, {"key", key}, {"at", at}}, {}});
   if (!r.ok()) return r.error();
   return parse_value(*r, ns, key);
 }
@@ -383,8 +391,8 @@ ClientResult<NamespaceContent> Client::get_namespace(const std::string& ns) {
     if (transport_only(r.error())) {
       auto cached = impl_->cache_.load(ns);
       if (cached && cached->complete) {
-        NamespaceContent c{ns, std::move(cached->configs), cached->revision, cached->updated_at,
-                           true};
+        NamespaceContent c{
+            ns, std::move(cached->configs), cached->revision, cached->updated_at, true, {}};
         return c;
       }
     }
@@ -413,7 +421,12 @@ ClientResult<NamespaceContent> Client::get_namespace(const std::string& ns) {
 ClientResult<NamespaceContent> Client::get_namespace_at(const std::string& ns, TimePoint at) {
   auto ms = at_param(at);
   if (!ms) return invalid("at: an instant before 1970-01-01T00:00:00Z");
-  return impl_->fetch_namespace(ns, -1, {{"at", *ms}});
+  return get_namespace_at(ns, *ms);
+}
+
+ClientResult<NamespaceContent> Client::get_namespace_at(const std::string& ns,
+                                                        const std::string& at) {
+  return impl_->fetch_namespace(ns, -1, {{"at", at}});
 }
 
 ClientResult<WriteResult> Client::create(const std::string& ns, const std::string& key,

@@ -294,6 +294,12 @@ TEST(Client, GetAtSendsTheInstantAsMillisecondsAndDecodesTheOldVersion) {
   ASSERT_FALSE(before_1970.ok());
   EXPECT_EQ(before_1970.error().code, ClientError::kInvalid);
   EXPECT_EQ(server.request_count(), 2);  // refused before sending
+
+  // Text goes as is: the server reads it (a time to the second stands for that whole second).
+  auto text = client.get_at("app", "db", std::string("2026-12-02T07:30:00+01:00"));
+  ASSERT_TRUE(text.ok()) << text.error().to_string();
+  EXPECT_EQ(text->version, 2);
+  EXPECT_EQ(server.requests().back().query.at("at"), "2026-12-02T07:30:00+01:00");
 }
 
 TEST(Client, GetNamespaceAtSendsTheInstantAndDecodesTheContentOfThen) {
@@ -302,7 +308,9 @@ TEST(Client, GetNamespaceAtSendsTheInstantAndDecodesTheContentOfThen) {
     return ok({{"namespace", "app"},
                {"configs", {{"db", {{"host", "old"}}}, {"flag", false}}},
                {"version", 7},
-               {"updated_at", "2026-12-02T06:29:58Z"}});
+               {"updated_at", "2026-12-02T06:29:58Z"},
+               {"at", "2026-12-02T06:30:00Z"},
+               {"unavailable", {"pruned"}}});
   });
   TempDir dir;
   auto o = options_for({server.url()});
@@ -316,11 +324,16 @@ TEST(Client, GetNamespaceAtSendsTheInstantAndDecodesTheContentOfThen) {
   ASSERT_EQ(r->configs.size(), 2u);
   EXPECT_EQ(r->configs.at("db")["host"], "old");
   EXPECT_EQ(r->configs.at("flag"), false);
+  EXPECT_EQ(r->unavailable, std::vector<std::string>{"pruned"});
   EXPECT_FALSE(r->stale);
+  auto text = client.get_namespace_at("app", std::string("2026-12-02T06:30:00Z"));
+  ASSERT_TRUE(text.ok()) << text.error().to_string();
+  EXPECT_EQ(text->revision, 7);
   auto reqs = server.requests();
-  ASSERT_EQ(reqs.size(), 1u);
+  ASSERT_EQ(reqs.size(), 2u);
   EXPECT_EQ(reqs[0].path, "/api/v1/config/namespace/app");
   EXPECT_EQ(reqs[0].query.at("at"), "1796193000000");
+  EXPECT_EQ(reqs[1].query.at("at"), "2026-12-02T06:30:00Z");
   EXPECT_FALSE(std::filesystem::exists(dir.path + "/ns-app.json"));  // cache untouched
 }
 
