@@ -19,8 +19,9 @@ async function namespaceInfo(ns) {
 
 const PAST_PAGE_SIZE = 20;
 
-/// "2026-12-02 06:30:15 UTC" (milliseconds shown only when there are some).
-const fmtInstant = (d) => fmtTime(d.toISOString().replace('.000Z', 'Z'));
+/// The `at` sent for a Date: RFC 3339 in UTC, to the second when it has no milliseconds (the
+/// control's step), which the API reads as that whole second, like every time it shows.
+const atParam = (d) => d.toISOString().replace('.000Z', 'Z');
 
 export async function namespaceView(main, ns) {
   const info = await namespaceInfo(ns);
@@ -43,13 +44,15 @@ export async function namespaceView(main, ns) {
   // The enabled configs as they were at `at` (the API answers the whole namespace: search and
   // pages are applied here).
   async function loadPast(at) {
-    const data = await attempt(() => get(`/api/v1/config/namespace/${enc(ns)}`, { at: at.toISOString() }), errors);
+    const data = await attempt(() => get(`/api/v1/config/namespace/${enc(ns)}`, { at: atParam(at) }), errors);
     if (state.at !== at) return;  // superseded by another time or by Now
     if (!data) {
       render(list, pastBanner(at, null));
       return;
     }
-    const rows = Object.entries(data.configs ?? {}).filter(([k]) => k.includes(state.key));
+    // Keys whose version of then retention has removed since are listed without a value.
+    const rows = [...Object.entries(data.configs ?? {}), ...(data.unavailable ?? []).map((k) => [k, undefined])]
+      .filter(([k]) => k.includes(state.key)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const pages = Math.max(1, Math.ceil(rows.length / PAST_PAGE_SIZE));
     state.page = Math.min(state.page, pages);
     const shown = rows.slice((state.page - 1) * PAST_PAGE_SIZE, state.page * PAST_PAGE_SIZE);
@@ -61,16 +64,18 @@ export async function namespaceView(main, ns) {
   function pastBanner(at, revision) {
     return h('p', { class: 'past-banner', role: 'status' },
       h('strong', {}, 'Historical view (read-only)'),
-      `: the configs as they were at ${fmtInstant(at)}${revision ? ` (revision ${revision})` : ''}. `,
+      `: the configs as they were at ${fmtTime(atParam(at))}${revision ? ` (revision ${revision})` : ''}. `,
       'Editing is disabled; choose ', h('em', {}, 'Now'), ' to return to the current configs.');
   }
 
   function pastTable(rows, at) {
-    return h('table', { class: 'grid past', 'aria-label': 'Configs as of', 'data-at': at.toISOString() },
+    return h('table', { class: 'grid past', 'aria-label': 'Configs as of', 'data-at': atParam(at) },
       h('thead', {}, h('tr', {}, ['Key', 'Value'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, rows.map(([key, value]) => h('tr', { 'data-key': key },
         h('td', {}, h('a', { href: `#/ns/${enc(ns)}/key/${enc(key)}`, title: 'the current config' }, key)),
-        h('td', {}, h('pre', { class: 'json' }, pretty(value)))))));
+        h('td', {}, value === undefined
+          ? h('span', { class: 'muted unavailable' }, 'unavailable: retention has removed the version of then')
+          : h('pre', { class: 'json' }, pretty(value)))))));
   }
 
   function table(rows) {
