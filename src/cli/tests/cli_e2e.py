@@ -175,6 +175,23 @@ def point_in_time(cli):
     got = cli.json("get", "e2e", "pit", "--at", rfc3339)
     check(got["value"] == {"v": "old"}, f"get --at before the delete still answers: {got}")
 
+    # Retention removes v1: the read of then answers 40401, the namespace lists pit unavailable.
+    req = urllib.request.Request(
+        cli.env["CAIRN_ENDPOINTS"] + "/api/v1/admin/config/cleanup", method="POST",
+        data=json.dumps({"namespace": "e2e", "keep_latest": 1, "keep_days": 0}).encode(),
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        removed = json.loads(resp.read())["data"]["removed"]
+    check(any(x["key"] == "pit" and x["version"] == 1 for x in removed),
+          f"clean-up removed pit v1: {removed}")
+    r = cli("get", "e2e", "pit", "--at", rfc3339, expect=1)
+    check("40401" in r.stderr, "get --at a time whose version retention removed: 40401", r)
+    ns = cli.json("ns", "get", "e2e", "--at", rfc3339)
+    check("pit" in ns["unavailable"] and "pit" not in ns["configs"],
+          f"ns get --at lists pit unavailable: {ns}")
+    r = cli("ns", "get", "e2e", "--at", rfc3339)
+    check("pit" in r.stdout and "(unavailable" in r.stdout, "ns get --at table: unavailable", r)
+
 
 def scenario(cli, tmp):
     # namespaces
