@@ -63,6 +63,9 @@ class ClientResult {
   std::variant<T, ClientError> v_;
 };
 
+/// An instant, for reads of a key or a namespace as they were at that time.
+using TimePoint = std::chrono::system_clock::time_point;
+
 /// How a Client reaches the cluster. Plain value type.
 struct ClientOptions {
   /// "http://host:port" (or "host:port"); tried in order, the last one that answered first.
@@ -114,6 +117,9 @@ struct NamespaceContent {
   int64_t revision = 0;  ///< the namespace `version`: last revision that changed it
   std::string updated_at;
   bool stale = false;  ///< served from the file cache because no endpoint answered
+  /// get_namespace_at only: keys that had a value then whose version retention has removed
+  /// since (not in `configs`).
+  std::vector<std::string> unavailable;
 };
 
 /// Answer of create / update / remove.
@@ -278,6 +284,22 @@ class Client {
   ClientResult<BatchGetResult> batch_get(const std::string& ns,
                                          const std::vector<std::string>& keys);
   ClientResult<NamespaceContent> get_namespace(const std::string& ns);
+
+  // Point-in-time reads (`at=` of config/get and config/namespace/{ns}, docs/versions.md):
+  // `get_at` answers the version of the key that was current at that instant, or the server's
+  // 40401 when none was (the key did not exist yet, was deleted then, or retention removed that
+  // version; 40403 when it never existed); `get_namespace_at` the namespace's enabled configs as
+  // of then (`revision` is the namespace's revision then, `unavailable` the keys whose version
+  // then retention has removed). A TimePoint is sent as Unix milliseconds, that millisecond
+  // exactly (sub-millisecond parts dropped; before 1970: kInvalid, not sent). Text is sent as
+  // is and read by the server: RFC 3339 or Unix milliseconds, where a time given to the second
+  // stands for that whole second (`…T06:30:00Z` includes a write at 06:30:00.400); malformed:
+  // the server's 40002. Past reads never read nor refresh the file cache (never served stale).
+  ClientResult<ConfigValue> get_at(const std::string& ns, const std::string& key, TimePoint at);
+  ClientResult<ConfigValue> get_at(const std::string& ns, const std::string& key,
+                                   const std::string& at);
+  ClientResult<NamespaceContent> get_namespace_at(const std::string& ns, TimePoint at);
+  ClientResult<NamespaceContent> get_namespace_at(const std::string& ns, const std::string& at);
 
   // Admin writes. They are retried on another endpoint only when the request certainly was not
   // applied (connect failure, 50301, 50302, 429).

@@ -4,9 +4,11 @@
 #include <time.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -105,6 +107,23 @@ void fail(Globals& g, const ClientError& e) {
 void bad_input(Globals& g, const std::string& what) {
   std::cerr << "cairn: " << what << "\n";
   *g.exit_code = kExitBadInput;
+}
+
+constexpr const char* kAtHelp =
+    "As it was at this instant: RFC 3339 (2026-12-02T06:30:00Z, 2026-12-02T07:30:00.5+01:00) "
+    "or Unix milliseconds";
+
+/// Checks an `--at` argument before anything is sent; false after reporting bad input. The
+/// text itself is what is sent: the server reads its precision (a time to the second stands
+/// for that whole second), which a conversion to milliseconds would lose.
+bool check_at(Globals& g, const std::string& text) {
+  TimePoint at;
+  std::string why;
+  if (parse_instant(text, &at, &why)) return true;
+  bad_input(g, "--at " + text + ": " + why +
+                   " (expected RFC 3339 like 2026-12-02T06:30:00Z or 2026-12-02T07:30:00.123+01:00,"
+                   " or Unix milliseconds like 1796193000000)");
+  return false;
 }
 
 void warn_stale(bool stale) {
@@ -303,6 +322,110 @@ bool read_value(const std::string& arg, Json* value, std::string* error) {
   return true;
 }
 
+namespace {
+
+/// Reads exactly `n` digits at `*pos` into `*out`.
+bool digits(const std::string& s, size_t* pos, size_t n, int* out) {
+  if (*pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = 0; i < n; ++i) {
+    char c = s[*pos + i];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *pos += n;
+  *out = v;
+  return true;
+}
+
+bool expect_char(const std::string& s, size_t* pos, const char* allowed) {
+  if (*pos >= s.size() || std::strchr(allowed, s[*pos]) == nullptr) return false;
+  ++*pos;
+  return true;
+}
+
+}  // namespace
+
+bool parse_instant(const std::string& text, TimePoint* at, std::string* error) {
+  using namespace std::chrono;
+  constexpr int64_t kMaxMs = 253402300799999;  // 9999-12-31T23:59:59.999Z
+  if (text.empty()) {
+    *error = "empty time";
+    return false;
+  }
+  if (std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (text.size() > 15 || std::stoll(text) > kMaxMs) {
+      *error = "Unix milliseconds beyond year 9999";
+      return false;
+    }
+    *at = TimePoint(milliseconds(std::stoll(text)));
+    return true;
+  }
+  size_t pos = 0;
+  int y, mo, d, h, mi, sec;
+  if (!digits(text, &pos, 4, &y) || !expect_char(text, &pos, "-") || !digits(text, &pos, 2, &mo) ||
+      !expect_char(text, &pos, "-") || !digits(text, &pos, 2, &d) ||
+      !expect_char(text, &pos, "Tt ") || !digits(text, &pos, 2, &h) ||
+      !expect_char(text, &pos, ":") || !digits(text, &pos, 2, &mi) ||
+      !expect_char(text, &pos, ":") || !digits(text, &pos, 2, &sec)) {
+    *error = "not a date-time YYYY-MM-DDTHH:MM:SS";
+    return false;
+  }
+  int64_t ms = 0;
+  if (pos < text.size() && text[pos] == '.') {
+    ++pos;
+    size_t start = pos;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      if (pos - start < 3) ms = ms * 10 + (text[pos] - '0');
+      ++pos;
+    }
+    if (pos == start || pos - start > 9) {
+      *error = "a fraction of a second takes 1 to 9 digits";
+      return false;
+    }
+    for (size_t n = pos - start; n < 3; ++n) ms *= 10;
+  }
+  int offset_minutes = 0;
+  if (expect_char(text, &pos, "Zz")) {
+    // UTC
+  } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
+    const int sign = text[pos] == '-' ? -1 : 1;
+    ++pos;
+    int oh, om;
+    if (!digits(text, &pos, 2, &oh) || !expect_char(text, &pos, ":") ||
+        !digits(text, &pos, 2, &om) || oh > 23 || om > 59) {
+      *error = "malformed zone offset (expected +HH:MM or -HH:MM)";
+      return false;
+    }
+    offset_minutes = sign * (oh * 60 + om);
+  } else {
+    *error = "no time zone (add Z for UTC, or an offset like +01:00)";
+    return false;
+  }
+  if (pos != text.size()) {
+    *error = "unexpected text after the time zone";
+    return false;
+  }
+  const year_month_day date{year{y}, month{static_cast<unsigned>(mo)},
+                            day{static_cast<unsigned>(d)}};
+  if (!date.ok() || y < 1970) {
+    *error = "no such date (years 1970-9999)";
+    return false;
+  }
+  if (h > 23 || mi > 59 || sec > 59) {
+    *error = "no such time of day";
+    return false;
+  }
+  const auto local = sys_days(date) + hours(h) + minutes(mi) + seconds(sec) + milliseconds(ms);
+  const auto utc = local - minutes(offset_minutes);
+  if (utc.time_since_epoch().count() < 0) {
+    *error = "before 1970-01-01T00:00:00Z";
+    return false;
+  }
+  *at = time_point_cast<TimePoint::duration>(utc);
+  return true;
+}
+
 std::string render_table(const std::vector<std::string>& header,
                          const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width(header.size(), 0);
@@ -334,24 +457,37 @@ void register_client_commands(CLI::App& app, int& exit_code) {
 
   // get
   {
-    auto* sub = leaf(app, "get", "Print a config value (the latest, or --version N)");
-    auto a = std::make_shared<std::tuple<std::string, std::string, int64_t>>();
-    sub->add_option("namespace", std::get<0>(*a), "Namespace")->required();
-    sub->add_option("key", std::get<1>(*a), "Key")->required();
-    sub->add_option("--version", std::get<2>(*a), "A past version")->check(CLI::PositiveNumber);
+    auto* sub =
+        leaf(app, "get", "Print a config value (the latest, --version N, or as of --at TIME)");
+    struct Args {
+      std::string ns, key, at;
+      int64_t version = 0;
+    };
+    auto a = std::make_shared<Args>();
+    sub->add_option("namespace", a->ns, "Namespace")->required();
+    sub->add_option("key", a->key, "Key")->required();
+    sub->add_option("--version", a->version, "A past version")->check(CLI::PositiveNumber);
+    sub->add_option("--at", a->at, kAtHelp);
     sub->callback([g, a] {
+      const bool past = !a->at.empty();
+      if (past && a->version > 0) {
+        return bad_input(*g, "--at and --version cannot be used together");
+      }
+      if (past && !check_at(*g, a->at)) return;
       Client c(g->client_options());
       std::optional<int64_t> version;
-      if (std::get<2>(*a) > 0) version = std::get<2>(*a);
-      auto r = c.get(std::get<0>(*a), std::get<1>(*a), version);
+      if (a->version > 0) version = a->version;
+      auto r = past ? c.get_at(a->ns, a->key, a->at) : c.get(a->ns, a->key, version);
       if (!r.ok()) return fail(*g, r.error());
       warn_stale(r->stale);
       Json j = {{"namespace", r->ns},          {"key", r->key},
                 {"value", r->value},           {"version", r->version},
                 {"updated_at", r->updated_at}, {"stale", r->stale}};
+      if (past) j["at"] = a->at;
       emit(*g, j,
            "# " + r->ns + "/" + r->key + "  version " + std::to_string(r->version) + "  " +
-               r->updated_at + (r->stale ? "  (stale)" : "") + "\n" + pretty(r->value) + "\n");
+               r->updated_at + (r->stale ? "  (stale)" : "") +
+               (past ? "  (as of " + a->at + ")" : "") + "\n" + pretty(r->value) + "\n");
     });
   }
 
@@ -616,7 +752,7 @@ void register_client_commands(CLI::App& app, int& exit_code) {
 
   // ns list|create|delete
   {
-    auto* ns = app.add_subcommand("ns", "Namespaces: list, create, delete");
+    auto* ns = app.add_subcommand("ns", "Namespaces: list, create, delete, get (the content)");
     ns->require_subcommand(1);
     ns->fallthrough();
     {
@@ -645,6 +781,47 @@ void register_client_commands(CLI::App& app, int& exit_code) {
         emit(*g, {{"list", list}, {"pagination", pagination_json(r->pagination)}},
              render_table({"ID", "NAME", "CONFIGS", "REVISION", "STATUS", "DESCRIPTION"}, rows) +
                  page_footer(r->pagination, rows.size()));
+      });
+    }
+    {
+      auto* sub = leaf(
+          *ns, "get", "Print every enabled key and value of a namespace (now, or as of --at TIME)");
+      auto a = std::make_shared<std::pair<std::string, std::string>>();
+      sub->add_option("name", a->first, "Namespace name")->required();
+      sub->add_option("--at", a->second, kAtHelp);
+      sub->callback([g, a] {
+        const bool past = !a->second.empty();
+        if (past && !check_at(*g, a->second)) return;
+        Client c(g->client_options());
+        auto r = past ? c.get_namespace_at(a->first, a->second) : c.get_namespace(a->first);
+        if (!r.ok()) return fail(*g, r.error());
+        warn_stale(r->stale);
+        Json configs = Json::object();
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& [key, value] : r->configs) {
+          configs[key] = value;
+          rows.push_back({key, compact(value)});
+        }
+        for (const auto& key : r->unavailable) {
+          rows.push_back({key, "(unavailable: retention removed the version of then)"});
+        }
+        std::sort(rows.begin(), rows.end());
+        Json j = {{"namespace", r->ns},
+                  {"revision", r->revision},
+                  {"updated_at", r->updated_at},
+                  {"configs", configs},
+                  {"stale", r->stale}};
+        if (past) {
+          j["at"] = a->second;
+          j["unavailable"] = r->unavailable;
+        }
+        std::string head = "# " + r->ns + "  revision " + std::to_string(r->revision) +
+                           (r->updated_at.empty() ? "" : "  " + r->updated_at) +
+                           (r->stale ? "  (stale)" : "") +
+                           (past ? "  (as of " + a->second + ")" : "") + "\n";
+        emit(*g, j,
+             head + (rows.empty() ? std::string("no configs\n")
+                                  : render_table({"KEY", "VALUE"}, rows)));
       });
     }
     {

@@ -1,8 +1,8 @@
 #pragma once
 
 // The client subcommands of the `cairn` binary (DESIGN.md §6), all on top of the SDK:
-// get, put, create, delete, list, history, versions, diff, rollback, watch, ns list|create|delete
-// and cluster status. docs/sdk.md has the reference.
+// get, put, create, delete, list, history, versions, diff, rollback, watch,
+// ns list|create|delete|get and cluster status. docs/sdk.md has the reference.
 
 #include <string>
 #include <vector>
@@ -25,6 +25,12 @@ void register_client_commands(CLI::App& app, int& exit_code);
 /// The text is parsed as JSON; text that is not JSON becomes a JSON string. False (and `error`)
 /// when the file or stdin cannot be read.
 bool read_value(const std::string& arg, Json* value, std::string* error);
+
+/// Checks an `--at` argument: Unix milliseconds (digits only) or an RFC 3339 date-time with a
+/// zone (`2026-12-02T06:30:00Z`, `2026-12-02T06:30:00.123+01:00`; `t`/`z` and a space for `T`
+/// are accepted too; a fraction of 1-9 digits, kept to the millisecond), years 1970-9999, as
+/// the server reads `at=`. `at` receives the instant; false, with a reason in `error`, otherwise.
+bool parse_instant(const std::string& text, TimePoint* at, std::string* error);
 
 /// Left-aligned columns separated by two spaces, header first.
 std::string render_table(const std::vector<std::string>& header,

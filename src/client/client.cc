@@ -133,7 +133,28 @@ NamespaceContent parse_content(const Json& j) {
   if (configs.is_object()) {
     for (auto it = configs.begin(); it != configs.end(); ++it) c.configs[it.key()] = it.value();
   }
+  for (const auto& k : member(j, "unavailable")) {
+    if (k.is_string()) c.unavailable.push_back(k.get<std::string>());
+  }
   return c;
+}
+
+ConfigValue parse_value(const Json& j, const std::string& ns, const std::string& key) {
+  ConfigValue v;
+  v.ns = field_or<std::string>(j, "namespace", ns);
+  v.key = field_or<std::string>(j, "key", key);
+  v.value = member(j, "value");
+  v.version = field_or<int64_t>(j, "version", 0);
+  v.updated_at = field_or<std::string>(j, "updated_at", "");
+  return v;
+}
+
+/// `at` as the query parameter's Unix milliseconds, or nullopt before 1970 (the server takes
+/// only digits).
+std::optional<std::string> at_param(TimePoint at) {
+  const int64_t ms = std::chrono::floor<std::chrono::milliseconds>(at.time_since_epoch()).count();
+  if (ms < 0) return std::nullopt;
+  return std::to_string(ms);
 }
 
 bool transport_only(const ClientError& e) {
@@ -283,9 +304,11 @@ ClientResult<Json> Client::Impl::call(const Call& c, int cancel_fd) {
   return last;
 }
 
-ClientResult<NamespaceContent> Client::Impl::fetch_namespace(const std::string& ns, int cancel_fd) {
-  auto r =
-      call({"GET", "/api/v1/config/namespace/" + client_detail::url_encode(ns), {}, {}}, cancel_fd);
+ClientResult<NamespaceContent> Client::Impl::fetch_namespace(
+    const std::string& ns, int cancel_fd, std::vector<std::pair<std::string, std::string>> query) {
+  auto r = call(
+      {"GET", "/api/v1/config/namespace/" + client_detail::url_encode(ns), std::move(query), {}},
+      cancel_fd);
   if (!r.ok()) return r.error();
   NamespaceContent content = parse_content(*r);
   if (content.ns.empty()) content.ns = ns;
@@ -320,14 +343,24 @@ ClientResult<ConfigValue> Client::get(const std::string& ns, const std::string& 
     }
     return r.error();
   }
-  ConfigValue v;
-  v.ns = field_or<std::string>(*r, "namespace", ns);
-  v.key = field_or<std::string>(*r, "key", key);
-  v.value = member(*r, "value");
-  v.version = field_or<int64_t>(*r, "version", 0);
-  v.updated_at = field_or<std::string>(*r, "updated_at", "");
+  ConfigValue v = parse_value(*r, ns, key);
   if (!version) impl_->cache_.merge_key(ns, key, v.value, v.version);
   return v;
+}
+
+ClientResult<ConfigValue> Client::get_at(const std::string& ns, const std::string& key,
+                                         TimePoint at) {
+  auto ms = at_param(at);
+  if (!ms) return invalid("at: an instant before 1970-01-01T00:00:00Z");
+  return get_at(ns, key, *ms);
+}
+
+ClientResult<ConfigValue> Client::get_at(const std::string& ns, const std::string& key,
+                                         const std::string& at) {
+  auto r =
+      impl_->call({"GET", "/api/v1/config/get", {{"namespace", ns}, {"key", key}, {"at", at}}, {}});
+  if (!r.ok()) return r.error();
+  return parse_value(*r, ns, key);
 }
 
 ClientResult<BatchGetResult> Client::batch_get(const std::string& ns,
@@ -358,8 +391,8 @@ ClientResult<NamespaceContent> Client::get_namespace(const std::string& ns) {
     if (transport_only(r.error())) {
       auto cached = impl_->cache_.load(ns);
       if (cached && cached->complete) {
-        NamespaceContent c{ns, std::move(cached->configs), cached->revision, cached->updated_at,
-                           true};
+        NamespaceContent c{
+            ns, std::move(cached->configs), cached->revision, cached->updated_at, true, {}};
         return c;
       }
     }
@@ -383,6 +416,17 @@ ClientResult<NamespaceContent> Client::get_namespace(const std::string& ns) {
   }
   impl_->cache_.store(entry);
   return r;
+}
+
+ClientResult<NamespaceContent> Client::get_namespace_at(const std::string& ns, TimePoint at) {
+  auto ms = at_param(at);
+  if (!ms) return invalid("at: an instant before 1970-01-01T00:00:00Z");
+  return get_namespace_at(ns, *ms);
+}
+
+ClientResult<NamespaceContent> Client::get_namespace_at(const std::string& ns,
+                                                        const std::string& at) {
+  return impl_->fetch_namespace(ns, -1, {{"at", at}});
 }
 
 ClientResult<WriteResult> Client::create(const std::string& ns, const std::string& key,

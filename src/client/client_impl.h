@@ -41,7 +41,10 @@ class Client::Impl {
   ClientResult<Json> call(const Call& call, int cancel_fd = -1);
 
   /// get_namespace without the stale fallback (the watch thread re-reads with it).
-  ClientResult<NamespaceContent> fetch_namespace(const std::string& ns, int cancel_fd);
+  /// `GET /api/v1/config/namespace/{ns}` with `query` (e.g. `at`).
+  ClientResult<NamespaceContent> fetch_namespace(
+      const std::string& ns, int cancel_fd,
+      std::vector<std::pair<std::string, std::string>> query = {});
 
   const ClientOptions options_;
   std::vector<client_detail::Endpoint> endpoints_;  // immutable after construction

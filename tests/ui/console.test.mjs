@@ -211,6 +211,70 @@ test('a batch write from the namespace page creates and updates several keys', a
   assert.equal(none.status, 404);
 });
 
+test('the namespace page shows the configs as they were at a past time, read-only', async () => {
+  // Its own namespace, so that the retention counts of `shop` below stay as they are.
+  const sleepToNextSecond = () => new Promise((done) => setTimeout(done, 1010 - (Date.now() % 1000)));
+  assert.equal((await cluster.api('POST', '/api/v1/admin/namespace', { name: 'incident' })).body.code, 0);
+  const made = await cluster.api('POST', '/api/v1/admin/config', { namespace: 'incident', key: 'db', value: { host: 'old' } });
+  assert.equal(made.body.code, 0);
+  // A whole second after v1 was written and before v2 is: the noted instant lies strictly
+  // between them, whatever precision the server keeps.
+  await sleepToNextSecond();
+  const noted = Math.floor(Date.now() / 1000) * 1000;
+  await sleepToNextSecond();
+  const updated = await cluster.api('PUT', '/api/v1/admin/config', { namespace: 'incident', key: 'db', value: { host: 'new' } });
+  assert.equal(updated.body.data.version, 2);
+  for (let i = 0; i < 100; i++) {  // node 1 (the page's node) may apply v2 a little later
+    const local = await cluster.api('GET', '/api/v1/config/get?namespace=incident&key=db');
+    if (local.body.data?.version === 2) break;
+    await new Promise((done) => setTimeout(done, 50));
+  }
+
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Namespaces' }).click();
+  await page.getByRole('link', { name: 'incident', exact: true }).click();
+  await page.locator('table[aria-label="Configs"] tr[data-key="db"] .version', { hasText: '2' }).waitFor();
+  assert.ok(await page.getByRole('button', { name: 'Now' }).isDisabled());
+
+  // datetime-local takes the browser's local time.
+  const local = new Date(noted - new Date(noted).getTimezoneOffset() * 60000).toISOString().slice(0, 19);
+  await page.getByLabel('View as of').fill(local);
+  const past = page.locator('table[aria-label="Configs as of"]');
+  await past.locator('tr[data-key="db"]').waitFor();
+  // Sent to the second (the API reads it as that whole second).
+  assert.equal(await past.getAttribute('data-at'), new Date(noted).toISOString().replace('.000Z', 'Z'));
+  assert.deepEqual(JSON.parse(await past.locator('tr[data-key="db"] pre').innerText()), { host: 'old' });
+  await page.locator('.past-banner', { hasText: 'Historical view (read-only)' }).waitFor();
+  await page.locator('.past-banner', { hasText: new Date(noted).toISOString().slice(0, 19).replace('T', ' ') }).waitFor();
+  // Every write control is disabled (those inside closed <details> too).
+  const tools = page.locator('fieldset.write-tools');
+  assert.ok(await tools.evaluate((el) => el.disabled));
+  const isDisabled = (text) => tools.locator('button', { hasText: text }).evaluate((el) => el.matches(':disabled'));
+  assert.ok(await isDisabled('Review and create'));
+  assert.ok(await isDisabled('Preview changes'));
+  assert.equal(await page.locator('table[aria-label="Configs"]').count(), 0);
+  await shot('namespace-as-of');
+
+  await page.getByRole('button', { name: 'Now' }).click();
+  await page.locator('table[aria-label="Configs"] tr[data-key="db"] .version', { hasText: '2' }).waitFor();
+  await page.locator('table[aria-label="Configs"] tr[data-key="db"] summary').click();
+  assert.deepEqual(JSON.parse(await page.locator('table[aria-label="Configs"] tr[data-key="db"] pre').innerText()), { host: 'new' });
+  assert.equal(await page.locator('.past-banner').count(), 0);
+  assert.ok(!(await tools.evaluate((el) => el.disabled)));
+  assert.ok(!(await isDisabled('Review and create')));
+  assert.equal(await page.getByLabel('View as of').inputValue(), '');
+
+  // Once retention has removed v1, the past view lists db without a value.
+  const cleanup = await cluster.api('POST', '/api/v1/admin/config/cleanup', { namespace: 'incident', keep_latest: 1, keep_days: 0 });
+  assert.deepEqual(cleanup.body.data.removed.map((r) => [r.key, r.version]), [['db', 1]]);
+  for (let i = 0; i < 100; i++) {  // node 1 applies the clean-up a little later, maybe
+    const local1 = await cluster.api('GET', `/api/v1/config/namespace/incident?at=${noted}`);
+    if (local1.body.data?.unavailable?.includes('db')) break;
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  await page.getByLabel('View as of').fill(local);
+  await past.locator('tr[data-key="db"] .unavailable').waitFor();
+});
+
 test('the cluster page shows every member with its health components', async () => {
   await page.getByRole('link', { name: 'Cluster' }).click();
   await page.locator('#members tbody tr').nth(2).waitFor();

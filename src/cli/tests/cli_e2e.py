@@ -124,6 +124,75 @@ def start_server(binary, tmp):
     raise Failure("server did not start; see server.log")
 
 
+def sleep_to_next_second():
+    time.sleep(1.01 - time.time() % 1)
+
+
+def point_in_time(cli):
+    """`get --at` and `ns get --at` against the server's `at=`: create, note the time, update."""
+    cli("create", "e2e", "pit", '{"v":"old"}')
+    # A whole second after v1 and before v2: the noted instant lies strictly between them,
+    # whatever precision the server keeps.
+    sleep_to_next_second()
+    noted = int(time.time())
+    sleep_to_next_second()
+    r = cli("put", "e2e", "pit", '{"v":"new"}')
+    check("version 1 -> 2" in r.stdout, "pit updated", r)
+    rfc3339 = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(noted))
+    plus_one = time.strftime("%Y-%m-%dT%H:%M:%S.000+01:00", time.gmtime(noted + 3600))
+
+    r = cli("get", "e2e", "pit", "--at", rfc3339)
+    check('"v": "old"' in r.stdout and "version 1" in r.stdout and "(as of " in r.stdout,
+          "get --at RFC 3339 shows the old value", r)
+    for at in (plus_one, str(noted * 1000)):
+        got = cli.json("get", "e2e", "pit", "--at", at)
+        check(got["value"] == {"v": "old"} and got["version"] == 1, f"get --at {at}: {got}")
+    got = cli.json("get", "e2e", "pit")
+    check(got["value"] == {"v": "new"} and got["version"] == 2, "get without --at: the latest")
+    got = cli.json("get", "e2e", "pit", "--at", str(int(time.time() * 1000)))
+    check(got["version"] == 2, f"get --at now: the latest: {got}")
+
+    ns = cli.json("ns", "get", "e2e", "--at", rfc3339)
+    check(ns["configs"].get("pit") == {"v": "old"}, f"ns get --at: the namespace then: {ns}")
+    check(ns["configs"].get("db") == {"host": "a", "port": 1},
+          f"ns get --at: db then (rolled back): {ns}")
+    r = cli("ns", "get", "e2e", "--at", rfc3339)
+    check("KEY" in r.stdout and '{"v":"old"}' in r.stdout, "ns get --at table", r)
+    ns = cli.json("ns", "get", "e2e")
+    check(ns["configs"].get("pit") == {"v": "new"}, f"ns get: the namespace now: {ns}")
+
+    r = cli("get", "e2e", "pit", "--at", "2001-01-01T00:00:00Z", expect=1)
+    check("40401" in r.stderr, "get --at before the key existed: 40401", r)
+    r = cli("get", "e2e", "pit", "--at", "2026-12-02T06:30:00", expect=2)
+    check("no time zone" in r.stderr, "get --at without a zone is refused locally", r)
+    r = cli("get", "e2e", "pit", "--at", rfc3339, "--version", "1", expect=2)
+    check("cannot be used together" in r.stderr, "--at with --version is refused locally", r)
+
+    cli("delete", "e2e", "pit")
+    sleep_to_next_second()
+    r = cli("get", "e2e", "pit", "--at", str(int(time.time() * 1000)), expect=1)
+    check("40401" in r.stderr, "get --at a time the key was deleted: 40401", r)
+    got = cli.json("get", "e2e", "pit", "--at", rfc3339)
+    check(got["value"] == {"v": "old"}, f"get --at before the delete still answers: {got}")
+
+    # Retention removes v1: the read of then answers 40401, the namespace lists pit unavailable.
+    req = urllib.request.Request(
+        cli.env["CAIRN_ENDPOINTS"] + "/api/v1/admin/config/cleanup", method="POST",
+        data=json.dumps({"namespace": "e2e", "keep_latest": 1, "keep_days": 0}).encode(),
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        removed = json.loads(resp.read())["data"]["removed"]
+    check(any(x["key"] == "pit" and x["version"] == 1 for x in removed),
+          f"clean-up removed pit v1: {removed}")
+    r = cli("get", "e2e", "pit", "--at", rfc3339, expect=1)
+    check("40401" in r.stderr, "get --at a time whose version retention removed: 40401", r)
+    ns = cli.json("ns", "get", "e2e", "--at", rfc3339)
+    check("pit" in ns["unavailable"] and "pit" not in ns["configs"],
+          f"ns get --at lists pit unavailable: {ns}")
+    r = cli("ns", "get", "e2e", "--at", rfc3339)
+    check("pit" in r.stdout and "(unavailable" in r.stdout, "ns get --at table: unavailable", r)
+
+
 def scenario(cli, tmp):
     # namespaces
     r = cli("ns", "create", "e2e", "--description", "end to end")
@@ -190,6 +259,8 @@ def scenario(cli, tmp):
     check("ROLLBACK" in r.stdout and "OPERATION" in r.stdout, "history table", r)
     r = cli("diff", "e2e", "db", "1", "99", expect=1)
     check("40401" in r.stderr, "diff of a missing version", r)
+
+    point_in_time(cli)
 
     # watch: prints a change as it happens
     watch = track(subprocess.Popen(

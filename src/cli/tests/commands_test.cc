@@ -73,6 +73,161 @@ TEST(RenderTable, AlignsColumns) {
   EXPECT_EQ(t, "A     LONGER\nxxxx  1\ny     22\n");
 }
 
+TEST(ParseInstant, RfcThreeThreeThreeNineAndUnixMilliseconds) {
+  using std::chrono::milliseconds;
+  TimePoint at;
+  std::string err;
+  const TimePoint expected{milliseconds(1796193000000)};  // 2026-12-02T06:30:00Z
+  ASSERT_TRUE(parse_instant("2026-12-02T06:30:00Z", &at, &err)) << err;
+  EXPECT_EQ(at, expected);
+  ASSERT_TRUE(parse_instant("2026-12-02T07:30:00+01:00", &at, &err)) << err;
+  EXPECT_EQ(at, expected);
+  ASSERT_TRUE(parse_instant("2026-12-01t20:00:00-10:30", &at, &err)) << err;
+  EXPECT_EQ(at, expected);
+  ASSERT_TRUE(parse_instant("2026-12-02 06:30:00.123z", &at, &err)) << err;
+  EXPECT_EQ(at, expected + milliseconds(123));
+  ASSERT_TRUE(parse_instant("2026-12-02T07:30:00.5+01:00", &at, &err)) << err;
+  EXPECT_EQ(at, expected + milliseconds(500));
+  ASSERT_TRUE(parse_instant("2026-12-02T06:30:00.123999999Z", &at, &err)) << err;  // 9 digits
+  EXPECT_EQ(at, expected + milliseconds(123));  // beyond milliseconds: dropped
+  ASSERT_TRUE(parse_instant("1796193000123", &at, &err)) << err;
+  EXPECT_EQ(at, expected + milliseconds(123));
+  ASSERT_TRUE(parse_instant("0", &at, &err)) << err;
+  EXPECT_EQ(at, TimePoint{});
+  ASSERT_TRUE(parse_instant("2024-02-29T00:00:00Z", &at, &err)) << err;  // leap day
+
+  for (const char* bad : {"",
+                          "yesterday",
+                          "2026-12-02",
+                          "2026-12-02T06:30:00",
+                          "2026-12-02T06:30Z",
+                          "2026-13-02T06:30:00Z",
+                          "2026-02-30T06:30:00Z",
+                          "2023-02-29T00:00:00Z",
+                          "2026-12-02T24:00:00Z",
+                          "2026-12-02T06:60:00Z",
+                          "2026-12-02T06:30:61Z",
+                          "2026-12-02T06:30:00.Z",
+                          "2026-12-02T06:30:00.1234567890Z",
+                          "2026-12-02T06:30:00+0100",
+                          "2026-12-02T06:30:00+24:00",
+                          "2026-12-02T06:30:00Zjunk",
+                          "1969-12-31T23:59:59Z",
+                          "1970-01-01T00:30:00+01:00",
+                          "-1",
+                          "1796193000000.5",
+                          "99999999999999999999",
+                          "253402300800000",
+                          "+2026-12-02T06:30:00Z"}) {
+    err.clear();
+    EXPECT_FALSE(parse_instant(bad, &at, &err)) << bad;
+    EXPECT_FALSE(err.empty()) << bad;
+  }
+}
+
+/// A server that answers config/get and config/namespace as of `at` (any `at`: the old value).
+FakeServer past_server() {
+  return FakeServer([](const FakeRequest& r) -> FakeResponse {
+    const bool past = r.query.count("at") != 0;
+    if (r.path == "/api/v1/config/get") {
+      return ok({{"namespace", "app"},
+                 {"key", r.query.at("key")},
+                 {"value", past ? Json{{"host", "old"}} : Json{{"host", "new"}}},
+                 {"version", past ? 1 : 2},
+                 {"updated_at", "2026-12-02T06:29:00Z"}});
+    }
+    if (r.path == "/api/v1/config/namespace/app") {
+      return ok({{"namespace", "app"},
+                 {"configs", {{"db", past ? Json{{"host", "old"}} : Json{{"host", "new"}}}}},
+                 {"version", past ? 3 : 4},
+                 {"updated_at", "2026-12-02T06:29:00Z"},
+                 {"unavailable", past ? Json{"pruned"} : Json::array()}});
+    }
+    return error(404, 40401, "no such route");
+  });
+}
+
+TEST(Commands, GetAtSendsTheInstantAndPrintsTheValueOfThen) {
+  FakeServer server = past_server();
+  auto human =
+      run({"get", "app", "db", "--at", "2026-12-02T07:30:00+01:00", "--endpoints", server.url()});
+  EXPECT_EQ(human.exit_code, 0) << human.err;
+  EXPECT_NE(human.out.find("app/db  version 1"), std::string::npos) << human.out;
+  EXPECT_NE(human.out.find("(as of 2026-12-02T07:30:00+01:00)"), std::string::npos) << human.out;
+  EXPECT_NE(human.out.find("\"host\": \"old\""), std::string::npos) << human.out;
+  auto json =
+      run({"-o", "json", "get", "app", "db", "--at", "1796193000123", "--endpoints", server.url()});
+  EXPECT_EQ(json.exit_code, 0) << json.err;
+  Json j = Json::parse(json.out);
+  EXPECT_EQ(j["value"]["host"], "old");
+  EXPECT_EQ(j["version"], 1);
+  EXPECT_EQ(j["at"], "1796193000123");
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].path, "/api/v1/config/get");
+  // As given: the server reads a time to the second as that whole second.
+  EXPECT_EQ(reqs[0].query.at("at"), "2026-12-02T07:30:00+01:00");
+  EXPECT_EQ(reqs[0].query.count("version"), 0u);
+  EXPECT_EQ(reqs[1].query.at("at"), "1796193000123");
+}
+
+TEST(Commands, GetAtOfATimeWithNoVersionIsTheServersError) {
+  FakeServer server([](const FakeRequest&) {
+    return error(404, 40401, "no version of app/db was current at that time");
+  });
+  auto r = run({"get", "app", "db", "--at", "2020-01-01T00:00:00Z", "--endpoints", server.url()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("error 40401 (HTTP 404)"), std::string::npos) << r.err;
+}
+
+TEST(Commands, MalformedAtIsRefusedBeforeSending) {
+  FakeServer server = past_server();
+  auto bad = run({"get", "app", "db", "--at", "2026-12-02T06:30:00", "--endpoints", server.url()});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--at 2026-12-02T06:30:00: no time zone"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("RFC 3339"), std::string::npos) << bad.err;
+  auto both = run(
+      {"get", "app", "db", "--at", "1796193000000", "--version", "2", "--endpoints", server.url()});
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("--at and --version cannot be used together"), std::string::npos)
+      << both.err;
+  auto ns = run({"ns", "get", "app", "--at", "last tuesday", "--endpoints", server.url()});
+  EXPECT_EQ(ns.exit_code, 2);
+  EXPECT_NE(ns.err.find("--at last tuesday"), std::string::npos) << ns.err;
+  EXPECT_EQ(server.request_count(), 0);
+}
+
+TEST(Commands, NsGetPrintsTheNamespaceNowOrAsOfATime) {
+  FakeServer server = past_server();
+  auto now = run({"ns", "get", "app", "--endpoints", server.url()});
+  EXPECT_EQ(now.exit_code, 0) << now.err;
+  EXPECT_NE(now.out.find("# app  revision 4"), std::string::npos) << now.out;
+  EXPECT_NE(now.out.find("db   {\"host\":\"new\"}"), std::string::npos) << now.out;
+  auto past =
+      run({"ns", "get", "app", "--at", "2026-12-02T06:30:00Z", "--endpoints", server.url()});
+  EXPECT_EQ(past.exit_code, 0) << past.err;
+  EXPECT_NE(past.out.find("# app  revision 3"), std::string::npos) << past.out;
+  EXPECT_NE(past.out.find("(as of 2026-12-02T06:30:00Z)"), std::string::npos) << past.out;
+  EXPECT_NE(past.out.find("db      {\"host\":\"old\"}"), std::string::npos) << past.out;
+  EXPECT_NE(past.out.find("pruned  (unavailable: retention removed the version of then)"),
+            std::string::npos)
+      << past.out;
+  auto json =
+      run({"-o", "json", "ns", "get", "app", "--at", "1796193000000", "--endpoints", server.url()});
+  EXPECT_EQ(json.exit_code, 0) << json.err;
+  Json j = Json::parse(json.out);
+  EXPECT_EQ(j["configs"]["db"]["host"], "old");
+  EXPECT_EQ(j["revision"], 3);
+  EXPECT_EQ(j["unavailable"], Json{"pruned"});
+  EXPECT_EQ(j["at"], "1796193000000");
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(reqs[0].query.count("at"), 0u);
+  EXPECT_EQ(reqs[1].path, "/api/v1/config/namespace/app");
+  EXPECT_EQ(reqs[1].query.at("at"), "2026-12-02T06:30:00Z");
+  EXPECT_EQ(reqs[2].query.at("at"), "1796193000000");
+}
+
 TEST(Commands, GetPrintsTableOrJson) {
   FakeCairn cairn("app");
   cairn.put("db", Json{{"host", "a"}});

@@ -256,6 +256,110 @@ TEST(Client, StaleReadsFromTheFileCacheWhenEveryEndpointFails) {
   EXPECT_FALSE(uncached.get_namespace("app").ok());
 }
 
+TEST(Client, GetAtSendsTheInstantAsMillisecondsAndDecodesTheOldVersion) {
+  FakeServer server([](const FakeRequest& r) -> FakeResponse {
+    if (r.query.count("at") == 0) return error(400, 40001, "no at");
+    if (r.query.at("at") == "1000") return error(404, 40401, "no version was current then");
+    return ok(get_answer(r.query.at("key"), Json{{"host", "old"}}, 2));
+  });
+  TempDir dir;
+  auto o = options_for({server.url()});
+  o.cache_dir = dir.path;
+  Client client(o);
+  // 2026-12-02T06:30:00.123Z, with sub-millisecond parts that are dropped.
+  TimePoint at =
+      TimePoint(std::chrono::milliseconds(1796193000123)) + std::chrono::microseconds(999);
+  auto r = client.get_at("app", "db", at);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->key, "db");
+  EXPECT_EQ(r->version, 2);
+  EXPECT_EQ(r->value["host"], "old");
+  EXPECT_FALSE(r->stale);
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].path, "/api/v1/config/get");
+  EXPECT_EQ(reqs[0].query.at("namespace"), "app");
+  EXPECT_EQ(reqs[0].query.at("key"), "db");
+  EXPECT_EQ(reqs[0].query.at("at"), "1796193000123");
+  EXPECT_EQ(reqs[0].query.count("version"), 0u);
+  // A past read does not refresh the cache of the current content.
+  EXPECT_FALSE(std::filesystem::exists(dir.path + "/ns-app.json"));
+
+  auto none = client.get_at("app", "db", TimePoint(std::chrono::seconds(1)));
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, 40401);
+  EXPECT_EQ(none.error().http_status, 404);
+
+  auto before_1970 = client.get_at("app", "db", TimePoint(std::chrono::milliseconds(-1)));
+  ASSERT_FALSE(before_1970.ok());
+  EXPECT_EQ(before_1970.error().code, ClientError::kInvalid);
+  EXPECT_EQ(server.request_count(), 2);  // refused before sending
+
+  // Text goes as is: the server reads it (a time to the second stands for that whole second).
+  auto text = client.get_at("app", "db", std::string("2026-12-02T07:30:00+01:00"));
+  ASSERT_TRUE(text.ok()) << text.error().to_string();
+  EXPECT_EQ(text->version, 2);
+  EXPECT_EQ(server.requests().back().query.at("at"), "2026-12-02T07:30:00+01:00");
+}
+
+TEST(Client, GetNamespaceAtSendsTheInstantAndDecodesTheContentOfThen) {
+  FakeServer server([](const FakeRequest& r) -> FakeResponse {
+    if (r.query.count("at") == 0) return error(400, 40001, "no at");
+    return ok({{"namespace", "app"},
+               {"configs", {{"db", {{"host", "old"}}}, {"flag", false}}},
+               {"version", 7},
+               {"updated_at", "2026-12-02T06:29:58Z"},
+               {"at", "2026-12-02T06:30:00Z"},
+               {"unavailable", {"pruned"}}});
+  });
+  TempDir dir;
+  auto o = options_for({server.url()});
+  o.cache_dir = dir.path;
+  Client client(o);
+  auto r = client.get_namespace_at("app", TimePoint(std::chrono::milliseconds(1796193000000)));
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->ns, "app");
+  EXPECT_EQ(r->revision, 7);
+  EXPECT_EQ(r->updated_at, "2026-12-02T06:29:58Z");
+  ASSERT_EQ(r->configs.size(), 2u);
+  EXPECT_EQ(r->configs.at("db")["host"], "old");
+  EXPECT_EQ(r->configs.at("flag"), false);
+  EXPECT_EQ(r->unavailable, std::vector<std::string>{"pruned"});
+  EXPECT_FALSE(r->stale);
+  auto text = client.get_namespace_at("app", std::string("2026-12-02T06:30:00Z"));
+  ASSERT_TRUE(text.ok()) << text.error().to_string();
+  EXPECT_EQ(text->revision, 7);
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].path, "/api/v1/config/namespace/app");
+  EXPECT_EQ(reqs[0].query.at("at"), "1796193000000");
+  EXPECT_EQ(reqs[1].query.at("at"), "2026-12-02T06:30:00Z");
+  EXPECT_FALSE(std::filesystem::exists(dir.path + "/ns-app.json"));  // cache untouched
+}
+
+TEST(Client, PastReadsAreNeverServedFromTheCache) {
+  TempDir dir;
+  auto cairn = std::make_unique<FakeCairn>("app");
+  cairn->put("db", Json{{"host", "a"}});
+  std::string url = cairn->url();
+  auto o = options_for({url});
+  o.cache_dir = dir.path;
+  {
+    Client client(o);
+    ASSERT_TRUE(client.get_namespace("app").ok());  // fills the cache
+  }
+  cairn->shutdown();
+  Client client(o);
+  ASSERT_TRUE(client.get_namespace("app").ok());  // stale, from the cache
+  auto at = std::chrono::system_clock::now();
+  auto g = client.get_at("app", "db", at);
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.error().code, ClientError::kTransport);
+  auto n = client.get_namespace_at("app", at);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.error().code, ClientError::kTransport);
+}
+
 TEST(Client, CorruptCacheFileIsIgnored) {
   TempDir dir;
   std::ofstream(dir.path + "/ns-app.json") << "{not json";
