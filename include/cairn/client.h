@@ -129,6 +129,9 @@ struct WriteResult {
   std::string key;
   int64_t version = 0;      ///< the new version (for remove: the last version)
   int64_t old_version = 0;  ///< update only
+  /// update only: false when the key already had this value, description and status (nothing
+  /// was written; version == old_version).
+  bool changed = true;
 };
 
 /// Answer of rollback: the new version (equal to the target's value) and the one it replaced.

@@ -154,7 +154,10 @@ std::string page_footer(const Pagination& p, size_t shown) {
 
 Json write_json(const WriteResult& w) {
   Json j = {{"id", w.id}, {"namespace", w.ns}, {"key", w.key}, {"version", w.version}};
-  if (w.old_version != 0) j["old_version"] = w.old_version;
+  if (w.old_version != 0) {
+    j["old_version"] = w.old_version;
+    j["changed"] = w.changed;
+  }
   return j;
 }
 
@@ -527,6 +530,11 @@ void register_client_commands(CLI::App& app, int& exit_code) {
         if (r.ok()) {
           Json j = write_json(*r);
           j["operation"] = "update";
+          if (!r->changed) {
+            return emit(*g, j,
+                        "unchanged " + a->ns + "/" + a->key + ": version " +
+                            std::to_string(r->version) + " already holds this value");
+          }
           return emit(*g, j,
                       "updated " + a->ns + "/" + a->key + ": version " +
                           std::to_string(r->old_version) + " -> " + std::to_string(r->version));

@@ -121,6 +121,7 @@ WriteResult parse_write(const Json& j) {
   w.key = field_or<std::string>(j, "key", "");
   w.version = field_or<int64_t>(j, "version", 0);
   w.old_version = field_or<int64_t>(j, "old_version", 0);
+  w.changed = field_or<bool>(j, "changed", true);
   return w;
 }
 

@@ -214,6 +214,11 @@ def scenario(cli, tmp):
         f.write('{"host":"b","port":1}\n')
     r = cli("put", "e2e", "db", "@" + value_file)
     check("updated e2e/db: version 1 -> 2" in r.stdout, "put updates", r)
+    # the same value again (issue 15 item 3): success, nothing written
+    r = cli("put", "e2e", "db", "@" + value_file)
+    check("unchanged e2e/db: version 2" in r.stdout, "put of the same value succeeds", r)
+    j = cli.json("put", "e2e", "db", "@" + value_file)
+    check(j["changed"] is False and j["version"] == 2, "put -o json says changed: false", j)
     r = cli("put", "e2e", "flag", "-", stdin="true\n")
     check("created e2e/flag: version 1" in r.stdout, "put creates when missing (stdin)", r)
     r = cli("put", "e2e", "greeting", "hello world")
