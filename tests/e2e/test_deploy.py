@@ -164,6 +164,56 @@ class Alertmanager(unittest.TestCase):
         self.assertLessEqual(named, names, "inhibit rules name alerts alerts.yml does not have")
 
 
+@unittest.skipUnless(shutil.which("prometheus-alertmanager"),
+                     "prometheus-alertmanager not installed (Debian package prometheus-alertmanager)")
+class AlertmanagerRunning(CairnTestCase):
+    """The shipped configuration in a real Alertmanager: routing and inhibition of live alerts."""
+
+    START_SERVER = False
+
+    def test_alerts_are_routed_and_consequences_inhibited(self):
+        d = self.new_data_dir("alertmanager")
+        port = free_port()
+        am = ChildProcess(["prometheus-alertmanager", "--config.file=" + ALERTMANAGER_YML,
+                           "--storage.path=" + d, "--web.listen-address=127.0.0.1:%d" % port,
+                           "--cluster.listen-address="], os.path.join(d, "out.log"), cwd=d)
+        self.addCleanup(am.stop)
+        ok, _ = eventually(lambda: am.alive() and raw_request(port, "GET", "/-/ready",
+                                                              timeout=2).status == 200, 20)
+        self.assertTrue(ok, "alertmanager did not get ready: " + am.log())
+
+        def alert(name, severity, instance):
+            return {"labels": {"alertname": name, "severity": severity, "instance": instance,
+                               "job": "cairn"},
+                    "annotations": {"summary": name}}
+        sent = [alert("DatabaseDown", "critical", "n1"), alert("HighErrorRate", "critical", "n1"),
+                alert("HighAPILatency", "warning", "n1"), alert("HighErrorRate", "critical", "n2"),
+                alert("LowCacheHitRate", "warning", "n2"), alert("Unknown", "info", "n3")]
+        r = raw_request(port, "POST", "/api/v2/alerts", body=json.dumps(sent),
+                        headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 200, r.text)
+
+        def states():
+            got = raw_request(port, "GET", "/api/v2/alerts", timeout=5)
+            out = {}
+            for a in json.loads(got.text):
+                key = (a["labels"]["alertname"], a["labels"]["instance"])
+                out[key] = (a["status"]["state"], sorted(x["name"] for x in a["receivers"]))
+            return out if len(out) == len(sent) else None
+        got, last = eventually(states, 20, 0.2)
+        self.assertTrue(got, "alerts listed: %s" % (last,))
+        self.assertEqual(got, {
+            ("DatabaseDown", "n1"): ("active", ["cairn-critical"]),
+            # the database is the cause: the error rate of that node is its consequence
+            ("HighErrorRate", "n1"): ("suppressed", ["cairn-critical"]),
+            # a node with a critical alert: its warnings are muted
+            ("HighAPILatency", "n1"): ("suppressed", ["cairn-warning"]),
+            ("HighErrorRate", "n2"): ("active", ["cairn-critical"]),
+            ("LowCacheHitRate", "n2"): ("suppressed", ["cairn-warning"]),
+            ("Unknown", "n3"): ("active", ["cairn-default"]),
+        })
+
+
 # -- systemd ----------------------------------------------------------------------------------
 
 @unittest.skipUnless(shutil.which("systemd-analyze"),
@@ -372,6 +422,30 @@ class RsyslogToElasticsearch(CairnTestCase):
                          (404, 40403))
 
 
+# -- docs -------------------------------------------------------------------------------------
+
+class Docs(unittest.TestCase):
+    """The pages that describe these files (issue 15 item 14)."""
+
+    def test_departures_page_is_linked_and_api_has_no_later_release(self):
+        dep = read(os.path.join(REPO, "docs", "departures.md"))
+        for must in ("_seconds", "SQLite", "Raft", "OTLP", "config:{ns}:{key}",
+                     "admin GETs (lists, history) count as reads", "rsyslog", "Vector",
+                     "Fluent Bit", "Filebeat"):
+            self.assertIn(must, dep)
+        api = read(os.path.join(REPO, "docs", "api.md"))
+        self.assertNotIn("later release", api)
+        self.assertIn("(departures.md)", api)
+        self.assertIn("(docs/departures.md)", read(os.path.join(REPO, "README.md")))
+
+    def test_deploy_page_names_every_file_in_deploy(self):
+        page = read(os.path.join(REPO, "docs", "deploy.md"))
+        for root, _, files in os.walk(DEPLOY):
+            for f in files:
+                rel = os.path.relpath(os.path.join(root, f), REPO)
+                self.assertTrue(rel in page or f in page, "docs/deploy.md does not name " + rel)
+
+
 # -- nginx ------------------------------------------------------------------------------------
 
 class Proxy:
@@ -415,6 +489,7 @@ class NginxInFrontOfACluster(ClusterCase):
     """deploy/nginx/cairn.conf run by a real nginx in front of three real nodes."""
 
     NGINX_BUFFERING = None
+    CLUSTER_ARGS = ("--access-log=true",)  # after cluster.QUIET_ARGS: the last one wins
 
     def setUp(self):
         super().setUp()
@@ -515,6 +590,32 @@ class NginxInFrontOfACluster(ClusterCase):
         r = self.via("GET", "/api/v1/health")
         self.check_envelope(r)
         self.assertEqual(r.code, 0, r.describe())
+
+        # The client the nodes see (rate limits, access log): the caller's own X-Client-ID;
+        # none when it sends a token (the token identifies it); else the caller's address.
+        for rid, headers in (("cid-plain", {}), ("cid-own", {"X-Client-ID": "app-7"}),
+                             ("cid-token", {"Authorization": "Bearer not-checked-here"})):
+            headers["X-Request-ID"] = rid
+            r = self.get("db", headers=headers)
+            self.check_envelope(r, request_id=rid)
+            self.assertEqual(r.code, 0, r.describe())
+        logged, _ = eventually(lambda: (lambda d: d if len(d) == 3 else None)(
+            self.access_lines({"cid-plain", "cid-own", "cid-token"})), 10, 0.1)
+        self.assertTrue(logged, "access-log lines of the three requests on no node")
+        self.assertEqual({rid: line["client_id"] for rid, line in logged.items()},
+                         {"cid-plain": "127.0.0.1", "cid-own": "app-7", "cid-token": ""})
+
+    def access_lines(self, request_ids):
+        """{request_id: access-log object} found in every node's log."""
+        out = {}
+        for n in self.cluster.all():
+            for line in read(n.log_path).splitlines():
+                m = re.match(r"^\S+ info (\{\"request_id\":.*)$", line)
+                if m:
+                    d = json.loads(m.group(1))
+                    if d["request_id"] in request_ids:
+                        out[d["request_id"]] = d
+        return out
 
     def test_long_poll_and_stream_through_nginx_see_a_change(self):
         self.ready()
