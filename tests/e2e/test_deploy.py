@@ -382,12 +382,12 @@ class RsyslogToElasticsearch(CairnTestCase):
         p = run_tool(["rsyslogd", "-N1", "-f", main], cwd=conf_dir)
         self.assertEqual(p.returncode, 0, output(p))
 
-        self.create_ns("用户-svc")
-        self.create_config("用户-svc", "db", {"host": "a"}, headers={"X-Request-ID": "ship-1",
+        self.create_ns("ship-svc")
+        self.create_config("ship-svc", "db", {"host": "a"}, headers={"X-Request-ID": "ship-1",
                                                                    "X-Client-ID": "app-1"})
-        self.call("GET", "/api/v1/config/get", params={"namespace": "用户-svc", "key": "db"},
+        self.call("GET", "/api/v1/config/get", params={"namespace": "ship-svc", "key": "db"},
                   headers={"X-Request-ID": "ship-2", "User-Agent": "ship/1.0"})
-        self.call("GET", "/api/v1/config/get", params={"namespace": "用户-svc", "key": "nope"},
+        self.call("GET", "/api/v1/config/get", params={"namespace": "ship-svc", "key": "nope"},
                   headers={"X-Request-ID": "ship-3"}, expect=40403)
 
         rs = ChildProcess(["rsyslogd", "-n", "-f", main, "-i", os.path.join(conf_dir, "pid")],
@@ -414,7 +414,7 @@ class RsyslogToElasticsearch(CairnTestCase):
             self.assertIn(rid, lines, "a document that is no access-log line: " + doc)
             self.assertEqual(doc, lines[rid])
         by_id = {json.loads(doc)["request_id"]: json.loads(doc) for _, _, doc in docs}
-        self.assertEqual(by_id["ship-1"]["namespace"], "用户-svc")
+        self.assertEqual(by_id["ship-1"]["namespace"], "ship-svc")
         self.assertEqual(by_id["ship-1"]["client_id"], "app-1")
         self.assertEqual((by_id["ship-2"]["status_code"], by_id["ship-2"]["user_agent"]),
                          (200, "ship/1.0"))
