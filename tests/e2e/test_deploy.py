@@ -612,7 +612,10 @@ class NginxInFrontOfACluster(ClusterCase):
             for line in read(n.log_path).splitlines():
                 m = re.match(r"^\S+ info (\{\"request_id\":.*)$", line)
                 if m:
-                    d = json.loads(m.group(1))
+                    try:
+                        d = json.loads(m.group(1))
+                    except ValueError:  # the line being written right now
+                        continue
                     if d["request_id"] in request_ids:
                         out[d["request_id"]] = d
         return out
