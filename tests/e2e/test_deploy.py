@@ -358,6 +358,20 @@ class RsyslogToElasticsearch(CairnTestCase):
         p = run_tool(["rsyslogd", "-N1", "-f", RSYSLOG_CONF], cwd=self.tmp)
         self.assertEqual(p.returncode, 0, output(p))
         self.assertNotRegex(output(p), r"(?i)error|warning", output(p))
+        # As installed: a drop-in of Debian's own /etc/rsyslog.conf (its rsyslog.d/ replaced by
+        # a directory of ours holding only this file).
+        if not os.path.exists("/etc/rsyslog.conf"):
+            return
+        main = read("/etc/rsyslog.conf")
+        self.assertIn("/etc/rsyslog.d/*.conf", main)
+        d = self.new_data_dir("rsyslog.d")
+        shutil.copy(RSYSLOG_CONF, os.path.join(d, "30-cairn.conf"))
+        conf = os.path.join(self.tmp, "rsyslog.conf")
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write(main.replace("/etc/rsyslog.d/*.conf", os.path.join(d, "*.conf")))
+        p = run_tool(["rsyslogd", "-N1", "-f", conf], cwd=self.tmp)
+        self.assertEqual(p.returncode, 0, output(p))
+        self.assertNotRegex(output(p), r"(?i)error|warning", output(p))
 
     def test_access_log_lines_reach_a_bulk_endpoint_as_they_were_written(self):
         self.server = self.start_server()
