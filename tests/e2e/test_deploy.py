@@ -176,14 +176,18 @@ class AlertmanagerRunning(CairnTestCase):
 
     def test_alerts_are_routed_and_consequences_inhibited(self):
         d = self.new_data_dir("alertmanager")
-        port = free_port()
-        am = ChildProcess(["prometheus-alertmanager", "--config.file=" + ALERTMANAGER_YML,
-                           "--storage.path=" + d, "--web.listen-address=127.0.0.1:%d" % port,
-                           "--cluster.listen-address="], os.path.join(d, "out.log"), cwd=d)
-        self.addCleanup(am.stop)
-        ok, _ = eventually(lambda: am.alive() and raw_request(port, "GET", "/-/ready",
-                                                              timeout=2).status == 200, 20)
-        self.assertTrue(ok, "alertmanager did not get ready: " + am.log())
+        for attempt in range(harness.START_ATTEMPTS):
+            port = free_port()
+            am = ChildProcess(["prometheus-alertmanager", "--config.file=" + ALERTMANAGER_YML,
+                               "--storage.path=" + d, "--web.listen-address=127.0.0.1:%d" % port,
+                               "--cluster.listen-address="],
+                              os.path.join(d, "out-%d.log" % attempt), cwd=d)
+            self.addCleanup(am.stop)
+            ok, _ = eventually(lambda: not am.alive() or raw_request(
+                port, "GET", "/-/ready", timeout=2).status == 200, 20)
+            if am.alive() or "address already in use" not in am.log():
+                break  # up, or failed for another reason than a port taken meanwhile
+        self.assertTrue(ok and am.alive(), "alertmanager did not get ready: " + am.log())
 
         def alert(name, severity, instance):
             return {"labels": {"alertname": name, "severity": severity, "instance": instance,
