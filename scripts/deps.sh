@@ -8,7 +8,12 @@ libboost-dev libboost-system-dev nlohmann-json3-dev libsqlite3-dev sqlite3 libss
 libhiredis-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev
 libgtest-dev libgmock-dev libbenchmark-dev python3 curl procps openssl
 prometheus redis-server
+nginx prometheus-alertmanager rsyslog rsyslog-elasticsearch systemd
 chromium nodejs"
+# nginx, prometheus-alertmanager (amtool), rsyslog with rsyslog-elasticsearch (rsyslogd -N1,
+# omelasticsearch) and systemd (systemd-analyze) check the files in deploy/
+# (tests/e2e/test_deploy.py). On a host with systemd running, installing nginx,
+# prometheus-alertmanager or rsyslog also starts its service, as prometheus and redis-server do.
 # The console's browser tests (tests/ui) need npm; nodesource's nodejs package bundles it.
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 
