@@ -124,12 +124,11 @@ void Router::dispatch(const RequestPtr& req, const Reply& reply) const {
     if (!allow.empty()) allow += ", ";
     allow += m;
   }
-  reply_error(
-      *req, reply, 405,
-      api::make_error(api::Errc::kMethodNotAllowed, "method " + std::string(req->wire_method()) +
-                                                        " not allowed for " + req->path +
-                                                        "; allowed: " + allow),
-      {{"Allow", allow}});
+  reply_error(*req, reply, 405,
+              api::make_error(api::Errc::kMethodNotAllowed,
+                              "method " + std::string(req->wire_method()) + " not allowed for " +
+                                  req->path + "; allowed: " + allow),
+              {{"Allow", allow}});
 }
 
 Handler Router::as_handler() const {

@@ -44,9 +44,9 @@ void Service::health(const http::RequestPtr& req, const http::Reply& reply) {
   }
   // Unhealthy: the seed's 50301, so that code and HTTP status agree, with the same `data` as a
   // healthy answer (components and all) for whoever looks at why.
-  const api::Error error = api::make_error(
-      api::Errc::kUnavailable, "the node is unhealthy: its database check fails (see "
-                               "data.components.database)");
+  const api::Error error = api::make_error(api::Errc::kUnavailable,
+                                           "the node is unhealthy: its database check fails (see "
+                                           "data.components.database)");
   res.status = error.http_status();
   std::string body = api::error_envelope(error, req->request_id, now_s);
   const size_t at = body.rfind(R"(,"request_id":)");

@@ -164,10 +164,9 @@ void Telemetry::observe_cache_operation(std::string_view command, int64_t ns) {
   for (char c : command.substr(0, 16)) {
     op.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   }
-  static constexpr std::string_view kKnown[] = {"get",  "set",  "del",   "eval",    "zadd",
-                                                "hset", "ping", "mget",  "publish", "expire",
-                                                "hget", "scan", "hdel",  "zrem",    "select",
-                                                "unlink"};
+  static constexpr std::string_view kKnown[] = {"get",  "set",  "del",     "eval",   "zadd", "hset",
+                                                "ping", "mget", "publish", "expire", "hget", "scan",
+                                                "hdel", "zrem", "select",  "unlink"};
   if (std::find(std::begin(kKnown), std::end(kKnown), op) == std::end(kKnown)) op = "other";
   cache_operation_.with({op}).observe(static_cast<double>(std::max<int64_t>(0, ns)) / 1e9);
 }
@@ -199,10 +198,12 @@ http::Middleware Telemetry::middleware(
         span->end_ns = unix_ns();
         span->name = method + " " + api;
         span->error = res.status >= 500;
-        span->attributes = {
-            {"http.method", std::string(req->wire_method())}, {"http.route", api},
-            {"http.target", req->target},          {"http.status_code", std::to_string(res.status)},
-            {"cairn.request_id", req->request_id}, {"cairn.node_id", options_.node_id}};
+        span->attributes = {{"http.method", std::string(req->wire_method())},
+                            {"http.route", api},
+                            {"http.target", req->target},
+                            {"http.status_code", std::to_string(res.status)},
+                            {"cairn.request_id", req->request_id},
+                            {"cairn.node_id", options_.node_id}};
         tracer_->record(std::move(*span));
       }
       reply(std::move(res));

@@ -115,8 +115,8 @@ TEST(ResponseHead, NotModifiedAndNoContentCarryNoContentFields) {
     res.headers = {{"ETag", "\"7\""}, {"Content-Type", "text/plain"}};
     std::string out;
     append_response_head(out, 11, status, "X", res, true, 0);
-    EXPECT_EQ(out, "HTTP/1.1 " + std::to_string(status) +
-                       " X\r\nServer: cairn\r\nETag: \"7\"\r\n\r\n");
+    EXPECT_EQ(out,
+              "HTTP/1.1 " + std::to_string(status) + " X\r\nServer: cairn\r\nETag: \"7\"\r\n\r\n");
   }
 }
 

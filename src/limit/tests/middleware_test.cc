@@ -149,9 +149,8 @@ TEST(RateLimitHeaders, RemainingNeverExceedsLimit) {
   Limiter limiter(default_limits(), clock.fn());
   Limiter tight(l, clock.fn());
   auto run = [](Limiter& lim, std::string client) {
-    http::Handler h = http::chain({rate_limit_middleware(lim)}, [](http::RequestPtr, http::Reply r) {
-      r(http::Response{});
-    });
+    http::Handler h = http::chain({rate_limit_middleware(lim)},
+                                  [](http::RequestPtr, http::Reply r) { r(http::Response{}); });
     auto req = std::make_shared<http::Request>();
     req->method = "GET";
     req->path = "/api/v1/config/get";

@@ -179,8 +179,9 @@ TEST(Telemetry, CacheOperationsAndDbConnections) {
   EXPECT_NE(text.find("config_center_cache_operation_duration_seconds_count{operation=\"get\"} 1"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("config_center_cache_operation_duration_seconds_sum{operation=\"get\"} 0.002"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find("config_center_cache_operation_duration_seconds_sum{operation=\"get\"} 0.002"),
+      std::string::npos)
       << text;
   EXPECT_NE(text.find("config_center_cache_operation_duration_seconds_count{operation=\"eval\"} 1"),
             std::string::npos);
