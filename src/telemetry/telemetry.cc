@@ -164,9 +164,9 @@ void Telemetry::observe_cache_operation(std::string_view command, int64_t ns) {
   for (char c : command.substr(0, 16)) {
     op.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   }
-  static constexpr std::string_view kKnown[] = {"get",  "set",  "del",     "eval",   "zadd", "hset",
-                                                "ping", "mget", "publish", "expire", "hget", "scan",
-                                                "hdel", "zrem", "select",  "unlink"};
+  static constexpr std::string_view kKnown[] = {
+      "get",  "set",  "del",    "eval",   "zadd", "zrange", "zrem",    "hset",   "hget",
+      "hdel", "ping", "select", "unlink", "mget", "scan",   "publish", "expire", "exists"};
   if (std::find(std::begin(kKnown), std::end(kKnown), op) == std::end(kKnown)) op = "other";
   cache_operation_.with({op}).observe(static_cast<double>(std::max<int64_t>(0, ns)) / 1e9);
 }
