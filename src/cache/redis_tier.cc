@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <chrono>
 
 #include "common/json.h"
 #include "common/time.h"
@@ -228,8 +229,14 @@ std::unique_ptr<RedisTier::Reply> RedisTier::command(redisContext*& ctx,
     argv.push_back(a.data());
     lens.push_back(a.size());
   }
+  const auto start = std::chrono::steady_clock::now();
   auto* r = static_cast<redisReply*>(
       redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
+  if (options_.on_command) {
+    options_.on_command(args[0], std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::steady_clock::now() - start)
+                                     .count());
+  }
   if (!r) {
     note(false, std::string(args[0]) + ": " + (ctx->errstr[0] ? ctx->errstr : "no answer"));
     redisFree(ctx);  // timed out or broken: a fresh connection next time
@@ -303,6 +310,17 @@ std::optional<std::string> RedisTier::get_version(const std::string& ns, const s
   auto r = command(read_ctx_, {"GET", redis_version_key(ns, key, version)});
   if (!r || r->r->type != REDIS_REPLY_STRING) return std::nullopt;
   return std::string(r->r->str, r->r->len);
+}
+
+Result<Ok, std::string> RedisTier::ping() {
+  std::lock_guard lock(read_mu_);
+  auto r = command(read_ctx_, {"PING"});
+  if (!r) {
+    std::string error = last_error();
+    return Unexpected{error.empty() ? std::string("skipped after a failure") : error};
+  }
+  if (r->r->type == REDIS_REPLY_ERROR) return Unexpected{std::string(r->r->str, r->r->len)};
+  return Ok{};
 }
 
 bool RedisTier::execute(const Job& job) {

@@ -68,6 +68,9 @@ struct RedisOptions {
   std::string node_id = "node1";          // the value of the fill lock (who is filling)
   size_t max_queue = 10'000;              // writes waiting for Redis; beyond, dropped and counted
   int64_t renew_interval_ms = 1'800'000;  // the leader re-writes every current config
+  /// Told each command sent to Redis (its name, e.g. "GET", "EVAL") and how long the round
+  /// trip took in ns, failures included, on the calling thread. Optional; for the metrics.
+  std::function<void(std::string_view command, int64_t ns)> on_command;
 };
 
 /// The optional Redis tier (docs/cache.md, seed §3.4). After each applied command the leader
@@ -121,6 +124,9 @@ class RedisTier {
 
   /// The health component: healthy when the last call to Redis succeeded.
   bool healthy() const { return healthy_.load(); }
+  /// A PING now on the read connection, bounded by timeout_ms (for the health checker). An
+  /// error while the breaker skips Redis after a failure.
+  Result<Ok, std::string> ping();
   std::string last_error() const;
   /// True once the first warm-up finished (or Redis could not be reached for it).
   bool warmed() const { return warmed_.load(); }

@@ -155,7 +155,7 @@ std::string access_log_line(const Request& req, const Response& res, int64_t dur
             {"trace_id", traced ? req.traceparent.substr(3, 32) : ""},
             {"span_id", traced ? req.traceparent.substr(36, 16) : ""},
             {"api", req.route.empty() ? req.path : req.route},
-            {"method", req.method},
+            {"method", std::string(req.wire_method())},
             {"namespace", ns},
             {"config_key", key},
             {"duration_ms", duration_ms},

@@ -110,6 +110,10 @@ void Router::dispatch(const RequestPtr& req, const Reply& reply) const {
       allowed.push_back(route.method);
     }
   }
+  // The server answers HEAD wherever GET is served (Request::head).
+  if (auto get = std::find(allowed.begin(), allowed.end(), "GET"); get != allowed.end()) {
+    allowed.insert(get + 1, "HEAD");
+  }
   if (allowed.empty()) {
     reply_error(*req, reply, 404,
                 api::make_error(api::Errc::kNotFound, "no route for path " + req->path));
@@ -120,11 +124,11 @@ void Router::dispatch(const RequestPtr& req, const Reply& reply) const {
     if (!allow.empty()) allow += ", ";
     allow += m;
   }
-  reply_error(
-      *req, reply, 405,
-      api::make_error(api::Errc::kMethodNotAllowed, "method " + req->method + " not allowed for " +
-                                                        req->path + "; allowed: " + allow),
-      {{"Allow", allow}});
+  reply_error(*req, reply, 405,
+              api::make_error(api::Errc::kMethodNotAllowed,
+                              "method " + std::string(req->wire_method()) + " not allowed for " +
+                                  req->path + "; allowed: " + allow),
+              {{"Allow", allow}});
 }
 
 Handler Router::as_handler() const {

@@ -19,7 +19,8 @@ class Router {
 
   /// Finds the route for the request, sets req->route and req->path_params and calls it.
   /// Unknown path: 404 envelope (40401). Known path, other method: 405 envelope (40501) with an
-  /// `Allow` header.
+  /// `Allow` header, which lists HEAD after GET (the server turns a HEAD into a GET, see
+  /// Request::head; no route is ever added for HEAD).
   void dispatch(const RequestPtr& req, const Reply& reply) const;
 
   /// The router as the last Handler of a chain. The handler holds a copy of the routes added

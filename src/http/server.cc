@@ -506,6 +506,12 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     auto& msg = parser_->get();
     auto req = std::make_shared<Request>();
     req->method = upper(to_std(msg.method_string()));
+    // HEAD is served as a GET whose body is left out (write(), start_stream()).
+    head_ = req->method == "HEAD";
+    if (head_) {
+      req->method = "GET";
+      req->head = true;
+    }
     req->target = to_std(msg.target());
     req->headers.reserve(static_cast<size_t>(std::distance(msg.begin(), msg.end())));
     for (const auto& field : msg) {
@@ -611,7 +617,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     // A held request keeps little memory: no read buffer, no last response, no pending wait.
     if (buffer_.size() == 0) buffer_.shrink_to_fit();
     parser_.release();
-    std::string().swap(head_);
+    std::string().swap(head_text_);
     std::string().swap(body_);
     if (timer_waiting_) timer_.cancel();
     if constexpr (kTls) {
@@ -693,6 +699,15 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     head += "Connection: close\r\n\r\n";
     state_ = State::kStreaming;
     stream_queue_.push_back(std::move(head));
+    if (head_) {
+      // HEAD of a stream: the head alone, then the connection closes; the stream never starts
+      // (its handler is dropped unused), so nothing is held for a client that wants no body.
+      stream_closed_.store(true);
+      stream_end_requested_ = true;
+      stream_last_sent_ = true;  // no last chunk either: a HEAD response has no body
+      stream_flush();
+      return;
+    }
     stream_flush();
     // The client sends nothing more; a read that completes means it went away.
     drain_stream_input();
@@ -763,6 +778,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   /// An error found while reading: answer and close, draining what the client still sends.
   void send_error(int status, const api::Error& error) {
     version_ = parser_ ? parser_->get().version() : 11;
+    head_ = parser_ && parser_->is_header_done() && parser_->get().method() == bhttp::verb::head;
     if (version_ != 10 && version_ != 11) version_ = 11;
     write(error_response(status, error), /*keep_alive=*/false, /*linger=*/true);
   }
@@ -775,14 +791,17 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     const int status = res.status >= 200 && res.status <= 599 ? res.status : 500;
     if (status == 204 || status == 304) res.body.clear();
     const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
-    head_.clear();
-    append_response_head(head_, version_, status, std::string_view(reason.data(), reason.size()),
-                         res, keep_alive, res.body.size());
+    head_text_.clear();
+    // A HEAD gets the GET's Content-Length (RFC 9110 §9.3.2) and no body bytes.
+    append_response_head(head_text_, version_, status,
+                         std::string_view(reason.data(), reason.size()), res, keep_alive,
+                         res.body.size());
     body_ = std::move(res.body);
+    if (head_) body_.clear();
 
     state_ = State::kWriting;
     arm(ms(core_->options.read_timeout_ms));  // a client that never reads
-    const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(body_)};
+    const std::array<net::const_buffer, 2> buffers{net::buffer(head_text_), net::buffer(body_)};
     net::async_write(stream_, buffers,
                      [self = this->shared_from_this(), keep_alive, linger](beast::error_code ec,
                                                                            size_t) {
@@ -849,8 +868,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   bool expect_checked_ = false;  // this request's `Expect` was looked at
   bool in_handler_ = false;  // the handler runs on the loop now (see deliver())
   // The response being written: its head serialised here, its body moved here.
-  std::string head_;
+  std::string head_text_;
   std::string body_;
+  bool head_ = false;  // the request being answered is a HEAD: no body goes out
   // Held requests (loop only).
   bool hangup_armed_ = false;
   uint64_t hangup_gen_ = 0;

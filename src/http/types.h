@@ -36,7 +36,10 @@ class Cancellation {
 /// Created by the server on an io thread; shared (RequestPtr) so handlers that answer later
 /// (replication, watches) can keep it alive. Middleware may set the fields marked "set by".
 struct Request {
-  std::string method;  // upper case: "GET", "POST", …
+  std::string method;  // upper case: "GET", "POST", …; "GET" for a HEAD (see `head`)
+  /// The client sent HEAD: the server hands it on as a GET (so routes, limits, auth and
+  /// forwarding treat it as one) and sends the GET's status and headers without the body.
+  bool head = false;
   std::string target;  // raw request target, e.g. "/api/v1/config/get?namespace=a&key=b"
   std::string path;    // percent-decoded path without the query string
   std::vector<std::pair<std::string, std::string>> query;        // decoded, in order
@@ -55,6 +58,8 @@ struct Request {
   /// Fired when the client hangs up while the request waits for its Reply (or stream).
   std::shared_ptr<Cancellation> cancellation = std::make_shared<Cancellation>();
 
+  /// The method as the client sent it: "HEAD" for a HEAD, else `method`.
+  std::string_view wire_method() const { return head ? std::string_view("HEAD") : method; }
   /// First header with this lower-case name, or nullptr.
   const std::string* header(std::string_view lower_name) const;
   /// First query parameter with this name, or nullopt.

@@ -43,6 +43,9 @@ void append_response_head(std::string& out, unsigned version, int status,
                           std::string_view reason, const Response& res, bool keep_alive,
                           size_t content_length) {
   using Header = std::pair<std::string, std::string>;
+  // 204 and 304 have no content: no Content-Type (RFC 9110 §15.4.5) and no Content-Length,
+  // which a 204 must not carry and a 304 only with the length of the 200's content.
+  const bool no_content = status == 204 || status == 304;
   const Header* last_server = nullptr;
   const Header* last_type = nullptr;
   for (const auto& h : res.headers) {
@@ -59,7 +62,7 @@ void append_response_head(std::string& out, unsigned version, int status,
   out += reason;
   out += "\r\n";
   if (!last_server) out += "Server: cairn\r\n";
-  if (!last_type) append_field(out, "Content-Type", res.content_type);
+  if (!last_type && !no_content) append_field(out, "Content-Type", res.content_type);
   for (const auto& h : res.headers) {
     const std::string& name = h.first;
     if (iequals(name, "content-length") || iequals(name, "transfer-encoding") ||
@@ -67,7 +70,7 @@ void append_response_head(std::string& out, unsigned version, int status,
       continue;
     }
     if ((&h != last_server && iequals(name, "server")) ||
-        (&h != last_type && iequals(name, "content-type"))) {
+        ((&h != last_type || no_content) && iequals(name, "content-type"))) {
       continue;
     }
     append_field(out, name, h.second);
@@ -77,9 +80,12 @@ void append_response_head(std::string& out, unsigned version, int status,
   } else if (!keep_alive) {
     out += "Connection: close\r\n";
   }
-  out += "Content-Length: ";
-  append_decimal(out, content_length);
-  out += "\r\n\r\n";
+  if (!no_content) {
+    out += "Content-Length: ";
+    append_decimal(out, content_length);
+    out += "\r\n";
+  }
+  out += "\r\n";
 }
 
 }  // namespace cairn::http

@@ -19,6 +19,7 @@ bool asks_close(const Response& res);
 /// `keep_alive`, then `Content-Length: content_length`, then the empty line. This is the field
 /// set and order Beast's `response<string_body>` produced with `keep_alive()` and
 /// `prepare_payload()`. `version` is 10 or 11 (major * 10 + minor); `reason` the status text.
+/// A 204 or 304 has neither Content-Type nor Content-Length (it has no content).
 /// Pure; any thread.
 void append_response_head(std::string& out, unsigned version, int status,
                           std::string_view reason, const Response& res, bool keep_alive,

@@ -16,6 +16,7 @@ constexpr size_t kCapSweep = 8;
 void report(Decision& d, const Quota& q, const Bucket& b) {
   d.limited = true;
   d.limit = q.qps;
+  d.burst = q.burst;
   d.remaining = static_cast<int64_t>(std::floor(std::max(0.0, b.tokens)));
   d.retry_after_ms = b.ms_until(1, q);
   d.reset_ms = b.ms_until_full(q);
@@ -126,6 +127,7 @@ Decision Limiter::check(RequestClass c, std::string_view client_id) {
   if (!client_id.empty() && !cq.unlimited()) {
     Shard& s = shard_for(client_id);
     bool refused = false;
+    const Decision global = d;
     {
       std::lock_guard lock(s.mu);
       Entry& e = touch(s, client_id, snap, now);
@@ -152,6 +154,7 @@ Decision Limiter::check(RequestClass c, std::string_view client_id) {
       rejected_client_[ci].fetch_add(1, std::memory_order_relaxed);
       return d;
     }
+    if (took_global && global.remaining < d.remaining) d = global;  // closer to refusing
   }
   allowed_[ci].fetch_add(1, std::memory_order_relaxed);
   return d;

@@ -28,9 +28,11 @@ struct Decision {
   Verdict verdict = Verdict::kAllowed;
   /// False when no bucket applies (every quota unlimited): nothing to report to the caller.
   bool limited = false;
-  /// The bucket reported to the caller: the one that refused, or on success the client's own
-  /// (the global one when the client's quota is unlimited).
+  /// The bucket reported to the caller: the one that refused, or on success the one of the
+  /// buckets checked (global, client) with the fewest whole tokens left (the client's on a tie),
+  /// the one closest to refusing.
   double limit = 0;            // its rate in requests per second (the seed's `limit`)
+  double burst = 0;            // its capacity, which `remaining` never exceeds
   int64_t remaining = 0;       // whole tokens left in it after this request
   int64_t retry_after_ms = 0;  // rejections: until one token is back
   int64_t reset_ms = 0;        // until it is full again

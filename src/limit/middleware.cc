@@ -22,8 +22,10 @@ std::string rate_text(double qps) {
 
 int64_t ceil_seconds(int64_t ms) { return (ms + 999) / 1000; }
 
+/// X-RateLimit-Limit is the bucket's capacity, so that Remaining (tokens left) never exceeds
+/// it and Reset is when Remaining is back at Limit; the rate is the body's `limit` (seed).
 void add_headers(http::Response& res, const Decision& d, int64_t now_s) {
-  res.headers.emplace_back("X-RateLimit-Limit", rate_text(d.limit));
+  res.headers.emplace_back("X-RateLimit-Limit", rate_text(d.burst));
   res.headers.emplace_back("X-RateLimit-Remaining", std::to_string(d.remaining));
   res.headers.emplace_back("X-RateLimit-Reset", std::to_string(now_s + ceil_seconds(d.reset_ms)));
 }
@@ -49,7 +51,7 @@ http::Response rejection(const http::Request& req, RequestClass c, const std::st
   res.status = error.http_status();
   res.body = api::error_envelope(error, req.request_id, now_s, extra);
   res.headers.emplace_back("Retry-After", std::to_string(retry_after));
-  res.headers.emplace_back("X-RateLimit-Limit", rate_text(d.limit));
+  res.headers.emplace_back("X-RateLimit-Limit", rate_text(d.burst));
   res.headers.emplace_back("X-RateLimit-Remaining", std::to_string(d.remaining));
   res.headers.emplace_back("X-RateLimit-Reset", std::to_string(reset));
   return res;

@@ -18,9 +18,11 @@ std::string client_id_of(const http::Request& req);
 ///    "limit":1000,"remaining":0,"reset":1705734460},"request_id":"…","timestamp":…}
 ///
 /// and the headers `Retry-After`, `X-RateLimit-Limit`, `X-RateLimit-Remaining`,
-/// `X-RateLimit-Reset`. Requests that pass carry the three X-RateLimit-* headers of their
-/// bucket. Requests forwarded by another node (`X-Cairn-Forwarded`) were counted where they
-/// arrived and pass untouched.
+/// `X-RateLimit-Reset`. Requests that pass carry the three X-RateLimit-* headers of the bucket
+/// Decision reports. The body's `limit` is the bucket's rate (the seed's); the header
+/// `X-RateLimit-Limit` its capacity (burst), which `X-RateLimit-Remaining` never exceeds. Requests
+/// forwarded by another node (`X-Cairn-Forwarded`) were counted where they arrived and pass
+/// untouched.
 ///
 /// Place it after the request-id middleware (the 429 carries the request id) and before the
 /// cluster middleware (so a follower refuses before forwarding). `limiter` must outlive the

@@ -270,6 +270,9 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
     redis_options.timeout_ms = config.redis_timeout_ms;
     redis_options.channel = config.redis_channel;
     redis_options.node_id = config.node_id;
+    redis_options.on_command = [t = p.telemetry.get()](std::string_view command, int64_t ns) {
+      t->observe_cache_operation(command, ns);
+    };
     store::Store* store = p.store.get();
     Parts* parts = &p;
     p.redis = std::make_unique<cache::RedisTier>(
@@ -370,12 +373,15 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   {
     ClusterApi* cluster = p.cluster.get();
     cache::RedisTier* redis = p.redis.get();
-    service_options.extra_health = [cluster, redis] {
+    telemetry::HealthChecker* checker = &p.telemetry->health();
+    service_options.extra_health = [cluster, redis, checker] {
       std::vector<service::ServiceOptions::Component> out;
       if (cluster) out.push_back(cluster->health_component());
       if (redis) {
         // Redis down never makes the node degraded: reads and writes go on without it.
+        auto ping = checker->last("redis");  // the checker's PING
         Json j = {{"status", redis->healthy() ? "healthy" : "unhealthy"},
+                  {"latency_ms", ping ? ping->latency_ms : 0},
                   {"dropped_writes", redis->dropped()}};
         if (!redis->healthy()) j["error"] = redis->last_error();
         out.push_back({"redis", dump_compact(j), false});
@@ -390,6 +396,9 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
     if (auto failed = store->recent_write_failure(5'000)) return Unexpected{*failed};
     return telemetry::check_sqlite(path);
   });
+  if (cache::RedisTier* redis = p.redis.get()) {
+    checker.add("redis", [redis] { return redis->ping(); });
+  }
   if (p.cluster) {
     ClusterApi* cluster = p.cluster.get();
     checker.add("raft", [cluster]() -> Result<Ok, std::string> {
@@ -482,6 +491,10 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   telemetry::Registry& registry = p.telemetry->registry();
   telemetry::add_process_metrics(registry);
   telemetry::add_http_server_metrics(registry, *p.http);
+  telemetry::add_db_metrics(registry, [store = p.store.get()] {
+    const auto c = store->connections();
+    return telemetry::DbConnections{c.open, c.in_use};
+  });
   telemetry::add_watch_metrics(registry, *p.watch);
   telemetry::add_cache_metrics(registry, p.cache_probe);
   if (p.limiter) telemetry::add_limiter_metrics(registry, *p.limiter);

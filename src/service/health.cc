@@ -37,8 +37,21 @@ void Service::health(const http::RequestPtr& req, const http::Reply& reply) {
                      (degraded ? "true" : "false") + R"(,"uptime_seconds":)" +
                      std::to_string((monotonic_ms() - started_monotonic_ms_) / 1000) + "}";
   http::Response res;
-  res.status = healthy ? 200 : 503;
-  res.body = api::success_envelope("success", data, req->request_id, wall_clock_ms() / 1000);
+  const int64_t now_s = wall_clock_ms() / 1000;
+  if (healthy) {
+    res.body = api::success_envelope("success", data, req->request_id, now_s);
+    return reply(std::move(res));
+  }
+  // Unhealthy: the seed's 50301, so that code and HTTP status agree, with the same `data` as a
+  // healthy answer (components and all) for whoever looks at why.
+  const api::Error error = api::make_error(api::Errc::kUnavailable,
+                                           "the node is unhealthy: its database check fails (see "
+                                           "data.components.database)");
+  res.status = error.http_status();
+  std::string body = api::error_envelope(error, req->request_id, now_s);
+  const size_t at = body.rfind(R"(,"request_id":)");
+  body.insert(at, R"(,"data":)" + data);
+  res.body = std::move(body);
   reply(std::move(res));
 }
 

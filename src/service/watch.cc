@@ -124,6 +124,7 @@ void Service::watch(const http::RequestPtr& req, const http::Reply& reply) {
     }
   }
   timeout_ms = std::min(timeout_ms, options.max_timeout_ms);
+  if (req->head) timeout_ms = 0;  // HEAD holds nothing: the answer a poll would give now
   if (auto error = check_watchable(index_, params->ns)) return reply_error(reply, *req, *error);
 
   const bool values = params->values;

@@ -59,6 +59,9 @@ class ReadPool {
   }
   /// Closes the idle connections (at shutdown, when no read is running).
   void close_idle();
+  /// Probe: connections of the pool open now, and of those the ones lent out. Any thread.
+  uint64_t open_count() const { return open_.load(std::memory_order_relaxed); }
+  uint64_t lent_count() const { return lent_.load(std::memory_order_relaxed); }
 
  private:
   static constexpr size_t kMaxIdle = 8;
@@ -70,6 +73,8 @@ class ReadPool {
   std::vector<std::unique_ptr<Conn>> idle_;
   std::string fault_;  // guarded by mu_
   std::atomic<bool> faulted_{false};  // !fault_.empty(), readable without the lock
+  std::atomic<uint64_t> open_{0};
+  std::atomic<uint64_t> lent_{0};
 };
 
 /// A read transaction on a borrowed connection: every statement inside sees one snapshot.

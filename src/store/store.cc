@@ -22,20 +22,28 @@ Result<std::unique_ptr<ReadPool::Lease>, api::Error> ReadPool::borrow() {
     conn = std::move(*opened);
     if (!conn->exec("PRAGMA query_only = 1")) return Unexpected{*conn->db_error()};
     conn->observe(on_query_);
+    open_.fetch_add(1, std::memory_order_relaxed);
   }
+  lent_.fetch_add(1, std::memory_order_relaxed);
   return std::make_unique<Lease>(*this, std::move(conn));
 }
 
 void ReadPool::close_idle() {
   std::lock_guard lock(mu_);
+  open_.fetch_sub(idle_.size(), std::memory_order_relaxed);
   idle_.clear();
 }
 
 void ReadPool::give_back(std::unique_ptr<Conn> conn) {
   if (!conn) return;
   conn->clear_error();
+  lent_.fetch_sub(1, std::memory_order_relaxed);
   std::lock_guard lock(mu_);
-  if (idle_.size() < kMaxIdle) idle_.push_back(std::move(conn));
+  if (idle_.size() < kMaxIdle) {
+    idle_.push_back(std::move(conn));
+  } else {
+    open_.fetch_sub(1, std::memory_order_relaxed);  // closed as it goes out of scope
+  }
 }
 
 NamespaceRow read_namespace_row(const Stmt& s, int first) {
@@ -110,6 +118,11 @@ void Store::Impl::stop_checkpoints() {
   checkpoint_cv.notify_all();
   checkpoint_thread.join();
   checkpointer.reset();
+}
+
+Store::Connections Store::connections() const {
+  const uint64_t own = 1 + (impl_->checkpointer ? 1 : 0);  // the writer, the checkpointer
+  return {impl_->readers.open_count() + own, impl_->readers.lent_count()};
 }
 
 Store::~Store() {

@@ -283,6 +283,14 @@ class Store {
   /// in-memory index do not count). Thread-safe.
   uint64_t read_queries() const { return read_queries_.load(std::memory_order_relaxed); }
 
+  /// Probe: SQLite connections the store holds open (its writer, its checkpointer and the
+  /// pooled read connections) and read connections in use by a read now. Thread-safe.
+  struct Connections {
+    uint64_t open = 0;
+    uint64_t in_use = 0;
+  };
+  Connections connections() const;
+
   const Options& options() const { return options_; }
 
  private:

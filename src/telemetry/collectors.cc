@@ -91,6 +91,16 @@ void add_limiter_metrics(Registry& r, const limit::Limiter& limiter) {
              one([&limiter] { return static_cast<double>(limiter.probe().tracked_clients); }));
 }
 
+void add_db_metrics(Registry& r, std::function<DbConnections()> read) {
+  r.callback("config_center_db_connections",
+             "SQLite connections: state=\"open\" held open, \"in_use\" serving a read now",
+             MetricType::kGauge, {"state"}, [read = std::move(read)] {
+               const DbConnections c = read();
+               return std::vector<Sample>{{{"in_use"}, static_cast<double>(c.in_use)},
+                                          {{"open"}, static_cast<double>(c.open)}};
+             });
+}
+
 void add_http_server_metrics(Registry& r, const http::Server& server) {
   r.callback("config_center_http_connections", "HTTP connections open now", MetricType::kGauge, {},
              one([&server] { return static_cast<double>(server.open_connections()); }));

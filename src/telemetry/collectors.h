@@ -36,6 +36,13 @@ void add_cache_metrics(Registry& registry, const cache::Probe& probe);
 void add_watch_metrics(Registry& registry, const service::WatchHub& hub);
 /// config_center_rate_limit_{allowed,rejected}_total.
 void add_limiter_metrics(Registry& registry, const limit::Limiter& limiter);
+/// SQLite connections of the store now (the seed's db_connection_count).
+struct DbConnections {
+  uint64_t open = 0;    // held open: writer, checkpointer, pooled readers
+  uint64_t in_use = 0;  // read connections serving a read now
+};
+/// config_center_db_connections{state="open"|"in_use"}.
+void add_db_metrics(Registry& registry, std::function<DbConnections()> read);
 /// config_center_http_connections (open now).
 void add_http_server_metrics(Registry& registry, const http::Server& server);
 /// config_center_raft_{term,role,leader,commit_index,applied_index,last_index}.

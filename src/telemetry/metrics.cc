@@ -1,8 +1,8 @@
 #include "telemetry/metrics.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <stdexcept>
 
 namespace cairn::telemetry {
@@ -199,9 +199,12 @@ std::string format_value(double v) {
   if (v == std::floor(v) && std::fabs(v) < 1e15) {
     return std::to_string(static_cast<int64_t>(v));
   }
+  // The shortest text that reads back as the same double, %g style (what Prometheus' own
+  // clients print): 0.005, not 0.0050000000000000001; 0.0001, not 1e-04.
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general);
+  (void)ec;  // 32 bytes hold any double
+  return std::string(buf, end);
 }
 
 }  // namespace cairn::telemetry

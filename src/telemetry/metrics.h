@@ -151,7 +151,8 @@ std::vector<double> api_latency_buckets();
 
 /// A label value or HELP text escaped for the text format (`\\`, `\n`, and `"` in values).
 std::string escape_label_value(const std::string& v);
-/// A sample value: integers without a fraction, +Inf/-Inf/NaN spelled as Prometheus does.
+/// A sample value or bucket bound: integers without a fraction, other values in the shortest
+/// form that reads back as the same double ("0.005"), +Inf/-Inf/NaN spelled as Prometheus does.
 std::string format_value(double v);
 
 }  // namespace cairn::telemetry

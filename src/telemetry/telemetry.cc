@@ -45,6 +45,15 @@ std::vector<double> internal_buckets() {
 
 const char* version() { return CAIRN_VERSION; }
 
+std::string_view method_label(std::string_view method) {
+  static constexpr std::string_view kStandard[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                                   "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+  for (std::string_view m : kStandard) {
+    if (m == method) return m;
+  }
+  return "other";
+}
+
 RouteMatcher::RouteMatcher(const std::vector<std::pair<std::string, std::string>>& routes) {
   for (const auto& [method, path] : routes) {
     (void)method;
@@ -109,6 +118,10 @@ Telemetry::Telemetry(TelemetryOptions options)
       db_query_(registry_.histogram("config_center_db_query_duration_seconds",
                                     "SQLite statement duration by its first keyword", {"op"},
                                     internal_buckets())),
+      cache_operation_(registry_.histogram("config_center_cache_operation_duration_seconds",
+                                           "Redis command round trip by command, failures "
+                                           "included",
+                                           {"operation"}, internal_buckets())),
       health_(std::make_unique<HealthChecker>(
           options_.health_interval_ms,
           registry_.gauge("health_check_status",
@@ -146,6 +159,18 @@ void Telemetry::observe_db_query(std::string_view sql, int64_t ns) {
   }
 }
 
+void Telemetry::observe_cache_operation(std::string_view command, int64_t ns) {
+  std::string op;
+  for (char c : command.substr(0, 16)) {
+    op.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  static constexpr std::string_view kKnown[] = {
+      "get",  "set",  "del",    "eval",   "zadd", "zrange", "zrem",    "hset",   "hget",
+      "hdel", "ping", "select", "unlink", "mget", "scan",   "publish", "expire", "exists"};
+  if (std::find(std::begin(kKnown), std::end(kKnown), op) == std::end(kKnown)) op = "other";
+  cache_operation_.with({op}).observe(static_cast<double>(std::max<int64_t>(0, ns)) / 1e9);
+}
+
 http::Middleware Telemetry::middleware(
     const std::vector<std::pair<std::string, std::string>>& routes) {
   auto matcher = std::make_shared<RouteMatcher>(routes);
@@ -166,16 +191,19 @@ http::Middleware Telemetry::middleware(
                            reply = std::move(reply)](http::Response res) {
       const std::string api = req->route.empty() ? matcher->match(req->path) : req->route;
       const double seconds = static_cast<double>(steady_us() - start_us) / 1e6;
-      requests_.with({api, req->method, std::to_string(res.status)}).inc();
-      request_duration_.with({api, req->method}).observe(seconds);
+      const std::string method(method_label(req->wire_method()));
+      requests_.with({api, method, std::to_string(res.status)}).inc();
+      request_duration_.with({api, method}).observe(seconds);
       if (tracer_->exporting() && span->span_id.size() == 16 && !untraced(api)) {
         span->end_ns = unix_ns();
-        span->name = req->method + " " + api;
+        span->name = method + " " + api;
         span->error = res.status >= 500;
-        span->attributes = {
-            {"http.method", req->method},          {"http.route", api},
-            {"http.target", req->target},          {"http.status_code", std::to_string(res.status)},
-            {"cairn.request_id", req->request_id}, {"cairn.node_id", options_.node_id}};
+        span->attributes = {{"http.method", std::string(req->wire_method())},
+                            {"http.route", api},
+                            {"http.target", req->target},
+                            {"http.status_code", std::to_string(res.status)},
+                            {"cairn.request_id", req->request_id},
+                            {"cairn.node_id", options_.node_id}};
         tracer_->record(std::move(*span));
       }
       reply(std::move(res));

@@ -39,6 +39,11 @@ const char* version();
 /// The label of requests no route matched (unknown paths), so cardinality stays bounded.
 inline constexpr const char* kUnmatchedRoute = "unmatched";
 
+/// The `method` label of a request method: the standard methods of RFC 9110 (GET, HEAD, POST,
+/// PUT, DELETE, CONNECT, OPTIONS, TRACE) and PATCH as they are, any other method "other", so
+/// that made-up methods cannot create series.
+std::string_view method_label(std::string_view method);
+
 /// One node's metrics registry, tracer and health checker, with the seed's instruments
 /// (§3.7.4) and the HTTP pieces that feed and expose them.
 ///
@@ -61,6 +66,10 @@ class Telemetry {
   /// One SQLite statement that just finished; `sql` gives the label (its first keyword, lower
   /// case). Also a child span of the thread's active span, if any.
   void observe_db_query(std::string_view sql, int64_t ns);
+  /// One Redis command that just finished (or failed), `command` its name ("GET", "EVAL"):
+  /// `config_center_cache_operation_duration_seconds{operation}` (the seed's
+  /// cache_operation_duration), the label the lower-case name, unknown names "other".
+  void observe_cache_operation(std::string_view command, int64_t ns);
 
   /// Counts and times every request (`config_center_api_requests_total`,
   /// `config_center_api_request_duration_seconds`, labelled by route template) and records its
@@ -81,6 +90,7 @@ class Telemetry {
   Histogram& raft_commit_;
   Histogram& raft_apply_;
   Family<Histogram>& db_query_;
+  Family<Histogram>& cache_operation_;
   std::unique_ptr<HealthChecker> health_;
 };
 

@@ -70,8 +70,9 @@ class LimitsTestCase(CairnTestCase):
         reset = int(r.header("X-RateLimit-Reset"))
         self.assertLess(abs(reset - time.time()), 10 * 24 * 3600, "reset is not Unix seconds")
 
-    def assert_429(self, r, code, limit, retry_after, reset_after):
-        """The seed's §3.5.2 body and the headers of DESIGN.md §5."""
+    def assert_429(self, r, code, limit, retry_after, reset_after, burst):
+        """The seed's §3.5.2 body and the headers of DESIGN.md §5: the body's `limit` is the
+        bucket's rate, the X-RateLimit-Limit header its capacity (issue 15 item 15)."""
         self.assertEqual(r.status, 429, r.describe())
         self.assertEqual(r.code, code, r.describe())
         e = r.error
@@ -83,7 +84,7 @@ class LimitsTestCase(CairnTestCase):
         # reset: Unix seconds when the bucket is full again (clock of this machine).
         self.assertLess(abs(e["reset"] - (r.json["timestamp"] + reset_after)), 5, r.describe())
         self.assertEqual(r.header("Retry-After"), str(retry_after), r.describe())
-        self.assertEqual(r.header("X-RateLimit-Limit"), str(limit), r.describe())
+        self.assertEqual(r.header("X-RateLimit-Limit"), str(burst), r.describe())
         self.assertEqual(r.header("X-RateLimit-Remaining"), "0", r.describe())
         self.assertEqual(r.header("X-RateLimit-Reset"), str(e["reset"]), r.describe())
 
@@ -95,10 +96,10 @@ class ClientQuota(LimitsTestCase):
         for remaining in (2, 1, 0):
             r = self.read("app-a")
             self.assertEqual(r.data["value"], {"a": 1})
-            self.assert_rate_headers(r, "0.001", remaining)
+            self.assert_rate_headers(r, "3", remaining)
             self.assertIsNone(r.header("Retry-After"))
         r = self.read("app-a", expect=42902)
-        self.assert_429(r, 42902, 0.001, 1000, 3000)
+        self.assert_429(r, 42902, 0.001, 1000, 3000, 3)
         self.assertIn("app-a", r.error["details"])
         # The whole read class is spent for app-a, batch reads included …
         self.as_client("app-a", "POST", "/api/v1/config/batch-get",
@@ -108,9 +109,9 @@ class ClientQuota(LimitsTestCase):
         self.as_client("app-a", "PUT", "/api/v1/admin/config",
                        json_body={"namespace": "svc", "key": "k", "value": 2})
         r = self.read("app-b")
-        self.assert_rate_headers(r, "0.001", 2)
+        self.assert_rate_headers(r, "3", 2)
         r = self.read(None)  # identified by its address, 127.0.0.1
-        self.assert_rate_headers(r, "0.001", 2)
+        self.assert_rate_headers(r, "3", 2)
 
     def test_write_quota(self):
         self.as_client("setup", "POST", "/api/v1/admin/namespace", json_body={"name": "svc"})
@@ -120,7 +121,7 @@ class ClientQuota(LimitsTestCase):
         rev = self.revision()  # debug vars: not counted
         r = self.as_client("w", "DELETE", "/api/v1/admin/config",
                            params={"namespace": "svc", "key": "k0"}, expect=42902)
-        self.assert_429(r, 42902, 0.001, 1000, 4000)
+        self.assert_429(r, 42902, 0.001, 1000, 4000, 4)
         self.assertEqual(self.revision(), rev, "a refused write changed the state")
         self.as_client("w2", "DELETE", "/api/v1/admin/config",
                        params={"namespace": "svc", "key": "k0"})
@@ -129,7 +130,7 @@ class ClientQuota(LimitsTestCase):
     def test_vip_client_has_its_own_quota(self):
         self.seed_data()
         for remaining in range(5, -1, -1):
-            self.assert_rate_headers(self.read("vip"), "0.001", remaining)
+            self.assert_rate_headers(self.read("vip"), "6", remaining)
         self.read("vip", expect=42902)
         self.read("someone", expect=0)
 
@@ -175,7 +176,7 @@ class GlobalLimit(LimitsTestCase):
         r = self.as_client("fresh", "POST", "/api/v1/admin/namespace",
                            json_body={"name": "x"}, expect=42901)
         self.assertEqual(self.revision(), rev, "a refused write changed the state")
-        self.assert_429(r, 42901, 0.001, 1000, 4000)
+        self.assert_429(r, 42901, 0.001, 1000, 4000, 4)
         self.as_client("another", "DELETE", "/api/v1/admin/namespace/ns0", expect=42901)
         # Reads (admin lists included) and writes have their own global buckets.
         self.read("fresh", expect=40402)
@@ -212,7 +213,7 @@ class Reload(LimitsTestCase):
             self.assertEqual(r.code, 42902, r.describe())
             self.assertLess(time.monotonic(), deadline, "the reload did not take effect")
             time.sleep(0.05)
-        self.assert_rate_headers(r, "0.001", 9)  # every bucket starts afresh, with the new burst
+        self.assert_rate_headers(r, "10", 9)  # every bucket starts afresh, with the new burst
         self.assertTrue(self.server.alive())
 
         # A broken file is refused and the limits in force stay.
@@ -220,7 +221,7 @@ class Reload(LimitsTestCase):
         os.kill(self.server.pid, signal.SIGHUP)
         self.wait_for_log("reload failed")
         self.assertIn("read_qps", self.server.log_tail())
-        self.assert_rate_headers(self.read("app-a"), "0.001", 8)
+        self.assert_rate_headers(self.read("app-a"), "10", 8)
         self.assertTrue(self.server.alive())
 
         # SIGTERM still stops the server after reloads.
@@ -234,20 +235,21 @@ class DefaultLimits(CairnTestCase):
         self.create_ns("svc")
         r = self.http("GET", GET, params={"namespace": "svc", "key": "k"})
         self.assertEqual(r.code, 40403, r.describe())  # counted even when nothing is found
-        self.assertEqual(r.header("X-RateLimit-Limit"), "1000")
+        # Limit is the bucket's capacity (burst), so Remaining never exceeds it (issue 15).
+        self.assertEqual(r.header("X-RateLimit-Limit"), "2000")
         self.assertEqual(r.header("X-RateLimit-Remaining"), "1999")
         r = self.http("GET", GET, params={"namespace": "svc", "key": "k"},
                       headers={"X-Client-ID": "core-service"})
-        self.assertEqual(r.header("X-RateLimit-Limit"), "5000")
+        self.assertEqual(r.header("X-RateLimit-Limit"), "10000")
         self.assertEqual(r.header("X-RateLimit-Remaining"), "9999")
         r = self.call("POST", "/api/v1/admin/config",
                       json_body={"namespace": "svc", "key": "k", "value": 1})
-        self.assertEqual(r.header("X-RateLimit-Limit"), "100")
+        self.assertEqual(r.header("X-RateLimit-Limit"), "200")
         self.assertEqual(r.header("X-RateLimit-Remaining"), "199")
         # No per-client admin quota: the node's admin bucket (100/s, burst 200) is reported; one
         # token went to create_ns above.
         r = self.call("POST", "/api/v1/admin/namespace", json_body={"name": "other"})
-        self.assertEqual(r.header("X-RateLimit-Limit"), "100")
+        self.assertEqual(r.header("X-RateLimit-Limit"), "200")
         self.assertIn(r.header("X-RateLimit-Remaining"), ("198", "199"))
 
 

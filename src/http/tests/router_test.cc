@@ -110,7 +110,7 @@ TEST(Router, WrongMethodIs405WithAllow) {
   auto req = make_request("DELETE", "/api/v1/admin/config");
   Response res = call(router, req);
   EXPECT_EQ(res.status, 405);
-  EXPECT_EQ(header(res, "Allow"), "GET, POST");
+  EXPECT_EQ(header(res, "Allow"), "GET, HEAD, POST");  // HEAD wherever GET (issue 15 item 12)
   auto j = Json::parse(res.body);
   EXPECT_EQ(j["code"], 40501);
   EXPECT_TRUE(req->route.empty());
@@ -123,7 +123,26 @@ TEST(Router, AllowListsMethodsOfEveryMatchingTemplate) {
   router.add("GET", "/ns/list", answer("x"));  // duplicate method listed once
   Response res = call(router, make_request("PATCH", "/ns/list"));
   EXPECT_EQ(res.status, 405);
-  EXPECT_EQ(header(res, "Allow"), "GET, DELETE");
+  EXPECT_EQ(header(res, "Allow"), "GET, HEAD, DELETE");
+}
+
+// Issue 15 item 12: the server hands a HEAD on as a GET; a path without GET lists no HEAD, and
+// the 405 names the method the client sent.
+TEST(Router, HeadIsServedByTheGetRouteAndNamedInErrors) {
+  Router router;
+  router.add("GET", "/a", answer("get"));
+  router.add("POST", "/b", answer("post"));
+  auto head = make_request("GET", "/a");
+  head->head = true;
+  EXPECT_EQ(call(router, head).status, 200);
+  auto on_b = make_request("GET", "/b");
+  on_b->head = true;
+  Response res = call(router, on_b);
+  EXPECT_EQ(res.status, 405);
+  EXPECT_EQ(header(res, "Allow"), "POST");
+  EXPECT_NE(Json::parse(res.body)["error"]["details"].get<std::string>().find("method HEAD"),
+            std::string::npos)
+      << res.body;
 }
 
 TEST(Router, ErrorWithoutRequestIdGetsOne) {

@@ -263,6 +263,46 @@ TEST(Server, GetAndPostRoundTrip) {
   EXPECT_EQ(j["body"], body);
 }
 
+// Issue 15 item 12: HEAD is handed on as a GET (req->head set) and answered with the GET's
+// status and headers, Content-Length included, and no body bytes: the next response on the
+// connection starts right after the head.
+TEST(Server, HeadAnswersLikeGetWithoutTheBody) {
+  Server server(test_options(), [](RequestPtr req, Reply reply) {
+    Response res;
+    res.status = req->path == "/missing" ? 404 : 200;
+    res.body = std::string(req->head ? "head:" : "get:") + req->method + req->path;
+    res.headers.emplace_back("ETag", "\"1\"");
+    reply(std::move(res));
+  });
+  ASSERT_TRUE(server.start().ok());
+  Client c(server.port());
+  ASSERT_TRUE(c.send("HEAD /a HTTP/1.1\r\nHost: t\r\n\r\n" + get("/b") +
+                     "HEAD /missing HTTP/1.1\r\nHost: t\r\n\r\n" + get("/c")));
+  // The head of the HEAD's answer, read by hand: read_response() would take Content-Length
+  // bytes of the next response as its body.
+  std::string raw;
+  char buf[4096];
+  while (raw.find("get:GET/c") == std::string::npos) {
+    ssize_t n = ::recv(c.fd(), buf, sizeof buf, 0);
+    ASSERT_GT(n, 0) << raw;
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  const std::string body_a = "head:GET/a";  // what the GET would have sent
+  const size_t first_end = raw.find("\r\n\r\n") + 4;
+  const std::string first = raw.substr(0, first_end);
+  EXPECT_EQ(first.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << raw;
+  EXPECT_NE(first.find("Content-Length: " + std::to_string(body_a.size()) + "\r\n"),
+            std::string::npos)
+      << raw;
+  EXPECT_NE(first.find("ETag: \"1\"\r\n"), std::string::npos) << raw;
+  EXPECT_NE(first.find("Content-Type: application/json"), std::string::npos) << raw;
+  EXPECT_EQ(raw.find(body_a), std::string::npos) << raw;
+  EXPECT_EQ(raw.substr(first_end, 17), "HTTP/1.1 200 OK\r\n") << raw;  // no body in between
+  EXPECT_NE(raw.find("get:GET/b"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("HTTP/1.1 404 Not Found\r\n"), std::string::npos) << raw;
+  EXPECT_EQ(raw.find("head:GET/missing"), std::string::npos) << raw;
+}
+
 TEST(Server, KeepAliveServesSeveralRequestsOnOneConnection) {
   Server server(test_options(), echo);
   ASSERT_TRUE(server.start().ok());
@@ -731,6 +771,27 @@ TEST(Server, StreamedResponseSendsChunksUntilClosed) {
       << raw;
   EXPECT_EQ(raw.find("late"), std::string::npos);
   writer.reset();
+  EXPECT_TRUE(eventually([&] { return server.open_connections() == 0; }));
+}
+
+// Issue 15 item 12: HEAD of a stream sends the stream's head and closes at once: the stream
+// itself never starts, so nothing is held for a client that wants no body.
+TEST(Server, HeadOfAStreamSendsTheHeadOnly) {
+  StreamCatcher catcher;
+  Server server(test_options(), catcher.handler());
+  ASSERT_TRUE(server.start().ok());
+  Client c(server.port());
+  ASSERT_TRUE(c.send("HEAD /events HTTP/1.1\r\nHost: t\r\n\r\n"));
+  std::string raw;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::recv(c.fd(), buf, sizeof buf, 0);
+    if (n <= 0) break;
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_EQ(raw.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << raw;
+  EXPECT_NE(raw.find("Content-Type: text/event-stream\r\n"), std::string::npos) << raw;
+  EXPECT_EQ(raw.size(), raw.find("\r\n\r\n") + 4) << raw;  // nothing after the head
   EXPECT_TRUE(eventually([&] { return server.open_connections() == 0; }));
 }
 

@@ -41,6 +41,10 @@ std::string beast_bytes(unsigned version, Response res, bool keep_alive) {
   if (status != 204 && status != 304) out.body() = std::move(res.body);
   out.keep_alive(keep_alive);
   out.prepare_payload();
+  if (status == 204 || status == 304) {  // no content, so no metadata of it (issue 15 item 15)
+    out.erase(bhttp::field::content_type);
+    out.erase(bhttp::field::content_length);
+  }
   std::ostringstream os;
   os << out;
   return os.str();
@@ -100,6 +104,20 @@ TEST(ResponseHead, ContentTypeOfTheResponse) {
   EXPECT_EQ(out,
             "HTTP/1.1 200 OK\r\nServer: cairn\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
             "Content-Length: 1\r\n\r\n");
+}
+
+// Issue 15 item 15: a 304 (If-None-Match) used to say `Content-Type: application/json` and
+// `Content-Length: 0` for the content it does not have.
+TEST(ResponseHead, NotModifiedAndNoContentCarryNoContentFields) {
+  for (int status : {204, 304}) {
+    Response res;
+    res.status = status;
+    res.headers = {{"ETag", "\"7\""}, {"Content-Type", "text/plain"}};
+    std::string out;
+    append_response_head(out, 11, status, "X", res, true, 0);
+    EXPECT_EQ(out,
+              "HTTP/1.1 " + std::to_string(status) + " X\r\nServer: cairn\r\nETag: \"7\"\r\n\r\n");
+  }
 }
 
 TEST(AppendDecimal, Digits) {

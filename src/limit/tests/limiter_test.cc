@@ -142,6 +142,30 @@ TEST(Limiter, SuccessReportsTheClientBucket) {
   EXPECT_EQ(d.retry_after_ms, 0);
 }
 
+// Issue 15 item 15: success reports the bucket closest to refusing, with its capacity.
+TEST(Limiter, SuccessReportsTheBucketWithFewestTokens) {
+  FakeClock clock;
+  Limits l = open_limits();
+  l.global[0] = {1, 2};
+  l.client_default[0] = {2, 4};
+  Limiter lim(l, clock.fn());
+  Decision d = lim.check(kRead, "a");
+  EXPECT_EQ(d.limit, 1);  // the global bucket: 1 token left against the client's 3
+  EXPECT_EQ(d.burst, 2);
+  EXPECT_EQ(d.remaining, 1);
+  d = lim.check(kRead, "a");
+  EXPECT_EQ(d.burst, 2);
+  EXPECT_EQ(d.remaining, 0);
+  EXPECT_EQ(lim.check(kRead, "a").verdict, Verdict::kGlobalLimited);
+  clock.now += 60'000;
+  l.global[0] = {100, 200};
+  lim.reload(l);
+  d = lim.check(kRead, "a");
+  EXPECT_EQ(d.limit, 2);  // now the client's own
+  EXPECT_EQ(d.burst, 4);
+  EXPECT_EQ(d.remaining, 3);
+}
+
 TEST(Limiter, EmptyClientIdCountsOnlyGlobally) {
   FakeClock clock;
   Limits l = open_limits();

@@ -60,7 +60,7 @@ class RateLimitMiddleware : public ::testing::Test {
 TEST_F(RateLimitMiddleware, ClientOverItsQuotaGets42902WithTheSeedsBody) {
   auto ok = send("GET", "/api/v1/config/get");
   EXPECT_EQ(ok.status, 200);
-  EXPECT_EQ(header(ok, "X-RateLimit-Limit"), "0.001");
+  EXPECT_EQ(header(ok, "X-RateLimit-Limit"), "2");  // the bucket's capacity
   EXPECT_EQ(header(ok, "X-RateLimit-Remaining"), "1");
   EXPECT_TRUE(header(ok, "X-RateLimit-Reset"));
   EXPECT_FALSE(header(ok, "Retry-After"));
@@ -84,7 +84,7 @@ TEST_F(RateLimitMiddleware, ClientOverItsQuotaGets42902WithTheSeedsBody) {
   EXPECT_LE(e["reset"].get<int64_t>(), after + 2000);
   EXPECT_NE(e["details"].get<std::string>().find("'10.0.0.7'"), std::string::npos);
   EXPECT_EQ(header(res, "Retry-After"), "1000");
-  EXPECT_EQ(header(res, "X-RateLimit-Limit"), "0.001");
+  EXPECT_EQ(header(res, "X-RateLimit-Limit"), "2");
   EXPECT_EQ(header(res, "X-RateLimit-Remaining"), "0");
   EXPECT_EQ(header(res, "X-RateLimit-Reset"), std::to_string(e["reset"].get<int64_t>()));
   EXPECT_EQ(header(res, "X-Request-ID"), "rid-1");  // the request-id middleware still ran
@@ -135,8 +135,52 @@ TEST_F(RateLimitMiddleware, UncountedRequestsPassUntouched) {
   // Admin calls have no per-client quota by default: the global bucket is reported.
   auto admin = send("POST", "/api/v1/admin/namespace");
   EXPECT_EQ(admin.status, 200);
-  EXPECT_EQ(header(admin, "X-RateLimit-Limit"), "100");
+  EXPECT_EQ(header(admin, "X-RateLimit-Limit"), "200");
   EXPECT_EQ(header(admin, "X-RateLimit-Remaining"), "199");
+}
+
+// Issue 15 item 15: with the default limits a client's first read said Remaining 1999 of
+// Limit 1000 (the rate). Remaining is counted against the Limit reported: the capacity of the
+// same bucket, and of the bucket closest to refusing.
+TEST(RateLimitHeaders, RemainingNeverExceedsLimit) {
+  FakeClock clock;
+  Limits l = default_limits();
+  l.global[0] = {5, 3};  // read: the node's bucket is smaller than the client's
+  Limiter limiter(default_limits(), clock.fn());
+  Limiter tight(l, clock.fn());
+  auto run = [](Limiter& lim, std::string client) {
+    http::Handler h = http::chain({rate_limit_middleware(lim)},
+                                  [](http::RequestPtr, http::Reply r) { r(http::Response{}); });
+    auto req = std::make_shared<http::Request>();
+    req->method = "GET";
+    req->path = "/api/v1/config/get";
+    req->headers = {{"x-client-id", std::move(client)}};
+    http::Response out;
+    h(req, [&out](http::Response res) { out = std::move(res); });
+    return out;
+  };
+  auto res = run(limiter, "app");
+  EXPECT_EQ(header(res, "X-RateLimit-Limit"), "2000");
+  EXPECT_EQ(header(res, "X-RateLimit-Remaining"), "1999");
+  // The global bucket (3 tokens) is closer to refusing than the client's (2000): reported.
+  for (int left : {2, 1, 0}) {
+    res = run(tight, "app-" + std::to_string(left));
+    ASSERT_EQ(res.status, 200);
+    EXPECT_EQ(header(res, "X-RateLimit-Limit"), "3");
+    EXPECT_EQ(header(res, "X-RateLimit-Remaining"), std::to_string(left));
+  }
+  res = run(tight, "app-x");
+  EXPECT_EQ(res.status, 429);
+  EXPECT_EQ(Json::parse(res.body)["code"], 42901);
+  for (auto* lim : {&limiter, &tight}) {
+    for (int i = 0; i < 50; ++i) {
+      res = run(*lim, "c" + std::to_string(i % 3));
+      auto limit = header(res, "X-RateLimit-Limit");
+      auto remaining = header(res, "X-RateLimit-Remaining");
+      ASSERT_TRUE(limit && remaining);
+      EXPECT_LE(std::stod(*remaining), std::stod(*limit));
+    }
+  }
 }
 
 TEST(ClientId, FromRequest) {

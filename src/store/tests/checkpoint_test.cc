@@ -2,6 +2,7 @@
 // writer goes on, and the WAL stays bounded under steady writes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -58,6 +59,33 @@ TEST_F(CheckpointTest, TheWalStaysBoundedUnderSteadyWrites) {
   // 24,000 pages (~100 MiB) of WAL without checkpoints. The writer checkpoints itself past
   // kCheckpointBound pages (12 MiB); 32 MiB holds only if checkpoints ran and the WAL restarted.
   EXPECT_LT(size_of(path_ + "-wal"), uintmax_t{32} << 20);
+}
+
+// Issue 15 item 8 (the seed's db_connection_count): the store counts the connections it holds
+// open and the read connections a read is using.
+TEST(StoreConnections, OpenAndInUseAreCounted) {
+  TempDir dir;
+  Options options;
+  options.path = dir.file("c.db");
+  options.synchronous_full = false;
+  Store* self = nullptr;
+  uint64_t in_use_during_read = 0;
+  options.on_query = [&](std::string_view sql, int64_t) {
+    if (self && sql.find("FROM namespace") != std::string_view::npos) {
+      in_use_during_read = std::max(in_use_during_read, self->connections().in_use);
+    }
+  };
+  auto opened = Store::open(options);
+  ASSERT_TRUE(opened.ok());
+  auto store = std::move(*opened);
+  EXPECT_EQ(store->connections().open, 2u);  // the writer and the checkpointer
+  EXPECT_EQ(store->connections().in_use, 0u);
+  self = store.get();
+  ASSERT_TRUE(store->list_namespaces({}, {}).ok());
+  self = nullptr;
+  EXPECT_EQ(in_use_during_read, 1u);
+  EXPECT_EQ(store->connections().open, 3u);  // the read connection stays pooled
+  EXPECT_EQ(store->connections().in_use, 0u);
 }
 
 }  // namespace

@@ -29,10 +29,10 @@ TEST(Metrics, HistogramIsCumulativeWithInf) {
             "# HELP x_seconds Latency\n"
             "# TYPE x_seconds histogram\n"
             "x_seconds_bucket{api=\"/a\",le=\"0.01\"} 2\n"
-            "x_seconds_bucket{api=\"/a\",le=\"0.10000000000000001\"} 3\n"
+            "x_seconds_bucket{api=\"/a\",le=\"0.1\"} 3\n"
             "x_seconds_bucket{api=\"/a\",le=\"1\"} 3\n"
             "x_seconds_bucket{api=\"/a\",le=\"+Inf\"} 4\n"
-            "x_seconds_sum{api=\"/a\"} 2.0649999999999999\n"
+            "x_seconds_sum{api=\"/a\"} 2.065\n"
             "x_seconds_count{api=\"/a\"} 4\n");
 }
 
@@ -82,6 +82,22 @@ TEST(Metrics, FormatValue) {
   EXPECT_EQ(format_value(-2), "-2");
   EXPECT_EQ(format_value(0.5), "0.5");
   EXPECT_EQ(format_value(1.0 / 0.0), "+Inf");
+}
+
+// Issue 15 item 15: bounds and values print in their shortest round-trip form, so the seed's
+// buckets read le="0.005", not le="0.0050000000000000001".
+TEST(Metrics, FormatValueIsShortestRoundTrip) {
+  EXPECT_EQ(format_value(0.005), "0.005");
+  EXPECT_EQ(format_value(0.1), "0.1");
+  EXPECT_EQ(format_value(0.00025), "0.00025");
+  EXPECT_EQ(format_value(0.0001), "0.0001");
+  EXPECT_EQ(format_value(0.00001), "1e-05");
+  EXPECT_EQ(format_value(2.5), "2.5");
+  EXPECT_EQ(format_value(0.1 + 0.2), "0.30000000000000004");  // exact, not rounded away
+  for (double v : api_latency_buckets()) {
+    EXPECT_EQ(std::stod(format_value(v)), v);
+    EXPECT_LE(format_value(v).size(), 5u) << format_value(v);
+  }
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "common/json.h"
 #include "http/middleware.h"
+#include "telemetry/collectors.h"
 #include "telemetry/tests/receiver.h"
 
 namespace cairn::telemetry {
@@ -79,6 +80,37 @@ TEST(Telemetry, CountsRequestsByRouteTemplate) {
   EXPECT_NE(text.find("# TYPE health_check_status gauge"), std::string::npos);
 }
 
+// Issue 15 item 2: a made-up method must not create series of its own; they all share
+// method="other", and HEAD (sent on as a GET) keeps its own label.
+TEST(Telemetry, UnknownMethodsFoldIntoOther) {
+  Telemetry t(TelemetryOptions{"n1", {}, 60'000});
+  Server s(t);
+  for (std::string m : {"FOO1", "FOO2", "BREW", "PROPFIND"}) s.call(m, "/api/v1/config/get");
+  s.call("DELETE", "/api/v1/config/get");
+  auto head = std::make_shared<http::Request>();
+  head->method = "GET";
+  head->head = true;
+  head->path = head->target = "/api/v1/config/get";
+  s.handler(head, [](http::Response) {});
+  std::string text = metrics_of(s);
+  EXPECT_NE(text.find("config_center_api_requests_total{api=\"/api/v1/config/get\","
+                      "method=\"other\",status=\"405\"} 4"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("method=\"DELETE\""), std::string::npos) << text;
+  // (The route's handler answers 500 without a trace endpoint: see the fixture.)
+  EXPECT_NE(text.find("config_center_api_requests_total{api=\"/api/v1/config/get\","
+                      "method=\"HEAD\",status=\"500\"} 1"),
+            std::string::npos)
+      << text;
+  for (std::string m : {"FOO1", "FOO2", "BREW", "PROPFIND"}) {
+    EXPECT_EQ(text.find("method=\"" + m + "\""), std::string::npos) << m;
+  }
+  EXPECT_EQ(method_label("PATCH"), "PATCH");
+  EXPECT_EQ(method_label("OPTIONS"), "OPTIONS");
+  EXPECT_EQ(method_label(""), "other");
+}
+
 TEST(Telemetry, RequestAndChildSpansReachTheCollector) {
   Receiver receiver;
   const std::string caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -130,6 +162,35 @@ TEST(Telemetry, DbQueriesAreLabelledByKeyword) {
             std::string::npos);
   EXPECT_NE(text.find("config_center_db_query_duration_seconds_count{op=\"other\"} 1"),
             std::string::npos);
+}
+
+// Issue 15 item 8: the seed's cache_operation_duration and db_connection_count, named as the
+// other metrics are (config_center_ prefix, base unit seconds, no _count on a gauge).
+TEST(Telemetry, CacheOperationsAndDbConnections) {
+  Telemetry t(TelemetryOptions{"n1", {}, 60'000});
+  t.observe_cache_operation("GET", 2'000'000);
+  t.observe_cache_operation("EVAL", 1'000'000);
+  t.observe_cache_operation("FLUSHALL", 1'000'000);
+  t.observe_cache_operation("NO SUCH", 1'000'000);
+  add_db_metrics(t.registry(), [] { return DbConnections{3, 1}; });
+  std::string text = t.registry().expose();
+  EXPECT_NE(text.find("# TYPE config_center_cache_operation_duration_seconds histogram"),
+            std::string::npos);
+  EXPECT_NE(text.find("config_center_cache_operation_duration_seconds_count{operation=\"get\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find("config_center_cache_operation_duration_seconds_sum{operation=\"get\"} 0.002"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find("config_center_cache_operation_duration_seconds_count{operation=\"eval\"} 1"),
+            std::string::npos);
+  EXPECT_NE(
+      text.find("config_center_cache_operation_duration_seconds_count{operation=\"other\"} 2"),
+      std::string::npos);
+  EXPECT_NE(text.find("# TYPE config_center_db_connections gauge\n"), std::string::npos);
+  EXPECT_NE(text.find("config_center_db_connections{state=\"in_use\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("config_center_db_connections{state=\"open\"} 3\n"), std::string::npos);
 }
 
 }  // namespace
