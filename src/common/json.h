@@ -40,15 +40,16 @@ std::string dump_compact(const Json& value);
 /// `text` without the whitespace between its tokens. Every token is kept byte for byte: numbers
 /// as written (`1E2`, `-0`, `18446744073709551616`), strings with their escapes. `text` must be
 /// valid JSON (already accepted by the parser): this only drops space, tab, CR and LF outside
-/// strings, and a leading UTF-8 byte order mark (which the parser skips). This is the stored form of a config value (docs/api.md, "Numbers").
+/// strings, and a leading UTF-8 byte order mark (which the parser skips). This is the stored form
+/// of a config value (docs/api.md, "Numbers").
 std::string compact_json_text(std::string_view text);
 
 /// The raw text of member `name` of the JSON object `object_text` (surrounding whitespace and a
-/// leading byte order mark allowed), without the whitespace around it. A name written with escapes (`"\u0076alue"`)
-/// matches its decoded form. When the name occurs more than once, the last occurrence: the one
-/// the parser keeps (nlohmann's object assignment, last wins). nullopt when `object_text` is not
-/// an object or has no such member. Meant for text the parser accepted; on other input it never
-/// reads out of bounds and returns nullopt or some span of it.
+/// leading byte order mark allowed), without the whitespace around it. A name written with escapes
+/// (`"\u0076alue"`) matches its decoded form. When the name occurs more than once, the last
+/// occurrence: the one the parser keeps (nlohmann's object assignment, last wins). nullopt when
+/// `object_text` is not an object or has no such member. Meant for text the parser accepted; on
+/// other input it never reads out of bounds and returns nullopt or some span of it.
 std::optional<std::string_view> json_member_text(std::string_view object_text,
                                                  std::string_view name);
 

@@ -96,8 +96,7 @@ void Service::create_config(const http::RequestPtr& req, const http::Reply& repl
   if (!body.ok()) return reply_error(reply, *req, body.error());
   auto ns = namespace_field(*body);
   if (!ns.ok()) return reply_error(reply, *req, ns.error());
-  auto write =
-      read_write(*body, req->body, api::ConfigOp::kCreate, options_.max_value_bytes, "");
+  auto write = read_write(*body, req->body, api::ConfigOp::kCreate, options_.max_value_bytes, "");
   if (!write.ok()) return reply_error(reply, *req, write.error());
   propose(req, reply, api::WriteConfigs{*ns, {std::move(*write)}, false});
 }
@@ -107,8 +106,7 @@ void Service::update_config(const http::RequestPtr& req, const http::Reply& repl
   if (!body.ok()) return reply_error(reply, *req, body.error());
   auto ns = namespace_field(*body);
   if (!ns.ok()) return reply_error(reply, *req, ns.error());
-  auto write =
-      read_write(*body, req->body, api::ConfigOp::kUpdate, options_.max_value_bytes, "");
+  auto write = read_write(*body, req->body, api::ConfigOp::kUpdate, options_.max_value_bytes, "");
   if (!write.ok()) return reply_error(reply, *req, write.error());
   auto expected = with_if_match(*req, write->expected_version);
   if (!expected.ok()) return reply_error(reply, *req, expected.error());
@@ -160,9 +158,9 @@ void Service::batch_write(const http::RequestPtr& req, const http::Reply& reply)
   auto ops_text = json_member_text(req->body, "operations");
   auto raw_ops = ops_text ? json_element_texts(*ops_text) : std::nullopt;
   if (!raw_ops || raw_ops->size() != ops->size()) {
-    return reply_error(reply, *req, make_error(Errc::kInternal,
-                                               "operations not found in the request body",
-                                               "operations"));
+    return reply_error(
+        reply, *req,
+        make_error(Errc::kInternal, "operations not found in the request body", "operations"));
   }
   api::WriteConfigs batch{*ns, {}, true};
   for (size_t i = 0; i < ops->size(); ++i) {

@@ -167,9 +167,10 @@ TEST_F(ServiceTest, ValuesKeepTheirNumbersAsWritten) {
       R"([18446744073709551616,-9223372036854775809,1E2,-0,1.0,0.1,{"x":"a b\u00e9"}])";
   auto got = call("GET", "/api/v1/config/get?namespace=svc&key=n");
   EXPECT_NE(got.raw.find(R"("value":)" + stored), std::string::npos) << got.raw;
-  auto batch = call("POST", "/api/v1/admin/config/batch",
-                    R"({"namespace":"svc","operations":[{"op":"update","key":"n","value":1E2},)"
-                    R"({"op":"create","key":"m","value":{"big":123456789012345678901234567890}}]})");
+  auto batch =
+      call("POST", "/api/v1/admin/config/batch",
+           R"({"namespace":"svc","operations":[{"op":"update","key":"n","value":1E2},)"
+           R"({"op":"create","key":"m","value":{"big":123456789012345678901234567890}}]})");
   ASSERT_EQ(batch.status, 200) << batch.raw;
   auto read = call("GET", "/api/v1/config/namespace/svc");
   EXPECT_NE(read.raw.find(R"("n":1E2)"), std::string::npos) << read.raw;
@@ -202,8 +203,7 @@ TEST_F(ServiceTest, IntegersBeyond64BitsAreOutOfRange) {
       {"GET", "/api/v1/admin/config/list?page=99999999999999999999", "", 40002},
       {"GET", "/api/v1/admin/config/list?page_size=18446744073709551616", "", 40002},
       {"PUT", "/api/v1/admin/config",
-       R"({"namespace":"svc","key":"a","value":2,"expected_version":99999999999999999999})",
-       40002},
+       R"({"namespace":"svc","key":"a","value":2,"expected_version":99999999999999999999})", 40002},
       {"PUT", "/api/v1/admin/config",
        R"({"namespace":"svc","key":"a","value":2,"expected_version":-99999999999999999999})",
        40002},
@@ -223,8 +223,8 @@ TEST_F(ServiceTest, AllDigitNamesAndOperators) {
   EXPECT_EQ(digits.body["code"], 40002) << digits.raw;
   EXPECT_EQ(digits.body["error"]["field"], "name");
   call("POST", "/api/v1/admin/namespace", R"({"name":"svc"})");
-  auto bad = call("POST", "/api/v1/admin/config", R"({"namespace":"svc","key":"a","value":1})",
-                  "bad\xff");
+  auto bad =
+      call("POST", "/api/v1/admin/config", R"({"namespace":"svc","key":"a","value":1})", "bad\xff");
   EXPECT_EQ(bad.body["code"], 40002) << bad.raw;
   EXPECT_EQ(bad.body["error"]["field"], "X-Operator");
   EXPECT_EQ(store_->revision(), 1u);
