@@ -27,8 +27,20 @@ std::optional<std::string> check_status(long long status);
 inline constexpr size_t kMaxTagLength = 64;
 std::optional<std::string> check_tag(std::string_view tag);
 
-/// The operator recorded in created_by/updated_by/operator: the X-Operator header, trimmed to
-/// printable ASCII and kMaxOperatorLength; "anonymous" when empty.
+/// A namespace name that a create may use: check_namespace_name's rules, and not made only of
+/// digits, since `/admin/namespace/{id}` reads an all-digit segment as an id (issue 15 item 6).
+/// Only creates check this: namespaces created before the rule keep working (by id in paths, by
+/// name everywhere else), which is why check_namespace_name itself, used on every other path
+/// and by the state machine when it replays old commands, does not refuse them.
+std::optional<std::string> check_new_namespace_name(std::string_view name);
+
+/// The X-Operator header as given: nullopt when acceptable (valid UTF-8 without control
+/// characters: C0, DEL, C1), else why not. Length is not checked: sanitize_operator shortens.
+std::optional<std::string> check_operator(std::string_view raw);
+
+/// The operator recorded in created_by/updated_by/operator from an X-Operator header that passed
+/// check_operator: cut to kMaxOperatorLength characters (code points, as the seed's utf8mb4
+/// varchar(64) counts them), then trimmed of spaces; "anonymous" when nothing is left.
 std::string sanitize_operator(std::string_view raw);
 
 }  // namespace cairn::api

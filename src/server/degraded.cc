@@ -14,13 +14,37 @@ bool is_client_read(const http::Request& req) {
   return req.path.rfind("/api/v1/config/", 0) == 0 && req.path.find("/watch") == std::string::npos;
 }
 
+namespace {
+
+/// Sets member `name` of the JSON object text `object` to `value` (JSON text) in place: the
+/// member's text is replaced when present, else the member is appended.
+void set_member(std::string& object, std::string_view name, std::string_view value) {
+  if (auto span = json_member_text(object, name)) {
+    object.replace(static_cast<size_t>(span->data() - object.data()), span->size(), value);
+    return;
+  }
+  const size_t close = object.find_last_of('}');
+  const size_t first = object.find_first_not_of(" \t\r\n", object.find('{') + 1);
+  std::string member = first == close ? "" : ",";
+  append_json_string(member, name);
+  member += ':';
+  member += value;
+  object.insert(close, member);
+}
+
+}  // namespace
+
 void mark_degraded(http::Response& res, const std::string& reason) {
   if (res.status != 200 || res.on_stream) return;
-  auto j = parse_json(res.body, 512);
-  if (!j || !j->is_object() || !j->contains("data") || !(*j)["data"].is_object()) return;
-  (*j)["data"]["degraded"] = true;
-  if (!reason.empty()) (*j)["data"]["degraded_reason"] = reason;
-  res.body = dump_compact(*j);
+  // Spliced into the text rather than parsed and dumped again, so that the config values in the
+  // answer keep their numbers as stored (docs/api.md, "Numbers"; issue 15 item 10).
+  auto span = json_member_text(res.body, "data");
+  if (!span || span->empty() || span->front() != '{' || span->back() != '}') return;
+  const size_t at = static_cast<size_t>(span->data() - res.body.data());
+  std::string data(*span);
+  set_member(data, "degraded", "true");
+  if (!reason.empty()) set_member(data, "degraded_reason", json_quote(reason));
+  res.body.replace(at, span->size(), data);
 }
 
 http::Middleware degraded_middleware(std::function<std::optional<std::string>()> database_down) {

@@ -14,10 +14,11 @@ namespace {
 
 constexpr int64_t kMaxVersion = INT64_MAX;
 
-/// Reads one create/update/delete from `body`; `prefix` ("operations[2]") is put in front of
+/// Reads one create/update/delete from `body`, parsed from `raw` (the text the value is taken
+/// from, so that its numbers keep their digits); `prefix` ("operations[2]") is put in front of
 /// field names in errors, empty for the single-operation endpoints.
-Result<api::ConfigWrite, api::Error> read_write(const Json& body, api::ConfigOp op,
-                                                size_t max_value_bytes,
+Result<api::ConfigWrite, api::Error> read_write(const Json& body, std::string_view raw,
+                                                api::ConfigOp op, size_t max_value_bytes,
                                                 const std::string& prefix) {
   auto fail = [&prefix](api::Error e) {
     if (!prefix.empty()) {
@@ -36,7 +37,12 @@ Result<api::ConfigWrite, api::Error> read_write(const Json& body, api::ConfigOp 
   if (op != api::ConfigOp::kDelete) {
     auto value = body.find("value");
     if (value != body.end()) {
-      auto text = value_text(*value, max_value_bytes, "value");
+      // The member's own text (issue 15 item 10); the parsed body only says it is there.
+      auto raw_value = raw_value_member(raw);
+      if (!raw_value) {
+        return fail(make_error(Errc::kInternal, "value not found in the request body", "value"));
+      }
+      auto text = value_text(*raw_value, max_value_bytes, "value");
       if (!text.ok()) return fail(text.error());
       w.value = std::move(*text);
     } else if (op == api::ConfigOp::kCreate) {
@@ -90,7 +96,7 @@ void Service::create_config(const http::RequestPtr& req, const http::Reply& repl
   if (!body.ok()) return reply_error(reply, *req, body.error());
   auto ns = namespace_field(*body);
   if (!ns.ok()) return reply_error(reply, *req, ns.error());
-  auto write = read_write(*body, api::ConfigOp::kCreate, options_.max_value_bytes, "");
+  auto write = read_write(*body, req->body, api::ConfigOp::kCreate, options_.max_value_bytes, "");
   if (!write.ok()) return reply_error(reply, *req, write.error());
   propose(req, reply, api::WriteConfigs{*ns, {std::move(*write)}, false});
 }
@@ -100,7 +106,7 @@ void Service::update_config(const http::RequestPtr& req, const http::Reply& repl
   if (!body.ok()) return reply_error(reply, *req, body.error());
   auto ns = namespace_field(*body);
   if (!ns.ok()) return reply_error(reply, *req, ns.error());
-  auto write = read_write(*body, api::ConfigOp::kUpdate, options_.max_value_bytes, "");
+  auto write = read_write(*body, req->body, api::ConfigOp::kUpdate, options_.max_value_bytes, "");
   if (!write.ok()) return reply_error(reply, *req, write.error());
   auto expected = with_if_match(*req, write->expected_version);
   if (!expected.ok()) return reply_error(reply, *req, expected.error());
@@ -125,7 +131,7 @@ void Service::delete_config(const http::RequestPtr& req, const http::Reply& repl
   }
   auto ns = namespace_field(params);
   if (!ns.ok()) return reply_error(reply, *req, ns.error());
-  auto write = read_write(params, api::ConfigOp::kDelete, options_.max_value_bytes, "");
+  auto write = read_write(params, "", api::ConfigOp::kDelete, options_.max_value_bytes, "");
   if (!write.ok()) return reply_error(reply, *req, write.error());
   auto expected = with_if_match(*req, write->expected_version);
   if (!expected.ok()) return reply_error(reply, *req, expected.error());
@@ -147,6 +153,14 @@ void Service::batch_write(const http::RequestPtr& req, const http::Reply& reply)
     return reply_error(reply, *req, make_error(Errc::kValidation,
                                                "operations must hold 1 to 1000 operations",
                                                "operations"));
+  }
+  // Each operation's own text, for its value (issue 15 item 10).
+  auto ops_text = json_member_text(req->body, "operations");
+  auto raw_ops = ops_text ? json_element_texts(*ops_text) : std::nullopt;
+  if (!raw_ops || raw_ops->size() != ops->size()) {
+    return reply_error(
+        reply, *req,
+        make_error(Errc::kInternal, "operations not found in the request body", "operations"));
   }
   api::WriteConfigs batch{*ns, {}, true};
   for (size_t i = 0; i < ops->size(); ++i) {
@@ -174,7 +188,7 @@ void Service::batch_write(const http::RequestPtr& req, const http::Reply& reply)
                                     prefix + ": op must be create, update or delete",
                                     prefix + ".op"));
     }
-    auto write = read_write(op, kind, options_.max_value_bytes, prefix);
+    auto write = read_write(op, (*raw_ops)[i], kind, options_.max_value_bytes, prefix);
     if (!write.ok()) return reply_error(reply, *req, write.error());
     batch.ops.push_back(std::move(*write));
   }

@@ -195,8 +195,11 @@ void Service::get_config(const http::RequestPtr& req, const http::Reply& reply) 
       append_config_data(data, *ns, *key, ring->value, ring->version, ring->created_at_ms);
     } else if (remote_json && remote_json->is_object() && remote_json->contains("value") &&
                (*remote_json)["version"] == wanted) {
-      append_config_data(data, *ns, *key, dump_compact((*remote_json)["value"]), wanted,
-                         remote_json->value("created_at_ms", int64_t{0}));
+      // The value's own text, not a re-serialisation: numbers keep their digits (item 10).
+      auto raw = json_member_text(*remote, "value");
+      append_config_data(data, *ns, *key,
+                         raw ? compact_json_text(*raw) : dump_compact((*remote_json)["value"]),
+                         wanted, remote_json->value("created_at_ms", int64_t{0}));
     } else {
       auto row = store_.get_version(*ns, *key, wanted);
       if (!row.ok()) {

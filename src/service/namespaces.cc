@@ -37,7 +37,7 @@ void Service::create_namespace(const http::RequestPtr& req, const http::Reply& r
   if (!body.ok()) return reply_error(reply, *req, body.error());
   auto name = string_field(*body, "name");
   if (!name.ok()) return reply_error(reply, *req, name.error());
-  if (auto bad = check_namespace(*name, "name"); !bad.ok()) {
+  if (auto bad = check_new_namespace(*name, "name"); !bad.ok()) {
     return reply_error(reply, *req, bad.error());
   }
   auto description = description_field(*body);

@@ -1,6 +1,7 @@
 #include "service/request.h"
 
 #include <charconv>
+#include <cmath>
 
 #include "api/envelope.h"
 #include "api/validate.h"
@@ -21,6 +22,12 @@ Result<std::string, api::Error> required_param(const http::Request& req, std::st
 }
 
 namespace {
+
+/// `-?[0-9]+`: an integer as written, whether or not it fits 64 bits.
+bool integer_syntax(std::string_view s) {
+  if (!s.empty() && s.front() == '-') s.remove_prefix(1);
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
+}
 
 std::optional<int64_t> parse_int(std::string_view s) {
   int64_t out = 0;
@@ -48,6 +55,7 @@ Result<std::optional<int64_t>, api::Error> int_param(const http::Request& req,
   auto v = req.query_param(name);
   if (!v) return std::optional<int64_t>{};
   auto n = parse_int(*v);
+  if (!n && integer_syntax(*v)) return Unexpected{range_error(name, min, max)};  // beyond int64
   if (!n) {
     return Unexpected{make_error(Errc::kBadRequest, std::string(name) + " must be an integer",
                                  std::string(name))};
@@ -79,6 +87,13 @@ Result<Json, api::Error> body_object(const http::Request& req) {
                                  "value")};
   }
   auto doc = parse_json(req.body, kLimit);
+  if (!doc && json_number_overflows(req.body)) {
+    // Valid JSON grammar, but the parser (and so every reader of the value: diff, the SDK)
+    // cannot hold the number; refused as out of range rather than stored unreadable.
+    return Unexpected{make_error(Errc::kValidation,
+                                 "request body holds a number beyond the range of a double "
+                                 "(about ±1.8e308)")};
+  }
   if (!doc) return Unexpected{make_error(Errc::kBadRequest, "request body is not valid JSON")};
   if (!doc->is_object()) {
     return Unexpected{make_error(Errc::kBadRequest, "request body must be a JSON object")};
@@ -111,6 +126,14 @@ Result<std::optional<int64_t>, api::Error> optional_int_field(const Json& body, 
                                                               int64_t min, int64_t max) {
   auto it = body.find(name);
   if (it == body.end() || it->is_null()) return std::optional<int64_t>{};
+  if (it->is_number_float()) {
+    // A whole number beyond 64 bits (`99999999999999999999`) is parsed as a double: it is an
+    // integer out of range, not a non-integer.
+    const double d = it->get<double>();
+    if (std::isfinite(d) && std::trunc(d) == d && (d >= 0x1p63 || d < -0x1p63)) {
+      return Unexpected{range_error(name, min, max)};
+    }
+  }
   if (!it->is_number_integer()) {
     return Unexpected{
         make_error(Errc::kBadRequest, std::string(name) + " must be an integer", name)};
@@ -124,13 +147,17 @@ Result<std::optional<int64_t>, api::Error> optional_int_field(const Json& body, 
   return std::optional<int64_t>{v};
 }
 
-Result<std::string, api::Error> value_text(const Json& value, size_t max_value_bytes,
+std::optional<std::string_view> raw_value_member(std::string_view object_text) {
+  return json_member_text(object_text, "value");
+}
+
+Result<std::string, api::Error> value_text(std::string_view raw, size_t max_value_bytes,
                                            const std::string& field) {
-  if (json_depth(value) > api::kMaxValueDepth) {
+  if (json_depth(raw, api::kMaxValueDepth) > api::kMaxValueDepth) {
     return Unexpected{
         make_error(Errc::kValidation, field + " is nested deeper than 64 levels", field)};
   }
-  std::string text = dump_compact(value);
+  std::string text = compact_json_text(raw);
   if (text.size() > max_value_bytes) {
     return Unexpected{make_error(Errc::kValidation,
                                  field + " is " + std::to_string(text.size()) +
@@ -148,16 +175,28 @@ ApiResult check_namespace(std::string_view ns, const char* field) {
   return Ok{};
 }
 
+ApiResult check_new_namespace(std::string_view ns, const char* field) {
+  if (auto bad = api::check_new_namespace_name(ns)) {
+    return Unexpected{make_error(Errc::kValidation, *bad, field)};
+  }
+  return Ok{};
+}
+
 ApiResult check_key(std::string_view key, const char* field) {
   if (auto bad = api::check_key(key)) return Unexpected{make_error(Errc::kValidation, *bad, field)};
   return Ok{};
 }
 
-std::string operator_of(const http::Request& req) {
+Result<std::string, api::Error> operator_of(const http::Request& req) {
   // With auth on, the token's name; X-Operator is then ignored (docs/security.md).
   if (!req.principal.empty()) return req.principal;
   const std::string* h = req.header("x-operator");
-  return api::sanitize_operator(h ? *h : std::string_view{});
+  if (!h) return std::string("anonymous");
+  // Header bytes are taken as UTF-8 (what clients send), not as the ISO-8859-1 of RFC 9110.
+  if (auto bad = api::check_operator(*h)) {
+    return Unexpected{make_error(Errc::kValidation, *bad, "X-Operator")};
+  }
+  return api::sanitize_operator(*h);
 }
 
 namespace {

@@ -24,7 +24,7 @@ using ApiResult = Result<Ok, api::Error>;
 Result<std::string, api::Error> required_param(const http::Request& req, std::string_view name);
 
 /// An optional integer query parameter in [min, max]: absent → nullopt; not an integer → 40001;
-/// out of range → 40002.
+/// out of range → 40002, also when it does not fit 64 bits (`99999999999999999999`).
 Result<std::optional<int64_t>, api::Error> int_param(const http::Request& req,
                                                      std::string_view name, int64_t min,
                                                      int64_t max);
@@ -37,28 +37,40 @@ struct Paging {
 Result<Paging, api::Error> paging_params(const http::Request& req);
 
 /// The request body as a JSON object. Not JSON or not an object → 40001; nested deeper than
-/// the value limit allows → 40002.
+/// the value limit allows, or holding a number beyond a double (`1e400`) → 40002.
 Result<Json, api::Error> body_object(const http::Request& req);
 
-/// Field readers over a body object. Missing (when required) or of the wrong type → 40001.
+/// Field readers over a body object. Missing (when required) or of the wrong type → 40001; for
+/// integers, a whole number out of [min, max] → 40002 (one beyond 64 bits, which the parser
+/// holds as a double, included).
 Result<std::string, api::Error> string_field(const Json& body, const char* name);
 Result<std::optional<std::string>, api::Error> optional_string_field(const Json& body,
                                                                      const char* name);
 Result<std::optional<int64_t>, api::Error> optional_int_field(const Json& body, const char* name,
                                                               int64_t min, int64_t max);
 
-/// The `value` member as compact JSON text, checked against the size and depth limits (40002).
-/// `field` names it in errors (e.g. "operations[2].value").
-Result<std::string, api::Error> value_text(const Json& value, size_t max_value_bytes,
+/// The raw text of the `value` member of `object_text` (a body, or one batch operation, that
+/// body_object accepted), or nullopt when there is none: json_member_text, so a duplicated
+/// member gives the occurrence the parser kept.
+std::optional<std::string_view> raw_value_member(std::string_view object_text);
+
+/// A value as it is stored: `raw` (JSON text the parser accepted, as it came in the body)
+/// without insignificant whitespace, numbers and strings byte for byte (compact_json_text;
+/// issue 15 item 10), checked against the size and depth limits (40002). `field` names it in
+/// errors (e.g. "operations[2].value").
+Result<std::string, api::Error> value_text(std::string_view raw, size_t max_value_bytes,
                                            const std::string& field);
 
-/// Name checks with the field named in the error (40002).
+/// Name checks with the field named in the error (40002). check_new_namespace is for the name
+/// of a namespace being created (no all-digit names, api::check_new_namespace_name).
 ApiResult check_namespace(std::string_view ns, const char* field = "namespace");
+ApiResult check_new_namespace(std::string_view ns, const char* field = "name");
 ApiResult check_key(std::string_view key, const char* field = "key");
 
-/// The operator of a write: the token's name when auth is on, else the X-Operator header,
-/// sanitised.
-std::string operator_of(const http::Request& req);
+/// The operator of a write: the token's name when auth is on, else the X-Operator header
+/// (UTF-8, cut to 64 characters, "anonymous" when absent or blank). An X-Operator that is not
+/// valid UTF-8 or holds control characters → 40002 naming X-Operator (with auth off).
+Result<std::string, api::Error> operator_of(const http::Request& req);
 
 /// The version named by an If-Match header (docs/versions.md): `"7"`, `W/"7"` or `7`. Absent or
 /// `*` → nullopt. Not one of those → 40001; a list of several → 40002.

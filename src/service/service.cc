@@ -60,7 +60,9 @@ void Service::register_routes(http::Router& router) {
 
 void Service::propose(const http::RequestPtr& req, const http::Reply& reply,
                       api::CommandBody body, const char* etag_field) {
-  api::Command command{req->request_id, operator_of(*req), std::move(body),
+  auto operator_name = operator_of(*req);  // a bad X-Operator writes nothing (40002)
+  if (!operator_name.ok()) return reply_error(reply, *req, operator_name.error());
+  api::Command command{req->request_id, std::move(*operator_name), std::move(body),
                        http::client_ip(*req)};
   replicator_.propose(std::move(command), [req, reply, etag_field](api::CommandResult result) {
     if (result.ok() && etag_field) {

@@ -118,16 +118,18 @@ void insert_history(Ctx& ctx, int64_t config_id, int64_t namespace_id, std::stri
       .run();
 }
 
-/// The value as stored: valid JSON, depth ≤ 64, compact form within max_value_bytes.
+/// The value as stored: valid JSON, depth ≤ 64, compact form within max_value_bytes. The compact
+/// form only drops whitespace: numbers and strings keep their text (docs/api.md, "Numbers").
 R<std::string> normalize_value(std::string_view text, size_t max_bytes) {
   if (json_depth(text, api::kMaxValueDepth) > api::kMaxValueDepth) {
     return fail(Errc::kValidation,
                 "value nests deeper than " + std::to_string(api::kMaxValueDepth) + " levels",
                 "value");
   }
-  auto parsed = parse_json(text, api::kMaxValueDepth);
-  if (!parsed) return fail(Errc::kValidation, "value is not valid JSON", "value");
-  std::string compact = dump_compact(*parsed);
+  if (!parse_json(text, api::kMaxValueDepth)) {
+    return fail(Errc::kValidation, "value is not valid JSON", "value");
+  }
+  std::string compact = compact_json_text(text);
   if (compact.size() > max_bytes) {
     return fail(Errc::kValidation,
                 "value is " + std::to_string(compact.size()) + " bytes; the limit is " +

@@ -39,14 +39,14 @@ class NamespaceCreate(CairnTestCase):
         self.assertEqual(lst[0]["description"], "first")
 
     def test_valid_name_edges(self):
-        for name in ["a", "A.b_c-9", "x" * 128, "0", "...", "-_-"]:
+        for name in ["a", "A.b_c-9", "x" * 128, "0a", "...", "-_-"]:
             with self.subTest(name=name):
                 self.create_ns(name)
 
     def test_invalid_names_are_40002(self):
         self.create_ns("keep")
         for name in ["a b", "ns/x", "ns@x", "x" * 129, "名字", "a:b", "tab\tx", "a\u0000b",
-                     "semi;colon", "q?x"]:
+                     "semi;colon", "q?x", "0", "12345"]:
             with self.subTest(name=name):
                 with self.unchanged():
                     self.call("POST", NS, json_body={"name": name}, expect=40002, field="name")
@@ -226,8 +226,9 @@ class NamespaceUpdate(CairnTestCase):
         self.assertEqual(r.data["description"], "both")
 
     def test_all_digit_path_is_an_id(self):
-        self.create_ns("12345")
+        # A namespace named "12345" cannot be created (issue 15 item 6), so the segment is an id.
         with self.unchanged():
+            self.call("POST", NS, json_body={"name": "12345"}, expect=40002, field="name")
             self.call("PUT", NS + "/12345", json_body={"description": "x"}, expect=40402)
 
     def test_unknown_namespace_is_40402(self):

@@ -35,13 +35,32 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)service::string_field(*body, "namespace");
   (void)service::optional_string_field(*body, "description");
   (void)service::optional_int_field(*body, "expected_version", 1, INT64_MAX);
+  // The compact text of an accepted document parses to the same document and is a fixed point.
+  const std::string compact = compact_json_text(req->body);
+  auto reparsed = parse_json(compact, 80);
+  if (!reparsed || *reparsed != *body || compact_json_text(compact) != compact) std::abort();
+  // The raw member the locators find is the member the parser kept (the last of duplicates).
   auto value = body->find("value");
+  auto raw_value = service::raw_value_member(req->body);
+  if ((value != body->end()) != raw_value.has_value()) std::abort();
   if (value != body->end()) {
-    auto text = service::value_text(*value, 1 << 20, "value");
+    auto raw_parsed = parse_json(*raw_value, 80);
+    if (!raw_parsed || *raw_parsed != *value) std::abort();
+    auto text = service::value_text(*raw_value, 1 << 20, "value");
     if (text.ok()) {
       auto parsed = parse_json(*text, 70);
-      if (!parsed || dump_compact(*parsed) != *text) std::abort();  // compact form is stable
+      if (!parsed || *parsed != *value || compact_json_text(*text) != *text) std::abort();
       (void)json_diff(*value, *body);
+    }
+  }
+  auto ops = body->find("operations");
+  if (ops != body->end() && ops->is_array()) {
+    auto raw_ops_text = json_member_text(req->body, "operations");
+    auto raw_ops = raw_ops_text ? json_element_texts(*raw_ops_text) : std::nullopt;
+    if (!raw_ops || raw_ops->size() != ops->size()) std::abort();
+    for (size_t i = 0; i < raw_ops->size(); ++i) {
+      auto element = parse_json((*raw_ops)[i], 80);
+      if (!element || *element != (*ops)[i]) std::abort();
     }
   }
   return 0;

@@ -178,3 +178,88 @@ TEST_F(ServiceTest, VersionReadsOfDisabledAreRefusedAndAtReadsThePast) {
 
 }  // namespace
 }  // namespace cairn::service
+
+namespace cairn::service {
+namespace {
+
+// Issue 15 item 10: a value reads back with the number text it was written with.
+TEST_F(ServiceTest, ValuesKeepTheirNumbersAsWritten) {
+  call("POST", "/api/v1/admin/namespace", R"({"name":"svc"})");
+  auto created = call("POST", "/api/v1/admin/config",
+                      R"({"namespace":"svc","key":"n","value": [18446744073709551616, )"
+                      R"(-9223372036854775809, 1E2, -0, 1.0, 0.1, {"x" : "a b\u00e9"}] })");
+  ASSERT_EQ(created.status, 200) << created.raw;
+  const std::string stored =
+      R"([18446744073709551616,-9223372036854775809,1E2,-0,1.0,0.1,{"x":"a b\u00e9"}])";
+  auto got = call("GET", "/api/v1/config/get?namespace=svc&key=n");
+  EXPECT_NE(got.raw.find(R"("value":)" + stored), std::string::npos) << got.raw;
+  auto batch =
+      call("POST", "/api/v1/admin/config/batch",
+           R"({"namespace":"svc","operations":[{"op":"update","key":"n","value":1E2},)"
+           R"({"op":"create","key":"m","value":{"big":123456789012345678901234567890}}]})");
+  ASSERT_EQ(batch.status, 200) << batch.raw;
+  auto read = call("GET", "/api/v1/config/namespace/svc");
+  EXPECT_NE(read.raw.find(R"("n":1E2)"), std::string::npos) << read.raw;
+  EXPECT_NE(read.raw.find(R"({"big":123456789012345678901234567890})"), std::string::npos)
+      << read.raw;
+  auto old = call("GET", "/api/v1/config/get?namespace=svc&key=n&version=1");
+  EXPECT_NE(old.raw.find(R"("value":)" + stored), std::string::npos) << old.raw;
+}
+
+TEST_F(ServiceTest, NumberBeyondADoubleIsOutOfRange) {
+  call("POST", "/api/v1/admin/namespace", R"({"name":"svc"})");
+  auto r = call("POST", "/api/v1/admin/config", R"({"namespace":"svc","key":"n","value":1e400})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body["code"], 40002) << r.raw;
+  EXPECT_EQ(store_->revision(), 1u);
+}
+
+// Issue 15 item 11: an integer beyond 64 bits is out of range (40002), not malformed (40001).
+TEST_F(ServiceTest, IntegersBeyond64BitsAreOutOfRange) {
+  call("POST", "/api/v1/admin/namespace", R"({"name":"svc"})");
+  call("POST", "/api/v1/admin/config", R"({"namespace":"svc","key":"a","value":1})");
+  struct Case {
+    std::string method, target, body;
+    int code;
+  };
+  std::vector<Case> cases = {
+      {"GET", "/api/v1/config/get?namespace=svc&key=a&version=99999999999999999999", "", 40002},
+      {"GET", "/api/v1/config/get?namespace=svc&key=a&version=-99999999999999999999", "", 40002},
+      {"GET", "/api/v1/config/get?namespace=svc&key=a&version=9e9", "", 40001},
+      {"GET", "/api/v1/admin/config/list?page=99999999999999999999", "", 40002},
+      {"GET", "/api/v1/admin/config/list?page_size=18446744073709551616", "", 40002},
+      {"PUT", "/api/v1/admin/config",
+       R"({"namespace":"svc","key":"a","value":2,"expected_version":99999999999999999999})", 40002},
+      {"PUT", "/api/v1/admin/config",
+       R"({"namespace":"svc","key":"a","value":2,"expected_version":-99999999999999999999})",
+       40002},
+      {"PUT", "/api/v1/admin/config",
+       R"({"namespace":"svc","key":"a","value":2,"expected_version":1.5})", 40001},
+  };
+  for (const auto& c : cases) {
+    auto r = call(c.method, c.target, c.body);
+    EXPECT_EQ(r.body["code"], c.code) << c.method << " " << c.target << " " << r.raw;
+  }
+  EXPECT_EQ(store_->revision(), 2u);
+}
+
+// Issue 15 items 6 and 9.
+TEST_F(ServiceTest, AllDigitNamesAndOperators) {
+  auto digits = call("POST", "/api/v1/admin/namespace", R"({"name":"5"})");
+  EXPECT_EQ(digits.body["code"], 40002) << digits.raw;
+  EXPECT_EQ(digits.body["error"]["field"], "name");
+  call("POST", "/api/v1/admin/namespace", R"({"name":"svc"})");
+  auto bad =
+      call("POST", "/api/v1/admin/config", R"({"namespace":"svc","key":"a","value":1})", "bad\xff");
+  EXPECT_EQ(bad.body["code"], 40002) << bad.raw;
+  EXPECT_EQ(bad.body["error"]["field"], "X-Operator");
+  EXPECT_EQ(store_->revision(), 1u);
+  auto ok = call("POST", "/api/v1/admin/config", R"({"namespace":"svc","key":"a","value":1})",
+                 "\xe5\xbc\xa0\xe4\xb8\x89");
+  ASSERT_EQ(ok.status, 200) << ok.raw;
+  auto list = call("GET", "/api/v1/admin/config/list?namespace=svc");
+  EXPECT_EQ(list.body["data"]["list"][0]["created_by"], "\xe5\xbc\xa0\xe4\xb8\x89") << list.raw;
+}
+
+}  // namespace
+}  // namespace cairn::service

@@ -302,5 +302,16 @@ TEST_F(ApplyTest, ReopenKeepsEverything) {
   ok(write("svc", op_update("a", "2")));
 }
 
+// Issue 15 item 10: the state machine stores a value's text less whitespace, numbers as
+// written; 1e400 (beyond a double) is not a value it accepts.
+TEST_F(ApplyTest, ValuesKeepTheirNumberText) {
+  ok(write("svc", op_create("n", " [ 18446744073709551616 , -9223372036854775809 , 1E2 , -0 ] ")));
+  auto v = store_->versions("svc", "n", {});
+  ASSERT_TRUE(v.ok());
+  ASSERT_EQ(v->items.size(), 1u);
+  EXPECT_EQ(v->items[0].value, "[18446744073709551616,-9223372036854775809,1E2,-0]");
+  err(write("svc", op_create("o", "[1e400]")), Errc::kValidation);
+}
+
 }  // namespace
 }  // namespace cairn::store::testing
