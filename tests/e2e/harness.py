@@ -132,6 +132,19 @@ class Response:
         return "%s %s -> HTTP %s %s" % (self.method, self.target, self.status, self.text[:2000])
 
 
+def stop_process(proc, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
+    """Sends `sig` to a child process, waits up to `timeout`, then SIGKILLs and waits."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
 class Server:
     """One `cairn server` child process with its own data dir and port."""
 
@@ -208,15 +221,7 @@ class Server:
         if self.proc is None:
             return None
         proc = self.proc
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, sig)
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        stop_process(proc, sig, timeout)
         with _live_lock:
             _live.pop(proc.pid, None)
         if self.log_file:

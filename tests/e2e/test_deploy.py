@@ -98,15 +98,7 @@ class ChildProcess:
 
     def stop(self, sig=signal.SIGTERM, timeout=10):
         proc = self.proc
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, sig)
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        harness.stop_process(proc, sig, timeout)
         # nginx's workers are in the master's session (process group = the master's PID): make
         # sure none outlives it.
         with contextlib.suppress(ProcessLookupError, PermissionError):
