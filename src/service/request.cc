@@ -207,13 +207,19 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-/// One entity tag: `"7"`, `W/"7"` or bare digits → 7; anything else → nullopt.
-std::optional<int64_t> parse_etag(std::string_view tag) {
+/// The opaque part of an entity tag: `"7"`, `W/"7"` or bare `7` → `7`.
+std::string_view etag_text(std::string_view tag) {
   tag = trim(tag);
   if (tag.size() >= 2 && (tag[0] == 'W' || tag[0] == 'w') && tag[1] == '/') tag.remove_prefix(2);
   if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') {
     tag = tag.substr(1, tag.size() - 2);
   }
+  return tag;
+}
+
+/// One entity tag: `"7"`, `W/"7"` or bare digits → 7; anything else → nullopt.
+std::optional<int64_t> parse_etag(std::string_view tag) {
+  tag = etag_text(tag);
   if (tag.empty() || tag.size() > 18) return std::nullopt;
   for (char c : tag) {
     if (c < '0' || c > '9') return std::nullopt;
@@ -235,6 +241,12 @@ Result<std::optional<int64_t>, api::Error> if_match_version(const http::Request&
                                  "If-Match must name exactly one version", "If-Match")};
   }
   auto v = parse_etag(value);
+  if (!v && integer_syntax(etag_text(value)) && etag_text(value).front() != '-') {
+    // Digits, but no version there can be (0, or beyond 18 digits): out of range.
+    return Unexpected{make_error(Errc::kValidation,
+                                 "If-Match names a version out of range (1 to 10^18 - 1)",
+                                 "If-Match")};
+  }
   if (!v) {
     return Unexpected{make_error(Errc::kBadRequest,
                                  "If-Match must be a version ETag such as \"3\"", "If-Match")};

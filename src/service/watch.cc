@@ -48,7 +48,13 @@ Result<WatchParams, api::Error> parse_params(const http::Request& req, bool stre
     char* end = nullptr;
     errno = 0;
     unsigned long long v = std::strtoull(last->c_str(), &end, 10);
-    if (last->empty() || *end != '\0' || errno != 0 || (*last)[0] == '-') {
+    const bool digits =
+        !last->empty() && last->find_first_not_of("0123456789") == std::string::npos;
+    if (digits && errno == ERANGE) {  // a revision, but beyond 64 bits: out of range
+      return Unexpected{make_error(Errc::kValidation, "Last-Event-ID is beyond any revision",
+                                   "Last-Event-ID")};
+    }
+    if (!digits || *end != '\0' || errno != 0) {
       return Unexpected{make_error(Errc::kBadRequest, "Last-Event-ID must be a revision",
                                    "Last-Event-ID")};
     }

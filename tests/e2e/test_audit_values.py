@@ -388,6 +388,20 @@ class IntegersBeyond64Bits(CairnTestCase):
                 with self.subTest(path=path, body=body):
                     self.call(method, path, body=body, expect=code, field=field)
 
+    def test_headers(self):
+        body = {"namespace": "svc", "key": "k", "value": 2}
+        with self.unchanged():
+            for tag, code in (('"%s"' % HUGE, 40002), (HUGE, 40002), ('W/"0"', 40002),
+                              ('"abc"', 40001), ('"-1"', 40001)):
+                with self.subTest(tag=tag):
+                    self.call("PUT", CONFIG, json_body=body, headers={"If-Match": tag},
+                              expect=code, field="If-Match")
+        stream = "/api/v1/config/watch/stream"
+        for last, code in ((HUGE, 40002), ("abc", 40001), ("-1", 40001)):
+            with self.subTest(last_event_id=last):
+                self.call("GET", stream, params={"namespace": "svc"},
+                          headers={"Last-Event-ID": last}, expect=code, field="Last-Event-ID")
+
 
 if __name__ == "__main__":
     unittest.main()
