@@ -21,9 +21,9 @@ std::string success_envelope(std::string_view message, std::string_view data_jso
 }
 
 std::string error_envelope(const Error& error, std::string_view request_id, int64_t unix_seconds,
-                           std::string_view extra_error_json) {
+                           std::string_view extra_error_json, std::string_view data_json) {
   std::string out;
-  out.reserve(256);
+  out.reserve(256 + data_json.size());
   out += R"({"code":)";
   out += std::to_string(static_cast<int>(error.code));
   out += R"(,"message":)";
@@ -40,7 +40,12 @@ std::string error_envelope(const Error& error, std::string_view request_id, int6
     out += ',';
     out += extra_error_json.substr(1, extra_error_json.size() - 2);
   }
-  out += R"(},"request_id":)";
+  out += '}';
+  if (!data_json.empty()) {
+    out += R"(,"data":)";
+    out += data_json;
+  }
+  out += R"(,"request_id":)";
   append_json_string(out, request_id);
   out += R"(,"timestamp":)";
   out += std::to_string(unix_seconds);

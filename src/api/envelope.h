@@ -17,8 +17,10 @@ std::string success_envelope(std::string_view message, std::string_view data_jso
 
 ///   {"code":40001,"message":"参数错误","error":{"details":"…","field":"…"},"request_id":…}
 /// `extra_error_json`, when not empty, is a JSON object whose members are merged into "error"
-/// (e.g. the leader hint of 50302).
+/// (e.g. the leader hint of 50302). `data_json`, when not empty, is put in as "data" next to
+/// "error" (an unhealthy node's health answer keeps its components).
 std::string error_envelope(const Error& error, std::string_view request_id, int64_t unix_seconds,
-                           std::string_view extra_error_json = {});
+                           std::string_view extra_error_json = {},
+                           std::string_view data_json = {});
 
 }  // namespace cairn::api

@@ -507,8 +507,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     auto req = std::make_shared<Request>();
     req->method = upper(to_std(msg.method_string()));
     // HEAD is served as a GET whose body is left out (write(), start_stream()).
-    head_ = req->method == "HEAD";
-    if (head_) {
+    answering_head_ = req->method == "HEAD";
+    if (answering_head_) {
       req->method = "GET";
       req->head = true;
     }
@@ -699,7 +699,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     head += "Connection: close\r\n\r\n";
     state_ = State::kStreaming;
     stream_queue_.push_back(std::move(head));
-    if (head_) {
+    if (answering_head_) {
       // HEAD of a stream: the head alone, then the connection closes; the stream never starts
       // (its handler is dropped unused), so nothing is held for a client that wants no body.
       stream_closed_.store(true);
@@ -778,7 +778,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   /// An error found while reading: answer and close, draining what the client still sends.
   void send_error(int status, const api::Error& error) {
     version_ = parser_ ? parser_->get().version() : 11;
-    head_ = parser_ && parser_->is_header_done() && parser_->get().method() == bhttp::verb::head;
+    answering_head_ = parser_ && parser_->is_header_done() && parser_->get().method() == bhttp::verb::head;
     if (version_ != 10 && version_ != 11) version_ = 11;
     write(error_response(status, error), /*keep_alive=*/false, /*linger=*/true);
   }
@@ -797,7 +797,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                          std::string_view(reason.data(), reason.size()), res, keep_alive,
                          res.body.size());
     body_ = std::move(res.body);
-    if (head_) body_.clear();
+    if (answering_head_) body_.clear();
 
     state_ = State::kWriting;
     arm(ms(core_->options.read_timeout_ms));  // a client that never reads
@@ -870,7 +870,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   // The response being written: its head serialised here, its body moved here.
   std::string head_text_;
   std::string body_;
-  bool head_ = false;  // the request being answered is a HEAD: no body goes out
+  bool answering_head_ = false;  // the request being answered is a HEAD: no body goes out
   // Held requests (loop only).
   bool hangup_armed_ = false;
   uint64_t hangup_gen_ = 0;

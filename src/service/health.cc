@@ -48,10 +48,7 @@ void Service::health(const http::RequestPtr& req, const http::Reply& reply) {
                                            "the node is unhealthy: its database check fails (see "
                                            "data.components.database)");
   res.status = error.http_status();
-  std::string body = api::error_envelope(error, req->request_id, now_s);
-  const size_t at = body.rfind(R"(,"request_id":)");
-  body.insert(at, R"(,"data":)" + data);
-  res.body = std::move(body);
+  res.body = api::error_envelope(error, req->request_id, now_s, {}, data);
   reply(std::move(res));
 }
 
