@@ -167,27 +167,6 @@ std::string encode_command(const Command& command);
 /// 40001 error and never crashes (fuzzed).
 Result<Command, Error> decode_command(std::string_view bytes);
 
-/// What applying a command produced. Identical on every node for the same log, so the leader
-/// can answer the client with whatever its own state machine returned.
-struct CommandResult {
-  Errc code = Errc::kOk;
-  std::string details;
-  std::string field;
-  std::string message;  // success message of the seed ("配置创建成功"); empty means "success"
-  std::string data;     // JSON object text: the response's `data`
-  uint64_t revision = 0;  // global revision after apply (unchanged on failure)
-
-  bool ok() const { return code == Errc::kOk; }
-  Error error() const { return Error{code, details, field}; }
-  static CommandResult failure(const Error& e) {
-    CommandResult r;
-    r.code = e.code;
-    r.details = e.details;
-    r.field = e.field;
-    return r;
-  }
-};
-
 /// Lower-case name of a config operation as used in the batch API ("create", …).
 std::string_view op_name(ConfigOp op);
 

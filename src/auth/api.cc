@@ -149,12 +149,13 @@ void AuthApi::create_token(const http::RequestPtr& req, const http::Reply& reply
   replicator_.propose(
       api::Command{req->request_id, operator_name, std::move(command), client_ip(*req)},
       [req, reply, secret, shown_grants](api::CommandResult result) {
-        if (!result.ok()) return service::reply_result(reply, *req, result);
-        auto data = parse_json(result.data, 8);
-        if (!data || !data->is_object()) return service::reply_result(reply, *req, result);
-        (*data)["token"] = secret;  // the only time it is ever shown
-        (*data)["grants"] = shown_grants;
-        reply_ok(reply, *req, result.message, dump_compact(*data));
+        if (!result.ok() || !result.as<api::TokenCreated>()) {
+          return service::reply_result(reply, *req, result);
+        }
+        Json data = api::outcome_json(result.outcome);
+        data["token"] = secret;  // the only time it is ever shown
+        data["grants"] = shown_grants;
+        reply_ok(reply, *req, api::outcome_message(result.outcome), dump_compact(data));
       });
 }
 

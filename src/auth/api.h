@@ -2,7 +2,7 @@
 
 #include "auth/authenticator.h"
 #include "http/router.h"
-#include "service/replicator.h"
+#include "core/replicator.h"
 #include "store/store.h"
 
 namespace cairn::auth {
@@ -21,7 +21,7 @@ namespace cairn::auth {
 class AuthApi {
  public:
   /// `auth` null: auth is off, and only the audit log's GET is served.
-  AuthApi(Authenticator* auth, const store::Store& store, service::Replicator& replicator)
+  AuthApi(Authenticator* auth, const store::Store& store, core::Replicator& replicator)
       : auth_(auth), store_(store), replicator_(replicator) {}
 
   void register_routes(http::Router& router);
@@ -36,7 +36,7 @@ class AuthApi {
 
   Authenticator* auth_;
   const store::Store& store_;
-  service::Replicator& replicator_;
+  core::Replicator& replicator_;
 };
 
 /// The body of `POST /api/v1/admin/audit` carrying `batch`.

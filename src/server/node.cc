@@ -11,6 +11,7 @@
 #include <set>
 
 #include "auth/api.h"
+#include "core/core.h"
 #include "auth/audit_queue.h"
 #include "auth/authenticator.h"
 #include "cache/index.h"
@@ -33,8 +34,9 @@
 #include "webui/webui.h"
 #include "service/retention_scheduler.h"
 #include "service/service.h"
-#include "service/state_machine.h"
-#include "service/watch_hub.h"
+#include "core/state_machine.h"
+#include "core/watch_hub.h"
+#include "store/file_check.h"
 #include "store/store.h"
 #include "telemetry/collectors.h"
 #include "telemetry/telemetry.h"
@@ -52,12 +54,13 @@ struct Node::Parts {
   cache::VersionRing version_ring;  // the last versions of every key (docs/cache.md)
   std::atomic<bool> ready{false};   // warm-up done: /readyz
   std::unique_ptr<cache::RedisTier> redis;  // with redis_url (docs/cache.md)
-  std::unique_ptr<service::WatchHub> watch;  // outlives the HTTP server (hang-up callbacks)
-  std::unique_ptr<service::ConfigStateMachine> state_machine;
+  std::unique_ptr<core::WatchHub> watch;  // outlives the HTTP server (hang-up callbacks)
+  std::unique_ptr<core::ConfigStateMachine> state_machine;
   std::unique_ptr<SingleNodeReplicator> single;  // standalone (raft_id 0)
   std::unique_ptr<RaftReplicator> raft;          // cluster member
   std::unique_ptr<ClusterApi> cluster;
-  service::Replicator* replicator = nullptr;
+  core::Replicator* replicator = nullptr;
+  std::unique_ptr<core::Core> core;
   std::unique_ptr<service::Service> service;
   std::unique_ptr<service::RetentionScheduler> retention;  // scheduled clean-ups (docs/versions.md)
   http::Router router;
@@ -233,28 +236,28 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   spdlog::info("store open at {}: revision {}, applied index {}", store_options.path,
                p.store->revision(), p.store->applied_index());
 
-  service::WatchOptions watch_options;
+  core::WatchOptions watch_options;
   watch_options.history = static_cast<size_t>(config.watch_history);
   watch_options.max_timeout_ms = config.watch_max_timeout_ms;
   watch_options.default_timeout_ms = std::min<int64_t>(30'000, config.watch_max_timeout_ms);
   watch_options.heartbeat_ms = config.watch_heartbeat_ms;
-  p.watch = std::make_unique<service::WatchHub>(watch_options, p.index, p.store->revision());
-  p.state_machine =
-      std::make_unique<service::ConfigStateMachine>(*p.store, p.index, p.watch.get());
+  p.watch = std::make_unique<core::WatchHub>(watch_options, p.index, p.store->revision());
+  p.state_machine = std::make_unique<core::ConfigStateMachine>(*p.store, p.index);
+  {
+    core::WatchHub* watch = p.watch.get();  // first: watchers hear of a change at once
+    p.state_machine->add_listener([watch](const api::Command&, const store::Applied& applied) {
+      watch->on_applied(applied.changes, applied.result.revision);
+    });
+  }
   {
     cache::VersionRing* ring = &p.version_ring;
     store::Store* store = p.store.get();
     p.state_machine->add_listener(
-        [ring](const api::Command& command, const store::Applied& applied) {
+        [ring](const api::Command&, const store::Applied& applied) {
           ring->record(applied.changes);
-          if (std::holds_alternative<api::CleanupVersions>(command.body)) {
-            auto data = parse_json(applied.result.data, 8);
-            if (data && data->is_object() && !data->value("dry_run", true)) {
-              for (const auto& r : data->value("removed", Json::array())) {
-                ring->forget(r.value("namespace", ""), r.value("key", ""),
-                             r.value("version", int64_t{0}));
-              }
-            }
+          if (const auto* cleaned = applied.result.as<api::VersionsCleaned>();
+              cleaned && !cleaned->dry_run) {
+            for (const auto& r : cleaned->removed) ring->forget(r.ns, r.key, r.version);
           }
         },
         [ring, store] {
@@ -352,24 +355,28 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
     p.cluster->register_routes(p.router);
   }
 
-  service::ServiceOptions service_options;
-  service_options.max_value_bytes = static_cast<size_t>(config.max_value_bytes);
-  service_options.node_id = config.node_id;
-  service_options.cache_probe = &p.cache_probe;
-  service_options.version_ring = &p.version_ring;
-  service_options.ready = [&p] { return p.ready.load() && (!p.redis || p.redis->warmed()); };
-  service_options.database_down = [&p] { return database_down(p).has_value(); };
+  core::CoreOptions core_options;
+  core_options.cache_probe = &p.cache_probe;
+  core_options.version_ring = &p.version_ring;
+  core_options.database_down = [&p] { return database_down(p).has_value(); };
   if (cache::RedisTier* redis = p.redis.get()) {
-    service_options.version_lookup = [redis](const std::string& ns, const std::string& key,
-                                             int64_t version) {
+    core_options.version_lookup = [redis](const std::string& ns, const std::string& key,
+                                          int64_t version) {
       return redis->get_version(ns, key, version);
     };
-    service_options.version_filled = [redis](const std::string& ns, const std::string& key,
-                                             int64_t version, const std::string& value,
-                                             int64_t at_ms) {
+    core_options.version_filled = [redis](const std::string& ns, const std::string& key,
+                                          int64_t version, const std::string& value,
+                                          int64_t at_ms) {
       redis->fill_version(ns, key, version, value, at_ms);
     };
   }
+  p.core = std::make_unique<core::Core>(std::move(core_options), *p.store, p.index,
+                                        *p.replicator);
+
+  service::ServiceOptions service_options;
+  service_options.max_value_bytes = static_cast<size_t>(config.max_value_bytes);
+  service_options.node_id = config.node_id;
+  service_options.ready = [&p] { return p.ready.load() && (!p.redis || p.redis->warmed()); };
   {
     ClusterApi* cluster = p.cluster.get();
     cache::RedisTier* redis = p.redis.get();
@@ -394,7 +401,7 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   checker.add("database", [store, path = store_options.path]() -> Result<Ok, std::string> {
     if (auto fault = store->fault()) return Unexpected{fault->details};
     if (auto failed = store->recent_write_failure(5'000)) return Unexpected{*failed};
-    return telemetry::check_sqlite(path);
+    return store::check_database_file(path);
   });
   if (cache::RedisTier* redis = p.redis.get()) {
     checker.add("redis", [redis] { return redis->ping(); });
@@ -414,8 +421,7 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
     return service::ServiceOptions::Component{"database", j.dump(), !r || !r->healthy};
   };
   checker.start();
-  p.service = std::make_unique<service::Service>(service_options, *p.store, p.index,
-                                                 *p.replicator, p.watch.get());
+  p.service = std::make_unique<service::Service>(service_options, *p.core, p.watch.get());
   p.service->register_routes(p.router);
   p.telemetry->register_routes(p.router);
   webui::register_routes(p.router);  // the admin console at /ui/ (docs/console.md)

@@ -26,8 +26,8 @@ api::CommandResult failure(Errc code, std::string details) {
 }  // namespace
 
 RaftReplicator::RaftReplicator(RaftOptions options, store::Store& store,
-                               service::ConfigStateMachine& machine, cache::Index& index,
-                               service::WatchHub* watch)
+                               core::ConfigStateMachine& machine, cache::Index& index,
+                               core::WatchHub* watch)
     : options_(std::move(options)), store_(store) {
   state_machine_ = std::make_unique<RaftStateMachine>(store, machine, index, watch,
                                                       options_.data_dir + "/snap");
@@ -72,8 +72,8 @@ void RaftReplicator::replicate_member_address(raft::NodeId id, MemberAddress add
 }
 
 Result<std::unique_ptr<RaftReplicator>, std::string> RaftReplicator::open(
-    RaftOptions options, store::Store& store, service::ConfigStateMachine& machine,
-    cache::Index& index, service::WatchHub* watch) {
+    RaftOptions options, store::Store& store, core::ConfigStateMachine& machine,
+    cache::Index& index, core::WatchHub* watch) {
   if (options.id == raft::kNoNode) return Unexpected{std::string("raft id must be set (>= 1)")};
   if (!options.join && !options.members.count(options.id)) {
     return Unexpected{"--members does not list this node (raft id " + std::to_string(options.id) +
@@ -299,7 +299,7 @@ void RaftReplicator::propose(api::Command command, Done done) {
       pending_.erase(it);
       switch (r.status) {
         case raft::ProposalStatus::applied:
-          return d(decode_result(r.result));
+          return d(api::decode_result(r.result));
         case raft::ProposalStatus::not_leader: {
           std::string hint = r.leader_hint ? " (leader: node " + std::to_string(r.leader_hint) + ")"
                                            : " (no leader known)";

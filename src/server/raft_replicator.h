@@ -18,7 +18,7 @@
 #include "raft/node.h"
 #include "raft/probe.h"
 #include "server/raft_state_machine.h"
-#include "service/replicator.h"
+#include "core/replicator.h"
 #include "transport/probe.h"
 #include "wal/probe.h"
 
@@ -79,11 +79,11 @@ struct RaftView {
 ///
 /// Lifetime: open() → start() → stop() (idempotent; the destructor calls it). The store, state
 /// machine, index and watch hub outlive it. Threads: every public method from any thread.
-class RaftReplicator final : public service::Replicator {
+class RaftReplicator final : public core::Replicator {
  public:
   static Result<std::unique_ptr<RaftReplicator>, std::string> open(
-      RaftOptions options, store::Store& store, service::ConfigStateMachine& machine,
-      cache::Index& index, service::WatchHub* watch);
+      RaftOptions options, store::Store& store, core::ConfigStateMachine& machine,
+      cache::Index& index, core::WatchHub* watch);
   ~RaftReplicator() override;
 
   Result<Ok, std::string> start();
@@ -128,8 +128,8 @@ class RaftReplicator final : public service::Replicator {
   std::string leader_http() const;
 
  private:
-  RaftReplicator(RaftOptions options, store::Store& store, service::ConfigStateMachine& machine,
-                 cache::Index& index, service::WatchHub* watch);
+  RaftReplicator(RaftOptions options, store::Store& store, core::ConfigStateMachine& machine,
+                 cache::Index& index, core::WatchHub* watch);
   void post(std::function<void()> fn);
   void run();
   void refresh_view();

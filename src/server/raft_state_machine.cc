@@ -24,29 +24,6 @@ std::string stamp_command(const api::Command& command, int64_t timestamp_ms) {
   return out;
 }
 
-std::string encode_result(const api::CommandResult& r) {
-  Json j = {{"c", static_cast<int>(r.code)}, {"d", r.details}, {"f", r.field},
-            {"m", r.message}, {"data", r.data}, {"r", r.revision}};
-  return j.dump();
-}
-
-api::CommandResult decode_result(const std::string& bytes) {
-  api::CommandResult r;
-  try {
-    Json j = Json::parse(bytes);
-    r.code = static_cast<api::Errc>(j.at("c").get<int>());
-    r.details = j.at("d").get<std::string>();
-    r.field = j.at("f").get<std::string>();
-    r.message = j.at("m").get<std::string>();
-    r.data = j.at("data").get<std::string>();
-    r.revision = j.at("r").get<uint64_t>();
-  } catch (const std::exception& e) {
-    r = api::CommandResult::failure(
-        api::make_error(api::Errc::kInternal, std::string("undecodable apply result: ") + e.what()));
-  }
-  return r;
-}
-
 namespace {
 
 std::string snapshot_name(const raft::SnapshotMeta& meta) {
@@ -199,8 +176,8 @@ class FileWriter final : public raft::SnapshotWriter {
 
 }  // namespace
 
-RaftStateMachine::RaftStateMachine(store::Store& store, service::ConfigStateMachine& machine,
-                                   cache::Index& index, service::WatchHub* watch,
+RaftStateMachine::RaftStateMachine(store::Store& store, core::ConfigStateMachine& machine,
+                                   cache::Index& index, core::WatchHub* watch,
                                    std::string snapshot_dir)
     : store_(store), machine_(machine), index_(index), watch_(watch), dir_(std::move(snapshot_dir)) {
   std::error_code ec;
@@ -260,7 +237,7 @@ std::optional<std::string> RaftStateMachine::apply(const raft::Entry& entry,
     api::CommandResult r = machine_.apply_encoded(std::string_view(entry.data).substr(8),
                                                   entry.index, static_cast<int64_t>(ts));
     if (store_.written_index() < entry.index) return stalled(entry.index, r.details);
-    result = encode_result(r);
+    result = api::encode_result(r);
   }
   if (group_first_ == 0) group_first_ = entry.index;
   return result;

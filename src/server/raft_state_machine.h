@@ -6,10 +6,11 @@
 #include <string>
 
 #include "api/command.h"
+#include "api/outcome.h"
 #include "cache/index.h"
 #include "raft/state_machine.h"
-#include "service/state_machine.h"
-#include "service/watch_hub.h"
+#include "core/state_machine.h"
+#include "core/watch_hub.h"
 #include "store/store.h"
 
 namespace cairn::server {
@@ -30,8 +31,8 @@ namespace cairn::server {
 /// Threads: the Raft node's thread only.
 class RaftStateMachine final : public raft::StateMachine {
  public:
-  RaftStateMachine(store::Store& store, service::ConfigStateMachine& machine,
-                   cache::Index& index, service::WatchHub* watch, std::string snapshot_dir);
+  RaftStateMachine(store::Store& store, core::ConfigStateMachine& machine,
+                   cache::Index& index, core::WatchHub* watch, std::string snapshot_dir);
 
   /// nullopt when the database refused the entry (disk full, I/O error, fault injection):
   /// nothing of it took effect and Raft offers it again on its next step (see stalled()).
@@ -54,9 +55,9 @@ class RaftStateMachine final : public raft::StateMachine {
 
  private:
   store::Store& store_;
-  service::ConfigStateMachine& machine_;
+  core::ConfigStateMachine& machine_;
   cache::Index& index_;
-  service::WatchHub* watch_;
+  core::WatchHub* watch_;
   std::string dir_;
   std::function<void()> members_changed_;
   uint64_t members_generation_ = 0;
@@ -69,9 +70,5 @@ class RaftStateMachine final : public raft::StateMachine {
 
 /// The data of a normal entry: `timestamp_ms` then the encoded command.
 std::string stamp_command(const api::Command& command, int64_t timestamp_ms);
-
-/// The apply result as it travels from the state machine to the proposer (same process).
-std::string encode_result(const api::CommandResult& result);
-api::CommandResult decode_result(const std::string& bytes);
 
 }  // namespace cairn::server

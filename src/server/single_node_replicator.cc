@@ -4,7 +4,7 @@
 
 namespace cairn::server {
 
-SingleNodeReplicator::SingleNodeReplicator(service::ConfigStateMachine& state_machine)
+SingleNodeReplicator::SingleNodeReplicator(core::ConfigStateMachine& state_machine)
     : state_machine_(state_machine) {}
 
 SingleNodeReplicator::~SingleNodeReplicator() { stop(); }

@@ -5,8 +5,8 @@
 #include <mutex>
 #include <thread>
 
-#include "service/replicator.h"
-#include "service/state_machine.h"
+#include "core/replicator.h"
+#include "core/state_machine.h"
 
 namespace cairn::server {
 
@@ -17,9 +17,9 @@ namespace cairn::server {
 /// Lifetime: start() after construction; stop() (also run by the destructor) finishes the
 /// command being applied, fails the queued ones with 50301 and joins the thread.
 /// Threads: propose() from any thread.
-class SingleNodeReplicator final : public service::Replicator {
+class SingleNodeReplicator final : public core::Replicator {
  public:
-  explicit SingleNodeReplicator(service::ConfigStateMachine& state_machine);
+  explicit SingleNodeReplicator(core::ConfigStateMachine& state_machine);
   ~SingleNodeReplicator() override;
 
   void start();
@@ -33,7 +33,7 @@ class SingleNodeReplicator final : public service::Replicator {
   };
   void run();
 
-  service::ConfigStateMachine& state_machine_;
+  core::ConfigStateMachine& state_machine_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;

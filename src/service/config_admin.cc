@@ -111,7 +111,7 @@ void Service::update_config(const http::RequestPtr& req, const http::Reply& repl
   auto expected = with_if_match(*req, write->expected_version);
   if (!expected.ok()) return reply_error(reply, *req, expected.error());
   write->expected_version = *expected;
-  propose(req, reply, api::WriteConfigs{*ns, {std::move(*write)}, false}, "version");
+  propose(req, reply, api::WriteConfigs{*ns, {std::move(*write)}, false}, true);
 }
 
 void Service::delete_config(const http::RequestPtr& req, const http::Reply& reply) {
@@ -213,7 +213,7 @@ void Service::rollback_config(const http::RequestPtr& req, const http::Reply& re
   if (!body_expected.ok()) return reply_error(reply, *req, body_expected.error());
   auto expected = with_if_match(*req, *body_expected);
   if (!expected.ok()) return reply_error(reply, *req, expected.error());
-  propose(req, reply, api::RollbackConfig{*ns, *key, **target, *expected}, "current_version");
+  propose(req, reply, api::RollbackConfig{*ns, *key, **target, *expected}, true);
 }
 
 void Service::list_configs(const http::RequestPtr& req, const http::Reply& reply) {
@@ -232,7 +232,7 @@ void Service::list_configs(const http::RequestPtr& req, const http::Reply& reply
   }
   auto paging = paging_params(*req);
   if (!paging.ok()) return reply_error(reply, *req, paging.error());
-  auto page = store_.list_configs(filter, {paging->page, paging->page_size});
+  auto page = core_.list_configs(filter, {paging->page, paging->page_size});
   if (!page.ok()) return reply_error(reply, *req, page.error());
   std::string data = R"({"list":[)";
   bool first = true;
@@ -260,7 +260,7 @@ void Service::config_history(const http::RequestPtr& req, const http::Reply& rep
   if (auto bad = check_key(*key); !bad.ok()) return reply_error(reply, *req, bad.error());
   auto paging = paging_params(*req);
   if (!paging.ok()) return reply_error(reply, *req, paging.error());
-  auto page = store_.history(*ns, *key, {paging->page, paging->page_size});
+  auto page = core_.history(*ns, *key, {paging->page, paging->page_size});
   if (!page.ok()) return reply_error(reply, *req, page.error());
   std::string data = R"({"list":[)";
   bool first = true;

@@ -1,5 +1,5 @@
-// Client reads (seed §3.8.3): served from the in-memory index, never from SQLite, except for a
-// `version=` that is not the current one.
+// Client reads (seed §3.8.3), the native encoding of core::Core's reads (current values from
+// the in-memory index; older versions and `at=` from the ring, Redis or SQLite).
 
 #include <cstdint>
 #include <set>
@@ -15,20 +15,6 @@ using api::Errc;
 using api::make_error;
 
 namespace {
-
-api::Error namespace_not_found(const std::string& ns) {
-  return make_error(Errc::kNamespaceNotFound, "namespace '" + ns + "' does not exist",
-                    "namespace");
-}
-
-api::Error namespace_disabled(const std::string& ns) {
-  return make_error(Errc::kNamespaceNotFound, "namespace '" + ns + "' is disabled", "namespace");
-}
-
-api::Error config_not_found(const std::string& ns, const std::string& key) {
-  return make_error(Errc::kConfigNotFound,
-                    "config '" + key + "' does not exist in namespace '" + ns + "'", "key");
-}
 
 /// format_utc(unix_ms), remembered per thread for the last second asked: a hot key is read with
 /// the same updated_at again and again, and formatting it (snprintf) showed in the profile.
@@ -59,30 +45,39 @@ void append_config_data(std::string& out, const std::string& ns, const std::stri
   out += R"("})";
 }
 
-/// The data of a namespace read without its closing brace: `{"namespace":…,"configs":{key:
-/// value,…},"version":…,"updated_at":"…"`. `configs` holds (key, row) pairs; rows with status 0
-/// are left out.
-template <class Configs>
-void append_namespace_data(std::string& out, const std::string& ns, const Configs& configs,
-                           uint64_t revision, int64_t updated_at_ms) {
-  out.reserve(out.size() + 64 + configs.size() * 64);
+/// The data of a namespace read: `{"namespace":…,"configs":{key: value,…},"version":…,
+/// "updated_at":"…"}`, and for a read at an instant `"at"` and `"unavailable"` as well.
+std::string namespace_data(const core::NamespaceValues& n) {
+  std::string out;
+  out.reserve(64 + n.configs.size() * 64);
   out += R"({"namespace":)";
-  append_json_string(out, ns);
+  append_json_string(out, n.ns);
   out += R"(,"configs":{)";
   bool first = true;
-  for (const auto& [key, c] : configs) {
-    if (c.status == 0) continue;
+  for (const auto& [key, value] : n.configs) {
     if (!first) out += ',';
     first = false;
     append_json_string(out, key);
     out += ':';
-    out += c.value;
+    out += value;
   }
   out += R"(},"version":)";
-  out += std::to_string(revision);
+  out += std::to_string(n.revision);
   out += R"(,"updated_at":")";
-  out += format_utc(updated_at_ms);
+  out += format_utc(n.updated_at_ms);
   out += '"';
+  if (n.at_ms) {
+    out += R"(,"at":")";
+    out += format_utc(*n.at_ms);
+    out += R"(","unavailable":[)";
+    for (size_t i = 0; i < n.unavailable.size(); ++i) {
+      if (i) out += ',';
+      append_json_string(out, n.unavailable[i]);
+    }
+    out += ']';
+  }
+  out += '}';
+  return out;
 }
 
 /// The `at` query parameter (docs/versions.md): RFC 3339 or unix milliseconds; nullopt when
@@ -101,18 +96,6 @@ Result<std::optional<Instant>, api::Error> at_param(const http::Request& req) {
 
 }  // namespace
 
-void Service::get_config_at(const http::RequestPtr& req, const http::Reply& reply,
-                            const std::string& ns, const std::string& key, const Instant& at) {
-  if (auto hidden = hidden_from_clients(ns, key, nullptr)) {
-    return reply_error(reply, *req, *hidden);
-  }
-  auto row = store_.version_at(ns, key, at.last_ms());
-  if (!row.ok()) return reply_error(reply, *req, row.error());
-  std::string data;
-  append_config_data(data, ns, key, row->value, row->version, row->created_at_ms);
-  reply_ok(reply, *req, "success", data, {{"ETag", etag_of(row->version)}});
-}
-
 void Service::get_config(const http::RequestPtr& req, const http::Reply& reply) {
   auto ns = required_param(*req, "namespace");
   if (!ns.ok()) return reply_error(reply, *req, ns.error());
@@ -124,110 +107,26 @@ void Service::get_config(const http::RequestPtr& req, const http::Reply& reply) 
   if (!version.ok()) return reply_error(reply, *req, version.error());
   auto at = at_param(*req);
   if (!at.ok()) return reply_error(reply, *req, at.error());
-  if (*at) {
-    if (*version) {
-      return reply_error(reply, *req,
-                         make_error(Errc::kBadRequest, "give version or at, not both", "at"));
-    }
-    return get_config_at(req, reply, *ns, *key, **at);
-  }
 
-  std::optional<api::Error> error;
-  std::string data;
-  bool need_store = false;
-  int64_t answered = 0;  // the version in the answer: its ETag
-  bool found = index_.read_namespace(*ns, [&](const cache::NamespaceEntry& entry) {
-    if (entry.status == 0) {
-      error = namespace_disabled(*ns);
-      return;
-    }
-    auto it = entry.configs.find(*key);
-    if (it == entry.configs.end()) {
-      // A deleted key's older versions stay readable by number.
-      if (*version) {
-        need_store = true;
-      } else {
-        error = config_not_found(*ns, *key);
-      }
-      return;
-    }
-    const cache::ConfigEntry& c = it->second;
-    if (c.status == 0) {
-      error = make_error(Errc::kConfigNotFound,
-                         "config '" + *key + "' is disabled in namespace '" + *ns + "'", "key");
-      return;
-    }
-    if (!*version || **version == c.version) {
-      answered = c.version;
-      append_config_data(data, *ns, *key, c.value, c.version, c.updated_at_ms);
-    } else {
-      need_store = true;
-    }
-  });
-  auto* probe = options_.cache_probe;
-  if (probe) probe->record(cache::CacheType::kLocal, found && !need_store && !error);
-  if (!found) return reply_error(reply, *req, namespace_not_found(*ns));
-  if (error) return reply_error(reply, *req, *error);
-  if (need_store) {
-    // An older version: the ring of recent versions, then the Redis tier, then SQLite
-    // (DESIGN.md §2, docs/cache.md).
-    const int64_t wanted = **version;
-    std::optional<cache::RingVersion> ring;
-    if (options_.version_ring) {
-      ring = options_.version_ring->find(*ns, *key, wanted);
-      if (probe) probe->record(cache::CacheType::kVersionRing, ring.has_value());
-    }
-    std::optional<std::string> remote;
-    if (!ring && options_.version_lookup) {
-      remote = options_.version_lookup(*ns, *key, wanted);
-      if (probe) probe->record(cache::CacheType::kRedis, remote.has_value());
-    }
-    std::optional<Json> remote_json;
-    if (remote) remote_json = parse_json(*remote, api::kMaxValueDepth + 2);
-    // Degraded (seed §3.7.5): say when the version is not among the last ones kept in memory.
-    std::string warning;
-    if (!ring && options_.database_down && options_.database_down()) {
-      warning = "version " + std::to_string(wanted) + " is not among the last " +
-                std::to_string(cache::VersionRing::kSize) +
-                " versions this node keeps in memory, and its database is unavailable";
-    }
-    if (ring) {
-      append_config_data(data, *ns, *key, ring->value, ring->version, ring->created_at_ms);
-    } else if (remote_json && remote_json->is_object() && remote_json->contains("value") &&
-               (*remote_json)["version"] == wanted) {
-      // The value's own text, not a re-serialisation: numbers keep their digits (item 10).
-      auto raw = json_member_text(*remote, "value");
-      append_config_data(data, *ns, *key,
-                         raw ? compact_json_text(*raw) : dump_compact((*remote_json)["value"]),
-                         wanted, remote_json->value("created_at_ms", int64_t{0}));
-    } else {
-      auto row = store_.get_version(*ns, *key, wanted);
-      if (!row.ok()) {
-        api::Error e = row.error();
-        if (!warning.empty()) e.details = warning + ": " + e.details;
-        return reply_error(reply, *req, e);
-      }
-      append_config_data(data, *ns, *key, row->value, row->version, row->created_at_ms);
-      if (options_.version_filled) {
-        options_.version_filled(*ns, *key, row->version, row->value, row->created_at_ms);
-      }
-    }
-    if (!warning.empty() && !data.empty() && data.back() == '}') {
-      data.pop_back();
-      data += R"(,"warning":)";
-      append_json_string(data, warning);
-      data += '}';
-    }
-    answered = wanted;
-  }
+  auto value = core_.get_config(core::GetConfig{*ns, *key, *version, *at});
+  if (!value.ok()) return reply_error(reply, *req, value.error());
   // Conditional GET (docs/versions.md): the version is the entity tag.
-  if (if_none_match(*req, answered)) {
+  if (!*at && if_none_match(*req, value->version)) {
     http::Response res;
     res.status = 304;
-    res.headers.emplace_back("ETag", etag_of(answered));
+    res.headers.emplace_back("ETag", etag_of(value->version));
     return reply(std::move(res));
   }
-  reply_ok(reply, *req, "success", data, {{"ETag", etag_of(answered)}});
+  std::string data;
+  append_config_data(data, value->ns, value->key, value->value, value->version,
+                     value->updated_at_ms);
+  if (!value->warning.empty()) {  // degraded mode (seed §3.7.5)
+    data.pop_back();
+    data += R"(,"warning":)";
+    append_json_string(data, value->warning);
+    data += '}';
+  }
+  reply_ok(reply, *req, "success", data, {{"ETag", etag_of(value->version)}});
 }
 
 void Service::batch_get(const http::RequestPtr& req, const http::Reply& reply) {
@@ -261,36 +160,26 @@ void Service::batch_get(const http::RequestPtr& req, const http::Reply& reply) {
     if (seen.insert(key).second) keys.push_back(std::move(key));
   }
 
-  std::optional<api::Error> error;
-  std::string data;
-  bool found = index_.read_namespace(*ns, [&](const cache::NamespaceEntry& entry) {
-    if (entry.status == 0) {
-      error = namespace_disabled(*ns);
-      return;
-    }
-    std::string configs = "[";
-    std::string missing = "[";
-    for (const auto& key : keys) {
-      auto it = entry.configs.find(key);
-      if (it == entry.configs.end() || it->second.status == 0) {
-        if (missing.size() > 1) missing += ',';
-        append_json_string(missing, key);
-        continue;
-      }
-      if (configs.size() > 1) configs += ',';
-      configs += R"({"key":)";
-      append_json_string(configs, key);
-      configs += R"(,"value":)";
-      configs += it->second.value;
-      configs += R"(,"version":)";
-      configs += std::to_string(it->second.version);
-      configs += '}';
-    }
-    data = R"({"namespace":)" + json_quote(*ns) + R"(,"configs":)" + configs +
-           R"(],"missing":)" + missing + "]}";
-  });
-  if (!found) return reply_error(reply, *req, namespace_not_found(*ns));
-  if (error) return reply_error(reply, *req, *error);
+  auto values = core_.get_keys(*ns, keys);
+  if (!values.ok()) return reply_error(reply, *req, values.error());
+  std::string data = R"({"namespace":)" + json_quote(values->ns) + R"(,"configs":[)";
+  for (size_t i = 0; i < values->configs.size(); ++i) {
+    const auto& c = values->configs[i];
+    if (i) data += ',';
+    data += R"({"key":)";
+    append_json_string(data, c.key);
+    data += R"(,"value":)";
+    data += c.value;
+    data += R"(,"version":)";
+    data += std::to_string(c.version);
+    data += '}';
+  }
+  data += R"(],"missing":[)";
+  for (size_t i = 0; i < values->missing.size(); ++i) {
+    if (i) data += ',';
+    append_json_string(data, values->missing[i]);
+  }
+  data += "]}";
   reply_ok(reply, *req, "success", data);
 }
 
@@ -299,46 +188,9 @@ void Service::get_namespace_configs(const http::RequestPtr& req, const http::Rep
   if (auto bad = check_namespace(ns); !bad.ok()) return reply_error(reply, *req, bad.error());
   auto at = at_param(*req);
   if (!at.ok()) return reply_error(reply, *req, at.error());
-  if (*at) return get_namespace_at(req, reply, ns, **at);
-  std::optional<api::Error> error;
-  std::string data;
-  bool found = index_.read_namespace(ns, [&](const cache::NamespaceEntry& entry) {
-    if (entry.status == 0) {
-      error = namespace_disabled(ns);
-      return;
-    }
-    append_namespace_data(data, ns, entry.configs, entry.revision, entry.updated_at_ms);
-    data += '}';
-  });
-  if (!found) return reply_error(reply, *req, namespace_not_found(ns));
-  if (error) return reply_error(reply, *req, *error);
-  reply_ok(reply, *req, "success", data);
-}
-
-/// The namespace as it was at an instant (docs/versions.md): every key's version then, from
-/// SQLite. Same shape as the current answer, plus `unavailable` (keys whose version then is no
-/// longer kept).
-void Service::get_namespace_at(const http::RequestPtr& req, const http::Reply& reply,
-                               const std::string& ns, const Instant& at) {
-  std::optional<api::Error> hidden;
-  bool found = index_.read_namespace(ns, [&](const cache::NamespaceEntry& entry) {
-    if (entry.status == 0) hidden = namespace_disabled(ns);
-  });
-  if (!found) return reply_error(reply, *req, namespace_not_found(ns));
-  if (hidden) return reply_error(reply, *req, *hidden);
-  auto then = store_.namespace_at(ns, at.last_ms());
-  if (!then.ok()) return reply_error(reply, *req, then.error());
-  std::string data;
-  append_namespace_data(data, ns, then->configs, then->revision, then->updated_at_ms);
-  data += R"(,"at":")";
-  data += format_utc(at.unix_ms);
-  data += R"(","unavailable":[)";
-  for (size_t i = 0; i < then->unavailable.size(); ++i) {
-    if (i) data += ',';
-    append_json_string(data, then->unavailable[i]);
-  }
-  data += "]}";
-  reply_ok(reply, *req, "success", data);
+  auto values = core_.get_namespace(ns, *at);
+  if (!values.ok()) return reply_error(reply, *req, values.error());
+  reply_ok(reply, *req, "success", namespace_data(*values));
 }
 
 }  // namespace cairn::service

@@ -4,7 +4,7 @@
 #include "common/time.h"
 #include "service/request.h"
 #include "service/service.h"
-#include "service/watch_hub.h"
+#include "core/watch_hub.h"
 
 namespace cairn::service {
 
@@ -14,7 +14,7 @@ void Service::health(const http::RequestPtr& req, const http::Reply& reply) {
     database = options_.database_health();
   } else {
     int64_t start = monotonic_ms();
-    auto ping = store_.ping();
+    auto ping = core_.ping();
     int64_t latency = monotonic_ms() - start;
     database.degraded = !ping.ok();
     database.json = R"({"status":")" + std::string(ping.ok() ? "healthy" : "unhealthy") +
@@ -68,13 +68,14 @@ void Service::readyz(const http::RequestPtr& req, const http::Reply& reply) {
 }
 
 void Service::debug_vars(const http::RequestPtr& req, const http::Reply& reply) {
+  const core::Core::Status status = core_.status();
   std::string data = R"({"node_id":)" + json_quote(options_.node_id) + R"(,"revision":)" +
-                     std::to_string(store_.revision()) + R"(,"applied_index":)" +
-                     std::to_string(store_.applied_index()) + R"(,"store_read_queries":)" +
-                     std::to_string(store_.read_queries()) + R"(,"index_reads":)" +
-                     std::to_string(index_.reads()) + R"(,"checksum":)" +
-                     json_quote(req->query_param("checksum") ? store_.checksum() : "");
-  if (const cache::Probe* probe = options_.cache_probe) {
+                     std::to_string(status.revision) + R"(,"applied_index":)" +
+                     std::to_string(status.applied_index) + R"(,"store_read_queries":)" +
+                     std::to_string(status.store_read_queries) + R"(,"index_reads":)" +
+                     std::to_string(status.index_reads) + R"(,"checksum":)" +
+                     json_quote(req->query_param("checksum") ? core_.checksum() : "");
+  if (const cache::Probe* probe = core_.options().cache_probe) {
     data += R"(,"cache":{)";
     for (int t = 0; t < cache::kCacheTypes; ++t) {
       auto type = static_cast<cache::CacheType>(t);
@@ -84,8 +85,8 @@ void Service::debug_vars(const http::RequestPtr& req, const http::Reply& reply) 
     }
     data += "}";
   }
-  if (options_.version_ring) {
-    data += R"(,"version_ring_keys":)" + std::to_string(options_.version_ring->keys());
+  if (core_.options().version_ring) {
+    data += R"(,"version_ring_keys":)" + std::to_string(core_.options().version_ring->keys());
   }
   if (watch_) {
     data += R"(,"watch_held_polls":)" + std::to_string(watch_->held_polls()) +

@@ -55,7 +55,7 @@ void Service::update_namespace(const http::RequestPtr& req, const http::Reply& r
     if (auto bad = check_namespace(ref, "id"); !bad.ok()) {
       return reply_error(reply, *req, bad.error());
     }
-    auto found = index_.namespace_id(ref);
+    auto found = core_.namespace_id(ref);
     if (!found) {
       return reply_error(reply, *req, make_error(Errc::kNamespaceNotFound,
                                                  "namespace '" + ref + "' does not exist", "id"));
@@ -123,7 +123,7 @@ void Service::delete_namespace(const http::RequestPtr& req, const http::Reply& r
     if (auto bad = check_namespace(ref, "id"); !bad.ok()) {
       return reply_error(reply, *req, bad.error());
     }
-    auto found = index_.namespace_id(ref);
+    auto found = core_.namespace_id(ref);
     if (!found) {
       return reply_error(reply, *req, make_error(Errc::kNamespaceNotFound,
                                                  "namespace '" + ref + "' does not exist", "id"));
@@ -148,7 +148,7 @@ void Service::list_namespaces(const http::RequestPtr& req, const http::Reply& re
   if (*status) filter.status = static_cast<int>(**status);
   auto paging = paging_params(*req);
   if (!paging.ok()) return reply_error(reply, *req, paging.error());
-  auto page = store_.list_namespaces(filter, {paging->page, paging->page_size});
+  auto page = core_.list_namespaces(filter, {paging->page, paging->page_size});
   if (!page.ok()) return reply_error(reply, *req, page.error());
   std::string data = R"({"list":[)";
   bool first = true;

@@ -302,7 +302,8 @@ void reply_error(const http::Reply& reply, const http::Request& req, const api::
 void reply_result(const http::Reply& reply, const http::Request& req,
                   const api::CommandResult& result) {
   if (result.ok()) {
-    reply_ok(reply, req, result.message, result.data);
+    reply_ok(reply, req, api::outcome_message(result.outcome),
+             api::outcome_data_json(result.outcome));
   } else {
     reply_error(reply, req, result.error());
   }

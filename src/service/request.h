@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "api/command.h"
+#include "api/outcome.h"
 #include "api/errors.h"
 #include "common/json.h"
 #include "common/result.h"

@@ -17,7 +17,7 @@ struct RetentionScheduler::Shared {
   std::atomic<uint64_t> removed{0};
 };
 
-RetentionScheduler::RetentionScheduler(Replicator& replicator, RetentionSchedulerOptions options)
+RetentionScheduler::RetentionScheduler(core::Replicator& replicator, RetentionSchedulerOptions options)
     : replicator_(replicator), options_(std::move(options)), shared_(std::make_shared<Shared>()) {
   if (options_.interval_ms <= 0) options_.interval_ms = 3'600'000;
 }
@@ -63,11 +63,8 @@ bool RetentionScheduler::run_once() {
   replicator_.propose(std::move(command), [shared](api::CommandResult result) {
     if (result.ok()) {
       shared->succeeded.fetch_add(1);
-      if (auto data = parse_json(result.data, 8); data && data->is_object()) {
-        auto count = data->find("count");
-        if (count != data->end() && count->is_number_unsigned()) {
-          shared->removed.fetch_add(count->get<uint64_t>());
-        }
+      if (const auto* cleaned = result.as<api::VersionsCleaned>()) {
+        shared->removed.fetch_add(cleaned->removed.size());
       }
     } else {
       shared->failed.fetch_add(1);

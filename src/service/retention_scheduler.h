@@ -7,7 +7,7 @@
 #include <mutex>
 #include <thread>
 
-#include "service/replicator.h"
+#include "core/replicator.h"
 
 namespace cairn::service {
 
@@ -30,7 +30,7 @@ struct RetentionSchedulerOptions {
 /// stop() and run_once() from the owner's thread; the counters from any thread.
 class RetentionScheduler {
  public:
-  RetentionScheduler(Replicator& replicator, RetentionSchedulerOptions options);
+  RetentionScheduler(core::Replicator& replicator, RetentionSchedulerOptions options);
   ~RetentionScheduler();
   RetentionScheduler(const RetentionScheduler&) = delete;
   RetentionScheduler& operator=(const RetentionScheduler&) = delete;
@@ -54,7 +54,7 @@ class RetentionScheduler {
 
  private:
   struct Shared;  // outlives the scheduler while a proposal is in flight
-  Replicator& replicator_;
+  core::Replicator& replicator_;
   RetentionSchedulerOptions options_;
   std::shared_ptr<Shared> shared_;
   std::mutex mu_;

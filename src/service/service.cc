@@ -5,12 +5,9 @@
 
 namespace cairn::service {
 
-Service::Service(ServiceOptions options, store::Store& store, cache::Index& index,
-                 Replicator& replicator, WatchHub* watch)
+Service::Service(ServiceOptions options, core::Core& core, core::WatchHub* watch)
     : options_(std::move(options)),
-      store_(store),
-      index_(index),
-      replicator_(replicator),
+      core_(core),
       watch_(watch),
       started_monotonic_ms_(monotonic_ms()) {}
 
@@ -59,21 +56,24 @@ void Service::register_routes(http::Router& router) {
 }
 
 void Service::propose(const http::RequestPtr& req, const http::Reply& reply,
-                      api::CommandBody body, const char* etag_field) {
+                      api::CommandBody body, bool with_etag) {
   auto operator_name = operator_of(*req);  // a bad X-Operator writes nothing (40002)
   if (!operator_name.ok()) return reply_error(reply, *req, operator_name.error());
   api::Command command{req->request_id, std::move(*operator_name), std::move(body),
                        http::client_ip(*req)};
-  replicator_.propose(std::move(command), [req, reply, etag_field](api::CommandResult result) {
-    if (result.ok() && etag_field) {
+  core_.submit(std::move(command), [req, reply, with_etag](api::CommandResult result) {
+    if (result.ok() && with_etag) {
       // The new version's ETag, so that the next conditional write can use it directly.
-      auto data = parse_json(result.data, 8);
-      if (data && data->is_object()) {
-        auto it = data->find(etag_field);
-        if (it != data->end() && it->is_number_integer()) {
-          return reply_ok(reply, *req, result.message, result.data,
-                          {{"ETag", etag_of(it->get<int64_t>())}});
-        }
+      std::optional<int64_t> version;
+      if (const auto* written = result.as<api::ConfigsWritten>();
+          written && !written->batch && !written->ops.empty()) {
+        version = written->ops.front().version;
+      } else if (const auto* rolled = result.as<api::ConfigRolledBack>()) {
+        version = rolled->current_version;
+      }
+      if (version) {
+        return reply_ok(reply, *req, api::outcome_message(result.outcome),
+                        api::outcome_data_json(result.outcome), {{"ETag", etag_of(*version)}});
       }
     }
     reply_result(reply, *req, result);

@@ -32,24 +32,6 @@ Result<Paging, api::Error> version_paging(const http::Request& req) {
 
 }  // namespace
 
-std::optional<api::Error> Service::hidden_from_clients(const std::string& ns,
-                                                       const std::string& key,
-                                                       int64_t* current) const {
-  std::optional<api::Error> error;
-  index_.read_namespace(ns, [&](const cache::NamespaceEntry& entry) {
-    auto it = entry.configs.find(key);
-    if (it != entry.configs.end() && current) *current = it->second.version;
-    if (entry.status == 0) {
-      error = make_error(Errc::kNamespaceNotFound, "namespace '" + ns + "' is disabled",
-                         "namespace");
-    } else if (it != entry.configs.end() && it->second.status == 0) {
-      error = make_error(Errc::kConfigNotFound,
-                         "config '" + key + "' is disabled in namespace '" + ns + "'", "key");
-    }
-  });
-  return error;
-}
-
 void Service::list_versions(const http::RequestPtr& req, const http::Reply& reply) {
   list_versions_as(req, reply, /*admin=*/false);
 }
@@ -80,9 +62,9 @@ void Service::list_versions_as(const http::RequestPtr& req, const http::Reply& r
   // The current version comes from the index; a deleted key has none. A disabled namespace or
   // config is not served to clients (DESIGN.md §5); the admin route shows it.
   int64_t current = 0;
-  auto hidden = hidden_from_clients(*ns, *key, &current);
+  auto hidden = core_.hidden_from_clients(*ns, *key, &current);
   if (hidden && !admin) return reply_error(reply, *req, *hidden);
-  auto page = store_.versions(*ns, *key, {paging->page, paging->page_size});
+  auto page = core_.versions(*ns, *key, {paging->page, paging->page_size});
   if (!page.ok()) return reply_error(reply, *req, page.error());
   std::string data = R"({"namespace":)" + json_quote(*ns) + R"(,"key":)" + json_quote(*key) +
                      R"(,"list":[)";
@@ -113,7 +95,7 @@ void Service::diff_versions_as(const http::RequestPtr& req, const http::Reply& r
   if (auto bad = check_namespace(*ns); !bad.ok()) return reply_error(reply, *req, bad.error());
   if (auto bad = check_key(*key); !bad.ok()) return reply_error(reply, *req, bad.error());
   if (!admin) {
-    if (auto hidden = hidden_from_clients(*ns, *key, nullptr)) {
+    if (auto hidden = core_.hidden_from_clients(*ns, *key, nullptr)) {
       return reply_error(reply, *req, *hidden);
     }
   }
@@ -140,7 +122,7 @@ void Service::diff_versions_as(const http::RequestPtr& req, const http::Reply& r
   }
   Json values[2];
   for (int i = 0; i < 2; ++i) {
-    auto row = store_.get_version(*ns, *key, versions[i]);
+    auto row = core_.version(*ns, *key, versions[i]);
     if (!row.ok()) return reply_error(reply, *req, row.error());
     auto parsed = parse_json(row->value, api::kMaxValueDepth + 1);
     if (!parsed) {

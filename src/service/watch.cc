@@ -1,4 +1,4 @@
-// Watch (docs/watch.md): long polls and SSE streams over the WatchHub.
+// Watch (docs/watch.md): long polls and SSE streams over core::WatchHub (encoded by watch_sse.cc).
 
 #include <algorithm>
 #include <cerrno>
@@ -7,7 +7,7 @@
 #include "common/time.h"
 #include "service/request.h"
 #include "service/service.h"
-#include "service/watch_hub.h"
+#include "service/watch_sse.h"
 
 namespace cairn::service {
 
@@ -19,7 +19,7 @@ namespace {
 struct WatchParams {
   std::string ns;
   std::optional<uint64_t> revision;
-  WatchFilter filter;
+  core::WatchFilter filter;
   bool values = false;
   int64_t timeout_ms = 0;
 };
@@ -101,25 +101,10 @@ Result<WatchParams, api::Error> parse_params(const http::Request& req, bool stre
 }  // namespace
 
 /// The namespace must exist and be enabled: 40402 otherwise (as for reads).
-static std::optional<api::Error> check_watchable(const cache::Index& index, const std::string& ns) {
-  std::optional<api::Error> error;
-  bool found = index.read_namespace(ns, [&](const cache::NamespaceEntry& e) {
-    if (e.status == 0) {
-      error = make_error(Errc::kNamespaceNotFound, "namespace '" + ns + "' is disabled",
-                         "namespace");
-    }
-  });
-  if (!found) {
-    error = make_error(Errc::kNamespaceNotFound, "namespace '" + ns + "' does not exist",
-                       "namespace");
-  }
-  return error;
-}
-
 void Service::watch(const http::RequestPtr& req, const http::Reply& reply) {
   auto params = parse_params(*req, /*stream=*/false);
   if (!params.ok()) return reply_error(reply, *req, params.error());
-  const WatchOptions& options = watch_->options();
+  const core::WatchOptions& options = watch_->options();
   int64_t timeout_ms = options.default_timeout_ms;
   if (auto t = req->query_param("timeout")) {
     timeout_ms = parse_duration_ms(std::string(*t));
@@ -131,13 +116,13 @@ void Service::watch(const http::RequestPtr& req, const http::Reply& reply) {
   }
   timeout_ms = std::min(timeout_ms, options.max_timeout_ms);
   if (req->head) timeout_ms = 0;  // HEAD holds nothing: the answer a poll would give now
-  if (auto error = check_watchable(index_, params->ns)) return reply_error(reply, *req, *error);
+  if (auto error = core_.readable_namespace(params->ns)) return reply_error(reply, *req, *error);
 
   const bool values = params->values;
   std::string ns = params->ns;
-  watch_->poll(
-      params->ns, *params->revision, std::move(params->filter), timeout_ms,
-      [req, reply, ns, values](const WatchAnswer& answer) {
+  poll_watch(
+      *watch_, params->ns, *params->revision, std::move(params->filter), timeout_ms,
+      [req, reply, ns, values](const core::WatchAnswer& answer) {
         reply_ok(reply, *req, "success", watch_answer_json(ns, answer, values));
       },
       req->cancellation);
@@ -146,7 +131,7 @@ void Service::watch(const http::RequestPtr& req, const http::Reply& reply) {
 void Service::watch_stream(const http::RequestPtr& req, const http::Reply& reply) {
   auto params = parse_params(*req, /*stream=*/true);
   if (!params.ok()) return reply_error(reply, *req, params.error());
-  if (auto error = check_watchable(index_, params->ns)) return reply_error(reply, *req, *error);
+  if (auto error = core_.readable_namespace(params->ns)) return reply_error(reply, *req, *error);
   const uint64_t revision = params->revision ? *params->revision : watch_->revision();
 
   http::Response res;
@@ -155,8 +140,8 @@ void Service::watch_stream(const http::RequestPtr& req, const http::Reply& reply
   res.headers.emplace_back("X-Accel-Buffering", "no");  // nginx: do not buffer the stream
   res.headers.emplace_back("X-Request-ID", req->request_id);
   res.on_stream = [this, req, revision, params = std::move(*params)](http::StreamPtr w) mutable {
-    watch_->stream(params.ns, revision, std::move(params.filter), params.values, std::move(w),
-                   req->cancellation);
+    stream_watch(*watch_, params.ns, revision, std::move(params.filter), params.values,
+                 std::move(w), req->cancellation);
   };
   reply(std::move(res));
 }

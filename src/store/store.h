@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api/command.h"
+#include "api/outcome.h"
 #include "api/errors.h"
 #include "api/validate.h"
 #include "common/result.h"

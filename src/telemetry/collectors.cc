@@ -3,7 +3,7 @@
 #include "cache/probe.h"
 #include "http/server.h"
 #include "limit/limiter.h"
-#include "service/watch_hub.h"
+#include "core/watch_hub.h"
 #include "telemetry/process.h"
 #include "telemetry/trace.h"
 
@@ -53,7 +53,7 @@ void add_cache_metrics(Registry& r, const cache::Probe& probe) {
              });
 }
 
-void add_watch_metrics(Registry& r, const service::WatchHub& hub) {
+void add_watch_metrics(Registry& r, const core::WatchHub& hub) {
   r.callback("config_center_watch_held_polls", "Watch long polls held open now", MetricType::kGauge,
              {}, one([&hub] { return static_cast<double>(hub.held_polls()); }));
   r.callback("config_center_watch_open_streams", "Watch streams (SSE) open now", MetricType::kGauge,

@@ -17,7 +17,7 @@ class Server;
 namespace cairn::limit {
 class Limiter;
 }
-namespace cairn::service {
+namespace cairn::core {
 class WatchHub;
 }
 
@@ -33,7 +33,7 @@ void add_process_metrics(Registry& registry);
 /// config_center_cache_hits_total{cache_type,hit} (seed §3.7.4).
 void add_cache_metrics(Registry& registry, const cache::Probe& probe);
 /// config_center_watch_held_polls, config_center_watch_open_streams.
-void add_watch_metrics(Registry& registry, const service::WatchHub& hub);
+void add_watch_metrics(Registry& registry, const core::WatchHub& hub);
 /// config_center_rate_limit_{allowed,rejected}_total.
 void add_limiter_metrics(Registry& registry, const limit::Limiter& limiter);
 /// SQLite connections of the store now (the seed's db_connection_count).

@@ -17,8 +17,8 @@
 #include "common/json.h"
 #include "http/router.h"
 #include "service/service.h"
-#include "service/state_machine.h"
-#include "service/test_replicator.h"
+#include "core/state_machine.h"
+#include "core/test_replicator.h"
 #include "store/store.h"
 
 using namespace cairn;
@@ -28,8 +28,9 @@ namespace {
 struct World {
   std::unique_ptr<store::Store> store;
   cache::Index index;
-  std::unique_ptr<service::ConfigStateMachine> sm;
-  std::unique_ptr<service::InlineReplicator> replicator;
+  std::unique_ptr<core::ConfigStateMachine> sm;
+  std::unique_ptr<core::InlineReplicator> replicator;
+  std::unique_ptr<core::Core> core;
   std::unique_ptr<service::Service> service;
   std::unique_ptr<auth::Authenticator> auth;
   std::unique_ptr<auth::AuthApi> auth_api;
@@ -88,12 +89,13 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   if (!opened.ok()) std::abort();
   world->store = std::move(*opened);
   if (!world->index.load(*world->store).ok()) std::abort();
-  world->sm = std::make_unique<service::ConfigStateMachine>(*world->store, world->index);
-  world->replicator = std::make_unique<service::InlineReplicator>(*world->sm);
+  world->sm = std::make_unique<core::ConfigStateMachine>(*world->store, world->index);
+  world->replicator = std::make_unique<core::InlineReplicator>(*world->sm);
   service::ServiceOptions so;
   so.max_value_bytes = 4096;
-  world->service = std::make_unique<service::Service>(so, *world->store, world->index,
-                                                      *world->replicator);
+  world->core = std::make_unique<core::Core>(core::CoreOptions{}, *world->store, world->index,
+                                             *world->replicator);
+  world->service = std::make_unique<service::Service>(so, *world->core);
   world->service->register_routes(world->router);
   auth::AuthOptions ao;
   ao.root_secret = kRoot;

@@ -8,8 +8,8 @@
 #include "common/json.h"
 #include "service/retention_scheduler.h"
 #include "service/service.h"
-#include "service/state_machine.h"
-#include "service/test_replicator.h"
+#include "core/state_machine.h"
+#include "core/test_replicator.h"
 #include "service/tests/service_fixture.h"
 
 namespace cairn::service {
@@ -165,7 +165,7 @@ TEST_F(RetentionServiceTest, NamespaceRetentionOverride) {
 }
 
 /// Counts proposals and holds their callbacks, so a test decides when they complete.
-class HoldingReplicator final : public Replicator {
+class HoldingReplicator final : public core::Replicator {
  public:
   void propose(api::Command command, Done done) override {
     std::lock_guard lock(mu);
@@ -191,7 +191,7 @@ TEST(RetentionSchedulerTest, ProposesCleanupOnlyWhenLeaderAndOneAtATime) {
   EXPECT_FALSE(c.dry_run);
   EXPECT_FALSE(c.ns || c.keep_latest || c.keep_days);  // the namespaces' own policies
   api::CommandResult done;
-  done.data = R"({"count":4})";
+  done.outcome = api::VersionsCleaned{false, {}, std::vector<api::RemovedVersion>(4), "", false, 0};
   replicator.pending[0](done);
   EXPECT_EQ(scheduler.counters().removed, 4u);
   EXPECT_EQ(scheduler.counters().succeeded, 1u);

@@ -14,8 +14,8 @@
 
 #include "common/json.h"
 #include "service/service.h"
-#include "service/state_machine.h"
-#include "service/test_replicator.h"
+#include "core/state_machine.h"
+#include "core/test_replicator.h"
 
 namespace cairn::service::testing {
 
@@ -38,11 +38,12 @@ class ServiceFixture : public ::testing::Test {
     ASSERT_TRUE(opened.ok()) << opened.error().details;
     store_ = std::move(*opened);
     ASSERT_TRUE(index_.load(*store_).ok());
-    sm_ = std::make_unique<ConfigStateMachine>(*store_, index_);
-    replicator_ = std::make_unique<InlineReplicator>(*sm_);
+    sm_ = std::make_unique<core::ConfigStateMachine>(*store_, index_);
+    replicator_ = std::make_unique<core::InlineReplicator>(*sm_);
     ServiceOptions so;
     so.max_value_bytes = max_value_bytes_;
-    service_ = std::make_unique<Service>(so, *store_, index_, *replicator_);
+    core_ = std::make_unique<core::Core>(core::CoreOptions{}, *store_, index_, *replicator_);
+    service_ = std::make_unique<Service>(so, *core_);
     service_->register_routes(router_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
@@ -84,8 +85,9 @@ class ServiceFixture : public ::testing::Test {
   std::filesystem::path dir_;
   std::unique_ptr<store::Store> store_;
   cache::Index index_;
-  std::unique_ptr<ConfigStateMachine> sm_;
-  std::unique_ptr<InlineReplicator> replicator_;
+  std::unique_ptr<core::ConfigStateMachine> sm_;
+  std::unique_ptr<core::InlineReplicator> replicator_;
+  std::unique_ptr<core::Core> core_;
   std::unique_ptr<Service> service_;
   http::Router router_;
 };

@@ -8,9 +8,9 @@
 #include <filesystem>
 
 #include "common/json.h"
-#include "service/state_machine.h"
+#include "core/state_machine.h"
 #include "service/tests/service_fixture.h"
-#include "service/test_replicator.h"
+#include "core/test_replicator.h"
 
 namespace cairn::service {
 namespace {

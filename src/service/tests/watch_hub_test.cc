@@ -1,6 +1,8 @@
-// WatchHub on its own: synthetic changes, no HTTP. Every wait is bounded; nothing asserts on
-// how long something took.
-#include "service/watch_hub.h"
+// core::WatchHub with the native front-end's encoding (watch_sse.h): synthetic changes, no
+// HTTP server. Every wait is bounded; nothing asserts on how long something took.
+#include "core/watch_hub.h"
+
+#include "service/watch_sse.h"
 
 #include <gtest/gtest.h>
 
@@ -12,6 +14,10 @@ namespace cairn::service {
 namespace {
 
 using namespace std::chrono_literals;
+using core::WatchAnswer;
+using core::WatchFilter;
+using core::WatchHub;
+using core::WatchOptions;
 
 store::Change put(const std::string& ns, const std::string& key, int64_t version,
                   uint64_t revision, std::string value = "1", std::string op = "UPDATE") {
@@ -92,7 +98,7 @@ TEST(WatchHub, HistoryIsBoundedByCountAndBytesAndResetsOldRevisions) {
   for (uint64_t r = 1; r <= 10; ++r) hub.on_applied({put("ns", "k" + std::to_string(r), 1, r)}, r);
   EXPECT_EQ(hub.horizon(), 6u);
   Answers answers;
-  hub.poll("ns", 7, {}, 0, answers.fn(), nullptr);
+  poll_watch(hub, "ns", 7, {}, 0, answers.fn(), nullptr);
   ASSERT_TRUE(answers.wait(1));
   EXPECT_TRUE(answers.got[0].changed);
   EXPECT_EQ(answers.got[0].changes.size(), 3u);
@@ -113,7 +119,7 @@ TEST(WatchHub, BatchKeepsOneRevisionTogetherAndLatestPerKey) {
   hub.on_applied({put("ns", "a", 1, 1), put("ns", "b", 1, 1)}, 1);
   hub.on_applied({put("ns", "a", 2, 2, "2")}, 2);
   Answers answers;
-  hub.poll("ns", 0, {}, 0, answers.fn(), nullptr);
+  poll_watch(hub, "ns", 0, {}, 0, answers.fn(), nullptr);
   ASSERT_TRUE(answers.wait(1));
   const auto& c = answers.got[0].changes;
   ASSERT_EQ(c.size(), 2u);
@@ -130,7 +136,7 @@ TEST(WatchHub, HeldPollIsAnsweredByAMatchingChangeOnly) {
   cache::Index index;
   WatchHub hub({}, index, 5);
   Answers answers;
-  hub.poll("ns", 5, WatchFilter{{"b"}, ""}, 10'000, answers.fn(), nullptr);
+  poll_watch(hub, "ns", 5, WatchFilter{{"b"}, ""}, 10'000, answers.fn(), nullptr);
   EXPECT_EQ(hub.held_polls(), 1u);
   hub.on_applied({put("ns", "a", 1, 6)}, 6);
   hub.on_applied({put("other", "b", 1, 7)}, 7);
@@ -146,7 +152,7 @@ TEST(WatchHub, TimeoutAnswersUnchanged) {
   cache::Index index;
   WatchHub hub({}, index, 3);
   Answers answers;
-  hub.poll("ns", 3, {}, 20, answers.fn(), nullptr);
+  poll_watch(hub, "ns", 3, {}, 20, answers.fn(), nullptr);
   ASSERT_TRUE(answers.wait(1));
   EXPECT_FALSE(answers.got[0].changed);
   EXPECT_FALSE(answers.got[0].reset);
@@ -158,10 +164,10 @@ TEST(WatchHub, CancellationForgetsTheWatchEvenWhenAlreadyCancelled) {
   WatchHub hub({}, index, 0);
   Answers answers;
   auto live = std::make_shared<http::Cancellation>();
-  hub.poll("ns", 0, {}, 60'000, answers.fn(), live);
+  poll_watch(hub, "ns", 0, {}, 60'000, answers.fn(), live);
   auto gone = std::make_shared<http::Cancellation>();
   gone->cancel();
-  hub.poll("ns", 0, {}, 60'000, answers.fn(), gone);
+  poll_watch(hub, "ns", 0, {}, 60'000, answers.fn(), gone);
   EXPECT_EQ(hub.held_polls(), 1u);
   live->cancel();
   EXPECT_EQ(hub.held_polls(), 0u);
@@ -172,7 +178,7 @@ TEST(WatchHub, ResetAllAndNamespaceDisableResetWatchers) {
   cache::Index index;
   WatchHub hub({}, index, 0);
   Answers answers;
-  hub.poll("ns", 0, {}, 60'000, answers.fn(), nullptr);
+  poll_watch(hub, "ns", 0, {}, 60'000, answers.fn(), nullptr);
   store::Change disable;
   disable.kind = store::Change::Kind::kNamespacePut;
   disable.ns.name = "ns";
@@ -182,8 +188,8 @@ TEST(WatchHub, ResetAllAndNamespaceDisableResetWatchers) {
   EXPECT_TRUE(answers.got[0].reset);
 
   auto stream = std::make_shared<RecordingStream>();
-  hub.stream("ns", 1, {}, false, stream, nullptr);
-  hub.poll("ns", 1, {}, 60'000, answers.fn(), nullptr);
+  stream_watch(hub, "ns", 1, {}, false, stream, nullptr);
+  poll_watch(hub, "ns", 1, {}, 60'000, answers.fn(), nullptr);
   hub.reset_all(42);
   ASSERT_TRUE(answers.wait(2));
   EXPECT_TRUE(answers.got[1].reset);
@@ -199,7 +205,7 @@ TEST(WatchHub, StreamGetsBacklogThenLiveEventsWithIdsPerRevision) {
   WatchHub hub({}, index, 0);
   hub.on_applied({put("ns", "a", 1, 1, "10")}, 1);
   auto stream = std::make_shared<RecordingStream>();
-  hub.stream("ns", 0, {}, true, stream, nullptr);
+  stream_watch(hub, "ns", 0, {}, true, stream, nullptr);
   hub.on_applied({put("ns", "b", 1, 2), put("ns", "c", 1, 2)}, 2);
   const std::string t = stream->text();
   EXPECT_NE(t.find("id: 1\ndata: {\"namespace\":\"ns\",\"key\":\"a\""), std::string::npos) << t;
@@ -214,14 +220,14 @@ TEST(WatchHub, ShutdownAnswersHeldPollsAndEndsStreams) {
   cache::Index index;
   WatchHub hub({}, index, 9);
   Answers answers;
-  hub.poll("ns", 9, {}, 60'000, answers.fn(), nullptr);
+  poll_watch(hub, "ns", 9, {}, 60'000, answers.fn(), nullptr);
   auto stream = std::make_shared<RecordingStream>();
-  hub.stream("ns", 9, {}, false, stream, nullptr);
+  stream_watch(hub, "ns", 9, {}, false, stream, nullptr);
   hub.shutdown();
   ASSERT_TRUE(answers.wait(1));
   EXPECT_FALSE(answers.got[0].changed);
   EXPECT_TRUE(stream->closed());
-  hub.poll("ns", 9, {}, 60'000, answers.fn(), nullptr);  // answered at once after shutdown
+  poll_watch(hub, "ns", 9, {}, 60'000, answers.fn(), nullptr);  // answered at once after shutdown
   ASSERT_TRUE(answers.wait(2));
   hub.shutdown();  // idempotent
 }

@@ -93,8 +93,8 @@ TEST_F(ApplyTest, UpdateThatChangesNothingSucceedsAndWritesNothing) {
   const uint64_t revision = store_->revision();
   Applied same = run(write("svc", op_update("a", R"({"x":1})")));
   ASSERT_TRUE(same.result.ok()) << same.result.details;
-  EXPECT_EQ(same.result.message, "配置更新成功");
-  EXPECT_EQ(same.result.data,
+  EXPECT_EQ(rendered(same.result).message, "配置更新成功");
+  EXPECT_EQ(rendered(same.result).data,
             R"({"id":1,"namespace":"svc","key":"a","version":1,"old_version":1,"changed":false})");
   EXPECT_EQ(same.result.revision, revision);
   EXPECT_TRUE(same.changes.empty());
@@ -109,7 +109,7 @@ TEST_F(ApplyTest, UpdateThatChangesNothingSucceedsAndWritesNothing) {
   // The namespace: same description and status again.
   Applied ns = run(ns_update(svc_id(), "the service", 1));
   ASSERT_TRUE(ns.result.ok()) << ns.result.details;
-  EXPECT_NE(ns.result.data.find(R"("changed":false)"), std::string::npos) << ns.result.data;
+  EXPECT_NE(rendered(ns.result).data.find(R"("changed":false)"), std::string::npos) << rendered(ns.result).data;
   EXPECT_TRUE(ns.changes.empty());
   EXPECT_EQ(store_->revision(), revision);
   // Every table but meta (applied index) is as it was.
@@ -122,7 +122,7 @@ TEST_F(ApplyTest, UpdateThatChangesNothingSucceedsAndWritesNothing) {
   Applied changed = run(writes("svc", {op_update("a", R"({"x":1})"), op_update("a", "2")}, true));
   ASSERT_TRUE(changed.result.ok());
   EXPECT_EQ(changed.result.revision, revision + 1);
-  EXPECT_NE(changed.result.data.find(R"("changed":false)"), std::string::npos);
+  EXPECT_NE(rendered(changed.result).data.find(R"("changed":false)"), std::string::npos);
 }
 
 // Issue 15 item 13: deleting a namespace keeps its keys' history and versions (the audit

@@ -92,17 +92,27 @@ Applied StoreFixture::run(const api::Command& command) {
   return store_->apply(command, ++index_, now_ms_);
 }
 
-api::CommandResult StoreFixture::ok(const api::Command& command) {
-  Applied a = run(command);
-  EXPECT_TRUE(a.result.ok()) << static_cast<int>(a.result.code) << " " << a.result.details;
-  return a.result;
+Rendered rendered(const api::CommandResult& result) {
+  Rendered r;
+  static_cast<api::CommandResult&>(r) = result;
+  if (result.ok()) {
+    r.message = std::string(api::outcome_message(result.outcome));
+    r.data = api::outcome_data_json(result.outcome);
+  }
+  return r;
 }
 
-api::CommandResult StoreFixture::err(const api::Command& command, api::Errc code) {
+Rendered StoreFixture::ok(const api::Command& command) {
+  Applied a = run(command);
+  EXPECT_TRUE(a.result.ok()) << static_cast<int>(a.result.code) << " " << a.result.details;
+  return rendered(a.result);
+}
+
+Rendered StoreFixture::err(const api::Command& command, api::Errc code) {
   Applied a = run(command);
   EXPECT_EQ(static_cast<int>(a.result.code), static_cast<int>(code)) << a.result.details;
   EXPECT_TRUE(a.changes.empty());
-  return a.result;
+  return rendered(a.result);
 }
 
 void StoreFixture::reopen() {

@@ -36,14 +36,22 @@ api::Command write(const std::string& ns, api::ConfigWrite op);
 api::Command rollback(const std::string& ns, const std::string& key, int64_t target,
                       std::optional<int64_t> expected = std::nullopt);
 
+/// A result with the native API's rendering of its outcome (api::outcome_message and
+/// api::outcome_data_json), as a client would see it.
+struct Rendered : api::CommandResult {
+  std::string message;
+  std::string data;
+};
+Rendered rendered(const api::CommandResult& result);
+
 /// A Store plus a log index and clock that advance with every apply.
 class StoreFixture : public ::testing::Test {
  protected:
   void SetUp() override;
   void TearDown() override;
   Applied run(const api::Command& command);
-  api::CommandResult ok(const api::Command& command);      // expects success
-  api::CommandResult err(const api::Command& command, api::Errc code);  // expects failure
+  Rendered ok(const api::Command& command);                   // expects success
+  Rendered err(const api::Command& command, api::Errc code);  // expects failure
   void reopen();
 
   TempDir dir_;

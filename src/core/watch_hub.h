@@ -15,17 +15,16 @@
 #include <vector>
 
 #include "cache/index.h"
-#include "http/types.h"
 #include "store/store.h"
 
-namespace cairn::service {
+namespace cairn::core {
 
 struct WatchOptions {
   size_t history = 10'000;              // changes kept for watchers that fall behind
   size_t history_bytes = 64 << 20;      // and at most this many bytes of values in them
   int64_t default_timeout_ms = 30'000;  // a long poll without `timeout`
   int64_t max_timeout_ms = 60'000;      // longer `timeout`s are cut to this
-  int64_t heartbeat_ms = 15'000;        // SSE comment line interval
+  int64_t heartbeat_ms = 15'000;        // Subscriber::heartbeat() interval
 };
 
 /// Which keys of a namespace a watcher cares about: all, a set, or a prefix.
@@ -45,30 +44,47 @@ struct WatchEvent {
   std::shared_ptr<const std::string> value;  // compact JSON; null after DELETE and DISABLE
 };
 
-/// What a long poll is answered with (`data` of the envelope).
+/// What a long poll is answered with.
 struct WatchAnswer {
   bool changed = false;
   bool reset = false;
   uint64_t revision = 0;
-  std::vector<WatchEvent> changes;
+  std::vector<WatchEvent> changes;  // the latest change per key, oldest first
 };
-std::string watch_answer_json(const std::string& ns, const WatchAnswer& answer, bool values);
-/// The SSE event that tells a stream to re-read the namespace (the stream ends after it).
-std::string sse_reset_event(const std::string& ns, uint64_t revision);
+
+/// Where a subscription's changes go, as calls (the native front-end writes them as
+/// Server-Sent Events). Calls queue and return; they never block.
+class Subscriber {
+ public:
+  virtual ~Subscriber() = default;
+  /// The subscription is open; its backlog (if any) follows at once.
+  virtual void opened() {}
+  /// Changes after the subscription's revision, oldest first. False: the subscriber is gone.
+  virtual bool changes(const std::vector<WatchEvent>& events) = 0;
+  /// The namespace must be read again at `revision`; end() follows.
+  virtual void reset(const std::string& ns, uint64_t revision) = 0;
+  /// Nothing happened for WatchOptions::heartbeat_ms (keeps idle connections open).
+  virtual void heartbeat() = 0;
+  /// The subscription is over (reset, cancel, shutdown). Idempotent.
+  virtual void end() = 0;
+};
+using SubscriberPtr = std::shared_ptr<Subscriber>;
 
 /// Keeps the recent changes of the node's applied state and the watchers waiting for them:
-/// long polls (answered once, then forgotten) and SSE streams (written to until they end).
+/// long polls (answered once, then forgotten) and subscriptions (told until they end).
 ///
 /// Fed by the state machine right after every apply, on every node, so a follower notifies its
-/// own watchers. A held watch costs a map entry and its Reply, not a thread: one timer thread
-/// answers the long polls whose timeout passed and writes the streams' heartbeats.
+/// own watchers. A held watch costs a map entry and its callback, not a thread: one timer thread
+/// answers the long polls whose timeout passed and sends the subscriptions' heartbeats.
 ///
 /// Reset: a watcher whose revision is older than the retained changes (and whose namespace did
 /// change since), or whose namespace is disabled, deleted or restored from a snapshot, is told
 /// `reset` and must re-read the namespace.
 ///
-/// Threads: on_applied() and reset_all() from the apply thread; poll()/stream() from io threads;
-/// answers and stream writes go out from whichever thread completes them, never under the lock.
+/// Threads: on_applied() and reset_all() from the apply thread; poll(), subscribe() and cancel()
+/// from any thread; answers and subscriber calls are made from whichever thread completes them,
+/// never under the lock (but for a subscription's opening and backlog, so that no change
+/// overtakes them).
 class WatchHub {
  public:
   WatchHub(WatchOptions options, const cache::Index& index, uint64_t revision);
@@ -86,18 +102,24 @@ class WatchHub {
 
   /// A long poll for changes to `ns` after `revision`. Answers at once through `answer` when
   /// there are some (or a reset), else holds until a change or `timeout_ms`. The namespace must
-  /// exist and be enabled (the caller checked). `cancellation` drops the watch on hang-up.
+  /// exist and be enabled (the caller checked). Returns the id of the held poll for cancel(),
+  /// or 0 when it was answered at once.
   using AnswerFn = std::function<void(const WatchAnswer&)>;
-  void poll(const std::string& ns, uint64_t revision, WatchFilter filter, int64_t timeout_ms,
-            AnswerFn answer, const std::shared_ptr<http::Cancellation>& cancellation);
+  uint64_t poll(const std::string& ns, uint64_t revision, WatchFilter filter, int64_t timeout_ms,
+                AnswerFn answer);
 
-  /// An SSE stream of the changes to `ns` after `revision`: the backlog first, then every
-  /// change as it is applied, until the client goes or a reset (written, then closed).
-  void stream(const std::string& ns, uint64_t revision, WatchFilter filter, bool values,
-              http::StreamPtr writer, const std::shared_ptr<http::Cancellation>& cancellation);
+  /// A subscription to the changes to `ns` after `revision`: the backlog first, then every
+  /// change as it is applied, until cancel(), a reset or shutdown. Returns its id for cancel(),
+  /// or 0 when it ended at once.
+  uint64_t subscribe(const std::string& ns, uint64_t revision, WatchFilter filter,
+                     SubscriberPtr subscriber);
 
-  /// Answers every held poll (changed: false), ends every stream and stops the timer thread.
-  /// Idempotent; later poll()/stream() calls are answered at once.
+  /// Forgets a held poll (never answered) or ends a subscription (the caller went away).
+  /// Unknown or finished ids are ignored.
+  void cancel(uint64_t id);
+
+  /// Answers every held poll (changed: false), ends every subscription and stops the timer
+  /// thread. Idempotent; later poll()/subscribe() calls are answered at once.
   void shutdown();
 
   /// Probes.
@@ -114,8 +136,7 @@ class WatchHub {
     WatchFilter filter;
     int64_t deadline_ms = 0;  // polls only
     AnswerFn answer;          // polls
-    http::StreamPtr writer;   // streams
-    bool values = false;      // streams
+    SubscriberPtr sub;        // subscriptions
   };
   enum class Backlog { kNone, kChanges, kReset };
 
@@ -123,8 +144,6 @@ class WatchHub {
   Backlog backlog(const std::string& ns, uint64_t revision, const WatchFilter& filter,
                   std::vector<WatchEvent>& out) const;
   uint64_t add_locked(Watcher w);
-  void forget_on_hangup(uint64_t id, const std::shared_ptr<http::Cancellation>& cancellation);
-  void remove(uint64_t id);
   void erase_locked(std::unordered_map<uint64_t, Watcher>::iterator it);
   void push_event(WatchEvent e);
   void timer_loop();
@@ -142,9 +161,9 @@ class WatchHub {
   std::unordered_map<uint64_t, Watcher> watchers_;
   std::unordered_map<std::string, std::unordered_set<uint64_t>> by_ns_;
   std::set<std::pair<int64_t, uint64_t>> deadlines_;  // polls: (deadline, id)
-  size_t streams_ = 0;
+  size_t streams_ = 0;  // subscriptions
   bool stopping_ = false;
   std::thread timer_;
 };
 
-}  // namespace cairn::service
+}  // namespace cairn::core

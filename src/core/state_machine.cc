@@ -1,8 +1,7 @@
-#include "service/state_machine.h"
+#include "core/state_machine.h"
 
-#include "service/watch_hub.h"
 
-namespace cairn::service {
+namespace cairn::core {
 
 api::CommandResult ConfigStateMachine::apply(const api::Command& command, uint64_t index,
                                              int64_t timestamp_ms) {
@@ -19,7 +18,6 @@ api::CommandResult ConfigStateMachine::apply(const api::Command& command, uint64
 
 void ConfigStateMachine::publish(const api::Command& command, const store::Applied& applied) {
   index_.apply(applied.changes);
-  if (watch_) watch_->on_applied(applied.changes, applied.result.revision);
   for (auto& [on_applied, on_reload] : listeners_) on_applied(command, applied);
 }
 
@@ -58,4 +56,4 @@ api::CommandResult ConfigStateMachine::apply_encoded(std::string_view bytes, uin
   return apply(*command, index, timestamp_ms);
 }
 
-}  // namespace cairn::service
+}  // namespace cairn::core

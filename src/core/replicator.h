@@ -3,8 +3,9 @@
 #include <functional>
 
 #include "api/command.h"
+#include "api/outcome.h"
 
-namespace cairn::service {
+namespace cairn::core {
 
 /// Turns a command into a durable, applied state change and reports the state machine's result.
 /// The API layer depends only on this interface: a single node applies locally
@@ -22,4 +23,4 @@ class Replicator {
   virtual void propose(api::Command command, Done done) = 0;
 };
 
-}  // namespace cairn::service
+}  // namespace cairn::core

@@ -10,9 +10,7 @@
 #include "cache/index.h"
 #include "store/store.h"
 
-namespace cairn::service {
-
-class WatchHub;
+namespace cairn::core {
 
 /// The replicated state machine of a node: applies a command to the SQLite store, then brings
 /// the in-memory index up to date with what changed. Every node runs the same sequence, so every
@@ -22,9 +20,7 @@ class WatchHub;
 /// apply_encoded() are called from the single apply thread.
 class ConfigStateMachine {
  public:
-  /// `watch` (may be null) is told of every change right after the index took it.
-  ConfigStateMachine(store::Store& store, cache::Index& index, WatchHub* watch = nullptr)
-      : store_(store), index_(index), watch_(watch) {}
+  ConfigStateMachine(store::Store& store, cache::Index& index) : store_(store), index_(index) {}
 
   api::CommandResult apply(const api::Command& command, uint64_t index, int64_t timestamp_ms);
 
@@ -42,8 +38,9 @@ class ConfigStateMachine {
   /// Commits the store's group; false when nothing of it took effect.
   bool finish_group();
 
-  /// Derived state kept next to the index (the version ring, the Redis tier): `on_applied`
-  /// runs after every successfully applied command, `on_reload` after the whole state was
+  /// Derived state kept next to the index (the watch hub, the version ring, the Redis tier):
+  /// `on_applied` runs after every successfully applied command, in the order the listeners
+  /// were added, right after the index took its changes; `on_reload` after the whole state was
   /// replaced (snapshot restore). Both on the apply thread; they must be quick. Added before
   /// the first apply.
   using AppliedListener = std::function<void(const api::Command&, const store::Applied&)>;
@@ -54,11 +51,10 @@ class ConfigStateMachine {
  private:
   store::Store& store_;
   cache::Index& index_;
-  WatchHub* watch_;
   std::vector<std::pair<AppliedListener, std::function<void()>>> listeners_;
   void publish(const api::Command& command, const store::Applied& applied);
   bool grouping_ = false;
   std::vector<std::pair<api::Command, store::Applied>> held_;  // a group's successful applies
 };
 
-}  // namespace cairn::service
+}  // namespace cairn::core

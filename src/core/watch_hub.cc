@@ -1,11 +1,11 @@
-#include "service/watch_hub.h"
+#include "core/watch_hub.h"
 
 #include <algorithm>
 
 #include "common/json.h"
 #include "common/time.h"
 
-namespace cairn::service {
+namespace cairn::core {
 
 bool WatchFilter::matches(const std::string& key) const {
   if (!keys.empty()) return std::binary_search(keys.begin(), keys.end(), key);
@@ -13,26 +13,6 @@ bool WatchFilter::matches(const std::string& key) const {
 }
 
 namespace {
-
-void append_change(std::string& out, const WatchEvent& e, bool values, bool with_ns) {
-  out += '{';
-  if (with_ns) {
-    out += R"("namespace":)";
-    append_json_string(out, e.ns);
-    out += ',';
-  }
-  out += R"("key":)";
-  append_json_string(out, e.key);
-  out += R"(,"operation":)";
-  append_json_string(out, e.operation);
-  out += R"(,"version":)" + std::to_string(e.version);
-  out += R"(,"revision":)" + std::to_string(e.revision);
-  if (values && e.value) {
-    out += R"(,"value":)";
-    out += *e.value;
-  }
-  out += '}';
-}
 
 /// Keeps only the latest event per key, oldest first.
 std::vector<WatchEvent> latest_per_key(std::vector<WatchEvent> events) {
@@ -45,47 +25,7 @@ std::vector<WatchEvent> latest_per_key(std::vector<WatchEvent> events) {
   return out;
 }
 
-/// Writes events to a stream; the SSE id (the revision to resume from) goes on the last event
-/// of each revision, so a client cut off inside a batch resumes before it, not after.
-bool write_events(http::StreamWriter& writer, const std::vector<WatchEvent>& events,
-                  bool values) {
-  std::string out;
-  for (size_t i = 0; i < events.size(); ++i) {
-    const auto& e = events[i];
-    out += "event: change\n";
-    if (i + 1 == events.size() || events[i + 1].revision != e.revision) {
-      out += "id: " + std::to_string(e.revision) + "\n";
-    }
-    out += "data: ";
-    append_change(out, e, values, true);
-    out += "\n\n";
-  }
-  return out.empty() || writer.write(std::move(out));
-}
-
 }  // namespace
-
-std::string watch_answer_json(const std::string& ns, const WatchAnswer& answer, bool values) {
-  std::string out = R"({"namespace":)";
-  append_json_string(out, ns);
-  out += answer.changed ? R"(,"changed":true)" : R"(,"changed":false)";
-  out += answer.reset ? R"(,"reset":true)" : R"(,"reset":false)";
-  out += R"(,"revision":)" + std::to_string(answer.revision);
-  out += R"(,"changes":[)";
-  for (size_t i = 0; i < answer.changes.size(); ++i) {
-    if (i) out += ',';
-    append_change(out, answer.changes[i], values, false);
-  }
-  out += "]}";
-  return out;
-}
-
-std::string sse_reset_event(const std::string& ns, uint64_t revision) {
-  std::string out = "event: reset\ndata: {\"namespace\":";
-  append_json_string(out, ns);
-  out += ",\"revision\":" + std::to_string(revision) + "}\n\n";
-  return out;
-}
 
 WatchHub::WatchHub(WatchOptions options, const cache::Index& index, uint64_t revision)
     : options_(options), index_(index), revision_(revision), horizon_(revision) {
@@ -133,13 +73,13 @@ void WatchHub::on_applied(const std::vector<store::Change>& changes, uint64_t re
   }
 
   std::vector<std::pair<AnswerFn, WatchAnswer>> answers;
-  std::vector<std::pair<http::StreamPtr, std::string>> resets;
-  struct StreamWrite {
-    http::StreamPtr writer;
-    std::vector<WatchEvent> events;
-    bool values;
+  struct Reset {
+    SubscriberPtr sub;
+    std::string ns;
+    uint64_t revision;
   };
-  std::vector<StreamWrite> writes;
+  std::vector<Reset> resets;
+  std::vector<std::pair<SubscriberPtr, std::vector<WatchEvent>>> writes;
   {
     std::lock_guard lock(mu_);
     revision_ = std::max(revision_, revision);
@@ -156,8 +96,8 @@ void WatchHub::on_applied(const std::vector<store::Change>& changes, uint64_t re
     };
     for (const auto& ns : reset_ns) {
       visit(ns, [&](auto w) {
-        if (w->second.writer) {
-          resets.emplace_back(w->second.writer, sse_reset_event(ns, revision_));
+        if (w->second.sub) {
+          resets.push_back({w->second.sub, ns, revision_});
         } else {
           WatchAnswer a;
           a.reset = true;
@@ -178,9 +118,9 @@ void WatchHub::on_applied(const std::vector<store::Change>& changes, uint64_t re
           }
         }
         if (matching.empty()) return;
-        if (w->second.writer) {
+        if (w->second.sub) {
           w->second.revision = matching.back().revision;
-          writes.push_back({w->second.writer, std::move(matching), w->second.values});
+          writes.emplace_back(w->second.sub, std::move(matching));
           return;
         }
         WatchAnswer a;
@@ -193,16 +133,16 @@ void WatchHub::on_applied(const std::vector<store::Change>& changes, uint64_t re
     }
   }
   for (auto& [fn, a] : answers) fn(a);
-  for (auto& [writer, text] : resets) {
-    writer->write(std::move(text));
-    writer->close();
+  for (auto& r : resets) {
+    r.sub->reset(r.ns, r.revision);
+    r.sub->end();
   }
-  for (auto& w : writes) write_events(*w.writer, w.events, w.values);
+  for (auto& [sub, events] : writes) sub->changes(events);
 }
 
 void WatchHub::reset_all(uint64_t revision) {
   std::vector<AnswerFn> polls;
-  std::vector<std::pair<http::StreamPtr, std::string>> streams;
+  std::vector<std::pair<SubscriberPtr, std::string>> streams;  // and the namespace
   {
     std::lock_guard lock(mu_);
     revision_ = revision;
@@ -211,8 +151,8 @@ void WatchHub::reset_all(uint64_t revision) {
     event_bytes_ = 0;
     while (!watchers_.empty()) {
       auto it = watchers_.begin();
-      if (it->second.writer) {
-        streams.emplace_back(it->second.writer, sse_reset_event(it->second.ns, revision));
+      if (it->second.sub) {
+        streams.emplace_back(it->second.sub, it->second.ns);
       } else {
         polls.push_back(std::move(it->second.answer));
       }
@@ -223,9 +163,9 @@ void WatchHub::reset_all(uint64_t revision) {
   a.reset = true;
   a.revision = revision;
   for (auto& fn : polls) fn(a);
-  for (auto& [writer, text] : streams) {
-    writer->write(std::move(text));
-    writer->close();
+  for (auto& [sub, ns] : streams) {
+    sub->reset(ns, revision);
+    sub->end();
   }
 }
 
@@ -250,9 +190,8 @@ WatchHub::Backlog WatchHub::backlog(const std::string& ns, uint64_t revision,
   return Backlog::kChanges;
 }
 
-void WatchHub::poll(const std::string& ns, uint64_t revision, WatchFilter filter,
-                    int64_t timeout_ms, AnswerFn answer,
-                    const std::shared_ptr<http::Cancellation>& cancellation) {
+uint64_t WatchHub::poll(const std::string& ns, uint64_t revision, WatchFilter filter,
+                        int64_t timeout_ms, AnswerFn answer) {
   WatchAnswer a;
   {
     std::unique_lock lock(mu_);
@@ -271,52 +210,46 @@ void WatchHub::poll(const std::string& ns, uint64_t revision, WatchFilter filter
       w.filter = std::move(filter);
       w.deadline_ms = monotonic_ms() + std::min(timeout_ms, options_.max_timeout_ms);
       w.answer = std::move(answer);
-      const uint64_t id = add_locked(std::move(w));
-      lock.unlock();
-      forget_on_hangup(id, cancellation);
-      return;
+      return add_locked(std::move(w));
     }
   }
   answer(a);
+  return 0;
 }
 
-void WatchHub::stream(const std::string& ns, uint64_t revision, WatchFilter filter, bool values,
-                      http::StreamPtr writer,
-                      const std::shared_ptr<http::Cancellation>& cancellation) {
+uint64_t WatchHub::subscribe(const std::string& ns, uint64_t revision, WatchFilter filter,
+                             SubscriberPtr subscriber) {
   std::unique_lock lock(mu_);
   if (stopping_) {
     lock.unlock();
-    writer->close();
-    return;
+    subscriber->end();
+    return 0;
   }
   std::vector<WatchEvent> events;
   Backlog b = backlog(ns, revision, filter, events);
   if (b == Backlog::kReset) {
     const uint64_t current = revision_;
     lock.unlock();
-    writer->write(sse_reset_event(ns, current));
-    writer->close();
-    return;
+    subscriber->reset(ns, current);
+    subscriber->end();
+    return 0;
   }
-  // Written under the lock so that no change applied meanwhile overtakes the backlog (write()
-  // only queues).
-  writer->write("retry: 1000\n\n");
-  write_events(*writer, events, values);
+  // Told under the lock so that no change applied meanwhile overtakes the backlog (a
+  // subscriber only queues).
+  subscriber->opened();
+  if (!events.empty()) subscriber->changes(events);
   Watcher w;
   w.ns = ns;
   w.revision = events.empty() ? revision : events.back().revision;
   w.filter = std::move(filter);
-  w.writer = std::move(writer);
-  w.values = values;
-  const uint64_t id = add_locked(std::move(w));
-  lock.unlock();
-  forget_on_hangup(id, cancellation);
+  w.sub = std::move(subscriber);
+  return add_locked(std::move(w));
 }
 
 uint64_t WatchHub::add_locked(Watcher w) {
   const uint64_t id = next_id_++;
   w.id = id;
-  if (w.writer) {
+  if (w.sub) {
     ++streams_;
   } else {
     deadlines_.emplace(w.deadline_ms, id);
@@ -327,32 +260,25 @@ uint64_t WatchHub::add_locked(Watcher w) {
   return id;
 }
 
-void WatchHub::forget_on_hangup(uint64_t id,
-                                const std::shared_ptr<http::Cancellation>& cancellation) {
-  // Runs later on an io thread, or right here if the client has already gone; never with mu_
-  // held, since remove() takes it.
-  if (cancellation) cancellation->on_cancel([this, id] { remove(id); });
-}
-
-void WatchHub::remove(uint64_t id) {
+void WatchHub::cancel(uint64_t id) {
   AnswerFn dropped;
-  http::StreamPtr writer;
+  SubscriberPtr sub;
   {
     std::lock_guard lock(mu_);
     auto it = watchers_.find(id);
     if (it == watchers_.end()) return;
     dropped = std::move(it->second.answer);
-    writer = it->second.writer;  // a copy: erase_locked() tells streams by their writer
+    sub = it->second.sub;  // a copy: erase_locked() tells subscriptions by their subscriber
     erase_locked(it);
   }
-  // Dropped outside the lock: the Reply's destructor talks to the HTTP server.
+  // Dropped outside the lock: a front-end's answer callback may talk to its server.
   dropped = nullptr;
-  if (writer) writer->close();
+  if (sub) sub->end();
 }
 
 void WatchHub::erase_locked(std::unordered_map<uint64_t, Watcher>::iterator it) {
   const Watcher& w = it->second;
-  if (w.writer) {
+  if (w.sub) {
     --streams_;
   } else {
     deadlines_.erase({w.deadline_ms, w.id});
@@ -375,11 +301,11 @@ void WatchHub::timer_loop() {
       expired.push_back(std::move(it->second.answer));
       erase_locked(it);
     }
-    std::vector<http::StreamPtr> beats;
+    std::vector<SubscriberPtr> beats;
     if (now >= next_heartbeat) {
       next_heartbeat = now + options_.heartbeat_ms;
       for (const auto& [id, w] : watchers_) {
-        if (w.writer) beats.push_back(w.writer);
+        if (w.sub) beats.push_back(w.sub);
       }
     }
     if (!expired.empty() || !beats.empty()) {
@@ -388,7 +314,7 @@ void WatchHub::timer_loop() {
       lock.unlock();
       for (auto& fn : expired) fn(a);
       expired.clear();
-      for (auto& writer : beats) writer->write(": heartbeat\n\n");
+      for (auto& sub : beats) sub->heartbeat();
       beats.clear();
       lock.lock();
       continue;
@@ -401,15 +327,15 @@ void WatchHub::timer_loop() {
 
 void WatchHub::shutdown() {
   std::vector<AnswerFn> polls;
-  std::vector<http::StreamPtr> streams;
+  std::vector<SubscriberPtr> streams;
   {
     std::lock_guard lock(mu_);
     if (stopping_ && !timer_.joinable()) return;
     stopping_ = true;
     while (!watchers_.empty()) {
       auto it = watchers_.begin();
-      if (it->second.writer) {
-        streams.push_back(it->second.writer);
+      if (it->second.sub) {
+        streams.push_back(it->second.sub);
       } else {
         polls.push_back(std::move(it->second.answer));
       }
@@ -421,7 +347,7 @@ void WatchHub::shutdown() {
   WatchAnswer a;
   a.revision = revision();
   for (auto& fn : polls) fn(a);
-  for (auto& writer : streams) writer->close();
+  for (auto& sub : streams) sub->end();
 }
 
 size_t WatchHub::held_polls() const {
@@ -444,4 +370,4 @@ uint64_t WatchHub::horizon() const {
   return horizon_;
 }
 
-}  // namespace cairn::service
+}  // namespace cairn::core

@@ -1,9 +1,9 @@
 #pragma once
 
-#include "service/replicator.h"
-#include "service/state_machine.h"
+#include "core/replicator.h"
+#include "core/state_machine.h"
 
-namespace cairn::service {
+namespace cairn::core {
 
 /// Test and fuzzing double: applies each command on the calling thread, as log index
 /// applied_index()+1 at a fixed timestamp, and calls `done` before propose() returns. That
@@ -24,4 +24,4 @@ class InlineReplicator final : public Replicator {
   int64_t timestamp_ms_;
 };
 
-}  // namespace cairn::service
+}  // namespace cairn::core

@@ -1,0 +1,167 @@
+#pragma once
+
+// The config center as a C++ API (DESIGN.md §4, docs/architecture.md): typed requests in,
+// `Result<T, api::Error>` or an api::CommandResult out. It knows nothing of HTTP; the /api/v1
+// handlers (src/service today) and the protocol front-ends to come decode a request, call it
+// and encode the answer.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "api/command.h"
+#include "api/errors.h"
+#include "api/outcome.h"
+#include "cache/index.h"
+#include "cache/probe.h"
+#include "cache/version_ring.h"
+#include "common/result.h"
+#include "common/time.h"
+#include "core/replicator.h"
+#include "store/store.h"
+
+namespace cairn::core {
+
+struct CoreOptions {
+  /// Where hits and misses of each cache tier are counted, and the ring of recent versions
+  /// (docs/cache.md). Null: not counted / every older version read goes further.
+  cache::Probe* cache_probe = nullptr;
+  cache::VersionRing* version_ring = nullptr;
+  /// Looks up version `version` of ns/key beyond the ring (the Redis tier, docs/cache.md):
+  /// JSON object text {"value","version","created_at_ms"} or nullopt. Null: none. Any thread;
+  /// must be bounded in time.
+  std::function<std::optional<std::string>(const std::string& ns, const std::string& key,
+                                           int64_t version)>
+      version_lookup;
+  /// Whether this node's database is down (degraded mode, docs/observability.md): a version
+  /// read beyond the version ring then carries a warning. Null: never. Any thread.
+  std::function<bool()> database_down;
+  /// Offered every version read from SQLite (the Redis tier fills itself with them). Any
+  /// thread; must not block.
+  std::function<void(const std::string& ns, const std::string& key, int64_t version,
+                     const std::string& value, int64_t created_at_ms)>
+      version_filled;
+};
+
+/// A client read of one key: the current version, a given `version`, or the one current `at`
+/// an instant (not both).
+struct GetConfig {
+  std::string ns;
+  std::string key;
+  std::optional<int64_t> version;
+  std::optional<Instant> at;
+};
+
+/// One value as a client read answers it. `value` is compact JSON text (numbers keep their
+/// digits).
+struct ConfigValue {
+  std::string ns;
+  std::string key;
+  std::string value;
+  int64_t version = 0;
+  int64_t updated_at_ms = 0;  // of this version
+  /// Degraded mode: the version is beyond the in-memory ring and the database is down.
+  std::string warning;
+};
+
+/// Several keys of one namespace, as a batch read answers them: found ones in the order asked,
+/// the others (absent or disabled) under `missing`.
+struct KeyValues {
+  struct Item {
+    std::string key;
+    std::string value;
+    int64_t version = 0;
+  };
+  std::string ns;
+  std::vector<Item> configs;
+  std::vector<std::string> missing;
+};
+
+/// Every enabled key of a namespace (key → value text, ordered by key), now or at an instant.
+struct NamespaceValues {
+  std::string ns;
+  std::vector<std::pair<std::string, std::string>> configs;
+  uint64_t revision = 0;       // the namespace's last change (until `at`)
+  int64_t updated_at_ms = 0;
+  std::optional<int64_t> at_ms;          // the instant asked, when one was
+  std::vector<std::string> unavailable;  // at an instant: keys pruned by retention since
+};
+
+/// The config center. Reads of current values come from the in-memory index, older versions
+/// from the version ring, the Redis tier, then SQLite; writes go through the Replicator as
+/// commands and answer with their typed outcome.
+///
+/// Lifetime: borrows the store, index and replicator, which must outlive it. Threads: every
+/// method may be called from any thread concurrently.
+class Core {
+ public:
+  Core(CoreOptions options, store::Store& store, cache::Index& index, Replicator& replicator);
+
+  // ---- client reads (seed §3.8.3) ----
+  Result<ConfigValue, api::Error> get_config(const GetConfig& request) const;
+  /// `keys` without duplicates; 1..api::kMaxBatchOperations of them.
+  Result<KeyValues, api::Error> get_keys(const std::string& ns,
+                                         const std::vector<std::string>& keys) const;
+  Result<NamespaceValues, api::Error> get_namespace(const std::string& ns,
+                                                    const std::optional<Instant>& at) const;
+  /// Why a client may not read or watch namespace `ns` (absent or disabled: 40402), or nullopt.
+  std::optional<api::Error> readable_namespace(const std::string& ns) const;
+  /// Why ns/key must not be shown to a client (disabled namespace: 40402, disabled config:
+  /// 40403), or nullopt. `current` (optional) gets the key's current version, 0 when none.
+  std::optional<api::Error> hidden_from_clients(const std::string& ns, const std::string& key,
+                                                int64_t* current = nullptr) const;
+
+  // ---- versions and history (SQLite; seed §3.8.5) ----
+  Result<store::Page<store::VersionRow>, api::Error> versions(
+      const std::string& ns, const std::string& key, const store::PageRequest& page) const;
+  Result<store::VersionRow, api::Error> version(const std::string& ns, const std::string& key,
+                                                int64_t version) const;
+  Result<store::Page<store::HistoryRow>, api::Error> history(
+      const std::string& ns, const std::string& key, const store::PageRequest& page) const;
+
+  // ---- lists (admin) ----
+  Result<store::Page<store::ConfigRow>, api::Error> list_configs(
+      const store::ConfigFilter& filter, const store::PageRequest& page) const;
+  Result<store::Page<store::NamespaceRow>, api::Error> list_namespaces(
+      const store::NamespaceFilter& filter, const store::PageRequest& page) const;
+
+  /// The id of the namespace named `name`, from the index.
+  std::optional<int64_t> namespace_id(std::string_view name) const;
+
+  // ---- the node's own state (health, debug vars) ----
+  struct Status {
+    uint64_t revision = 0;
+    uint64_t applied_index = 0;
+    uint64_t store_read_queries = 0;  // SQLite reads since start
+    uint64_t index_reads = 0;         // reads served by the in-memory index
+  };
+  Status status() const;
+  /// A trivial database query (health).
+  Result<Ok, api::Error> ping() const;
+  /// Hex SHA-256 of every table (store::Store::checksum): equal on nodes with equal state.
+  std::string checksum() const;
+
+  // ---- writes ----
+  /// Replicates `command` and calls `done` with what applying it produced (on success the
+  /// typed outcome, api::CommandResult::outcome), once, on any thread.
+  void submit(api::Command command, Replicator::Done done);
+
+  const CoreOptions& options() const { return options_; }
+  /// For the parts of the node not behind a core call yet (issue 16 leftovers: tokens, audit).
+  store::Store& store() const { return store_; }
+
+ private:
+  /// A version other than the current one: ring, Redis tier, then SQLite.
+  Result<ConfigValue, api::Error> older_version(const std::string& ns, const std::string& key,
+                                                int64_t version) const;
+
+  CoreOptions options_;
+  store::Store& store_;
+  cache::Index& index_;
+  Replicator& replicator_;
+};
+
+}  // namespace cairn::core

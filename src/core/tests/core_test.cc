@@ -1,0 +1,244 @@
+// The core API driven in process, without HTTP: a real SQLite store in a temp dir, the index,
+// the state machine and a replicator that applies on the calling thread.
+
+#include "core/core.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "cache/probe.h"
+#include "core/state_machine.h"
+#include "core/test_replicator.h"
+#include "core/watch_hub.h"
+
+namespace cairn::core {
+namespace {
+
+using api::Errc;
+
+class CoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           ("core_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    store::Options options;
+    options.path = (dir_ / "cairn.db").string();
+    auto opened = store::Store::open(options);
+    ASSERT_TRUE(opened.ok()) << opened.error().details;
+    store_ = std::move(*opened);
+    ASSERT_TRUE(index_.load(*store_).ok());
+    sm_ = std::make_unique<ConfigStateMachine>(*store_, index_);
+    sm_->add_listener([this](const api::Command&, const store::Applied& a) {
+      ring_.record(a.changes);
+    });
+    replicator_ = std::make_unique<InlineReplicator>(*sm_);
+    CoreOptions o;
+    o.cache_probe = &probe_;
+    o.version_ring = &ring_;
+    o.database_down = [this] { return database_down_; };
+    core_ = std::make_unique<Core>(std::move(o), *store_, index_, *replicator_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  api::CommandResult submit(api::CommandBody body) {
+    api::CommandResult out;
+    core_->submit(api::Command{"req-1", "tester", std::move(body)},
+                  [&out](api::CommandResult r) { out = std::move(r); });
+    return out;
+  }
+  api::CommandResult put(const std::string& ns, api::ConfigOp op, const std::string& key,
+                         std::optional<std::string> value) {
+    api::ConfigWrite w;
+    w.op = op;
+    w.key = key;
+    w.value = std::move(value);
+    return submit(api::WriteConfigs{ns, {std::move(w)}, false});
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Store> store_;
+  cache::Index index_;
+  cache::VersionRing ring_;
+  cache::Probe probe_;
+  bool database_down_ = false;
+  std::unique_ptr<ConfigStateMachine> sm_;
+  std::unique_ptr<InlineReplicator> replicator_;
+  std::unique_ptr<Core> core_;
+};
+
+TEST_F(CoreTest, WritesAnswerWithTypedOutcomes) {
+  auto created = submit(api::CreateNamespace{"svc", "orders"});
+  ASSERT_TRUE(created.ok()) << created.details;
+  const auto* ns = created.as<api::NamespaceCreated>();
+  ASSERT_NE(ns, nullptr);
+  EXPECT_EQ(ns->ns.name, "svc");
+  EXPECT_EQ(ns->ns.description, "orders");
+
+  auto written = put("svc", api::ConfigOp::kCreate, "db.port", "5432");
+  ASSERT_TRUE(written.ok()) << written.details;
+  const auto* w = written.as<api::ConfigsWritten>();
+  ASSERT_NE(w, nullptr);
+  ASSERT_EQ(w->ops.size(), 1u);
+  EXPECT_EQ(w->ops[0].version, 1);
+  EXPECT_TRUE(w->changed());
+
+  auto same = put("svc", api::ConfigOp::kUpdate, "db.port", "5432");
+  ASSERT_TRUE(same.ok());
+  EXPECT_FALSE(same.as<api::ConfigsWritten>()->changed());  // a no-op update writes nothing
+  EXPECT_EQ(same.revision, written.revision);
+
+  auto missing = put("nope", api::ConfigOp::kCreate, "k", "1");
+  EXPECT_EQ(missing.code, Errc::kNamespaceNotFound);
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(missing.outcome));
+}
+
+TEST_F(CoreTest, ReadsCurrentOlderAndMissingValues) {
+  ASSERT_TRUE(submit(api::CreateNamespace{"svc", ""}).ok());
+  ASSERT_TRUE(put("svc", api::ConfigOp::kCreate, "timeout", "10").ok());
+  ASSERT_TRUE(put("svc", api::ConfigOp::kUpdate, "timeout", "20.50").ok());
+
+  auto current = core_->get_config(GetConfig{"svc", "timeout", {}, {}});
+  ASSERT_TRUE(current.ok()) << current.error().details;
+  EXPECT_EQ(current->value, "20.50");  // the number's own text
+  EXPECT_EQ(current->version, 2);
+  EXPECT_EQ(probe_.hits(cache::CacheType::kLocal), 1u);
+
+  auto older = core_->get_config(GetConfig{"svc", "timeout", 1, {}});
+  ASSERT_TRUE(older.ok());
+  EXPECT_EQ(older->value, "10");
+  EXPECT_EQ(probe_.hits(cache::CacheType::kVersionRing), 1u);  // from the ring, not SQLite
+
+  EXPECT_EQ(core_->get_config(GetConfig{"svc", "absent", {}, {}}).error().code,
+            Errc::kConfigNotFound);
+  EXPECT_EQ(core_->get_config(GetConfig{"other", "timeout", {}, {}}).error().code,
+            Errc::kNamespaceNotFound);
+  EXPECT_EQ(core_->get_config(GetConfig{"svc", "timeout", 9, {}}).error().code, Errc::kNotFound);
+  EXPECT_EQ(core_->get_config(GetConfig{"svc", "timeout", 1, Instant{1, 1}}).error().code,
+            Errc::kBadRequest);  // version and at together
+}
+
+TEST_F(CoreTest, ReadsAtAnInstant) {
+  ASSERT_TRUE(submit(api::CreateNamespace{"svc", ""}).ok());
+  ASSERT_TRUE(put("svc", api::ConfigOp::kCreate, "k", R"("a")").ok());
+  // The inline replicator stamps every command with the same time: the last one wins.
+  auto at = core_->get_config(GetConfig{"svc", "k", {}, Instant{1705744800000, 1}});
+  ASSERT_TRUE(at.ok()) << at.error().details;
+  EXPECT_EQ(at->value, R"("a")");
+  EXPECT_EQ(core_->get_config(GetConfig{"svc", "k", {}, Instant{1000, 1}}).error().code,
+            Errc::kNotFound);  // nothing was current before it was created
+  auto ns = core_->get_namespace("svc", Instant{1705744800000, 1});
+  ASSERT_TRUE(ns.ok());
+  ASSERT_TRUE(ns->at_ms.has_value());
+  ASSERT_EQ(ns->configs.size(), 1u);
+  EXPECT_TRUE(ns->unavailable.empty());
+}
+
+TEST_F(CoreTest, DisabledNamespacesAndConfigsAreHiddenFromClients) {
+  auto created = submit(api::CreateNamespace{"svc", ""});
+  ASSERT_TRUE(created.ok());
+  ASSERT_TRUE(put("svc", api::ConfigOp::kCreate, "on", "true").ok());
+  ASSERT_TRUE(put("svc", api::ConfigOp::kCreate, "off", "false").ok());
+  api::ConfigWrite disable;
+  disable.op = api::ConfigOp::kUpdate;
+  disable.key = "off";
+  disable.status = 0;
+  ASSERT_TRUE(submit(api::WriteConfigs{"svc", {disable}, false}).ok());
+
+  auto keys = core_->get_keys("svc", {"on", "off", "none"});
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->configs.size(), 1u);
+  EXPECT_EQ(keys->configs[0].key, "on");
+  EXPECT_EQ(keys->missing, (std::vector<std::string>{"off", "none"}));
+  EXPECT_EQ(core_->get_config(GetConfig{"svc", "off", {}, {}}).error().code,
+            Errc::kConfigNotFound);
+  auto ns = core_->get_namespace("svc", std::nullopt);
+  ASSERT_TRUE(ns.ok());
+  ASSERT_EQ(ns->configs.size(), 1u);
+  EXPECT_EQ(ns->configs[0].first, "on");
+
+  api::UpdateNamespace off;
+  off.id = created.as<api::NamespaceCreated>()->ns.id;
+  off.status = 0;
+  ASSERT_TRUE(submit(off).ok());
+  EXPECT_EQ(core_->hidden_from_clients("svc", "on")->code, Errc::kNamespaceNotFound);
+  EXPECT_EQ(core_->get_keys("svc", {"on"}).error().code, Errc::kNamespaceNotFound);
+  EXPECT_EQ(core_->get_namespace("svc", std::nullopt).error().code, Errc::kNamespaceNotFound);
+}
+
+TEST_F(CoreTest, DegradedReadsBeyondTheRingSayWhy) {
+  ASSERT_TRUE(submit(api::CreateNamespace{"svc", ""}).ok());
+  ASSERT_TRUE(put("svc", api::ConfigOp::kCreate, "k", "0").ok());
+  for (int i = 1; i <= static_cast<int>(cache::VersionRing::kSize) + 1; ++i) {
+    ASSERT_TRUE(put("svc", api::ConfigOp::kUpdate, "k", std::to_string(i)).ok());
+  }
+  database_down_ = true;
+  auto first = core_->get_config(GetConfig{"svc", "k", 1, {}});
+  ASSERT_TRUE(first.ok());  // SQLite is still readable here; the warning says the ring missed
+  EXPECT_NE(first->warning.find("not among the last"), std::string::npos) << first->warning;
+}
+
+}  // namespace
+}  // namespace cairn::core
+
+namespace cairn::core {
+namespace {
+
+/// Records what a subscription is told.
+class RecordingSubscriber final : public Subscriber {
+ public:
+  void opened() override { log.push_back("opened"); }
+  bool changes(const std::vector<WatchEvent>& events) override {
+    for (const auto& e : events) log.push_back(e.key + "@" + std::to_string(e.revision));
+    return true;
+  }
+  void reset(const std::string& ns, uint64_t revision) override {
+    log.push_back("reset " + ns + "@" + std::to_string(revision));
+  }
+  void heartbeat() override {}
+  void end() override { log.push_back("end"); }
+  std::vector<std::string> log;
+};
+
+TEST_F(CoreTest, WatchersHearOfWritesThroughCallbacks) {
+  WatchHub hub({}, index_, store_->revision());
+  sm_->add_listener([&hub](const api::Command&, const store::Applied& a) {
+    hub.on_applied(a.changes, a.result.revision);
+  });
+  auto created = submit(api::CreateNamespace{"svc", ""});
+  ASSERT_TRUE(created.ok());
+  auto sub = std::make_shared<RecordingSubscriber>();
+  const uint64_t id = hub.subscribe("svc", created.revision, {}, sub);
+  ASSERT_NE(id, 0u);
+  std::vector<WatchAnswer> answers;
+  ASSERT_NE(hub.poll("svc", created.revision, {}, 60'000,
+                     [&answers](const WatchAnswer& a) { answers.push_back(a); }),
+            0u);  // held: nothing changed yet
+
+  auto written = put("svc", api::ConfigOp::kCreate, "k", "1");
+  ASSERT_TRUE(written.ok());
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_TRUE(answers[0].changed);
+  ASSERT_EQ(answers[0].changes.size(), 1u);
+  EXPECT_EQ(*answers[0].changes[0].value, "1");
+  const std::string k = "k@" + std::to_string(written.revision);
+  EXPECT_EQ(sub->log, (std::vector<std::string>{"opened", k}));
+
+  api::UpdateNamespace off;
+  off.id = created.as<api::NamespaceCreated>()->ns.id;
+  off.status = 0;
+  auto disabled = submit(off);
+  ASSERT_TRUE(disabled.ok());
+  const std::string reset = "reset svc@" + std::to_string(disabled.revision);
+  EXPECT_EQ(sub->log, (std::vector<std::string>{"opened", k, reset, "end"}));
+  hub.cancel(id);  // already over: ignored
+  EXPECT_EQ(hub.open_streams(), 0u);
+  hub.shutdown();
+}
+
+}  // namespace
+}  // namespace cairn::core

@@ -1,0 +1,109 @@
+#include "service/watch_sse.h"
+
+#include "common/json.h"
+
+namespace cairn::service {
+
+namespace {
+
+void append_change(std::string& out, const core::WatchEvent& e, bool values, bool with_ns) {
+  out += '{';
+  if (with_ns) {
+    out += R"("namespace":)";
+    append_json_string(out, e.ns);
+    out += ',';
+  }
+  out += R"("key":)";
+  append_json_string(out, e.key);
+  out += R"(,"operation":)";
+  append_json_string(out, e.operation);
+  out += R"(,"version":)" + std::to_string(e.version);
+  out += R"(,"revision":)" + std::to_string(e.revision);
+  if (values && e.value) {
+    out += R"(,"value":)";
+    out += *e.value;
+  }
+  out += '}';
+}
+
+/// A subscription written as Server-Sent Events. The SSE id (the revision to resume from) goes
+/// on the last event of each revision, so a client cut off inside a batch resumes before it,
+/// not after.
+class SseSubscriber final : public core::Subscriber {
+ public:
+  SseSubscriber(http::StreamPtr writer, bool values)
+      : writer_(std::move(writer)), values_(values) {}
+
+  void opened() override { writer_->write("retry: 1000\n\n"); }
+  bool changes(const std::vector<core::WatchEvent>& events) override {
+    std::string out;
+    for (size_t i = 0; i < events.size(); ++i) {
+      const auto& e = events[i];
+      out += "event: change\n";
+      if (i + 1 == events.size() || events[i + 1].revision != e.revision) {
+        out += "id: " + std::to_string(e.revision) + "\n";
+      }
+      out += "data: ";
+      append_change(out, e, values_, true);
+      out += "\n\n";
+    }
+    return out.empty() || writer_->write(std::move(out));
+  }
+  void reset(const std::string& ns, uint64_t revision) override {
+    writer_->write(sse_reset_event(ns, revision));
+  }
+  void heartbeat() override { writer_->write(": heartbeat\n\n"); }
+  void end() override { writer_->close(); }
+
+ private:
+  http::StreamPtr writer_;
+  bool values_;
+};
+
+/// Runs later on an io thread, or right here if the client has already gone.
+void cancel_on_hangup(core::WatchHub& hub, uint64_t id,
+                      const std::shared_ptr<http::Cancellation>& cancellation) {
+  if (id && cancellation) cancellation->on_cancel([&hub, id] { hub.cancel(id); });
+}
+
+}  // namespace
+
+std::string watch_answer_json(const std::string& ns, const core::WatchAnswer& answer,
+                              bool values) {
+  std::string out = R"({"namespace":)";
+  append_json_string(out, ns);
+  out += answer.changed ? R"(,"changed":true)" : R"(,"changed":false)";
+  out += answer.reset ? R"(,"reset":true)" : R"(,"reset":false)";
+  out += R"(,"revision":)" + std::to_string(answer.revision);
+  out += R"(,"changes":[)";
+  for (size_t i = 0; i < answer.changes.size(); ++i) {
+    if (i) out += ',';
+    append_change(out, answer.changes[i], values, false);
+  }
+  out += "]}";
+  return out;
+}
+
+std::string sse_reset_event(const std::string& ns, uint64_t revision) {
+  std::string out = "event: reset\ndata: {\"namespace\":";
+  append_json_string(out, ns);
+  out += ",\"revision\":" + std::to_string(revision) + "}\n\n";
+  return out;
+}
+
+void poll_watch(core::WatchHub& hub, const std::string& ns, uint64_t revision,
+                core::WatchFilter filter, int64_t timeout_ms, core::WatchHub::AnswerFn answer,
+                const std::shared_ptr<http::Cancellation>& cancellation) {
+  cancel_on_hangup(hub, hub.poll(ns, revision, std::move(filter), timeout_ms, std::move(answer)),
+                   cancellation);
+}
+
+void stream_watch(core::WatchHub& hub, const std::string& ns, uint64_t revision,
+                  core::WatchFilter filter, bool values, http::StreamPtr writer,
+                  const std::shared_ptr<http::Cancellation>& cancellation) {
+  auto subscriber = std::make_shared<SseSubscriber>(std::move(writer), values);
+  cancel_on_hangup(hub, hub.subscribe(ns, revision, std::move(filter), std::move(subscriber)),
+                   cancellation);
+}
+
+}  // namespace cairn::service

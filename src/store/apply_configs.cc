@@ -1,0 +1,281 @@
+// Config commands: create/update/delete (alone or as a batch) and rollback.
+
+#include <algorithm>
+
+#include "store/apply_internal.h"
+
+namespace cairn::store::apply_detail {
+
+// ---- configs ----
+
+/// What one create/update/delete did, for the result's data.
+struct OpOutcome {
+  int64_t id = 0;
+  int64_t version = 0;
+  int64_t old_version = 0;
+  bool changed = true;  // false: an update that found everything as asked (nothing written)
+};
+
+R<OpOutcome> create_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWrite& w) {
+  if (!w.value) return fail(Errc::kBadRequest, "value is required", "value");
+  auto value = normalize_value(*w.value, ctx.options.max_value_bytes);
+  if (!value.ok()) return Unexpected{value.error()};
+  if (auto ok = check_common_fields(w); !ok.ok()) return Unexpected{ok.error()};
+  if (config_by_key(ctx.db, ns.id, w.key)) {
+    return fail(Errc::kKeyExists,
+                "key " + squote(w.key) + " already exists in namespace " + squote(ns.name),
+                "key");
+  }
+  // expected_version has no meaning for a key that does not exist; it is ignored on create.
+  int64_t version = last_version(ctx.db, ns.name, w.key) + 1;
+  ctx.db
+      .prepare(
+          "INSERT INTO config(namespace_id, \"key\", value, version, description, status, "
+          "created_by, updated_by, created_at, updated_at, revision) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind(ns.id)
+      .bind(w.key)
+      .bind(*value)
+      .bind(version)
+      .bind(w.description.value_or(""))
+      .bind(w.status.value_or(1))
+      .bind(ctx.operator_name)
+      .bind(ctx.operator_name)
+      .bind(ctx.ts)
+      .bind(ctx.ts)
+      .bind(ctx.rev)
+      .run();
+  int64_t id = ctx.db.last_insert_id();
+  set_last_version(ctx.db, ns.name, w.key, version);
+  insert_version(ctx, id, ns.id, w.key, *value, version);
+  insert_history(ctx, id, ns.id, w.key, std::nullopt, *value, version, "CREATE");
+  auto row = config_by_key(ctx.db, ns.id, w.key);
+  if (!row) return fail(Errc::kDatabase, "config row vanished after insert");
+  ctx.changes.push_back(Change{Change::Kind::kConfigPut, {}, *row, "CREATE"});
+  return OpOutcome{id, version, 0};
+}
+
+/// The config an update or delete acts on: it must exist (40403) and be at the expected
+/// version when one is given (40901).
+R<ConfigRow> existing_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWrite& w) {
+  auto current = config_by_key(ctx.db, ns.id, w.key);
+  if (!current) {
+    return fail(Errc::kConfigNotFound,
+                "key " + squote(w.key) + " does not exist in namespace " + squote(ns.name),
+                "key");
+  }
+  if (auto ok = check_expected(w.expected_version, current->version); !ok.ok()) {
+    return Unexpected{ok.error()};
+  }
+  return *current;
+}
+
+R<OpOutcome> update_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWrite& w) {
+  auto current = existing_config(ctx, ns, w);
+  if (!current.ok()) return Unexpected{current.error()};
+  if (!w.value && !w.description && !w.status) {
+    return fail(Errc::kBadRequest, "one of value, description or status is required", "value");
+  }
+  std::string value = current->value;
+  if (w.value) {
+    auto normalized = normalize_value(*w.value, ctx.options.max_value_bytes);
+    if (!normalized.ok()) return Unexpected{normalized.error()};
+    value = std::move(*normalized);
+  }
+  if (auto ok = check_common_fields(w); !ok.ok()) return Unexpected{ok.error()};
+  std::string description = w.description.value_or(current->description);
+  int status = w.status.value_or(current->status);
+  bool value_changed = value != current->value;
+  bool status_changed = status != current->status;
+  if (!value_changed && !status_changed && description == current->description) {
+    // Nothing to change (a retried or repeated write, like etcd's and Consul's puts):
+    // success at the same version; no version, history, revision or watch event.
+    return OpOutcome{current->id, current->version, current->version, false};
+  }
+  int64_t version = current->version;
+  if (value_changed) {
+    version = std::max(current->version, last_version(ctx.db, ns.name, w.key)) + 1;
+  }
+  ctx.db
+      .prepare(
+          "UPDATE config SET value = ?, version = ?, description = ?, status = ?, "
+          "updated_by = ?, updated_at = ?, revision = ? WHERE id = ?")
+      .bind(value)
+      .bind(version)
+      .bind(description)
+      .bind(status)
+      .bind(ctx.operator_name)
+      .bind(ctx.ts)
+      .bind(ctx.rev)
+      .bind(current->id)
+      .run();
+  std::string operation = "UPDATE";  // a description-only change writes no history
+  if (value_changed) {
+    set_last_version(ctx.db, ns.name, w.key, version);
+    insert_version(ctx, current->id, ns.id, w.key, value, version);
+    insert_history(ctx, current->id, ns.id, w.key, current->value, value, version, "UPDATE");
+  }
+  if (status_changed) {
+    const char* op = status == 1 ? "ENABLE" : "DISABLE";
+    insert_history(ctx, current->id, ns.id, w.key, value, value, version, op);
+    if (!value_changed) operation = op;
+  }
+  auto row = config_by_key(ctx.db, ns.id, w.key);
+  if (!row) return fail(Errc::kDatabase, "config row vanished after update");
+  ctx.changes.push_back(Change{Change::Kind::kConfigPut, {}, *row, operation});
+  return OpOutcome{current->id, version, current->version};
+}
+
+R<OpOutcome> delete_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWrite& w) {
+  auto current = existing_config(ctx, ns, w);
+  if (!current.ok()) return Unexpected{current.error()};
+  insert_history(ctx, current->id, ns.id, w.key, current->value, "null", current->version,
+                 "DELETE");
+  ctx.db.prepare("DELETE FROM config WHERE id = ?").bind(current->id).run();
+  ConfigRow last = *current;
+  last.revision = ctx.rev;
+  last.updated_at_ms = ctx.ts;
+  last.updated_by = ctx.operator_name;
+  ctx.changes.push_back(Change{Change::Kind::kConfigDelete, {}, last, "DELETE"});
+  return OpOutcome{current->id, current->version, current->version};
+}
+
+R<OpOutcome> apply_op(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWrite& w) {
+  if (auto bad = api::check_key(w.key)) return fail(Errc::kValidation, *bad, "key");
+  switch (w.op) {
+    case api::ConfigOp::kCreate:
+      return create_config(ctx, ns, w);
+    case api::ConfigOp::kUpdate:
+      return update_config(ctx, ns, w);
+    case api::ConfigOp::kDelete:
+      return delete_config(ctx, ns, w);
+  }
+  return fail(Errc::kBadRequest, "unknown operation", "op");
+}
+
+/// The namespace a config write goes to: exists (40402) and is enabled (40901).
+R<NamespaceRow> writable_namespace(Ctx& ctx, const std::string& name) {
+  if (auto bad = api::check_namespace_name(name)) {
+    return fail(Errc::kValidation, *bad, "namespace");
+  }
+  auto ns = namespace_by_name(ctx.db, name);
+  if (!ns) {
+    return fail(Errc::kNamespaceNotFound, "namespace " + squote(name) + " does not exist",
+                "namespace");
+  }
+  if (ns->status != 1) {
+    return fail(Errc::kConflict,
+                "namespace " + squote(name) + " is disabled; enable it before writing configs",
+                "namespace");
+  }
+  return std::move(*ns);
+}
+
+/// Records the command's revision on the namespace and puts its final state in every change.
+R<NamespaceRow> finish_namespace(Ctx& ctx, int64_t namespace_id) {
+  touch_namespace(ctx, namespace_id);
+  auto ns = namespace_by_id(ctx.db, namespace_id);
+  if (!ns) return fail(Errc::kDatabase, "namespace row vanished");
+  for (auto& change : ctx.changes) change.ns = *ns;
+  return std::move(*ns);
+}
+
+R<Outcome> write_configs(Ctx& ctx, const api::WriteConfigs& cmd) {
+  auto ns = writable_namespace(ctx, cmd.ns);
+  if (!ns.ok()) return Unexpected{ns.error()};
+  if (cmd.ops.empty()) return fail(Errc::kBadRequest, "no operations", "operations");
+  if (cmd.ops.size() > api::kMaxBatchOperations) {
+    return fail(Errc::kValidation,
+                "operations must hold 1 to " + std::to_string(api::kMaxBatchOperations) +
+                    " operations",
+                "operations");
+  }
+  std::vector<OpOutcome> outcomes;
+  outcomes.reserve(cmd.ops.size());
+  for (size_t i = 0; i < cmd.ops.size(); ++i) {
+    const auto& w = cmd.ops[i];
+    auto done = apply_op(ctx, *ns, w);
+    if (!done.ok()) {
+      Error e = done.error();
+      if (cmd.batch) {
+        std::string where = "operations[" + std::to_string(i) + "]";
+        e.details = where + " (" + std::string(api::op_name(w.op)) + " " + w.key + "): " +
+                    e.details;
+        e.field = where;
+      }
+      return Unexpected{std::move(e)};
+    }
+    outcomes.push_back(*done);
+  }
+  const bool changed = std::any_of(outcomes.begin(), outcomes.end(),
+                                   [](const OpOutcome& o) { return o.changed; });
+  if (changed) {
+    auto final_ns = finish_namespace(ctx, ns->id);
+    if (!final_ns.ok()) return Unexpected{final_ns.error()};
+  }
+
+  api::ConfigsWritten written{cmd.ns, cmd.batch, changed ? ctx.rev : ctx.rev - 1, {}};
+  written.ops.reserve(cmd.ops.size());
+  for (size_t i = 0; i < cmd.ops.size(); ++i) {
+    const OpOutcome& o = outcomes[i];
+    written.ops.push_back(
+        api::ConfigOpDone{cmd.ops[i].op, cmd.ops[i].key, o.id, o.version, o.old_version, o.changed});
+  }
+  return Outcome{std::move(written), changed};
+}
+
+R<Outcome> rollback_config(Ctx& ctx, const api::RollbackConfig& cmd) {
+  auto ns = writable_namespace(ctx, cmd.ns);
+  if (!ns.ok()) return Unexpected{ns.error()};
+  if (auto bad = api::check_key(cmd.key)) return fail(Errc::kValidation, *bad, "key");
+  if (cmd.target_version < 1) {
+    return fail(Errc::kValidation, "target_version must be at least 1", "target_version");
+  }
+  auto current = config_by_key(ctx.db, ns->id, cmd.key);
+  if (!current) {
+    return fail(Errc::kConfigNotFound,
+                "key " + squote(cmd.key) + " does not currently exist in namespace " +
+                    squote(cmd.ns),
+                "key");
+  }
+  if (auto ok = check_expected(cmd.expected_version, current->version); !ok.ok()) {
+    return Unexpected{ok.error()};
+  }
+  std::optional<std::string> target;
+  {
+    Stmt s = ctx.db.prepare(
+        "SELECT value FROM config_version WHERE namespace_id = ? AND \"key\" = ? AND version = ?");
+    s.bind(ns->id).bind(cmd.key).bind(cmd.target_version);
+    if (s.step()) target = s.text(0);
+  }
+  if (!target) {
+    return fail(Errc::kNotFound,
+                "version " + std::to_string(cmd.target_version) + " of key " + squote(cmd.key) +
+                    " does not exist",
+                "target_version");
+  }
+  std::string value = std::move(*target);
+  int64_t version = std::max(current->version, last_version(ctx.db, ns->name, cmd.key)) + 1;
+  ctx.db
+      .prepare(
+          "UPDATE config SET value = ?, version = ?, updated_by = ?, updated_at = ?, "
+          "revision = ? WHERE id = ?")
+      .bind(value)
+      .bind(version)
+      .bind(ctx.operator_name)
+      .bind(ctx.ts)
+      .bind(ctx.rev)
+      .bind(current->id)
+      .run();
+  set_last_version(ctx.db, ns->name, cmd.key, version);
+  insert_version(ctx, current->id, ns->id, cmd.key, value, version);
+  insert_history(ctx, current->id, ns->id, cmd.key, current->value, value, version, "ROLLBACK");
+  auto row = config_by_key(ctx.db, ns->id, cmd.key);
+  if (!row) return fail(Errc::kDatabase, "config row vanished after rollback");
+  ctx.changes.push_back(Change{Change::Kind::kConfigPut, {}, *row, "ROLLBACK"});
+  auto final_ns = finish_namespace(ctx, ns->id);
+  if (!final_ns.ok()) return Unexpected{final_ns.error()};
+  return Outcome{api::ConfigRolledBack{cmd.ns, cmd.key, version, current->version}};
+}
+
+}  // namespace cairn::store::apply_detail

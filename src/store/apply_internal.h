@@ -1,0 +1,90 @@
+#pragma once
+
+// Internals of Store::apply shared by its source files, one per command area:
+// apply_common.cc (lookups and checks), apply_namespaces.cc, apply_configs.cc,
+// apply_versions.cc (tags, retention clean-up), apply_cluster.cc (member addresses, tokens,
+// audit) and apply.cc (dispatch, transaction, audit of each command). Not part of the
+// module's interface.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/command.h"
+#include "api/outcome.h"
+#include "store/impl.h"
+
+namespace cairn::store::apply_detail {
+
+using api::Errc;
+using api::Error;
+using api::make_error;
+
+/// What one command is applied with, and what it produced so far.
+struct Ctx {
+  Conn& db;
+  const Options& options;
+  const std::string& operator_name;
+  int64_t ts;
+  uint64_t rev;  // the revision this command gets if it succeeds
+  std::vector<Change> changes;
+};
+
+/// A successful command's answer.
+struct Outcome {
+  api::Outcome outcome;
+  bool moves_revision = true;  // false for cluster bookkeeping
+};
+
+// ---- lookups and checks (apply_common.cc) ----
+
+std::string squote(std::string_view s);
+std::optional<NamespaceRow> namespace_by_name(Conn& db, std::string_view name);
+std::optional<NamespaceRow> namespace_by_id(Conn& db, int64_t id);
+std::optional<ConfigRow> config_by_key(Conn& db, int64_t namespace_id, std::string_view key);
+/// The highest version a key ever had (survives deletes: no version number is reused).
+int64_t last_version(Conn& db, std::string_view ns, std::string_view key);
+void set_last_version(Conn& db, std::string_view ns, std::string_view key, int64_t version);
+void insert_version(Ctx& ctx, int64_t config_id, int64_t namespace_id, std::string_view key,
+                    std::string_view value, int64_t version);
+void insert_history(Ctx& ctx, int64_t config_id, int64_t namespace_id, std::string_view key,
+                    const std::optional<std::string>& old_value, std::string_view new_value,
+                    int64_t version, const char* operation);
+/// The value as stored: valid JSON, depth ≤ 64, compact form within max_value_bytes.
+R<std::string> normalize_value(std::string_view text, size_t max_bytes);
+R<Ok> check_common_fields(const api::ConfigWrite& w);
+R<Ok> check_expected(const std::optional<int64_t>& expected, int64_t current);
+void touch_namespace(Ctx& ctx, int64_t namespace_id);
+api::NamespaceView namespace_view(const NamespaceRow& n);
+
+struct RetentionOverride {
+  std::optional<int64_t> keep_latest;
+  std::optional<int64_t> keep_days;
+  bool operator==(const RetentionOverride&) const = default;
+};
+
+RetentionOverride retention_override(Conn& db, int64_t namespace_id);
+void set_retention_override(Conn& db, int64_t namespace_id, const RetentionOverride& r);
+/// The effective policy of a namespace.
+api::RetentionView retention_view(const RetentionOverride& r);
+/// A retention number of a command: 0..max, or kRetentionReset where `allow_reset`.
+R<Ok> check_retention_override(const std::optional<int64_t>& v, int64_t max, const char* field,
+                               bool allow_reset = true);
+
+// ---- the commands ----
+
+R<Outcome> create_namespace(Ctx& ctx, const api::CreateNamespace& c);
+R<Outcome> update_namespace(Ctx& ctx, const api::UpdateNamespace& u);
+R<Outcome> delete_namespace(Ctx& ctx, const api::DeleteNamespace& d);
+R<Outcome> write_configs(Ctx& ctx, const api::WriteConfigs& cmd);
+R<Outcome> rollback_config(Ctx& ctx, const api::RollbackConfig& cmd);
+R<Outcome> tag_version(Ctx& ctx, const api::TagVersion& t);
+R<Outcome> cleanup_versions(Ctx& ctx, const api::CleanupVersions& c);
+R<Outcome> set_member_address(Ctx& ctx, const api::SetMemberAddress& c);
+R<Outcome> create_token(Ctx& ctx, const api::CreateToken& c);
+R<Outcome> revoke_token(Ctx& ctx, const api::RevokeToken& c);
+R<Outcome> append_audit(Ctx& ctx, const api::AppendAudit& c);
+void insert_audit(Conn& db, const api::AuditEntry& e);
+
+}  // namespace cairn::store::apply_detail
