@@ -54,10 +54,14 @@ function(cairn_module name)
   set_property(GLOBAL PROPERTY CAIRN_MODULE_${name}_LISTFILE ${listfile})
 endfunction()
 
+option(CAIRN_LAYERING_IN_BUILD "Run the layering check in the default build (CTest runs it anyway)" ON)
+
 # cairn_enforce_layering(): called once, from the root CMakeLists. At the end of the configure it
 # writes every cairn_module() declaration to <build>/layering.json and registers the check as the
 # CTest test `layering` (labels unit;layering) and the test that proves it catches planted upward
-# includes (layering_catches_planted_includes).
+# includes (layering_catches_planted_includes); with CAIRN_LAYERING_IN_BUILD, also the target
+# check_layering of the default build, so that an upward include fails the build early. It reruns
+# only when a source file, a declaration or the script changes.
 function(cairn_enforce_layering)
   cmake_language(DEFER DIRECTORY ${PROJECT_SOURCE_DIR} CALL _cairn_layering_finish)
 endfunction()
@@ -109,4 +113,19 @@ function(_cairn_layering_finish)
   # 77: a partial build (CAIRN_ONLY, CAIRN_SDK_ONLY) lacks the modules the cases plant into.
   set_tests_properties(layering_catches_planted_includes PROPERTIES
     LABELS "unit;layering" TIMEOUT 120 SKIP_RETURN_CODE 77)
+
+  if(CAIRN_LAYERING_IN_BUILD)
+    file(GLOB_RECURSE sources CONFIGURE_DEPENDS
+      ${PROJECT_SOURCE_DIR}/src/*.h ${PROJECT_SOURCE_DIR}/src/*.hh ${PROJECT_SOURCE_DIR}/src/*.hpp
+      ${PROJECT_SOURCE_DIR}/src/*.cc ${PROJECT_SOURCE_DIR}/src/*.cpp ${PROJECT_SOURCE_DIR}/src/*.cxx
+      ${PROJECT_SOURCE_DIR}/src/*.ipp ${PROJECT_SOURCE_DIR}/src/*.inc ${PROJECT_SOURCE_DIR}/src/*.tcc
+      ${PROJECT_SOURCE_DIR}/include/*.h)
+    set(stamp ${CMAKE_BINARY_DIR}/layering.stamp)
+    add_custom_command(OUTPUT ${stamp}
+      COMMAND ${Python3_EXECUTABLE} ${script} --manifest ${manifest} --stamp ${stamp}
+      DEPENDS ${script} ${manifest} ${sources}
+      COMMENT "Checking includes against the layer order (scripts/check_layering.py)"
+      VERBATIM)
+    add_custom_target(check_layering ALL DEPENDS ${stamp})
+  endif()
 endfunction()
