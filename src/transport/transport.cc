@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/endian.h"
 #include "transport/address.h"
 #include "transport/backoff.h"
 #include "transport/frame.h"
@@ -616,8 +617,7 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
     if (!h && h.error() == FrameError::oversized) {
       // Refused on the header alone: nothing is allocated for the claimed payload.
       core_.count([](TransportProbe& s) { ++s.oversized_frames; });
-      uint32_t claimed = (uint32_t{header_[8]} << 24) | (uint32_t{header_[9]} << 16) |
-                         (uint32_t{header_[10]} << 8) | uint32_t{header_[11]};
+      const uint32_t claimed = endian::load_be<uint32_t>(&header_[8]);
       spdlog::warn("transport: {} announced a {}-byte frame, limit {}; disconnecting", who(),
                    claimed, limit);
       return do_close();
