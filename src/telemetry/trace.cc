@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 
+#include "common/address.h"
 #include "common/ids.h"
 #include "common/json.h"
 
@@ -166,24 +167,14 @@ bool parse_http_url(std::string_view url, std::string& host, std::string& port, 
   if (url.substr(0, kScheme.size()) != kScheme) return false;
   url.remove_prefix(kScheme.size());
   size_t slash = url.find('/');
-  std::string_view authority = url.substr(0, slash);
+  auto authority = split_host_port(url.substr(0, slash), "80");
+  if (!authority.ok()) return false;
   path = slash == std::string_view::npos || slash + 1 == url.size()
              ? "/v1/traces"
              : std::string(url.substr(slash));
-  port = "80";
-  if (!authority.empty() && authority.front() == '[') {
-    size_t close = authority.find(']');
-    if (close == std::string_view::npos) return false;
-    host = std::string(authority.substr(1, close - 1));
-    if (close + 1 < authority.size() && authority[close + 1] == ':') {
-      port = std::string(authority.substr(close + 2));
-    }
-  } else {
-    size_t colon = authority.rfind(':');
-    host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port = std::string(authority.substr(colon + 1));
-  }
-  return !host.empty() && !port.empty();
+  host = std::move(authority->host);
+  port = std::move(authority->port);
+  return true;
 }
 
 std::string encode_otlp_json(const std::vector<SpanRecord>& spans, const std::string& service_name,
