@@ -6,6 +6,7 @@
 #include <charconv>
 #include <chrono>
 
+#include "common/address.h"
 #include "common/json.h"
 #include "common/time.h"
 
@@ -92,17 +93,11 @@ std::optional<RedisAddress> parse_redis_url(std::string_view url) {
       }
     }
   }
-  size_t colon = hostport.rfind(':');
-  if (colon != std::string_view::npos) {
-    std::string_view port = hostport.substr(colon + 1);
-    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), a.port);
-    if (ec != std::errc() || p != port.data() + port.size() || a.port < 1 || a.port > 65535) {
-      return std::nullopt;
-    }
-    hostport = hostport.substr(0, colon);
-  }
-  if (hostport.empty()) return std::nullopt;
-  a.host = std::string(hostport);
+  auto hp = split_host_port(hostport, std::to_string(a.port));
+  if (!hp.ok()) return std::nullopt;
+  a.port = std::stoi(hp->port);  // digits only, at most 65535
+  if (a.port < 1) return std::nullopt;
+  a.host = std::move(hp->host);
   return a;
 }
 

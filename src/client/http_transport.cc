@@ -6,10 +6,10 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,6 +19,9 @@
 #include <boost/beast/http/string_body.hpp>
 #include <cctype>
 #include <cstring>
+
+#include "common/address.h"
+#include "common/tls.h"
 
 namespace cairn::client_detail {
 
@@ -38,38 +41,13 @@ std::optional<Endpoint> parse_endpoint(const std::string& text) {
   const std::string default_port = tls ? "443" : "80";
   while (!rest.empty() && rest.back() == '/') rest.pop_back();
   if (rest.empty() || rest.find('/') != std::string::npos) return std::nullopt;
+  auto hp = split_host_port(rest, default_port);
+  if (!hp.ok() || std::stoi(hp->port) < 1) return std::nullopt;
   Endpoint e;
-  if (rest.front() == '[') {  // [v6]:port
-    auto close = rest.find(']');
-    if (close == std::string::npos) return std::nullopt;
-    e.host = rest.substr(1, close - 1);
-    std::string after = rest.substr(close + 1);
-    if (after.empty()) {
-      e.port = default_port;
-    } else if (after.front() == ':') {
-      e.port = after.substr(1);
-    } else {
-      return std::nullopt;
-    }
-  } else {
-    auto colon = rest.rfind(':');
-    if (colon == std::string::npos) {
-      e.host = rest;
-      e.port = default_port;
-    } else {
-      e.host = rest.substr(0, colon);
-      e.port = rest.substr(colon + 1);
-    }
-  }
-  if (e.host.empty() || e.port.empty() || e.port.size() > 5 ||
-      !std::all_of(e.port.begin(), e.port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::nullopt;
-  }
-  int port = std::stoi(e.port);
-  if (port < 1 || port > 65535) return std::nullopt;
-  bool v6 = e.host.find(':') != std::string::npos;
+  e.host = std::move(hp->host);
+  e.port = std::move(hp->port);
   e.tls = tls;
-  e.url = (tls ? "https://" : "http://") + (v6 ? "[" + e.host + "]" : e.host) + ":" + e.port;
+  e.url = (tls ? "https://" : "http://") + join_host_port(e.host, e.port);
   return e;
 }
 
@@ -334,30 +312,13 @@ std::shared_ptr<TlsContext> TlsContext::create(const std::string& ca_file,
                                                const std::string& cert, const std::string& key,
                                                std::string* error) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-  auto fail = [&](std::string why) -> std::shared_ptr<TlsContext> {
-    char buf[256];
-    unsigned long e = ERR_get_error();
-    if (e) {
-      ERR_error_string_n(e, buf, sizeof buf);
-      why += std::string(": ") + buf;
-    }
-    ERR_clear_error();
+  auto configured =
+      ctx ? tls::configure(ctx, tls::Role::kClient, {cert, key, ca_file})
+          : Result<Ok, std::string>(Unexpected(std::string("cannot create a TLS context")));
+  if (!configured.ok()) {
     if (ctx) SSL_CTX_free(ctx);
-    if (error) *error = std::move(why);
+    if (error) *error = configured.error();
     return nullptr;
-  };
-  if (!ctx) return fail("cannot create a TLS context");
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-  if (ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx) != 1
-                      : SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr) != 1) {
-    return fail("cannot load the CA file " + ca_file);
-  }
-  if (!cert.empty()) {
-    if (SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != 1 ||
-        SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
-      return fail("cannot load the client certificate " + cert);
-    }
   }
   return std::shared_ptr<TlsContext>(new TlsContext(ctx));
 }

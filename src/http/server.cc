@@ -12,18 +12,18 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cctype>
 #include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -34,8 +34,10 @@
 
 #include "api/envelope.h"
 #include "api/errors.h"
+#include "common/address.h"
 #include "common/ids.h"
 #include "common/time.h"
+#include "common/tls.h"
 #include "http/middleware.h"
 #include "http/wire.h"
 
@@ -899,19 +901,9 @@ Result<std::unique_ptr<ssl::context>, std::string> make_tls_context(const Server
     return Unexpected(std::string("HTTPS needs both tls_cert and tls_key"));
   }
   auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
-  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
-                   ssl::context::single_dh_use);
-  beast::error_code ec;
-  ctx->use_certificate_chain_file(o.tls_cert, ec);
-  if (ec) return Unexpected("cannot load tls_cert " + o.tls_cert + ": " + ec.message());
-  ctx->use_private_key_file(o.tls_key, ssl::context::pem, ec);
-  if (ec) return Unexpected("cannot load tls_key " + o.tls_key + ": " + ec.message());
-  if (!o.tls_client_ca.empty()) {
-    ctx->load_verify_file(o.tls_client_ca, ec);
-    if (ec) return Unexpected("cannot load tls_client_ca " + o.tls_client_ca + ": " + ec.message());
-    ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
-  }
+  auto configured = tls::configure(ctx->native_handle(), tls::Role::kServer,
+                                   {o.tls_cert, o.tls_key, o.tls_client_ca});
+  if (!configured.ok()) return Unexpected("HTTPS: " + configured.error());
   return ctx;
 }
 
@@ -982,15 +974,12 @@ Result<Ok, std::string> Server::start() {
   if (!tls.ok()) return Unexpected(tls.error());
   s.core->tls = std::move(*tls);
   const std::string& listen = s.core->options.listen;
-  size_t colon = listen.rfind(':');
-  if (colon == std::string::npos)
-    return Unexpected("listen address \"" + listen + "\" lacks :port");
-  std::string host = listen.substr(0, colon);
-  std::string port = listen.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  if (host.empty()) host = "0.0.0.0";
+  // ":port" listens on every IPv4 address.
+  auto split =
+      split_host_port(!listen.empty() && listen.front() == ':' ? "0.0.0.0" + listen : listen);
+  if (!split.ok()) return Unexpected("listen " + split.error());
+  const std::string& host = split->host;
+  const std::string& port = split->port;
 
   beast::error_code ec;
   tcp::resolver resolver(*s.core->contexts[0]);

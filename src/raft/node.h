@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "raft/config.h"
 #include "raft/env.h"
 #include "raft/log_store.h"
 #include "raft/message.h"
@@ -17,36 +18,6 @@
 #include "raft/types.h"
 
 namespace cairn::raft {
-
-/// Tunables of one node; times are in ticks (the driver calls tick() every tick_ms).
-struct Config {
-  NodeId id = kNoNode;
-  /// Configuration written as entry 1 when the log and state machine are both empty. Empty for a
-  /// node that joins an existing cluster (it learns the configuration from the leader).
-  ConfState bootstrap;
-  int64_t tick_ms = 10;
-  int election_ticks = 10;   // randomised in [election_ticks, 2 * election_ticks)
-  int heartbeat_ticks = 1;
-  bool pre_vote = true;
-  bool check_quorum = true;
-  uint64_t max_msg_bytes = 1 << 20;  // entry bytes per append (at least one entry is sent)
-  size_t max_inflight = 8;           // appends in flight per follower
-  int proposal_timeout_ticks = 100;
-  int read_timeout_ticks = 50;
-  Index snapshot_threshold = 10000;  // compact once the log holds this many applied entries
-  Index snapshot_trailing = 1000;    // entries kept after compaction for slow followers
-  uint64_t snapshot_chunk_bytes = 1 << 20;
-  // A learner is promoted only once it acknowledged something and is within this many entries
-  // of the leader.
-  Index max_promote_lag = 100;
-  size_t max_pending_proposals = 10000;
-
-  /// Deliberate protocol bugs, used only to prove that the simulator's checkers can fail.
-  struct Bugs {
-    bool commit_old_term = false;  // count replicas of older-term entries (Raft paper Figure 8)
-    bool no_persist_vote = false;  // grant votes without making them durable
-  } bugs;
-};
 
 enum class Role { follower, pre_candidate, candidate, leader };
 const char* to_string(Role r);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "raft/config.h"
 
 namespace CLI {
 class App;
@@ -32,12 +33,13 @@ struct ServerConfig {
   std::string listen_peer = "127.0.0.1:7001";
   std::string members;  // "1@peer@http,2@peer@http,…"
   bool join = false;
-  int64_t raft_tick_ms = 50;
-  int64_t election_ticks = 10;
-  int64_t heartbeat_ticks = 1;
-  int64_t max_append_bytes = 1 << 20;
-  int64_t proposal_timeout_ms = 5'000;
-  int64_t snapshot_threshold = 100'000;
+  // Raft tunables: their defaults are raft::Config's (raft/config.h), stated there once.
+  int64_t raft_tick_ms = raft::Config{}.tick_ms;
+  int64_t election_ticks = raft::Config{}.election_ticks;
+  int64_t heartbeat_ticks = raft::Config{}.heartbeat_ticks;
+  int64_t max_append_bytes = static_cast<int64_t>(raft::Config{}.max_msg_bytes);
+  int64_t proposal_timeout_ms = raft::default_proposal_timeout_ms();
+  int64_t snapshot_threshold = static_cast<int64_t>(raft::Config{}.snapshot_threshold);
   int64_t stale_read_bound_ms = 5'000;
   int64_t retention_interval_ms = 3'600'000;
   int64_t watch_history = 10'000;

@@ -6,13 +6,9 @@
 
 #include "server/dev.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +26,7 @@
 
 #include "auth/api.h"
 #include "common/json.h"
+#include "http/client.h"
 
 namespace cairn::server {
 namespace {
@@ -142,67 +139,17 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path, s
   return pid;
 }
 
-/// A bounded HTTP/1.0 GET to 127.0.0.1:port (1.0: the answer is never chunked and ends at
-/// close). Returns (status, body) or nullopt when nothing answered in time.
+/// A GET to 127.0.0.1:port bounded by kProbeTimeoutMs. Returns (status, body) or nullopt when
+/// nothing answered in time.
 std::optional<std::pair<int, std::string>> http_get(int port, const std::string& target,
                                                     const std::string& token = {}) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return std::nullopt;
-  auto done = [&](std::optional<std::pair<int, std::string>> r) {
-    ::close(fd);
-    return r;
-  };
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  auto deadline = Clock::now() + std::chrono::milliseconds(kProbeTimeoutMs);
-  auto wait_for = [&](short events) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd, events, 0};
-    return ::poll(&p, 1, static_cast<int>(left.count())) == 1;
-  };
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    if (errno != EINPROGRESS || !wait_for(POLLOUT)) return done(std::nullopt);
-    int err = 0;
-    socklen_t len = sizeof err;
-    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0) return done(std::nullopt);
-  }
-  std::string request = "GET " + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\n" +
-                        (token.empty() ? "" : "Authorization: Bearer " + token + "\r\n") + "\r\n";
-  size_t sent = 0;
-  while (sent < request.size()) {
-    ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n > 0) {
-      sent += static_cast<size_t>(n);
-    } else if (n < 0 && errno == EAGAIN && wait_for(POLLOUT)) {
-      continue;
-    } else {
-      return done(std::nullopt);
-    }
-  }
-  std::string raw;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n > 0) {
-      raw.append(buf, static_cast<size_t>(n));
-    } else if (n == 0) {
-      break;
-    } else if (errno == EAGAIN && wait_for(POLLIN)) {
-      continue;
-    } else {
-      return done(std::nullopt);
-    }
-  }
-  // "HTTP/1.x NNN ..."
-  if (raw.size() < 12 || raw.compare(0, 5, "HTTP/") != 0) return done(std::nullopt);
-  int status = std::atoi(raw.c_str() + 9);
-  auto body_at = raw.find("\r\n\r\n");
-  std::string body = body_at == std::string::npos ? std::string() : raw.substr(body_at + 4);
-  return done(std::make_pair(status, std::move(body)));
+  http::ClientRequest request;
+  request.target = target;
+  if (!token.empty()) request.headers.emplace_back("Authorization", "Bearer " + token);
+  const http::Client client(kProbeTimeoutMs);
+  auto answer = client.send("127.0.0.1:" + std::to_string(port), std::move(request));
+  if (!answer.response) return std::nullopt;
+  return std::make_pair(answer.response->status, std::move(answer.response->body));
 }
 
 /// `data` of an envelope answered with 200, or nullopt.

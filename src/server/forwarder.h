@@ -3,7 +3,9 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -11,12 +13,16 @@
 #include "common/result.h"
 #include "http/types.h"
 
+namespace cairn::http {
+class Client;
+}
+
 namespace cairn::server {
 
 /// Sends a request on to another node (the leader) and hands its answer back: the HTTP half of
-/// "writes sent to a follower are forwarded to the leader transparently". Blocking HTTP/1.1 on
-/// a few worker threads, so io threads never wait; every socket operation is bounded by
-/// `timeout_ms`.
+/// "writes sent to a follower are forwarded to the leader transparently". http::Client's
+/// blocking exchanges on a few worker threads, so io threads never wait; every exchange is
+/// bounded by `timeout_ms`.
 ///
 /// Threads: forward() from any thread; `done` runs on a worker thread. Lifetime: the destructor
 /// answers what is still queued (503) and joins the workers.
@@ -43,8 +49,7 @@ class Forwarder {
                                   const std::string& key);
 
  private:
-  struct Tls;
-  std::shared_ptr<Tls> tls_;  // set once by use_tls(), before the workers see a job
+  std::unique_ptr<http::Client> client_;  // use_tls() configures it before the first job
   struct Job {
     std::string address;
     std::string method, target, body;
@@ -54,7 +59,6 @@ class Forwarder {
   void run();
   void execute(Job& job);
 
-  const int64_t timeout_ms_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Job> queue_;

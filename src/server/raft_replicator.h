@@ -48,12 +48,13 @@ struct RaftOptions {
   std::map<raft::NodeId, MemberAddress> members;  // every initial member, this node included
   bool join = false;  // start without a bootstrap configuration (added by the leader later)
   std::string data_dir;
-  int64_t tick_ms = 50;
-  int election_ticks = 10;
-  int heartbeat_ticks = 1;
-  uint64_t max_append_bytes = 1 << 20;
-  int64_t proposal_timeout_ms = 5'000;
-  uint64_t snapshot_threshold = 100'000;
+  // Defaults: raft::Config's (raft/config.h), the one place they are stated.
+  int64_t tick_ms = raft::Config{}.tick_ms;
+  int election_ticks = raft::Config{}.election_ticks;
+  int heartbeat_ticks = raft::Config{}.heartbeat_ticks;
+  uint64_t max_append_bytes = raft::Config{}.max_msg_bytes;
+  int64_t proposal_timeout_ms = raft::default_proposal_timeout_ms();
+  uint64_t snapshot_threshold = raft::Config{}.snapshot_threshold;
   // Mutual TLS between peers (transport::TransportOptions): all three or none.
   std::string peer_tls_cert;
   std::string peer_tls_key;

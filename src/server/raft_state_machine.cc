@@ -1,7 +1,5 @@
 #include "server/raft_state_machine.h"
 
-#include "common/time.h"
-
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -10,16 +8,17 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/endian.h"
 #include "common/json.h"
+#include "common/time.h"
 
 namespace cairn::server {
 
 namespace fs = std::filesystem;
 
 std::string stamp_command(const api::Command& command, int64_t timestamp_ms) {
-  std::string out(8, '\0');
-  auto v = static_cast<uint64_t>(timestamp_ms);
-  for (int i = 0; i < 8; ++i) out[static_cast<size_t>(i)] = static_cast<char>(v >> (8 * i));
+  std::string out;
+  endian::append_le<uint64_t>(out, static_cast<uint64_t>(timestamp_ms));
   out += api::encode_command(command);
   return out;
 }
@@ -229,11 +228,7 @@ std::optional<std::string> RaftStateMachine::apply(const raft::Entry& entry,
     store_.mark_applied(entry.index);
     if (store_.written_index() < entry.index) return stalled(entry.index, "the database is unavailable");
   } else {
-    uint64_t ts = 0;
-    for (int i = 0; i < 8; ++i) {
-      ts |= static_cast<uint64_t>(static_cast<unsigned char>(entry.data[static_cast<size_t>(i)]))
-            << (8 * i);
-    }
+    const uint64_t ts = endian::load_le<uint64_t>(entry.data.data());
     api::CommandResult r = machine_.apply_encoded(std::string_view(entry.data).substr(8),
                                                   entry.index, static_cast<int64_t>(ts));
     if (store_.written_index() < entry.index) return stalled(entry.index, r.details);

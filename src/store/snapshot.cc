@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "common/endian.h"
 #include "store/impl.h"
 #include "store/schema.h"
 
@@ -72,7 +73,7 @@ class Digest {
   }
   void add_number(int64_t v) {
     unsigned char b[8];
-    for (int i = 0; i < 8; ++i) b[i] = static_cast<unsigned char>(static_cast<uint64_t>(v) >> (56 - 8 * i));
+    endian::store_be<uint64_t>(b, static_cast<uint64_t>(v));
     add(std::string_view(reinterpret_cast<const char*>(b), 8));
   }
   std::string hex() {

@@ -1,19 +1,15 @@
 #include "telemetry/trace.h"
 
-#include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <chrono>
 
+#include "common/address.h"
 #include "common/ids.h"
 #include "common/json.h"
+#include "http/client.h"
 
 namespace cairn::telemetry {
 namespace {
@@ -35,95 +31,6 @@ bool is_lower_hex(std::string_view s) {
 
 bool all_zeros(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c == '0'; });
-}
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-/// Waits until `fd` is ready for `events` or the deadline passes.
-bool wait_fd(int fd, short events, int64_t deadline_ms) {
-  for (;;) {
-    int64_t left = deadline_ms - now_ms();
-    if (left <= 0) return false;
-    pollfd p{fd, events, 0};
-    int n = ::poll(&p, 1, static_cast<int>(left));
-    if (n > 0) return true;
-    if (n < 0 && errno != EINTR) return false;
-  }
-}
-
-/// One HTTP/1.1 POST with `Connection: close`; true on a 2xx answer. Every step is bounded by
-/// the deadline (non-blocking socket and poll).
-bool http_post(const std::string& host, const std::string& port, const std::string& path,
-               const std::string& body, int64_t timeout_ms, std::string& error) {
-  const int64_t deadline = now_ms() + timeout_ms;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-    error = std::string("resolve: ") + ::gai_strerror(rc);
-    return false;
-  }
-  int fd = -1;
-  for (addrinfo* a = res; a && fd < 0; a = a->ai_next) {
-    fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-    if (fd < 0) continue;
-    if (::connect(fd, a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
-      ::close(fd);
-      fd = -1;
-      continue;
-    }
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (!wait_fd(fd, POLLOUT, deadline) ||
-        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
-      ::close(fd);
-      fd = -1;
-    }
-  }
-  ::freeaddrinfo(res);
-  if (fd < 0) {
-    error = "cannot connect to " + host + ":" + port;
-    return false;
-  }
-  std::string out =
-      "POST " + path + " HTTP/1.1\r\nHost: " + host + ":" + port +
-      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-      "\r\nConnection: close\r\n\r\n" + body;
-  size_t sent = 0;
-  while (sent < out.size()) {
-    if (!wait_fd(fd, POLLOUT, deadline)) break;
-    ssize_t n = ::send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
-    if (n > 0)
-      sent += static_cast<size_t>(n);
-    else if (n < 0 && errno != EAGAIN && errno != EINTR)
-      break;
-  }
-  std::string in;
-  if (sent == out.size()) {
-    char buf[4096];
-    while (in.find("\r\n") == std::string::npos && wait_fd(fd, POLLIN, deadline)) {
-      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-      if (n > 0)
-        in.append(buf, static_cast<size_t>(n));
-      else if (n == 0 || (errno != EAGAIN && errno != EINTR))
-        break;
-    }
-  }
-  ::close(fd);
-  // "HTTP/1.1 200 OK"
-  if (in.size() >= 12 && in.compare(0, 5, "HTTP/") == 0) {
-    size_t sp = in.find(' ');
-    if (sp != std::string::npos && sp + 1 < in.size() && in[sp + 1] == '2') return true;
-    error = "collector answered " + in.substr(0, in.find("\r\n"));
-    return false;
-  }
-  error = sent == out.size() ? "no answer from the collector" : "send failed";
-  return false;
 }
 
 }  // namespace
@@ -166,24 +73,14 @@ bool parse_http_url(std::string_view url, std::string& host, std::string& port, 
   if (url.substr(0, kScheme.size()) != kScheme) return false;
   url.remove_prefix(kScheme.size());
   size_t slash = url.find('/');
-  std::string_view authority = url.substr(0, slash);
+  auto authority = split_host_port(url.substr(0, slash), "80");
+  if (!authority.ok()) return false;
   path = slash == std::string_view::npos || slash + 1 == url.size()
              ? "/v1/traces"
              : std::string(url.substr(slash));
-  port = "80";
-  if (!authority.empty() && authority.front() == '[') {
-    size_t close = authority.find(']');
-    if (close == std::string_view::npos) return false;
-    host = std::string(authority.substr(1, close - 1));
-    if (close + 1 < authority.size() && authority[close + 1] == ':') {
-      port = std::string(authority.substr(close + 2));
-    }
-  } else {
-    size_t colon = authority.rfind(':');
-    host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port = std::string(authority.substr(colon + 1));
-  }
-  return !host.empty() && !port.empty();
+  host = std::move(authority->host);
+  port = std::move(authority->port);
+  return true;
 }
 
 std::string encode_otlp_json(const std::vector<SpanRecord>& spans, const std::string& service_name,
@@ -290,12 +187,19 @@ void Tracer::run() {
 }
 
 bool Tracer::send(const std::vector<SpanRecord>& batch) {
-  std::string error;
-  bool ok = http_post(url_host_, url_port_, url_path_,
-                      encode_otlp_json(batch, options_.service_name, options_.node_id),
-                      options_.timeout_ms, error);
-  if (!ok) spdlog::debug("otlp export of {} spans failed: {}", batch.size(), error);
-  return ok;
+  http::ClientRequest request;
+  request.method = "POST";
+  request.target = url_path_;
+  request.headers = {{"Content-Type", "application/json"}};
+  request.body = encode_otlp_json(batch, options_.service_name, options_.node_id);
+  const http::Client client(options_.timeout_ms);
+  http::ClientResult answer = client.send(join_host_port(url_host_, url_port_), std::move(request));
+  std::string error = answer.error;
+  if (answer.response && answer.response->status / 100 != 2) {
+    error = "collector answered HTTP " + std::to_string(answer.response->status);
+  }
+  if (!error.empty()) spdlog::debug("otlp export of {} spans failed: {}", batch.size(), error);
+  return error.empty();
 }
 
 }  // namespace cairn::telemetry

@@ -2,19 +2,14 @@
 
 #include <boost/crc.hpp>
 
+#include "common/endian.h"
+
 namespace cairn::transport {
 namespace {
 
-void put_u32(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
-}
-
-uint32_t get_u32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
+// Frame headers are big-endian (network order).
+void put_u32(uint8_t* p, uint32_t v) { endian::store_be<uint32_t>(p, v); }
+uint32_t get_u32(const uint8_t* p) { return endian::load_be<uint32_t>(p); }
 
 bool read_u32_varint(raft::wire::Reader& r, uint32_t& v) {
   uint64_t wide = 0;

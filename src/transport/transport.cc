@@ -24,7 +24,9 @@
 #include <utility>
 #include <vector>
 
-#include "transport/address.h"
+#include "common/address.h"
+#include "common/endian.h"
+#include "common/tls.h"
 #include "transport/backoff.h"
 #include "transport/frame.h"
 
@@ -72,22 +74,9 @@ Result<std::unique_ptr<ssl::context>, std::string> make_tls_context(const Transp
         "transport: peer TLS needs all of the certificate, the key and the CA file"));
   }
   auto ctx = std::make_unique<ssl::context>(ssl::context::tls);
-  error_code ec;
-  auto step = [&](const char* what, const std::string& file) -> Result<Ok, std::string> {
-    if (ec) return Unexpected("transport: cannot load " + std::string(what) + " " + file + ": " +
-                              ec.message());
-    return Ok{};
-  };
-  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-  ctx->use_certificate_chain_file(o.tls_cert, ec);
-  if (auto r = step("certificate", o.tls_cert); !r.ok()) return Unexpected(r.error());
-  ctx->use_private_key_file(o.tls_key, ssl::context::pem, ec);
-  if (auto r = step("key", o.tls_key); !r.ok()) return Unexpected(r.error());
-  ctx->load_verify_file(o.tls_ca, ec);
-  if (auto r = step("CA", o.tls_ca); !r.ok()) return Unexpected(r.error());
-  ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert, ec);
-  if (auto r = step("verify mode for", o.tls_ca); !r.ok()) return Unexpected(r.error());
+  auto configured =
+      tls::configure(ctx->native_handle(), tls::Role::kMutual, {o.tls_cert, o.tls_key, o.tls_ca});
+  if (!configured.ok()) return Unexpected("transport: " + configured.error());
   return ctx;
 }
 
@@ -616,8 +605,7 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
     if (!h && h.error() == FrameError::oversized) {
       // Refused on the header alone: nothing is allocated for the claimed payload.
       core_.count([](TransportProbe& s) { ++s.oversized_frames; });
-      uint32_t claimed = (uint32_t{header_[8]} << 24) | (uint32_t{header_[9]} << 16) |
-                         (uint32_t{header_[10]} << 8) | uint32_t{header_[11]};
+      const uint32_t claimed = endian::load_be<uint32_t>(&header_[8]);
       spdlog::warn("transport: {} announced a {}-byte frame, limit {}; disconnecting", who(),
                    claimed, limit);
       return do_close();

@@ -3,6 +3,8 @@
 #include <array>
 #include <cstring>
 
+#include "common/endian.h"
+
 namespace cairn::wal {
 namespace {
 
@@ -24,19 +26,14 @@ constexpr std::array<std::array<uint32_t, 256>, 8> make_tables() {
 
 constexpr auto kTables = make_tables();
 
-inline uint32_t load_le32(const unsigned char* p) {
-  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
-         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
-}
-
 }  // namespace
 
 uint32_t crc32c_extend(uint32_t crc, const void* data, size_t n) {
   const auto* p = static_cast<const unsigned char*>(data);
   uint32_t c = ~crc;
   while (n >= 8) {
-    uint32_t lo = load_le32(p) ^ c;
-    uint32_t hi = load_le32(p + 4);
+    uint32_t lo = endian::load_le<uint32_t>(p) ^ c;
+    uint32_t hi = endian::load_le<uint32_t>(p + 4);
     c = kTables[7][lo & 0xFF] ^ kTables[6][(lo >> 8) & 0xFF] ^ kTables[5][(lo >> 16) & 0xFF] ^
         kTables[4][lo >> 24] ^ kTables[3][hi & 0xFF] ^ kTables[2][(hi >> 8) & 0xFF] ^
         kTables[1][(hi >> 16) & 0xFF] ^ kTables[0][hi >> 24];

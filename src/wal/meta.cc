@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "common/endian.h"
 #include "wal/crc32c.h"
 #include "wal/file.h"
 
@@ -14,13 +15,14 @@ namespace {
 constexpr char kMagic[] = "CAIRNWAL";
 constexpr uint32_t kVersion = 1;
 
+// The meta file is little-endian (docs/wal.md); its fields are 4 or 8 bytes wide.
 void put(std::string& out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+  if (bytes == 4) return endian::append_le<uint32_t>(out, static_cast<uint32_t>(v));
+  endian::append_le<uint64_t>(out, v);
 }
 uint64_t get(std::string_view in, size_t at, int bytes) {
-  uint64_t v = 0;
-  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(in[at + i]);
-  return v;
+  if (bytes == 4) return endian::load_le<uint32_t>(in.data() + at);
+  return endian::load_le<uint64_t>(in.data() + at);
 }
 
 }  // namespace

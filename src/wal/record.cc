@@ -1,26 +1,16 @@
 #include "wal/record.h"
 
+#include "common/endian.h"
 #include "wal/crc32c.h"
 
 namespace cairn::wal {
 namespace {
 
-void put32(std::string& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-}
-void put64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-}
-uint32_t get32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
-uint64_t get64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
+// Records are little-endian (docs/wal.md).
+void put32(std::string& out, uint32_t v) { endian::append_le<uint32_t>(out, v); }
+void put64(std::string& out, uint64_t v) { endian::append_le<uint64_t>(out, v); }
+uint32_t get32(const char* p) { return endian::load_le<uint32_t>(p); }
+uint64_t get64(const char* p) { return endian::load_le<uint64_t>(p); }
 
 }  // namespace
 
@@ -46,7 +36,7 @@ size_t encode_entry_record(std::string& out, const raft::Entry& e) {
   out.push_back(static_cast<char>(e.type));
   out.append(e.data);
   uint32_t crc = crc32c(out.data() + start + 4, out.size() - start - 4);
-  for (int i = 0; i < 4; ++i) out[start + i] = static_cast<char>((crc >> (8 * i)) & 0xFF);
+  endian::store_le<uint32_t>(out.data() + start, crc);
   return out.size() - start;
 }
 

@@ -17,6 +17,7 @@
 #include <random>
 #include <thread>
 
+#include "http/client.h"
 #include "http/server.h"
 
 namespace cairn::http {
@@ -243,6 +244,56 @@ TEST(Https, BadTlsSettingsAreRefusedAtStart) {
   ca_only.listen = "127.0.0.1:0";
   ca_only.tls_client_ca = file("ca.pem");
   EXPECT_FALSE(Server(ca_only, hello_handler()).start().ok());
+}
+
+// http::Client over TLS (forwarding and the cluster health fan-out between HTTPS nodes).
+
+TEST(HttpsClient, TalksToATrustedServer) {
+  Server server(https_options(), hello_handler());
+  ASSERT_TRUE(server.start().ok());
+  Client client(5'000);
+  ASSERT_TRUE(client.use_tls(file("ca.pem"), {}, {}).ok());
+  EXPECT_TRUE(client.uses_tls());
+  ClientRequest req;
+  req.target = "/hello";
+  auto got = client.send("127.0.0.1:" + std::to_string(server.port()), req);
+  ASSERT_TRUE(got.response) << got.error;
+  EXPECT_EQ(got.response->status, 200);
+  EXPECT_EQ(got.response->body, "{\"path\":\"/hello\"}");
+}
+
+TEST(HttpsClient, RefusesAnUntrustedServerBeforeSending) {
+  Server server(https_options(), hello_handler());
+  ASSERT_TRUE(server.start().ok());
+  Client client(5'000);
+  ASSERT_TRUE(client.use_tls(file("rogue.pem"), {}, {}).ok());
+  auto got = client.send("127.0.0.1:" + std::to_string(server.port()), {});
+  EXPECT_FALSE(got.response);
+  EXPECT_NE(got.error.find("TLS handshake"), std::string::npos) << got.error;
+  EXPECT_FALSE(got.sent);
+}
+
+TEST(HttpsClient, PresentsItsCertificateWhenAsked) {
+  Server server(https_options("ca"), hello_handler());
+  ASSERT_TRUE(server.start().ok());
+  const std::string address = "127.0.0.1:" + std::to_string(server.port());
+  Client with_cert(5'000);
+  ASSERT_TRUE(with_cert.use_tls(file("ca.pem"), file("client.pem"), file("client.key")).ok());
+  auto got = with_cert.send(address, {});
+  ASSERT_TRUE(got.response) << got.error;
+  EXPECT_EQ(got.response->status, 200);
+  Client without(5'000);
+  ASSERT_TRUE(without.use_tls(file("ca.pem"), {}, {}).ok());
+  EXPECT_FALSE(without.send(address, {}).response);
+}
+
+TEST(HttpsClient, BadFilesAreRefused) {
+  Client client(1'000);
+  auto missing_ca = client.use_tls(file("nope.pem"), {}, {});
+  ASSERT_FALSE(missing_ca.ok());
+  EXPECT_NE(missing_ca.error().find("nope.pem"), std::string::npos) << missing_ca.error();
+  EXPECT_FALSE(client.use_tls(file("ca.pem"), file("client.pem"), file("nope.key")).ok());
+  EXPECT_FALSE(client.uses_tls());
 }
 
 }  // namespace

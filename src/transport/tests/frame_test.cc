@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "raft/message.h"
-#include "transport/address.h"
 #include "transport/backoff.h"
 
 namespace cairn::transport {
@@ -101,16 +100,6 @@ TEST(Backoff, DoublesWithJitterUpToTheCap) {
   b.saturate();
   EXPECT_GE(b.next(0), 1000);
   EXPECT_EQ(Backoff(50, 2000).next(50), 25 + 50 % 26);  // d - d/2 + random % (d/2 + 1)
-}
-
-TEST(Address, SplitsHostAndPort) {
-  EXPECT_EQ(*split_host_port("127.0.0.1:7001"), (HostPort{"127.0.0.1", "7001"}));
-  EXPECT_EQ(*split_host_port("node-1.example:0"), (HostPort{"node-1.example", "0"}));
-  EXPECT_EQ(*split_host_port("[::1]:65535"), (HostPort{"::1", "65535"}));
-  for (const char* bad :
-       {"", "host", "host:", ":7001", "host:x1", "host:65536", "host:123456", "::1:7001", "[]:1"}) {
-    EXPECT_FALSE(split_host_port(bad)) << bad;
-  }
 }
 
 }  // namespace
