@@ -158,7 +158,7 @@ void add_write(CLI::App& app, const ContextPtr& g, bool upsert) {
       UpdateRequest u;
       u.value = value;
       if (!a->description.empty()) u.description = a->description;
-      if (a->expected_version > 0) u.expected_version = a->expected_version;
+      u.expected_version = given(a->expected_version);
       auto r = c.update(a->ns, a->key, u);
       if (r.ok()) {
         Json j = write_json(*r);
@@ -205,9 +205,7 @@ void add_get(CLI::App& app, const ContextPtr& g) {
     }
     if (past && !check_at(*g, a->at)) return;
     Client c(g->client_options());
-    std::optional<int64_t> version;
-    if (a->version > 0) version = a->version;
-    auto r = past ? c.get_at(a->ns, a->key, a->at) : c.get(a->ns, a->key, version);
+    auto r = past ? c.get_at(a->ns, a->key, a->at) : c.get(a->ns, a->key, given(a->version));
     if (!r.ok()) return fail(*g, r.error());
     warn_stale(r->stale);
     // The config/get row, then the CLI's own members.
@@ -239,9 +237,7 @@ void add_delete(CLI::App& app, const ContextPtr& g) {
       ->check(CLI::PositiveNumber);
   sub->callback([g, a] {
     Client c(g->client_options());
-    std::optional<int64_t> ev;
-    if (a->expected_version > 0) ev = a->expected_version;
-    auto r = c.remove(a->ns, a->key, ev);
+    auto r = c.remove(a->ns, a->key, given(a->expected_version));
     if (!r.ok()) return fail(*g, r.error());
     emit(*g, write_json(*r),
          "deleted " + a->ns + "/" + a->key + " (last version " + std::to_string(r->version) + ")");

@@ -4,7 +4,9 @@
 // codes. One file per area registers its subcommands on top of it (configs.cc, versions.cc,
 // namespaces.cc, admin.cc, cluster.cc); commands.cc puts them together.
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,6 +77,11 @@ bool check_at(Context& ctx, const std::string& text);
 extern const char* const kAtHelp;
 
 void warn_stale(bool stale);
+
+/// An optional numeric option (`--expected-version N`, where 0 means not given).
+inline std::optional<int64_t> given(int64_t v) {
+  return v > 0 ? std::optional<int64_t>(v) : std::nullopt;
+}
 
 // ---- the subcommands, one function each, by area ----
 

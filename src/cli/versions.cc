@@ -131,9 +131,7 @@ void add_rollback(CLI::App& app, const ContextPtr& g) {
       ->check(CLI::PositiveNumber);
   sub->callback([g, a] {
     Client c(g->client_options());
-    std::optional<int64_t> ev;
-    if (a->expected_version > 0) ev = a->expected_version;
-    auto r = c.rollback(a->ns, a->key, a->version, ev);
+    auto r = c.rollback(a->ns, a->key, a->version, given(a->expected_version));
     if (!r.ok()) return fail(*g, r.error());
     emit(*g,
          api::to_json(api::Rollback{r->ns, r->key, r->current_version, r->previous_version}),
