@@ -15,6 +15,8 @@
 #include <variant>
 #include <vector>
 
+#include "cairn/errc.h"
+
 namespace cairn {
 
 /// A JSON document that keeps the key order it was written with (as the server does).
@@ -35,6 +37,15 @@ struct ClientError {
   std::string details;   ///< `error.details` of the envelope
   std::string field;     ///< `error.field` of the envelope, when a parameter caused it
   std::string endpoint;  ///< the endpoint that gave this answer (last one tried)
+
+  /// The server's code as api::Errc; nullopt for the client codes above (no server answered,
+  /// or its answer was not an envelope).
+  std::optional<api::Errc> errc() const {
+    if (code <= 0) return std::nullopt;
+    return static_cast<api::Errc>(code);
+  }
+  /// Whether the server answered with `c`.
+  bool is(api::Errc c) const { return code == static_cast<int>(c); }
 
   /// "code http_status message: details" for logs and the CLI.
   std::string to_string() const;

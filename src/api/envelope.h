@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "api/errors.h"
+#include "common/result.h"
 
 namespace cairn::api {
 
@@ -22,5 +23,24 @@ std::string success_envelope(std::string_view message, std::string_view data_jso
 std::string error_envelope(const Error& error, std::string_view request_id, int64_t unix_seconds,
                            std::string_view extra_error_json = {},
                            std::string_view data_json = {});
+
+/// An envelope as a client reads it: the inverse of success_envelope and error_envelope.
+/// `code` stays an int: a server may answer a code this build does not know. `data_json` and
+/// `error_json` are the raw texts of `data` and `error` (empty when absent), for the wire
+/// decoders (api/wire.h) and for extra members such as the leader hint of 50302.
+struct Envelope {
+  int code = 0;
+  std::string message;
+  std::string details;     // error.details
+  std::string field;       // error.field
+  std::string error_json;
+  std::string data_json;
+  std::string request_id;
+  int64_t timestamp = 0;
+};
+
+/// Decodes an answer's body; 40001 when it is not JSON, not an object, or has no integer
+/// `code` (not a Cairn envelope).
+Result<Envelope, Error> decode_envelope(std::string_view text);
 
 }  // namespace cairn::api

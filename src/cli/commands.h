@@ -2,7 +2,9 @@
 
 // The client subcommands of the `cairn` binary (DESIGN.md §6), all on top of the SDK:
 // get, put, create, delete, list, history, versions, diff, rollback, watch,
-// ns list|create|delete|get and cluster status. docs/sdk.md has the reference.
+// ns list|create|delete|get, token create|list|revoke, whoami, audit and cluster status.
+// docs/sdk.md has the reference. One function registers each subcommand (cli/context.h), in
+// one file per area; rows are printed with the wire codecs of api/wire.h.
 
 #include <string>
 #include <vector>

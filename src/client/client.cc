@@ -49,10 +49,10 @@ ClientError invalid(std::string details) {
 }
 
 /// The leader's HTTP address named by a 50302 answer, under any of the names a server may use.
-std::optional<Endpoint> leader_hint(const Json& envelope) {
-  for (const char* where : {"error", "data"}) {
-    if (!envelope.contains(where) || !envelope[where].is_object()) continue;
-    const Json& obj = envelope[where];
+std::optional<Endpoint> leader_hint(const api::Envelope& envelope) {
+  for (const std::string* where : {&envelope.error_json, &envelope.data_json}) {
+    const Json obj = Json::parse(*where, nullptr, /*allow_exceptions=*/false);
+    if (!obj.is_object()) continue;
     for (const char* name : {"leader_http", "leader_endpoint", "leader_url", "leader_addr",
                              "leader_http_addr", "leader"}) {
       if (obj.contains(name) && obj[name].is_string()) {
@@ -64,21 +64,47 @@ std::optional<Endpoint> leader_hint(const Json& envelope) {
   return std::nullopt;
 }
 
-milliseconds retry_after(const HttpResponse& response, const Json& envelope) {
+milliseconds retry_after(const HttpResponse& response, const api::Envelope& envelope) {
   std::string h = response.header("retry-after");
   if (!h.empty() && std::all_of(h.begin(), h.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
       h.size() < 7) {
     return milliseconds(std::stoll(h) * 1000);
   }
-  if (envelope.contains("data") && envelope["data"].is_object() &&
-      envelope["data"].contains("retry_after") && envelope["data"]["retry_after"].is_number()) {
-    return milliseconds(static_cast<int64_t>(envelope["data"]["retry_after"].get<double>() * 1000));
+  const Json data = Json::parse(envelope.data_json, nullptr, /*allow_exceptions=*/false);
+  if (data.is_object() && data.contains("retry_after") && data["retry_after"].is_number()) {
+    return milliseconds(static_cast<int64_t>(data["retry_after"].get<double>() * 1000));
   }
   return milliseconds(1000);
 }
 
+/// A value as the SDK hands it out: the wire's JSON text parsed (numbers as nlohmann reads
+/// them). The text was validated with the answer, so it always parses.
+Json value_of(const std::string& text) { return Json::parse(text, nullptr, false); }
+
+Pagination pagination_of(const api::Pagination& p) {
+  return Pagination{p.page, p.page_size, p.total, p.total_pages};
+}
+
+NamespaceInfo namespace_of(const api::NamespaceRow& n) {
+  return NamespaceInfo{n.id,       n.name,     n.description, n.status, n.config_count,
+                       n.revision, n.created_at, n.updated_at};
+}
+
+ConfigValue config_value_of(const api::ConfigValue& v, const std::string& ns,
+                            const std::string& key) {
+  ConfigValue out;
+  out.ns = v.ns.empty() ? ns : v.ns;
+  out.key = v.key.empty() ? key : v.key;
+  out.value = value_of(v.value);
+  out.version = v.version;
+  out.updated_at = v.updated_at;
+  return out;
+}
+
+/// The answers of create, update and remove, and of namespace create and delete, are not wire
+/// rows yet (the state machine renders them; issue 16 item 1): read by member.
 template <class T>
-T field_or(const Json& j, const char* name, T fallback) {
+T member_or(const Json& j, const char* name, T fallback) {
   if (!j.is_object() || !j.contains(name) || j[name].is_null()) return fallback;
   try {
     return j[name].get<T>();
@@ -87,67 +113,15 @@ T field_or(const Json& j, const char* name, T fallback) {
   }
 }
 
-Json member(const Json& j, const char* name) {
-  return j.is_object() && j.contains(name) ? j[name] : Json();
-}
-
-Pagination parse_pagination(const Json& j) {
-  Pagination p;
-  Json pj = member(j, "pagination");
-  p.page = field_or<int64_t>(pj, "page", 1);
-  p.page_size = field_or<int64_t>(pj, "page_size", 20);
-  p.total = field_or<int64_t>(pj, "total", 0);
-  p.total_pages = field_or<int64_t>(pj, "total_pages", 0);
-  return p;
-}
-
-NamespaceInfo parse_namespace(const Json& j) {
-  NamespaceInfo n;
-  n.id = field_or<int64_t>(j, "id", 0);
-  n.name = field_or<std::string>(j, "name", "");
-  n.description = field_or<std::string>(j, "description", "");
-  n.status = field_or<int>(j, "status", 1);
-  n.config_count = field_or<int64_t>(j, "config_count", 0);
-  n.revision = field_or<int64_t>(j, "revision", 0);
-  n.created_at = field_or<std::string>(j, "created_at", "");
-  n.updated_at = field_or<std::string>(j, "updated_at", "");
-  return n;
-}
-
 WriteResult parse_write(const Json& j) {
   WriteResult w;
-  w.id = field_or<int64_t>(j, "id", 0);
-  w.ns = field_or<std::string>(j, "namespace", "");
-  w.key = field_or<std::string>(j, "key", "");
-  w.version = field_or<int64_t>(j, "version", 0);
-  w.old_version = field_or<int64_t>(j, "old_version", 0);
-  w.changed = field_or<bool>(j, "changed", true);
+  w.id = member_or<int64_t>(j, "id", 0);
+  w.ns = member_or<std::string>(j, "namespace", "");
+  w.key = member_or<std::string>(j, "key", "");
+  w.version = member_or<int64_t>(j, "version", 0);
+  w.old_version = member_or<int64_t>(j, "old_version", 0);
+  w.changed = member_or<bool>(j, "changed", true);
   return w;
-}
-
-NamespaceContent parse_content(const Json& j) {
-  NamespaceContent c;
-  c.ns = field_or<std::string>(j, "namespace", "");
-  c.revision = field_or<int64_t>(j, "version", 0);
-  c.updated_at = field_or<std::string>(j, "updated_at", "");
-  Json configs = member(j, "configs");
-  if (configs.is_object()) {
-    for (auto it = configs.begin(); it != configs.end(); ++it) c.configs[it.key()] = it.value();
-  }
-  for (const auto& k : member(j, "unavailable")) {
-    if (k.is_string()) c.unavailable.push_back(k.get<std::string>());
-  }
-  return c;
-}
-
-ConfigValue parse_value(const Json& j, const std::string& ns, const std::string& key) {
-  ConfigValue v;
-  v.ns = field_or<std::string>(j, "namespace", ns);
-  v.key = field_or<std::string>(j, "key", key);
-  v.value = member(j, "value");
-  v.version = field_or<int64_t>(j, "version", 0);
-  v.updated_at = field_or<std::string>(j, "updated_at", "");
-  return v;
 }
 
 /// `at` as the query parameter's Unix milliseconds, or nullopt before 1970 (the server takes
@@ -159,7 +133,8 @@ std::optional<std::string> at_param(TimePoint at) {
 }
 
 bool transport_only(const ClientError& e) {
-  return e.code == ClientError::kTransport || e.code == 50301 || e.code == 50302 ||
+  return e.code == ClientError::kTransport || e.is(api::Errc::kUnavailable) ||
+         e.is(api::Errc::kNotLeader) ||
          (e.code == ClientError::kProtocol && e.http_status >= 500);
 }
 
@@ -198,7 +173,22 @@ Client::Impl::~Impl() {
   }
 }
 
-ClientResult<Json> Client::Impl::call(const Call& c, int cancel_fd) {
+ClientError Client::Impl::undecodable(const api::Error& e) {
+  ClientError out;
+  out.code = ClientError::kProtocol;
+  out.message = "unexpected answer";
+  out.details = e.details;
+  out.field = e.field;
+  return out;
+}
+
+ClientResult<Json> Client::Impl::call_json(const Call& c) {
+  auto r = call(c);
+  if (!r.ok()) return r.error();
+  return Json::parse(*r, nullptr, /*allow_exceptions=*/false);
+}
+
+ClientResult<std::string> Client::Impl::call(const Call& c, int cancel_fd) {
   if (endpoints_.empty() || tls_failed_) {
     return invalid(endpoint_error_.empty() ? "no endpoints configured" : endpoint_error_);
   }
@@ -252,9 +242,8 @@ ClientResult<Json> Client::Impl::call(const Call& c, int cancel_fd) {
           }
           break;  // next endpoint
         }
-        Json envelope = Json::parse(response.body, nullptr, /*allow_exceptions=*/false);
-        if (!envelope.is_object() || !envelope.contains("code") ||
-            !envelope["code"].is_number_integer()) {
+        auto decoded = api::decode_envelope(response.body);
+        if (!decoded.ok()) {
           last = ClientError{};
           last.code = ClientError::kProtocol;
           last.http_status = response.status;
@@ -264,20 +253,20 @@ ClientResult<Json> Client::Impl::call(const Call& c, int cancel_fd) {
           if (response.status >= 500 && (c.idempotent || response.status == 503)) break;
           return last;
         }
-        const int code = envelope["code"].get<int>();
+        const api::Envelope& envelope = *decoded;
+        const int code = envelope.code;
         if (code == 0) {
           if (listed) preferred_.store(index);
-          return envelope.contains("data") ? envelope["data"] : Json();
+          return envelope.data_json.empty() ? std::string("null") : envelope.data_json;
         }
         last = ClientError{};
         last.code = code;
         last.http_status = response.status;
-        last.message = field_or<std::string>(envelope, "message", "");
-        Json err = member(envelope, "error");
-        last.details = field_or<std::string>(err, "details", "");
-        last.field = field_or<std::string>(err, "field", "");
+        last.message = envelope.message;
+        last.details = envelope.details;
+        last.field = envelope.field;
         last.endpoint = ep.url;
-        if (code == 50302) {
+        if (last.is(api::Errc::kNotLeader)) {
           auto hint = leader_hint(envelope);
           if (hint && hint->url != ep.url && hop < 3) {
             ep = *hint;
@@ -291,7 +280,7 @@ ClientResult<Json> Client::Impl::call(const Call& c, int cancel_fd) {
           }
           break;
         }
-        if (code == 50301) break;
+        if (last.is(api::Errc::kUnavailable)) break;
         if (response.status == 429) {
           milliseconds wait = retry_after(response, envelope);
           if (wait > options_.max_retry_after || hop >= 3) return last;
@@ -307,12 +296,16 @@ ClientResult<Json> Client::Impl::call(const Call& c, int cancel_fd) {
 
 ClientResult<NamespaceContent> Client::Impl::fetch_namespace(
     const std::string& ns, int cancel_fd, std::vector<std::pair<std::string, std::string>> query) {
-  auto r = call(
+  auto r = call_as<api::NamespaceConfigs>(
       {"GET", "/api/v1/config/namespace/" + client_detail::url_encode(ns), std::move(query), {}},
       cancel_fd);
   if (!r.ok()) return r.error();
-  NamespaceContent content = parse_content(*r);
-  if (content.ns.empty()) content.ns = ns;
+  NamespaceContent content;
+  content.ns = r->ns.empty() ? ns : r->ns;
+  for (const auto& [key, value] : r->configs) content.configs[key] = value_of(value);
+  content.revision = r->revision;
+  content.updated_at = r->updated_at;
+  content.unavailable = r->unavailable;
   return content;
 }
 
@@ -328,7 +321,7 @@ ClientResult<ConfigValue> Client::get(const std::string& ns, const std::string& 
                                       std::optional<int64_t> version) {
   Impl::Call c{"GET", "/api/v1/config/get", {{"namespace", ns}, {"key", key}}, {}};
   if (version) c.query.emplace_back("version", std::to_string(*version));
-  auto r = impl_->call(c);
+  auto r = impl_->call_as<api::ConfigValue>(c);
   if (!r.ok()) {
     if (!version && transport_only(r.error())) {
       auto cached = impl_->cache_.load(ns);
@@ -344,7 +337,7 @@ ClientResult<ConfigValue> Client::get(const std::string& ns, const std::string& 
     }
     return r.error();
   }
-  ConfigValue v = parse_value(*r, ns, key);
+  ConfigValue v = config_value_of(*r, ns, key);
   if (!version) impl_->cache_.merge_key(ns, key, v.value, v.version);
   return v;
 }
@@ -358,31 +351,28 @@ ClientResult<ConfigValue> Client::get_at(const std::string& ns, const std::strin
 
 ClientResult<ConfigValue> Client::get_at(const std::string& ns, const std::string& key,
                                          const std::string& at) {
-  auto r =
-      impl_->call({"GET", "/api/v1/config/get", {{"namespace", ns}, {"key", key}, {"at", at}}, {}});
+  auto r = impl_->call_as<api::ConfigValue>(
+      {"GET", "/api/v1/config/get", {{"namespace", ns}, {"key", key}, {"at", at}}, {}});
   if (!r.ok()) return r.error();
-  return parse_value(*r, ns, key);
+  return config_value_of(*r, ns, key);
 }
 
 ClientResult<BatchGetResult> Client::batch_get(const std::string& ns,
                                                const std::vector<std::string>& keys) {
   Json body = {{"namespace", ns}, {"keys", keys}};
-  auto r = impl_->call({"POST", "/api/v1/config/batch-get", {}, body, true});
+  auto r = impl_->call_as<api::BatchGet>({"POST", "/api/v1/config/batch-get", {}, body, true});
   if (!r.ok()) return r.error();
   BatchGetResult out;
-  out.ns = field_or<std::string>(*r, "namespace", ns);
-  for (const auto& item : member(*r, "configs")) {
+  out.ns = r->ns.empty() ? ns : r->ns;
+  for (const auto& item : r->configs) {
     ConfigValue v;
     v.ns = out.ns;
-    v.key = field_or<std::string>(item, "key", "");
-    v.value = member(item, "value");
-    v.version = field_or<int64_t>(item, "version", 0);
-    v.updated_at = field_or<std::string>(item, "updated_at", "");
+    v.key = item.key;
+    v.value = value_of(item.value);
+    v.version = item.version;
     out.configs.push_back(std::move(v));
   }
-  for (const auto& m : member(*r, "missing")) {
-    if (m.is_string()) out.missing.push_back(m.get<std::string>());
-  }
+  out.missing = std::move(r->missing);
   return out;
 }
 
@@ -434,7 +424,7 @@ ClientResult<WriteResult> Client::create(const std::string& ns, const std::strin
                                          const Json& value, const std::string& description) {
   Json body = {{"namespace", ns}, {"key", key}, {"value", value}};
   if (!description.empty()) body["description"] = description;
-  auto r = impl_->call({"POST", "/api/v1/admin/config", {}, body, false});
+  auto r = impl_->call_json({"POST", "/api/v1/admin/config", {}, body, false});
   if (!r.ok()) return r.error();
   return parse_write(*r);
 }
@@ -447,8 +437,8 @@ ClientResult<WriteResult> Client::update(const std::string& ns, const std::strin
   if (request.status) body["status"] = *request.status;
   if (request.expected_version) body["expected_version"] = *request.expected_version;
   // Retrying a compare-and-set is safe; a blind update might apply twice.
-  auto r =
-      impl_->call({"PUT", "/api/v1/admin/config", {}, body, request.expected_version.has_value()});
+  auto r = impl_->call_json(
+      {"PUT", "/api/v1/admin/config", {}, body, request.expected_version.has_value()});
   if (!r.ok()) return r.error();
   return parse_write(*r);
 }
@@ -469,7 +459,7 @@ ClientResult<WriteResult> Client::remove(const std::string& ns, const std::strin
     c.query.emplace_back("expected_version", std::to_string(*expected_version));
     c.idempotent = true;
   }
-  auto r = impl_->call(c);
+  auto r = impl_->call_json(c);
   if (!r.ok()) return r.error();
   return parse_write(*r);
 }
@@ -480,51 +470,44 @@ ClientResult<Page<ConfigEntry>> Client::list(const ListConfigsRequest& request) 
   if (!request.key_substr.empty()) c.query.emplace_back("key", request.key_substr);
   c.query.emplace_back("page", std::to_string(request.page.page));
   c.query.emplace_back("page_size", std::to_string(request.page.page_size));
-  auto r = impl_->call(c);
+  auto r = impl_->call_as<api::Paged<api::ConfigRow>>(c);
   if (!r.ok()) return r.error();
   Page<ConfigEntry> out;
-  out.pagination = parse_pagination(*r);
-  for (const auto& j : member(*r, "list")) {
-    ConfigEntry e;
-    e.id = field_or<int64_t>(j, "id", 0);
-    e.ns = field_or<std::string>(j, "namespace", "");
-    e.key = field_or<std::string>(j, "key", "");
-    e.value = member(j, "value");
-    e.version = field_or<int64_t>(j, "version", 0);
-    e.description = field_or<std::string>(j, "description", "");
-    e.status = field_or<int>(j, "status", 1);
-    e.created_by = field_or<std::string>(j, "created_by", "");
-    e.updated_by = field_or<std::string>(j, "updated_by", "");
-    e.created_at = field_or<std::string>(j, "created_at", "");
-    e.updated_at = field_or<std::string>(j, "updated_at", "");
-    out.list.push_back(std::move(e));
+  out.pagination = pagination_of(r->pagination);
+  for (auto& row : r->list) {
+    out.list.push_back(ConfigEntry{row.id, std::move(row.ns), std::move(row.key),
+                                   value_of(row.value), row.version, std::move(row.description),
+                                   row.status, std::move(row.created_by),
+                                   std::move(row.updated_by), std::move(row.created_at),
+                                   std::move(row.updated_at)});
   }
   return out;
 }
 
 ClientResult<Page<HistoryEntry>> Client::history(const std::string& ns, const std::string& key,
                                                  PageRequest page) {
-  auto r = impl_->call({"GET",
-                        "/api/v1/admin/config/history",
-                        {{"namespace", ns},
-                         {"key", key},
-                         {"page", std::to_string(page.page)},
-                         {"page_size", std::to_string(page.page_size)}},
-                        {}});
+  auto r = impl_->call_as<api::Paged<api::HistoryRow>>(
+      {"GET",
+       "/api/v1/admin/config/history",
+       {{"namespace", ns},
+        {"key", key},
+        {"page", std::to_string(page.page)},
+        {"page_size", std::to_string(page.page_size)}},
+       {}});
   if (!r.ok()) return r.error();
   Page<HistoryEntry> out;
-  out.pagination = parse_pagination(*r);
-  for (const auto& j : member(*r, "list")) {
+  out.pagination = pagination_of(r->pagination);
+  for (auto& row : r->list) {
     HistoryEntry h;
-    h.id = field_or<int64_t>(j, "id", 0);
-    h.ns = field_or<std::string>(j, "namespace", ns);
-    h.key = field_or<std::string>(j, "key", key);
-    h.old_value = member(j, "old_value");
-    h.new_value = member(j, "new_value");
-    h.version = field_or<int64_t>(j, "version", 0);
-    h.operation = field_or<std::string>(j, "operation", "");
-    h.operator_name = field_or<std::string>(j, "operator", "");
-    h.created_at = field_or<std::string>(j, "created_at", "");
+    h.id = row.id;
+    h.ns = row.ns.empty() ? ns : std::move(row.ns);
+    h.key = row.key.empty() ? key : std::move(row.key);
+    h.old_value = value_of(row.old_value);
+    h.new_value = value_of(row.new_value);
+    h.version = row.version;
+    h.operation = std::move(row.operation);
+    h.operator_name = std::move(row.operator_name);
+    h.created_at = std::move(row.created_at);
     out.list.push_back(std::move(h));
   }
   return out;
@@ -532,46 +515,41 @@ ClientResult<Page<HistoryEntry>> Client::history(const std::string& ns, const st
 
 ClientResult<Page<VersionEntry>> Client::versions(const std::string& ns, const std::string& key,
                                                   PageRequest page) {
-  auto r = impl_->call({"GET",
-                        "/api/v1/config/versions",
-                        {{"namespace", ns},
-                         {"key", key},
-                         {"page", std::to_string(page.page)},
-                         {"page_size", std::to_string(page.page_size)}},
-                        {}});
+  auto r = impl_->call_as<api::VersionList>({"GET",
+                                             "/api/v1/config/versions",
+                                             {{"namespace", ns},
+                                              {"key", key},
+                                              {"page", std::to_string(page.page)},
+                                              {"page_size", std::to_string(page.page_size)}},
+                                             {}});
   if (!r.ok()) return r.error();
   Page<VersionEntry> out;
-  out.pagination = parse_pagination(*r);
-  for (const auto& j : member(*r, "list")) {
-    VersionEntry v;
-    v.version = field_or<int64_t>(j, "version", 0);
-    v.value = member(j, "value");
-    v.created_by = field_or<std::string>(j, "created_by", "");
-    v.created_at = field_or<std::string>(j, "created_at", "");
-    v.is_current = field_or<bool>(j, "is_current", false);
-    out.list.push_back(std::move(v));
+  out.pagination = pagination_of(r->pagination);
+  for (auto& row : r->list) {
+    out.list.push_back(VersionEntry{row.version, value_of(row.value), std::move(row.created_by),
+                                    std::move(row.created_at), row.is_current});
   }
   return out;
 }
 
 ClientResult<DiffResult> Client::diff(const std::string& ns, const std::string& key,
                                       int64_t from_version, int64_t to_version) {
-  auto r = impl_->call({"GET",
-                        "/api/v1/config/diff",
-                        {{"namespace", ns},
-                         {"key", key},
-                         {"from", std::to_string(from_version)},
-                         {"to", std::to_string(to_version)}},
-                        {}});
+  auto r = impl_->call_as<api::Diff>({"GET",
+                                      "/api/v1/config/diff",
+                                      {{"namespace", ns},
+                                       {"key", key},
+                                       {"from", std::to_string(from_version)},
+                                       {"to", std::to_string(to_version)}},
+                                      {}});
   if (!r.ok()) return r.error();
   DiffResult d;
-  d.ns = field_or<std::string>(*r, "namespace", ns);
-  d.key = field_or<std::string>(*r, "key", key);
-  d.from_version = field_or<int64_t>(*r, "from_version", from_version);
-  d.to_version = field_or<int64_t>(*r, "to_version", to_version);
-  for (const auto& j : member(*r, "changes")) {
-    d.changes.push_back(DiffChange{field_or<std::string>(j, "path", ""), member(j, "from"),
-                                   member(j, "to"), field_or<std::string>(j, "type", "")});
+  d.ns = r->ns.empty() ? ns : r->ns;
+  d.key = r->key.empty() ? key : r->key;
+  d.from_version = r->from_version != 0 ? r->from_version : from_version;
+  d.to_version = r->to_version != 0 ? r->to_version : to_version;
+  for (auto& c : r->changes) {
+    d.changes.push_back(
+        DiffChange{std::move(c.path), value_of(c.from), value_of(c.to), std::move(c.type)});
   }
   return d;
 }
@@ -581,15 +559,11 @@ ClientResult<RollbackResult> Client::rollback(const std::string& ns, const std::
                                               std::optional<int64_t> expected_version) {
   Json body = {{"namespace", ns}, {"key", key}, {"target_version", target_version}};
   if (expected_version) body["expected_version"] = *expected_version;
-  auto r = impl_->call(
+  auto r = impl_->call_as<api::Rollback>(
       {"POST", "/api/v1/admin/config/rollback", {}, body, expected_version.has_value()});
   if (!r.ok()) return r.error();
-  RollbackResult out;
-  out.ns = field_or<std::string>(*r, "namespace", ns);
-  out.key = field_or<std::string>(*r, "key", key);
-  out.current_version = field_or<int64_t>(*r, "current_version", 0);
-  out.previous_version = field_or<int64_t>(*r, "previous_version", 0);
-  return out;
+  return RollbackResult{r->ns.empty() ? ns : r->ns, r->key.empty() ? key : r->key,
+                        r->current_version, r->previous_version};
 }
 
 ClientResult<Page<NamespaceInfo>> Client::list_namespaces(const std::string& name_substr,
@@ -598,11 +572,11 @@ ClientResult<Page<NamespaceInfo>> Client::list_namespaces(const std::string& nam
   if (!name_substr.empty()) c.query.emplace_back("name", name_substr);
   c.query.emplace_back("page", std::to_string(page.page));
   c.query.emplace_back("page_size", std::to_string(page.page_size));
-  auto r = impl_->call(c);
+  auto r = impl_->call_as<api::Paged<api::NamespaceRow>>(c);
   if (!r.ok()) return r.error();
   Page<NamespaceInfo> out;
-  out.pagination = parse_pagination(*r);
-  for (const auto& j : member(*r, "list")) out.list.push_back(parse_namespace(j));
+  out.pagination = pagination_of(r->pagination);
+  for (const auto& row : r->list) out.list.push_back(namespace_of(row));
   return out;
 }
 
@@ -610,9 +584,10 @@ ClientResult<NamespaceInfo> Client::create_namespace(const std::string& name,
                                                      const std::string& description) {
   Json body = {{"name", name}};
   if (!description.empty()) body["description"] = description;
-  auto r = impl_->call({"POST", "/api/v1/admin/namespace", {}, body, false});
+  // The answer is a namespace row without its counts (id, name, description, status, created_at).
+  auto r = impl_->call_as<api::NamespaceRow>({"POST", "/api/v1/admin/namespace", {}, body, false});
   if (!r.ok()) return r.error();
-  return parse_namespace(*r);
+  return namespace_of(*r);
 }
 
 ClientResult<NamespaceInfo> Client::delete_namespace(const std::string& name) {
@@ -623,21 +598,22 @@ ClientResult<NamespaceInfo> Client::delete_namespace(const std::string& name) {
     if (!list.ok()) return list.error();
     for (const auto& n : list->list) {
       if (n.name == name) {
-        auto r = impl_->call(
+        auto r = impl_->call_as<api::NamespaceRow>(
             {"DELETE", "/api/v1/admin/namespace/" + std::to_string(n.id), {}, {}, false});
         if (!r.ok()) return r.error();
-        return parse_namespace(*r);
+        return namespace_of(*r);
       }
     }
   }
-  auto r = impl_->call(
+  // The answer is {"id","name"}: the rest of the row takes its defaults.
+  auto r = impl_->call_as<api::NamespaceRow>(
       {"DELETE", "/api/v1/admin/namespace/" + client_detail::url_encode(name), {}, {}, false});
   if (!r.ok()) return r.error();
-  return parse_namespace(*r);
+  return namespace_of(*r);
 }
 
 ClientResult<Json> Client::cluster_status() {
-  return impl_->call({"GET", "/api/v1/cluster", {}, {}});
+  return impl_->call_json({"GET", "/api/v1/cluster", {}, {}});
 }
 
 ClientResult<Json> Client::create_token(const std::string& name, const Json& grants,
@@ -646,23 +622,25 @@ ClientResult<Json> Client::create_token(const std::string& name, const Json& gra
   if (!ttl.empty()) body["ttl"] = ttl;
   Impl::Call c{"POST", "/api/v1/admin/tokens", {}, body};
   c.idempotent = false;  // a retry would make a second token
-  return impl_->call(c);
+  return impl_->call_json(c);
 }
 
 ClientResult<Json> Client::list_tokens() {
-  return impl_->call({"GET", "/api/v1/admin/tokens", {}, {}});
+  return impl_->call_json({"GET", "/api/v1/admin/tokens", {}, {}});
 }
 
 ClientResult<Json> Client::revoke_token(const std::string& id) {
   Impl::Call c{"DELETE", "/api/v1/admin/tokens/" + client_detail::url_encode(id), {}, {}};
   c.idempotent = false;
-  return impl_->call(c);
+  return impl_->call_json(c);
 }
 
-ClientResult<Json> Client::whoami() { return impl_->call({"GET", "/api/v1/auth/whoami", {}, {}}); }
+ClientResult<Json> Client::whoami() {
+  return impl_->call_json({"GET", "/api/v1/auth/whoami", {}, {}});
+}
 
 ClientResult<Json> Client::audit(const std::vector<std::pair<std::string, std::string>>& query) {
-  return impl_->call({"GET", "/api/v1/admin/audit", query, {}});
+  return impl_->call_json({"GET", "/api/v1/admin/audit", query, {}});
 }
 
 WatchId Client::watch(const std::string& ns, WatchFilter filter, WatchListener listener) {

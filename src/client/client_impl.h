@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "api/envelope.h"
+#include "api/wire.h"
 #include "cairn/client.h"
 #include "client/file_cache.h"
 #include "client/http_transport.h"
@@ -36,9 +38,27 @@ class Client::Impl {
     bool idempotent = true;  ///< may be re-sent after the request possibly reached a server
   };
 
-  /// Sends `call` with failover; returns the envelope's `data` (null when absent) or the error.
-  /// `cancel_fd` (or -1) aborts waits when readable.
-  ClientResult<Json> call(const Call& call, int cancel_fd = -1);
+  /// Sends `call` with failover; returns the raw text of the envelope's `data` ("null" when
+  /// absent) or the error. `cancel_fd` (or -1) aborts waits when readable.
+  ClientResult<std::string> call(const Call& call, int cancel_fd = -1);
+
+  /// call, then `data` decoded as the wire type T (api/wire.h); an answer that does not decode
+  /// is a kProtocol error.
+  template <class T>
+  ClientResult<T> call_as(const Call& c, int cancel_fd = -1) {
+    auto r = call(c, cancel_fd);
+    if (!r.ok()) return r.error();
+    auto decoded = api::from_json<T>(*r);
+    if (!decoded.ok()) return undecodable(decoded.error());
+    return std::move(*decoded);
+  }
+
+  /// call, with `data` parsed as a document: the answers that have no wire type (cluster,
+  /// tokens, audit).
+  ClientResult<Json> call_json(const Call& c);
+
+  /// The kProtocol error of an answer whose `data` did not decode.
+  static ClientError undecodable(const api::Error& e);
 
   /// get_namespace without the stale fallback (the watch thread re-reads with it).
   /// `GET /api/v1/config/namespace/{ns}` with `query` (e.g. `at`).

@@ -134,8 +134,8 @@ bool Client::Impl::reload(NsWatch& w) {
   if (!r.ok()) {
     if (stopping_) return false;
     const auto& e = r.error();
-    bool down = e.code == ClientError::kTransport || e.code == 50301 || e.code == 50302 ||
-                e.code == ClientError::kProtocol;
+    bool down = e.code == ClientError::kTransport || e.is(api::Errc::kUnavailable) ||
+                e.is(api::Errc::kNotLeader) || e.code == ClientError::kProtocol;
     bool seeded = false;
     if (down && !w.ever_loaded) {
       // The cluster is unreachable: start from the file cache so that the app has its last
@@ -150,7 +150,7 @@ bool Client::Impl::reload(NsWatch& w) {
         seeded = true;
       }
     }
-    if (e.code == 40402 && w.ever_loaded) {
+    if (e.is(api::Errc::kNamespaceNotFound) && w.ever_loaded) {
       // The namespace is gone or disabled: its keys are no longer served.
       std::vector<ConfigChange> removed;
       {
@@ -254,14 +254,13 @@ void Client::Impl::start_poll(NsWatch& w) {
 
 void Client::Impl::finish_poll(NsWatch& w, const HttpResponse& response) {
   close_poll(w);
-  Json envelope = Json::parse(response.body, nullptr, /*allow_exceptions=*/false);
-  if (!envelope.is_object() || !envelope.contains("code") ||
-      !envelope["code"].is_number_integer()) {
+  auto envelope = api::decode_envelope(response.body);
+  if (!envelope.ok()) {
     fail_poll(w);
     return;
   }
-  int code = envelope["code"].get<int>();
-  if (code != 0) {
+  const auto code = static_cast<api::Errc>(envelope->code);
+  if (code != api::Errc::kOk) {
     if (response.status == 429) {
       std::string h = response.header("retry-after");
       milliseconds wait(1000);
@@ -273,10 +272,12 @@ void Client::Impl::finish_poll(NsWatch& w, const HttpResponse& response) {
       w.next_try = Clock::now() + wait;
       return;
     }
-    if (code == 50302 && envelope.contains("error") && envelope["error"].is_object()) {
+    const Json e = code == api::Errc::kNotLeader
+                       ? Json::parse(envelope->error_json, nullptr, /*allow_exceptions=*/false)
+                       : Json();
+    if (e.is_object()) {
       for (const char* name : {"leader_http", "leader_endpoint", "leader_url", "leader_addr",
                                "leader_http_addr", "leader"}) {
-        const Json& e = envelope["error"];
         if (e.contains(name) && e[name].is_string()) {
           if (auto ep = client_detail::parse_endpoint(e[name].get<std::string>())) {
             w.redirect = ep;
@@ -286,17 +287,22 @@ void Client::Impl::finish_poll(NsWatch& w, const HttpResponse& response) {
         }
       }
     }
-    if (code == 40402) {
+    if (code == api::Errc::kNamespaceNotFound) {
       std::lock_guard lock(watch_mu_);
       w.loaded = false;  // namespace gone or disabled: re-read (reporting removals) when back
     }
     fail_poll(w);
     return;
   }
-  const Json data = envelope.contains("data") ? envelope["data"] : Json::object();
+  auto data = api::from_json<api::WatchPoll>(
+      envelope->data_json.empty() ? std::string_view("{}") : envelope->data_json);
+  if (!data.ok()) {
+    fail_poll(w);
+    return;
+  }
   w.backoff = milliseconds(0);
   w.next_try = Clock::now();
-  if (data.value("reset", false)) {
+  if (data->reset) {
     std::lock_guard lock(watch_mu_);
     w.loaded = false;
     return;
@@ -305,19 +311,20 @@ void Client::Impl::finish_poll(NsWatch& w, const HttpResponse& response) {
   bool need_reload = false;
   {
     std::lock_guard lock(watch_mu_);
-    if (data.value("changed", false) && data.contains("changes") && data["changes"].is_array()) {
-      for (const auto& c : data["changes"]) {
+    if (data->changed) {
+      for (const api::WatchChange& c : data->changes) {
         ConfigChange change;
         change.ns = w.ns;
-        change.key = c.value("key", "");
-        change.operation = c.value("operation", "");
-        change.version = c.value("version", int64_t{0});
-        change.revision = c.value("revision", int64_t{0});
+        change.key = c.key;
+        change.operation = c.operation;
+        change.version = c.version;
+        change.revision = static_cast<int64_t>(c.revision);
         auto it = w.content.find(change.key);
         if (it != w.content.end()) change.old_value = it->second;
-        if (c.contains("value")) {
-          change.new_value = c["value"];
-          w.content[change.key] = c["value"];
+        if (c.value) {
+          Json value = Json::parse(*c.value, nullptr, /*allow_exceptions=*/false);
+          change.new_value = value;
+          w.content[change.key] = std::move(value);
           w.versions[change.key] = change.version;
         } else if (change.operation == "DELETE" || change.operation == "DISABLE") {
           if (it != w.content.end()) w.content.erase(it);
@@ -329,7 +336,9 @@ void Client::Impl::finish_poll(NsWatch& w, const HttpResponse& response) {
         changes.push_back(std::move(change));
       }
     }
-    w.revision = std::max(w.revision, data.value("revision", w.revision));
+    if (data->revision != 0) {
+      w.revision = std::max(w.revision, static_cast<int64_t>(data->revision));
+    }
     if (need_reload) w.loaded = false;
   }
   if (!changes.empty()) {

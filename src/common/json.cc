@@ -207,6 +207,34 @@ std::optional<std::vector<std::string_view>> json_element_texts(std::string_view
   return out;
 }
 
+std::optional<std::vector<std::pair<std::string, std::string_view>>> json_member_texts(
+    std::string_view object_text) {
+  std::string_view t = object_text;
+  size_t i = skip_space(t, skip_bom(t));
+  if (i >= t.size() || t[i] != '{') return std::nullopt;
+  std::vector<std::pair<std::string, std::string_view>> out;
+  i = skip_space(t, i + 1);
+  while (i < t.size() && t[i] == '"') {
+    size_t key_end = skip_string(t, i);
+    std::string_view key = t.substr(i, key_end - i);
+    i = skip_space(t, key_end);
+    if (i >= t.size() || t[i] != ':' || key.size() < 2) break;
+    i = skip_space(t, i + 1);
+    size_t value_end = skip_value(t, i);
+    if (value_end == i) break;
+    std::string name(key.substr(1, key.size() - 2));
+    if (name.find('\\') != std::string::npos) {
+      Json decoded = Json::parse(key.begin(), key.end(), nullptr, /*allow_exceptions=*/false);
+      if (decoded.is_string()) name = decoded.get<std::string>();
+    }
+    out.emplace_back(std::move(name), t.substr(i, value_end - i));
+    i = skip_space(t, value_end);
+    if (i >= t.size() || t[i] != ',') break;
+    i = skip_space(t, i + 1);
+  }
+  return out;
+}
+
 bool json_number_overflows(std::string_view text) {
   constexpr int kLimit = 256;
   if (json_depth(text, kLimit) > kLimit) return false;

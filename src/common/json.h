@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace cairn {
@@ -56,6 +57,13 @@ std::optional<std::string_view> json_member_text(std::string_view object_text,
 /// The raw texts of the elements of the JSON array `array_text`, in order, in one pass; nullopt
 /// when it is not an array. Same input contract as json_member_text.
 std::optional<std::vector<std::string_view>> json_element_texts(std::string_view array_text);
+
+/// The members of the JSON object `object_text` in one pass, in order: each member's name
+/// (decoded, when written with escapes) and the raw text of its value without the whitespace
+/// around it. A name that occurs twice is listed twice. nullopt when `object_text` is not an
+/// object. Same input contract as json_member_text.
+std::optional<std::vector<std::pair<std::string, std::string_view>>> json_member_texts(
+    std::string_view object_text);
 
 /// True when `text` fails to parse because a number in it does not fit a double (`1e400`):
 /// nlohmann refuses it ("number overflow") where the JSON grammar allows it. Lets the API say

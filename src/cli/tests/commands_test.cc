@@ -242,6 +242,127 @@ TEST(Commands, GetPrintsTableOrJson) {
   EXPECT_EQ(j["version"], 1);
 }
 
+// -o json prints rows exactly as the CLI always has: the wire's rows, without the members the
+// SDK does not return (history revision, version tags, namespace retention).
+TEST(Commands, JsonOutputOfRowsIsUnchanged) {
+  const Json page = {{"page", 1}, {"page_size", 20}, {"total", 1}, {"total_pages", 1}};
+  FakeServer server([&](const FakeRequest& r) -> FakeResponse {
+    if (r.path == "/api/v1/config/get") {
+      return ok({{"namespace", "app"},
+                 {"key", "a"},
+                 {"value", {{"b", {1, "\u00e9\"x\""}}}},
+                 {"version", 3},
+                 {"updated_at", "2024-01-20T10:00:00Z"}});
+    }
+    if (r.path == "/api/v1/admin/config/list") {
+      return ok({{"list",
+                  {{{"id", 1},
+                    {"namespace", "app"},
+                    {"key", "a"},
+                    {"value", {{"x", 1}}},
+                    {"version", 2},
+                    {"description", "d"},
+                    {"status", 0},
+                    {"created_by", "bob"},
+                    {"updated_by", "ann"},
+                    {"created_at", "2024-01-20T10:00:00Z"},
+                    {"updated_at", "2024-01-21T10:00:00Z"}}}},
+                 {"pagination", page}});
+    }
+    if (r.path == "/api/v1/admin/config/history") {
+      return ok({{"list",
+                  {{{"id", 9},
+                    {"namespace", "app"},
+                    {"key", "a"},
+                    {"old_value", nullptr},
+                    {"new_value", "v"},
+                    {"version", 1},
+                    {"operation", "CREATE"},
+                    {"operator", "bob"},
+                    {"revision", 4},
+                    {"created_at", "2024-01-20T10:00:00Z"}}}},
+                 {"pagination", page}});
+    }
+    if (r.path == "/api/v1/config/versions") {
+      return ok({{"namespace", "app"},
+                 {"key", "a"},
+                 {"list",
+                  {{{"version", 2},
+                    {"value", true},
+                    {"created_by", "bob"},
+                    {"created_at", "2024-01-20T10:00:00Z"},
+                    {"is_current", true},
+                    {"tags", {"prod"}}}}},
+                 {"pagination", page}});
+    }
+    if (r.path == "/api/v1/admin/namespace/list") {
+      return ok({{"list",
+                  {{{"id", 1},
+                    {"name", "app"},
+                    {"description", ""},
+                    {"status", 1},
+                    {"config_count", 2},
+                    {"revision", 7},
+                    {"created_at", "2024-01-20T10:00:00Z"},
+                    {"updated_at", "2024-01-21T10:00:00Z"},
+                    {"retention", {{"keep_latest", 30}, {"keep_days", 30}}}}}},
+                 {"pagination", page}});
+    }
+    if (r.path == "/api/v1/config/diff") {
+      return ok({{"namespace", "app"},
+                 {"key", "a"},
+                 {"from_version", 1},
+                 {"to_version", 2},
+                 {"changes", {{{"path", "x"}, {"from", 1}, {"to", nullptr}, {"type", "removed"}}}}});
+    }
+    if (r.path == "/api/v1/admin/config/rollback") {
+      return ok(
+          {{"namespace", "app"}, {"key", "a"}, {"current_version", 3}, {"previous_version", 2}});
+    }
+    return error(404, 40401, "unknown path " + r.path);
+  });
+  auto json = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--endpoints", server.url(), "-o", "json"});
+    auto r = run(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  };
+  const std::string p = R"("pagination":{"page":1,"page_size":20,"total":1,"total_pages":1})";
+  EXPECT_EQ(json({"get", "app", "a"}),
+            "{\"namespace\":\"app\",\"key\":\"a\",\"value\":{\"b\":[1,\"\u00e9\\\"x\\\"\"]},"
+            "\"version\":3,\"updated_at\":\"2024-01-20T10:00:00Z\",\"stale\":false}\n");
+  EXPECT_EQ(json({"get", "app", "a", "--at", "1000"}),
+            "{\"namespace\":\"app\",\"key\":\"a\",\"value\":{\"b\":[1,\"\u00e9\\\"x\\\"\"]},"
+            "\"version\":3,\"updated_at\":\"2024-01-20T10:00:00Z\",\"stale\":false,"
+            "\"at\":\"1000\"}\n");
+  EXPECT_EQ(json({"list"}),
+            R"({"list":[{"id":1,"namespace":"app","key":"a","value":{"x":1},"version":2,)"
+            R"("description":"d","status":0,"created_by":"bob","updated_by":"ann",)"
+            R"("created_at":"2024-01-20T10:00:00Z","updated_at":"2024-01-21T10:00:00Z"}],)" +
+                p + "}\n");
+  EXPECT_EQ(json({"history", "app", "a"}),
+            R"({"list":[{"id":9,"namespace":"app","key":"a","old_value":null,"new_value":"v",)"
+            R"("version":1,"operation":"CREATE","operator":"bob",)"
+            R"("created_at":"2024-01-20T10:00:00Z"}],)" +
+                p + "}\n");
+  EXPECT_EQ(json({"versions", "app", "a"}),
+            R"({"list":[{"version":2,"value":true,"created_by":"bob",)"
+            R"("created_at":"2024-01-20T10:00:00Z","is_current":true}],)" +
+                p + "}\n");
+  EXPECT_EQ(json({"ns", "list"}),
+            R"({"list":[{"id":1,"name":"app","description":"","status":1,"config_count":2,)"
+            R"("revision":7,"created_at":"2024-01-20T10:00:00Z",)"
+            R"("updated_at":"2024-01-21T10:00:00Z"}],)" +
+                p + "}\n");
+  EXPECT_EQ(json({"diff", "app", "a", "1", "2"}),
+            R"({"namespace":"app","key":"a","from_version":1,"to_version":2,)"
+            R"("changes":[{"path":"x","from":1,"to":null,"type":"removed"}]})"
+            "\n");
+  EXPECT_EQ(json({"rollback", "app", "a", "2"}),
+            R"({"namespace":"app","key":"a","current_version":3,"previous_version":2})"
+            "\n");
+}
+
 TEST(Commands, ServerErrorGoesToStderrWithExitCode1) {
   FakeCairn cairn("app");
   auto r = run({"get", "app", "nope", "--endpoints", cairn.url()});

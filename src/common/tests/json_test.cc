@@ -164,6 +164,24 @@ TEST(JsonElementTexts, SplitsAnArrayRaw) {
   EXPECT_TRUE(json_element_texts("[1,"));  // broken input: no crash
 }
 
+TEST(JsonMemberTexts, EveryMemberInOrderWithDecodedNames) {
+  auto m = json_member_texts(
+      " { \"b\" : 1E2 , \"\\u0061\" : {\"x\":[1, 2]}, \"s\":\"}\" , \"b\":null } ");
+  ASSERT_TRUE(m);
+  ASSERT_EQ(m->size(), 4u);
+  EXPECT_EQ((*m)[0].first, "b");
+  EXPECT_EQ((*m)[0].second, "1E2");
+  EXPECT_EQ((*m)[1].first, "a");  // written \u0061
+  EXPECT_EQ((*m)[1].second, R"({"x":[1, 2]})");
+  EXPECT_EQ((*m)[2].second, R"("}")");
+  EXPECT_EQ((*m)[3].second, "null");  // a repeated name is listed again
+  auto empty = json_member_texts("{}");
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(empty->empty());
+  EXPECT_FALSE(json_member_texts("[1]"));
+  EXPECT_TRUE(json_member_texts(R"({"a":)"));  // broken input: no crash
+}
+
 TEST(JsonNumberOverflows, OnlyForNumbersBeyondADouble) {
   EXPECT_FALSE(parse_json("[1e400]", 64));
   EXPECT_TRUE(json_number_overflows("[1e400]"));
