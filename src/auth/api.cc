@@ -237,7 +237,7 @@ void AuthApi::list_audit(const http::RequestPtr& req, const http::Reply& reply) 
                         {"request_id", e.request_id}});
   }
   std::string data = R"({"list":)" + dump_compact(list) + R"(,"pagination":)" +
-                     service::pagination_json(*paging, page->total) + "}";
+                     api::to_json(service::pagination_of(*paging, page->total)) + "}";
   reply_ok(reply, *req, "success", data);
 }
 

@@ -240,6 +240,13 @@ Result<store::Page<store::NamespaceRow>, api::Error> Core::list_namespaces(
   return store_.list_namespaces(filter, page);
 }
 
+Result<std::vector<store::TokenRow>, api::Error> Core::tokens() const { return store_.tokens(); }
+
+Result<store::Page<store::AuditRow>, api::Error> Core::audit(const store::AuditFilter& filter,
+                                                             const store::PageRequest& page) const {
+  return store_.audit(filter, page);
+}
+
 std::optional<int64_t> Core::namespace_id(std::string_view name) const {
   return index_.namespace_id(name);
 }

@@ -128,6 +128,12 @@ class Core {
   Result<store::Page<store::NamespaceRow>, api::Error> list_namespaces(
       const store::NamespaceFilter& filter, const store::PageRequest& page) const;
 
+  // ---- tokens and audit (docs/security.md) ----
+  /// Every token (never a secret), revoked and expired ones included.
+  Result<std::vector<store::TokenRow>, api::Error> tokens() const;
+  Result<store::Page<store::AuditRow>, api::Error> audit(const store::AuditFilter& filter,
+                                                         const store::PageRequest& page) const;
+
   /// The id of the namespace named `name`, from the index.
   std::optional<int64_t> namespace_id(std::string_view name) const;
 
@@ -150,8 +156,6 @@ class Core {
   void submit(api::Command command, Replicator::Done done);
 
   const CoreOptions& options() const { return options_; }
-  /// For the parts of the node not behind a core call yet (issue 16 leftovers: tokens, audit).
-  store::Store& store() const { return store_; }
 
  private:
   /// A version other than the current one: ring, Redis tier, then SQLite.

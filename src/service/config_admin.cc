@@ -234,20 +234,16 @@ void Service::list_configs(const http::RequestPtr& req, const http::Reply& reply
   if (!paging.ok()) return reply_error(reply, *req, paging.error());
   auto page = core_.list_configs(filter, {paging->page, paging->page_size});
   if (!page.ok()) return reply_error(reply, *req, page.error());
-  std::string data = R"({"list":[)";
-  bool first = true;
-  for (const auto& c : page->items) {
-    if (!first) data += ',';
-    first = false;
-    data += R"({"id":)" + std::to_string(c.id) + R"(,"namespace":)" + json_quote(c.ns) +
-            R"(,"key":)" + json_quote(c.key) + R"(,"value":)" + c.value +
-            R"(,"version":)" + std::to_string(c.version) + R"(,"description":)" +
-            json_quote(c.description) + R"(,"status":)" + std::to_string(c.status) +
-            R"(,"created_by":)" + json_quote(c.created_by) + R"(,"updated_by":)" +
-            json_quote(c.updated_by) + R"(,"created_at":")" + format_utc(c.created_at_ms) +
-            R"(","updated_at":")" + format_utc(c.updated_at_ms) + R"("})";
+  api::Paged<api::ConfigRow> rows;
+  rows.list.reserve(page->items.size());
+  for (auto& c : page->items) {
+    rows.list.push_back(api::ConfigRow{c.id, std::move(c.ns), std::move(c.key), std::move(c.value),
+                                       c.version, std::move(c.description), c.status,
+                                       std::move(c.created_by), std::move(c.updated_by),
+                                       format_utc(c.created_at_ms), format_utc(c.updated_at_ms)});
   }
-  data += R"(],"pagination":)" + pagination_json(*paging, page->total) + "}";
+  rows.pagination = pagination_of(*paging, page->total);
+  std::string data = api::to_json(rows);
   reply_ok(reply, *req, "success", data);
 }
 
@@ -262,20 +258,17 @@ void Service::config_history(const http::RequestPtr& req, const http::Reply& rep
   if (!paging.ok()) return reply_error(reply, *req, paging.error());
   auto page = core_.history(*ns, *key, {paging->page, paging->page_size});
   if (!page.ok()) return reply_error(reply, *req, page.error());
-  std::string data = R"({"list":[)";
-  bool first = true;
-  for (const auto& h : page->items) {
-    if (!first) data += ',';
-    first = false;
-    data += R"({"id":)" + std::to_string(h.id) + R"(,"namespace":)" + json_quote(h.ns) +
-            R"(,"key":)" + json_quote(h.key) + R"(,"old_value":)" + optional_json(h.old_value) +
-            R"(,"new_value":)" + (h.new_value.empty() ? std::string("null") : h.new_value) +
-            R"(,"version":)" + std::to_string(h.version) + R"(,"operation":)" +
-            json_quote(h.operation) + R"(,"operator":)" + json_quote(h.operator_name) +
-            R"(,"revision":)" + std::to_string(h.revision) + R"(,"created_at":")" +
-            format_utc(h.created_at_ms) + R"("})";
+  api::Paged<api::HistoryRow> rows;
+  rows.list.reserve(page->items.size());
+  for (auto& h : page->items) {
+    rows.list.push_back(api::HistoryRow{
+        h.id, std::move(h.ns), std::move(h.key), optional_json(h.old_value),
+        h.new_value.empty() ? std::string("null") : std::move(h.new_value), h.version,
+        std::move(h.operation), std::move(h.operator_name), static_cast<int64_t>(h.revision),
+        format_utc(h.created_at_ms)});
   }
-  data += R"(],"pagination":)" + pagination_json(*paging, page->total) + "}";
+  rows.pagination = pagination_of(*paging, page->total);
+  std::string data = api::to_json(rows);
   reply_ok(reply, *req, "success", data);
 }
 

@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 
+#include "api/wire.h"
 #include "common/time.h"
 #include "service/request.h"
 #include "service/service.h"
@@ -29,55 +30,19 @@ const std::string& utc_text(int64_t unix_ms) {
   return cached;
 }
 
-void append_config_data(std::string& out, const std::string& ns, const std::string& key,
-                        std::string_view value, int64_t version, int64_t updated_at_ms) {
-  out.reserve(out.size() + ns.size() + key.size() + value.size() + 96);  // one allocation
-  out += R"({"namespace":)";
-  append_json_string(out, ns);
-  out += R"(,"key":)";
-  append_json_string(out, key);
-  out += R"(,"value":)";
-  out += value;
-  out += R"(,"version":)";
-  out += std::to_string(version);
-  out += R"(,"updated_at":")";
-  out += utc_text(updated_at_ms);
-  out += R"("})";
-}
-
-/// The data of a namespace read: `{"namespace":…,"configs":{key: value,…},"version":…,
-/// "updated_at":"…"}`, and for a read at an instant `"at"` and `"unavailable"` as well.
-std::string namespace_data(const core::NamespaceValues& n) {
-  std::string out;
-  out.reserve(64 + n.configs.size() * 64);
-  out += R"({"namespace":)";
-  append_json_string(out, n.ns);
-  out += R"(,"configs":{)";
-  bool first = true;
-  for (const auto& [key, value] : n.configs) {
-    if (!first) out += ',';
-    first = false;
-    append_json_string(out, key);
-    out += ':';
-    out += value;
-  }
-  out += R"(},"version":)";
-  out += std::to_string(n.revision);
-  out += R"(,"updated_at":")";
-  out += format_utc(n.updated_at_ms);
-  out += '"';
+/// The data of a namespace read (api::NamespaceConfigs); a read at an instant also says `at`
+/// and `unavailable`.
+std::string namespace_data(core::NamespaceValues&& n) {
+  api::NamespaceConfigs out;
+  out.ns = std::move(n.ns);
+  out.configs = std::move(n.configs);
+  out.revision = static_cast<int64_t>(n.revision);
+  out.updated_at = format_utc(n.updated_at_ms);
   if (n.at_ms) {
-    out += R"(,"at":")";
-    out += format_utc(*n.at_ms);
-    out += R"(","unavailable":[)";
-    for (size_t i = 0; i < n.unavailable.size(); ++i) {
-      if (i) out += ',';
-      append_json_string(out, n.unavailable[i]);
-    }
-    out += ']';
+    out.at = format_utc(*n.at_ms);
+    out.unavailable = std::move(n.unavailable);
   }
-  out += '}';
-  return out;
+  return api::to_json(out);
 }
 
 /// The `at` query parameter (docs/versions.md): RFC 3339 or unix milliseconds; nullopt when
@@ -117,16 +82,13 @@ void Service::get_config(const http::RequestPtr& req, const http::Reply& reply) 
     res.headers.emplace_back("ETag", etag_of(value->version));
     return reply(std::move(res));
   }
-  std::string data;
-  append_config_data(data, value->ns, value->key, value->value, value->version,
-                     value->updated_at_ms);
-  if (!value->warning.empty()) {  // degraded mode (seed §3.7.5)
-    data.pop_back();
-    data += R"(,"warning":)";
-    append_json_string(data, value->warning);
-    data += '}';
-  }
-  reply_ok(reply, *req, "success", data, {{"ETag", etag_of(value->version)}});
+  const int64_t version = value->version;
+  // The warning of degraded mode (seed §3.7.5) is in the data when there is one.
+  std::string data = api::to_json(api::ConfigValue{std::move(value->ns), std::move(value->key),
+                                                   std::move(value->value), version,
+                                                   utc_text(value->updated_at_ms),
+                                                   std::move(value->warning)});
+  reply_ok(reply, *req, "success", data, {{"ETag", etag_of(version)}});
 }
 
 void Service::batch_get(const http::RequestPtr& req, const http::Reply& reply) {
@@ -162,24 +124,14 @@ void Service::batch_get(const http::RequestPtr& req, const http::Reply& reply) {
 
   auto values = core_.get_keys(*ns, keys);
   if (!values.ok()) return reply_error(reply, *req, values.error());
-  std::string data = R"({"namespace":)" + json_quote(values->ns) + R"(,"configs":[)";
-  for (size_t i = 0; i < values->configs.size(); ++i) {
-    const auto& c = values->configs[i];
-    if (i) data += ',';
-    data += R"({"key":)";
-    append_json_string(data, c.key);
-    data += R"(,"value":)";
-    data += c.value;
-    data += R"(,"version":)";
-    data += std::to_string(c.version);
-    data += '}';
+  api::BatchGet batch;
+  batch.ns = std::move(values->ns);
+  batch.configs.reserve(values->configs.size());
+  for (auto& c : values->configs) {
+    batch.configs.push_back(api::BatchGetItem{std::move(c.key), std::move(c.value), c.version});
   }
-  data += R"(],"missing":[)";
-  for (size_t i = 0; i < values->missing.size(); ++i) {
-    if (i) data += ',';
-    append_json_string(data, values->missing[i]);
-  }
-  data += "]}";
+  batch.missing = std::move(values->missing);
+  std::string data = api::to_json(batch);
   reply_ok(reply, *req, "success", data);
 }
 
@@ -190,7 +142,7 @@ void Service::get_namespace_configs(const http::RequestPtr& req, const http::Rep
   if (!at.ok()) return reply_error(reply, *req, at.error());
   auto values = core_.get_namespace(ns, *at);
   if (!values.ok()) return reply_error(reply, *req, values.error());
-  reply_ok(reply, *req, "success", namespace_data(*values));
+  reply_ok(reply, *req, "success", namespace_data(std::move(*values)));
 }
 
 }  // namespace cairn::service

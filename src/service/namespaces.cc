@@ -150,22 +150,18 @@ void Service::list_namespaces(const http::RequestPtr& req, const http::Reply& re
   if (!paging.ok()) return reply_error(reply, *req, paging.error());
   auto page = core_.list_namespaces(filter, {paging->page, paging->page_size});
   if (!page.ok()) return reply_error(reply, *req, page.error());
-  std::string data = R"({"list":[)";
-  bool first = true;
-  for (const auto& n : page->items) {
-    if (!first) data += ',';
-    first = false;
-    data += R"({"id":)" + std::to_string(n.id) + R"(,"name":)" + json_quote(n.name) +
-            R"(,"description":)" + json_quote(n.description) + R"(,"status":)" +
-            std::to_string(n.status) + R"(,"config_count":)" + std::to_string(n.config_count) +
-            R"(,"revision":)" + std::to_string(n.revision) + R"(,"created_at":")" +
-            format_utc(n.created_at_ms) + R"(","updated_at":")" + format_utc(n.updated_at_ms) +
-            R"(","retention":{"keep_latest":)" +
-            std::to_string(n.keep_latest.value_or(api::kDefaultKeepLatest)) +
-            R"(,"keep_days":)" + std::to_string(n.keep_days.value_or(api::kDefaultKeepDays)) +
-            "}}";
+  api::Paged<api::NamespaceRow> rows;
+  rows.list.reserve(page->items.size());
+  for (auto& n : page->items) {
+    rows.list.push_back(api::NamespaceRow{
+        n.id, std::move(n.name), std::move(n.description), n.status, n.config_count,
+        static_cast<int64_t>(n.revision), format_utc(n.created_at_ms),
+        format_utc(n.updated_at_ms),
+        api::NamespaceRetention{n.keep_latest.value_or(api::kDefaultKeepLatest),
+                                n.keep_days.value_or(api::kDefaultKeepDays)}});
   }
-  data += R"(],"pagination":)" + pagination_json(*paging, page->total) + "}";
+  rows.pagination = pagination_of(*paging, page->total);
+  std::string data = api::to_json(rows);
   reply_ok(reply, *req, "success", data);
 }
 

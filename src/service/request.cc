@@ -309,11 +309,9 @@ void reply_result(const http::Reply& reply, const http::Request& req,
   }
 }
 
-std::string pagination_json(const Paging& paging, int64_t total) {
+api::Pagination pagination_of(const Paging& paging, int64_t total) {
   int64_t pages = total == 0 ? 0 : (total + paging.page_size - 1) / paging.page_size;
-  return R"({"page":)" + std::to_string(paging.page) + R"(,"page_size":)" +
-         std::to_string(paging.page_size) + R"(,"total":)" + std::to_string(total) +
-         R"(,"total_pages":)" + std::to_string(pages) + "}";
+  return api::Pagination{paging.page, paging.page_size, total, pages};
 }
 
 }  // namespace cairn::service

@@ -9,6 +9,7 @@
 
 #include "api/command.h"
 #include "api/outcome.h"
+#include "api/wire.h"
 #include "api/errors.h"
 #include "common/json.h"
 #include "common/result.h"
@@ -97,6 +98,7 @@ void reply_result(const http::Reply& reply, const http::Request& req,
                   const api::CommandResult& result);
 
 /// "total_pages" etc. as a JSON object text.
-std::string pagination_json(const Paging& paging, int64_t total);
+/// The `pagination` member of a list answer.
+api::Pagination pagination_of(const Paging& paging, int64_t total);
 
 }  // namespace cairn::service

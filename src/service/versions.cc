@@ -66,23 +66,14 @@ void Service::list_versions_as(const http::RequestPtr& req, const http::Reply& r
   if (hidden && !admin) return reply_error(reply, *req, *hidden);
   auto page = core_.versions(*ns, *key, {paging->page, paging->page_size});
   if (!page.ok()) return reply_error(reply, *req, page.error());
-  std::string data = R"({"namespace":)" + json_quote(*ns) + R"(,"key":)" + json_quote(*key) +
-                     R"(,"list":[)";
-  bool first = true;
-  for (const auto& v : page->items) {
-    if (!first) data += ',';
-    first = false;
-    data += R"({"version":)" + std::to_string(v.version) + R"(,"value":)" + v.value +
-            R"(,"created_by":)" + json_quote(v.created_by) + R"(,"created_at":")" +
-            format_utc(v.created_at_ms) + R"(","is_current":)" +
-            (v.version == current ? "true" : "false") + R"(,"tags":[)";
-    for (size_t i = 0; i < v.tags.size(); ++i) {
-      if (i) data += ',';
-      data += json_quote(v.tags[i]);
-    }
-    data += "]}";
+  api::VersionList versions{*ns, *key, {}, pagination_of(*paging, page->total)};
+  versions.list.reserve(page->items.size());
+  for (auto& v : page->items) {
+    versions.list.push_back(api::VersionRow{v.version, std::move(v.value), std::move(v.created_by),
+                                            format_utc(v.created_at_ms), v.version == current,
+                                            std::move(v.tags)});
   }
-  data += R"(],"pagination":)" + pagination_json(*paging, page->total) + "}";
+  std::string data = api::to_json(versions);
   reply_ok(reply, *req, "success", data);
 }
 
@@ -130,19 +121,12 @@ void Service::diff_versions_as(const http::RequestPtr& req, const http::Reply& r
     }
     values[i] = std::move(*parsed);
   }
-  Json changes = Json::array();
+  api::Diff diff{*ns, *key, versions[0], versions[1], {}};
   for (auto& change : json_diff(values[0], values[1])) {
-    Json c = Json::object();
-    c["path"] = std::move(change.path);
-    c["from"] = std::move(change.from);
-    c["to"] = std::move(change.to);
-    c["type"] = std::move(change.type);
-    changes.push_back(std::move(c));
+    diff.changes.push_back(api::DiffChange{std::move(change.path), dump_compact(change.from),
+                                           dump_compact(change.to), std::move(change.type)});
   }
-  std::string data = R"({"namespace":)" + json_quote(*ns) + R"(,"key":)" + json_quote(*key) +
-                     R"(,"from_version":)" + std::to_string(versions[0]) +
-                     R"(,"to_version":)" + std::to_string(versions[1]) + R"(,"changes":)" +
-                     dump_compact(changes) + "}";
+  std::string data = api::to_json(diff);
   reply_ok(reply, *req, "success", data);
 }
 

@@ -1,29 +1,22 @@
 #include "service/watch_sse.h"
 
-#include "common/json.h"
+#include "api/wire.h"
 
 namespace cairn::service {
 
 namespace {
 
-void append_change(std::string& out, const core::WatchEvent& e, bool values, bool with_ns) {
-  out += '{';
-  if (with_ns) {
-    out += R"("namespace":)";
-    append_json_string(out, e.ns);
-    out += ',';
-  }
-  out += R"("key":)";
-  append_json_string(out, e.key);
-  out += R"(,"operation":)";
-  append_json_string(out, e.operation);
-  out += R"(,"version":)" + std::to_string(e.version);
-  out += R"(,"revision":)" + std::to_string(e.revision);
-  if (values && e.value) {
-    out += R"(,"value":)";
-    out += *e.value;
-  }
-  out += '}';
+/// A change as the wire shows it: with its namespace in SSE events (`with_ns`), with its value
+/// when asked for and there is one.
+api::WatchChange wire_change(const core::WatchEvent& e, bool values, bool with_ns) {
+  api::WatchChange c;
+  if (with_ns) c.ns = e.ns;
+  c.key = e.key;
+  c.operation = e.operation;
+  c.version = e.version;
+  c.revision = e.revision;
+  if (values && e.value) c.value = *e.value;
+  return c;
 }
 
 /// A subscription written as Server-Sent Events. The SSE id (the revision to resume from) goes
@@ -44,7 +37,7 @@ class SseSubscriber final : public core::Subscriber {
         out += "id: " + std::to_string(e.revision) + "\n";
       }
       out += "data: ";
-      append_change(out, e, values_, true);
+      api::append_json(out, wire_change(e, values_, true));
       out += "\n\n";
     }
     return out.empty() || writer_->write(std::move(out));
@@ -70,25 +63,14 @@ void cancel_on_hangup(core::WatchHub& hub, uint64_t id,
 
 std::string watch_answer_json(const std::string& ns, const core::WatchAnswer& answer,
                               bool values) {
-  std::string out = R"({"namespace":)";
-  append_json_string(out, ns);
-  out += answer.changed ? R"(,"changed":true)" : R"(,"changed":false)";
-  out += answer.reset ? R"(,"reset":true)" : R"(,"reset":false)";
-  out += R"(,"revision":)" + std::to_string(answer.revision);
-  out += R"(,"changes":[)";
-  for (size_t i = 0; i < answer.changes.size(); ++i) {
-    if (i) out += ',';
-    append_change(out, answer.changes[i], values, false);
-  }
-  out += "]}";
-  return out;
+  api::WatchPoll poll{ns, answer.changed, answer.reset, answer.revision, {}};
+  poll.changes.reserve(answer.changes.size());
+  for (const auto& e : answer.changes) poll.changes.push_back(wire_change(e, values, false));
+  return api::to_json(poll);
 }
 
 std::string sse_reset_event(const std::string& ns, uint64_t revision) {
-  std::string out = "event: reset\ndata: {\"namespace\":";
-  append_json_string(out, ns);
-  out += ",\"revision\":" + std::to_string(revision) + "}\n\n";
-  return out;
+  return "event: reset\ndata: " + api::to_json(api::WatchReset{ns, revision}) + "\n\n";
 }
 
 void poll_watch(core::WatchHub& hub, const std::string& ns, uint64_t revision,
