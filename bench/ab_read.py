@@ -10,14 +10,14 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from watch_memory import Cluster, req  # noqa: E402
+from watch_memory import dev_cluster, req  # noqa: E402 - puts tests/support on the path too
 
 WRK_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrk")
 RESULT_RE = re.compile(r"RESULT requests=(\d+) duration_us=(\d+) p50_us=(\d+) p99_us=(\d+) "
@@ -51,10 +51,10 @@ def main():
         for i, b in enumerate(a.binary):
             tmp = tempfile.mkdtemp(prefix="cairn-ab-")
             tmps.append(tmp)
-            c = Cluster(b, tmp, a.port + 10 * i, a.port + 10 * i + 100)
-            c.start()
+            c = dev_cluster(b, tmp, a.port + 10 * i, a.port + 10 * i + 100)
             clusters.append(c)
-            lead = c.leader()
+            c.start(timeout=60)
+            lead = c.leader_port()
             req(lead, "POST", "/api/v1/admin/namespace", '{"name":"bench"}')
             value = '{"v":"%s"}' % ("x" * 180)
             st, _ = req(lead, "POST", "/api/v1/admin/config",
@@ -65,7 +65,7 @@ def main():
             for c in conns:
                 for b, cl in zip(a.binary, clusters):
                     url = "http://127.0.0.1:%d/api/v1/config/get?namespace=bench&key=k0000" % \
-                        cl.leader()
+                        cl.leader_port()
                     x = wrk(url, c, a.duration)
                     x["load"] = float(open("/proc/loadavg").read().split()[0])
                     res[(b, c)].append(x)
@@ -85,7 +85,7 @@ def main():
                     statistics.median(ratios), min(ratios), max(ratios)))
     finally:
         for c in clusters:
-            c.stop()
+            c.stop(signal.SIGINT)
         for t in tmps:
             shutil.rmtree(t, ignore_errors=True)
 

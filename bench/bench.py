@@ -25,6 +25,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+from cairn_cluster import QUIET_ARGS, DevCluster  # noqa: E402 - the one launcher
 WRK_DIR = os.path.join(HERE, "wrk")
 
 CAIRN_HTTP = 18101   # node i: +i-1
@@ -102,47 +104,28 @@ def wait_until(fn, timeout, what):
 # ---------------------------------------------------------------- targets
 
 class Cairn:
+    """A 3-node `cairn dev` cluster on the fixed bench ports, started by the shared launcher
+    (tests/support/cairn_cluster.py) and recorded like every other process here."""
+
     def __init__(self, binary, tmp):
-        self.binary = binary
         self.dir = os.path.join(tmp, "cairn")
-        self.proc = None
+        self.dev = DevCluster(self.dir, 3, CAIRN_HTTP, CAIRN_PEER, cluster_id="bench",
+                              server_args=QUIET_ARGS, binary=binary)
 
     def start(self):
-        os.makedirs(self.dir, exist_ok=True)
-        self.proc = start([self.binary, "dev", "--nodes", "3", "--data-dir", self.dir,
-                           "--http-port", str(CAIRN_HTTP), "--peer-port", str(CAIRN_PEER),
-                           "--cluster-id", "bench", "--",
-                           "--access-log=false", "--rate-limit-enabled=false"],
-                          os.path.join(self.dir, "dev.log"))
+        self.dev.spawn()
+        STARTED.append(self.dev.proc)
+        record_pid(self.dev.pid)
         wait_until(self.leader_port, 60, "a Cairn leader")
 
     def node_pids(self):
-        pids = []
-        for i in (1, 2, 3):
-            try:
-                with open(os.path.join(self.dir, "node%d" % i, "cairn.pid")) as f:
-                    pids.append(int(f.read().strip()))
-            except (OSError, ValueError):
-                pass
-        return pids
+        return list(self.dev.node_pids().values())
 
     def leader_port(self):
-        for i in range(3):
-            try:
-                st, body = req(CAIRN_HTTP + i, "GET", "/api/v1/cluster/status", timeout=2)
-            except OSError:
-                continue
-            if st != 200:
-                continue
-            d = json.loads(body)
-            d = d.get("data", d)
-            if d.get("role") == "leader":
-                return CAIRN_HTTP + i
-        return None
+        return self.dev.leader_port()
 
     def leader_pid(self):
-        port = self.leader_port()
-        return self.node_pids()[port - CAIRN_HTTP]
+        return self.dev.leader_pid()
 
     def load(self):
         port = self.leader_port()

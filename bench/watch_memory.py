@@ -14,13 +14,15 @@ import resource
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "support"))
 from bench import rss_kib  # noqa: E402 - bench/ is this script's own folder
+from cairn_cluster import QUIET_ARGS, DevCluster  # noqa: E402 - the one launcher
 
 HOST = "127.0.0.1"
 
@@ -36,49 +38,10 @@ def req(port, method, path, body=None):
         return e.code, e.read()
 
 
-class Cluster:
-    def __init__(self, binary, tmp, http_port, peer_port):
-        self.binary, self.dir = binary, tmp
-        self.http, self.peer = http_port, peer_port
-
-    def start(self):
-        self.log = open(os.path.join(self.dir, "dev.log"), "w")
-        self.proc = subprocess.Popen(
-            [self.binary, "dev", "--nodes", "3", "--data-dir", self.dir, "--http-port",
-             str(self.http), "--peer-port", str(self.peer), "--cluster-id", "wm", "--",
-             "--access-log=false", "--rate-limit-enabled=false"],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        t0 = time.time()
-        while time.time() - t0 < 60:
-            if self.leader() is not None:
-                return
-            time.sleep(0.2)
-        raise RuntimeError("no leader")
-
-    def leader(self):
-        for i in range(3):
-            try:
-                st, body = req(self.http + i, "GET", "/api/v1/cluster/status")
-            except OSError:
-                continue
-            if st == 200:
-                d = json.loads(body)
-                if d.get("data", d).get("role") == "leader":
-                    return self.http + i
-        return None
-
-    def pid(self, port):
-        with open(os.path.join(self.dir, "node%d" % (port - self.http + 1), "cairn.pid")) as f:
-            return int(f.read().strip())
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+def dev_cluster(binary, tmp, http_port, peer_port):
+    """A 3-node `cairn dev` cluster (cluster id "wm") on fixed ports, not started."""
+    return DevCluster(tmp, 3, http_port, peer_port, cluster_id="wm", server_args=QUIET_ARGS,
+                      binary=binary)
 
 
 async def hold(port, rev, n):
@@ -95,18 +58,18 @@ async def hold(port, rev, n):
 
 def one(binary, n, settle, base):
     tmp = tempfile.mkdtemp(prefix="cairn-wm-")
-    c = Cluster(binary, tmp, base, base + 100)
+    c = dev_cluster(binary, tmp, base, base + 100)
     try:
-        c.start()
-        lead = c.leader()
+        c.start(timeout=60)
+        lead = c.leader_port()
         req(lead, "POST", "/api/v1/admin/namespace", '{"name":"bench"}')
         req(lead, "POST", "/api/v1/admin/config",
             '{"namespace":"bench","key":"k0000","value":"x"}')
-        follower = next(c.http + i for i in range(3) if c.http + i != lead)
+        follower = next(p for p in c.ports() if p != lead)
         time.sleep(1.0)
         st, body = req(follower, "GET", "/api/v1/config/namespace/bench")
         rev = json.loads(body)["data"]["version"]
-        fpid = c.pid(follower)
+        fpid = c.pid_of_port(follower)
         rss0 = rss_kib(fpid)
         loop = asyncio.new_event_loop()
         conns = loop.run_until_complete(hold(follower, rev, n))
@@ -119,7 +82,7 @@ def one(binary, n, settle, base):
         return {"rss_before_kib": rss0, "rss_held_kib": rss1,
                 "bytes_per_watch": (rss1 - rss0) * 1024 / n}
     finally:
-        c.stop()
+        c.stop(signal.SIGINT)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -15,12 +15,13 @@ function(cairn_library name)
 endfunction()
 
 # cairn_test(NAME LABEL label SOURCES a_test.cc DEPS lib)
-# A GoogleTest binary registered with CTest under the module's label.
+# A GoogleTest binary registered with CTest under the module's label; it links
+# cairn_test_support (tests/support/test_support.h: TempDir, free_port, wait_until).
 function(cairn_test name)
   cmake_parse_arguments(ARG "" "LABEL;TIMEOUT" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${CAIRN_WARNINGS})
-  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} cairn_test_support GTest::gtest GTest::gmock GTest::gtest_main)
   add_test(NAME ${name} COMMAND ${name})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)

@@ -1,10 +1,10 @@
-"""Cluster harness for Cairn's end-to-end tests: N real `cairn server` processes replicating with
-Raft over real TCP on 127.0.0.1 (docs/cluster.md), on top of harness.py.
+"""Cluster layer of Cairn's end-to-end tests: ClusterCase starts one cluster of N real `cairn
+server` processes replicating with Raft over real TCP on 127.0.0.1 (docs/cluster.md) per test and
+stops it in cleanup; Writer keeps writing through the live nodes.
 
-A `Node` is a harness.Server whose HTTP and peer ports are fixed for its whole life (they are
-part of every member's --members list), so a restarted node comes back on the same addresses.
-Every started process is in harness's registry, so run.py's watchdog and atexit hook stop it by
-PID whatever happens. `ClusterCase` starts one cluster per test and stops it in cleanup.
+The processes themselves (Node, Cluster: fixed ports per node, restart on the same addresses,
+kill -9, SIGSTOP, stop by PID) come from the shared launcher tests/support/cairn_cluster.py, whose
+registry run.py's watchdog and atexit hook empty whatever happens.
 
 Python 3 standard library only. Every wait is bounded; nothing asserts on how long a thing took.
 """
@@ -12,234 +12,18 @@ Python 3 standard library only. Every wait is bounded; nothing asserts on how lo
 import contextlib
 import http.client
 import json
-import os
 import random
-import re
-import signal
-import subprocess
 import threading
 import time
 
-import harness
-from harness import CairnTestCase, free_port, raw_request
+from cairn_cluster import (  # noqa: F401 - eventually: the suites import it from here
+    RAFT_ARGS, STATUS, Cluster, MissingFeature, agreed_leader, eventually)
+from harness import CairnTestCase, raw_request
 
-# Small timings so that elections take a fraction of a second (election timeout 200 ms).
-RAFT_ARGS = ("--raft-tick", "20ms", "--election-ticks", "10")
-# Writers in these tests go as fast as the cluster allows from one address, above the default
-# per-client write quota (docs/rate-limits.md); rate limiting has its own suite (limits).
-QUIET_ARGS = ("--access-log=false", "--rate-limit-enabled=false")
 LEADER_TIMEOUT = 20.0     # a leader is elected (and known to every live node) within this
 CONVERGE_TIMEOUT = 45.0   # live nodes reach the same applied index and checksum within this
-STATUS = "/api/v1/cluster/status"
 TRANSFER = "/api/v1/admin/cluster/transfer-leader"
 MEMBERS = "/api/v1/admin/cluster/members"
-
-# What a node's log says when it does not know a cluster flag at all (CLI11's wording).
-UNKNOWN_FLAG_RE = re.compile(r"(?i)(were not expected|unknown option|extras?:).*")
-
-
-class PortCollision(Exception):
-    """The node could not bind one of its ports (another process took it)."""
-
-
-class MissingFeature(AssertionError):
-    """The binary lacks a flag or an endpoint the cluster tests need (issue 4)."""
-
-
-class Node(harness.Server):
-    """One `cairn server` member with fixed ports: HTTP on `port`, Raft peers on `peer_port`."""
-
-    def __init__(self, raft_id, data_dir, http_port, peer_port, cluster_id, members_fn,
-                 extra_args=(), join=False, raft_args=RAFT_ARGS):
-        super().__init__(data_dir, extra_args)
-        self.raft_args = list(raft_args)
-        self.raft_id = raft_id
-        self.port = http_port
-        self.peer_port = peer_port
-        self.cluster_id = cluster_id
-        self.members_fn = members_fn  # () -> the --members text
-        self.join = join
-
-    @property
-    def peer(self):
-        return "127.0.0.1:%d" % self.peer_port
-
-    @property
-    def http_addr(self):
-        return "127.0.0.1:%d" % self.port
-
-    def __repr__(self):
-        return "node%d(http %d, peer %d, pid %s)" % (self.raft_id, self.port, self.peer_port,
-                                                    self.pid)
-
-    def args(self):
-        args = [self.binary, "server", "--node-id", "node%d" % self.raft_id,
-                "--data-dir", self.data_dir, "--listen-http", self.http_addr,
-                "--raft-id", str(self.raft_id), "--cluster-id", self.cluster_id,
-                "--listen-peer", self.peer, "--members", self.members_fn()]
-        if self.join:
-            args.append("--join=true")
-        return args + self.raft_args + list(QUIET_ARGS) + self.extra_args
-
-    def spawn(self):
-        """Starts the process without waiting for it."""
-        if not self.binary or not os.path.exists(self.binary):
-            raise RuntimeError("cairn binary not found: %r" % self.binary)
-        if self.alive():
-            raise RuntimeError("%r is already running" % self)
-        self.starts += 1
-        self.log_path = os.path.join(os.path.dirname(self.data_dir.rstrip("/")),
-                                     "%s-%d.log" % (os.path.basename(self.data_dir), self.starts))
-        self.log_file = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(self.args(), stdin=subprocess.DEVNULL, stdout=self.log_file,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-        with harness._live_lock:
-            harness._live[self.proc.pid] = self
-
-    def wait_up(self, timeout=harness.START_TIMEOUT):
-        """Waits until the node's HTTP server answers /api/v1/health (any status: a node without
-        a leader may call itself unhealthy). Raises PortCollision or a clear error otherwise."""
-        deadline = time.monotonic() + timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                last = "process exited with %s" % self.proc.returncode
-                break
-            try:
-                r = raw_request(self.port, "GET", "/api/v1/health", timeout=1.0)
-                if r.status in (200, 503):
-                    return
-                last = "health answered HTTP %d" % r.status
-            except (OSError, http.client.HTTPException) as e:
-                last = repr(e)
-            time.sleep(0.05)
-        exited = self.proc.poll() is not None
-        self.stop(signal.SIGKILL, timeout=5)
-        log = self.log_tail()
-        if exited and re.search(r"(?i)address (already )?in use|eaddrinuse", log):
-            raise PortCollision("%r: %s" % (self, log[-500:]))
-        m = UNKNOWN_FLAG_RE.search(log)
-        if exited and m:
-            raise MissingFeature("`cairn server` does not accept the cluster flags (%s); this "
-                                 "binary has no replication yet (issue 4). Log:\n%s"
-                                 % (m.group(0)[:300], log))
-        raise RuntimeError("%r did not come up: %s\n--- log %s ---\n%s"
-                           % (self, last, self.log_path, log))
-
-    def start(self, timeout=harness.START_TIMEOUT):
-        """(Re)starts on the same ports; a port taken meanwhile is retried a few times."""
-        for attempt in range(harness.START_ATTEMPTS):
-            self.spawn()
-            try:
-                self.wait_up(timeout)
-                return self
-            except PortCollision:
-                if attempt == harness.START_ATTEMPTS - 1:
-                    raise
-                time.sleep(0.5)
-        return self
-
-
-class Cluster:
-    """N Nodes with one --members list. Ports are picked at start; a collision while the whole
-    cluster starts picks new ports for everyone and tries again (like harness.Server)."""
-
-    def __init__(self, tmp, size, extra_args=(), cluster_id="cairn", name="c",
-                 raft_args=RAFT_ARGS):
-        self.tmp = tmp
-        self.raft_args = list(raft_args)
-        self.size = size
-        self.extra_args = list(extra_args)
-        self.cluster_id = cluster_id
-        self.name = name
-        self.nodes = {}  # raft id -> Node (includes nodes added later)
-        self.bootstrap_ids = list(range(1, size + 1))
-
-    def members_text(self, ids=None):
-        ids = ids if ids is not None else self.bootstrap_ids
-        return ",".join("%d@%s@%s" % (i, self.nodes[i].peer, self.nodes[i].http_addr)
-                        for i in ids)
-
-    def _make_node(self, raft_id, http_port, peer_port, ids=None, join=False, extra_args=()):
-        d = os.path.join(self.tmp, "%s-node%d" % (self.name, raft_id))
-        os.makedirs(d, exist_ok=True)
-        ids_fixed = list(ids) if ids is not None else None
-        node = Node(raft_id, d, http_port, peer_port, self.cluster_id,
-                    lambda: self.members_text(ids_fixed), list(self.extra_args) + list(extra_args),
-                    join=join, raft_args=self.raft_args)
-        self.nodes[raft_id] = node
-        return node
-
-    def start(self):
-        last = None
-        for _ in range(harness.START_ATTEMPTS):
-            used = set()
-            for i in self.bootstrap_ids:
-                hp, pp = _distinct_port(used), _distinct_port(used)
-                self._make_node(i, hp, pp)
-            for n in self.all():
-                n.spawn()
-            try:
-                for n in self.all():
-                    n.wait_up()
-                return self
-            except PortCollision as e:
-                last = e
-                self.kill_all(signal.SIGKILL)
-        raise RuntimeError("cluster could not start after %d attempts: %s"
-                           % (harness.START_ATTEMPTS, last))
-
-    def add_node(self, raft_id, join=True, extra_args=()):
-        """A new node (not started) with fresh ports; its --members lists every node so far."""
-        used = {n.port for n in self.all()} | {n.peer_port for n in self.all()}
-        ids = sorted(self.nodes) + [raft_id]
-        return self._make_node(raft_id, _distinct_port(used), _distinct_port(used), ids=ids,
-                               join=join, extra_args=extra_args)
-
-    def all(self):
-        return [self.nodes[i] for i in sorted(self.nodes)]
-
-    def live(self):
-        return [n for n in self.all() if n.alive()]
-
-    def kill_all(self, sig=signal.SIGKILL):
-        """Signals every live node by PID first, then waits for each: they die together."""
-        nodes = self.live()
-        for n in nodes:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(n.pid, sig)
-        for n in nodes:
-            n.stop(signal.SIGKILL, timeout=10)
-
-    def stop_all(self):
-        for n in self.all():
-            with contextlib.suppress(Exception):
-                n.stop()
-
-
-def _distinct_port(used):
-    for _ in range(100):
-        p = free_port()
-        if p not in used:
-            used.add(p)
-            return p
-    raise RuntimeError("no free port")
-
-
-def eventually(fn, timeout, interval=0.05):
-    """Calls fn until it returns something truthy or `timeout` passes; returns (value, last)."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        try:
-            last = fn()
-        except (OSError, http.client.HTTPException) as e:
-            last = e
-        if last and not isinstance(last, Exception):
-            return last, last
-        if time.monotonic() > deadline:
-            return None, last
-        time.sleep(interval)
 
 
 class ClusterCase(CairnTestCase):
@@ -296,11 +80,8 @@ class ClusterCase(CairnTestCase):
             sts = self.statuses(nodes)
             if len(sts) < len(nodes):
                 return None
-            leaders = {s["leader"] for s in sts.values()}
-            if len(leaders) != 1:
-                return None
-            lid = leaders.pop()
-            if not lid or lid == not_id or lid not in sts or sts[lid]["role"] != "leader":
+            lid = agreed_leader(sts)
+            if not lid or lid == not_id:
                 return None
             return self.cluster.nodes[lid]
         try:

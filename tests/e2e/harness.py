@@ -1,33 +1,42 @@
-"""Black-box harness for Cairn's end-to-end tests: starts real `cairn server` processes on free
-ports in fresh temporary directories, talks HTTP to them with bounded timeouts, and checks the
-response envelope of docs/api.md on every answer.
+"""Black-box harness for Cairn's end-to-end tests: the unittest layer (CairnTestCase) over the
+shared launcher tests/support/cairn_cluster.py, which starts real `cairn server` processes on free
+ports and talks HTTP to them with bounded timeouts; this file checks the response envelope of
+docs/api.md on every answer.
 
-Python 3 standard library only. Every process started here is registered, and run.py's watchdog
-and atexit hook stop whatever is still alive, by PID, so that no run can leave a server behind.
+Python 3 standard library only. Every process started is registered by the launcher, and run.py's
+watchdog and atexit hook stop whatever is still alive, by PID, so that no run can leave a server
+behind.
 """
 
 import contextlib
-import http.client
 import json
 import os
 import re
 import shutil
 import signal
 import socket
-import subprocess
+import sys
 import tempfile
-import threading
 import time
 import unittest
 import urllib.parse
 
-BINARY = os.environ.get("CAIRN_BINARY", "")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+
+import cairn_cluster  # noqa: E402
+from cairn_cluster import (  # noqa: E402,F401 - re-exported for the suites
+    HTTP_TIMEOUT, REDIS_SERVER, START_ATTEMPTS, START_TIMEOUT, STOP_TIMEOUT, Process, Redis,
+    Response, Server, free_port, kill_all_live, raw_request, stop_process)
+
+BINARY = cairn_cluster.BINARY  # run.py sets both (set_binary)
 KEEP_DIRS = os.environ.get("CAIRN_E2E_KEEP", "") == "1"
 
-HTTP_TIMEOUT = 15.0        # every socket operation of a request
-START_TIMEOUT = 10.0       # from spawn to a healthy answer
-STOP_TIMEOUT = 10.0        # SIGTERM to exit, before SIGKILL
-START_ATTEMPTS = 5         # port collisions are retried with a new port
+
+def set_binary(path):
+    """The cairn binary every test starts (and runs as the CLI)."""
+    global BINARY
+    BINARY = cairn_cluster.BINARY = path
+
 
 # docs/api.md, "Error codes": code -> (HTTP status, message)
 CODES = {
@@ -56,27 +65,6 @@ CODES = {
 RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 TRACEPARENT_RE = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 
-_live_lock = threading.Lock()
-_live = {}  # pid -> Server
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
-
-
-def kill_all_live():
-    """Stops every server still registered (watchdog / atexit)."""
-    with _live_lock:
-        servers = list(_live.values())
-    for srv in servers:
-        with contextlib.suppress(Exception):
-            srv.stop(signal.SIGKILL, timeout=5)
-
 
 def compact(value):
     """The compact JSON form Cairn stores and returns."""
@@ -94,175 +82,6 @@ class OrderedPairs(dict):
     def __init__(self, pairs):
         super().__init__(pairs)
         self.order = [k for k, _ in pairs]
-
-
-class Response:
-    def __init__(self, method, target, status, reason, headers, body):
-        self.method = method
-        self.target = target
-        self.status = status
-        self.reason = reason
-        self.header_list = headers  # list of (name, value)
-        self.headers = {}
-        for name, value in headers:
-            self.headers.setdefault(name.lower(), value)
-        self.body = body
-        self.text = body.decode("utf-8", errors="replace")
-        try:
-            self.json = json.loads(self.text) if body else None
-        except ValueError:
-            self.json = None
-
-    @property
-    def code(self):
-        return self.json.get("code") if isinstance(self.json, dict) else None
-
-    @property
-    def data(self):
-        return self.json.get("data") if isinstance(self.json, dict) else None
-
-    @property
-    def error(self):
-        return self.json.get("error") if isinstance(self.json, dict) else None
-
-    def header(self, name):
-        return self.headers.get(name.lower())
-
-    def describe(self):
-        return "%s %s -> HTTP %s %s" % (self.method, self.target, self.status, self.text[:2000])
-
-
-def stop_process(proc, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
-    """Sends `sig` to a child process, waits up to `timeout`, then SIGKILLs and waits."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, sig)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-
-class Server:
-    """One `cairn server` child process with its own data dir and port."""
-
-    def __init__(self, data_dir, extra_args=(), binary=None):
-        self.binary = binary or BINARY
-        self.data_dir = data_dir
-        self.extra_args = list(extra_args)
-        self.proc = None
-        self.port = None
-        self.log_path = None
-        self.log_file = None
-        self.starts = 0
-
-    @property
-    def pid(self):
-        return self.proc.pid if self.proc else None
-
-    @property
-    def base(self):
-        return "127.0.0.1:%d" % self.port
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def start(self, timeout=START_TIMEOUT):
-        if not self.binary or not os.path.exists(self.binary):
-            raise RuntimeError("cairn binary not found: %r" % self.binary)
-        last_error = None
-        for _ in range(START_ATTEMPTS):
-            self.port = free_port()
-            self.starts += 1
-            self.log_path = os.path.join(os.path.dirname(self.data_dir.rstrip("/")) or ".",
-                                         "server-%s-%d.log" % (os.path.basename(self.data_dir),
-                                                               self.starts))
-            self.log_file = open(self.log_path, "wb")
-            args = [self.binary, "server", "--data-dir", self.data_dir,
-                    "--listen-http", "127.0.0.1:%d" % self.port] + self.extra_args
-            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log_file,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
-            with _live_lock:
-                _live[self.proc.pid] = self
-            ok, last_error = self._wait_healthy(timeout)
-            if ok:
-                return self
-            exited = self.proc.poll() is not None
-            self.stop(signal.SIGKILL, timeout=5)
-            log = self.log_tail()
-            if exited and re.search(r"(?i)address (already )?in use|eaddrinuse", log):
-                continue  # port collision: try another port
-            raise RuntimeError("server did not become healthy: %s\n--- log ---\n%s"
-                               % (last_error, log))
-        raise RuntimeError("server could not start after %d attempts: %s\n%s"
-                           % (START_ATTEMPTS, last_error, self.log_tail()))
-
-    def _wait_healthy(self, timeout):
-        deadline = time.monotonic() + timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False, "process exited with %s" % self.proc.returncode
-            try:
-                r = raw_request(self.port, "GET", "/api/v1/health", timeout=1.0)
-                if r.status == 200:
-                    return True, None
-                last = "health answered HTTP %d" % r.status
-            except (OSError, http.client.HTTPException) as e:
-                last = repr(e)
-            time.sleep(0.05)
-        return False, "not healthy within %.0f s (%s)" % (timeout, last)
-
-    def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
-        """Sends `sig` to the server's PID, waits up to `timeout`, then SIGKILLs. Returns the exit
-        status (negative signal number when killed)."""
-        if self.proc is None:
-            return None
-        proc = self.proc
-        stop_process(proc, sig, timeout)
-        with _live_lock:
-            _live.pop(proc.pid, None)
-        if self.log_file:
-            self.log_file.close()
-            self.log_file = None
-        return proc.returncode
-
-    def kill9(self):
-        return self.stop(signal.SIGKILL, timeout=10)
-
-    def log_tail(self, n=4000):
-        try:
-            with open(self.log_path, "rb") as f:
-                data = f.read()
-            return data[-n:].decode("utf-8", errors="replace")
-        except OSError:
-            return ""
-
-
-# An ssl.SSLContext while a test talks HTTPS to its servers (test_tls.py sets and resets it).
-TLS_CONTEXT = None
-
-
-def raw_request(port, method, target, body=None, headers=None, timeout=HTTP_TIMEOUT):
-    if TLS_CONTEXT is not None:
-        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout,
-                                           context=TLS_CONTEXT)
-    else:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        hdrs = dict(headers or {})
-        if body is not None and not isinstance(body, (bytes, bytearray)):
-            body = body.encode("utf-8")
-        if body is None and method in ("POST", "PUT", "PATCH"):
-            hdrs.setdefault("Content-Length", "0")
-        conn.request(method, target, body=body, headers=hdrs)
-        resp = conn.getresponse()
-        data = resp.read()
-        return Response(method, target, resp.status, resp.reason, resp.getheaders(), data)
-    finally:
-        conn.close()
 
 
 def raw_socket_exchange(port, payload, timeout=HTTP_TIMEOUT, max_bytes=1 << 20):
@@ -351,10 +170,16 @@ class CairnTestCase(unittest.TestCase):
     def _stop_quietly(self, srv):
         srv.stop()
 
+    def start_redis_server(self, port=None):
+        """A redis-server for this test on `port` (default: a free one), ready to answer PING,
+        SIGKILLed in cleanup. Fails the test when it does not come up."""
+        redis = Redis(port or free_port(), os.path.join(self.tmp, "redis-%d.log" % time.time_ns()))
+        self.addCleanup(redis.stop, signal.SIGKILL)
+        self.assertTrue(redis.wait_ready(), "redis-server did not start: " + redis.log_tail())
+        return redis
+
     def restart(self, srv, sig=signal.SIGTERM):
-        srv.stop(sig)
-        srv.start()
-        return srv
+        return srv.restart(sig)
 
     # -- HTTP ---------------------------------------------------------------------------------
 

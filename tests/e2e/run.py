@@ -20,6 +20,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "support"))  # cairn_cluster, the launcher
 
 import harness  # noqa: E402
 
@@ -60,7 +61,7 @@ def main():
 
     if not args.binary:
         parser.error("--binary (or CAIRN_BINARY) is required")
-    harness.BINARY = os.path.abspath(args.binary)
+    harness.set_binary(os.path.abspath(args.binary))
     if not os.path.exists(harness.BINARY):
         print("cairn binary not found: %s" % harness.BINARY, file=sys.stderr)
         return 2

@@ -10,7 +10,7 @@ import time
 import unittest
 
 from cluster import eventually
-from harness import CairnTestCase, free_port
+from harness import CairnTestCase
 from test_auth import ROOT, RootTokenEnv, bearer
 from test_redis import REDIS, Resp
 
@@ -265,26 +265,9 @@ class DisabledNamespaceLeavesRedis(CairnTestCase):
 
     def setUp(self):
         super().setUp()
-        import subprocess
-        import os
-        import signal
-        self.redis_port = free_port()
-        proc = subprocess.Popen(
-            [REDIS, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
-        self.addCleanup(lambda: (proc.poll() is None and os.kill(proc.pid, signal.SIGKILL),
-                                 proc.wait(10)))
-        ok, _ = eventually(self._ping, 10, 0.05)
-        self.assertTrue(ok, "redis-server did not start")
+        self.redis_port = self.start_redis_server().port
         self.server = self.start_server(["--redis-url", "redis://127.0.0.1:%d/0" % self.redis_port,
                                          "--redis-timeout", "200ms"])
-
-    def _ping(self):
-        try:
-            return self.r("PING") == "PONG"
-        except OSError:
-            return False
 
     def r(self, *args):
         c = Resp(self.redis_port, timeout=2)

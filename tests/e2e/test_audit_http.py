@@ -10,16 +10,14 @@
 Every wait is a bounded poll; nothing asserts on how long a step took."""
 
 import http.client
-import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import unittest
 
 from cluster import eventually
-from harness import CairnTestCase, free_port
+from harness import REDIS_SERVER, CairnTestCase
 
 METRICS = "/api/v1/metrics"
 GET = "/api/v1/config/get"
@@ -118,7 +116,7 @@ class UnhealthyHealth(CairnTestCase):
         self.assertEqual(r.data["status"], "healthy")
 
 
-REDIS = shutil.which("redis-server")
+REDIS = REDIS_SERVER
 
 
 @unittest.skipIf(REDIS is None, "redis-server is not installed (scripts/deps.sh installs it)")
@@ -129,30 +127,14 @@ class RedisHealthAndMetrics(CairnTestCase):
 
     def setUp(self):
         super().setUp()
-        self.redis_port = free_port()
-        self.redis = subprocess.Popen(
-            [REDIS, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
-        self.addCleanup(self.stop_redis)
-        ok, _ = eventually(self.redis_answers, 10, 0.05)
-        self.assertTrue(ok, "redis-server did not start")
+        self.redis = self.start_redis_server()
+        self.redis_port = self.redis.port
         self.server = self.start_server(["--redis-url", "redis://127.0.0.1:%d/0" % self.redis_port,
                                          "--redis-timeout", "200ms",
                                          "--health-check-interval", "200ms"])
 
-    def redis_answers(self):
-        try:
-            with socket.create_connection(("127.0.0.1", self.redis_port), timeout=1) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
     def stop_redis(self):
-        if self.redis.poll() is None:
-            os.kill(self.redis.pid, signal.SIGKILL)
-            self.redis.wait(10)
+        self.redis.stop(signal.SIGKILL)
 
     def test_redis_health_metric_latency_and_cache_and_db_metrics(self):
         self.create_ns("svc")

@@ -6,14 +6,11 @@ Number fidelity is checked on the raw response text: `raw_loads` keeps every num
 it was sent in (Python's json would turn `1E2` into 100.0 and hide a re-formatting)."""
 
 import json
-import os
 import shutil
-import signal
-import subprocess
 import unittest
 
 from cluster import eventually
-from harness import CairnTestCase, free_port
+from harness import CairnTestCase
 
 NS = "/api/v1/admin/namespace"
 CONFIG = "/api/v1/admin/config"
@@ -204,19 +201,7 @@ class NumberFidelityRedis(CairnTestCase):
         super().setUp()
         from test_redis import Resp
         self.Resp = Resp
-        port = free_port()
-        self.redis_port = port
-        proc = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                 "--appendonly", "no"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
-
-        def stop():
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(10)
-        self.addCleanup(stop)
-        ok, _ = eventually(self._ping, 10, 0.05)
-        self.assertTrue(ok, "redis-server did not start")
+        port = self.redis_port = self.start_redis_server().port
         self.server = self.start_server(["--redis-url", "redis://127.0.0.1:%d/0" % port,
                                          "--redis-timeout", "200ms"])
 
@@ -226,12 +211,6 @@ class NumberFidelityRedis(CairnTestCase):
             return c.call(*args)
         finally:
             c.close()
-
-    def _ping(self):
-        try:
-            return self.r("PING") == "PONG"
-        except OSError:
-            return False
 
     def test_an_old_version_from_redis_keeps_its_numbers(self):
         self.create_ns("svc")

@@ -245,19 +245,19 @@ class ChaosCase(ClusterCase):
 
     def pause(self, node):
         self.paused.add(node)  # first, so that no writer picks it from now on
-        os.kill(node.pid, signal.SIGSTOP)
+        node.pause()
         self.log("SIGSTOP node%d (pid %d); writers were last sending to %s"
                  % (node.raft_id, node.pid, self.writer_targets()))
 
     def resume(self, node):
-        os.kill(node.pid, signal.SIGCONT)
+        node.resume()
         self.paused.discard(node)
         self.log("SIGCONT node%d" % node.raft_id)
 
     def _resume_all(self):
         for n in list(self.paused):
             with contextlib.suppress(ProcessLookupError, TypeError):
-                os.kill(n.pid, signal.SIGCONT)
+                n.resume()
         self.paused.clear()
 
     def kill9(self, node):

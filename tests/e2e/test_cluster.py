@@ -13,13 +13,11 @@ import os
 import re
 import shutil
 import signal
-import socket
-import subprocess
 import threading
 import time
 import unittest
 
-import harness
+from cairn_cluster import Cluster, DevCluster, distinct_port, pid_alive
 from cluster import MEMBERS, TRANSFER, ClusterCase, Writer, eventually
 from harness import CairnTestCase, raw_request
 
@@ -568,15 +566,13 @@ class Pauses(ClusterCase):
     RAFT_ARGS = ("--raft-tick", "50ms", "--election-ticks", "10")
 
     def _pause(self, node):
-        os.kill(node.pid, signal.SIGSTOP)
+        node.pause()
         self.addCleanup(self._resume_quietly, node)
 
     def _resume_quietly(self, node):
         if node.alive():
-            try:
-                os.kill(node.pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
+            with contextlib.suppress(ProcessLookupError):
+                node.resume()
 
     def test_paused_follower_rejoins_without_deposing_the_leader(self):
         self.ensure_ns("svc")
@@ -591,7 +587,7 @@ class Pauses(ClusterCase):
             r = self.write_until_ok(lambda: self.create_on(leader, "svc", "p%d" % i, i))
             acked["p%d" % i] = i
         time.sleep(2.5)  # let the stopped node's election timer run out (no timing asserted)
-        os.kill(victim.pid, signal.SIGCONT)
+        victim.resume()
         self.wait_converged()
         self.assert_all_present(self.cluster.live(), "svc", acked)
         s = self.status(leader)
@@ -622,7 +618,7 @@ class Pauses(ClusterCase):
             r = self.write_until_ok(lambda: self.create_on(new, "svc", "n%d" % i, i))
             acked["n%d" % i] = i
         time.sleep(0.3)
-        os.kill(old.pid, signal.SIGCONT)
+        old.resume()
         t.join(30)
         self.assertIn("r", box, "the write held by the paused leader never answered")
         r = box["r"]
@@ -787,10 +783,10 @@ class ClusterIdIsolation(ClusterCase):
         self.assertEqual(self.create_on(self.leader, "alpha-only", "k", 1).code, 0)
         a1, a2 = self.cluster.nodes[1], self.cluster.nodes[2]
         # A stranger that claims to be member 3 of a cluster made of alpha's nodes 1 and 2.
-        from cluster import Cluster
         beta = Cluster(self.tmp, 0, cluster_id="beta", name="beta")
         self.addCleanup(beta.stop_all)
-        stranger = beta._make_node(3, *self._two_ports())
+        used = self.cluster.used_ports()
+        stranger = beta.make_node(3, distinct_port(used), distinct_port(used))
         members = "1@%s@%s,2@%s@%s,3@%s@%s" % (a1.peer, a1.http_addr, a2.peer, a2.http_addr,
                                                stranger.peer, stranger.http_addr)
         stranger.members_fn = lambda: members
@@ -820,129 +816,41 @@ class ClusterIdIsolation(ClusterCase):
         self.assertEqual(r.code, 0)
         self.wait_converged()
 
-    def _two_ports(self):
-        from cluster import _distinct_port
-        used = {n.port for n in self.cluster.all()} | {n.peer_port for n in self.cluster.all()}
-        return _distinct_port(used), _distinct_port(used)
-
-
-class DevProcess:
-    """`cairn dev` as a child process, in harness's registry so that the watchdog stops it (its
-    nodes die with it: PR_SET_PDEATHSIG)."""
-
-    def __init__(self, args, log_path):
-        self.log_path = log_path
-        self.log_file = open(log_path, "wb")
-        self.proc = subprocess.Popen([harness.BINARY, "dev"] + args, stdin=subprocess.DEVNULL,
-                                     stdout=self.log_file, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        with harness._live_lock:
-            harness._live[self.proc.pid] = self
-
-    def output(self):
-        with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", errors="replace")
-
-    def stop(self, sig=signal.SIGTERM, timeout=30):
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.proc.pid, sig)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        with harness._live_lock:
-            harness._live.pop(self.proc.pid, None)
-        self.log_file.close()
-        return self.proc.returncode
-
-
-def _ports_free(ports):
-    for p in ports:
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            s.bind(("127.0.0.1", p))
-        except OSError:
-            return False
-        finally:
-            s.close()
-    return True
-
-
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie (exited, not yet reaped by a dying parent) counts as gone.
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(") ", 1)[1][0] != "Z"
-    except OSError:
-        return False
-
 
 class DevCommand(CairnTestCase):
-    """`cairn dev --nodes 3 --base-port P --data-dir D` (issue 4's acceptance): a working
+    """`cairn dev --nodes 3 --http-port P --data-dir D` (issue 4's acceptance): a working
     cluster; killing the leader's PID leaves one that accepts writes with every acknowledged
     write intact; SIGTERM stops every node."""
 
     START_SERVER = False
 
     def start_dev(self, nodes=3):
-        """Starts `cairn dev` on consecutive free ports; a port taken meanwhile (cairn dev then
-        stops and says "in use") is retried on others, like harness.Server."""
-        import random
-        rnd = random.Random()
-        for attempt in range(harness.START_ATTEMPTS):
-            for _ in range(50):
-                base, peer = rnd.randrange(20000, 40000), rnd.randrange(40000, 60000)
-                if _ports_free(range(base, base + nodes)) and \
-                        _ports_free(range(peer, peer + nodes)):
-                    break
-            data = os.path.join(self.tmp, "dev%d" % attempt)
-            dev = DevProcess(["--nodes", str(nodes), "--base-port", str(base), "--peer-port",
-                              str(peer), "--data-dir", data, "--", "--raft-tick", "20ms",
-                              "--access-log=false"],
-                             os.path.join(self.tmp, "dev%d.out" % attempt))
-            self.addCleanup(self._stop_dev, dev, data, nodes)
-            eventually(lambda: "leader: node" in dev.output() or dev.proc.poll() is not None,
-                       40, 0.1)
-            out = dev.output()
-            if "leader: node" in out:
-                return dev, data, base
-            if dev.proc.poll() is not None and "in use" in out:
-                continue
-            break
-        self.fail("cairn dev did not report a leader:\n" + out)
-
-    def _stop_dev(self, dev, data, nodes):
-        dev.stop(signal.SIGKILL if dev.proc.poll() is None else signal.SIGTERM)
-        for pid in self._node_pids(data, nodes).values():
-            if _pid_alive(pid):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-
-    def _node_pids(self, data, nodes):
-        pids = {}
-        for i in range(1, nodes + 1):
-            with contextlib.suppress(OSError, ValueError):
-                with open(os.path.join(data, "node%d" % i, "cairn.pid")) as f:
-                    pids[i] = int(f.read().strip())
-        return pids
+        """Starts `cairn dev` on consecutive free ports (the launcher retries other ports when
+        one is in use) and waits for its "leader: node" line."""
+        dev = DevCluster(os.path.join(self.tmp, "dev"), nodes,
+                         server_args=["--raft-tick", "20ms", "--access-log=false"],
+                         log_path=os.path.join(self.tmp, "dev.out"))
+        self.addCleanup(dev.stop, signal.SIGKILL)
+        try:
+            dev.start(timeout=40)
+        except RuntimeError as e:
+            self.fail(str(e))
+        eventually(lambda: "leader: node" in dev.output() or not dev.alive(), 40, 0.1)
+        if "leader: node" not in dev.output():
+            self.fail("cairn dev did not report a leader:\n" + dev.output())
+        return dev
 
     def node(self, port):
         return type("Addr", (), {"port": port})()
 
     def test_dev_cluster_survives_killing_the_leader_and_stops_on_sigterm(self):
-        dev, data, base = self.start_dev(3)
+        dev = self.start_dev(3)
+        base = dev.http_port
         out = dev.output()
         for i in range(3):
             self.assertIn("http://127.0.0.1:%d" % (base + i), out, out)
         nodes = [self.node(base + i) for i in range(3)]
-        pids = self._node_pids(data, 3)
+        pids = dev.node_pids()
         self.assertEqual(sorted(pids), [1, 2, 3], "each node writes DATA/node<i>/cairn.pid")
         r = self.call("POST", "/api/v1/admin/namespace", json_body={"name": "demo"},
                       server=nodes[0])
@@ -977,10 +885,10 @@ class DevCommand(CairnTestCase):
         ok, _ = eventually(lambda: "node%d (pid %d" % (leader, pids[leader]) in dev.output(), 10)
         self.assertTrue(ok, "cairn dev did not report the killed node:\n" + dev.output())
         self.assertIn("killed by signal 9", dev.output())
-        rc = dev.stop(signal.SIGTERM)
+        rc = dev.stop(signal.SIGTERM, nodes_too=False)
         self.assertEqual(rc, 0, dev.output())
         for i, pid in pids.items():
-            self.assertFalse(_pid_alive(pid), "node%d (pid %d) still running after cairn dev "
+            self.assertFalse(pid_alive(pid), "node%d (pid %d) still running after cairn dev "
                              "stopped" % (i, pid))
         self.assertRegex(dev.output(), re.compile(r"cairn dev: stopped"))
 

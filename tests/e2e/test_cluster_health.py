@@ -3,7 +3,7 @@ asking the others over HTTP with a short bound per member. A member killed (kill
 (SIGSTOP) is listed as unreachable with the error, and the call still answers: its socket timeout
 (harness.HTTP_TIMEOUT) is the only bound checked; no test asserts on how long a call took."""
 
-import os
+import contextlib
 import signal
 
 from cluster import ClusterCase, eventually
@@ -85,7 +85,7 @@ class ClusterHealth(ClusterCase):
         # SIGSTOP: the kernel still accepts the connection, nothing answers; the member's
         # bound (1 s) ends the inner call well within this request's socket timeout.
         victim = self.followers()[0]
-        os.kill(victim.pid, signal.SIGSTOP)
+        victim.pause()
         self.addCleanup(self._resume, victim)
         d = self.cluster_health(self.leader)
         stopped = self.by_id(d)[victim.raft_id]
@@ -93,7 +93,7 @@ class ClusterHealth(ClusterCase):
         self.assertEqual(stopped["status"], "unreachable", stopped)
         self.assertTrue(stopped["error"], stopped)
         self.assertEqual(d["reachable"], 2, d)
-        os.kill(victim.pid, signal.SIGCONT)
+        victim.resume()
 
         def back():
             return self.by_id(self.cluster_health(self.leader))[victim.raft_id]["reachable"]
@@ -102,7 +102,5 @@ class ClusterHealth(ClusterCase):
 
     def _resume(self, node):
         if node.alive():
-            try:
-                os.kill(node.pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
+            with contextlib.suppress(ProcessLookupError):
+                node.resume()

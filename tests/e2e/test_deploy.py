@@ -34,7 +34,7 @@ import unittest
 
 import harness
 from cluster import ClusterCase, eventually
-from harness import CairnTestCase, free_port, raw_request
+from harness import CairnTestCase, Process, free_port, raw_request
 from test_watch import SseReader
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -77,44 +77,16 @@ def alert_severities():
     return out
 
 
-class ChildProcess:
-    """A tool run as a child for the length of a test, registered with the harness so that the
-    runner's watchdog stops it (by PID) whatever happens."""
+class ChildProcess(Process):
+    """A tool run as a child for the length of a test, registered with the launcher so that the
+    runner's watchdog stops it (by PID) whatever happens. nginx's workers are in the master's
+    session (process group = the master's PID): stop() SIGKILLs the group so none outlives it."""
 
     def __init__(self, args, log_path, cwd=None):
-        self.log_path = log_path
-        self.log_file = open(log_path, "wb")
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log_file,
-                                     stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True)
-        with harness._live_lock:
-            harness._live[self.proc.pid] = self
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def stop(self, sig=signal.SIGTERM, timeout=10):
-        proc = self.proc
-        harness.stop_process(proc, sig, timeout)
-        # nginx's workers are in the master's session (process group = the master's PID): make
-        # sure none outlives it.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        with harness._live_lock:
-            harness._live.pop(proc.pid, None)
-        if self.log_file:
-            self.log_file.close()
-            self.log_file = None
-        return proc.returncode
+        super().__init__(args, log_path, cwd=cwd, kill_group=True)
 
     def log(self):
-        try:
-            return read(self.log_path)[-4000:]
-        except OSError:
-            return ""
+        return self.log_tail()
 
 
 # -- Alertmanager ---------------------------------------------------------------------------

@@ -6,20 +6,16 @@ succeeding while Redis is killed, with health saying so, until it comes back.
 Every wait is a bounded poll; nothing asserts on how long a step took."""
 
 import json
-import os
-import shutil
 import signal
 import socket
-import subprocess
-import time
 import unittest
 
 from cluster import eventually
-from harness import CairnTestCase, free_port
+from harness import REDIS_SERVER, CairnTestCase, free_port
 
 GET = "/api/v1/config/get"
 CONFIG = "/api/v1/admin/config"
-REDIS = shutil.which("redis-server")
+REDIS = REDIS_SERVER
 
 
 class Resp:
@@ -84,7 +80,6 @@ class RedisTier(CairnTestCase):
         self.redis_port = free_port()
         self.redis = None
         self.start_redis()
-        self.addCleanup(self.stop_redis)
         self.server = self.start_server(["--redis-url", "redis://127.0.0.1:%d/0" % self.redis_port,
                                          "--redis-timeout", "200ms"])
         self.events = Resp(self.redis_port)
@@ -93,27 +88,11 @@ class RedisTier(CairnTestCase):
         self.events.sock.settimeout(10)
 
     def start_redis(self):
-        self.redis = subprocess.Popen(
-            [REDIS, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
-        ok, _ = eventually(lambda: self._ping(), 10, 0.05)
-        self.assertTrue(ok, "redis-server did not start")
+        self.redis = self.start_redis_server(self.redis_port)
 
     def stop_redis(self):
-        if self.redis and self.redis.poll() is None:
-            os.kill(self.redis.pid, signal.SIGKILL)
-            self.redis.wait(10)
-
-    def _ping(self):
-        try:
-            c = Resp(self.redis_port, timeout=1)
-            try:
-                return c.call("PING") == "PONG"
-            finally:
-                c.close()
-        except OSError:
-            return False
+        if self.redis:
+            self.redis.stop(signal.SIGKILL)
 
     def r(self, *args):
         c = Resp(self.redis_port)

@@ -14,6 +14,7 @@ import tempfile
 import time
 import unittest
 
+import cairn_cluster
 import harness
 from cluster import MEMBERS, ClusterCase, eventually
 from harness import raw_socket_exchange
@@ -30,8 +31,8 @@ class TlsCluster(ClusterCase):
         subprocess.run([MAKE_PKI, self.pki, "ca", "node"], check=True)
         subprocess.run([MAKE_PKI, self.pki, "rogue", "intruder"], check=True)
         ctx = ssl.create_default_context(cafile=self.file("ca.pem"))
-        harness.TLS_CONTEXT = ctx
-        self.addCleanup(setattr, harness, "TLS_CONTEXT", None)
+        cairn_cluster.TLS_CONTEXT = ctx  # every request of the harness and launcher: HTTPS
+        self.addCleanup(setattr, cairn_cluster, "TLS_CONTEXT", None)
         self.CLUSTER_ARGS = self.tls_args("node")
         super().setUp()
 

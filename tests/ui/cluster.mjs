@@ -1,5 +1,10 @@
 // Starts a real 3-node `cairn dev` cluster on free 127.0.0.1 ports in a temp dir, with auth on
 // and a known root token, and stops every process it started by PID.
+//
+// A thin JavaScript mirror of DevCluster in tests/support/cairn_cluster.py, the launcher every
+// Python suite and bench script uses (node cannot import it): the same options (nodes, free
+// consecutive HTTP and peer port ranges, the data dir, --auth with CAIRN_ROOT_TOKEN) and the same
+// rules (ready when a leader is known, stop by PID: SIGTERM, then SIGKILL).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';

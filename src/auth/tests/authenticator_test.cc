@@ -4,11 +4,10 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
 #include "auth/secret.h"
 #include "common/json.h"
 #include "http/router.h"
+#include "test_support.h"
 
 namespace cairn::auth {
 namespace {
@@ -16,11 +15,8 @@ namespace {
 class AuthenticatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("cairn-auth-test-" + std::to_string(::getpid()) + "-" + generate_token_id());
-    std::filesystem::create_directories(dir_);
     store::Options options;
-    options.path = (dir_ / "cairn.db").string();
+    options.path = dir_.file("cairn.db");
     auto opened = store::Store::open(options);
     ASSERT_TRUE(opened.ok()) << opened.error().details;
     store_ = std::move(*opened);
@@ -46,10 +42,7 @@ class AuthenticatorTest : public ::testing::Test {
         },
         [this](api::AuditEntry e) { audit_.push_back(std::move(e)); }));
   }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { store_.reset(); }
 
   std::string add_token(const std::string& name, std::vector<api::Grant> grants,
                         int64_t expires_at_ms = 0) {
@@ -83,7 +76,7 @@ class AuthenticatorTest : public ::testing::Test {
     return {got.status, code};
   }
 
-  std::filesystem::path dir_;
+  cairn::test::TempDir dir_{"cairn-auth-test"};
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Authenticator> auth_;
   http::Router router_;

@@ -3,9 +3,10 @@
 
     cli_e2e.py --server-bin build/cairn --cli-bin build/cairn [--timeout 240]
 
-Starts one node on a free port in a fresh temporary directory, runs the CLI against it and checks
-outputs and exit codes. Python 3 standard library only. Every process started here is stopped by
-PID (SIGTERM, then SIGKILL) on exit, on failure and by a watchdog after --timeout seconds.
+Starts one node on a free port in a fresh temporary directory (with the shared launcher,
+tests/support/cairn_cluster.py), runs the CLI against it and checks outputs and exit codes. Python 3
+standard library only. Every process started here is stopped by PID (SIGTERM, then SIGKILL) on
+exit, on failure and by a watchdog after --timeout seconds.
 """
 
 import argparse
@@ -14,13 +15,16 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                                "tests", "support"))
+from cairn_cluster import Server, free_port, kill_all_live, stop_process  # noqa: E402
 
 CHILDREN = {}  # pid -> Popen
 CHILDREN_LOCK = threading.Lock()
@@ -33,15 +37,7 @@ def track(proc):
 
 
 def stop(proc, timeout=10):
-    if proc.poll() is None:
-        try:
-            os.kill(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=timeout)
-        except ProcessLookupError:
-            pass
+    stop_process(proc, signal.SIGTERM, timeout)
     with CHILDREN_LOCK:
         CHILDREN.pop(proc.pid, None)
 
@@ -54,14 +50,7 @@ def stop_all():
             stop(p, timeout=5)
         except Exception:  # noqa: BLE001 - best effort at exit
             pass
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    kill_all_live()  # the server
 
 
 class Failure(Exception):
@@ -106,22 +95,12 @@ class Cli:
 
 
 def start_server(binary, tmp):
-    for _ in range(5):
-        port = free_port()
-        log = open(os.path.join(tmp, "server.log"), "ab")
-        proc = track(subprocess.Popen(
-            [binary, "server", "--data-dir", os.path.join(tmp, "data"),
-             "--listen-http", f"127.0.0.1:{port}"], stdout=log, stderr=log))
-        log.close()
-        deadline = time.time() + 10
-        while time.time() < deadline and proc.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=1):
-                    return proc, f"http://127.0.0.1:{port}"
-            except Exception:  # noqa: BLE001 - not up yet
-                time.sleep(0.05)
-        stop(proc)
-    raise Failure("server did not start; see server.log")
+    server = Server(os.path.join(tmp, "data"), binary=binary)
+    try:
+        server.start()
+    except RuntimeError as e:
+        raise Failure("server did not start: %s" % e) from e
+    return server, "http://" + server.base
 
 
 def sleep_to_next_second():
@@ -350,13 +329,13 @@ def main():
         print(f"cli_e2e: FAILED: {e}", file=sys.stderr)
     finally:
         if server is not None:
-            stop(server)
+            server.stop()
         stop_all()
         watchdog.cancel()
         if ok:
             shutil.rmtree(tmp, ignore_errors=True)
         else:
-            print(f"cli_e2e: kept {tmp} (server.log)", file=sys.stderr)
+            print(f"cli_e2e: kept {tmp} (server-data-*.log)", file=sys.stderr)
     return 0 if ok else 1
 
 

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 
 #include <CLI/CLI.hpp>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "client/tests/fake_server.h"
+#include "test_support.h"
 
 namespace cairn::cli {
 namespace {
@@ -59,11 +59,11 @@ TEST(ReadValue, JsonTextFileAndFallbackToString) {
   EXPECT_EQ(v, 42);
   ASSERT_TRUE(read_value("hello world", &v, &err));
   EXPECT_EQ(v, "hello world");
-  auto path = std::filesystem::temp_directory_path() / "cairn-cli-value.json";
+  cairn::test::TempDir dir("cairn-cli");
+  auto path = dir.file("value.json");
   std::ofstream(path) << "{\"z\":1,\"a\":2}\n";
-  ASSERT_TRUE(read_value("@" + path.string(), &v, &err));
+  ASSERT_TRUE(read_value("@" + path, &v, &err));
   EXPECT_EQ(v.dump(), "{\"z\":1,\"a\":2}");  // key order kept
-  std::filesystem::remove(path);
   EXPECT_FALSE(read_value("@/nonexistent/file", &v, &err));
   EXPECT_NE(err.find("cannot read"), std::string::npos);
 }
@@ -427,7 +427,7 @@ TEST(Commands, WatchPrintsChangesAndStopsAfterCount) {
   FakeCairn cairn("app");
   cairn.put("k", 1);
   std::thread writer([&] {
-    while (cairn.watch_requests() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    cairn::test::wait_until([&] { return cairn.watch_requests() > 0; });
     cairn.put("k", 2);
     cairn.put("other", 3);
   });

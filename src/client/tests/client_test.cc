@@ -4,19 +4,19 @@
 #include "cairn/client.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 
 #include "client/tests/fake_server.h"
+#include "test_support.h"
 
 namespace cairn {
 namespace {
 
 using namespace cairn::testing;
+using cairn::test::TempDir;
 using std::chrono::milliseconds;
 
 ClientOptions options_for(std::vector<std::string> endpoints) {
@@ -36,16 +36,6 @@ Json get_answer(const std::string& key, const Json& value, int version) {
           {"version", version},
           {"updated_at", "2024-01-20T10:00:00Z"}};
 }
-
-/// A fresh directory under the system temp dir, removed at scope exit.
-struct TempDir {
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "cairn-sdk-XXXXXX").string();
-    path = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string path;
-};
 
 TEST(Client, GetSendsHeadersAndParses) {
   FakeServer server([](const FakeRequest& r) {
@@ -216,7 +206,7 @@ TEST(Client, StaleReadsFromTheFileCacheWhenEveryEndpointFails) {
   std::string url = cairn->url();
   {
     auto o = options_for({url});
-    o.cache_dir = dir.path + "/cache";
+    o.cache_dir = dir.path() + "/cache";
     Client client(o);
     auto ns = client.get_namespace("app");
     ASSERT_TRUE(ns.ok()) << ns.error().to_string();
@@ -226,14 +216,14 @@ TEST(Client, StaleReadsFromTheFileCacheWhenEveryEndpointFails) {
     ASSERT_TRUE(g.ok());
     EXPECT_EQ(g->version, 1);
   }
-  ASSERT_TRUE(std::filesystem::exists(dir.path + "/cache/ns-app.json"));
-  for (const auto& e : std::filesystem::directory_iterator(dir.path + "/cache")) {
+  ASSERT_TRUE(std::filesystem::exists(dir.path() + "/cache/ns-app.json"));
+  for (const auto& e : std::filesystem::directory_iterator(dir.path() + "/cache")) {
     EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << "temp file left behind";
   }
   cairn->shutdown();
 
   auto o = options_for({url});
-  o.cache_dir = dir.path + "/cache";
+  o.cache_dir = dir.path() + "/cache";
   Client client(o);
   auto ns = client.get_namespace("app");
   ASSERT_TRUE(ns.ok()) << ns.error().to_string();
@@ -264,7 +254,7 @@ TEST(Client, GetAtSendsTheInstantAsMillisecondsAndDecodesTheOldVersion) {
   });
   TempDir dir;
   auto o = options_for({server.url()});
-  o.cache_dir = dir.path;
+  o.cache_dir = dir.path();
   Client client(o);
   // 2026-12-02T06:30:00.123Z, with sub-millisecond parts that are dropped.
   TimePoint at =
@@ -283,7 +273,7 @@ TEST(Client, GetAtSendsTheInstantAsMillisecondsAndDecodesTheOldVersion) {
   EXPECT_EQ(reqs[0].query.at("at"), "1796193000123");
   EXPECT_EQ(reqs[0].query.count("version"), 0u);
   // A past read does not refresh the cache of the current content.
-  EXPECT_FALSE(std::filesystem::exists(dir.path + "/ns-app.json"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/ns-app.json"));
 
   auto none = client.get_at("app", "db", TimePoint(std::chrono::seconds(1)));
   ASSERT_FALSE(none.ok());
@@ -314,7 +304,7 @@ TEST(Client, GetNamespaceAtSendsTheInstantAndDecodesTheContentOfThen) {
   });
   TempDir dir;
   auto o = options_for({server.url()});
-  o.cache_dir = dir.path;
+  o.cache_dir = dir.path();
   Client client(o);
   auto r = client.get_namespace_at("app", TimePoint(std::chrono::milliseconds(1796193000000)));
   ASSERT_TRUE(r.ok()) << r.error().to_string();
@@ -334,7 +324,7 @@ TEST(Client, GetNamespaceAtSendsTheInstantAndDecodesTheContentOfThen) {
   EXPECT_EQ(reqs[0].path, "/api/v1/config/namespace/app");
   EXPECT_EQ(reqs[0].query.at("at"), "1796193000000");
   EXPECT_EQ(reqs[1].query.at("at"), "2026-12-02T06:30:00Z");
-  EXPECT_FALSE(std::filesystem::exists(dir.path + "/ns-app.json"));  // cache untouched
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/ns-app.json"));  // cache untouched
 }
 
 TEST(Client, PastReadsAreNeverServedFromTheCache) {
@@ -343,7 +333,7 @@ TEST(Client, PastReadsAreNeverServedFromTheCache) {
   cairn->put("db", Json{{"host", "a"}});
   std::string url = cairn->url();
   auto o = options_for({url});
-  o.cache_dir = dir.path;
+  o.cache_dir = dir.path();
   {
     Client client(o);
     ASSERT_TRUE(client.get_namespace("app").ok());  // fills the cache
@@ -362,9 +352,9 @@ TEST(Client, PastReadsAreNeverServedFromTheCache) {
 
 TEST(Client, CorruptCacheFileIsIgnored) {
   TempDir dir;
-  std::ofstream(dir.path + "/ns-app.json") << "{not json";
+  std::ofstream(dir.path() + "/ns-app.json") << "{not json";
   auto o = options_for({"http://127.0.0.1:" + std::to_string(dead_port())});
-  o.cache_dir = dir.path;
+  o.cache_dir = dir.path();
   Client client(o);
   auto r = client.get_namespace("app");
   ASSERT_FALSE(r.ok());
@@ -494,7 +484,7 @@ TEST(Client, ConcurrentCallsAreSafe) {
   FakeServer server([](const FakeRequest& r) { return ok(get_answer(r.query.at("key"), 1, 1)); });
   TempDir dir;
   auto o = options_for({server.url()});
-  o.cache_dir = dir.path;
+  o.cache_dir = dir.path();
   Client client(o);
   std::vector<std::thread> threads;
   std::atomic<int> good{0};

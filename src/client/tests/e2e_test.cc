@@ -16,23 +16,12 @@
 #include <thread>
 
 #include "cairn/client.h"
+#include "test_support.h"
 
 namespace cairn {
 namespace {
 
 using std::chrono::milliseconds;
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 /// One `cairn server` child process. Lifetime: started by start(), stopped (SIGTERM, then
 /// SIGKILL after 10 s) by stop() or the destructor. Single-threaded use.
@@ -48,7 +37,7 @@ class ServerProcess {
 
   bool start() {
     for (int attempt = 0; attempt < 5; ++attempt) {
-      port_ = fixed_port_ ? fixed_port_ : free_port();
+      port_ = fixed_port_ ? fixed_port_ : cairn::test::free_port();
       std::string listen = "127.0.0.1:" + std::to_string(port_);
       pid_ = ::fork();
       if (pid_ == 0) {
@@ -128,14 +117,12 @@ class E2E : public ::testing::Test {
   void SetUp() override {
     const char* bin = std::getenv("CAIRN_SERVER_BIN");
     if (bin == nullptr || *bin == '\0') GTEST_SKIP() << "CAIRN_SERVER_BIN not set";
-    std::string tmpl = (std::filesystem::temp_directory_path() / "cairn-e2e-XXXXXX").string();
-    dir_ = ::mkdtemp(tmpl.data());
     server_ = std::make_unique<ServerProcess>(bin, dir_);
     ASSERT_TRUE(server_->start()) << "server did not start; see " << dir_ << "/server.log";
   }
   void TearDown() override {
     if (server_) server_->stop();
-    if (!dir_.empty() && !::testing::Test::HasFailure()) std::filesystem::remove_all(dir_);
+    if (::testing::Test::HasFailure()) tmp_.keep();
   }
   ClientOptions options() const {
     ClientOptions o;
@@ -148,7 +135,8 @@ class E2E : public ::testing::Test {
     return o;
   }
 
-  std::string dir_;
+  cairn::test::TempDir tmp_{"cairn-e2e"};
+  std::string dir_ = tmp_.path();
   std::unique_ptr<ServerProcess> server_;
 };
 
@@ -281,10 +269,7 @@ TEST_F(E2E, ListenerFiresOnChange) {
     seen.push_back(ch);
     cv.notify_all();
   });
-  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!c.watched_content("w") && std::chrono::steady_clock::now() < end) {
-    std::this_thread::sleep_for(milliseconds(10));
-  }
+  cairn::test::wait_until([&] { return c.watched_content("w").has_value(); });
   ASSERT_TRUE(c.watched_content("w"));
   std::this_thread::sleep_for(milliseconds(200));  // let the first poll be held
   ASSERT_TRUE(c.update("w", "k", Json(2)).ok());
@@ -304,14 +289,12 @@ class ClusterE2E : public ::testing::Test {
   void SetUp() override {
     const char* bin = std::getenv("CAIRN_SERVER_BIN");
     if (bin == nullptr || *bin == '\0') GTEST_SKIP() << "CAIRN_SERVER_BIN not set";
-    std::string tmpl = (std::filesystem::temp_directory_path() / "cairn-e2e-XXXXXX").string();
-    dir_ = ::mkdtemp(tmpl.data());
     for (int attempt = 0; attempt < 3 && !started_; ++attempt) started_ = start_all(bin);
     ASSERT_TRUE(started_) << "cluster did not start; see " << dir_ << "/n*/server.log";
   }
   void TearDown() override {
     for (auto& n : nodes_) n->stop();
-    if (!dir_.empty() && !::testing::Test::HasFailure()) std::filesystem::remove_all(dir_);
+    if (::testing::Test::HasFailure()) tmp_.keep();
   }
 
   bool start_all(const std::string& bin) {
@@ -319,8 +302,8 @@ class ClusterE2E : public ::testing::Test {
     std::string members;
     std::vector<int> http(3), peer(3);
     for (int i = 0; i < 3; ++i) {
-      http[i] = free_port();
-      peer[i] = free_port();
+      http[i] = cairn::test::free_port();
+      peer[i] = cairn::test::free_port();
       members += (i ? "," : "") + std::to_string(i + 1) + "@127.0.0.1:" + std::to_string(peer[i]) +
                  "@127.0.0.1:" + std::to_string(http[i]);
     }
@@ -344,13 +327,12 @@ class ClusterE2E : public ::testing::Test {
     ClientOptions o = options();
     o.max_rounds = 1;
     Client c(o);
-    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::chrono::steady_clock::now() < end) {
-      auto status = c.cluster_status();
-      if (status.ok() && status->value("leader", 0) != 0) return true;
-      std::this_thread::sleep_for(milliseconds(50));
-    }
-    return false;
+    return cairn::test::wait_until(
+        [&] {
+          auto status = c.cluster_status();
+          return status.ok() && status->value("leader", 0) != 0;
+        },
+        std::chrono::seconds(20), milliseconds(50));
   }
 
   ClientOptions options() const {
@@ -366,15 +348,13 @@ class ClusterE2E : public ::testing::Test {
 
   /// Writes through any node, retrying while the cluster elects a leader.
   void update_eventually(Client& c, const std::string& ns, const std::string& key, Json value) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::chrono::steady_clock::now() < end) {
-      if (c.update(ns, key, value).ok()) return;
-      std::this_thread::sleep_for(milliseconds(100));
-    }
-    FAIL() << "update of " << key << " never succeeded";
+    EXPECT_TRUE(cairn::test::wait_until([&] { return c.update(ns, key, value).ok(); },
+                                        std::chrono::seconds(20), milliseconds(100)))
+        << "update of " << key << " never succeeded";
   }
 
-  std::string dir_;
+  cairn::test::TempDir tmp_{"cairn-e2e"};
+  std::string dir_ = tmp_.path();
   bool started_ = false;
   std::vector<std::unique_ptr<ServerProcess>> nodes_;
 };
@@ -404,10 +384,7 @@ TEST_F(ClusterE2E, ListenerSurvivesNodeLossAndFullOutageWithStaleCache) {
       return false;
     });
   };
-  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!c.watched_content("svc") && std::chrono::steady_clock::now() < end) {
-    std::this_thread::sleep_for(milliseconds(10));
-  }
+  cairn::test::wait_until([&] { return c.watched_content("svc").has_value(); });
   ASSERT_TRUE(c.watched_content("svc"));
 
   // A change through another node reaches the listener.

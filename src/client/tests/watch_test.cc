@@ -2,7 +2,6 @@
 // cache seeding and prompt shutdown.
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -11,11 +10,14 @@
 
 #include "cairn/client.h"
 #include "client/tests/fake_server.h"
+#include "test_support.h"
 
 namespace cairn {
 namespace {
 
 using namespace cairn::testing;
+using cairn::test::TempDir;
+using cairn::test::wait_until;
 using std::chrono::milliseconds;
 
 ClientOptions watch_options(const std::string& url) {
@@ -52,24 +54,6 @@ class Recorder {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<ConfigChange> changes_;
-};
-
-bool wait_until(const std::function<bool()>& pred, milliseconds timeout = milliseconds(5000)) {
-  auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(milliseconds(5));
-  }
-  return pred();
-}
-
-struct TempDir {
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "cairn-watch-XXXXXX").string();
-    path = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string path;
 };
 
 TEST(Watch, ListenerGetsOldAndNewValues) {
@@ -235,7 +219,7 @@ TEST(Watch, StartsFromTheFileCacheWhenTheClusterIsDown) {
   std::string url = cairn->url();
   {
     auto o = watch_options(url);
-    o.cache_dir = dir.path;
+    o.cache_dir = dir.path();
     Client client(o);
     Recorder rec;
     client.watch("app", rec.listener());
@@ -245,7 +229,7 @@ TEST(Watch, StartsFromTheFileCacheWhenTheClusterIsDown) {
   }
   cairn->shutdown();
   auto o = watch_options(url);
-  o.cache_dir = dir.path;
+  o.cache_dir = dir.path();
   Client client(o);
   client.watch("app", [](const ConfigChange&) {});
   ASSERT_TRUE(wait_until([&] { return client.watched_content("app").has_value(); }));

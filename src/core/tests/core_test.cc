@@ -4,14 +4,12 @@
 #include "core/core.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <filesystem>
 
 #include "cache/probe.h"
 #include "core/state_machine.h"
 #include "core/test_replicator.h"
 #include "core/watch_hub.h"
+#include "test_support.h"
 
 namespace cairn::core {
 namespace {
@@ -21,13 +19,8 @@ using api::Errc;
 class CoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           ("core_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
     store::Options options;
-    options.path = (dir_ / "cairn.db").string();
+    options.path = dir_.file("cairn.db");
     auto opened = store::Store::open(options);
     ASSERT_TRUE(opened.ok()) << opened.error().details;
     store_ = std::move(*opened);
@@ -43,7 +36,6 @@ class CoreTest : public ::testing::Test {
     o.database_down = [this] { return database_down_; };
     core_ = std::make_unique<Core>(std::move(o), *store_, index_, *replicator_);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   api::CommandResult submit(api::CommandBody body) {
     api::CommandResult out;
@@ -60,7 +52,7 @@ class CoreTest : public ::testing::Test {
     return submit(api::WriteConfigs{ns, {std::move(w)}, false});
   }
 
-  std::filesystem::path dir_;
+  cairn::test::TempDir dir_{"core_test"};
   std::unique_ptr<store::Store> store_;
   cache::Index index_;
   cache::VersionRing ring_;

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "common/json.h"
+#include "test_support.h"
 
 namespace cairn::http {
 namespace {
@@ -33,6 +34,7 @@ Response make_response(int status, std::string body = {}) {
 }
 
 using namespace std::chrono_literals;
+using cairn::test::wait_until;
 
 constexpr int kRecvTimeoutSeconds = 10;
 
@@ -201,16 +203,6 @@ class Parked {
   std::condition_variable cv_;
   std::deque<std::pair<RequestPtr, Reply>> replies_;
 };
-
-/// Polls `pred` until true or ~10 s have passed.
-template <class Pred>
-bool eventually(Pred pred) {
-  for (int i = 0; i < 1000; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
 
 Json envelope(const Client::Reply& r) { return Json::parse(r.body); }
 
@@ -531,7 +523,7 @@ TEST(Server, IdleConnectionIsClosed) {
   Client silent(server.port());
   EXPECT_TRUE(after_request.wait_closed());
   EXPECT_TRUE(silent.wait_closed());
-  EXPECT_TRUE(eventually([&] { return server.open_connections() == 0; }));
+  EXPECT_TRUE(wait_until([&] { return server.open_connections() == 0; }));
 }
 
 TEST(Server, SlowRequestIsCutOff) {
@@ -557,7 +549,7 @@ TEST(Server, ClientGoneBeforeDelayedReply) {
     std::this_thread::sleep_for(50ms);
     p->second(make_response(200, "nobody listens"));
   }
-  EXPECT_TRUE(eventually([&] { return server.open_connections() == 0; }));
+  EXPECT_TRUE(wait_until([&] { return server.open_connections() == 0; }));
   // The server still works.
   Client c(server.port());
   ASSERT_TRUE(c.send(get("/x")));
@@ -630,7 +622,7 @@ TEST(Server, ManyConcurrentConnections) {
   for (int i = 0; i < kConnections; ++i) {
     ASSERT_TRUE(clients[i]->send(post("/c/" + std::to_string(i), "body-" + std::to_string(i))));
   }
-  EXPECT_TRUE(eventually([&] { return server.open_connections() == kConnections; }));
+  EXPECT_TRUE(wait_until([&] { return server.open_connections() == kConnections; }));
   for (int i = 0; i < kConnections; ++i) {
     auto r = clients[i]->read_response();
     ASSERT_TRUE(r) << i;
@@ -675,8 +667,8 @@ TEST(Server, HangUpDuringAHeldRequestFiresItsCancellation) {
   p->first->cancellation->on_cancel([&] { fired = true; });
   EXPECT_FALSE(p->first->cancellation->cancelled());
   c.close();
-  EXPECT_TRUE(eventually([&] { return fired.load(); }));
-  EXPECT_TRUE(eventually([&] { return server.open_connections() == 0; }));
+  EXPECT_TRUE(wait_until([&] { return fired.load(); }));
+  EXPECT_TRUE(wait_until([&] { return server.open_connections() == 0; }));
   // Registering after the fact runs at once.
   bool late = false;
   p->first->cancellation->on_cancel([&] { late = true; });
@@ -771,7 +763,7 @@ TEST(Server, StreamedResponseSendsChunksUntilClosed) {
       << raw;
   EXPECT_EQ(raw.find("late"), std::string::npos);
   writer.reset();
-  EXPECT_TRUE(eventually([&] { return server.open_connections() == 0; }));
+  EXPECT_TRUE(wait_until([&] { return server.open_connections() == 0; }));
 }
 
 // Issue 15 item 12: HEAD of a stream sends the stream's head and closes at once: the stream
@@ -792,7 +784,7 @@ TEST(Server, HeadOfAStreamSendsTheHeadOnly) {
   EXPECT_EQ(raw.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << raw;
   EXPECT_NE(raw.find("Content-Type: text/event-stream\r\n"), std::string::npos) << raw;
   EXPECT_EQ(raw.size(), raw.find("\r\n\r\n") + 4) << raw;  // nothing after the head
-  EXPECT_TRUE(eventually([&] { return server.open_connections() == 0; }));
+  EXPECT_TRUE(wait_until([&] { return server.open_connections() == 0; }));
 }
 
 TEST(Server, StreamClientHangUpClosesTheWriterAndCancels) {
@@ -806,11 +798,11 @@ TEST(Server, StreamClientHangUpClosesTheWriterAndCancels) {
     writer = catcher.take();
     ASSERT_TRUE(writer);
   }  // the client hangs up
-  EXPECT_TRUE(eventually([&] { return catcher.cancelled.load(); }));
-  EXPECT_TRUE(eventually([&] { return writer->closed(); }));
+  EXPECT_TRUE(wait_until([&] { return catcher.cancelled.load(); }));
+  EXPECT_TRUE(wait_until([&] { return writer->closed(); }));
   EXPECT_FALSE(writer->write("data: x\n\n"));
   writer.reset();
-  EXPECT_TRUE(eventually([&] { return server.open_connections() == 0; }));
+  EXPECT_TRUE(wait_until([&] { return server.open_connections() == 0; }));
 }
 
 TEST(Server, StopEndsOpenStreams) {

@@ -13,12 +13,11 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
-#include <random>
 #include <thread>
 
 #include "http/client.h"
 #include "http/server.h"
+#include "test_support.h"
 
 namespace cairn::http {
 namespace {
@@ -27,12 +26,12 @@ namespace net = boost::asio;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 using namespace std::chrono_literals;
+using cairn::test::wait_until;
 
 const std::string& pki() {
   static const std::string dir = [] {
-    std::string d = (std::filesystem::temp_directory_path() /
-                     ("cairn-https-test-" + std::to_string(std::random_device{}())))
-                        .string();
+    static const cairn::test::TempDir tmp("cairn-https-test");
+    const std::string& d = tmp.path();
     std::string script = CAIRN_PKI_SCRIPT;
     int rc = std::system(
         (script + " " + d + " ca server client && " + script + " " + d + " rogue stranger")
@@ -44,16 +43,6 @@ const std::string& pki() {
 }
 
 std::string file(const std::string& name) { return pki() + "/" + name; }
-
-template <class F>
-bool eventually(F&& f) {
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (f()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return f();
-}
 
 /// A blocking HTTPS client that trusts `ca` and, when given, presents `cert`.
 class TlsClient {
@@ -205,10 +194,10 @@ TEST(Https, HangUpDuringAHeldRequestFiresItsCancellation) {
     TlsClient client(server.port(), "ca");
     ASSERT_TRUE(client.ok()) << client.error();
     client.send("GET /watch HTTP/1.1\r\nHost: x\r\n\r\n");
-    ASSERT_TRUE(eventually([&] { return held.load(); }));
+    ASSERT_TRUE(wait_until([&] { return held.load(); }));
     client.hang_up();
   }
-  EXPECT_TRUE(eventually([&] { return cancelled.load(); }));
+  EXPECT_TRUE(wait_until([&] { return cancelled.load(); }));
   std::lock_guard lock(mu);
   kept = nullptr;
 }

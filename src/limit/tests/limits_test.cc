@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include "test_support.h"
+
 namespace cairn::limit {
 namespace {
 
@@ -129,7 +131,8 @@ TEST(Limits, ErrorsNameTheLine) {
 }
 
 TEST(Limits, LoadsAFile) {
-  const std::string path = ::testing::TempDir() + "/limits_test.yaml";
+  cairn::test::TempDir dir("cairn-limits");
+  const std::string path = dir.file("limits_test.yaml");
   std::ofstream(path) << "rate_limits:\n  default:\n    write_qps: 7\n";
   auto l = load_limits_file(path);
   ASSERT_TRUE(l.ok()) << l.error();

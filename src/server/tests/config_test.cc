@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include "test_support.h"
+
 namespace cairn::server {
 namespace {
 
@@ -19,7 +21,8 @@ Result<ServerConfig, std::string> parse(std::vector<std::string> args) {
 }
 
 std::string write_yaml(const std::string& text) {
-  std::string path = ::testing::TempDir() + "/cairn_config_test.yaml";
+  static const cairn::test::TempDir dir("cairn_config_test");
+  std::string path = dir.file("config.yaml");
   std::ofstream(path) << text;
   return path;
 }

@@ -9,13 +9,12 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <set>
 
 #include "auth/policy.h"
-#include "common/ids.h"
 #include "common/json.h"
 #include "server/node.h"
+#include "test_support.h"
 
 namespace cairn::server {
 namespace {
@@ -89,10 +88,9 @@ std::string target_of(const std::string& route) {
 class RouteTableTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("cairn-routes-" + new_uuid());
     ::setenv("CAIRN_ROOT_TOKEN", "route-test-root", 1);
     ServerConfig config;
-    config.data_dir = dir_.string();
+    config.data_dir = dir_.path();
     config.listen_http = "127.0.0.1:0";
     config.auth_enabled = true;
     config.auth_failure_burst = 1'000'000;
@@ -106,10 +104,9 @@ class RouteTableTest : public ::testing::Test {
   void TearDown() override {
     node_.reset();
     ::unsetenv("CAIRN_ROOT_TOKEN");
-    std::filesystem::remove_all(dir_);
   }
 
-  std::filesystem::path dir_;
+  cairn::test::TempDir dir_{"cairn-routes"};
   std::unique_ptr<Node> node_;
 };
 

@@ -205,13 +205,12 @@ TEST(RetentionSchedulerTest, TimerThreadProposesAndStops) {
   RetentionScheduler scheduler(replicator, {1, {}});
   scheduler.start();
   // Waits for the first proposal by its effect, not by time.
-  for (int i = 0; i < 5000; ++i) {
-    {
-      std::lock_guard lock(replicator.mu);
-      if (!replicator.commands.empty()) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  cairn::test::wait_until(
+      [&] {
+        std::lock_guard lock(replicator.mu);
+        return !replicator.commands.empty();
+      },
+      std::chrono::seconds(5), std::chrono::milliseconds(1));
   scheduler.stop();
   std::lock_guard lock(replicator.mu);
   EXPECT_EQ(replicator.commands.size(), 1u);  // in flight: no second proposal

@@ -4,9 +4,7 @@
 // dir, the index, a replicator that applies on the calling thread, and the routes.
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <utility>
@@ -16,6 +14,7 @@
 #include "service/service.h"
 #include "core/state_machine.h"
 #include "core/test_replicator.h"
+#include "test_support.h"
 
 namespace cairn::service::testing {
 
@@ -25,14 +24,8 @@ class ServiceFixture : public ::testing::Test {
   size_t max_value_bytes_ = api::kDefaultMaxValueBytes;
 
   void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           ("service_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->test_suite_name() + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
     store::Options options;
-    options.path = (dir_ / "cairn.db").string();
+    options.path = dir_.file("cairn.db");
     options.max_value_bytes = max_value_bytes_;
     auto opened = store::Store::open(options);
     ASSERT_TRUE(opened.ok()) << opened.error().details;
@@ -46,7 +39,6 @@ class ServiceFixture : public ::testing::Test {
     service_ = std::make_unique<Service>(so, *core_);
     service_->register_routes(router_);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   struct Reply {
     int status = 0;
@@ -82,7 +74,7 @@ class ServiceFixture : public ::testing::Test {
     return out;
   }
 
-  std::filesystem::path dir_;
+  cairn::test::TempDir dir_{"service_test"};
   std::unique_ptr<store::Store> store_;
   cache::Index index_;
   std::unique_ptr<core::ConfigStateMachine> sm_;

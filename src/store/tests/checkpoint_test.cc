@@ -6,7 +6,6 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
-#include <thread>
 
 #include "store/tests/store_test_util.h"
 
@@ -33,11 +32,8 @@ TEST_F(CheckpointTest, PagesReachTheDatabaseFileWithoutTheWriterCheckpointing) {
     ok(write("svc", op_create("k" + std::to_string(i), "\"" + big + "\"")));
   }
   // The database file grows only when a checkpoint copies pages into it.
-  bool grew = false;
-  for (int i = 0; i < 200 && !grew; ++i) {
-    grew = size_of(path_) > db_before + 1'000'000;
-    if (!grew) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  bool grew = cairn::test::wait_until([&] { return size_of(path_) > db_before + 1'000'000; },
+                                      std::chrono::seconds(10), std::chrono::milliseconds(50));
   EXPECT_TRUE(grew) << "database file " << size_of(path_) << " bytes, before " << db_before;
   reopen();
   ConfigFilter f;

@@ -7,22 +7,15 @@
 #include <filesystem>
 #include <fstream>
 
+#include "test_support.h"
+
 namespace cairn::store {
 namespace {
 
 class FileCheckTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("cairn-health-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::string make_db() {
-    std::string path = (dir_ / "cairn.db").string();
+    std::string path = dir_.file("cairn.db");
     sqlite3* db = nullptr;
     EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
     EXPECT_EQ(
@@ -33,7 +26,7 @@ class FileCheckTest : public ::testing::Test {
     return path;
   }
 
-  std::filesystem::path dir_;
+  cairn::test::TempDir dir_{"cairn-file-check"};
 };
 
 TEST_F(FileCheckTest, ReadsAndWritesWithoutChangingAnything) {
@@ -52,9 +45,9 @@ TEST_F(FileCheckTest, ReadsAndWritesWithoutChangingAnything) {
 }
 
 TEST_F(FileCheckTest, FailsOnMissingOrBrokenFiles) {
-  EXPECT_FALSE(check_database_file((dir_ / "absent.db").string()).ok());
-  EXPECT_FALSE(std::filesystem::exists(dir_ / "absent.db"));  // never created
-  std::string garbage = (dir_ / "garbage.db").string();
+  EXPECT_FALSE(check_database_file(dir_.file("absent.db")).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir_.file("absent.db")));  // never created
+  std::string garbage = dir_.file("garbage.db");
   std::ofstream(garbage) << std::string(8192, 'x');
   auto r = check_database_file(garbage);
   ASSERT_FALSE(r.ok());

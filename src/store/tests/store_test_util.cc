@@ -1,24 +1,8 @@
 #include "store/tests/store_test_util.h"
 
 #include <sqlite3.h>
-#include <unistd.h>
-
-#include <atomic>
 
 namespace cairn::store::testing {
-
-TempDir::TempDir() {
-  static std::atomic<int> counter{0};
-  path_ = std::filesystem::temp_directory_path() /
-          ("cairn_store_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  std::filesystem::remove_all(path_);
-  std::filesystem::create_directories(path_);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
 
 std::unique_ptr<Store> open_store(const std::string& path) {
   Options options;

@@ -8,19 +8,11 @@
 
 #include "common/json.h"
 #include "store/store.h"
+#include "test_support.h"
 
 namespace cairn::store::testing {
 
-/// A fresh folder under the system temp dir, removed at destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using TempDir = ::cairn::test::TempDir;
 
 std::unique_ptr<Store> open_store(const std::string& path);
 

@@ -7,11 +7,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
-#include <filesystem>
 #include <mutex>
-#include <random>
 #include <thread>
 
+#include "test_support.h"
 #include "transport/transport.h"
 
 namespace cairn::transport {
@@ -21,25 +20,13 @@ using raft::Message;
 using raft::MessageType;
 using raft::NodeId;
 using namespace std::chrono_literals;
-
-constexpr auto kWait = 10s;
-
-template <class F>
-bool eventually(F&& f) {
-  auto deadline = std::chrono::steady_clock::now() + kWait;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (f()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return f();
-}
+using cairn::test::wait_until;
 
 /// The PKI of this test binary: CA "ca" with n1, n2; CA "rogue" with r1. Made once.
 const std::string& pki() {
   static const std::string dir = [] {
-    std::string d = (std::filesystem::temp_directory_path() /
-                     ("cairn-tls-test-" + std::to_string(std::random_device{}())))
-                        .string();
+    static const cairn::test::TempDir tmp("cairn-tls-test");
+    const std::string& d = tmp.path();
     std::string script = CAIRN_PKI_SCRIPT;
     int rc =
         std::system((script + " " + d + " ca n1 n2 && " + script + " " + d + " rogue r1").c_str());
@@ -100,18 +87,18 @@ void link(Node& a, NodeId a_id, Node& b, NodeId b_id) {
 TEST(PeerTls, NodesOfTheSameCaExchangeMessages) {
   Node a(1, "n1", "ca"), b(2, "n2", "ca");
   link(a, 1, b, 2);
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(wait_until([&] {
     return a.transport->probe().peers[2].connected && b.transport->probe().peers[1].connected;
   }));
   for (int i = 0; i < 5; ++i) a.transport->send(heartbeat(1, 2));
   b.transport->send(heartbeat(2, 1));
-  ASSERT_TRUE(eventually([&] { return b.received() == 5 && a.received() == 1; }));
+  ASSERT_TRUE(wait_until([&] { return b.received() == 5 && a.received() == 1; }));
 }
 
 TEST(PeerTls, ACertificateFromAnotherCaIsRefusedBothWays) {
   Node a(1, "n1", "ca"), rogue(2, "r1", "ca");  // rogue trusts our CA, but is not signed by it
   link(a, 1, rogue, 2);
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(wait_until([&] {
     return a.transport->probe().rejected_handshakes >= 2 &&
            rogue.transport->probe().rejected_handshakes >= 2;
   }));
@@ -129,7 +116,7 @@ TEST(PeerTls, ACertificateFromAnotherCaIsRefusedBothWays) {
 TEST(PeerTls, APlainTcpPeerGetsNothingThrough) {
   Node a(1, "n1", "ca"), plain(2, "", "");
   link(a, 1, plain, 2);
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(wait_until([&] {
     return a.transport->probe().rejected_handshakes >= 2 &&
            plain.transport->probe().peers[1].connect_failures >= 2;
   }));

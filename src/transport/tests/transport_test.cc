@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "test_support.h"
 #include "transport/frame.h"
 
 namespace cairn::transport {
@@ -28,18 +29,9 @@ using namespace std::chrono_literals;
 using raft::Message;
 using raft::MessageType;
 using raft::NodeId;
+using cairn::test::wait_until;
 
 constexpr auto kWait = 10s;  // upper bound of every wait; tests normally take milliseconds
-
-// Polls `pred` until it holds or kWait passes. For counters, which have no condition variable.
-bool eventually(const std::function<bool()>& pred) {
-  const auto deadline = std::chrono::steady_clock::now() + kWait;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
 
 // A message of type `t` with every field set (as in the raft codec test), valid for decode().
 Message sample(MessageType t, NodeId from, NodeId to, uint64_t context = 99) {
@@ -145,7 +137,7 @@ void connect_all(const std::vector<TestNode*>& nodes) {
   for (TestNode* n : nodes) {
     for (TestNode* other : nodes) {
       if (other == n) continue;
-      ASSERT_TRUE(eventually([&] { return n->connected_to(other->id); }));
+      ASSERT_TRUE(wait_until([&] { return n->connected_to(other->id); }));
     }
   }
 }
@@ -318,14 +310,14 @@ TEST(Transport, PeerThatStartsLaterIsDialedUntilUp) {
   }
   TestNode a(1);
   ASSERT_TRUE(a.transport->set_peers({{2, local(port)}}));
-  ASSERT_TRUE(eventually([&] { return a.peer(2).connect_failures >= 2; }));
+  ASSERT_TRUE(wait_until([&] { return a.peer(2).connect_failures >= 2; }));
   // Sent while the peer is down: dropped (counted) at the next failed dial, never stored.
   for (int i = 0; i < 5; ++i) a.transport->send(sample(MessageType::heartbeat, 1, 2, i));
-  ASSERT_TRUE(eventually([&] { return a.peer(2).dropped >= 5; }));
+  ASSERT_TRUE(wait_until([&] { return a.peer(2).dropped >= 5; }));
 
   TestNode b(2, "test-cluster", port);
   ASSERT_EQ(b.port(), port);
-  ASSERT_TRUE(eventually([&] { return a.connected_to(2); }));
+  ASSERT_TRUE(wait_until([&] { return a.connected_to(2); }));
   a.transport->send(sample(MessageType::vote, 1, 2, 77));
   ASSERT_TRUE(b.inbox.wait_for(1));
   EXPECT_EQ(b.inbox.messages().back(), sample(MessageType::vote, 1, 2, 77));
@@ -340,10 +332,10 @@ TEST(Transport, RestartedPeerIsReconnected) {
   ASSERT_TRUE(b->inbox.wait_for(1));
 
   b.reset();  // stop and destroy: a sees its connection close
-  ASSERT_TRUE(eventually([&] { return !a.connected_to(2); }));
+  ASSERT_TRUE(wait_until([&] { return !a.connected_to(2); }));
   b = std::make_unique<TestNode>(2, "test-cluster", port);
   ASSERT_TRUE(b->transport->set_peers({{1, local(a.port())}}));
-  ASSERT_TRUE(eventually([&] { return a.peer(2).connects >= 2 && a.connected_to(2); }));
+  ASSERT_TRUE(wait_until([&] { return a.peer(2).connects >= 2 && a.connected_to(2); }));
   a.transport->send(sample(MessageType::append, 1, 2, 5));
   ASSERT_TRUE(b->inbox.wait_for(1));
   EXPECT_EQ(b->inbox.messages()[0], sample(MessageType::append, 1, 2, 5));
@@ -359,14 +351,14 @@ TEST(Transport, ClusterIdMismatchIsRefusedOnBothSides) {
   ASSERT_TRUE(a.transport->set_peers({{2, local(b.port())}}));
   ASSERT_TRUE(b.transport->set_peers({{1, local(a.port())}}));
   // Each node refuses the other's hello and sees its own refused: two per side.
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(wait_until([&] {
     return a.transport->probe().rejected_handshakes >= 2 &&
            b.transport->probe().rejected_handshakes >= 2;
   }));
   for (const Message& m : every_type(1, 2)) a.transport->send(m);
   for (const Message& m : every_type(2, 1)) b.transport->send(m);
   // The messages are dropped when the next dial is refused again.
-  ASSERT_TRUE(eventually([&] { return a.peer(2).dropped >= 11 && b.peer(1).dropped >= 11; }));
+  ASSERT_TRUE(wait_until([&] { return a.peer(2).dropped >= 11 && b.peer(1).dropped >= 11; }));
   EXPECT_EQ(a.inbox.size(), 0u);
   EXPECT_EQ(b.inbox.size(), 0u);
   EXPECT_EQ(a.peer(2).connects, 0u);
@@ -414,7 +406,7 @@ TEST(Transport, HandshakeAnswersEachRefusalReason) {
 TEST(Transport, WrongNodeAtPeerAddressIsRefused) {
   TestNode a(1), b(2);
   ASSERT_TRUE(a.transport->set_peers({{3, local(b.port())}}));  // says node 3 lives there
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(wait_until([&] {
     return a.transport->probe().rejected_handshakes >= 1 &&
            b.transport->probe().rejected_handshakes >= 1;
   }));
@@ -548,7 +540,7 @@ TEST(Transport, FullQueueDropsOldestWithoutBlocking) {
   o.handshake_timeout_ms = 60'000;  // the dial stays pending for the whole test
   TestNode a(o);
   ASSERT_TRUE(a.transport->set_peers({{9, local(never_answers.port())}}));
-  ASSERT_TRUE(eventually([&] { return a.peer(9).dials == 1; }));
+  ASSERT_TRUE(wait_until([&] { return a.peer(9).dials == 1; }));
   for (int i = 0; i < 100; ++i) a.transport->send(sample(MessageType::heartbeat, 1, 9, i));
   EXPECT_EQ(a.peer(9).dropped, 96u);
   Message too_big = sample(MessageType::snapshot, 1, 9);
@@ -594,7 +586,7 @@ TEST(Transport, StalledPeerDoesNotBlockSend) {
     Release release{listener, done};
     TestNode a(o);
     ASSERT_TRUE(a.transport->set_peers({{9, local(listener.port())}}));
-    ASSERT_TRUE(eventually([&] { return a.connected_to(9); }));
+    ASSERT_TRUE(wait_until([&] { return a.connected_to(9); }));
     Message m = sample(MessageType::append, 1, 9);
     m.entries[0].data = std::string(64 << 10, 'v');
     for (int i = 0; i < 2000; ++i) a.transport->send(m);  // 128 MiB: far more than buffers hold
@@ -614,15 +606,15 @@ TEST(Transport, SetPeersClosesRemovedPeersAndDialsNewOnes) {
   EXPECT_TRUE(a.connected_to(2));
 
   ASSERT_TRUE(a.transport->set_peers({{1, local(a.port())}, {3, local(c.port())}}));
-  ASSERT_TRUE(eventually([&] { return !a.connected_to(2); }));
-  ASSERT_TRUE(eventually([&] { return a.connected_to(3); }));
+  ASSERT_TRUE(wait_until([&] { return !a.connected_to(2); }));
+  ASSERT_TRUE(wait_until([&] { return a.connected_to(3); }));
   a.transport->send(sample(MessageType::vote, 1, 2));  // removed: unknown now
   EXPECT_EQ(a.transport->probe().dropped_unknown_peer, 1u);
   a.transport->send(sample(MessageType::vote, 1, 3));
   ASSERT_TRUE(c.inbox.wait_for(1));
 
   ASSERT_TRUE(a.transport->set_peers({{2, local(b.port())}, {3, local(c.port())}}));
-  ASSERT_TRUE(eventually([&] { return a.connected_to(2); }));
+  ASSERT_TRUE(wait_until([&] { return a.connected_to(2); }));
   a.transport->send(sample(MessageType::vote, 1, 2, 5));
   ASSERT_TRUE(b.inbox.wait_for(1));
   EXPECT_EQ(b.inbox.messages()[0].context, 5u);

@@ -24,7 +24,7 @@ TempDir& root() {
 
 std::string next_dir() {
   static int n = 0;
-  return root().sub("conformance" + std::to_string(n++));
+  return root().file("conformance" + std::to_string(n++));
 }
 
 template <uint64_t SegmentBytes>

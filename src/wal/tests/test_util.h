@@ -1,7 +1,6 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -11,30 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "test_support.h"
 #include "wal/wal.h"
 
 namespace cairn::wal::test {
 
-/// A fresh directory under /tmp, removed with everything in it when destroyed.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/cairn_wal_test.XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) std::abort();
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using TempDir = ::cairn::test::TempDir;
 
 inline WalOptions options(const std::string& dir, uint64_t max_segment_bytes = 64ull << 20) {
   WalOptions o;

@@ -48,11 +48,11 @@ std::unique_ptr<WalLogStore> reopen(std::unique_ptr<WalLogStore> w,
 
 TEST(Wal, FreshDirectoryHasMetaAndLock) {
   TempDir t;
-  auto w = open_wal(t.sub("wal"));
+  auto w = open_wal(t.file("wal"));
   ASSERT_TRUE(w);
-  EXPECT_TRUE(std::filesystem::exists(t.sub("wal/META")));
-  EXPECT_TRUE(std::filesystem::exists(t.sub("wal/LOCK")));
-  EXPECT_TRUE(segment_files(t.sub("wal")).empty());
+  EXPECT_TRUE(std::filesystem::exists(t.file("wal/META")));
+  EXPECT_TRUE(std::filesystem::exists(t.file("wal/LOCK")));
+  EXPECT_TRUE(segment_files(t.file("wal")).empty());
   EXPECT_TRUE(w->sync());
   EXPECT_EQ(w->probe().syncs, 0u);  // nothing to do
 }
@@ -139,7 +139,7 @@ TEST(Wal, HardStateIsWrittenOnlyWhenChanged) {
   w->set_hard_state(HardState{4, 0, 2});
   ASSERT_TRUE(w->sync());
   EXPECT_EQ(w->probe().meta_writes, writes + 2);
-  EXPECT_FALSE(std::filesystem::exists(t.sub("META.tmp")));
+  EXPECT_FALSE(std::filesystem::exists(t.file("META.tmp")));
   w = reopen(std::move(w));
   EXPECT_EQ(w->hard_state(), (HardState{4, 0, 2}));
 }
@@ -353,15 +353,15 @@ TEST(Wal, FailsAfterAnIoErrorUntilReopened) {
   ASSERT_TRUE(w->append(make_entries(1, 2, 1)));
   ASSERT_TRUE(w->sync());
   // Make META.tmp impossible to create: a directory in its place.
-  std::filesystem::create_directory(t.sub("META.tmp"));
-  std::filesystem::create_directory(t.sub("META.tmp/x"));
+  std::filesystem::create_directory(t.file("META.tmp"));
+  std::filesystem::create_directory(t.file("META.tmp/x"));
   w->set_hard_state(HardState{1, 1, 0});
   auto r = w->sync();
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), LogError::io);
   EXPECT_NE(w->last_error().find("META.tmp"), std::string::npos) << w->last_error();
   EXPECT_FALSE(w->append(make_entries(3, 3, 1)));
-  std::filesystem::remove_all(t.sub("META.tmp"));
+  std::filesystem::remove_all(t.file("META.tmp"));
   w = reopen(std::move(w));
   EXPECT_EQ(w->last_index(), 2u);
   EXPECT_EQ(w->hard_state(), HardState{});
