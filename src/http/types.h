@@ -32,6 +32,16 @@ class Cancellation {
   std::function<void()> fn_;
 };
 
+/// What the router needs of a route: its method and path template. The route table
+/// (src/routes) declares every route of the API as a routes::Route, which extends this with the
+/// permission, rate class and metrics label that the layers above read; the router keeps the
+/// address it was given (Router::add) and hands it back on a match (Request::route). Declared
+/// with static storage duration, so the address stays valid for every request.
+struct Route {
+  std::string_view method;         // upper case: "GET", "POST", …
+  std::string_view path_template;  // "/api/v1/admin/namespace/{id}"
+};
+
 /// A parsed HTTP request, independent of Beast so that handlers never include Beast headers.
 /// Created by the server on an io thread; shared (RequestPtr) so handlers that answer later
 /// (replication, watches) can keep it alive. Middleware may set the fields marked "set by".
