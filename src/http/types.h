@@ -55,7 +55,12 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> query;        // decoded, in order
   std::vector<std::pair<std::string, std::string>> headers;      // names lower-cased
   std::vector<std::pair<std::string, std::string>> path_params;  // set by the router
-  std::string route;       // set by the router: the matched template, e.g. "/api/v1/x/{id}"
+  /// Set by the router (Router::resolve, before the middlewares run, or else at dispatch): the
+  /// route serving (method, path); null when none does (a 404 or a 405).
+  const Route* route = nullptr;
+  /// Set with `route`: a route whose template matches the path, for any method. `route` when
+  /// that is set; a route of another method on a 405; null on a 404.
+  const Route* path_route = nullptr;
   std::string body;
   std::string remote_address;  // "ip:port" of the peer
   std::string request_id;      // set by the request-id middleware
