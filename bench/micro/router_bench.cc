@@ -1,5 +1,5 @@
-// Request routing: parse the target, then dispatch through http::Router with the API's route
-// shapes (literal paths, {param} paths, a 404).
+// Request routing: parse the target, then dispatch through http::Router with every route of
+// the table (literal paths, {param} paths, a 404).
 #include <benchmark/benchmark.h>
 
 #include <memory>
@@ -7,28 +7,18 @@
 
 #include "http/router.h"
 #include "http/types.h"
+#include "routes/table.h"
 
 namespace {
 
 cairn::http::Router make_router() {
-  cairn::http::Router r;
+  namespace routes = cairn::routes;
+  cairn::http::Router r(routes::declared);
   auto ok = [](cairn::http::RequestPtr, cairn::http::Reply reply) {
     cairn::http::Response res;
     reply(std::move(res));
   };
-  const char* gets[] = {"/api/v1/config/get", "/api/v1/config/namespace/{namespace}",
-                        "/api/v1/config/watch", "/api/v1/config/versions",
-                        "/api/v1/admin/config/list", "/api/v1/admin/config/history",
-                        "/api/v1/admin/namespace/list", "/api/v1/admin/namespace/{id}",
-                        "/api/v1/cluster/status", "/api/v1/health", "/metrics"};
-  for (const char* p : gets) r.add("GET", p, ok);
-  const char* posts[] = {"/api/v1/config/batch-get", "/api/v1/admin/config",
-                         "/api/v1/admin/config/rollback", "/api/v1/admin/config/batch",
-                         "/api/v1/admin/namespace", "/api/v1/admin/config/tag"};
-  for (const char* p : posts) r.add("POST", p, ok);
-  r.add("PUT", "/api/v1/admin/config", ok);
-  r.add("PUT", "/api/v1/admin/namespace/{id}", ok);
-  r.add("DELETE", "/api/v1/admin/config", ok);
+  for (const routes::Route* route : routes::kAll) r.add(*route, ok);
   return r;
 }
 

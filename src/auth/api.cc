@@ -12,6 +12,7 @@
 #include "auth/secret.h"
 #include "common/json.h"
 #include "common/time.h"
+#include "routes/table.h"
 #include "service/request.h"
 
 namespace cairn::auth {
@@ -110,13 +111,13 @@ void AuthApi::register_routes(http::Router& router) {
   auto bind = [this](void (AuthApi::*fn)(const http::RequestPtr&, const http::Reply&)) {
     return [this, fn](http::RequestPtr req, http::Reply reply) { (this->*fn)(req, reply); };
   };
-  router.add("GET", "/api/v1/admin/audit", bind(&AuthApi::list_audit));
+  router.add(routes::kAuditList, bind(&AuthApi::list_audit));
   if (!auth_) return;
-  router.add("POST", "/api/v1/admin/tokens", bind(&AuthApi::create_token));
-  router.add("GET", "/api/v1/admin/tokens", bind(&AuthApi::list_tokens));
-  router.add("DELETE", "/api/v1/admin/tokens/{id}", bind(&AuthApi::revoke_token));
-  router.add("GET", "/api/v1/auth/whoami", bind(&AuthApi::whoami));
-  router.add("POST", "/api/v1/admin/audit", bind(&AuthApi::append_audit));
+  router.add(routes::kTokenCreate, bind(&AuthApi::create_token));
+  router.add(routes::kTokenList, bind(&AuthApi::list_tokens));
+  router.add(routes::kTokenRevoke, bind(&AuthApi::revoke_token));
+  router.add(routes::kWhoami, bind(&AuthApi::whoami));
+  router.add(routes::kAuditAppend, bind(&AuthApi::append_audit));
 }
 
 void AuthApi::create_token(const http::RequestPtr& req, const http::Reply& reply) {

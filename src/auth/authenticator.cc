@@ -127,14 +127,16 @@ http::Middleware Authenticator::guard(
     std::function<std::optional<std::string>(int64_t)> namespace_name, AuditSink audit) {
   return [this, namespace_name = std::move(namespace_name), audit = std::move(audit)](
              http::RequestPtr req, http::Reply reply, const http::Handler& next) {
-    RoutePolicy policy = policy_for(req->method, req->route, options_.metrics_public);
+    // The router runs the guard only for a route it matched, and admits only the table's.
+    const routes::Route& route = routes::of(*req->route);
+    RoutePolicy policy = policy_for(route, options_.metrics_public);
     if (policy.access == RoutePolicy::Access::kPublic) return next(req, reply);
     const std::string ip = client_ip(*req);
     auto deny = [&](const api::Error& error, const std::string& actor, const std::string& ns,
                     std::vector<std::pair<std::string, std::string>> headers = {}) {
       denied_.fetch_add(1, std::memory_order_relaxed);
       if (audit) {
-        audit(api::AuditEntry{wall_clock_ms(), actor, ip, req->method + " " + req->route, ns,
+        audit(api::AuditEntry{wall_clock_ms(), actor, ip, req->method + " " + std::string(route.path_template), ns,
                               std::string(req->query_param("key").value_or("")),
                               static_cast<int64_t>(error.code), req->request_id});
       }

@@ -1,66 +1,21 @@
 #include "auth/policy.h"
 
-#include <array>
-
 namespace cairn::auth {
-namespace {
 
-using Access = RoutePolicy::Access;
-using Absent = RoutePolicy::Absent;
-
-struct Entry {
-  std::string_view method;
-  std::string_view route;
-  RoutePolicy policy;
-};
-
-constexpr RoutePolicy ns(Permission p, Absent absent = Absent::kHandlerRejects,
-                         std::string_view body_field = "namespace") {
-  return RoutePolicy{Access::kNamespace, p, body_field, absent};
-}
-constexpr RoutePolicy kPublic{Access::kPublic};
-constexpr RoutePolicy kAnyToken{Access::kAuthenticated};
-
-// Client reads need read; admin config calls write; namespace settings, tags and clean-up
-// admin (docs/security.md).
-constexpr std::array kTable = {
-    Entry{"GET", "/api/v1/health", kPublic},
-    Entry{"GET", "/livez", kPublic},
-    Entry{"GET", "/readyz", kPublic},
-    Entry{"GET", "/api/v1/auth/whoami", kAnyToken},
-    Entry{"GET", "/api/v1/admin/namespace/list", kAnyToken},
-    Entry{"GET", "/api/v1/config/get", ns(Permission::kRead)},
-    Entry{"POST", "/api/v1/config/batch-get", ns(Permission::kRead)},
-    Entry{"GET", "/api/v1/config/namespace/{namespace}", ns(Permission::kRead)},
-    Entry{"GET", "/api/v1/config/watch", ns(Permission::kRead)},
-    Entry{"GET", "/api/v1/config/watch/stream", ns(Permission::kRead)},
-    Entry{"GET", "/api/v1/config/versions", ns(Permission::kRead)},
-    Entry{"GET", "/api/v1/config/diff", ns(Permission::kRead)},
-    Entry{"POST", "/api/v1/admin/config", ns(Permission::kWrite)},
-    Entry{"PUT", "/api/v1/admin/config", ns(Permission::kWrite)},
-    Entry{"DELETE", "/api/v1/admin/config", ns(Permission::kWrite)},
-    Entry{"GET", "/api/v1/admin/config/list", ns(Permission::kWrite, Absent::kFiltered)},
-    Entry{"GET", "/api/v1/admin/config/history", ns(Permission::kWrite)},
-    Entry{"GET", "/api/v1/admin/config/versions", ns(Permission::kWrite)},
-    Entry{"GET", "/api/v1/admin/config/diff", ns(Permission::kWrite)},
-    Entry{"POST", "/api/v1/admin/config/rollback", ns(Permission::kWrite)},
-    Entry{"POST", "/api/v1/admin/config/batch", ns(Permission::kWrite)},
-    Entry{"POST", "/api/v1/admin/config/tag", ns(Permission::kAdmin)},
-    Entry{"DELETE", "/api/v1/admin/config/tag", ns(Permission::kAdmin)},
-    Entry{"POST", "/api/v1/admin/config/cleanup", ns(Permission::kAdmin, Absent::kClusterAdmin)},
-    Entry{"POST", "/api/v1/admin/namespace",
-          ns(Permission::kAdmin, Absent::kHandlerRejects, "name")},
-    Entry{"PUT", "/api/v1/admin/namespace/{id}", ns(Permission::kAdmin)},
-    Entry{"DELETE", "/api/v1/admin/namespace/{id}", ns(Permission::kAdmin)},
-};
-
-}  // namespace
-
-RoutePolicy policy_for(std::string_view method, std::string_view route, bool metrics_public) {
-  if (method == "GET" && (route == "/ui" || route.substr(0, 4) == "/ui/")) return kPublic;
-  if (method == "GET" && route == "/api/v1/metrics" && metrics_public) return kPublic;
-  for (const Entry& e : kTable) {
-    if (e.method == method && e.route == route) return e.policy;
+RoutePolicy policy_for(const routes::Route& route, bool metrics_public) {
+  using Access = RoutePolicy::Access;
+  auto on_namespaces = [&route](Permission p) {
+    return RoutePolicy{Access::kNamespace, p, route.ns.body_field, route.ns.absent};
+  };
+  switch (route.permission) {
+    case routes::Permission::kPublic: return RoutePolicy{Access::kPublic};
+    case routes::Permission::kAnyToken: return RoutePolicy{Access::kAuthenticated};
+    case routes::Permission::kRead: return on_namespaces(Permission::kRead);
+    case routes::Permission::kWrite: return on_namespaces(Permission::kWrite);
+    case routes::Permission::kAdmin: return on_namespaces(Permission::kAdmin);
+    case routes::Permission::kScrape:
+      return metrics_public ? RoutePolicy{Access::kPublic} : RoutePolicy{};
+    case routes::Permission::kClusterAdmin: break;
   }
   return RoutePolicy{};
 }

@@ -154,7 +154,7 @@ std::string access_log_line(const Request& req, const Response& res, int64_t dur
   Json j = {{"request_id", req.request_id},
             {"trace_id", traced ? req.traceparent.substr(3, 32) : ""},
             {"span_id", traced ? req.traceparent.substr(36, 16) : ""},
-            {"api", req.route.empty() ? req.path : req.route},
+            {"api", req.route ? std::string(req.route->path_template) : req.path},
             {"method", std::string(req.wire_method())},
             {"namespace", ns},
             {"config_key", key},

@@ -1,6 +1,7 @@
 #include "http/router.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "api/envelope.h"
 #include "api/errors.h"
@@ -63,51 +64,94 @@ void reply_error(const Request& req, const Reply& reply, int status, api::Error 
 
 }  // namespace
 
-void Router::add(std::string method, std::string path_template, Handler handler) {
-  Route route;
-  for (std::string_view s : split_path(path_template)) route.segments.emplace_back(s);
-  route.method = std::move(method);
-  route.path_template = std::move(path_template);
-  route.handler = std::move(handler);
-  routes_.push_back(std::move(route));
+Router::Router(std::function<bool(const Route&)> declared) : declared_(std::move(declared)) {}
+
+void Router::add(const Route& route, Handler handler) {
+  const std::string name = std::string(route.method) + " " + std::string(route.path_template);
+  if (declared_ && !declared_(route)) {
+    throw std::logic_error("route " + name + " is not in the route table (routes/table.h)");
+  }
+  for (const Entry& e : entries_) {
+    if (e.route->method == route.method && e.route->path_template == route.path_template) {
+      throw std::logic_error("route " + name + " is added twice");
+    }
+  }
+  Entry entry;
+  entry.route = &route;
+  for (std::string_view s : split_path(route.path_template)) entry.segments.emplace_back(s);
+  entry.handler = std::move(handler);
+  entries_.push_back(std::move(entry));
 }
 
 void Router::set_guard(Middleware guard) { guard_ = std::move(guard); }
 
-std::vector<std::pair<std::string, std::string>> Router::routes() const {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const Route& r : routes_) out.emplace_back(r.method, r.path_template);
+std::vector<const Route*> Router::routes() const {
+  std::vector<const Route*> out;
+  for (const Entry& e : entries_) out.push_back(e.route);
   return out;
 }
 
-void Router::dispatch(const RequestPtr& req, const Reply& reply) const {
-  const std::vector<std::string_view> path = split_path(req->path);
-  const Route* best = nullptr;
-  for (const Route& route : routes_) {
-    if (route.method != req->method || !matches(route.segments, path)) continue;
-    if (!best || more_specific(route.segments, best->segments)) best = &route;
+void Router::resolve(Request& req) const {
+  const std::vector<std::string_view> path = split_path(req.path);
+  const Entry* best = nullptr;
+  for (const Entry& e : entries_) {
+    if (e.route->method != req.method || !matches(e.segments, path)) continue;
+    if (!best || more_specific(e.segments, best->segments)) best = &e;
   }
-
+  req.path_params.clear();
   if (best) {
-    req->route = best->path_template;
-    req->path_params.clear();
+    req.route = req.path_route = best->route;
     for (size_t i = 0; i < best->segments.size(); ++i) {
       const std::string& s = best->segments[i];
-      if (is_param(s)) req->path_params.emplace_back(s.substr(1, s.size() - 2), path[i]);
+      if (is_param(s)) req.path_params.emplace_back(s.substr(1, s.size() - 2), path[i]);
     }
+    return;
+  }
+  req.route = nullptr;
+  const Entry* any = nullptr;  // a 405 is labelled by the template the path matches
+  for (const Entry& e : entries_) {
+    if (matches(e.segments, path) && (!any || more_specific(e.segments, any->segments))) any = &e;
+  }
+  req.path_route = any ? any->route : nullptr;
+}
+
+const Router::Entry* Router::entry_of(const Request& req) const {
+  if (!req.route) return nullptr;
+  for (const Entry& e : entries_) {
+    if (e.route == req.route) return &e;
+  }
+  return nullptr;
+}
+
+Middleware Router::resolver() const {
+  auto snapshot = std::make_shared<const Router>(*this);
+  return [snapshot](RequestPtr req, Reply reply, const Handler& next) {
+    snapshot->resolve(*req);
+    next(std::move(req), std::move(reply));
+  };
+}
+
+void Router::dispatch(const RequestPtr& req, const Reply& reply) const {
+  const Entry* entry = entry_of(*req);
+  if (!entry) {
+    resolve(*req);
+    entry = entry_of(*req);
+  }
+  if (entry) {
     if (guard_) {
-      guard_(req, reply, best->handler);
+      guard_(req, reply, entry->handler);
     } else {
-      best->handler(req, reply);
+      entry->handler(req, reply);
     }
     return;
   }
 
+  const std::vector<std::string_view> path = split_path(req->path);
   std::vector<std::string_view> allowed;  // methods of every template matching the path
-  for (const Route& route : routes_) {
-    if (!matches(route.segments, path)) continue;
-    if (std::find(allowed.begin(), allowed.end(), route.method) == allowed.end()) {
-      allowed.push_back(route.method);
+  for (const Entry& e : entries_) {
+    if (!matches(e.segments, path)) continue;
+    if (std::find(allowed.begin(), allowed.end(), e.route->method) == allowed.end()) {
+      allowed.push_back(e.route->method);
     }
   }
   // The server answers HEAD wherever GET is served (Request::head).

@@ -11,13 +11,29 @@ namespace cairn::http {
 /// segments that match one non-empty path segment ("/api/v1/admin/namespace/{id}"). A trailing
 /// slash makes a distinct path ("/a/" does not match "/a"). When several templates match, the
 /// one with a literal where the others have a parameter wins ("/ns/list" over "/ns/{id}").
-/// Routes are added before the server starts; dispatch() is then called concurrently from the
-/// io threads (read-only).
+/// Routes are added before the server starts; resolve() and dispatch() are then called
+/// concurrently from the io threads (read-only).
 class Router {
  public:
-  void add(std::string method, std::string path_template, Handler handler);
+  /// `declared` admits the routes add() takes: the server's router admits only the route
+  /// table's (routes::declared), so a handler cannot be registered for a route that states no
+  /// permission, rate class or label. Unset, every route is admitted.
+  explicit Router(std::function<bool(const Route&)> declared = {});
 
-  /// Finds the route for the request, sets req->route and req->path_params and calls it.
+  /// Serves `route` with `handler`. `route` must outlive the router and every request it routes
+  /// (a constant of routes/table.h). Throws std::logic_error for a route `declared` refuses or
+  /// one added twice: both are programming errors, found when the server starts.
+  void add(const Route& route, Handler handler);
+
+  /// Sets req.route, req.path_route and req.path_params for (req.method, req.path).
+  void resolve(Request& req) const;
+
+  /// A middleware that resolves the request before the rest of the chain runs, so that the
+  /// middlewares which answer before the handler (limits, forwarding) and telemetry read its
+  /// route. Put it first. It holds a copy of the routes added so far, like as_handler().
+  Middleware resolver() const;
+
+  /// Calls the handler of req->route (resolving the request first when no resolver did).
   /// Unknown path: 404 envelope (40401). Known path, other method: 405 envelope (40501) with an
   /// `Allow` header, which lists HEAD after GET (the server turns a HEAD into a GET, see
   /// Request::head; no route is ever added for HEAD).
@@ -32,17 +48,20 @@ class Router {
   /// as_handler(); unset, handlers run directly.
   void set_guard(Middleware guard);
 
-  /// Every (method, path template) added, in order.
-  std::vector<std::pair<std::string, std::string>> routes() const;
+  /// Every route added, in order.
+  std::vector<const Route*> routes() const;
 
  private:
-  struct Route {
-    std::string method;
-    std::string path_template;
+  struct Entry {
+    const Route* route;
     std::vector<std::string> segments;
     Handler handler;
   };
-  std::vector<Route> routes_;
+  /// The entry serving req.route when the request was resolved against these routes.
+  const Entry* entry_of(const Request& req) const;
+
+  std::function<bool(const Route&)> declared_;
+  std::vector<Entry> entries_;
   Middleware guard_;
 };
 

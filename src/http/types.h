@@ -32,6 +32,16 @@ class Cancellation {
   std::function<void()> fn_;
 };
 
+/// What the router needs of a route: its method and path template. The route table
+/// (src/routes) declares every route of the API as a routes::Route, which extends this with the
+/// permission, rate class and metrics label that the layers above read; the router keeps the
+/// address it was given (Router::add) and hands it back on a match (Request::route). Declared
+/// with static storage duration, so the address stays valid for every request.
+struct Route {
+  std::string_view method;         // upper case: "GET", "POST", …
+  std::string_view path_template;  // "/api/v1/admin/namespace/{id}"
+};
+
 /// A parsed HTTP request, independent of Beast so that handlers never include Beast headers.
 /// Created by the server on an io thread; shared (RequestPtr) so handlers that answer later
 /// (replication, watches) can keep it alive. Middleware may set the fields marked "set by".
@@ -45,7 +55,12 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> query;        // decoded, in order
   std::vector<std::pair<std::string, std::string>> headers;      // names lower-cased
   std::vector<std::pair<std::string, std::string>> path_params;  // set by the router
-  std::string route;       // set by the router: the matched template, e.g. "/api/v1/x/{id}"
+  /// Set by the router (Router::resolve, before the middlewares run, or else at dispatch): the
+  /// route serving (method, path); null when none does (a 404 or a 405).
+  const Route* route = nullptr;
+  /// Set with `route`: a route whose template matches the path, for any method. `route` when
+  /// that is set; a route of another method on a 405; null on a 404.
+  const Route* path_route = nullptr;
   std::string body;
   std::string remote_address;  // "ip:port" of the peer
   std::string request_id;      // set by the request-id middleware

@@ -14,7 +14,7 @@ namespace cairn::limit {
 /// The three request classes of seed §3.5.1, each with its own buckets (docs/rate-limits.md):
 /// read = reads (GET /api/v1/config/*, POST /api/v1/config/batch-get, GET /api/v1/admin/*),
 /// write = config writes (POST/PUT/DELETE /api/v1/admin/config*), admin = every other change
-/// under /api/v1/admin/ (namespaces, cluster). See classify().
+/// under /api/v1/admin/ (namespaces, cluster). Each route states its class (routes/table.h).
 enum class RequestClass : uint8_t { kRead = 0, kWrite = 1, kAdmin = 2 };
 inline constexpr size_t kClassCount = 3;
 

@@ -8,6 +8,7 @@
 #include "api/errors.h"
 #include "common/time.h"
 #include "limit/classify.h"
+#include "routes/route.h"
 
 namespace cairn::limit {
 namespace {
@@ -59,6 +60,17 @@ http::Response rejection(const http::Request& req, RequestClass c, const std::st
 
 }  // namespace
 
+std::optional<RequestClass> request_class(const http::Request& req) {
+  if (!req.route) return std::nullopt;
+  switch (routes::of(*req.route).rate) {
+    case routes::RateClass::kNone: return std::nullopt;
+    case routes::RateClass::kRead: return RequestClass::kRead;
+    case routes::RateClass::kWrite: return RequestClass::kWrite;
+    case routes::RateClass::kAdmin: return RequestClass::kAdmin;
+  }
+  return std::nullopt;
+}
+
 std::string client_id_of(const http::Request& req) {
   if (const std::string* id = req.header("x-client-id"); id && is_valid_client_id(*id)) {
     return *id;
@@ -77,7 +89,7 @@ std::string client_id_of(const http::Request& req) {
 
 http::Middleware rate_limit_middleware(Limiter& limiter) {
   return [&limiter](http::RequestPtr req, http::Reply reply, const http::Handler& next) {
-    const auto cls = classify(req->method, req->path);
+    const auto cls = request_class(*req);
     if (!cls || req->header("x-cairn-forwarded")) return next(std::move(req), std::move(reply));
     const std::string client = client_id_of(*req);
     const Decision d = limiter.check(*cls, client);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "http/types.h"
@@ -11,7 +12,12 @@ namespace cairn::limit {
 /// ("token:" and a digest of the secret), else the peer's IP address without the port.
 std::string client_id_of(const http::Request& req);
 
-/// Counts each request of a limited class (classify()) against `limiter` and answers
+/// The class a request counts against: its route's rate class (routes/table.h); nullopt when
+/// that is RateClass::kNone or no route serves the request (a 404 or 405 touches no data).
+/// Reads req.route, so the router's resolver must have run (Router::resolver()).
+std::optional<RequestClass> request_class(const http::Request& req);
+
+/// Counts each request of a limited class (request_class()) against `limiter` and answers
 /// 429/42901 (global limit) or 429/42902 (client quota) with the seed's body (§3.5.2):
 ///
 ///   {"code":42902,"message":"客户端配额超限","error":{"details":"…","retry_after":1,
@@ -24,7 +30,7 @@ std::string client_id_of(const http::Request& req);
 /// forwarded by another node (`X-Cairn-Forwarded`) were counted where they arrived and pass
 /// untouched.
 ///
-/// Place it after the request-id middleware (the 429 carries the request id) and before the
+/// Place it after the router's resolver and the request-id middleware (the 429 carries the request id) and before the
 /// cluster middleware (so a follower refuses before forwarding). `limiter` must outlive the
 /// returned middleware; any io thread may run it.
 http::Middleware rate_limit_middleware(Limiter& limiter);

@@ -5,6 +5,7 @@
 #include "common/json.h"
 #include "server/degraded.h"
 #include "common/time.h"
+#include "routes/table.h"
 #include "service/request.h"
 #include "telemetry/telemetry.h"
 
@@ -130,16 +131,16 @@ service::ServiceOptions::Component ClusterApi::health_component() const {
 }
 
 void ClusterApi::register_routes(http::Router& router) {
-  router.add("GET", "/api/v1/cluster",
+  router.add(routes::kCluster,
              [this](http::RequestPtr req, http::Reply reply) { status(req, reply); });
-  router.add("GET", "/api/v1/cluster/status",
+  router.add(routes::kClusterStatus,
              [this](http::RequestPtr req, http::Reply reply) { status(req, reply); });
   health_->register_routes(router);
-  router.add("POST", "/api/v1/admin/cluster/transfer-leader",
+  router.add(routes::kClusterTransferLeader,
              [this](http::RequestPtr req, http::Reply reply) { transfer(req, reply); });
-  router.add("POST", "/api/v1/admin/cluster/members",
+  router.add(routes::kClusterMemberAdd,
              [this](http::RequestPtr req, http::Reply reply) { add_member(req, reply); });
-  router.add("DELETE", "/api/v1/admin/cluster/members/{id}",
+  router.add(routes::kClusterMemberRemove,
              [this](http::RequestPtr req, http::Reply reply) { remove_member(req, reply); });
 }
 

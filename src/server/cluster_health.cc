@@ -3,6 +3,7 @@
 #include <mutex>
 #include <vector>
 
+#include "routes/table.h"
 #include "service/request.h"
 
 namespace cairn::server {
@@ -100,7 +101,7 @@ ClusterHealth::ClusterHealth(RaftReplicator& raft, int64_t timeout_ms)
 
 void ClusterHealth::register_routes(http::Router& router) {
   router_ = &router;
-  router.add("GET", "/api/v1/cluster/health",
+  router.add(routes::kClusterHealth,
              [this](http::RequestPtr req, http::Reply reply) { handle(req, reply); });
 }
 

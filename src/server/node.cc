@@ -26,6 +26,7 @@
 #include "http/server.h"
 #include "limit/limiter.h"
 #include "limit/middleware.h"
+#include "routes/table.h"
 #include "server/cluster.h"
 #include "server/degraded.h"
 #include "server/raft_replicator.h"
@@ -63,7 +64,7 @@ struct Node::Parts {
   std::unique_ptr<core::Core> core;
   std::unique_ptr<service::Service> service;
   std::unique_ptr<service::RetentionScheduler> retention;  // scheduled clean-ups (docs/versions.md)
-  http::Router router;
+  http::Router router{routes::declared};  // serves only the route table's routes
   std::unique_ptr<limit::Limiter> limiter;  // outlives the HTTP server (its middleware)
   // Tokens and audit (docs/security.md); auth and audit only with auth_enabled.
   std::unique_ptr<auth::Authenticator> auth;
@@ -193,8 +194,10 @@ Result<Ok, std::string> Node::start_auth(Parts& p) {
   return Ok{};
 }
 
-std::vector<std::pair<std::string, std::string>> Node::routes() const {
-  return parts_->router.routes();
+std::vector<const routes::Route*> Node::routes() const {
+  std::vector<const routes::Route*> out;
+  for (const http::Route* r : parts_->router.routes()) out.push_back(&routes::of(*r));
+  return out;
 }
 
 Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& config) {
@@ -429,7 +432,7 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
     // {"database": "reason"} makes every read and write of the store fail until
     // {"database": ""} (docs/observability.md). Not for production.
     store::Store* faulty = p.store.get();
-    p.router.add("POST", "/api/v1/debug/fault", [faulty](http::RequestPtr req, http::Reply reply) {
+    p.router.add(routes::kDebugFault, [faulty](http::RequestPtr req, http::Reply reply) {
       auto body = service::body_object(*req);
       if (!body.ok()) return service::reply_error(reply, *req, body.error());
       auto reason = service::string_field(*body, "database");
@@ -468,11 +471,14 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
                                                                : config.rate_limits);
   }
 
-  std::vector<http::Middleware> middlewares = {http::request_id_middleware()};
+  // The route first: the limiter counts a request by its route's class, telemetry labels it by
+  // its route's label, even when it is answered before the router's handler runs.
+  std::vector<http::Middleware> middlewares = {p.router.resolver(),
+                                               http::request_id_middleware()};
   if (config.access_log) {
     middlewares.push_back(http::access_log_middleware({config.node_id, telemetry::version()}));
   }
-  middlewares.push_back(p.telemetry->middleware(p.router.routes()));
+  middlewares.push_back(p.telemetry->middleware());
   // Counted where a request arrives, before a follower forwards it (forwarded ones pass).
   if (p.limiter) middlewares.push_back(limit::rate_limit_middleware(*p.limiter));
   // Degraded mode: a node whose database fails serves reads from memory and refuses writes.

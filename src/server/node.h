@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "routes/route.h"
 #include "server/config.h"
 
 namespace cairn::server {
@@ -31,8 +32,9 @@ class Node {
   Result<Ok, std::string> reload();
   void stop();
 
-  /// Every (method, path template) the HTTP API serves (route-table tests).
-  std::vector<std::pair<std::string, std::string>> routes() const;
+  /// Every route the HTTP API serves, each a route of the table (routes/table.h), in the order
+  /// they were registered (route-table tests).
+  std::vector<const routes::Route*> routes() const;
 
  private:
   Node() = default;

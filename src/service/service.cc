@@ -1,6 +1,7 @@
 #include "service/service.h"
 
 #include "common/time.h"
+#include "routes/table.h"
 #include "service/request.h"
 
 namespace cairn::service {
@@ -16,43 +17,42 @@ void Service::register_routes(http::Router& router) {
     return [this, fn](http::RequestPtr req, http::Reply reply) { (this->*fn)(req, reply); };
   };
   // Client reads (seed §3.8.3).
-  router.add("GET", "/api/v1/config/get", bind(&Service::get_config));
-  router.add("POST", "/api/v1/config/batch-get", bind(&Service::batch_get));
-  router.add("GET", "/api/v1/config/namespace/{namespace}",
-             bind(&Service::get_namespace_configs));
+  router.add(routes::kConfigGet, bind(&Service::get_config));
+  router.add(routes::kConfigBatchGet, bind(&Service::batch_get));
+  router.add(routes::kConfigNamespace, bind(&Service::get_namespace_configs));
   // Admin configs (§3.8.4).
-  router.add("POST", "/api/v1/admin/config", bind(&Service::create_config));
-  router.add("PUT", "/api/v1/admin/config", bind(&Service::update_config));
-  router.add("DELETE", "/api/v1/admin/config", bind(&Service::delete_config));
-  router.add("GET", "/api/v1/admin/config/list", bind(&Service::list_configs));
-  router.add("GET", "/api/v1/admin/config/history", bind(&Service::config_history));
-  router.add("POST", "/api/v1/admin/config/rollback", bind(&Service::rollback_config));
-  router.add("POST", "/api/v1/admin/config/batch", bind(&Service::batch_write));
+  router.add(routes::kAdminConfigCreate, bind(&Service::create_config));
+  router.add(routes::kAdminConfigUpdate, bind(&Service::update_config));
+  router.add(routes::kAdminConfigDelete, bind(&Service::delete_config));
+  router.add(routes::kAdminConfigList, bind(&Service::list_configs));
+  router.add(routes::kAdminConfigHistory, bind(&Service::config_history));
+  router.add(routes::kAdminConfigRollback, bind(&Service::rollback_config));
+  router.add(routes::kAdminConfigBatch, bind(&Service::batch_write));
   // Tags and retention (docs/versions.md).
-  router.add("POST", "/api/v1/admin/config/tag", bind(&Service::tag_version));
-  router.add("DELETE", "/api/v1/admin/config/tag", bind(&Service::untag_version));
-  router.add("POST", "/api/v1/admin/config/cleanup", bind(&Service::cleanup_versions));
+  router.add(routes::kAdminConfigTag, bind(&Service::tag_version));
+  router.add(routes::kAdminConfigUntag, bind(&Service::untag_version));
+  router.add(routes::kAdminConfigCleanup, bind(&Service::cleanup_versions));
   // Watch (docs/watch.md).
   if (watch_) {
-    router.add("GET", "/api/v1/config/watch", bind(&Service::watch));
-    router.add("GET", "/api/v1/config/watch/stream", bind(&Service::watch_stream));
+    router.add(routes::kConfigWatch, bind(&Service::watch));
+    router.add(routes::kConfigWatchStream, bind(&Service::watch_stream));
   }
   // Versions (§3.8.5).
-  router.add("GET", "/api/v1/config/versions", bind(&Service::list_versions));
-  router.add("GET", "/api/v1/config/diff", bind(&Service::diff_versions));
+  router.add(routes::kConfigVersions, bind(&Service::list_versions));
+  router.add(routes::kConfigDiff, bind(&Service::diff_versions));
   // The same for admins: disabled namespaces and configs included (DESIGN.md §5).
-  router.add("GET", "/api/v1/admin/config/versions", bind(&Service::admin_list_versions));
-  router.add("GET", "/api/v1/admin/config/diff", bind(&Service::admin_diff_versions));
+  router.add(routes::kAdminConfigVersions, bind(&Service::admin_list_versions));
+  router.add(routes::kAdminConfigDiff, bind(&Service::admin_diff_versions));
   // Namespaces (§3.8.6).
-  router.add("POST", "/api/v1/admin/namespace", bind(&Service::create_namespace));
-  router.add("PUT", "/api/v1/admin/namespace/{id}", bind(&Service::update_namespace));
-  router.add("DELETE", "/api/v1/admin/namespace/{id}", bind(&Service::delete_namespace));
-  router.add("GET", "/api/v1/admin/namespace/list", bind(&Service::list_namespaces));
+  router.add(routes::kNamespaceCreate, bind(&Service::create_namespace));
+  router.add(routes::kNamespaceUpdate, bind(&Service::update_namespace));
+  router.add(routes::kNamespaceDelete, bind(&Service::delete_namespace));
+  router.add(routes::kNamespaceList, bind(&Service::list_namespaces));
   // Operations (§3.8.7).
-  router.add("GET", "/api/v1/health", bind(&Service::health));
-  router.add("GET", "/livez", bind(&Service::livez));
-  router.add("GET", "/readyz", bind(&Service::readyz));
-  router.add("GET", "/api/v1/debug/vars", bind(&Service::debug_vars));
+  router.add(routes::kHealth, bind(&Service::health));
+  router.add(routes::kLivez, bind(&Service::livez));
+  router.add(routes::kReadyz, bind(&Service::readyz));
+  router.add(routes::kDebugVars, bind(&Service::debug_vars));
 }
 
 void Service::propose(const http::RequestPtr& req, const http::Reply& reply,

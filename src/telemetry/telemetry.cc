@@ -4,22 +4,11 @@
 #include <cctype>
 #include <chrono>
 
+#include "routes/table.h"
 #include "telemetry/collectors.h"
 
 namespace cairn::telemetry {
 namespace {
-
-std::vector<std::string> split_path(std::string_view path) {
-  std::vector<std::string> out;
-  size_t pos = 1;
-  while (pos <= path.size()) {
-    size_t slash = path.find('/', pos);
-    if (slash == std::string_view::npos) slash = path.size();
-    out.emplace_back(path.substr(pos, slash - pos));
-    pos = slash + 1;
-  }
-  return out;
-}
 
 int64_t steady_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -27,12 +16,17 @@ int64_t steady_us() {
       .count();
 }
 
-bool is_param(const std::string& s) { return s.size() > 2 && s.front() == '{' && s.back() == '}'; }
+/// The `api` label of a request is its route's (routes/table.h); on a 405 that of the route its
+/// path matches (Request::path_route); a path no route matches is "unmatched", so cardinality
+/// stays bounded.
+std::string_view label_of(const routes::Route* route) {
+  return route ? route->label : kUnmatchedRoute;
+}
 
 /// Requests that make no span: scrapes and probes would drown the traces that matter.
-bool untraced(const std::string& route) {
-  return route == "/api/v1/metrics" || route == "/api/v1/health" || route == "/livez" ||
-         route == "/readyz";
+bool untraced(const routes::Route* route) {
+  return route == &routes::kMetrics || route == &routes::kHealth || route == &routes::kLivez ||
+         route == &routes::kReadyz;
 }
 
 /// Raft and SQLite durations span microseconds to seconds.
@@ -52,44 +46,6 @@ std::string_view method_label(std::string_view method) {
     if (m == method) return m;
   }
   return "other";
-}
-
-RouteMatcher::RouteMatcher(const std::vector<std::pair<std::string, std::string>>& routes) {
-  for (const auto& [method, path] : routes) {
-    (void)method;
-    if (std::find(names_.begin(), names_.end(), path) != names_.end()) continue;
-    names_.push_back(path);
-    templates_.push_back(split_path(path));
-  }
-}
-
-std::string RouteMatcher::match(std::string_view path) const {
-  if (path.empty() || path.front() != '/') return kUnmatchedRoute;
-  const std::vector<std::string> segments = split_path(path);
-  const std::string* best = nullptr;
-  const std::vector<std::string>* best_t = nullptr;
-  for (size_t i = 0; i < templates_.size(); ++i) {
-    const auto& t = templates_[i];
-    if (t.size() != segments.size()) continue;
-    bool ok = true;
-    for (size_t k = 0; k < t.size() && ok; ++k) {
-      ok = is_param(t[k]) ? !segments[k].empty() : t[k] == segments[k];
-    }
-    if (!ok) continue;
-    // Like the router: a literal beats a parameter at the first segment where they differ.
-    bool better = best_t == nullptr;
-    for (size_t k = 0; !better && k < t.size(); ++k) {
-      if (is_param(t[k]) != is_param((*best_t)[k])) {
-        better = !is_param(t[k]);
-        break;
-      }
-    }
-    if (better) {
-      best = &names_[i];
-      best_t = &t;
-    }
-  }
-  return best ? *best : kUnmatchedRoute;
 }
 
 Telemetry::Telemetry(TelemetryOptions options)
@@ -171,10 +127,8 @@ void Telemetry::observe_cache_operation(std::string_view command, int64_t ns) {
   cache_operation_.with({op}).observe(static_cast<double>(std::max<int64_t>(0, ns)) / 1e9);
 }
 
-http::Middleware Telemetry::middleware(
-    const std::vector<std::pair<std::string, std::string>>& routes) {
-  auto matcher = std::make_shared<RouteMatcher>(routes);
-  return [this, matcher](http::RequestPtr req, http::Reply reply, const http::Handler& next) {
+http::Middleware Telemetry::middleware() {
+  return [this](http::RequestPtr req, http::Reply reply, const http::Handler& next) {
     const int64_t start_us = steady_us();
     auto span = std::make_shared<SpanRecord>();
     span->start_ns = unix_ns();
@@ -187,14 +141,14 @@ http::Middleware Telemetry::middleware(
       if (caller.valid() && caller.trace_id == ours.trace_id) span->parent_span_id = caller.span_id;
     }
     auto active = std::make_shared<ActiveSpan>(ActiveSpan{ours, tracer_.get()});
-    http::Reply wrapped = [this, req, span, matcher, start_us,
-                           reply = std::move(reply)](http::Response res) {
-      const std::string api = req->route.empty() ? matcher->match(req->path) : req->route;
+    http::Reply wrapped = [this, req, span, start_us, reply = std::move(reply)](http::Response res) {
+      const routes::Route* route = routes::of(req->path_route);
+      const std::string api(label_of(route));
       const double seconds = static_cast<double>(steady_us() - start_us) / 1e6;
       const std::string method(method_label(req->wire_method()));
       requests_.with({api, method, std::to_string(res.status)}).inc();
       request_duration_.with({api, method}).observe(seconds);
-      if (tracer_->exporting() && span->span_id.size() == 16 && !untraced(api)) {
+      if (tracer_->exporting() && span->span_id.size() == 16 && !untraced(route)) {
         span->end_ns = unix_ns();
         span->name = method + " " + api;
         span->error = res.status >= 500;
@@ -214,7 +168,7 @@ http::Middleware Telemetry::middleware(
 }
 
 void Telemetry::register_routes(http::Router& router) {
-  router.add("GET", "/api/v1/metrics", [this](http::RequestPtr, http::Reply reply) {
+  router.add(routes::kMetrics, [this](http::RequestPtr, http::Reply reply) {
     http::Response res;
     res.content_type = kExpositionContentType;
     res.body = registry_.expose();

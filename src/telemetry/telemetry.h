@@ -4,7 +4,6 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <vector>
 
 #include "http/router.h"
 #include "http/types.h"
@@ -18,19 +17,6 @@ struct TelemetryOptions {
   std::string node_id;
   TracerOptions tracer;
   int64_t health_interval_ms = 5'000;
-};
-
-/// Route templates from the router's (method, template) list, for requests answered before
-/// routing (forwarded to the leader, rate-limited): the same matching rules as http::Router.
-class RouteMatcher {
- public:
-  explicit RouteMatcher(const std::vector<std::pair<std::string, std::string>>& routes);
-  /// The template matching `path` (any method), or "unmatched".
-  std::string match(std::string_view path) const;
-
- private:
-  std::vector<std::vector<std::string>> templates_;  // split into segments
-  std::vector<std::string> names_;
 };
 
 /// Cairn's version (the CMake project version), for logs and traces.
@@ -72,11 +58,13 @@ class Telemetry {
   void observe_cache_operation(std::string_view command, int64_t ns);
 
   /// Counts and times every request (`config_center_api_requests_total`,
-  /// `config_center_api_request_duration_seconds`, labelled by route template) and records its
-  /// server span (child of the caller's `traceparent`), which is the thread's active span while
-  /// the rest of the chain runs synchronously. Place it after the request-id middleware and
-  /// before anything that may answer early (rate limits, forwarding). `routes`: the router's.
-  http::Middleware middleware(const std::vector<std::pair<std::string, std::string>>& routes);
+  /// `config_center_api_request_duration_seconds`, labelled by the label of the request's route,
+  /// routes/table.h) and records its server span (child of the caller's `traceparent`), which
+  /// is the thread's active span while the rest of the chain runs synchronously. Place it after
+  /// the router's resolver (Router::resolver(), which sets the route of requests answered before
+  /// routing: forwarded to the leader, rate-limited) and the request-id middleware, and before
+  /// anything that may answer early.
+  http::Middleware middleware();
 
   /// GET /api/v1/metrics: the Prometheus text format.
   void register_routes(http::Router& router);

@@ -6,6 +6,7 @@
 #include "api/errors.h"
 #include "common/ids.h"
 #include "common/time.h"
+#include "routes/table.h"
 #include "webui/assets.h"
 
 namespace cairn::webui {
@@ -54,7 +55,7 @@ http::Response serve(const http::Request& req, std::string_view name) {
 }
 
 void register_routes(http::Router& router) {
-  router.add("GET", "/ui", [](http::RequestPtr, http::Reply reply) {
+  router.add(routes::kUi, [](http::RequestPtr, http::Reply reply) {
     http::Response res;
     res.status = 308;
     res.content_type = "text/plain; charset=utf-8";
@@ -62,8 +63,8 @@ void register_routes(http::Router& router) {
     res.body = "/ui/\n";
     reply(std::move(res));
   });
-  router.add("GET", "/ui/", [](http::RequestPtr req, http::Reply reply) { reply(serve(*req, "")); });
-  router.add("GET", "/ui/{file}", [](http::RequestPtr req, http::Reply reply) {
+  router.add(routes::kUiIndex, [](http::RequestPtr req, http::Reply reply) { reply(serve(*req, "")); });
+  router.add(routes::kUiFile, [](http::RequestPtr req, http::Reply reply) {
     reply(serve(*req, req->path_param("file").value_or("")));
   });
 }

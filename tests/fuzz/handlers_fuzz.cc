@@ -16,6 +16,7 @@
 #include "cache/index.h"
 #include "common/json.h"
 #include "http/router.h"
+#include "routes/table.h"
 #include "service/service.h"
 #include "core/state_machine.h"
 #include "core/test_replicator.h"
@@ -34,7 +35,7 @@ struct World {
   std::unique_ptr<service::Service> service;
   std::unique_ptr<auth::Authenticator> auth;
   std::unique_ptr<auth::AuthApi> auth_api;
-  http::Router router;
+  http::Router router{routes::declared};
   std::string scoped_token;  // read on "svc*", made through the API at start
 };
 

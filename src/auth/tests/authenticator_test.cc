@@ -7,6 +7,7 @@
 #include "auth/secret.h"
 #include "common/json.h"
 #include "http/router.h"
+#include "routes/table.h"
 #include "test_support.h"
 
 namespace cairn::auth {
@@ -24,17 +25,17 @@ class AuthenticatorTest : public ::testing::Test {
     auth_options.root_secret = "root-secret";
     auth_options.failures = {1.0, 3.0};
     auth_ = std::make_unique<Authenticator>(auth_options, *store_, [this] { return now_; });
-    for (const char* route : {"/api/v1/config/get", "/api/v1/admin/namespace/list",
-                              "/api/v1/health", "/api/v1/cluster/status"}) {
-      router_.add("GET", route, [this](http::RequestPtr req, http::Reply reply) {
+    for (const routes::Route* route : {&routes::kConfigGet, &routes::kNamespaceList,
+                                       &routes::kHealth, &routes::kClusterStatus}) {
+      router_.add(*route, [this](http::RequestPtr req, http::Reply reply) {
         seen_principal_ = req->principal;
         seen_visible_ = req->visible_namespaces;
         reply(http::Response{});
       });
     }
-    router_.add("POST", "/api/v1/admin/config",
+    router_.add(routes::kAdminConfigCreate,
                 [](http::RequestPtr, http::Reply reply) { reply(http::Response{}); });
-    router_.add("PUT", "/api/v1/admin/namespace/{id}",
+    router_.add(routes::kNamespaceUpdate,
                 [](http::RequestPtr, http::Reply reply) { reply(http::Response{}); });
     router_.set_guard(auth_->guard(
         [](int64_t id) -> std::optional<std::string> {
@@ -79,7 +80,7 @@ class AuthenticatorTest : public ::testing::Test {
   cairn::test::TempDir dir_{"cairn-auth-test"};
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Authenticator> auth_;
-  http::Router router_;
+  http::Router router_{routes::declared};
   int64_t now_ = 1'700'000'000'000;
   uint64_t index_ = 0;
   std::vector<api::AuditEntry> audit_;

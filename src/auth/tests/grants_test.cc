@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 #include "auth/policy.h"
 #include "auth/secret.h"
+#include "http/router.h"
+#include "routes/table.h"
 
 namespace cairn::auth {
 namespace {
@@ -45,21 +49,57 @@ TEST(Identity, PermissionsImplyTheWeakerOnes) {
   EXPECT_FALSE(star.allows("x", Permission::kWrite)) << "an unknown permission grants nothing";
 }
 
-TEST(Policy, UnknownRoutesNeedClusterAdmin) {
+RoutePolicy policy_of(std::string_view method, std::string_view path_template,
+                      bool metrics_public = false) {
+  const routes::Route* route = routes::find(method, path_template);
+  EXPECT_NE(route, nullptr) << method << " " << path_template;
+  return route ? policy_for(*route, metrics_public) : RoutePolicy{};
+}
+
+TEST(Policy, ComesFromTheRouteTable) {
   using Access = RoutePolicy::Access;
-  EXPECT_EQ(policy_for("GET", "/api/v1/health", false).access, Access::kPublic);
-  EXPECT_EQ(policy_for("GET", "/ui/", false).access, Access::kPublic);
-  EXPECT_EQ(policy_for("GET", "/api/v1/metrics", false).access, Access::kClusterAdmin);
-  EXPECT_EQ(policy_for("GET", "/api/v1/metrics", true).access, Access::kPublic);
-  EXPECT_EQ(policy_for("POST", "/api/v1/health", false).access, Access::kClusterAdmin);
-  EXPECT_EQ(policy_for("GET", "/api/v1/some/new/route", false).access, Access::kClusterAdmin);
-  auto read = policy_for("GET", "/api/v1/config/get", false);
+  EXPECT_EQ(policy_of("GET", "/api/v1/health").access, Access::kPublic);
+  EXPECT_EQ(policy_of("GET", "/ui/").access, Access::kPublic);
+  EXPECT_EQ(policy_of("GET", "/api/v1/metrics").access, Access::kClusterAdmin);
+  EXPECT_EQ(policy_of("GET", "/api/v1/metrics", true).access, Access::kPublic);
+  auto read = policy_of("GET", "/api/v1/config/get");
   EXPECT_EQ(read.access, Access::kNamespace);
   EXPECT_EQ(read.permission, Permission::kRead);
-  EXPECT_EQ(policy_for("PUT", "/api/v1/admin/config", false).permission, Permission::kWrite);
-  EXPECT_EQ(policy_for("POST", "/api/v1/admin/namespace", false).body_field, "name");
-  EXPECT_EQ(policy_for("POST", "/api/v1/admin/config/cleanup", false).absent,
+  EXPECT_EQ(policy_of("PUT", "/api/v1/admin/config").permission, Permission::kWrite);
+  EXPECT_EQ(policy_of("POST", "/api/v1/admin/namespace").body_field, "name");
+  EXPECT_EQ(policy_of("POST", "/api/v1/admin/config/cleanup").absent,
             RoutePolicy::Absent::kClusterAdmin);
+  EXPECT_EQ(policy_of("GET", "/api/v1/admin/config/list").absent,
+            RoutePolicy::Absent::kFiltered);
+  EXPECT_EQ(policy_of("GET", "/api/v1/admin/namespace/list").access, Access::kAuthenticated);
+  // What the old policy table did not name needed cluster-admin: the table says so now.
+  for (auto [method, path] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"GET", "/api/v1/cluster"},
+           {"GET", "/api/v1/cluster/status"},
+           {"GET", "/api/v1/cluster/health"},
+           {"POST", "/api/v1/admin/cluster/transfer-leader"},
+           {"POST", "/api/v1/admin/cluster/members"},
+           {"DELETE", "/api/v1/admin/cluster/members/{id}"},
+           {"POST", "/api/v1/admin/tokens"},
+           {"GET", "/api/v1/admin/tokens"},
+           {"DELETE", "/api/v1/admin/tokens/{id}"},
+           {"GET", "/api/v1/admin/audit"},
+           {"POST", "/api/v1/admin/audit"},
+           {"GET", "/api/v1/debug/vars"},
+           {"POST", "/api/v1/debug/fault"}}) {
+    EXPECT_EQ(policy_of(method, path).access, Access::kClusterAdmin) << method << " " << path;
+  }
+}
+
+// A route the table does not declare has no policy at all: the server's router refuses it.
+TEST(Policy, UndeclaredRoutesCannotBeServed) {
+  EXPECT_EQ(routes::find("POST", "/api/v1/health"), nullptr);
+  static constexpr routes::Route kNew{{"GET", "/api/v1/some/new/route"},
+                                      routes::Permission::kPublic,
+                                      routes::RateClass::kNone,
+                                      "/api/v1/some/new/route"};
+  http::Router router(routes::declared);
+  EXPECT_THROW(router.add(kNew, [](http::RequestPtr, http::Reply) {}), std::logic_error);
 }
 
 TEST(Secrets, AreRandomAndHashed) {

@@ -120,7 +120,8 @@ TEST(Traceparent, GeneratesWhenAbsentOrInvalid) {
 
 TEST(RequestId, RouterErrorsCarryTheHeaders) {
   Router router;
-  router.add("GET", "/known", [](RequestPtr, Reply reply) { reply(Response{}); });
+  static constexpr Route kKnown{"GET", "/known"};
+  router.add(kKnown, [](RequestPtr, Reply reply) { reply(Response{}); });
   auto o = run({{"x-request-id", "r-404"}}, router.as_handler());
   EXPECT_EQ(o.res.status, 404);
   EXPECT_EQ(headers_named(o.res, "X-Request-ID"), std::vector<std::string>{"r-404"});
@@ -152,7 +153,8 @@ TEST(AccessLog, WritesOneJsonLinePerRequest) {
   auto req = std::make_shared<Request>();
   req->method = "POST";
   req->path = "/api/v1/admin/config";
-  req->route = "/api/v1/admin/config";
+  static constexpr Route kRoute{"POST", "/api/v1/admin/config"};
+  req->route = &kRoute;
   req->remote_address = "10.0.0.7:5555";
   req->headers = {{"x-request-id", "log-1"},
                   {"x-client-id", "svc-a"},

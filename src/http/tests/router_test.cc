@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
+#include <stdexcept>
+
 #include "common/json.h"
 
 namespace cairn::http {
@@ -30,6 +33,12 @@ Response call(const Router& router, const RequestPtr& req) {
   return got;
 }
 
+/// A route for these tests; the deque keeps every one at its address, as the router needs.
+const Route& route(std::string_view method, std::string_view path_template) {
+  static std::deque<Route> routes;
+  return routes.emplace_back(Route{method, path_template});
+}
+
 Handler answer(std::string tag) {
   return [tag](RequestPtr, Reply reply) { reply(make_response(200, tag)); };
 }
@@ -43,18 +52,19 @@ std::string header(const Response& res, std::string_view name) {
 
 TEST(Router, MatchesLiteralsAndParameters) {
   Router router;
-  router.add("GET", "/api/v1/config/get", answer("get"));
-  router.add("GET", "/api/v1/config/namespace/{namespace}", answer("ns"));
-  router.add("DELETE", "/api/v1/admin/{kind}/{id}", answer("del"));
+  router.add(route("GET", "/api/v1/config/get"), answer("get"));
+  router.add(route("GET", "/api/v1/config/namespace/{namespace}"), answer("ns"));
+  router.add(route("DELETE", "/api/v1/admin/{kind}/{id}"), answer("del"));
 
   auto req = make_request("GET", "/api/v1/config/get");
   EXPECT_EQ(call(router, req).body, "get");
-  EXPECT_EQ(req->route, "/api/v1/config/get");
+  ASSERT_NE(req->route, nullptr);
+  EXPECT_EQ(req->route->path_template, "/api/v1/config/get");
   EXPECT_TRUE(req->path_params.empty());
 
   req = make_request("GET", "/api/v1/config/namespace/user-service");
   EXPECT_EQ(call(router, req).body, "ns");
-  EXPECT_EQ(req->route, "/api/v1/config/namespace/{namespace}");
+  EXPECT_EQ(req->route->path_template, "/api/v1/config/namespace/{namespace}");
   EXPECT_EQ(req->path_param("namespace"), "user-service");
 
   req = make_request("DELETE", "/api/v1/admin/namespace/42");
@@ -65,7 +75,7 @@ TEST(Router, MatchesLiteralsAndParameters) {
 
 TEST(Router, ParameterNeedsOneNonEmptySegment) {
   Router router;
-  router.add("GET", "/ns/{id}", answer("ns"));
+  router.add(route("GET", "/ns/{id}"), answer("ns"));
   EXPECT_EQ(call(router, make_request("GET", "/ns/")).status, 404);
   EXPECT_EQ(call(router, make_request("GET", "/ns")).status, 404);
   EXPECT_EQ(call(router, make_request("GET", "/ns/a/b")).status, 404);
@@ -74,8 +84,8 @@ TEST(Router, ParameterNeedsOneNonEmptySegment) {
 
 TEST(Router, TrailingSlashIsADistinctPath) {
   Router router;
-  router.add("GET", "/a", answer("a"));
-  router.add("GET", "/b/", answer("b/"));
+  router.add(route("GET", "/a"), answer("a"));
+  router.add(route("GET", "/b/"), answer("b/"));
   EXPECT_EQ(call(router, make_request("GET", "/a")).body, "a");
   EXPECT_EQ(call(router, make_request("GET", "/a/")).status, 404);
   EXPECT_EQ(call(router, make_request("GET", "/b/")).body, "b/");
@@ -85,15 +95,15 @@ TEST(Router, TrailingSlashIsADistinctPath) {
 
 TEST(Router, LiteralWinsOverParameter) {
   Router router;
-  router.add("GET", "/ns/{id}", answer("param"));
-  router.add("GET", "/ns/list", answer("list"));
+  router.add(route("GET", "/ns/{id}"), answer("param"));
+  router.add(route("GET", "/ns/list"), answer("list"));
   EXPECT_EQ(call(router, make_request("GET", "/ns/list")).body, "list");
   EXPECT_EQ(call(router, make_request("GET", "/ns/other")).body, "param");
 }
 
 TEST(Router, UnknownPathIs404Envelope) {
   Router router;
-  router.add("GET", "/a", answer("a"));
+  router.add(route("GET", "/a"), answer("a"));
   Response res = call(router, make_request("GET", "/nope/x"));
   EXPECT_EQ(res.status, 404);
   auto j = Json::parse(res.body);
@@ -104,23 +114,25 @@ TEST(Router, UnknownPathIs404Envelope) {
 
 TEST(Router, WrongMethodIs405WithAllow) {
   Router router;
-  router.add("GET", "/api/v1/admin/config", answer("get"));
-  router.add("POST", "/api/v1/admin/config", answer("post"));
-  router.add("PUT", "/api/v1/admin/other", answer("put"));
+  router.add(route("GET", "/api/v1/admin/config"), answer("get"));
+  router.add(route("POST", "/api/v1/admin/config"), answer("post"));
+  router.add(route("PUT", "/api/v1/admin/other"), answer("put"));
   auto req = make_request("DELETE", "/api/v1/admin/config");
   Response res = call(router, req);
   EXPECT_EQ(res.status, 405);
   EXPECT_EQ(header(res, "Allow"), "GET, HEAD, POST");  // HEAD wherever GET (issue 15 item 12)
   auto j = Json::parse(res.body);
   EXPECT_EQ(j["code"], 40501);
-  EXPECT_TRUE(req->route.empty());
+  EXPECT_EQ(req->route, nullptr);
+  ASSERT_NE(req->path_route, nullptr);  // what metrics label a 405 by
+  EXPECT_EQ(req->path_route->path_template, "/api/v1/admin/config");
 }
 
 TEST(Router, AllowListsMethodsOfEveryMatchingTemplate) {
   Router router;
-  router.add("GET", "/ns/{id}", answer("get"));
-  router.add("DELETE", "/ns/list", answer("x"));
-  router.add("GET", "/ns/list", answer("x"));  // duplicate method listed once
+  router.add(route("GET", "/ns/{id}"), answer("get"));
+  router.add(route("DELETE", "/ns/list"), answer("x"));
+  router.add(route("GET", "/ns/list"), answer("x"));  // duplicate method listed once
   Response res = call(router, make_request("PATCH", "/ns/list"));
   EXPECT_EQ(res.status, 405);
   EXPECT_EQ(header(res, "Allow"), "GET, HEAD, DELETE");
@@ -130,8 +142,8 @@ TEST(Router, AllowListsMethodsOfEveryMatchingTemplate) {
 // the 405 names the method the client sent.
 TEST(Router, HeadIsServedByTheGetRouteAndNamedInErrors) {
   Router router;
-  router.add("GET", "/a", answer("get"));
-  router.add("POST", "/b", answer("post"));
+  router.add(route("GET", "/a"), answer("get"));
+  router.add(route("POST", "/b"), answer("post"));
   auto head = make_request("GET", "/a");
   head->head = true;
   EXPECT_EQ(call(router, head).status, 200);
@@ -153,11 +165,50 @@ TEST(Router, ErrorWithoutRequestIdGetsOne) {
   EXPECT_EQ(j["request_id"].get<std::string>().size(), 36u);
 }
 
+TEST(Router, RefusesUndeclaredAndRepeatedRoutes) {
+  const Route& declared = route("GET", "/a");
+  Router router([&declared](const Route& r) { return &r == &declared; });
+  router.add(declared, answer("a"));
+  EXPECT_THROW(router.add(route("GET", "/b"), answer("b")), std::logic_error);
+  Router open;
+  open.add(route("GET", "/a"), answer("a"));
+  EXPECT_THROW(open.add(route("GET", "/a"), answer("again")), std::logic_error);
+  EXPECT_EQ(open.routes().size(), 1u);
+}
+
+// The resolver sets the route before the middlewares run; dispatch then serves that route
+// without matching the path again, and resolves by itself when no resolver ran.
+TEST(Router, ResolverSetsTheRouteForTheMiddlewares) {
+  Router router;
+  const Route& get = route("GET", "/ns/{id}");
+  router.add(get, [](RequestPtr req, Reply reply) {
+    reply(make_response(200, std::string(req->path_param("id").value_or(""))));
+  });
+  const Route* seen = nullptr;
+  Handler h = chain({router.resolver(),
+                     [&seen](RequestPtr req, Reply reply, const Handler& next) {
+                       seen = req->route;
+                       next(std::move(req), std::move(reply));
+                     }},
+                    router.as_handler());
+  std::string body;
+  h(make_request("GET", "/ns/7"), [&body](Response res) { body = res.body; });
+  EXPECT_EQ(seen, &get);
+  EXPECT_EQ(body, "7");
+
+  h(make_request("GET", "/nope"), [](Response) {});
+  EXPECT_EQ(seen, nullptr);
+  auto req = make_request("DELETE", "/ns/7");
+  router.resolve(*req);
+  EXPECT_EQ(req->route, nullptr);
+  EXPECT_EQ(req->path_route, &get);
+}
+
 TEST(Router, AsHandlerOutlivesRouter) {
   Handler h;
   {
     Router router;
-    router.add("GET", "/a", answer("a"));
+    router.add(route("GET", "/a"), answer("a"));
     h = router.as_handler();
   }
   std::string body;

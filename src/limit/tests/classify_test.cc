@@ -2,8 +2,23 @@
 
 #include <gtest/gtest.h>
 
+#include "limit/middleware.h"
+#include "routes/testing.h"
+
 namespace cairn::limit {
 namespace {
+
+/// The class of a request as the server sees it: resolved by a router of every route, then
+/// classed by its route's rate class (routes/table.h).
+std::optional<RequestClass> classify(std::string method, std::string path) {
+  static const http::Router router =
+      routes::router_of_every_route([](http::RequestPtr, http::Reply) {});
+  http::Request req;
+  req.method = std::move(method);
+  req.path = std::move(path);
+  router.resolve(req);
+  return request_class(req);
+}
 
 TEST(Classify, ClientReads) {
   EXPECT_EQ(classify("GET", "/api/v1/config/get"), RequestClass::kRead);
@@ -11,6 +26,7 @@ TEST(Classify, ClientReads) {
   EXPECT_EQ(classify("GET", "/api/v1/config/versions"), RequestClass::kRead);
   EXPECT_EQ(classify("POST", "/api/v1/config/batch-get"), RequestClass::kRead);
   EXPECT_EQ(classify("POST", "/api/v1/config/get"), std::nullopt);  // a 405
+  EXPECT_EQ(classify("GET", "/api/v1/config/nope"), std::nullopt);   // a 404
 }
 
 TEST(Classify, Writes) {

@@ -5,6 +5,7 @@
 #include "common/json.h"
 #include "common/time.h"
 #include "http/middleware.h"
+#include "routes/testing.h"
 
 namespace cairn::limit {
 namespace {
@@ -31,11 +32,14 @@ class RateLimitMiddleware : public ::testing::Test {
     l.global[1] = {0.5, 1};            // write: one, then one per 2 s
     l.client_default[1] = {};
     limiter_ = std::make_unique<Limiter>(l, clock_.fn());
-    handler_ = http::chain({http::request_id_middleware(), rate_limit_middleware(*limiter_)},
-                           [this](http::RequestPtr, http::Reply reply) {
-                             ++handled_;
-                             reply(http::Response{});
-                           });
+    const http::Router router =
+        routes::router_of_every_route([this](http::RequestPtr, http::Reply reply) {
+          ++handled_;
+          reply(http::Response{});
+        });
+    handler_ = http::chain({router.resolver(), http::request_id_middleware(),
+                            rate_limit_middleware(*limiter_)},
+                           router.as_handler());
   }
 
   http::Response send(std::string method, std::string path,
@@ -125,7 +129,7 @@ TEST_F(RateLimitMiddleware, UncountedRequestsPassUntouched) {
   for (int i = 0; i < 2; ++i) send("GET", "/api/v1/config/get");
   ASSERT_EQ(send("GET", "/api/v1/config/get").status, 429);
   for (const char* path : {"/api/v1/health", "/api/v1/config/watch", "/api/v1/config/watch/stream",
-                           "/api/v1/debug/vars", "/api/v1/cluster/status", "/metrics"}) {
+                           "/api/v1/debug/vars", "/api/v1/cluster/status", "/api/v1/metrics"}) {
     auto res = send("GET", path);
     EXPECT_EQ(res.status, 200) << path;
     EXPECT_FALSE(header(res, "X-RateLimit-Limit")) << path;
@@ -149,8 +153,10 @@ TEST(RateLimitHeaders, RemainingNeverExceedsLimit) {
   Limiter limiter(default_limits(), clock.fn());
   Limiter tight(l, clock.fn());
   auto run = [](Limiter& lim, std::string client) {
-    http::Handler h = http::chain({rate_limit_middleware(lim)},
-                                  [](http::RequestPtr, http::Reply r) { r(http::Response{}); });
+    const http::Router router = routes::router_of_every_route(
+        [](http::RequestPtr, http::Reply r) { r(http::Response{}); });
+    http::Handler h =
+        http::chain({router.resolver(), rate_limit_middleware(lim)}, router.as_handler());
     auto req = std::make_shared<http::Request>();
     req->method = "GET";
     req->path = "/api/v1/config/get";

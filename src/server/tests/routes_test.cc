@@ -1,6 +1,8 @@
-// Walks every route a node registers and checks the auth guard covers it: without a token,
-// each route that is not public answers 401/40101 (so a route added later without a policy
-// fails here, not in production); with the root token none answers 401 or 403.
+// Walks every route a node registers: each is a route of the table (routes/table.h) and every
+// route of the table is registered by some node (standalone or cluster member), so a handler
+// cannot exist without a permission, rate class and label, nor a table entry without a
+// handler. Then checks that the auth guard covers every route: without a token, each route
+// that is not public answers 401/40101; with the root token none answers 401 or 403.
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -8,11 +10,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <set>
 
-#include "auth/policy.h"
+#include "common/ids.h"
 #include "common/json.h"
+#include "routes/table.h"
 #include "server/node.h"
 #include "test_support.h"
 
@@ -97,6 +101,7 @@ class RouteTableTest : public ::testing::Test {
     config.rate_limit_enabled = false;
     config.access_log = false;
     config.retention_interval_ms = 0;
+    config.fault_injection = true;  // POST /api/v1/debug/fault
     auto node = Node::start(config);
     ASSERT_TRUE(node.ok()) << node.error();
     node_ = std::move(*node);
@@ -114,10 +119,12 @@ TEST_F(RouteTableTest, EveryRouteButThePublicOnesNeedsAToken) {
   auto routes = node_->routes();
   ASSERT_GT(routes.size(), 20u);
   std::set<std::string> public_routes;
-  for (const auto& [method, route] : routes) {
+  for (const routes::Route* r : routes) {
+    const std::string method(r->method);
+    const std::string route(r->path_template);
     std::string target = target_of(route);
     Answer a = request(node_->http_port(), method, target, "");
-    if (auth::policy_for(method, route, false).access == auth::RoutePolicy::Access::kPublic) {
+    if (r->permission == routes::Permission::kPublic) {
       public_routes.insert(method + " " + route);
       EXPECT_NE(a.status, 401) << method << " " << route << " is public";
       continue;
@@ -129,12 +136,13 @@ TEST_F(RouteTableTest, EveryRouteButThePublicOnesNeedsAToken) {
   }
   EXPECT_TRUE(public_routes.count("GET /api/v1/health")) << "health must stay open";
   // The token and audit routes exist only with auth on.
-  EXPECT_TRUE(std::count(routes.begin(), routes.end(),
-                         std::pair<std::string, std::string>{"POST", "/api/v1/admin/tokens"}));
+  EXPECT_TRUE(std::count(routes.begin(), routes.end(), &routes::kTokenCreate));
 }
 
 TEST_F(RouteTableTest, TheRootTokenPassesTheGuardEverywhere) {
-  for (const auto& [method, route] : node_->routes()) {
+  for (const routes::Route* r : node_->routes()) {
+    const std::string method(r->method);
+    const std::string route(r->path_template);
     if (route.find("/watch") != std::string::npos) continue;  // would hold the request
     if (method == "DELETE" && route == "/api/v1/admin/tokens/{id}") continue;
     Answer a = request(node_->http_port(), method, target_of(route), "route-test-root");
@@ -142,6 +150,40 @@ TEST_F(RouteTableTest, TheRootTokenPassesTheGuardEverywhere) {
     EXPECT_NE(a.status, 403) << method << " " << route;
     EXPECT_NE(a.status, 0) << method << " " << route << " did not answer";
   }
+}
+
+// Every handler a node registers has a route in the table, and every route of the table has a
+// handler: the routes of a standalone node with auth and fault injection on, and of a
+// one-member cluster (the cluster routes), together are exactly the table.
+TEST_F(RouteTableTest, RegisteredRoutesAreExactlyTheTable) {
+  std::set<const routes::Route*> registered;
+  for (const routes::Route* r : node_->routes()) {
+    EXPECT_TRUE(routes::declared(*r)) << r->method << " " << r->path_template;
+    registered.insert(r);
+  }
+  auto cluster_dir = dir_ / "member";
+  ServerConfig config;
+  config.data_dir = cluster_dir.string();
+  config.listen_http = "127.0.0.1:0";
+  config.raft_id = 1;
+  config.listen_peer = "127.0.0.1:0";
+  config.members = "1@127.0.0.1:1@127.0.0.1:1";  // this node only; never dialled
+  config.auth_enabled = true;
+  config.rate_limit_enabled = false;
+  config.access_log = false;
+  config.retention_interval_ms = 0;
+  auto member = Node::start(config);
+  ASSERT_TRUE(member.ok()) << member.error();
+  for (const routes::Route* r : (*member)->routes()) {
+    EXPECT_TRUE(routes::declared(*r)) << r->method << " " << r->path_template;
+    registered.insert(r);
+  }
+  member->reset();
+  for (const routes::Route* r : routes::kAll) {
+    EXPECT_TRUE(registered.count(r)) << r->method << " " << r->path_template
+                                     << " is in the table but no node serves it";
+  }
+  EXPECT_EQ(registered.size(), std::size(routes::kAll));
 }
 
 }  // namespace

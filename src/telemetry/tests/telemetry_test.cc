@@ -4,45 +4,40 @@
 
 #include "common/json.h"
 #include "http/middleware.h"
+#include "routes/table.h"
 #include "telemetry/collectors.h"
 #include "telemetry/tests/receiver.h"
 
 namespace cairn::telemetry {
 namespace {
 
-const std::vector<std::pair<std::string, std::string>> kRoutes = {
-    {"GET", "/api/v1/config/get"},
-    {"PUT", "/api/v1/admin/namespace/{id}"},
-    {"GET", "/api/v1/admin/namespace/list"},
-};
-
-TEST(RouteMatcher, TemplatesNotRawPaths) {
-  RouteMatcher m(kRoutes);
-  EXPECT_EQ(m.match("/api/v1/config/get"), "/api/v1/config/get");
-  EXPECT_EQ(m.match("/api/v1/admin/namespace/42"), "/api/v1/admin/namespace/{id}");
-  EXPECT_EQ(m.match("/api/v1/admin/namespace/list"), "/api/v1/admin/namespace/list");
-  EXPECT_EQ(m.match("/api/v1/admin/namespace/"), kUnmatchedRoute);
-  EXPECT_EQ(m.match("/etc/passwd"), kUnmatchedRoute);
-  EXPECT_EQ(m.match(""), kUnmatchedRoute);
-}
-
 struct Server {
   Telemetry& t;
-  http::Router router;
+  http::Router router{routes::declared};
   http::Handler handler;
+  /// Answers 429 before routing, as the rate limiter does, for paths ending in "/429".
+  static void early(http::RequestPtr req, http::Reply reply, const http::Handler& next) {
+    if (!req->path.ends_with("/429")) return next(std::move(req), std::move(reply));
+    http::Response res;
+    res.status = 429;
+    reply(std::move(res));
+  }
   explicit Server(Telemetry& telemetry) : t(telemetry) {
-    router.add("GET", "/api/v1/config/get", [](http::RequestPtr, http::Reply reply) {
+    router.add(routes::kConfigGet, [](http::RequestPtr, http::Reply reply) {
       // Work done for the request shows up as a child span of the request's span.
       ChildSpan child("lookup");
       http::Response res;
       res.status = child.active() ? 200 : 500;
       reply(std::move(res));
     });
-    router.add("PUT", "/api/v1/admin/namespace/{id}",
+    router.add(routes::kNamespaceUpdate,
+               [](http::RequestPtr, http::Reply reply) { reply(http::Response{}); });
+    router.add(routes::kNamespaceList,
                [](http::RequestPtr, http::Reply reply) { reply(http::Response{}); });
     t.register_routes(router);
-    handler = http::chain({http::request_id_middleware(), t.middleware(router.routes())},
-                          router.as_handler());
+    handler = http::chain(
+        {router.resolver(), http::request_id_middleware(), t.middleware(), early},
+        router.as_handler());
   }
   http::Response call(std::string method, std::string path,
                       std::vector<std::pair<std::string, std::string>> headers = {}) {
@@ -57,6 +52,33 @@ struct Server {
 };
 
 std::string metrics_of(Server& s) { return s.call("GET", "/api/v1/metrics").body; }
+
+/// The value of config_center_api_requests_total{api,method,status} in `text`, or -1.
+int64_t requests_total(const std::string& text, std::string_view api, std::string_view method,
+                       std::string_view status) {
+  const std::string series = "config_center_api_requests_total{api=\"" + std::string(api) +
+                             "\",method=\"" + std::string(method) + "\",status=\"" +
+                             std::string(status) + "\"} ";
+  const size_t at = text.find(series);
+  return at == std::string::npos ? -1 : std::stoll(text.substr(at + series.size()));
+}
+
+// Requests answered before routing (rate-limited, forwarded to the leader) carry the label of
+// the route the resolver found, never the raw path.
+TEST(Telemetry, RequestsAnsweredBeforeRoutingAreLabelledByTheirRoute) {
+  Telemetry t(TelemetryOptions{"n1", {}, 60'000});
+  Server s(t);
+  EXPECT_EQ(s.call("PUT", "/api/v1/admin/namespace/429").status, 429);
+  EXPECT_EQ(s.call("GET", "/api/v1/admin/namespace/list").status, 200);
+  EXPECT_EQ(s.call("GET", "/api/v1/admin/namespace/").status, 404);
+  EXPECT_EQ(s.call("GET", "/etc/passwd/429").status, 429);
+  std::string text = metrics_of(s);
+  EXPECT_EQ(requests_total(text, "/api/v1/admin/namespace/{id}", "PUT", "429"), 1) << text;
+  EXPECT_EQ(requests_total(text, "/api/v1/admin/namespace/list", "GET", "200"), 1) << text;
+  EXPECT_EQ(requests_total(text, "unmatched", "GET", "404"), 1) << text;
+  EXPECT_EQ(requests_total(text, "unmatched", "GET", "429"), 1) << text;
+  EXPECT_EQ(text.find("passwd"), std::string::npos);
+}
 
 TEST(Telemetry, CountsRequestsByRouteTemplate) {
   Telemetry t(TelemetryOptions{"n1", {}, 60'000});
