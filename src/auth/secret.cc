@@ -1,5 +1,13 @@
 #include "auth/secret.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
@@ -66,6 +74,29 @@ std::string hash_secret(std::string_view secret) {
 bool constant_time_equal(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+Result<std::string, std::string> bootstrap_root_token(const std::string& data_dir,
+                                                      bool& generated) {
+  generated = false;
+  if (const char* env = std::getenv("CAIRN_ROOT_TOKEN"); env && *env) return std::string(env);
+  const std::string path = data_dir + "/root-token";
+  if (std::ifstream in(path); in) {
+    std::string secret;
+    std::getline(in, secret);
+    if (secret.empty()) return Unexpected{path + " is empty; delete it to generate a new token"};
+    return secret;
+  }
+  std::string secret = generate_secret();
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Unexpected{"cannot create " + path + ": " + std::strerror(errno)};
+  std::string line = secret + "\n";
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+            ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return Unexpected{"cannot write " + path + ": " + std::strerror(errno)};
+  generated = true;
+  return secret;
 }
 
 }  // namespace cairn::auth

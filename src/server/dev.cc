@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "auth/api.h"
+#include "auth/secret.h"
 #include "common/json.h"
 #include "http/client.h"
 

@@ -10,7 +10,8 @@
 #include <fstream>
 #include <set>
 
-#include "auth/api.h"
+#include "auth/secret.h"
+#include "service/auth_api.h"
 #include "core/core.h"
 #include "auth/audit_queue.h"
 #include "auth/authenticator.h"
@@ -69,7 +70,7 @@ struct Node::Parts {
   // Tokens and audit (docs/security.md); auth and audit only with auth_enabled.
   std::unique_ptr<auth::Authenticator> auth;
   std::unique_ptr<auth::AuditQueue> audit;
-  std::unique_ptr<auth::AuthApi> auth_api;
+  std::unique_ptr<service::AuthApi> auth_api;
   std::unique_ptr<http::Server> http;
   std::string pid_file;
   bool stopped = false;
@@ -144,7 +145,7 @@ Result<Ok, std::string> Node::start_auth(Parts& p) {
   const ServerConfig& config = p.config;
   if (!config.auth_enabled) {
     // The audit log (admin changes) is readable without auth too; tokens need auth.
-    p.auth_api = std::make_unique<auth::AuthApi>(nullptr, *p.store, *p.replicator);
+    p.auth_api = std::make_unique<service::AuthApi>(nullptr, *p.core);
     p.auth_api->register_routes(p.router);
     return Ok{};
   }
@@ -173,7 +174,7 @@ Result<Ok, std::string> Node::start_auth(Parts& p) {
       req->target = req->path = "/api/v1/admin/audit";
       req->request_id = new_uuid();
       req->headers = {{"authorization", bearer}, {"content-type", "application/json"}};
-      req->body = auth::audit_body(batch);
+      req->body = service::audit_body(batch);
       p.cluster->send_to_leader(req, [](http::Response res) {
         if (res.status != 200) spdlog::warn("audit: the leader refused denials: {}", res.body);
       });
@@ -188,7 +189,7 @@ Result<Ok, std::string> Node::start_auth(Parts& p) {
   auth::AuditQueue* audit = p.audit.get();
   p.router.set_guard(p.auth->guard([&index](int64_t id) { return index.namespace_name(id); },
                                    [audit](api::AuditEntry e) { audit->add(std::move(e)); }));
-  p.auth_api = std::make_unique<auth::AuthApi>(p.auth.get(), *p.store, *p.replicator);
+  p.auth_api = std::make_unique<service::AuthApi>(p.auth.get(), *p.core);
   p.auth_api->register_routes(p.router);
   spdlog::info("auth enabled: every route but health needs a bearer token");
   return Ok{};
@@ -200,12 +201,10 @@ std::vector<const routes::Route*> Node::routes() const {
   return out;
 }
 
-Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& config) {
-  std::unique_ptr<Node> node(new Node());
-  node->parts_ = std::make_unique<Parts>();
-  Parts& p = *node->parts_;
-  p.config = config;
-
+// Storage: the data directory (locked), telemetry (built first, destroyed last), the SQLite
+// store, and what is loaded from it: the index and the version ring.
+Result<Ok, std::string> Node::open_storage(Parts& p) {
+  const ServerConfig& config = p.config;
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) return Unexpected{"cannot create data directory " + config.data_dir + ": " + ec.message()};
@@ -238,7 +237,13 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   }
   spdlog::info("store open at {}: revision {}, applied index {}", store_options.path,
                p.store->revision(), p.store->applied_index());
+  return Ok{};
+}
 
+// The state machine and what it tells after every apply, in this order: the index (itself),
+// the watch hub, the version ring.
+void Node::build_state_machine(Parts& p) {
+  const ServerConfig& config = p.config;
   core::WatchOptions watch_options;
   watch_options.history = static_cast<size_t>(config.watch_history);
   watch_options.max_timeout_ms = config.watch_max_timeout_ms;
@@ -270,6 +275,11 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
           }
         });
   }
+}
+
+// The optional Redis tier (docs/cache.md), told of every apply after the version ring.
+Result<Ok, std::string> Node::start_cache_tier(Parts& p) {
+  const ServerConfig& config = p.config;
   if (!config.redis_url.empty()) {
     cache::RedisOptions redis_options;
     redis_options.url = config.redis_url;
@@ -318,6 +328,13 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
       redis->on_applied(applied.changes, applied.result.revision);
     });
   }
+  return Ok{};
+}
+
+// The replicator: a standalone node applies locally; a cluster member runs Raft, serves the
+// cluster API and forwards writes to the leader.
+Result<Ok, std::string> Node::start_replication(Parts& p) {
+  const ServerConfig& config = p.config;
   if (config.raft_id == 0) {
     p.single = std::make_unique<SingleNodeReplicator>(*p.state_machine);
     p.single->start();
@@ -357,7 +374,11 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
     }
     p.cluster->register_routes(p.router);
   }
+  return Ok{};
+}
 
+// The config center as a C++ API (core::Core) over the store, index and replicator.
+void Node::build_core(Parts& p) {
   core::CoreOptions core_options;
   core_options.cache_probe = &p.cache_probe;
   core_options.version_ring = &p.version_ring;
@@ -375,7 +396,12 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   }
   p.core = std::make_unique<core::Core>(std::move(core_options), *p.store, p.index,
                                         *p.replicator);
+}
 
+// What serves requests: health checks, the native /api/v1 front-end, telemetry's and the
+// console's routes, fault injection, scheduled retention, auth and the rate limiter.
+Result<Ok, std::string> Node::build_frontends(Parts& p) {
+  const ServerConfig& config = p.config;
   service::ServiceOptions service_options;
   service_options.max_value_bytes = static_cast<size_t>(config.max_value_bytes);
   service_options.node_id = config.node_id;
@@ -401,7 +427,7 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   }
   telemetry::HealthChecker& checker = p.telemetry->health();
   store::Store* store = p.store.get();
-  checker.add("database", [store, path = store_options.path]() -> Result<Ok, std::string> {
+  checker.add("database", [store, path = store->options().path]() -> Result<Ok, std::string> {
     if (auto fault = store->fault()) return Unexpected{fault->details};
     if (auto failed = store->recent_write_failure(5'000)) return Unexpected{*failed};
     return store::check_database_file(path);
@@ -456,7 +482,6 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
                                                                 std::move(retention_options));
     p.retention->start();
   }
-
   if (auto wired = start_auth(p); !wired.ok()) return Unexpected{wired.error()};
 
   if (config.rate_limit_enabled) {
@@ -470,7 +495,12 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
     spdlog::info("rate limits: {}", config.rate_limits.empty() ? std::string("built-in defaults")
                                                                : config.rate_limits);
   }
+  return Ok{};
+}
 
+// The HTTP server with its middleware chain, and the metrics read at scrape time.
+Result<Ok, std::string> Node::start_http(Parts& p) {
+  const ServerConfig& config = p.config;
   // The route first: the limiter counts a request by its route's class, telemetry labels it by
   // its route's label, even when it is answered before the router's handler runs.
   std::vector<http::Middleware> middlewares = {p.router.resolver(),
@@ -518,6 +548,21 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
       return telemetry::ReplicationProbes{v.raft_probe, v.wal_probe, raft->transport_probe()};
     });
   }
+  return Ok{};
+}
+
+Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& config) {
+  std::unique_ptr<Node> node(new Node());
+  node->parts_ = std::make_unique<Parts>();
+  Parts& p = *node->parts_;
+  p.config = config;
+  if (auto r = open_storage(p); !r.ok()) return Unexpected{r.error()};
+  build_state_machine(p);
+  if (auto r = start_cache_tier(p); !r.ok()) return Unexpected{r.error()};
+  if (auto r = start_replication(p); !r.ok()) return Unexpected{r.error()};
+  build_core(p);
+  if (auto r = build_frontends(p); !r.ok()) return Unexpected{r.error()};
+  if (auto r = start_http(p); !r.ok()) return Unexpected{r.error()};
 
   p.ready = true;  // index and version ring loaded, routes served
   p.pid_file = config.data_dir + "/cairn.pid";
@@ -526,6 +571,7 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
                p.http->port());
   return node;
 }
+
 
 Node::~Node() { stop(); }
 

@@ -13,8 +13,8 @@
 
 namespace cairn::server {
 
-/// One running Cairn node: store, in-memory index, replicator, service and HTTP server wired
-/// together. The only place that knows every part (DESIGN.md §4).
+/// One running Cairn node: store, in-memory index, replicator, core, front-ends and HTTP server
+/// wired together by a few named builders. The only place that knows every part (DESIGN.md §4).
 ///
 /// Lifetime: start() builds and starts everything, or returns why it could not; stop() (also
 /// run by the destructor) stops in reverse order: HTTP first (in-flight requests get
@@ -39,7 +39,15 @@ class Node {
  private:
   Node() = default;
   struct Parts;
-  static Result<Ok, std::string> start_auth(Parts& p);
+  // The builders start() runs in this order (node.cc): each takes what the earlier ones made.
+  static Result<Ok, std::string> open_storage(Parts& p);
+  static void build_state_machine(Parts& p);
+  static Result<Ok, std::string> start_cache_tier(Parts& p);
+  static Result<Ok, std::string> start_replication(Parts& p);
+  static void build_core(Parts& p);
+  static Result<Ok, std::string> build_frontends(Parts& p);
+  static Result<Ok, std::string> start_auth(Parts& p);  // part of build_frontends
+  static Result<Ok, std::string> start_http(Parts& p);
   static std::optional<std::string> database_down(const Parts& p);
   std::unique_ptr<Parts> parts_;
 };

@@ -82,13 +82,13 @@ void Service::get_config(const http::RequestPtr& req, const http::Reply& reply) 
     res.headers.emplace_back("ETag", etag_of(value->version));
     return reply(std::move(res));
   }
-  const int64_t version = value->version;
+  const int64_t answered = value->version;
   // The warning of degraded mode (seed §3.7.5) is in the data when there is one.
   std::string data = api::to_json(api::ConfigValue{std::move(value->ns), std::move(value->key),
-                                                   std::move(value->value), version,
+                                                   std::move(value->value), answered,
                                                    utc_text(value->updated_at_ms),
                                                    std::move(value->warning)});
-  reply_ok(reply, *req, "success", data, {{"ETag", etag_of(version)}});
+  reply_ok(reply, *req, "success", data, {{"ETag", etag_of(answered)}});
 }
 
 void Service::batch_get(const http::RequestPtr& req, const http::Reply& reply) {

@@ -11,7 +11,8 @@
 #include <memory>
 #include <string>
 
-#include "auth/api.h"
+#include "auth/secret.h"
+#include "service/auth_api.h"
 #include "auth/authenticator.h"
 #include "cache/index.h"
 #include "common/json.h"
@@ -34,7 +35,7 @@ struct World {
   std::unique_ptr<core::Core> core;
   std::unique_ptr<service::Service> service;
   std::unique_ptr<auth::Authenticator> auth;
-  std::unique_ptr<auth::AuthApi> auth_api;
+  std::unique_ptr<service::AuthApi> auth_api;
   http::Router router{routes::declared};
   std::string scoped_token;  // read on "svc*", made through the API at start
 };
@@ -105,7 +106,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   world->router.set_guard(world->auth->guard([](int64_t) { return std::nullopt; },
                                              [](api::AuditEntry) {}));
   world->auth_api =
-      std::make_unique<auth::AuthApi>(world->auth.get(), *world->store, *world->replicator);
+      std::make_unique<service::AuthApi>(world->auth.get(), *world->core);
   world->auth_api->register_routes(world->router);
   // Some state for the fuzzer to find: a namespace with a few versions of a key.
   dispatch("POST", "/api/v1/admin/namespace", R"({"name":"svc"})");

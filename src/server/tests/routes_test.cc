@@ -161,9 +161,9 @@ TEST_F(RouteTableTest, RegisteredRoutesAreExactlyTheTable) {
     EXPECT_TRUE(routes::declared(*r)) << r->method << " " << r->path_template;
     registered.insert(r);
   }
-  auto cluster_dir = dir_ / "member";
+  const std::string cluster_dir = dir_.file("member");
   ServerConfig config;
-  config.data_dir = cluster_dir.string();
+  config.data_dir = cluster_dir;
   config.listen_http = "127.0.0.1:0";
   config.raft_id = 1;
   config.listen_peer = "127.0.0.1:0";

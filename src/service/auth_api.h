@@ -1,11 +1,10 @@
 #pragma once
 
 #include "auth/authenticator.h"
+#include "core/core.h"
 #include "http/router.h"
-#include "core/replicator.h"
-#include "store/store.h"
 
-namespace cairn::auth {
+namespace cairn::service {
 
 /// The token and audit endpoints (docs/security.md):
 ///
@@ -21,8 +20,7 @@ namespace cairn::auth {
 class AuthApi {
  public:
   /// `auth` null: auth is off, and only the audit log's GET is served.
-  AuthApi(Authenticator* auth, const store::Store& store, core::Replicator& replicator)
-      : auth_(auth), store_(store), replicator_(replicator) {}
+  AuthApi(auth::Authenticator* auth, core::Core& core) : auth_(auth), core_(core) {}
 
   void register_routes(http::Router& router);
 
@@ -34,17 +32,11 @@ class AuthApi {
   void list_audit(const http::RequestPtr& req, const http::Reply& reply);
   void append_audit(const http::RequestPtr& req, const http::Reply& reply);
 
-  Authenticator* auth_;
-  const store::Store& store_;
-  core::Replicator& replicator_;
+  auth::Authenticator* auth_;
+  core::Core& core_;
 };
 
 /// The body of `POST /api/v1/admin/audit` carrying `batch`.
 std::string audit_body(const api::AppendAudit& batch);
 
-/// The root token's secret (docs/security.md): CAIRN_ROOT_TOKEN when set; else the one in
-/// `<data_dir>/root-token`; else a new one, written there (mode 0600) and returned with
-/// `generated` set so that the caller prints it once.
-Result<std::string, std::string> bootstrap_root_token(const std::string& data_dir, bool& generated);
-
-}  // namespace cairn::auth
+}  // namespace cairn::service

@@ -1,12 +1,4 @@
-#include "auth/api.h"
-
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
+#include "service/auth_api.h"
 
 #include "api/validate.h"
 #include "auth/secret.h"
@@ -15,13 +7,16 @@
 #include "routes/table.h"
 #include "service/request.h"
 
-namespace cairn::auth {
+namespace cairn::service {
 namespace {
 
 using api::Errc;
 using api::make_error;
-using service::reply_error;
-using service::reply_ok;
+using auth::generate_secret;
+using auth::parse_permission;
+using auth::valid_pattern;
+using auth::generate_token_id;
+using auth::hash_secret;
 
 constexpr size_t kMaxGrants = 100;
 constexpr int64_t kMaxTtlMs = int64_t{10} * 366 * 24 * 3600 * 1000;  // ten years
@@ -121,9 +116,9 @@ void AuthApi::register_routes(http::Router& router) {
 }
 
 void AuthApi::create_token(const http::RequestPtr& req, const http::Reply& reply) {
-  auto body = service::body_object(*req);
+  auto body = body_object(*req);
   if (!body.ok()) return reply_error(reply, *req, body.error());
-  auto name = service::string_field(*body, "name");
+  auto name = string_field(*body, "name");
   if (!name.ok()) return reply_error(reply, *req, name.error());
   if (auto bad = check_token_name(*name)) {
     return reply_error(reply, *req, make_error(Errc::kValidation, *bad, "name"));
@@ -131,7 +126,7 @@ void AuthApi::create_token(const http::RequestPtr& req, const http::Reply& reply
   auto grants = parse_grants(*body);
   if (!grants.ok()) return reply_error(reply, *req, grants.error());
   int64_t expires_at_ms = 0;
-  auto ttl = service::optional_string_field(*body, "ttl");
+  auto ttl = optional_string_field(*body, "ttl");
   if (!ttl.ok()) return reply_error(reply, *req, ttl.error());
   if (*ttl) {
     int64_t ms = parse_duration_ms(**ttl);
@@ -147,11 +142,11 @@ void AuthApi::create_token(const http::RequestPtr& req, const http::Reply& reply
   api::CreateToken command{generate_token_id(), *name, hash_secret(secret), std::move(*grants),
                            expires_at_ms};
   std::string operator_name = req->principal.empty() ? "anonymous" : req->principal;
-  replicator_.propose(
+  core_.submit(
       api::Command{req->request_id, operator_name, std::move(command), client_ip(*req)},
       [req, reply, secret, shown_grants](api::CommandResult result) {
         if (!result.ok() || !result.as<api::TokenCreated>()) {
-          return service::reply_result(reply, *req, result);
+          return reply_result(reply, *req, result);
         }
         Json data = api::outcome_json(result.outcome);
         data["token"] = secret;  // the only time it is ever shown
@@ -161,7 +156,7 @@ void AuthApi::create_token(const http::RequestPtr& req, const http::Reply& reply
 }
 
 void AuthApi::list_tokens(const http::RequestPtr& req, const http::Reply& reply) {
-  auto tokens = store_.tokens();
+  auto tokens = core_.tokens();
   if (!tokens.ok()) return reply_error(reply, *req, tokens.error());
   int64_t now = wall_clock_ms();
   Json list = Json::array();
@@ -185,9 +180,9 @@ void AuthApi::list_tokens(const http::RequestPtr& req, const http::Reply& reply)
 void AuthApi::revoke_token(const http::RequestPtr& req, const http::Reply& reply) {
   std::string id(req->path_param("id").value_or(""));
   std::string operator_name = req->principal.empty() ? "anonymous" : req->principal;
-  replicator_.propose(
+  core_.submit(
       api::Command{req->request_id, operator_name, api::RevokeToken{id}, client_ip(*req)},
-      [req, reply](api::CommandResult result) { service::reply_result(reply, *req, result); });
+      [req, reply](api::CommandResult result) { reply_result(reply, *req, result); });
 }
 
 void AuthApi::whoami(const http::RequestPtr& req, const http::Reply& reply) {
@@ -202,7 +197,7 @@ void AuthApi::whoami(const http::RequestPtr& req, const http::Reply& reply) {
 }
 
 void AuthApi::list_audit(const http::RequestPtr& req, const http::Reply& reply) {
-  auto paging = service::paging_params(*req);
+  auto paging = paging_params(*req);
   if (!paging.ok()) return reply_error(reply, *req, paging.error());
   store::AuditFilter filter;
   if (auto v = req->query_param("actor")) filter.actor = std::string(*v);
@@ -221,7 +216,7 @@ void AuthApi::list_audit(const http::RequestPtr& req, const http::Reply& reply) 
       *out = *t;
     }
   }
-  auto page = store_.audit(filter, {paging->page, paging->page_size});
+  auto page = core_.audit(filter, {paging->page, paging->page_size});
   if (!page.ok()) return reply_error(reply, *req, page.error());
   Json list = Json::array();
   for (const auto& row : page->items) {
@@ -238,12 +233,12 @@ void AuthApi::list_audit(const http::RequestPtr& req, const http::Reply& reply) 
                         {"request_id", e.request_id}});
   }
   std::string data = R"({"list":)" + dump_compact(list) + R"(,"pagination":)" +
-                     api::to_json(service::pagination_of(*paging, page->total)) + "}";
+                     api::to_json(pagination_of(*paging, page->total)) + "}";
   reply_ok(reply, *req, "success", data);
 }
 
 void AuthApi::append_audit(const http::RequestPtr& req, const http::Reply& reply) {
-  auto body = service::body_object(*req);
+  auto body = body_object(*req);
   if (!body.ok()) return reply_error(reply, *req, body.error());
   auto entries = body->find("entries");
   if (entries == body->end() || !entries->is_array() || entries->size() > 1000) {
@@ -268,9 +263,9 @@ void AuthApi::append_audit(const http::RequestPtr& req, const http::Reply& reply
     }
     batch.entries.push_back(std::move(entry));
   }
-  replicator_.propose(
+  core_.submit(
       api::Command{req->request_id, req->principal, std::move(batch), client_ip(*req)},
-      [req, reply](api::CommandResult result) { service::reply_result(reply, *req, result); });
+      [req, reply](api::CommandResult result) { reply_result(reply, *req, result); });
 }
 
 std::string audit_body(const api::AppendAudit& batch) {
@@ -288,27 +283,4 @@ std::string audit_body(const api::AppendAudit& batch) {
   return dump_compact(Json{{"entries", std::move(entries)}});
 }
 
-Result<std::string, std::string> bootstrap_root_token(const std::string& data_dir,
-                                                      bool& generated) {
-  generated = false;
-  if (const char* env = std::getenv("CAIRN_ROOT_TOKEN"); env && *env) return std::string(env);
-  const std::string path = data_dir + "/root-token";
-  if (std::ifstream in(path); in) {
-    std::string secret;
-    std::getline(in, secret);
-    if (secret.empty()) return Unexpected{path + " is empty; delete it to generate a new token"};
-    return secret;
-  }
-  std::string secret = generate_secret();
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Unexpected{"cannot create " + path + ": " + std::strerror(errno)};
-  std::string line = secret + "\n";
-  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
-            ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return Unexpected{"cannot write " + path + ": " + std::strerror(errno)};
-  generated = true;
-  return secret;
-}
-
-}  // namespace cairn::auth
+}  // namespace cairn::service
