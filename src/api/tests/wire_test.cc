@@ -8,7 +8,7 @@ namespace cairn::api {
 namespace {
 
 // The literals below are `data` texts as the server writes them today (service/config_read.cc,
-// config_admin.cc, versions.cc, namespaces.cc, watch_hub.cc), numbers with their own text.
+// config_admin.cc, versions.cc, namespaces.cc, watch_sse.cc), numbers with their own text.
 
 /// Decoding `text` as T and encoding the result gives `text` back, byte for byte.
 template <class T>
