@@ -314,7 +314,7 @@ std::shared_ptr<TlsContext> TlsContext::create(const std::string& ca_file,
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   auto configured =
       ctx ? tls::configure(ctx, tls::Role::kClient, {cert, key, ca_file})
-          : Result<Ok, std::string>(Unexpected(std::string("cannot create a TLS context")));
+          : Result<Ok, std::string>(Unexpected{std::string("cannot create a TLS context")});
   if (!configured.ok()) {
     if (ctx) SSL_CTX_free(ctx);
     if (error) *error = configured.error();

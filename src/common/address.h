@@ -36,21 +36,21 @@ inline Result<HostPort, std::string> split_host_port(std::string_view address,
     host = address.substr(0, colon);
     port = address.substr(colon + 1);
   } else if (default_port.empty()) {
-    return Unexpected("address " + quoted + " lacks :port");
+    return Unexpected{"address " + quoted + " lacks :port"};
   }
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   } else if (host.find_first_of(":[]") != std::string_view::npos) {
-    return Unexpected("address " + quoted + ": write IPv6 hosts in brackets");
+    return Unexpected{"address " + quoted + ": write IPv6 hosts in brackets"};
   }
-  if (host.empty()) return Unexpected("address " + quoted + " lacks a host");
-  if (port.empty() || port.size() > 5) return Unexpected("address " + quoted + ": bad port");
+  if (host.empty()) return Unexpected{"address " + quoted + " lacks a host"};
+  if (port.empty() || port.size() > 5) return Unexpected{"address " + quoted + ": bad port"};
   unsigned value = 0;
   for (char c : port) {
-    if (c < '0' || c > '9') return Unexpected("address " + quoted + ": bad port");
+    if (c < '0' || c > '9') return Unexpected{"address " + quoted + ": bad port"};
     value = value * 10 + static_cast<unsigned>(c - '0');
   }
-  if (value > 65535) return Unexpected("address " + quoted + ": port out of range");
+  if (value > 65535) return Unexpected{"address " + quoted + ": port out of range"};
   return HostPort{std::string(host), std::string(port)};
 }
 

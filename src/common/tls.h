@@ -48,8 +48,8 @@ inline std::string last_error() {
 }
 inline Unexpected<std::string> failure(const std::string& what, const std::string& file) {
   std::string why = last_error();
-  return Unexpected("cannot load " + what + (file.empty() ? "" : " " + file) +
-                    (why.empty() ? "" : ": " + why));
+  return Unexpected{"cannot load " + what + (file.empty() ? "" : " " + file) +
+                    (why.empty() ? "" : ": " + why)};
 }
 }  // namespace detail
 
@@ -57,17 +57,17 @@ inline Unexpected<std::string> failure(const std::string& what, const std::strin
 /// identity, the trusted CAs and the verification mode (see Role). An error text naming the file
 /// that could not be loaded, or the missing setting. Call before the context is shared.
 inline Result<Ok, std::string> configure(SSL_CTX* ctx, Role role, const Files& files) {
-  if (ctx == nullptr) return Unexpected(std::string("no TLS context"));
+  if (ctx == nullptr) return Unexpected{std::string("no TLS context")};
   if (role == Role::kMutual && (files.cert.empty() || files.key.empty() || files.ca.empty())) {
-    return Unexpected(std::string("mutual TLS needs the certificate, the key and the CA file"));
+    return Unexpected{std::string("mutual TLS needs the certificate, the key and the CA file")};
   }
   if (role == Role::kServer && (files.cert.empty() || files.key.empty())) {
-    return Unexpected(std::string("a TLS server needs both the certificate and the key"));
+    return Unexpected{std::string("a TLS server needs both the certificate and the key")};
   }
   ERR_clear_error();
   SSL_CTX_set_options(ctx, SSL_OP_ALL);
   if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
-    return Unexpected("cannot require TLS 1.2: " + detail::last_error());
+    return Unexpected{"cannot require TLS 1.2: " + detail::last_error()};
   }
   if (!files.cert.empty()) {
     if (SSL_CTX_use_certificate_chain_file(ctx, files.cert.c_str()) != 1) {

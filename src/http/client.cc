@@ -37,7 +37,7 @@ Result<Ok, std::string> Client::use_tls(const std::string& ca_file, const std::s
   auto tls = std::make_shared<Tls>();
   auto configured =
       tls::configure(tls->context.native_handle(), tls::Role::kClient, {cert, key, ca_file});
-  if (!configured.ok()) return Unexpected(configured.error());
+  if (!configured.ok()) return Unexpected{configured.error()};
   tls_ = std::move(tls);
   return Ok{};
 }

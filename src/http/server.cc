@@ -893,17 +893,17 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 Result<std::unique_ptr<ssl::context>, std::string> make_tls_context(const ServerOptions& o) {
   if (o.tls_cert.empty() && o.tls_key.empty()) {
     if (!o.tls_client_ca.empty()) {
-      return Unexpected(std::string("tls_client_ca needs tls_cert and tls_key"));
+      return Unexpected{std::string("tls_client_ca needs tls_cert and tls_key")};
     }
     return std::unique_ptr<ssl::context>();
   }
   if (o.tls_cert.empty() || o.tls_key.empty()) {
-    return Unexpected(std::string("HTTPS needs both tls_cert and tls_key"));
+    return Unexpected{std::string("HTTPS needs both tls_cert and tls_key")};
   }
   auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
   auto configured = tls::configure(ctx->native_handle(), tls::Role::kServer,
                                    {o.tls_cert, o.tls_key, o.tls_client_ca});
-  if (!configured.ok()) return Unexpected("HTTPS: " + configured.error());
+  if (!configured.ok()) return Unexpected{"HTTPS: " + configured.error()};
   return ctx;
 }
 
@@ -969,15 +969,15 @@ Server::~Server() { stop(); }
 
 Result<Ok, std::string> Server::start() {
   Impl& s = *impl_;
-  if (s.started) return Unexpected(std::string("server already started"));
+  if (s.started) return Unexpected{std::string("server already started")};
   auto tls = make_tls_context(s.core->options);
-  if (!tls.ok()) return Unexpected(tls.error());
+  if (!tls.ok()) return Unexpected{tls.error()};
   s.core->tls = std::move(*tls);
   const std::string& listen = s.core->options.listen;
   // ":port" listens on every IPv4 address.
   auto split =
       split_host_port(!listen.empty() && listen.front() == ':' ? "0.0.0.0" + listen : listen);
-  if (!split.ok()) return Unexpected("listen " + split.error());
+  if (!split.ok()) return Unexpected{"listen " + split.error()};
   const std::string& host = split->host;
   const std::string& port = split->port;
 
@@ -986,13 +986,13 @@ Result<Ok, std::string> Server::start() {
   auto results =
       resolver.resolve(host, port, tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec || results.empty()) {
-    return Unexpected("cannot resolve listen address \"" + listen + "\": " + ec.message());
+    return Unexpected{"cannot resolve listen address \"" + listen + "\": " + ec.message()};
   }
   const tcp::endpoint endpoint = results.begin()->endpoint();
   auto fail = [&](const char* what) -> Result<Ok, std::string> {
     beast::error_code ignored;
     s.acceptor.close(ignored);
-    return Unexpected("cannot " + std::string(what) + " " + listen + ": " + ec.message());
+    return Unexpected{"cannot " + std::string(what) + " " + listen + ": " + ec.message()};
   };
   s.acceptor.open(endpoint.protocol(), ec);
   if (ec) return fail("open a socket for");

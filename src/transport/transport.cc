@@ -70,13 +70,13 @@ Result<std::unique_ptr<ssl::context>, std::string> make_tls_context(const Transp
   const int set = !o.tls_cert.empty() + !o.tls_key.empty() + !o.tls_ca.empty();
   if (set == 0) return std::unique_ptr<ssl::context>();
   if (set != 3) {
-    return Unexpected(std::string(
-        "transport: peer TLS needs all of the certificate, the key and the CA file"));
+    return Unexpected{std::string(
+        "transport: peer TLS needs all of the certificate, the key and the CA file")};
   }
   auto ctx = std::make_unique<ssl::context>(ssl::context::tls);
   auto configured =
       tls::configure(ctx->native_handle(), tls::Role::kMutual, {o.tls_cert, o.tls_key, o.tls_ca});
-  if (!configured.ok()) return Unexpected("transport: " + configured.error());
+  if (!configured.ok()) return Unexpected{"transport: " + configured.error()};
   return ctx;
 }
 
@@ -824,38 +824,38 @@ Result<Ok, std::string> TcpTransport::start() {
   const TransportOptions& o = c.options;
   {
     std::lock_guard lock(c.mu);
-    if (c.started || c.stopping) return Unexpected(std::string("transport already started"));
+    if (c.started || c.stopping) return Unexpected{std::string("transport already started")};
   }
-  if (o.node_id == raft::kNoNode) return Unexpected(std::string("transport: node_id must be set"));
+  if (o.node_id == raft::kNoNode) return Unexpected{std::string("transport: node_id must be set")};
   if (o.cluster_id.empty() || o.cluster_id.size() > kMaxClusterIdBytes)
-    return Unexpected(std::string("transport: cluster_id must be 1..255 bytes"));
-  if (o.threads < 1) return Unexpected(std::string("transport: threads must be >= 1"));
+    return Unexpected{std::string("transport: cluster_id must be 1..255 bytes")};
+  if (o.threads < 1) return Unexpected{std::string("transport: threads must be >= 1")};
   if (o.max_frame_bytes == 0 || o.max_queue_frames == 0 || o.max_queue_bytes == 0 ||
       o.max_write_bytes == 0)
-    return Unexpected(std::string("transport: frame, queue and write limits must be positive"));
+    return Unexpected{std::string("transport: frame, queue and write limits must be positive")};
   if (o.backoff_initial_ms < 1 || o.backoff_max_ms < o.backoff_initial_ms)
-    return Unexpected(std::string("transport: need 1 <= backoff_initial_ms <= backoff_max_ms"));
+    return Unexpected{std::string("transport: need 1 <= backoff_initial_ms <= backoff_max_ms")};
   if (auto tls = make_tls_context(o); !tls.ok()) {
-    return Unexpected(tls.error());
+    return Unexpected{tls.error()};
   } else {
     c.tls = std::move(*tls);
   }
 
   auto hp = split_host_port(o.listen);
-  if (!hp) return Unexpected("transport: listen " + hp.error());
+  if (!hp) return Unexpected{"transport: listen " + hp.error()};
   error_code ec;
   tcp::resolver resolver(c.ioc);
   auto results = resolver.resolve(hp->host, hp->port,
                                   tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec || results.empty())
-    return Unexpected("transport: cannot resolve listen address \"" + o.listen +
-                      "\": " + ec.message());
+    return Unexpected{"transport: cannot resolve listen address \"" + o.listen +
+                      "\": " + ec.message()};
   const tcp::endpoint endpoint = results.begin()->endpoint();
   auto fail = [&](const char* what) -> Result<Ok, std::string> {
     error_code ignored;
     c.acceptor.close(ignored);
-    return Unexpected("transport: cannot " + std::string(what) + " " + o.listen + ": " +
-                      ec.message());
+    return Unexpected{"transport: cannot " + std::string(what) + " " + o.listen + ": " +
+                      ec.message()};
   };
   c.acceptor.open(endpoint.protocol(), ec);
   if (ec) return fail("open a socket for");
@@ -893,9 +893,9 @@ Result<Ok, std::string> TcpTransport::set_peers(const std::map<raft::NodeId, std
   Core& c = impl_->core;
   std::map<NodeId, HostPort> parsed;
   for (const auto& [id, address] : peers) {
-    if (id == raft::kNoNode) return Unexpected(std::string("transport: peer id 0 is invalid"));
+    if (id == raft::kNoNode) return Unexpected{std::string("transport: peer id 0 is invalid")};
     auto hp = split_host_port(address);
-    if (!hp) return Unexpected("transport: peer " + std::to_string(id) + ": " + hp.error());
+    if (!hp) return Unexpected{"transport: peer " + std::to_string(id) + ": " + hp.error()};
     parsed.emplace(id, std::move(hp).value());
   }
   std::vector<std::shared_ptr<Peer>> to_close, to_start;
