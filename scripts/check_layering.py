@@ -34,7 +34,6 @@ SERVER_CHAIN = [
     "routes",     # the route table: every route once, with permission, rate class, label
     "limit",      # token buckets and the middleware that applies them by route
     "auth",       # principals, grants, token verification, the route guard
-    "service",    # the native /api/v1 front-end over core (frontends/native to be)
     "telemetry",  # metrics, traces, health aggregation
     "frontends",  # protocol adapters over core: native, consul, nacos, apollo
     "webui",      # the console's embedded assets and /ui/ routes

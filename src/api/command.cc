@@ -93,6 +93,7 @@ bool decode_write(const Json& j, ConfigWrite& w, std::string& error) {
 
 /// The oldest format that can carry `body` (see kCommandFormatVersion).
 uint8_t format_version_of(const CommandBody& body) {
+  if (const auto* w = std::get_if<WriteConfigs>(&body); w && w->create_namespace) return 4;
   if (std::holds_alternative<CreateToken>(body) || std::holds_alternative<RevokeToken>(body) ||
       std::holds_alternative<AppendAudit>(body)) {
     return 3;
@@ -154,6 +155,7 @@ std::string encode_command(const Command& command) {
           j["type"] = "config.write";
           j["namespace"] = body.ns;
           j["batch"] = body.batch;
+          if (body.create_namespace) j["create_namespace"] = true;
           Json ops = Json::array();
           for (const auto& w : body.ops) ops.push_back(encode_write(w));
           j["ops"] = std::move(ops);
@@ -264,6 +266,11 @@ Result<Command, Error> decode_command(std::string_view bytes) {
     if (batch != j.end()) {
       if (!batch->is_boolean()) return bad("bad batch");
       b.batch = batch->get<bool>();
+    }
+    if (auto create = j.find("create_namespace"); create != j.end()) {
+      if (!create->is_boolean()) return bad("bad create_namespace");
+      if (version < 4) return bad("create_namespace needs format 4");
+      b.create_namespace = create->get<bool>();
     }
     auto ops = j.find("ops");
     if (ops == j.end() || !ops->is_array() || ops->empty()) return bad("missing ops");

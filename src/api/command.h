@@ -61,6 +61,9 @@ struct WriteConfigs {
   std::string ns;
   std::vector<ConfigWrite> ops;
   bool batch = false;
+  /// Creates the namespace (enabled, no description) when it does not exist, in the same
+  /// command: the protocol front-ends' writes (docs/compat.md), whose clients never create one.
+  bool create_namespace = false;
 };
 
 /// Writes a new version whose value equals `target_version`'s (history operation ROLLBACK).
@@ -155,10 +158,10 @@ struct Command {
 /// Current format version, the first byte of every encoded command. A reader accepts every
 /// version up to its own, so a later release can still apply an older log. Version 2 added
 /// TagVersion, CleanupVersions and the retention fields of UpdateNamespace; version 3 the token
-/// and audit commands. A command that uses none of them is still written as version 1 (only an
-/// optional `client_ip` member added), so that a node not yet upgraded keeps applying ordinary
-/// writes during a rolling upgrade.
-inline constexpr uint8_t kCommandFormatVersion = 3;
+/// and audit commands; version 4 WriteConfigs::create_namespace. A command that uses none of
+/// them is still written as version 1 (only an optional `client_ip` member added), so that a
+/// node not yet upgraded keeps applying ordinary writes during a rolling upgrade.
+inline constexpr uint8_t kCommandFormatVersion = 4;
 
 /// Bytes: one format-version byte followed by a JSON object. Deterministic for equal commands.
 std::string encode_command(const Command& command);

@@ -8,22 +8,14 @@
 #include "common/ids.h"
 #include "common/json.h"
 #include "common/time.h"
+#include "http/router.h"
+#include "routes/route.h"
 
 namespace cairn::auth {
 namespace {
 
 using api::Errc;
 using api::make_error;
-
-void reply_error(const http::Request& req, const http::Reply& reply, const api::Error& error,
-                 std::vector<std::pair<std::string, std::string>> headers = {}) {
-  http::Response res;
-  res.status = error.http_status();
-  res.headers = std::move(headers);
-  res.body = api::error_envelope(error, req.request_id.empty() ? new_uuid() : req.request_id,
-                                 wall_clock_ms() / 1000);
-  reply(std::move(res));
-}
 
 /// Every namespace a request names, where the handlers look for one: the `namespace` query
 /// parameter, the `{namespace}` or `{id}` path segment, and the policy's body member.
@@ -75,17 +67,30 @@ Result<Identity, api::Error> Authenticator::authenticate(const http::Request& re
   auto unauthorized = [](std::string why) {
     return Unexpected{make_error(Errc::kUnauthorized, std::move(why), "Authorization")};
   };
+  // Authorization: Bearer <token>, or where the route's protocol puts it (routes::TokenFrom).
+  const routes::TokenFrom from = req.route && routes::declared(*req.route)
+                                     ? routes::of(*req.route).token_from
+                                     : routes::TokenFrom{};
   const std::string* header = req.header("authorization");
-  if (!header) return unauthorized("missing Authorization: Bearer <token> header");
-  std::string_view h = *header;
+  std::optional<std::string_view> secret;
   constexpr std::string_view kScheme = "Bearer ";
-  if (h.size() <= kScheme.size() || h.substr(0, kScheme.size()) != kScheme) {
+  if (header && header->size() > kScheme.size() &&
+      header->compare(0, kScheme.size(), kScheme) == 0) {
+    secret = std::string_view(*header).substr(kScheme.size());
+  } else if (!from.header.empty() && req.header(from.header) && !req.header(from.header)->empty() &&
+             (header == nullptr || from.header == "authorization")) {
+    secret = *req.header(from.header);
+  } else if (auto q = from.query.empty() ? std::nullopt : req.query_param(from.query);
+             q && !q->empty() && header == nullptr) {
+    secret = *q;
+  }
+  if (!secret) {
+    if (!header) return unauthorized("missing Authorization: Bearer <token> header");
     return unauthorized("the Authorization header is not 'Bearer <token>'");
   }
-  std::string_view secret = h.substr(kScheme.size());
-  if (secret.size() > 256) return unauthorized("the token is malformed");
+  if (secret->size() > 256) return unauthorized("the token is malformed");
   // Comparing hashes: the time taken says nothing about the secret's characters.
-  std::string hash = hash_secret(secret);
+  std::string hash = hash_secret(*secret);
   if (constant_time_equal(hash, root_hash_)) {
     return Identity{"root", "root", {api::Grant{"", "cluster-admin"}}, 0};
   }
@@ -136,11 +141,12 @@ http::Middleware Authenticator::guard(
                     std::vector<std::pair<std::string, std::string>> headers = {}) {
       denied_.fetch_add(1, std::memory_order_relaxed);
       if (audit) {
-        audit(api::AuditEntry{wall_clock_ms(), actor, ip, req->method + " " + std::string(route.path_template), ns,
+        audit(api::AuditEntry{wall_clock_ms(), actor, ip,
+                              req->method + " " + std::string(route.path_template), ns,
                               std::string(req->query_param("key").value_or("")),
                               static_cast<int64_t>(error.code), req->request_id});
       }
-      reply_error(*req, reply, error, std::move(headers));
+      http::reply_error(*req, reply, error, std::move(headers));
     };
 
     int64_t retry_ms = 0;
@@ -156,8 +162,7 @@ http::Middleware Authenticator::guard(
       count_failure(ip);
       return deny(identity.error(), "", "", {{"WWW-Authenticate", R"(Bearer realm="cairn")"}});
     }
-    req->principal = identity->name;
-    req->visible_namespaces = identity->visible_patterns();
+    req->caller = identity->principal();
     if (identity->cluster_admin() || policy.access == RoutePolicy::Access::kAuthenticated) {
       return next(req, reply);
     }

@@ -51,7 +51,7 @@ class Authenticator {
   /// The router guard (http::Router::set_guard): public routes pass; otherwise the token must
   /// be valid (401/40101), the caller's address must not have spent its failed attempts
   /// (429/42902 with Retry-After), and the token must hold the route's permission on every
-  /// namespace the request names (403/40301). Sets req->principal and req->visible_namespaces.
+  /// namespace the request names (403/40301). Sets req->caller.
   /// `namespace_name` resolves a numeric namespace id; `audit` receives every denial.
   http::Middleware guard(std::function<std::optional<std::string>(int64_t)> namespace_name,
                          AuditSink audit);

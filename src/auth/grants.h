@@ -7,21 +7,17 @@
 #include <vector>
 
 #include "api/command.h"
+#include "api/principal.h"
 
 namespace cairn::auth {
 
-/// What a request needs, weakest first: each permission implies the ones before it
-/// (docs/security.md). kClusterAdmin is granted on no namespace in particular: it allows
-/// everything.
-enum class Permission { kRead = 1, kWrite = 2, kAdmin = 3, kClusterAdmin = 4 };
-
-std::optional<Permission> parse_permission(std::string_view text);
-std::string_view permission_name(Permission p);
-
-/// A namespace pattern of a grant: a namespace name (1–128 of [A-Za-z0-9._-]), optionally
-/// ending in '*' ("user-*"), or "*" alone.
-bool valid_pattern(std::string_view pattern);
-bool pattern_matches(std::string_view pattern, std::string_view ns);
+// Permissions and grant patterns are the core's (api/principal.h): the core checks every
+// operation against the caller's grants; the guard here checks the same grants per route.
+using api::parse_permission;
+using api::pattern_matches;
+using api::Permission;
+using api::permission_name;
+using api::valid_pattern;
 
 /// Who a request comes from, once its token is checked. Plain value.
 struct Identity {
@@ -30,12 +26,15 @@ struct Identity {
   std::vector<api::Grant> grants;
   int64_t expires_at_ms = 0;  // 0: never
 
-  bool cluster_admin() const;
+  bool cluster_admin() const { return api::grants_cluster_admin(grants); }
   /// Whether the grants allow `p` on namespace `ns`.
-  bool allows(std::string_view ns, Permission p) const;
-  /// The namespace patterns of every grant (any permission shows a namespace in lists); nullopt
-  /// when every namespace is visible.
-  std::optional<std::vector<std::string>> visible_patterns() const;
+  bool allows(std::string_view ns, Permission p) const { return api::grants_allow(grants, ns, p); }
+  /// The namespace patterns of every grant; nullopt when every namespace is visible.
+  std::optional<std::vector<std::string>> visible_patterns() const {
+    return api::grants_visible_patterns(grants);
+  }
+  /// The caller as the core sees it.
+  api::Principal principal() const { return api::Principal::with_grants(name, grants); }
 };
 
 }  // namespace cairn::auth

@@ -1,5 +1,8 @@
 #include "core/core.h"
 
+#include <type_traits>
+#include <variant>
+
 #include "common/json.h"
 
 namespace cairn::core {
@@ -10,8 +13,7 @@ using api::make_error;
 namespace {
 
 api::Error namespace_not_found(const std::string& ns) {
-  return make_error(Errc::kNamespaceNotFound, "namespace '" + ns + "' does not exist",
-                    "namespace");
+  return make_error(Errc::kNamespaceNotFound, "namespace '" + ns + "' does not exist", "namespace");
 }
 
 api::Error namespace_disabled(const std::string& ns) {
@@ -33,7 +35,9 @@ api::Error config_disabled(const std::string& ns, const std::string& key) {
 Core::Core(CoreOptions options, store::Store& store, cache::Index& index, Replicator& replicator)
     : options_(std::move(options)), store_(store), index_(index), replicator_(replicator) {}
 
-std::optional<api::Error> Core::readable_namespace(const std::string& ns) const {
+std::optional<api::Error> Core::readable_namespace(const api::Principal& caller,
+                                                   const std::string& ns) const {
+  if (auto denied = caller.check(ns, api::Permission::kRead)) return denied;
   std::optional<api::Error> error;
   bool found = index_.read_namespace(ns, [&](const cache::NamespaceEntry& e) {
     if (e.status == 0) error = namespace_disabled(ns);
@@ -42,8 +46,10 @@ std::optional<api::Error> Core::readable_namespace(const std::string& ns) const 
   return error;
 }
 
-std::optional<api::Error> Core::hidden_from_clients(const std::string& ns, const std::string& key,
+std::optional<api::Error> Core::hidden_from_clients(const api::Principal& caller,
+                                                    const std::string& ns, const std::string& key,
                                                     int64_t* current) const {
+  if (auto denied = caller.check(ns, api::Permission::kRead)) return denied;
   std::optional<api::Error> error;
   index_.read_namespace(ns, [&](const cache::NamespaceEntry& entry) {
     auto it = entry.configs.find(key);
@@ -57,14 +63,16 @@ std::optional<api::Error> Core::hidden_from_clients(const std::string& ns, const
   return error;
 }
 
-Result<ConfigValue, api::Error> Core::get_config(const GetConfig& request) const {
+Result<ConfigValue, api::Error> Core::get_config(const api::Principal& caller,
+                                                 const GetConfig& request) const {
   const std::string& ns = request.ns;
   const std::string& key = request.key;
+  if (auto denied = caller.check(ns, api::Permission::kRead)) return Unexpected{*denied};
   if (request.at) {
     if (request.version) {
       return Unexpected{make_error(Errc::kBadRequest, "give version or at, not both", "at")};
     }
-    if (auto hidden = hidden_from_clients(ns, key)) return Unexpected{*hidden};
+    if (auto hidden = hidden_from_clients(caller, ns, key)) return Unexpected{*hidden};
     auto row = store_.version_at(ns, key, request.at->last_ms());
     if (!row.ok()) return Unexpected{row.error()};
     return ConfigValue{ns, key, std::move(row->value), row->version, row->created_at_ms, {}};
@@ -132,16 +140,18 @@ Result<ConfigValue, api::Error> Core::older_version(const std::string& ns, const
               " versions this node keeps in memory, and its database is unavailable";
   }
   if (ring) {
-    return ConfigValue{ns, key, std::move(ring->value), ring->version, ring->created_at_ms,
-                       std::move(warning)};
+    return ConfigValue{
+        ns, key, std::move(ring->value), ring->version, ring->created_at_ms, std::move(warning)};
   }
   if (remote_json && remote_json->is_object() && remote_json->contains("value") &&
       (*remote_json)["version"] == wanted) {
     // The value's own text, not a re-serialisation: numbers keep their digits.
     auto raw = json_member_text(*remote, "value");
-    return ConfigValue{ns, key,
+    return ConfigValue{ns,
+                       key,
                        raw ? compact_json_text(*raw) : dump_compact((*remote_json)["value"]),
-                       wanted, remote_json->value("created_at_ms", int64_t{0}),
+                       wanted,
+                       remote_json->value("created_at_ms", int64_t{0}),
                        std::move(warning)};
   }
   auto row = store_.get_version(ns, key, wanted);
@@ -153,12 +163,13 @@ Result<ConfigValue, api::Error> Core::older_version(const std::string& ns, const
   if (options_.version_filled) {
     options_.version_filled(ns, key, row->version, row->value, row->created_at_ms);
   }
-  return ConfigValue{ns, key, std::move(row->value), row->version, row->created_at_ms,
-                     std::move(warning)};
+  return ConfigValue{
+      ns, key, std::move(row->value), row->version, row->created_at_ms, std::move(warning)};
 }
 
-Result<KeyValues, api::Error> Core::get_keys(const std::string& ns,
+Result<KeyValues, api::Error> Core::get_keys(const api::Principal& caller, const std::string& ns,
                                              const std::vector<std::string>& keys) const {
+  if (auto denied = caller.check(ns, api::Permission::kRead)) return Unexpected{*denied};
   std::optional<api::Error> error;
   KeyValues out;
   out.ns = ns;
@@ -181,8 +192,10 @@ Result<KeyValues, api::Error> Core::get_keys(const std::string& ns,
   return out;
 }
 
-Result<NamespaceValues, api::Error> Core::get_namespace(const std::string& ns,
+Result<NamespaceValues, api::Error> Core::get_namespace(const api::Principal& caller,
+                                                        const std::string& ns,
                                                         const std::optional<Instant>& at) const {
+  if (auto denied = caller.check(ns, api::Permission::kRead)) return Unexpected{*denied};
   std::optional<api::Error> error;
   NamespaceValues out;
   out.ns = ns;
@@ -216,34 +229,52 @@ Result<NamespaceValues, api::Error> Core::get_namespace(const std::string& ns,
 }
 
 Result<store::Page<store::VersionRow>, api::Error> Core::versions(
-    const std::string& ns, const std::string& key, const store::PageRequest& page) const {
+    const api::Principal& caller, const std::string& ns, const std::string& key,
+    const store::PageRequest& page) const {
+  if (auto denied = caller.check(ns, api::Permission::kRead)) return Unexpected{*denied};
   return store_.versions(ns, key, page);
 }
 
-Result<store::VersionRow, api::Error> Core::version(const std::string& ns, const std::string& key,
+Result<store::VersionRow, api::Error> Core::version(const api::Principal& caller,
+                                                    const std::string& ns, const std::string& key,
                                                     int64_t version) const {
+  if (auto denied = caller.check(ns, api::Permission::kRead)) return Unexpected{*denied};
   return store_.get_version(ns, key, version);
 }
 
 Result<store::Page<store::HistoryRow>, api::Error> Core::history(
-    const std::string& ns, const std::string& key, const store::PageRequest& page) const {
+    const api::Principal& caller, const std::string& ns, const std::string& key,
+    const store::PageRequest& page) const {
+  if (auto denied = caller.check(ns, api::Permission::kRead)) return Unexpected{*denied};
   return store_.history(ns, key, page);
 }
 
 Result<store::Page<store::ConfigRow>, api::Error> Core::list_configs(
-    const store::ConfigFilter& filter, const store::PageRequest& page) const {
+    const api::Principal& caller, store::ConfigFilter filter,
+    const store::PageRequest& page) const {
+  if (filter.ns) {
+    if (auto denied = caller.check(*filter.ns, api::Permission::kRead)) return Unexpected{*denied};
+  }
+  filter.visible = caller.visible_patterns();
   return store_.list_configs(filter, page);
 }
 
 Result<store::Page<store::NamespaceRow>, api::Error> Core::list_namespaces(
-    const store::NamespaceFilter& filter, const store::PageRequest& page) const {
+    const api::Principal& caller, store::NamespaceFilter filter,
+    const store::PageRequest& page) const {
+  filter.visible = caller.visible_patterns();
   return store_.list_namespaces(filter, page);
 }
 
-Result<std::vector<store::TokenRow>, api::Error> Core::tokens() const { return store_.tokens(); }
+Result<std::vector<store::TokenRow>, api::Error> Core::tokens(const api::Principal& caller) const {
+  if (auto denied = caller.check_cluster_admin()) return Unexpected{*denied};
+  return store_.tokens();
+}
 
-Result<store::Page<store::AuditRow>, api::Error> Core::audit(const store::AuditFilter& filter,
+Result<store::Page<store::AuditRow>, api::Error> Core::audit(const api::Principal& caller,
+                                                             const store::AuditFilter& filter,
                                                              const store::PageRequest& page) const {
+  if (auto denied = caller.check_cluster_admin()) return Unexpected{*denied};
   return store_.audit(filter, page);
 }
 
@@ -259,7 +290,43 @@ Result<Ok, api::Error> Core::ping() const { return store_.ping(); }
 
 std::string Core::checksum() const { return store_.checksum(); }
 
-void Core::submit(api::Command command, Replicator::Done done) {
+std::optional<api::Error> Core::may_submit(const api::Principal& caller,
+                                           const api::Command& command) const {
+  using api::Permission;
+  if (!caller.restricted) return std::nullopt;
+  // A namespace named by id: checked under its name (an unknown id is the apply's 40402).
+  auto on_id = [&](int64_t id, Permission p) -> std::optional<api::Error> {
+    auto name = index_.namespace_name(id);
+    return name ? caller.check(*name, p) : std::nullopt;
+  };
+  return std::visit(
+      [&](const auto& body) -> std::optional<api::Error> {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, api::CreateNamespace>) {
+          return caller.check(body.name, Permission::kAdmin);
+        } else if constexpr (std::is_same_v<T, api::UpdateNamespace> ||
+                             std::is_same_v<T, api::DeleteNamespace>) {
+          return on_id(body.id, Permission::kAdmin);
+        } else if constexpr (std::is_same_v<T, api::WriteConfigs> ||
+                             std::is_same_v<T, api::RollbackConfig>) {
+          return caller.check(body.ns, Permission::kWrite);
+        } else if constexpr (std::is_same_v<T, api::TagVersion>) {
+          return caller.check(body.ns, Permission::kAdmin);
+        } else if constexpr (std::is_same_v<T, api::CleanupVersions>) {
+          if (body.ns) return caller.check(*body.ns, Permission::kAdmin);
+          return caller.check_cluster_admin("every namespace: ");
+        } else {
+          // Tokens, the audit log and the member address book.
+          return caller.check_cluster_admin();
+        }
+      },
+      command.body);
+}
+
+void Core::submit(const api::Principal& caller, api::Command command, Replicator::Done done) {
+  if (auto denied = may_submit(caller, command)) {
+    return done(api::CommandResult::failure(*denied));
+  }
   replicator_.propose(std::move(command), std::move(done));
 }
 

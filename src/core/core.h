@@ -15,6 +15,7 @@
 #include "api/command.h"
 #include "api/errors.h"
 #include "api/outcome.h"
+#include "api/principal.h"
 #include "cache/index.h"
 #include "cache/probe.h"
 #include "cache/version_ring.h"
@@ -84,7 +85,7 @@ struct KeyValues {
 struct NamespaceValues {
   std::string ns;
   std::vector<std::pair<std::string, std::string>> configs;
-  uint64_t revision = 0;       // the namespace's last change (until `at`)
+  uint64_t revision = 0;  // the namespace's last change (until `at`)
   int64_t updated_at_ms = 0;
   std::optional<int64_t> at_ms;          // the instant asked, when one was
   std::vector<std::string> unavailable;  // at an instant: keys pruned by retention since
@@ -94,6 +95,13 @@ struct NamespaceValues {
 /// from the version ring, the Redis tier, then SQLite; writes go through the Replicator as
 /// commands and answer with their typed outcome.
 ///
+/// Every operation takes the caller (api::Principal) and checks what the data needs: read on a
+/// namespace to read it, write to change its configs, admin to change the namespace or its
+/// versions' tags and retention, cluster-admin for tokens, audit and every-namespace cleanups
+/// (403/40301 otherwise, worded as the auth guard words it). A route may demand more
+/// (routes/table.h); no front-end can get less. Lists show only the namespaces the caller's
+/// grants name.
+///
 /// Lifetime: borrows the store, index and replicator, which must outlive it. Threads: every
 /// method may be called from any thread concurrently.
 class Core {
@@ -101,37 +109,50 @@ class Core {
   Core(CoreOptions options, store::Store& store, cache::Index& index, Replicator& replicator);
 
   // ---- client reads (seed §3.8.3) ----
-  Result<ConfigValue, api::Error> get_config(const GetConfig& request) const;
+  Result<ConfigValue, api::Error> get_config(const api::Principal& caller,
+                                             const GetConfig& request) const;
   /// `keys` without duplicates; 1..api::kMaxBatchOperations of them.
-  Result<KeyValues, api::Error> get_keys(const std::string& ns,
+  Result<KeyValues, api::Error> get_keys(const api::Principal& caller, const std::string& ns,
                                          const std::vector<std::string>& keys) const;
-  Result<NamespaceValues, api::Error> get_namespace(const std::string& ns,
+  Result<NamespaceValues, api::Error> get_namespace(const api::Principal& caller,
+                                                    const std::string& ns,
                                                     const std::optional<Instant>& at) const;
-  /// Why a client may not read or watch namespace `ns` (absent or disabled: 40402), or nullopt.
-  std::optional<api::Error> readable_namespace(const std::string& ns) const;
-  /// Why ns/key must not be shown to a client (disabled namespace: 40402, disabled config:
-  /// 40403), or nullopt. `current` (optional) gets the key's current version, 0 when none.
-  std::optional<api::Error> hidden_from_clients(const std::string& ns, const std::string& key,
+  /// Why `caller` may not read or watch namespace `ns` (40301; absent or disabled: 40402), or
+  /// nullopt.
+  std::optional<api::Error> readable_namespace(const api::Principal& caller,
+                                               const std::string& ns) const;
+  /// Why ns/key must not be shown to `caller` (40301; disabled namespace: 40402, disabled
+  /// config: 40403), or nullopt. `current` (optional) gets the key's current version, 0 when
+  /// none.
+  std::optional<api::Error> hidden_from_clients(const api::Principal& caller, const std::string& ns,
+                                                const std::string& key,
                                                 int64_t* current = nullptr) const;
 
   // ---- versions and history (SQLite; seed §3.8.5) ----
-  Result<store::Page<store::VersionRow>, api::Error> versions(
-      const std::string& ns, const std::string& key, const store::PageRequest& page) const;
-  Result<store::VersionRow, api::Error> version(const std::string& ns, const std::string& key,
-                                                int64_t version) const;
-  Result<store::Page<store::HistoryRow>, api::Error> history(
-      const std::string& ns, const std::string& key, const store::PageRequest& page) const;
+  Result<store::Page<store::VersionRow>, api::Error> versions(const api::Principal& caller,
+                                                              const std::string& ns,
+                                                              const std::string& key,
+                                                              const store::PageRequest& page) const;
+  Result<store::VersionRow, api::Error> version(const api::Principal& caller, const std::string& ns,
+                                                const std::string& key, int64_t version) const;
+  Result<store::Page<store::HistoryRow>, api::Error> history(const api::Principal& caller,
+                                                             const std::string& ns,
+                                                             const std::string& key,
+                                                             const store::PageRequest& page) const;
 
-  // ---- lists (admin) ----
+  // ---- lists (admin): only the namespaces `caller` may see ----
   Result<store::Page<store::ConfigRow>, api::Error> list_configs(
-      const store::ConfigFilter& filter, const store::PageRequest& page) const;
+      const api::Principal& caller, store::ConfigFilter filter,
+      const store::PageRequest& page) const;
   Result<store::Page<store::NamespaceRow>, api::Error> list_namespaces(
-      const store::NamespaceFilter& filter, const store::PageRequest& page) const;
+      const api::Principal& caller, store::NamespaceFilter filter,
+      const store::PageRequest& page) const;
 
-  // ---- tokens and audit (docs/security.md) ----
+  // ---- tokens and audit (docs/security.md): cluster-admin ----
   /// Every token (never a secret), revoked and expired ones included.
-  Result<std::vector<store::TokenRow>, api::Error> tokens() const;
-  Result<store::Page<store::AuditRow>, api::Error> audit(const store::AuditFilter& filter,
+  Result<std::vector<store::TokenRow>, api::Error> tokens(const api::Principal& caller) const;
+  Result<store::Page<store::AuditRow>, api::Error> audit(const api::Principal& caller,
+                                                         const store::AuditFilter& filter,
                                                          const store::PageRequest& page) const;
 
   /// The id of the namespace named `name`, from the index.
@@ -152,8 +173,12 @@ class Core {
 
   // ---- writes ----
   /// Replicates `command` and calls `done` with what applying it produced (on success the
-  /// typed outcome, api::CommandResult::outcome), once, on any thread.
-  void submit(api::Command command, Replicator::Done done);
+  /// typed outcome, api::CommandResult::outcome), once, on any thread. A caller without the
+  /// permission the command needs gets 40301 at once (from this thread), nothing replicated.
+  void submit(const api::Principal& caller, api::Command command, Replicator::Done done);
+  /// Why `caller` may not submit `command` (40301), or nullopt.
+  std::optional<api::Error> may_submit(const api::Principal& caller,
+                                       const api::Command& command) const;
 
   const CoreOptions& options() const { return options_; }
 

@@ -29,9 +29,20 @@ bool is_param(std::string_view segment) {
   return segment.size() >= 2 && segment.front() == '{' && segment.back() == '}';
 }
 
+/// "{name...}": the rest of the path (last segment of a template only).
+bool is_tail(std::string_view segment) {
+  return is_param(segment) && segment.size() > 5 && segment.substr(segment.size() - 4) == "...}";
+}
+
+std::string_view param_name(std::string_view segment) {
+  return segment.substr(1, segment.size() - (is_tail(segment) ? 5 : 2));
+}
+
 bool matches(const std::vector<std::string>& segments, const std::vector<std::string_view>& path) {
-  if (segments.size() != path.size()) return false;
+  const bool tail = !segments.empty() && is_tail(segments.back());
+  if (tail ? path.size() < segments.size() : segments.size() != path.size()) return false;
   for (size_t i = 0; i < segments.size(); ++i) {
+    if (tail && i + 1 == segments.size()) break;  // any rest, empty included
     if (is_param(segments[i])) {
       if (path[i].empty()) return false;
     } else if (segments[i] != path[i]) {
@@ -48,26 +59,45 @@ bool more_specific(const std::vector<std::string>& a, const std::vector<std::str
     bool pa = is_param(a[i]);
     bool pb = is_param(b[i]);
     if (pa != pb) return !pa;
+    bool ta = is_tail(a[i]);
+    bool tb = is_tail(b[i]);
+    if (ta != tb) return !ta;  // one segment is more specific than the rest of the path
   }
   return false;
 }
 
-void reply_error(const Request& req, const Reply& reply, int status, api::Error error,
-                 std::vector<std::pair<std::string, std::string>> headers = {}) {
+}  // namespace
+
+Response error_response(const Request& req, const api::Error& error, int status,
+                        std::string_view extra) {
   Response res;
-  res.status = status;
-  res.headers = std::move(headers);
+  res.status = status ? status : error.http_status();
+  if (req.error_renderer) {
+    req.error_renderer(req, error, res);
+    return res;
+  }
   const std::string request_id = req.request_id.empty() ? new_uuid() : req.request_id;
-  res.body = api::error_envelope(error, request_id, wall_clock_ms() / 1000);
+  res.body = api::error_envelope(error, request_id, wall_clock_ms() / 1000, extra);
+  return res;
+}
+
+void reply_error(const Request& req, const Reply& reply, const api::Error& error,
+                 std::vector<std::pair<std::string, std::string>> headers, int status) {
+  Response res = error_response(req, error, status);
+  for (auto& h : headers) res.headers.push_back(std::move(h));
   reply(std::move(res));
 }
 
-}  // namespace
-
 Router::Router(std::function<bool(const Route&)> declared) : declared_(std::move(declared)) {}
 
-void Router::add(const Route& route, Handler handler) {
+void Router::add(const Route& route, Handler handler, ErrorRenderer error_renderer) {
   const std::string name = std::string(route.method) + " " + std::string(route.path_template);
+  for (std::string_view s : split_path(route.path_template)) {
+    if (is_tail(s) &&
+        s.data() + s.size() != route.path_template.data() + route.path_template.size()) {
+      throw std::logic_error("route " + name + ": a {name...} segment must come last");
+    }
+  }
   if (declared_ && !declared_(route)) {
     throw std::logic_error("route " + name + " is not in the route table (routes/table.h)");
   }
@@ -80,6 +110,7 @@ void Router::add(const Route& route, Handler handler) {
   entry.route = &route;
   for (std::string_view s : split_path(route.path_template)) entry.segments.emplace_back(s);
   entry.handler = std::move(handler);
+  entry.error_renderer = error_renderer;
   entries_.push_back(std::move(entry));
 }
 
@@ -101,9 +132,16 @@ void Router::resolve(Request& req) const {
   req.path_params.clear();
   if (best) {
     req.route = req.path_route = best->route;
+    req.error_renderer = best->error_renderer;
     for (size_t i = 0; i < best->segments.size(); ++i) {
       const std::string& s = best->segments[i];
-      if (is_param(s)) req.path_params.emplace_back(s.substr(1, s.size() - 2), path[i]);
+      if (!is_param(s)) continue;
+      // A tail is the rest of req.path from its segment on ("a/b/" stays "a/b/").
+      std::string_view value =
+          is_tail(s)
+              ? std::string_view(path[i].data(), req.path.data() + req.path.size() - path[i].data())
+              : path[i];
+      req.path_params.emplace_back(std::string(param_name(s)), std::string(value));
     }
     return;
   }
@@ -113,6 +151,7 @@ void Router::resolve(Request& req) const {
     if (matches(e.segments, path) && (!any || more_specific(e.segments, any->segments))) any = &e;
   }
   req.path_route = any ? any->route : nullptr;
+  req.error_renderer = any ? any->error_renderer : nullptr;
 }
 
 const Router::Entry* Router::entry_of(const Request& req) const {
@@ -159,8 +198,8 @@ void Router::dispatch(const RequestPtr& req, const Reply& reply) const {
     allowed.insert(get + 1, "HEAD");
   }
   if (allowed.empty()) {
-    reply_error(*req, reply, 404,
-                api::make_error(api::Errc::kNotFound, "no route for path " + req->path));
+    reply_error(*req, reply,
+                api::make_error(api::Errc::kNotFound, "no route for path " + req->path), {}, 404);
     return;
   }
   std::string allow;
@@ -168,11 +207,11 @@ void Router::dispatch(const RequestPtr& req, const Reply& reply) const {
     if (!allow.empty()) allow += ", ";
     allow += m;
   }
-  reply_error(*req, reply, 405,
+  reply_error(*req, reply,
               api::make_error(api::Errc::kMethodNotAllowed,
                               "method " + std::string(req->wire_method()) + " not allowed for " +
                                   req->path + "; allowed: " + allow),
-              {{"Allow", allow}});
+              {{"Allow", allow}}, 405);
 }
 
 Handler Router::as_handler() const {

@@ -7,10 +7,23 @@
 
 namespace cairn::http {
 
-/// Maps (method, path template) to handlers. Templates are literal segments and `{name}`
-/// segments that match one non-empty path segment ("/api/v1/admin/namespace/{id}"). A trailing
+/// The answer to `error` for `req`: `status` (0: the error code's), worded by the route's
+/// front-end (Request::error_renderer) or else as the native envelope with `extra` members
+/// (a JSON object's text, or ""). Every answer given before or instead of a handler (404, 405,
+/// the auth guard, rate limits) is built here, so a protocol front-end's clients read errors in
+/// their own protocol's style.
+Response error_response(const Request& req, const api::Error& error, int status = 0,
+                        std::string_view extra = {});
+void reply_error(const Request& req, const Reply& reply, const api::Error& error,
+                 std::vector<std::pair<std::string, std::string>> headers = {}, int status = 0);
+
+/// Maps (method, path template) to handlers. Templates are literal segments, `{name}`
+/// segments that match one non-empty path segment ("/api/v1/admin/namespace/{id}") and, last
+/// only, a `{name...}` segment that matches the rest of the path, empty or several segments
+/// ("/v1/kv/{key...}": "/v1/kv/" gives key "", "/v1/kv/a/b/" gives "a/b/"). A trailing
 /// slash makes a distinct path ("/a/" does not match "/a"). When several templates match, the
-/// one with a literal where the others have a parameter wins ("/ns/list" over "/ns/{id}").
+/// one with a literal where the others have a parameter wins ("/ns/list" over "/ns/{id}"), and
+/// a one-segment parameter wins over a rest-of-path one.
 /// Routes are added before the server starts; resolve() and dispatch() are then called
 /// concurrently from the io threads (read-only).
 class Router {
@@ -23,7 +36,9 @@ class Router {
   /// Serves `route` with `handler`. `route` must outlive the router and every request it routes
   /// (a constant of routes/table.h). Throws std::logic_error for a route `declared` refuses or
   /// one added twice: both are programming errors, found when the server starts.
-  void add(const Route& route, Handler handler);
+  /// `error_renderer` words the errors answered for this route before or instead of its
+  /// handler (see error_response); null: the native envelope.
+  void add(const Route& route, Handler handler, ErrorRenderer error_renderer = nullptr);
 
   /// Sets req.route, req.path_route and req.path_params for (req.method, req.path).
   void resolve(Request& req) const;
@@ -56,6 +71,7 @@ class Router {
     const Route* route;
     std::vector<std::string> segments;
     Handler handler;
+    ErrorRenderer error_renderer = nullptr;
   };
   /// The entry serving req.route when the request was resolved against these routes.
   const Entry* entry_of(const Request& req) const;

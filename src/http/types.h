@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "api/principal.h"
+
 namespace cairn::http {
 
 /// Tells a handler that holds a request (a long-poll watch, a stream) that nobody waits for the
@@ -42,6 +44,15 @@ struct Route {
   std::string_view path_template;  // "/api/v1/admin/namespace/{id}"
 };
 
+struct Request;
+struct Response;
+
+/// How a protocol front-end words an error answered for one of its routes before or instead of
+/// its handler (Router::add, error_response): fills `res.body`, `res.content_type` and
+/// headers, and may change `res.status` (set from the error's code). A plain function: no
+/// state, any thread.
+using ErrorRenderer = void (*)(const Request& req, const api::Error& error, Response& res);
+
 /// A parsed HTTP request, independent of Beast so that handlers never include Beast headers.
 /// Created by the server on an io thread; shared (RequestPtr) so handlers that answer later
 /// (replication, watches) can keep it alive. Middleware may set the fields marked "set by".
@@ -61,14 +72,15 @@ struct Request {
   /// Set with `route`: a route whose template matches the path, for any method. `route` when
   /// that is set; a route of another method on a 405; null on a 404.
   const Route* path_route = nullptr;
+  /// Set with `route` (or `path_route`): how errors for it are worded (error_response).
+  ErrorRenderer error_renderer = nullptr;
   std::string body;
   std::string remote_address;  // "ip:port" of the peer
   std::string request_id;      // set by the request-id middleware
   std::string traceparent;     // set by the request-id middleware (W3C trace context)
-  /// Set by the auth guard (docs/security.md): the caller's name, the operator of its writes
-  /// (empty: auth is off), and the namespace patterns it may see in lists (nullopt: all).
-  std::string principal;
-  std::optional<std::vector<std::string>> visible_namespaces;
+  /// Set by the auth guard (docs/security.md): who calls, as the core checks it (its name is
+  /// the operator of its writes). Unrestricted with an empty name while auth is off.
+  api::Principal caller = api::Principal::unrestricted();
   int64_t received_monotonic_ms = 0;
   /// Fired when the client hangs up while the request waits for its Reply (or stream).
   std::shared_ptr<Cancellation> cancellation = std::make_shared<Cancellation>();

@@ -7,6 +7,7 @@
 #include "api/envelope.h"
 #include "api/errors.h"
 #include "common/time.h"
+#include "http/router.h"
 #include "limit/classify.h"
 #include "routes/route.h"
 
@@ -48,9 +49,7 @@ http::Response rejection(const http::Request& req, RequestClass c, const std::st
   const std::string extra = R"({"retry_after":)" + std::to_string(retry_after) + R"(,"limit":)" +
                             rate_text(d.limit) + R"(,"remaining":)" + std::to_string(d.remaining) +
                             R"(,"reset":)" + std::to_string(reset) + "}";
-  http::Response res;
-  res.status = error.http_status();
-  res.body = api::error_envelope(error, req.request_id, now_s, extra);
+  http::Response res = http::error_response(req, error, 0, extra);
   res.headers.emplace_back("Retry-After", std::to_string(retry_after));
   res.headers.emplace_back("X-RateLimit-Limit", rate_text(d.burst));
   res.headers.emplace_back("X-RateLimit-Remaining", std::to_string(d.remaining));
@@ -63,10 +62,14 @@ http::Response rejection(const http::Request& req, RequestClass c, const std::st
 std::optional<RequestClass> request_class(const http::Request& req) {
   if (!req.route) return std::nullopt;
   switch (routes::of(*req.route).rate) {
-    case routes::RateClass::kNone: return std::nullopt;
-    case routes::RateClass::kRead: return RequestClass::kRead;
-    case routes::RateClass::kWrite: return RequestClass::kWrite;
-    case routes::RateClass::kAdmin: return RequestClass::kAdmin;
+    case routes::RateClass::kNone:
+      return std::nullopt;
+    case routes::RateClass::kRead:
+      return RequestClass::kRead;
+    case routes::RateClass::kWrite:
+      return RequestClass::kWrite;
+    case routes::RateClass::kAdmin:
+      return RequestClass::kAdmin;
   }
   return std::nullopt;
 }
@@ -80,8 +83,8 @@ std::string client_id_of(const http::Request& req) {
   if (const std::string* auth = req.header("authorization");
       auth && auth->size() > 7 && auth->compare(0, 7, "Bearer ") == 0) {
     char hex[17];
-    std::snprintf(hex, sizeof hex, "%016zx", std::hash<std::string_view>{}(
-                                                 std::string_view(*auth).substr(7)));
+    std::snprintf(hex, sizeof hex, "%016zx",
+                  std::hash<std::string_view>{}(std::string_view(*auth).substr(7)));
     return std::string("token:") + hex;
   }
   return std::string(host_of(req.remote_address));

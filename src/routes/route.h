@@ -30,11 +30,29 @@ enum class NoNamespace : uint8_t {
 /// The limiter's buckets are limit::RequestClass; limit/middleware.cc maps one to the other.
 enum class RateClass : uint8_t { kNone, kRead, kWrite, kAdmin };
 
+/// What serving a route does to the node's state, for the layers that treat requests by kind
+/// rather than by path: a follower sends kWrite requests to the leader (docs/cluster.md) and a
+/// node whose database is down refuses them, while kClientRead answers may be served stale and
+/// are then marked degraded (docs/observability.md).
+enum class Effect : uint8_t {
+  kNone,        // neither: lists, health, watches, the console, …
+  kClientRead,  // a client read of config values (stale reads allowed, marked degraded)
+  kWrite,       // a change: replicated through the leader
+};
+
 /// Where a namespace permission finds the namespaces a request names, besides the `namespace`
 /// query parameter and the `{namespace}` / `{id}` path segment.
 struct NamespaceRule {
   std::string_view body_field = "namespace";  // "name" when creating a namespace
   NoNamespace absent = NoNamespace::kHandlerRejects;
+};
+
+/// Where a protocol front-end's clients send their token besides `Authorization: Bearer`
+/// (docs/compat.md): a header (lower-case name; "authorization" takes its raw value when it is
+/// not a Bearer one) and a query parameter. Empty: not there.
+struct TokenFrom {
+  std::string_view header;  // "x-consul-token"
+  std::string_view query;   // "token", "accessToken"
 };
 
 /// One route of the API, declared once in routes/table.h: its method and path template (what
@@ -44,8 +62,10 @@ struct NamespaceRule {
 struct Route : http::Route {
   Permission permission = Permission::kClusterAdmin;
   RateClass rate = RateClass::kNone;
+  Effect effect = Effect::kNone;
   std::string_view label;
   NamespaceRule ns = {};  // kRead, kWrite and kAdmin only
+  TokenFrom token_from = {};
 };
 
 /// Whether `route` is one of the table's declarations (routes/table.h). The server's router

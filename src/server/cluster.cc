@@ -3,18 +3,18 @@
 #include <spdlog/spdlog.h>
 
 #include "common/json.h"
-#include "server/degraded.h"
 #include "common/time.h"
+#include "frontends/native/request.h"
 #include "routes/table.h"
-#include "service/request.h"
+#include "server/degraded.h"
 #include "telemetry/telemetry.h"
 
 namespace cairn::server {
 
 using api::Errc;
 using api::make_error;
-using service::reply_error;
-using service::reply_ok;
+using native::reply_error;
+using native::reply_ok;
 
 namespace {
 
@@ -74,28 +74,27 @@ http::Middleware ClusterApi::middleware() {
 void ClusterApi::forward(const http::RequestPtr& req, const http::Reply& reply) {
   if (req->header(kForwardedHeader)) {
     // Forwarded to us, but we are not the leader (any more): no second hop.
-    return reply_error(reply, *req,
-                       make_error(Errc::kNotLeader, "the forwarding target is no longer the leader"));
+    return reply_error(
+        reply, *req, make_error(Errc::kNotLeader, "the forwarding target is no longer the leader"));
   }
   const std::string leader = raft_.leader_http();
   if (leader.empty()) {
     const auto leader_id = raft_.view().status.leader;
     return reply_error(
         reply, *req,
-        make_error(Errc::kNotLeader,
-                   leader_id ? "leader is node " + std::to_string(leader_id) +
-                                   ", whose HTTP address this node does not know"
-                             : "no leader is known right now; retry shortly"));
+        make_error(Errc::kNotLeader, leader_id ? "leader is node " + std::to_string(leader_id) +
+                                                     ", whose HTTP address this node does not know"
+                                               : "no leader is known right now; retry shortly"));
   }
   // The client span of the hop; the leader's server span becomes its child.
-  auto span = std::make_shared<telemetry::ChildSpan>("forward to leader",
-                                                     telemetry::SpanKind::kClient);
+  auto span =
+      std::make_shared<telemetry::ChildSpan>("forward to leader", telemetry::SpanKind::kClient);
   span->attribute("cairn.leader", leader);
   forwarder_->forward(
       *req, leader,
       {{"X-Request-ID", req->request_id},
-       {"traceparent", span->active() ? telemetry::format_traceparent(span->context().ctx)
-                                      : req->traceparent},
+       {"traceparent",
+        span->active() ? telemetry::format_traceparent(span->context().ctx) : req->traceparent},
        {"X-Cairn-Forwarded", node_id_}},
       [req, reply, leader, span](std::optional<http::Response> res, std::string error, bool sent) {
         if (!res || res->status >= 500) span->set_error();
@@ -108,15 +107,15 @@ void ClusterApi::forward(const http::RequestPtr& req, const http::Reply& reply) 
                                           "retrying"));
         }
         if (!res) {
-          return reply_error(reply, *req,
-                             make_error(Errc::kNotLeader, "cannot reach the leader at " + leader +
-                                                              ": " + error));
+          return reply_error(
+              reply, *req,
+              make_error(Errc::kNotLeader, "cannot reach the leader at " + leader + ": " + error));
         }
         reply(std::move(*res));
       });
 }
 
-service::ServiceOptions::Component ClusterApi::health_component() const {
+native::ServiceOptions::Component ClusterApi::health_component() const {
   RaftView v = raft_.view();
   const bool cut_off = v.status.role != raft::Role::leader &&
                        monotonic_ms() - v.last_leader_contact_ms > stale_read_bound_ms_;
@@ -177,7 +176,7 @@ void ClusterApi::status(const http::RequestPtr& req, const http::Reply& reply) {
 }
 
 void ClusterApi::transfer(const http::RequestPtr& req, const http::Reply& reply) {
-  auto body = service::body_object(*req);
+  auto body = native::body_object(*req);
   if (!body.ok()) return reply_error(reply, *req, body.error());
   auto to = body->contains("to") ? parse_id((*body)["to"]) : std::nullopt;
   if (!to) {
@@ -191,18 +190,18 @@ void ClusterApi::transfer(const http::RequestPtr& req, const http::Reply& reply)
 }
 
 void ClusterApi::add_member(const http::RequestPtr& req, const http::Reply& reply) {
-  auto body = service::body_object(*req);
+  auto body = native::body_object(*req);
   if (!body.ok()) return reply_error(reply, *req, body.error());
   auto id = body->contains("id") ? parse_id((*body)["id"]) : std::nullopt;
   if (!id) return reply_error(reply, *req, make_error(Errc::kBadRequest, "id must be >= 1", "id"));
-  auto peer = service::string_field(*body, "peer");
+  auto peer = native::string_field(*body, "peer");
   if (!peer.ok()) return reply_error(reply, *req, peer.error());
-  auto http_address = service::string_field(*body, "http");
+  auto http_address = native::string_field(*body, "http");
   if (!http_address.ok()) return reply_error(reply, *req, http_address.error());
   if (raft_.view().status.conf.contains(*id)) {
-    return reply_error(reply, *req,
-                       make_error(Errc::kConflict, "node " + std::to_string(*id) +
-                                                       " is already a member", "id"));
+    return reply_error(
+        reply, *req,
+        make_error(Errc::kConflict, "node " + std::to_string(*id) + " is already a member", "id"));
   }
   // First the addresses, through the log (every node learns them), then the learner; the
   // leader of the day promotes it once it has caught up.
@@ -211,9 +210,10 @@ void ClusterApi::add_member(const http::RequestPtr& req, const http::Reply& repl
       new_id, MemberAddress{*peer, *http_address}, false,
       [this, req, reply, new_id](Result<Ok, std::string> r) {
         if (!r.ok()) {
-          return reply_error(reply, *req, make_error(Errc::kRaft, "recording the addresses of node " +
-                                                                      std::to_string(new_id) +
-                                                                      " failed: " + r.error()));
+          return reply_error(
+              reply, *req,
+              make_error(Errc::kRaft, "recording the addresses of node " + std::to_string(new_id) +
+                                          " failed: " + r.error()));
         }
         raft::ConfChange change{raft::ConfChangeType::add_learner, new_id};
         raft_.change_membership(change, [req, reply, new_id](Result<Ok, std::string> added) {
@@ -232,24 +232,24 @@ void ClusterApi::remove_member(const http::RequestPtr& req, const http::Reply& r
     id = std::stoull(std::string(*text));
   } catch (const std::exception&) {
   }
-  if (id == 0) return reply_error(reply, *req, make_error(Errc::kBadRequest, "bad member id", "id"));
+  if (id == 0)
+    return reply_error(reply, *req, make_error(Errc::kBadRequest, "bad member id", "id"));
   if (!raft_.view().status.conf.contains(id)) {
-    return reply_error(reply, *req,
-                       make_error(Errc::kNotFound, "node " + std::to_string(id) +
-                                                       " is not a member", "id"));
+    return reply_error(
+        reply, *req,
+        make_error(Errc::kNotFound, "node " + std::to_string(id) + " is not a member", "id"));
   }
-  raft_.change_membership(raft::ConfChange{raft::ConfChangeType::remove, id},
-                          [this, req, reply, id](Result<Ok, std::string> r) {
-                            if (!r.ok()) {
-                              return reply_error(reply, *req,
-                                                 make_error(Errc::kConflict, r.error(), "id"));
-                            }
-                            // Forget the addresses everywhere (best effort: the member is gone
-                            // from the configuration either way).
-                            raft_.replicate_member_address(id, {}, true,
-                                                           [](Result<Ok, std::string>) {});
-                            reply_ok(reply, *req, "success", Json{{"id", id}}.dump());
-                          });
+  raft_.change_membership(
+      raft::ConfChange{raft::ConfChangeType::remove, id},
+      [this, req, reply, id](Result<Ok, std::string> r) {
+        if (!r.ok()) {
+          return reply_error(reply, *req, make_error(Errc::kConflict, r.error(), "id"));
+        }
+        // Forget the addresses everywhere (best effort: the member is gone
+        // from the configuration either way).
+        raft_.replicate_member_address(id, {}, true, [](Result<Ok, std::string>) {});
+        reply_ok(reply, *req, "success", Json{{"id", id}}.dump());
+      });
 }
 
 }  // namespace cairn::server

@@ -3,12 +3,12 @@
 #include <memory>
 #include <string>
 
+#include "frontends/native/service.h"
 #include "http/router.h"
 #include "http/types.h"
 #include "server/cluster_health.h"
 #include "server/forwarder.h"
 #include "server/raft_replicator.h"
-#include "service/service.h"
 
 namespace cairn::server {
 
@@ -31,7 +31,7 @@ class ClusterApi {
 
   http::Middleware middleware();
   /// The "raft" component of /api/v1/health (seed §3.8.7): role, term, leader.
-  service::ServiceOptions::Component health_component() const;
+  native::ServiceOptions::Component health_component() const;
   void register_routes(http::Router& router);
   /// Sends `req` to the leader the way a write arriving here is forwarded; `reply` gets the
   /// leader's answer or the forwarding error. Any thread.

@@ -3,8 +3,8 @@
 #include <mutex>
 #include <vector>
 
+#include "frontends/native/request.h"
 #include "routes/table.h"
-#include "service/request.h"
 
 namespace cairn::server {
 
@@ -40,7 +40,7 @@ struct Gather {
     head["reachable"] = reachable;
     head["healthy"] = healthy;
     head["members"] = std::move(list);
-    service::reply_ok(reply, *req, "success", dump_compact(head));
+    native::reply_ok(reply, *req, "success", dump_compact(head));
   }
 };
 

@@ -1,17 +1,24 @@
 #include "server/degraded.h"
 
 #include "common/json.h"
-#include "service/request.h"
+#include "frontends/native/request.h"
+#include "routes/route.h"
 
 namespace cairn::server {
 
-bool is_write(const http::Request& req) {
-  return (req.method == "POST" || req.method == "PUT" || req.method == "DELETE") &&
-         req.path.rfind("/api/v1/admin/", 0) == 0;
+namespace {
+
+routes::Effect effect_of(const http::Request& req) {
+  return req.route && routes::declared(*req.route) ? routes::of(*req.route).effect
+                                                   : routes::Effect::kNone;
 }
 
+}  // namespace
+
+bool is_write(const http::Request& req) { return effect_of(req) == routes::Effect::kWrite; }
+
 bool is_client_read(const http::Request& req) {
-  return req.path.rfind("/api/v1/config/", 0) == 0 && req.path.find("/watch") == std::string::npos;
+  return effect_of(req) == routes::Effect::kClientRead;
 }
 
 namespace {
@@ -55,14 +62,14 @@ http::Middleware degraded_middleware(std::function<std::optional<std::string>()>
     std::optional<std::string> down = database_down();
     if (!down) return next(std::move(req), std::move(reply));
     if (write) {
-      return service::reply_error(
+      return native::reply_error(
           reply, *req,
           api::make_error(api::Errc::kDatabase,
                           "this node's database is unavailable (" + *down +
                               "); nothing was written: retry on another node or later"));
     }
-    std::string why = down->rfind("database unavailable", 0) == 0 ? *down
-                                                                  : "database unavailable: " + *down;
+    std::string why =
+        down->rfind("database unavailable", 0) == 0 ? *down : "database unavailable: " + *down;
     http::Reply marked = [reply, reason = std::move(why)](http::Response res) {
       mark_degraded(res, reason);
       reply(std::move(res));

@@ -9,9 +9,9 @@
 namespace cairn::server {
 
 /// What the cluster middleware and degraded mode both need to know of a request.
-/// A write: POST, PUT or DELETE under /api/v1/admin/.
+/// A write: a route declared routes::Effect::kWrite (the request must be resolved first).
 bool is_write(const http::Request& req);
-/// A client read: anything under /api/v1/config/ but the watches.
+/// A client read: a route declared routes::Effect::kClientRead.
 bool is_client_read(const http::Request& req);
 
 /// Adds `"degraded": true` (and `"degraded_reason"` when given) to the data of a successful

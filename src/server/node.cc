@@ -10,11 +10,9 @@
 #include <fstream>
 #include <set>
 
-#include "auth/secret.h"
-#include "service/auth_api.h"
-#include "core/core.h"
 #include "auth/audit_queue.h"
 #include "auth/authenticator.h"
+#include "auth/secret.h"
 #include "cache/index.h"
 #include "cache/probe.h"
 #include "cache/redis_tier.h"
@@ -22,6 +20,13 @@
 #include "common/ids.h"
 #include "common/json.h"
 #include "common/time.h"
+#include "core/core.h"
+#include "core/state_machine.h"
+#include "core/watch_hub.h"
+#include "frontends/native/auth_api.h"
+#include "frontends/native/request.h"
+#include "frontends/native/retention_scheduler.h"
+#include "frontends/native/service.h"
 #include "http/middleware.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -32,16 +37,11 @@
 #include "server/degraded.h"
 #include "server/raft_replicator.h"
 #include "server/single_node_replicator.h"
-#include "service/request.h"
-#include "webui/webui.h"
-#include "service/retention_scheduler.h"
-#include "service/service.h"
-#include "core/state_machine.h"
-#include "core/watch_hub.h"
 #include "store/file_check.h"
 #include "store/store.h"
 #include "telemetry/collectors.h"
 #include "telemetry/telemetry.h"
+#include "webui/webui.h"
 
 namespace cairn::server {
 
@@ -52,25 +52,25 @@ struct Node::Parts {
   std::unique_ptr<telemetry::Telemetry> telemetry;
   std::unique_ptr<store::Store> store;
   cache::Index index;
-  cache::Probe cache_probe;  // hits and misses of every cache tier (metrics, debug vars)
+  cache::Probe cache_probe;         // hits and misses of every cache tier (metrics, debug vars)
   cache::VersionRing version_ring;  // the last versions of every key (docs/cache.md)
   std::atomic<bool> ready{false};   // warm-up done: /readyz
   std::unique_ptr<cache::RedisTier> redis;  // with redis_url (docs/cache.md)
-  std::unique_ptr<core::WatchHub> watch;  // outlives the HTTP server (hang-up callbacks)
+  std::unique_ptr<core::WatchHub> watch;    // outlives the HTTP server (hang-up callbacks)
   std::unique_ptr<core::ConfigStateMachine> state_machine;
   std::unique_ptr<SingleNodeReplicator> single;  // standalone (raft_id 0)
   std::unique_ptr<RaftReplicator> raft;          // cluster member
   std::unique_ptr<ClusterApi> cluster;
   core::Replicator* replicator = nullptr;
   std::unique_ptr<core::Core> core;
-  std::unique_ptr<service::Service> service;
-  std::unique_ptr<service::RetentionScheduler> retention;  // scheduled clean-ups (docs/versions.md)
-  http::Router router{routes::declared};  // serves only the route table's routes
+  std::unique_ptr<native::Service> service;
+  std::unique_ptr<native::RetentionScheduler> retention;  // scheduled clean-ups (docs/versions.md)
+  http::Router router{routes::declared};                  // serves only the route table's routes
   std::unique_ptr<limit::Limiter> limiter;  // outlives the HTTP server (its middleware)
   // Tokens and audit (docs/security.md); auth and audit only with auth_enabled.
   std::unique_ptr<auth::Authenticator> auth;
   std::unique_ptr<auth::AuditQueue> audit;
-  std::unique_ptr<service::AuthApi> auth_api;
+  std::unique_ptr<native::AuthApi> auth_api;
   std::unique_ptr<http::Server> http;
   std::string pid_file;
   bool stopped = false;
@@ -145,7 +145,7 @@ Result<Ok, std::string> Node::start_auth(Parts& p) {
   const ServerConfig& config = p.config;
   if (!config.auth_enabled) {
     // The audit log (admin changes) is readable without auth too; tokens need auth.
-    p.auth_api = std::make_unique<service::AuthApi>(nullptr, *p.core);
+    p.auth_api = std::make_unique<native::AuthApi>(nullptr, *p.core);
     p.auth_api->register_routes(p.router);
     return Ok{};
   }
@@ -174,7 +174,7 @@ Result<Ok, std::string> Node::start_auth(Parts& p) {
       req->target = req->path = "/api/v1/admin/audit";
       req->request_id = new_uuid();
       req->headers = {{"authorization", bearer}, {"content-type", "application/json"}};
-      req->body = service::audit_body(batch);
+      req->body = native::audit_body(batch);
       p.cluster->send_to_leader(req, [](http::Response res) {
         if (res.status != 200) spdlog::warn("audit: the leader refused denials: {}", res.body);
       });
@@ -189,7 +189,7 @@ Result<Ok, std::string> Node::start_auth(Parts& p) {
   auth::AuditQueue* audit = p.audit.get();
   p.router.set_guard(p.auth->guard([&index](int64_t id) { return index.namespace_name(id); },
                                    [audit](api::AuditEntry e) { audit->add(std::move(e)); }));
-  p.auth_api = std::make_unique<service::AuthApi>(p.auth.get(), *p.core);
+  p.auth_api = std::make_unique<native::AuthApi>(p.auth.get(), *p.core);
   p.auth_api->register_routes(p.router);
   spdlog::info("auth enabled: every route but health needs a bearer token");
   return Ok{};
@@ -207,7 +207,8 @@ Result<Ok, std::string> Node::open_storage(Parts& p) {
   const ServerConfig& config = p.config;
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
-  if (ec) return Unexpected{"cannot create data directory " + config.data_dir + ": " + ec.message()};
+  if (ec)
+    return Unexpected{"cannot create data directory " + config.data_dir + ": " + ec.message()};
   auto lock = lock_data_dir(config.data_dir);
   if (!lock.ok()) return Unexpected{lock.error()};
   p.lock_fd = *lock;
@@ -394,15 +395,14 @@ void Node::build_core(Parts& p) {
       redis->fill_version(ns, key, version, value, at_ms);
     };
   }
-  p.core = std::make_unique<core::Core>(std::move(core_options), *p.store, p.index,
-                                        *p.replicator);
+  p.core = std::make_unique<core::Core>(std::move(core_options), *p.store, p.index, *p.replicator);
 }
 
 // What serves requests: health checks, the native /api/v1 front-end, telemetry's and the
 // console's routes, fault injection, scheduled retention, auth and the rate limiter.
 Result<Ok, std::string> Node::build_frontends(Parts& p) {
   const ServerConfig& config = p.config;
-  service::ServiceOptions service_options;
+  native::ServiceOptions service_options;
   service_options.max_value_bytes = static_cast<size_t>(config.max_value_bytes);
   service_options.node_id = config.node_id;
   service_options.ready = [&p] { return p.ready.load() && (!p.redis || p.redis->warmed()); };
@@ -411,7 +411,7 @@ Result<Ok, std::string> Node::build_frontends(Parts& p) {
     cache::RedisTier* redis = p.redis.get();
     telemetry::HealthChecker* checker = &p.telemetry->health();
     service_options.extra_health = [cluster, redis, checker] {
-      std::vector<service::ServiceOptions::Component> out;
+      std::vector<native::ServiceOptions::Component> out;
       if (cluster) out.push_back(cluster->health_component());
       if (redis) {
         // Redis down never makes the node degraded: reads and writes go on without it.
@@ -447,10 +447,10 @@ Result<Ok, std::string> Node::build_frontends(Parts& p) {
     Json j = {{"status", r && r->healthy ? "healthy" : "unhealthy"},
               {"latency_ms", r ? r->latency_ms : 0}};
     if (r && !r->healthy) j["error"] = r->error;
-    return service::ServiceOptions::Component{"database", j.dump(), !r || !r->healthy};
+    return native::ServiceOptions::Component{"database", j.dump(), !r || !r->healthy};
   };
   checker.start();
-  p.service = std::make_unique<service::Service>(service_options, *p.core, p.watch.get());
+  p.service = std::make_unique<native::Service>(service_options, *p.core, p.watch.get());
   p.service->register_routes(p.router);
   p.telemetry->register_routes(p.router);
   webui::register_routes(p.router);  // the admin console at /ui/ (docs/console.md)
@@ -459,27 +459,28 @@ Result<Ok, std::string> Node::build_frontends(Parts& p) {
     // {"database": ""} (docs/observability.md). Not for production.
     store::Store* faulty = p.store.get();
     p.router.add(routes::kDebugFault, [faulty](http::RequestPtr req, http::Reply reply) {
-      auto body = service::body_object(*req);
-      if (!body.ok()) return service::reply_error(reply, *req, body.error());
-      auto reason = service::string_field(*body, "database");
-      if (!reason.ok()) return service::reply_error(reply, *req, reason.error());
+      auto body = native::body_object(*req);
+      if (!body.ok()) return native::reply_error(reply, *req, body.error());
+      auto reason = native::string_field(*body, "database");
+      if (!reason.ok()) return native::reply_error(reply, *req, reason.error());
       faulty->set_fault(*reason);
-      spdlog::warn("fault injection: database {}", reason->empty() ? "restored" : "failing: " + *reason);
-      service::reply_ok(reply, *req, "success",
-                        R"({"database":")" + std::string(reason->empty() ? "ok" : "failing") +
-                            "\"}");
+      spdlog::warn("fault injection: database {}",
+                   reason->empty() ? "restored" : "failing: " + *reason);
+      native::reply_ok(
+          reply, *req, "success",
+          R"({"database":")" + std::string(reason->empty() ? "ok" : "failing") + "\"}");
     });
   }
   if (config.retention_interval_ms > 0) {
-    service::RetentionSchedulerOptions retention_options;
+    native::RetentionSchedulerOptions retention_options;
     retention_options.interval_ms = config.retention_interval_ms;
     retention_options.audit_keep_days = config.audit_keep_days;
     if (p.raft) {
       RaftReplicator* raft = p.raft.get();
       retention_options.is_leader = [raft] { return raft->is_leader(); };
     }  // standalone: always
-    p.retention = std::make_unique<service::RetentionScheduler>(*p.replicator,
-                                                                std::move(retention_options));
+    p.retention =
+        std::make_unique<native::RetentionScheduler>(*p.replicator, std::move(retention_options));
     p.retention->start();
   }
   if (auto wired = start_auth(p); !wired.ok()) return Unexpected{wired.error()};
@@ -503,8 +504,7 @@ Result<Ok, std::string> Node::start_http(Parts& p) {
   const ServerConfig& config = p.config;
   // The route first: the limiter counts a request by its route's class, telemetry labels it by
   // its route's label, even when it is answered before the router's handler runs.
-  std::vector<http::Middleware> middlewares = {p.router.resolver(),
-                                               http::request_id_middleware()};
+  std::vector<http::Middleware> middlewares = {p.router.resolver(), http::request_id_middleware()};
   if (config.access_log) {
     middlewares.push_back(http::access_log_middleware({config.node_id, telemetry::version()}));
   }
@@ -528,7 +528,8 @@ Result<Ok, std::string> Node::start_http(Parts& p) {
   p.http = std::make_unique<http::Server>(
       http_options, http::chain(std::move(middlewares), p.router.as_handler()));
   auto started = p.http->start();
-  if (!started.ok()) return Unexpected{"cannot listen on " + config.listen_http + ": " + started.error()};
+  if (!started.ok())
+    return Unexpected{"cannot listen on " + config.listen_http + ": " + started.error()};
   // Read at scrape time; every part outlives the HTTP server that serves the scrapes.
   telemetry::Registry& registry = p.telemetry->registry();
   telemetry::add_process_metrics(registry);
@@ -571,7 +572,6 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
                p.http->port());
   return node;
 }
-
 
 Node::~Node() { stop(); }
 

@@ -181,6 +181,11 @@ R<NamespaceRow> finish_namespace(Ctx& ctx, int64_t namespace_id) {
 }
 
 R<Outcome> write_configs(Ctx& ctx, const api::WriteConfigs& cmd) {
+  if (cmd.create_namespace && !namespace_by_name(ctx.db, cmd.ns)) {
+    // Undone with the rest of the command if an operation fails (apply's savepoint).
+    auto created = create_namespace(ctx, api::CreateNamespace{cmd.ns, ""});
+    if (!created.ok()) return Unexpected{created.error()};
+  }
   auto ns = writable_namespace(ctx, cmd.ns);
   if (!ns.ok()) return Unexpected{ns.error()};
   if (cmd.ops.empty()) return fail(Errc::kBadRequest, "no operations", "operations");

@@ -11,16 +11,16 @@
 #include <memory>
 #include <string>
 
-#include "auth/secret.h"
-#include "service/auth_api.h"
 #include "auth/authenticator.h"
+#include "auth/secret.h"
 #include "cache/index.h"
 #include "common/json.h"
-#include "http/router.h"
-#include "routes/table.h"
-#include "service/service.h"
 #include "core/state_machine.h"
 #include "core/test_replicator.h"
+#include "frontends/native/auth_api.h"
+#include "frontends/native/service.h"
+#include "http/router.h"
+#include "routes/table.h"
 #include "store/store.h"
 
 using namespace cairn;
@@ -33,9 +33,9 @@ struct World {
   std::unique_ptr<core::ConfigStateMachine> sm;
   std::unique_ptr<core::InlineReplicator> replicator;
   std::unique_ptr<core::Core> core;
-  std::unique_ptr<service::Service> service;
+  std::unique_ptr<native::Service> service;
   std::unique_ptr<auth::Authenticator> auth;
-  std::unique_ptr<service::AuthApi> auth_api;
+  std::unique_ptr<native::AuthApi> auth_api;
   http::Router router{routes::declared};
   std::string scoped_token;  // read on "svc*", made through the API at start
 };
@@ -93,20 +93,19 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   if (!world->index.load(*world->store).ok()) std::abort();
   world->sm = std::make_unique<core::ConfigStateMachine>(*world->store, world->index);
   world->replicator = std::make_unique<core::InlineReplicator>(*world->sm);
-  service::ServiceOptions so;
+  native::ServiceOptions so;
   so.max_value_bytes = 4096;
   world->core = std::make_unique<core::Core>(core::CoreOptions{}, *world->store, world->index,
                                              *world->replicator);
-  world->service = std::make_unique<service::Service>(so, *world->core);
+  world->service = std::make_unique<native::Service>(so, *world->core);
   world->service->register_routes(world->router);
   auth::AuthOptions ao;
   ao.root_secret = kRoot;
   ao.failures = {1e9, 1e12};  // one fuzzing address: never slow it down
   world->auth = std::make_unique<auth::Authenticator>(ao, *world->store, [] { return int64_t{0}; });
-  world->router.set_guard(world->auth->guard([](int64_t) { return std::nullopt; },
-                                             [](api::AuditEntry) {}));
-  world->auth_api =
-      std::make_unique<service::AuthApi>(world->auth.get(), *world->core);
+  world->router.set_guard(
+      world->auth->guard([](int64_t) { return std::nullopt; }, [](api::AuditEntry) {}));
+  world->auth_api = std::make_unique<native::AuthApi>(world->auth.get(), *world->core);
   world->auth_api->register_routes(world->router);
   // Some state for the fuzzer to find: a namespace with a few versions of a key.
   dispatch("POST", "/api/v1/admin/namespace", R"({"name":"svc"})");
@@ -130,7 +129,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
   size_t nl = rest.find('\n');
   std::string target(rest.substr(0, nl));
-  std::string body = nl == std::string_view::npos ? std::string() : std::string(rest.substr(nl + 1));
+  std::string body =
+      nl == std::string_view::npos ? std::string() : std::string(rest.substr(nl + 1));
   dispatch(method, target, body, token);
   return 0;
 }

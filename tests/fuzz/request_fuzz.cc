@@ -6,8 +6,8 @@
 
 #include "api/command.h"
 #include "common/json_diff.h"
+#include "frontends/native/request.h"
 #include "http/types.h"
-#include "service/request.h"
 
 using namespace cairn;
 
@@ -27,26 +27,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   req->body = nl == std::string_view::npos ? std::string() : std::string(input.substr(nl + 1));
   if (!http::parse_target(req->target, req->path, req->query)) return 0;
 
-  (void)service::required_param(*req, "namespace");
-  (void)service::int_param(*req, "version", 1, INT64_MAX);
-  (void)service::paging_params(*req);
-  auto body = service::body_object(*req);
+  (void)native::required_param(*req, "namespace");
+  (void)native::int_param(*req, "version", 1, INT64_MAX);
+  (void)native::paging_params(*req);
+  auto body = native::body_object(*req);
   if (!body.ok()) return 0;
-  (void)service::string_field(*body, "namespace");
-  (void)service::optional_string_field(*body, "description");
-  (void)service::optional_int_field(*body, "expected_version", 1, INT64_MAX);
+  (void)native::string_field(*body, "namespace");
+  (void)native::optional_string_field(*body, "description");
+  (void)native::optional_int_field(*body, "expected_version", 1, INT64_MAX);
   // The compact text of an accepted document parses to the same document and is a fixed point.
   const std::string compact = compact_json_text(req->body);
   auto reparsed = parse_json(compact, 80);
   if (!reparsed || *reparsed != *body || compact_json_text(compact) != compact) std::abort();
   // The raw member the locators find is the member the parser kept (the last of duplicates).
   auto value = body->find("value");
-  auto raw_value = service::raw_value_member(req->body);
+  auto raw_value = native::raw_value_member(req->body);
   if ((value != body->end()) != raw_value.has_value()) std::abort();
   if (value != body->end()) {
     auto raw_parsed = parse_json(*raw_value, 80);
     if (!raw_parsed || *raw_parsed != *value) std::abort();
-    auto text = service::value_text(*raw_value, 1 << 20, "value");
+    auto text = native::value_text(*raw_value, 1 << 20, "value");
     if (text.ok()) {
       auto parsed = parse_json(*text, 70);
       if (!parsed || *parsed != *value || compact_json_text(*text) != *text) std::abort();

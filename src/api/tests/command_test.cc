@@ -24,6 +24,7 @@ TEST(Command, RoundTripsEveryType) {
       Command{"r", "op", DeleteNamespace{9}},
       sample_batch(),
       Command{"r", "op", RollbackConfig{"ns", "k", 3, 5}},
+      Command{"r", "op", WriteConfigs{"new-ns", {{ConfigOp::kCreate, "k", "1", {}, {}, {}}}, false, true}},
   };
   for (const auto& c : all) {
     std::string bytes = encode_command(c);

@@ -28,8 +28,8 @@ class AuthenticatorTest : public ::testing::Test {
     for (const routes::Route* route : {&routes::kConfigGet, &routes::kNamespaceList,
                                        &routes::kHealth, &routes::kClusterStatus}) {
       router_.add(*route, [this](http::RequestPtr req, http::Reply reply) {
-        seen_principal_ = req->principal;
-        seen_visible_ = req->visible_namespaces;
+        seen_principal_ = req->caller.name;
+        seen_visible_ = req->caller.visible_patterns();
         reply(http::Response{});
       });
     }

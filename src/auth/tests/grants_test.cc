@@ -69,8 +69,7 @@ TEST(Policy, ComesFromTheRouteTable) {
   EXPECT_EQ(policy_of("POST", "/api/v1/admin/namespace").body_field, "name");
   EXPECT_EQ(policy_of("POST", "/api/v1/admin/config/cleanup").absent,
             RoutePolicy::Absent::kClusterAdmin);
-  EXPECT_EQ(policy_of("GET", "/api/v1/admin/config/list").absent,
-            RoutePolicy::Absent::kFiltered);
+  EXPECT_EQ(policy_of("GET", "/api/v1/admin/config/list").absent, RoutePolicy::Absent::kFiltered);
   EXPECT_EQ(policy_of("GET", "/api/v1/admin/namespace/list").access, Access::kAuthenticated);
   // What the old policy table did not name needed cluster-admin: the table says so now.
   for (auto [method, path] : std::initializer_list<std::pair<const char*, const char*>>{
@@ -97,6 +96,7 @@ TEST(Policy, UndeclaredRoutesCannotBeServed) {
   static constexpr routes::Route kNew{{"GET", "/api/v1/some/new/route"},
                                       routes::Permission::kPublic,
                                       routes::RateClass::kNone,
+                                      routes::Effect::kNone,
                                       "/api/v1/some/new/route"};
   http::Router router(routes::declared);
   EXPECT_THROW(router.add(kNew, [](http::RequestPtr, http::Reply) {}), std::logic_error);

@@ -26,9 +26,8 @@ class CoreTest : public ::testing::Test {
     store_ = std::move(*opened);
     ASSERT_TRUE(index_.load(*store_).ok());
     sm_ = std::make_unique<ConfigStateMachine>(*store_, index_);
-    sm_->add_listener([this](const api::Command&, const store::Applied& a) {
-      ring_.record(a.changes);
-    });
+    sm_->add_listener(
+        [this](const api::Command&, const store::Applied& a) { ring_.record(a.changes); });
     replicator_ = std::make_unique<InlineReplicator>(*sm_);
     CoreOptions o;
     o.cache_probe = &probe_;
@@ -39,7 +38,7 @@ class CoreTest : public ::testing::Test {
 
   api::CommandResult submit(api::CommandBody body) {
     api::CommandResult out;
-    core_->submit(api::Command{"req-1", "tester", std::move(body)},
+    core_->submit(any_, api::Command{"req-1", "tester", std::move(body)},
                   [&out](api::CommandResult r) { out = std::move(r); });
     return out;
   }
@@ -52,6 +51,7 @@ class CoreTest : public ::testing::Test {
     return submit(api::WriteConfigs{ns, {std::move(w)}, false});
   }
 
+  const api::Principal any_ = api::Principal::unrestricted("tester");
   cairn::test::TempDir dir_{"core_test"};
   std::unique_ptr<store::Store> store_;
   cache::Index index_;
@@ -94,23 +94,24 @@ TEST_F(CoreTest, ReadsCurrentOlderAndMissingValues) {
   ASSERT_TRUE(put("svc", api::ConfigOp::kCreate, "timeout", "10").ok());
   ASSERT_TRUE(put("svc", api::ConfigOp::kUpdate, "timeout", "20.50").ok());
 
-  auto current = core_->get_config(GetConfig{"svc", "timeout", {}, {}});
+  auto current = core_->get_config(any_, GetConfig{"svc", "timeout", {}, {}});
   ASSERT_TRUE(current.ok()) << current.error().details;
   EXPECT_EQ(current->value, "20.50");  // the number's own text
   EXPECT_EQ(current->version, 2);
   EXPECT_EQ(probe_.hits(cache::CacheType::kLocal), 1u);
 
-  auto older = core_->get_config(GetConfig{"svc", "timeout", 1, {}});
+  auto older = core_->get_config(any_, GetConfig{"svc", "timeout", 1, {}});
   ASSERT_TRUE(older.ok());
   EXPECT_EQ(older->value, "10");
   EXPECT_EQ(probe_.hits(cache::CacheType::kVersionRing), 1u);  // from the ring, not SQLite
 
-  EXPECT_EQ(core_->get_config(GetConfig{"svc", "absent", {}, {}}).error().code,
+  EXPECT_EQ(core_->get_config(any_, GetConfig{"svc", "absent", {}, {}}).error().code,
             Errc::kConfigNotFound);
-  EXPECT_EQ(core_->get_config(GetConfig{"other", "timeout", {}, {}}).error().code,
+  EXPECT_EQ(core_->get_config(any_, GetConfig{"other", "timeout", {}, {}}).error().code,
             Errc::kNamespaceNotFound);
-  EXPECT_EQ(core_->get_config(GetConfig{"svc", "timeout", 9, {}}).error().code, Errc::kNotFound);
-  EXPECT_EQ(core_->get_config(GetConfig{"svc", "timeout", 1, Instant{1, 1}}).error().code,
+  EXPECT_EQ(core_->get_config(any_, GetConfig{"svc", "timeout", 9, {}}).error().code,
+            Errc::kNotFound);
+  EXPECT_EQ(core_->get_config(any_, GetConfig{"svc", "timeout", 1, Instant{1, 1}}).error().code,
             Errc::kBadRequest);  // version and at together
 }
 
@@ -118,12 +119,12 @@ TEST_F(CoreTest, ReadsAtAnInstant) {
   ASSERT_TRUE(submit(api::CreateNamespace{"svc", ""}).ok());
   ASSERT_TRUE(put("svc", api::ConfigOp::kCreate, "k", R"("a")").ok());
   // The inline replicator stamps every command with the same time: the last one wins.
-  auto at = core_->get_config(GetConfig{"svc", "k", {}, Instant{1705744800000, 1}});
+  auto at = core_->get_config(any_, GetConfig{"svc", "k", {}, Instant{1705744800000, 1}});
   ASSERT_TRUE(at.ok()) << at.error().details;
   EXPECT_EQ(at->value, R"("a")");
-  EXPECT_EQ(core_->get_config(GetConfig{"svc", "k", {}, Instant{1000, 1}}).error().code,
+  EXPECT_EQ(core_->get_config(any_, GetConfig{"svc", "k", {}, Instant{1000, 1}}).error().code,
             Errc::kNotFound);  // nothing was current before it was created
-  auto ns = core_->get_namespace("svc", Instant{1705744800000, 1});
+  auto ns = core_->get_namespace(any_, "svc", Instant{1705744800000, 1});
   ASSERT_TRUE(ns.ok());
   ASSERT_TRUE(ns->at_ms.has_value());
   ASSERT_EQ(ns->configs.size(), 1u);
@@ -141,14 +142,14 @@ TEST_F(CoreTest, DisabledNamespacesAndConfigsAreHiddenFromClients) {
   disable.status = 0;
   ASSERT_TRUE(submit(api::WriteConfigs{"svc", {disable}, false}).ok());
 
-  auto keys = core_->get_keys("svc", {"on", "off", "none"});
+  auto keys = core_->get_keys(any_, "svc", {"on", "off", "none"});
   ASSERT_TRUE(keys.ok());
   ASSERT_EQ(keys->configs.size(), 1u);
   EXPECT_EQ(keys->configs[0].key, "on");
   EXPECT_EQ(keys->missing, (std::vector<std::string>{"off", "none"}));
-  EXPECT_EQ(core_->get_config(GetConfig{"svc", "off", {}, {}}).error().code,
+  EXPECT_EQ(core_->get_config(any_, GetConfig{"svc", "off", {}, {}}).error().code,
             Errc::kConfigNotFound);
-  auto ns = core_->get_namespace("svc", std::nullopt);
+  auto ns = core_->get_namespace(any_, "svc", std::nullopt);
   ASSERT_TRUE(ns.ok());
   ASSERT_EQ(ns->configs.size(), 1u);
   EXPECT_EQ(ns->configs[0].first, "on");
@@ -157,9 +158,9 @@ TEST_F(CoreTest, DisabledNamespacesAndConfigsAreHiddenFromClients) {
   off.id = created.as<api::NamespaceCreated>()->ns.id;
   off.status = 0;
   ASSERT_TRUE(submit(off).ok());
-  EXPECT_EQ(core_->hidden_from_clients("svc", "on")->code, Errc::kNamespaceNotFound);
-  EXPECT_EQ(core_->get_keys("svc", {"on"}).error().code, Errc::kNamespaceNotFound);
-  EXPECT_EQ(core_->get_namespace("svc", std::nullopt).error().code, Errc::kNamespaceNotFound);
+  EXPECT_EQ(core_->hidden_from_clients(any_, "svc", "on")->code, Errc::kNamespaceNotFound);
+  EXPECT_EQ(core_->get_keys(any_, "svc", {"on"}).error().code, Errc::kNamespaceNotFound);
+  EXPECT_EQ(core_->get_namespace(any_, "svc", std::nullopt).error().code, Errc::kNamespaceNotFound);
 }
 
 TEST_F(CoreTest, DegradedReadsBeyondTheRingSayWhy) {
@@ -169,7 +170,7 @@ TEST_F(CoreTest, DegradedReadsBeyondTheRingSayWhy) {
     ASSERT_TRUE(put("svc", api::ConfigOp::kUpdate, "k", std::to_string(i)).ok());
   }
   database_down_ = true;
-  auto first = core_->get_config(GetConfig{"svc", "k", 1, {}});
+  auto first = core_->get_config(any_, GetConfig{"svc", "k", 1, {}});
   ASSERT_TRUE(first.ok());  // SQLite is still readable here; the warning says the ring missed
   EXPECT_NE(first->warning.find("not among the last"), std::string::npos) << first->warning;
 }
@@ -230,6 +231,63 @@ TEST_F(CoreTest, WatchersHearOfWritesThroughCallbacks) {
   hub.cancel(id);  // already over: ignored
   EXPECT_EQ(hub.open_streams(), 0u);
   hub.shutdown();
+}
+
+TEST_F(CoreTest, EveryOperationIsCheckedAgainstTheCallersGrants) {
+  ASSERT_TRUE(submit(api::CreateNamespace{"app-a", ""}).ok());
+  ASSERT_TRUE(submit(api::CreateNamespace{"app-b", ""}).ok());
+  ASSERT_TRUE(put("app-a", api::ConfigOp::kCreate, "k", "1").ok());
+  ASSERT_TRUE(put("app-b", api::ConfigOp::kCreate, "k", "2").ok());
+  const auto reader = api::Principal::with_grants("svc", {{"app-a", "read"}});
+  const auto writer = api::Principal::with_grants("ops", {{"app-*", "write"}});
+
+  EXPECT_TRUE(core_->get_config(reader, GetConfig{"app-a", "k", {}, {}}).ok());
+  auto denied = core_->get_config(reader, GetConfig{"app-b", "k", {}, {}});
+  ASSERT_FALSE(denied.ok());
+  EXPECT_EQ(denied.error().code, Errc::kForbidden);
+  EXPECT_EQ(denied.error().details, "token 'svc' has no read permission on namespace 'app-b'");
+  EXPECT_EQ(core_->get_keys(reader, "app-b", {"k"}).error().code, Errc::kForbidden);
+  EXPECT_EQ(core_->get_namespace(reader, "app-b", std::nullopt).error().code, Errc::kForbidden);
+  EXPECT_EQ(core_->readable_namespace(reader, "app-b")->code, Errc::kForbidden);
+  EXPECT_FALSE(core_->readable_namespace(reader, "app-a").has_value());
+  EXPECT_EQ(core_->versions(reader, "app-b", "k", {1, 20}).error().code, Errc::kForbidden);
+  EXPECT_EQ(core_->history(reader, "app-b", "k", {1, 20}).error().code, Errc::kForbidden);
+
+  // Lists show only what the grants name, whatever the filter asks.
+  auto namespaces = core_->list_namespaces(reader, {}, {1, 20});
+  ASSERT_TRUE(namespaces.ok());
+  ASSERT_EQ(namespaces->items.size(), 1u);
+  EXPECT_EQ(namespaces->items[0].name, "app-a");
+  auto configs = core_->list_configs(reader, {}, {1, 20});
+  ASSERT_TRUE(configs.ok());
+  ASSERT_EQ(configs->items.size(), 1u);
+  EXPECT_EQ(configs->items[0].ns, "app-a");
+  store::ConfigFilter other;
+  other.ns = "app-b";
+  EXPECT_EQ(core_->list_configs(reader, other, {1, 20}).error().code, Errc::kForbidden);
+
+  // Writes: refused before anything is replicated.
+  const uint64_t before = store_->revision();
+  auto write = [&](const api::Principal& who, api::CommandBody body) {
+    api::CommandResult out;
+    core_->submit(who, api::Command{"req", who.name, std::move(body)},
+                  [&out](api::CommandResult r) { out = std::move(r); });
+    return out;
+  };
+  api::ConfigWrite w;
+  w.op = api::ConfigOp::kUpdate;
+  w.key = "k";
+  w.value = "3";
+  EXPECT_EQ(write(reader, api::WriteConfigs{"app-a", {w}, false}).code, Errc::kForbidden);
+  EXPECT_EQ(write(writer, api::CreateNamespace{"app-c", ""}).code, Errc::kForbidden);
+  EXPECT_EQ(write(writer, api::CleanupVersions{}).details,
+            "every namespace: token 'ops' is not cluster-admin");
+  EXPECT_EQ(write(writer, api::RevokeToken{"t"}).code, Errc::kForbidden);
+  EXPECT_EQ(store_->revision(), before);
+  EXPECT_TRUE(write(writer, api::WriteConfigs{"app-b", {w}, false}).ok());
+  EXPECT_EQ(core_->tokens(writer).error().code, Errc::kForbidden);
+  EXPECT_EQ(core_->audit(writer, {}, {1, 20}).error().code, Errc::kForbidden);
+  EXPECT_TRUE(core_->tokens(any_).ok());
 }
 
 }  // namespace

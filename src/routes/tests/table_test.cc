@@ -67,8 +67,11 @@ TEST(RouteTable, LabelsAreTemplatesOfBoundedText) {
 }
 
 TEST(RouteTable, DeclaredIsByAddressNotByName) {
-  static constexpr Route kLookAlike{
-      {"GET", "/api/v1/config/get"}, Permission::kPublic, RateClass::kNone, "/api/v1/config/get"};
+  static constexpr Route kLookAlike{{"GET", "/api/v1/config/get"},
+                                    Permission::kPublic,
+                                    RateClass::kNone,
+                                    Effect::kNone,
+                                    "/api/v1/config/get"};
   EXPECT_FALSE(declared(kLookAlike));
   EXPECT_TRUE(declared(kConfigGet));
   EXPECT_EQ(find("GET", "/api/v1/config/get"), &kConfigGet);

@@ -254,6 +254,24 @@ TEST_F(ApplyTest, BatchAtomicAndSeesEarlierOps) {
   EXPECT_EQ(store_->revision(), 3u);
 }
 
+TEST_F(ApplyTest, WritesMayCreateTheirNamespaceAtomically) {
+  api::WriteConfigs w{"fresh", {op_create("k", "1")}, false, true};
+  auto r = ok(api::Command{"r", "bob", w});
+  EXPECT_NE(r.data.find(R"("namespace":"fresh")"), std::string::npos) << r.data;
+  auto page = store_->list_namespaces({}, {});
+  ASSERT_TRUE(page.ok());
+  bool found = false;
+  for (const auto& ns : page->items) found = found || ns.name == "fresh";
+  EXPECT_TRUE(found);
+  // A failing operation undoes the namespace too; an existing one is written into.
+  api::WriteConfigs bad{"other", {op_update("missing", "1", 0)}, false, true};
+  err(api::Command{"r", "bob", bad}, Errc::kConfigNotFound);
+  auto after = store_->list_namespaces({}, {});
+  ASSERT_TRUE(after.ok());
+  for (const auto& ns : after->items) EXPECT_NE(ns.name, "other");
+  ok(api::Command{"r", "bob", api::WriteConfigs{"fresh", {op_create("k2", "2")}, false, true}});
+}
+
 TEST_F(ApplyTest, RevisionsAndChanges) {
   Applied a = run(writes("svc", {op_create("x", "1"), op_create("y", "2")}, true));
   ASSERT_TRUE(a.result.ok());

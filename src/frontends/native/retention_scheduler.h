@@ -9,7 +9,7 @@
 
 #include "core/replicator.h"
 
-namespace cairn::service {
+namespace cairn::native {
 
 struct RetentionSchedulerOptions {
   /// Time between two clean-ups (seed §3.6.1.2 "定时清理任务"). Must be > 0.
@@ -63,4 +63,4 @@ class RetentionScheduler {
   std::thread thread_;
 };
 
-}  // namespace cairn::service
+}  // namespace cairn::native

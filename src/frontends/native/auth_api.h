@@ -4,7 +4,7 @@
 #include "core/core.h"
 #include "http/router.h"
 
-namespace cairn::service {
+namespace cairn::native {
 
 /// The token and audit endpoints (docs/security.md):
 ///
@@ -39,4 +39,4 @@ class AuthApi {
 /// The body of `POST /api/v1/admin/audit` carrying `batch`.
 std::string audit_body(const api::AppendAudit& batch);
 
-}  // namespace cairn::service
+}  // namespace cairn::native

@@ -6,13 +6,13 @@
 #include <filesystem>
 
 #include "common/json.h"
-#include "service/retention_scheduler.h"
-#include "service/service.h"
+#include "frontends/native/retention_scheduler.h"
+#include "frontends/native/service.h"
 #include "core/state_machine.h"
 #include "core/test_replicator.h"
-#include "service/tests/service_fixture.h"
+#include "frontends/native/tests/service_fixture.h"
 
-namespace cairn::service {
+namespace cairn::native {
 namespace {
 
 class RetentionServiceTest : public testing::ServiceFixture {
@@ -217,4 +217,4 @@ TEST(RetentionSchedulerTest, TimerThreadProposesAndStops) {
 }
 
 }  // namespace
-}  // namespace cairn::service
+}  // namespace cairn::native

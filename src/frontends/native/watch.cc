@@ -5,11 +5,11 @@
 #include <cstdlib>
 
 #include "common/time.h"
-#include "service/request.h"
-#include "service/service.h"
-#include "service/watch_sse.h"
+#include "frontends/native/request.h"
+#include "frontends/native/service.h"
+#include "frontends/native/watch_sse.h"
 
-namespace cairn::service {
+namespace cairn::native {
 
 using api::Errc;
 using api::make_error;
@@ -116,7 +116,7 @@ void Service::watch(const http::RequestPtr& req, const http::Reply& reply) {
   }
   timeout_ms = std::min(timeout_ms, options.max_timeout_ms);
   if (req->head) timeout_ms = 0;  // HEAD holds nothing: the answer a poll would give now
-  if (auto error = core_.readable_namespace(params->ns)) return reply_error(reply, *req, *error);
+  if (auto error = core_.readable_namespace(req->caller, params->ns)) return reply_error(reply, *req, *error);
 
   const bool values = params->values;
   std::string ns = params->ns;
@@ -131,7 +131,7 @@ void Service::watch(const http::RequestPtr& req, const http::Reply& reply) {
 void Service::watch_stream(const http::RequestPtr& req, const http::Reply& reply) {
   auto params = parse_params(*req, /*stream=*/true);
   if (!params.ok()) return reply_error(reply, *req, params.error());
-  if (auto error = core_.readable_namespace(params->ns)) return reply_error(reply, *req, *error);
+  if (auto error = core_.readable_namespace(req->caller, params->ns)) return reply_error(reply, *req, *error);
   const uint64_t revision = params->revision ? *params->revision : watch_->revision();
 
   http::Response res;
@@ -146,4 +146,4 @@ void Service::watch_stream(const http::RequestPtr& req, const http::Reply& reply
   reply(std::move(res));
 }
 
-}  // namespace cairn::service
+}  // namespace cairn::native

@@ -15,7 +15,7 @@
 #include "common/result.h"
 #include "http/types.h"
 
-namespace cairn::service {
+namespace cairn::native {
 
 /// Helpers that turn request parameters into typed values or the right 40001/40002 error, and
 /// results into envelopes. Stateless; any thread.
@@ -101,4 +101,4 @@ void reply_result(const http::Reply& reply, const http::Request& req,
 /// The `pagination` member of a list answer.
 api::Pagination pagination_of(const Paging& paging, int64_t total);
 
-}  // namespace cairn::service
+}  // namespace cairn::native

@@ -2,10 +2,10 @@
 
 #include "common/json_diff.h"
 #include "common/time.h"
-#include "service/request.h"
-#include "service/service.h"
+#include "frontends/native/request.h"
+#include "frontends/native/service.h"
 
-namespace cairn::service {
+namespace cairn::native {
 
 using api::Errc;
 using api::make_error;
@@ -62,9 +62,9 @@ void Service::list_versions_as(const http::RequestPtr& req, const http::Reply& r
   // The current version comes from the index; a deleted key has none. A disabled namespace or
   // config is not served to clients (DESIGN.md §5); the admin route shows it.
   int64_t current = 0;
-  auto hidden = core_.hidden_from_clients(*ns, *key, &current);
+  auto hidden = core_.hidden_from_clients(req->caller, *ns, *key, &current);
   if (hidden && !admin) return reply_error(reply, *req, *hidden);
-  auto page = core_.versions(*ns, *key, {paging->page, paging->page_size});
+  auto page = core_.versions(req->caller, *ns, *key, {paging->page, paging->page_size});
   if (!page.ok()) return reply_error(reply, *req, page.error());
   api::VersionList versions{*ns, *key, {}, pagination_of(*paging, page->total)};
   versions.list.reserve(page->items.size());
@@ -86,7 +86,7 @@ void Service::diff_versions_as(const http::RequestPtr& req, const http::Reply& r
   if (auto bad = check_namespace(*ns); !bad.ok()) return reply_error(reply, *req, bad.error());
   if (auto bad = check_key(*key); !bad.ok()) return reply_error(reply, *req, bad.error());
   if (!admin) {
-    if (auto hidden = core_.hidden_from_clients(*ns, *key, nullptr)) {
+    if (auto hidden = core_.hidden_from_clients(req->caller, *ns, *key, nullptr)) {
       return reply_error(reply, *req, *hidden);
     }
   }
@@ -113,7 +113,7 @@ void Service::diff_versions_as(const http::RequestPtr& req, const http::Reply& r
   }
   Json values[2];
   for (int i = 0; i < 2; ++i) {
-    auto row = core_.version(*ns, *key, versions[i]);
+    auto row = core_.version(req->caller, *ns, *key, versions[i]);
     if (!row.ok()) return reply_error(reply, *req, row.error());
     auto parsed = parse_json(row->value, api::kMaxValueDepth + 1);
     if (!parsed) {
@@ -130,4 +130,4 @@ void Service::diff_versions_as(const http::RequestPtr& req, const http::Reply& r
   reply_ok(reply, *req, "success", data);
 }
 
-}  // namespace cairn::service
+}  // namespace cairn::native

@@ -2,10 +2,10 @@
 // and proposed; every state-dependent check happens when the state machine applies it.
 
 #include "common/time.h"
-#include "service/request.h"
-#include "service/service.h"
+#include "frontends/native/request.h"
+#include "frontends/native/service.h"
 
-namespace cairn::service {
+namespace cairn::native {
 
 using api::Errc;
 using api::make_error;
@@ -218,7 +218,6 @@ void Service::rollback_config(const http::RequestPtr& req, const http::Reply& re
 
 void Service::list_configs(const http::RequestPtr& req, const http::Reply& reply) {
   store::ConfigFilter filter;
-  filter.visible = req->visible_namespaces;  // only what the caller's token may see
   if (auto ns = req->query_param("namespace"); ns && !ns->empty()) {
     if (auto bad = check_namespace(*ns); !bad.ok()) return reply_error(reply, *req, bad.error());
     filter.ns = std::string(*ns);
@@ -232,7 +231,7 @@ void Service::list_configs(const http::RequestPtr& req, const http::Reply& reply
   }
   auto paging = paging_params(*req);
   if (!paging.ok()) return reply_error(reply, *req, paging.error());
-  auto page = core_.list_configs(filter, {paging->page, paging->page_size});
+  auto page = core_.list_configs(req->caller, std::move(filter), {paging->page, paging->page_size});
   if (!page.ok()) return reply_error(reply, *req, page.error());
   api::Paged<api::ConfigRow> rows;
   rows.list.reserve(page->items.size());
@@ -256,7 +255,7 @@ void Service::config_history(const http::RequestPtr& req, const http::Reply& rep
   if (auto bad = check_key(*key); !bad.ok()) return reply_error(reply, *req, bad.error());
   auto paging = paging_params(*req);
   if (!paging.ok()) return reply_error(reply, *req, paging.error());
-  auto page = core_.history(*ns, *key, {paging->page, paging->page_size});
+  auto page = core_.history(req->caller, *ns, *key, {paging->page, paging->page_size});
   if (!page.ok()) return reply_error(reply, *req, page.error());
   api::Paged<api::HistoryRow> rows;
   rows.list.reserve(page->items.size());
@@ -272,4 +271,4 @@ void Service::config_history(const http::RequestPtr& req, const http::Reply& rep
   reply_ok(reply, *req, "success", data);
 }
 
-}  // namespace cairn::service
+}  // namespace cairn::native

@@ -1,8 +1,8 @@
-#include "auth/grants.h"
+#include "api/principal.h"
 
 #include "api/validate.h"
 
-namespace cairn::auth {
+namespace cairn::api {
 
 std::optional<Permission> parse_permission(std::string_view text) {
   if (text == "read") return Permission::kRead;
@@ -29,7 +29,7 @@ std::string_view permission_name(Permission p) {
 bool valid_pattern(std::string_view pattern) {
   if (pattern == "*") return true;
   if (!pattern.empty() && pattern.back() == '*') pattern.remove_suffix(1);
-  return !api::check_namespace_name(pattern).has_value();
+  return !check_namespace_name(pattern).has_value();
 }
 
 bool pattern_matches(std::string_view pattern, std::string_view ns) {
@@ -40,14 +40,14 @@ bool pattern_matches(std::string_view pattern, std::string_view ns) {
   return pattern == ns;
 }
 
-bool Identity::cluster_admin() const {
+bool grants_cluster_admin(const std::vector<Grant>& grants) {
   for (const auto& g : grants) {
     if (parse_permission(g.permission) == Permission::kClusterAdmin) return true;
   }
   return false;
 }
 
-bool Identity::allows(std::string_view ns, Permission p) const {
+bool grants_allow(const std::vector<Grant>& grants, std::string_view ns, Permission p) {
   for (const auto& g : grants) {
     auto granted = parse_permission(g.permission);
     if (!granted) continue;
@@ -59,7 +59,7 @@ bool Identity::allows(std::string_view ns, Permission p) const {
   return false;
 }
 
-std::optional<std::vector<std::string>> Identity::visible_patterns() const {
+std::optional<std::vector<std::string>> grants_visible_patterns(const std::vector<Grant>& grants) {
   std::vector<std::string> out;
   for (const auto& g : grants) {
     auto granted = parse_permission(g.permission);
@@ -70,4 +70,17 @@ std::optional<std::vector<std::string>> Identity::visible_patterns() const {
   return out;
 }
 
-}  // namespace cairn::auth
+std::optional<Error> Principal::check(std::string_view ns, Permission p) const {
+  if (allows(ns, p)) return std::nullopt;
+  return make_error(Errc::kForbidden, "token '" + name + "' has no " +
+                                          std::string(permission_name(p)) +
+                                          " permission on namespace '" + std::string(ns) + "'");
+}
+
+std::optional<Error> Principal::check_cluster_admin(std::string_view what) const {
+  if (cluster_admin()) return std::nullopt;
+  return make_error(Errc::kForbidden,
+                    std::string(what) + "token '" + name + "' is not cluster-admin");
+}
+
+}  // namespace cairn::api

@@ -7,10 +7,10 @@
 
 #include "api/wire.h"
 #include "common/time.h"
-#include "service/request.h"
-#include "service/service.h"
+#include "frontends/native/request.h"
+#include "frontends/native/service.h"
 
-namespace cairn::service {
+namespace cairn::native {
 
 using api::Errc;
 using api::make_error;
@@ -73,7 +73,7 @@ void Service::get_config(const http::RequestPtr& req, const http::Reply& reply) 
   auto at = at_param(*req);
   if (!at.ok()) return reply_error(reply, *req, at.error());
 
-  auto value = core_.get_config(core::GetConfig{*ns, *key, *version, *at});
+  auto value = core_.get_config(req->caller, core::GetConfig{*ns, *key, *version, *at});
   if (!value.ok()) return reply_error(reply, *req, value.error());
   // Conditional GET (docs/versions.md): the version is the entity tag.
   if (!*at && if_none_match(*req, value->version)) {
@@ -122,7 +122,7 @@ void Service::batch_get(const http::RequestPtr& req, const http::Reply& reply) {
     if (seen.insert(key).second) keys.push_back(std::move(key));
   }
 
-  auto values = core_.get_keys(*ns, keys);
+  auto values = core_.get_keys(req->caller, *ns, keys);
   if (!values.ok()) return reply_error(reply, *req, values.error());
   api::BatchGet batch;
   batch.ns = std::move(values->ns);
@@ -140,9 +140,9 @@ void Service::get_namespace_configs(const http::RequestPtr& req, const http::Rep
   if (auto bad = check_namespace(ns); !bad.ok()) return reply_error(reply, *req, bad.error());
   auto at = at_param(*req);
   if (!at.ok()) return reply_error(reply, *req, at.error());
-  auto values = core_.get_namespace(ns, *at);
+  auto values = core_.get_namespace(req->caller, ns, *at);
   if (!values.ok()) return reply_error(reply, *req, values.error());
   reply_ok(reply, *req, "success", namespace_data(std::move(*values)));
 }
 
-}  // namespace cairn::service
+}  // namespace cairn::native

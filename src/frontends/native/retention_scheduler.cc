@@ -1,4 +1,4 @@
-#include "service/retention_scheduler.h"
+#include "frontends/native/retention_scheduler.h"
 
 #include <atomic>
 #include <chrono>
@@ -6,7 +6,7 @@
 
 #include "common/json.h"
 
-namespace cairn::service {
+namespace cairn::native {
 
 struct RetentionScheduler::Shared {
   std::atomic<bool> in_flight{false};
@@ -79,4 +79,4 @@ RetentionScheduler::Counters RetentionScheduler::counters() const {
                   shared_->removed.load()};
 }
 
-}  // namespace cairn::service
+}  // namespace cairn::native

@@ -1,8 +1,8 @@
-#include "service/watch_sse.h"
+#include "frontends/native/watch_sse.h"
 
 #include "api/wire.h"
 
-namespace cairn::service {
+namespace cairn::native {
 
 namespace {
 
@@ -88,4 +88,4 @@ void stream_watch(core::WatchHub& hub, const std::string& ns, uint64_t revision,
                    cancellation);
 }
 
-}  // namespace cairn::service
+}  // namespace cairn::native

@@ -2,11 +2,11 @@
 
 #include "api/envelope.h"
 #include "common/time.h"
-#include "service/request.h"
-#include "service/service.h"
+#include "frontends/native/request.h"
+#include "frontends/native/service.h"
 #include "core/watch_hub.h"
 
-namespace cairn::service {
+namespace cairn::native {
 
 void Service::health(const http::RequestPtr& req, const http::Reply& reply) {
   ServiceOptions::Component database;
@@ -97,4 +97,4 @@ void Service::debug_vars(const http::RequestPtr& req, const http::Reply& reply) 
   reply_ok(reply, *req, "success", data);
 }
 
-}  // namespace cairn::service
+}  // namespace cairn::native

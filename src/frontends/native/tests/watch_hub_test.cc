@@ -2,7 +2,7 @@
 // HTTP server. Every wait is bounded; nothing asserts on how long something took.
 #include "core/watch_hub.h"
 
-#include "service/watch_sse.h"
+#include "frontends/native/watch_sse.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <condition_variable>
 #include <mutex>
 
-namespace cairn::service {
+namespace cairn::native {
 namespace {
 
 using namespace std::chrono_literals;
@@ -233,4 +233,4 @@ TEST(WatchHub, ShutdownAnswersHeldPollsAndEndsStreams) {
 }
 
 }  // namespace
-}  // namespace cairn::service
+}  // namespace cairn::native

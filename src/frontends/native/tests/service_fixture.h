@@ -11,12 +11,12 @@
 #include <vector>
 
 #include "common/json.h"
-#include "service/service.h"
+#include "frontends/native/service.h"
 #include "core/state_machine.h"
 #include "core/test_replicator.h"
 #include "test_support.h"
 
-namespace cairn::service::testing {
+namespace cairn::native::testing {
 
 class ServiceFixture : public ::testing::Test {
  protected:
@@ -84,4 +84,4 @@ class ServiceFixture : public ::testing::Test {
   http::Router router_;
 };
 
-}  // namespace cairn::service::testing
+}  // namespace cairn::native::testing

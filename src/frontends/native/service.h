@@ -12,7 +12,7 @@
 #include "core/watch_hub.h"
 #include "http/router.h"
 
-namespace cairn::service {
+namespace cairn::native {
 
 struct ServiceOptions {
   size_t max_value_bytes = api::kDefaultMaxValueBytes;
@@ -97,4 +97,4 @@ class Service {
   int64_t started_monotonic_ms_;
 };
 
-}  // namespace cairn::service
+}  // namespace cairn::native

@@ -1,10 +1,10 @@
 // Namespace management (seed §3.8.6).
 
 #include "common/time.h"
-#include "service/request.h"
-#include "service/service.h"
+#include "frontends/native/request.h"
+#include "frontends/native/service.h"
 
-namespace cairn::service {
+namespace cairn::native {
 
 using api::Errc;
 using api::make_error;
@@ -135,7 +135,6 @@ void Service::delete_namespace(const http::RequestPtr& req, const http::Reply& r
 
 void Service::list_namespaces(const http::RequestPtr& req, const http::Reply& reply) {
   store::NamespaceFilter filter;
-  filter.visible = req->visible_namespaces;  // only what the caller's token may see
   if (auto name = req->query_param("name")) {
     if (name->size() > api::kMaxNamespaceLength) {
       return reply_error(reply, *req, make_error(Errc::kValidation,
@@ -148,7 +147,7 @@ void Service::list_namespaces(const http::RequestPtr& req, const http::Reply& re
   if (*status) filter.status = static_cast<int>(**status);
   auto paging = paging_params(*req);
   if (!paging.ok()) return reply_error(reply, *req, paging.error());
-  auto page = core_.list_namespaces(filter, {paging->page, paging->page_size});
+  auto page = core_.list_namespaces(req->caller, std::move(filter), {paging->page, paging->page_size});
   if (!page.ok()) return reply_error(reply, *req, page.error());
   api::Paged<api::NamespaceRow> rows;
   rows.list.reserve(page->items.size());
@@ -165,4 +164,4 @@ void Service::list_namespaces(const http::RequestPtr& req, const http::Reply& re
   reply_ok(reply, *req, "success", data);
 }
 
-}  // namespace cairn::service
+}  // namespace cairn::native

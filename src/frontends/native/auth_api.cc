@@ -1,13 +1,13 @@
-#include "service/auth_api.h"
+#include "frontends/native/auth_api.h"
 
 #include "api/validate.h"
 #include "auth/secret.h"
 #include "common/json.h"
 #include "common/time.h"
 #include "routes/table.h"
-#include "service/request.h"
+#include "frontends/native/request.h"
 
-namespace cairn::service {
+namespace cairn::native {
 namespace {
 
 using api::Errc;
@@ -141,8 +141,9 @@ void AuthApi::create_token(const http::RequestPtr& req, const http::Reply& reply
   Json shown_grants = grants_json(*grants);
   api::CreateToken command{generate_token_id(), *name, hash_secret(secret), std::move(*grants),
                            expires_at_ms};
-  std::string operator_name = req->principal.empty() ? "anonymous" : req->principal;
+  std::string operator_name = req->caller.name.empty() ? "anonymous" : req->caller.name;
   core_.submit(
+      req->caller,
       api::Command{req->request_id, operator_name, std::move(command), client_ip(*req)},
       [req, reply, secret, shown_grants](api::CommandResult result) {
         if (!result.ok() || !result.as<api::TokenCreated>()) {
@@ -156,7 +157,7 @@ void AuthApi::create_token(const http::RequestPtr& req, const http::Reply& reply
 }
 
 void AuthApi::list_tokens(const http::RequestPtr& req, const http::Reply& reply) {
-  auto tokens = core_.tokens();
+  auto tokens = core_.tokens(req->caller);
   if (!tokens.ok()) return reply_error(reply, *req, tokens.error());
   int64_t now = wall_clock_ms();
   Json list = Json::array();
@@ -179,8 +180,9 @@ void AuthApi::list_tokens(const http::RequestPtr& req, const http::Reply& reply)
 
 void AuthApi::revoke_token(const http::RequestPtr& req, const http::Reply& reply) {
   std::string id(req->path_param("id").value_or(""));
-  std::string operator_name = req->principal.empty() ? "anonymous" : req->principal;
+  std::string operator_name = req->caller.name.empty() ? "anonymous" : req->caller.name;
   core_.submit(
+      req->caller,
       api::Command{req->request_id, operator_name, api::RevokeToken{id}, client_ip(*req)},
       [req, reply](api::CommandResult result) { reply_result(reply, *req, result); });
 }
@@ -216,7 +218,7 @@ void AuthApi::list_audit(const http::RequestPtr& req, const http::Reply& reply) 
       *out = *t;
     }
   }
-  auto page = core_.audit(filter, {paging->page, paging->page_size});
+  auto page = core_.audit(req->caller, filter, {paging->page, paging->page_size});
   if (!page.ok()) return reply_error(reply, *req, page.error());
   Json list = Json::array();
   for (const auto& row : page->items) {
@@ -264,7 +266,8 @@ void AuthApi::append_audit(const http::RequestPtr& req, const http::Reply& reply
     batch.entries.push_back(std::move(entry));
   }
   core_.submit(
-      api::Command{req->request_id, req->principal, std::move(batch), client_ip(*req)},
+      req->caller,
+      api::Command{req->request_id, req->caller.name, std::move(batch), client_ip(*req)},
       [req, reply](api::CommandResult result) { reply_result(reply, *req, result); });
 }
 
@@ -283,4 +286,4 @@ std::string audit_body(const api::AppendAudit& batch) {
   return dump_compact(Json{{"entries", std::move(entries)}});
 }
 
-}  // namespace cairn::service
+}  // namespace cairn::native

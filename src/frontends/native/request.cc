@@ -1,4 +1,4 @@
-#include "service/request.h"
+#include "frontends/native/request.h"
 
 #include <charconv>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include "api/validate.h"
 #include "common/time.h"
 
-namespace cairn::service {
+namespace cairn::native {
 
 using api::Errc;
 using api::make_error;
@@ -189,7 +189,7 @@ ApiResult check_key(std::string_view key, const char* field) {
 
 Result<std::string, api::Error> operator_of(const http::Request& req) {
   // With auth on, the token's name; X-Operator is then ignored (docs/security.md).
-  if (!req.principal.empty()) return req.principal;
+  if (!req.caller.name.empty()) return req.caller.name;
   const std::string* h = req.header("x-operator");
   if (!h) return std::string("anonymous");
   // Header bytes are taken as UTF-8 (what clients send), not as the ISO-8859-1 of RFC 9110.
@@ -314,4 +314,4 @@ api::Pagination pagination_of(const Paging& paging, int64_t total) {
   return api::Pagination{paging.page, paging.page_size, total, pages};
 }
 
-}  // namespace cairn::service
+}  // namespace cairn::native

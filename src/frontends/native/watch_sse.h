@@ -10,7 +10,7 @@
 #include "core/watch_hub.h"
 #include "http/types.h"
 
-namespace cairn::service {
+namespace cairn::native {
 
 /// The `data` of a long poll's answer.
 std::string watch_answer_json(const std::string& ns, const core::WatchAnswer& answer,
@@ -29,4 +29,4 @@ void stream_watch(core::WatchHub& hub, const std::string& ns, uint64_t revision,
                   core::WatchFilter filter, bool values, http::StreamPtr writer,
                   const std::shared_ptr<http::Cancellation>& cancellation);
 
-}  // namespace cairn::service
+}  // namespace cairn::native

@@ -2,10 +2,10 @@
 // machine decides, from the command, the entry's timestamp and its own tables, what is tagged
 // and what is removed, so every node ends with the same versions.
 
-#include "service/request.h"
-#include "service/service.h"
+#include "frontends/native/request.h"
+#include "frontends/native/service.h"
 
-namespace cairn::service {
+namespace cairn::native {
 
 using api::Errc;
 using api::make_error;
@@ -96,4 +96,4 @@ void Service::cleanup_versions(const http::RequestPtr& req, const http::Reply& r
   propose(req, reply, std::move(cmd));
 }
 
-}  // namespace cairn::service
+}  // namespace cairn::native

@@ -1,7 +1,7 @@
 // In-process tests of the handlers: a real SQLite store in a temp dir, the index, and a
 // replicator that applies on the calling thread. Black-box tests over HTTP live in tests/e2e.
 
-#include "service/service.h"
+#include "frontends/native/service.h"
 
 #include <gtest/gtest.h>
 
@@ -9,10 +9,10 @@
 
 #include "common/json.h"
 #include "core/state_machine.h"
-#include "service/tests/service_fixture.h"
+#include "frontends/native/tests/service_fixture.h"
 #include "core/test_replicator.h"
 
-namespace cairn::service {
+namespace cairn::native {
 namespace {
 
 class ServiceTest : public testing::ServiceFixture {
@@ -177,9 +177,9 @@ TEST_F(ServiceTest, VersionReadsOfDisabledAreRefusedAndAtReadsThePast) {
 }
 
 }  // namespace
-}  // namespace cairn::service
+}  // namespace cairn::native
 
-namespace cairn::service {
+namespace cairn::native {
 namespace {
 
 // Issue 15 item 10: a value reads back with the number text it was written with.
@@ -262,4 +262,4 @@ TEST_F(ServiceTest, AllDigitNamesAndOperators) {
 }
 
 }  // namespace
-}  // namespace cairn::service
+}  // namespace cairn::native

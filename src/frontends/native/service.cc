@@ -1,10 +1,10 @@
-#include "service/service.h"
+#include "frontends/native/service.h"
 
 #include "common/time.h"
 #include "routes/table.h"
-#include "service/request.h"
+#include "frontends/native/request.h"
 
-namespace cairn::service {
+namespace cairn::native {
 
 Service::Service(ServiceOptions options, core::Core& core, core::WatchHub* watch)
     : options_(std::move(options)),
@@ -61,7 +61,7 @@ void Service::propose(const http::RequestPtr& req, const http::Reply& reply,
   if (!operator_name.ok()) return reply_error(reply, *req, operator_name.error());
   api::Command command{req->request_id, std::move(*operator_name), std::move(body),
                        http::client_ip(*req)};
-  core_.submit(std::move(command), [req, reply, with_etag](api::CommandResult result) {
+  core_.submit(req->caller, std::move(command), [req, reply, with_etag](api::CommandResult result) {
     if (result.ok() && with_etag) {
       // The new version's ETag, so that the next conditional write can use it directly.
       std::optional<int64_t> version;
@@ -80,4 +80,4 @@ void Service::propose(const http::RequestPtr& req, const http::Reply& reply,
   });
 }
 
-}  // namespace cairn::service
+}  // namespace cairn::native
