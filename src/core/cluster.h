@@ -33,7 +33,7 @@ struct ClusterView {
   /// A follower that has not heard from a leader for longer than the stale-read bound.
   bool cut_off = false;
   int64_t last_leader_contact_ms_ago = 0;  // 0 on the leader
-  std::vector<ClusterMember> members;       // voters, then learners
+  std::vector<ClusterMember> members;      // voters, then learners
 };
 
 /// The replication group behind the core's Replicator, for what the core API offers on it:

@@ -323,6 +323,39 @@ std::optional<api::Error> Core::may_submit(const api::Principal& caller,
       command.body);
 }
 
+namespace {
+
+api::Error not_a_cluster() {
+  return make_error(Errc::kNotFound, "this node is not part of a cluster");
+}
+
+}  // namespace
+
+Result<ClusterView, api::Error> Core::cluster_view(const api::Principal& caller) const {
+  if (auto denied = caller.check_cluster_admin()) return Unexpected{*denied};
+  if (!options_.cluster) return Unexpected{not_a_cluster()};
+  return options_.cluster->view();
+}
+
+void Core::transfer_leader(const api::Principal& caller, uint64_t to, Cluster::Done done) {
+  if (auto denied = caller.check_cluster_admin()) return done(Unexpected{*denied});
+  if (!options_.cluster) return done(Unexpected{not_a_cluster()});
+  options_.cluster->transfer_leader(to, std::move(done));
+}
+
+void Core::add_member(const api::Principal& caller, uint64_t id, std::string peer, std::string http,
+                      Cluster::Done done) {
+  if (auto denied = caller.check_cluster_admin()) return done(Unexpected{*denied});
+  if (!options_.cluster) return done(Unexpected{not_a_cluster()});
+  options_.cluster->add_member(id, std::move(peer), std::move(http), std::move(done));
+}
+
+void Core::remove_member(const api::Principal& caller, uint64_t id, Cluster::Done done) {
+  if (auto denied = caller.check_cluster_admin()) return done(Unexpected{*denied});
+  if (!options_.cluster) return done(Unexpected{not_a_cluster()});
+  options_.cluster->remove_member(id, std::move(done));
+}
+
 void Core::submit(const api::Principal& caller, api::Command command, Replicator::Done done) {
   if (auto denied = may_submit(caller, command)) {
     return done(api::CommandResult::failure(*denied));

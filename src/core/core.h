@@ -21,6 +21,7 @@
 #include "cache/version_ring.h"
 #include "common/result.h"
 #include "common/time.h"
+#include "core/cluster.h"
 #include "core/replicator.h"
 #include "store/store.h"
 
@@ -45,6 +46,8 @@ struct CoreOptions {
   std::function<void(const std::string& ns, const std::string& key, int64_t version,
                      const std::string& value, int64_t created_at_ms)>
       version_filled;
+  /// The replication group (docs/cluster.md); null on a single node. Must outlive the core.
+  Cluster* cluster = nullptr;
 };
 
 /// A client read of one key: the current version, a given `version`, or the one current `at`
@@ -157,6 +160,14 @@ class Core {
 
   /// The id of the namespace named `name`, from the index.
   std::optional<int64_t> namespace_id(std::string_view name) const;
+
+  // ---- the replication group (docs/cluster.md): cluster-admin ----
+  /// 404/40401 on a node that is not part of a cluster.
+  Result<ClusterView, api::Error> cluster_view(const api::Principal& caller) const;
+  void transfer_leader(const api::Principal& caller, uint64_t to, Cluster::Done done);
+  void add_member(const api::Principal& caller, uint64_t id, std::string peer, std::string http,
+                  Cluster::Done done);
+  void remove_member(const api::Principal& caller, uint64_t id, Cluster::Done done);
 
   // ---- the node's own state (health, debug vars) ----
   struct Status {

@@ -62,7 +62,7 @@ http::Middleware ClusterApi::middleware() {
     if (raft_.is_leader()) {
       if (!strong) return next(std::move(req), std::move(reply));
       raft_.read_barrier([req, reply, next](std::optional<api::Error> error) {
-        if (error) return reply_error(reply, *req, *error);
+        if (error) return http::reply_error(*req, reply, *error);
         next(req, reply);
       });
       return;
@@ -74,14 +74,14 @@ http::Middleware ClusterApi::middleware() {
 void ClusterApi::forward(const http::RequestPtr& req, const http::Reply& reply) {
   if (req->header(kForwardedHeader)) {
     // Forwarded to us, but we are not the leader (any more): no second hop.
-    return reply_error(
-        reply, *req, make_error(Errc::kNotLeader, "the forwarding target is no longer the leader"));
+    return http::reply_error(
+        *req, reply, make_error(Errc::kNotLeader, "the forwarding target is no longer the leader"));
   }
   const std::string leader = raft_.leader_http();
   if (leader.empty()) {
     const auto leader_id = raft_.view().status.leader;
-    return reply_error(
-        reply, *req,
+    return http::reply_error(
+        *req, reply,
         make_error(Errc::kNotLeader, leader_id ? "leader is node " + std::to_string(leader_id) +
                                                      ", whose HTTP address this node does not know"
                                                : "no leader is known right now; retry shortly"));
@@ -100,15 +100,15 @@ void ClusterApi::forward(const http::RequestPtr& req, const http::Reply& reply) 
         if (!res || res->status >= 500) span->set_error();
         span->finish();
         if (!res && sent) {
-          return reply_error(
-              reply, *req,
+          return http::reply_error(
+              *req, reply,
               make_error(Errc::kRaft, "the leader at " + leader + " did not answer (" + error +
                                           "); the write may still commit: read it back before "
                                           "retrying"));
         }
         if (!res) {
-          return reply_error(
-              reply, *req,
+          return http::reply_error(
+              *req, reply,
               make_error(Errc::kNotLeader, "cannot reach the leader at " + leader + ": " + error));
         }
         reply(std::move(*res));
@@ -129,53 +129,56 @@ native::ServiceOptions::Component ClusterApi::health_component() const {
   return {"raft", j.dump(), no_leader || cut_off};
 }
 
-void ClusterApi::register_routes(http::Router& router) {
-  router.add(routes::kCluster,
-             [this](http::RequestPtr req, http::Reply reply) { status(req, reply); });
-  router.add(routes::kClusterStatus,
-             [this](http::RequestPtr req, http::Reply reply) { status(req, reply); });
+void ClusterApi::register_routes(http::Router& router, core::Core& core) {
+  auto with_core = [this, &core](auto method) {
+    return [this, &core, method](http::RequestPtr req, http::Reply reply) {
+      (this->*method)(core, req, reply);
+    };
+  };
+  router.add(routes::kCluster, with_core(&ClusterApi::status));
+  router.add(routes::kClusterStatus, with_core(&ClusterApi::status));
   health_->register_routes(router);
-  router.add(routes::kClusterTransferLeader,
-             [this](http::RequestPtr req, http::Reply reply) { transfer(req, reply); });
-  router.add(routes::kClusterMemberAdd,
-             [this](http::RequestPtr req, http::Reply reply) { add_member(req, reply); });
-  router.add(routes::kClusterMemberRemove,
-             [this](http::RequestPtr req, http::Reply reply) { remove_member(req, reply); });
+  router.add(routes::kClusterTransferLeader, with_core(&ClusterApi::transfer));
+  router.add(routes::kClusterMemberAdd, with_core(&ClusterApi::add_member));
+  router.add(routes::kClusterMemberRemove, with_core(&ClusterApi::remove_member));
 }
 
-void ClusterApi::status(const http::RequestPtr& req, const http::Reply& reply) {
-  RaftView v = raft_.view();
-  const auto members = raft_.members();
+namespace {
+
+/// Answers a membership call's outcome: `data` on success, the error otherwise.
+core::Cluster::Done answer(const http::RequestPtr& req, const http::Reply& reply, Json data) {
+  return [req, reply, data = std::move(data)](Result<Ok, api::Error> r) {
+    if (!r.ok()) return reply_error(reply, *req, r.error());
+    reply_ok(reply, *req, "success", data.dump());
+  };
+}
+
+}  // namespace
+
+void ClusterApi::status(core::Core& core, const http::RequestPtr& req, const http::Reply& reply) {
+  auto view = core.cluster_view(req->caller);
+  if (!view.ok()) return reply_error(reply, *req, view.error());
   Json j;
   j["node_id"] = node_id_;
-  j["raft_id"] = raft_.id();
-  j["role"] = raft::to_string(v.status.role);
-  j["term"] = v.status.term;
-  j["leader"] = v.status.leader;
-  auto leader = members.find(v.status.leader);
-  j["leader_http"] = leader == members.end() ? "" : leader->second.http;
-  j["commit"] = v.status.commit;
-  j["applied"] = v.status.applied;
-  j["last_index"] = v.status.last_index;
-  j["degraded"] = v.status.role != raft::Role::leader &&
-                  monotonic_ms() - v.last_leader_contact_ms > stale_read_bound_ms_;
-  j["last_leader_contact_ms_ago"] =
-      v.status.role == raft::Role::leader ? 0 : monotonic_ms() - v.last_leader_contact_ms;
+  j["raft_id"] = view->raft_id;
+  j["role"] = view->role;
+  j["term"] = view->term;
+  j["leader"] = view->leader;
+  j["leader_http"] = view->leader_http;
+  j["commit"] = view->commit;
+  j["applied"] = view->applied;
+  j["last_index"] = view->last_index;
+  j["degraded"] = view->cut_off;
+  j["last_leader_contact_ms_ago"] = view->last_leader_contact_ms_ago;
   Json list = Json::array();
-  auto add = [&](raft::NodeId id, bool voter) {
-    Json m = {{"id", id}, {"voter", voter}};
-    auto a = members.find(id);
-    m["peer"] = a == members.end() ? "" : a->second.peer;
-    m["http"] = a == members.end() ? "" : a->second.http;
-    list.push_back(std::move(m));
-  };
-  for (auto id : v.status.conf.voters) add(id, true);
-  for (auto id : v.status.conf.learners) add(id, false);
+  for (const auto& m : view->members) {
+    list.push_back(Json{{"id", m.id}, {"voter", m.voter}, {"peer", m.peer}, {"http", m.http}});
+  }
   j["members"] = std::move(list);
   reply_ok(reply, *req, "success", j.dump());
 }
 
-void ClusterApi::transfer(const http::RequestPtr& req, const http::Reply& reply) {
+void ClusterApi::transfer(core::Core& core, const http::RequestPtr& req, const http::Reply& reply) {
   auto body = native::body_object(*req);
   if (!body.ok()) return reply_error(reply, *req, body.error());
   auto to = body->contains("to") ? parse_id((*body)["to"]) : std::nullopt;
@@ -183,13 +186,11 @@ void ClusterApi::transfer(const http::RequestPtr& req, const http::Reply& reply)
     return reply_error(reply, *req,
                        make_error(Errc::kBadRequest, "to must be a member id (>= 1)", "to"));
   }
-  raft_.transfer_leadership(*to, [req, reply, to](Result<Ok, std::string> r) {
-    if (!r.ok()) return reply_error(reply, *req, make_error(Errc::kConflict, r.error(), "to"));
-    reply_ok(reply, *req, "success", Json{{"to", *to}, {"started", true}}.dump());
-  });
+  core.transfer_leader(req->caller, *to, answer(req, reply, Json{{"to", *to}, {"started", true}}));
 }
 
-void ClusterApi::add_member(const http::RequestPtr& req, const http::Reply& reply) {
+void ClusterApi::add_member(core::Core& core, const http::RequestPtr& req,
+                            const http::Reply& reply) {
   auto body = native::body_object(*req);
   if (!body.ok()) return reply_error(reply, *req, body.error());
   auto id = body->contains("id") ? parse_id((*body)["id"]) : std::nullopt;
@@ -198,34 +199,12 @@ void ClusterApi::add_member(const http::RequestPtr& req, const http::Reply& repl
   if (!peer.ok()) return reply_error(reply, *req, peer.error());
   auto http_address = native::string_field(*body, "http");
   if (!http_address.ok()) return reply_error(reply, *req, http_address.error());
-  if (raft_.view().status.conf.contains(*id)) {
-    return reply_error(
-        reply, *req,
-        make_error(Errc::kConflict, "node " + std::to_string(*id) + " is already a member", "id"));
-  }
-  // First the addresses, through the log (every node learns them), then the learner; the
-  // leader of the day promotes it once it has caught up.
-  const raft::NodeId new_id = *id;
-  raft_.replicate_member_address(
-      new_id, MemberAddress{*peer, *http_address}, false,
-      [this, req, reply, new_id](Result<Ok, std::string> r) {
-        if (!r.ok()) {
-          return reply_error(
-              reply, *req,
-              make_error(Errc::kRaft, "recording the addresses of node " + std::to_string(new_id) +
-                                          " failed: " + r.error()));
-        }
-        raft::ConfChange change{raft::ConfChangeType::add_learner, new_id};
-        raft_.change_membership(change, [req, reply, new_id](Result<Ok, std::string> added) {
-          if (!added.ok()) {
-            return reply_error(reply, *req, make_error(Errc::kConflict, added.error(), "id"));
-          }
-          reply_ok(reply, *req, "success", Json{{"id", new_id}, {"voter", false}}.dump());
-        });
-      });
+  core.add_member(req->caller, *id, std::move(*peer), std::move(*http_address),
+                  answer(req, reply, Json{{"id", *id}, {"voter", false}}));
 }
 
-void ClusterApi::remove_member(const http::RequestPtr& req, const http::Reply& reply) {
+void ClusterApi::remove_member(core::Core& core, const http::RequestPtr& req,
+                               const http::Reply& reply) {
   auto text = req->path_param("id");
   uint64_t id = 0;
   try {
@@ -234,22 +213,7 @@ void ClusterApi::remove_member(const http::RequestPtr& req, const http::Reply& r
   }
   if (id == 0)
     return reply_error(reply, *req, make_error(Errc::kBadRequest, "bad member id", "id"));
-  if (!raft_.view().status.conf.contains(id)) {
-    return reply_error(
-        reply, *req,
-        make_error(Errc::kNotFound, "node " + std::to_string(id) + " is not a member", "id"));
-  }
-  raft_.change_membership(
-      raft::ConfChange{raft::ConfChangeType::remove, id},
-      [this, req, reply, id](Result<Ok, std::string> r) {
-        if (!r.ok()) {
-          return reply_error(reply, *req, make_error(Errc::kConflict, r.error(), "id"));
-        }
-        // Forget the addresses everywhere (best effort: the member is gone
-        // from the configuration either way).
-        raft_.replicate_member_address(id, {}, true, [](Result<Ok, std::string>) {});
-        reply_ok(reply, *req, "success", Json{{"id", id}}.dump());
-      });
+  core.remove_member(req->caller, id, answer(req, reply, Json{{"id", id}}));
 }
 
 }  // namespace cairn::server

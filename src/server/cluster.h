@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "core/core.h"
 #include "frontends/native/service.h"
 #include "http/router.h"
 #include "http/types.h"
@@ -32,7 +33,8 @@ class ClusterApi {
   http::Middleware middleware();
   /// The "raft" component of /api/v1/health (seed §3.8.7): role, term, leader.
   native::ServiceOptions::Component health_component() const;
-  void register_routes(http::Router& router);
+  /// The cluster routes, over the core's cluster API (core::Core::cluster_view, …).
+  void register_routes(http::Router& router, core::Core& core);
   /// Sends `req` to the leader the way a write arriving here is forwarded; `reply` gets the
   /// leader's answer or the forwarding error. Any thread.
   void send_to_leader(const http::RequestPtr& req, const http::Reply& reply) {
@@ -49,10 +51,10 @@ class ClusterApi {
 
  private:
   void forward(const http::RequestPtr& req, const http::Reply& reply);
-  void status(const http::RequestPtr& req, const http::Reply& reply);
-  void transfer(const http::RequestPtr& req, const http::Reply& reply);
-  void add_member(const http::RequestPtr& req, const http::Reply& reply);
-  void remove_member(const http::RequestPtr& req, const http::Reply& reply);
+  void status(core::Core& core, const http::RequestPtr& req, const http::Reply& reply);
+  void transfer(core::Core& core, const http::RequestPtr& req, const http::Reply& reply);
+  void add_member(core::Core& core, const http::RequestPtr& req, const http::Reply& reply);
+  void remove_member(core::Core& core, const http::RequestPtr& req, const http::Reply& reply);
 
   RaftReplicator& raft_;
   const std::string node_id_;

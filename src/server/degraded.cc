@@ -1,7 +1,7 @@
 #include "server/degraded.h"
 
 #include "common/json.h"
-#include "frontends/native/request.h"
+#include "http/router.h"
 #include "routes/route.h"
 
 namespace cairn::server {
@@ -62,8 +62,8 @@ http::Middleware degraded_middleware(std::function<std::optional<std::string>()>
     std::optional<std::string> down = database_down();
     if (!down) return next(std::move(req), std::move(reply));
     if (write) {
-      return native::reply_error(
-          reply, *req,
+      return http::reply_error(
+          *req, reply,
           api::make_error(api::Errc::kDatabase,
                           "this node's database is unavailable (" + *down +
                               "); nothing was written: retry on another node or later"));

@@ -35,6 +35,7 @@
 #include "routes/table.h"
 #include "server/cluster.h"
 #include "server/degraded.h"
+#include "server/raft_cluster.h"
 #include "server/raft_replicator.h"
 #include "server/single_node_replicator.h"
 #include "store/file_check.h"
@@ -60,6 +61,7 @@ struct Node::Parts {
   std::unique_ptr<core::ConfigStateMachine> state_machine;
   std::unique_ptr<SingleNodeReplicator> single;  // standalone (raft_id 0)
   std::unique_ptr<RaftReplicator> raft;          // cluster member
+  std::unique_ptr<RaftCluster> raft_cluster;     // the group as the core offers it
   std::unique_ptr<ClusterApi> cluster;
   core::Replicator* replicator = nullptr;
   std::unique_ptr<core::Core> core;
@@ -373,7 +375,7 @@ Result<Ok, std::string> Node::start_replication(Parts& p) {
       auto tls = p.cluster->use_tls(config.tls_ca, config.tls_cert, config.tls_key);
       if (!tls.ok()) return Unexpected{tls.error()};
     }
-    p.cluster->register_routes(p.router);
+    p.raft_cluster = std::make_unique<RaftCluster>(*p.raft, config.stale_read_bound_ms);
   }
   return Ok{};
 }
@@ -395,6 +397,7 @@ void Node::build_core(Parts& p) {
       redis->fill_version(ns, key, version, value, at_ms);
     };
   }
+  core_options.cluster = p.raft_cluster.get();
   p.core = std::make_unique<core::Core>(std::move(core_options), *p.store, p.index, *p.replicator);
 }
 
@@ -452,6 +455,7 @@ Result<Ok, std::string> Node::build_frontends(Parts& p) {
   checker.start();
   p.service = std::make_unique<native::Service>(service_options, *p.core, p.watch.get());
   p.service->register_routes(p.router);
+  if (p.cluster) p.cluster->register_routes(p.router, *p.core);
   p.telemetry->register_routes(p.router);
   webui::register_routes(p.router);  // the admin console at /ui/ (docs/console.md)
   if (config.fault_injection) {
@@ -608,6 +612,7 @@ void Node::stop() {
   p.retention.reset();
   p.service.reset();
   p.cluster.reset();
+  p.raft_cluster.reset();
   p.raft.reset();
   p.single.reset();
   p.state_machine.reset();

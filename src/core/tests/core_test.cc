@@ -233,6 +233,60 @@ TEST_F(CoreTest, WatchersHearOfWritesThroughCallbacks) {
   hub.shutdown();
 }
 
+/// A replication group that records what it was asked.
+class FakeCluster : public Cluster {
+ public:
+  ClusterView view() const override {
+    ClusterView v;
+    v.raft_id = 1;
+    v.role = "leader";
+    v.leader = 1;
+    v.members = {{1, true, "127.0.0.1:1", "127.0.0.1:2"}};
+    return v;
+  }
+  void transfer_leader(uint64_t to, Done done) override {
+    asked.push_back("transfer " + std::to_string(to));
+    done(Ok{});
+  }
+  void add_member(uint64_t id, std::string peer, std::string, Done done) override {
+    asked.push_back("add " + std::to_string(id) + " " + peer);
+    done(Ok{});
+  }
+  void remove_member(uint64_t id, Done done) override {
+    asked.push_back("remove " + std::to_string(id));
+    done(Unexpected{api::make_error(Errc::kNotFound, "not a member")});
+  }
+  std::vector<std::string> asked;
+};
+
+TEST_F(CoreTest, ClusterCallsNeedClusterAdminAndACluster) {
+  EXPECT_EQ(core_->cluster_view(any_).error().code, Errc::kNotFound);  // a single node
+
+  FakeCluster cluster;
+  CoreOptions o;
+  o.cluster = &cluster;
+  Core core(std::move(o), *store_, index_, *replicator_);
+  const auto ops = api::Principal::with_grants("ops", {{"*", "admin"}});
+  EXPECT_EQ(core.cluster_view(ops).error().code, Errc::kForbidden);
+  auto view = core.cluster_view(any_);
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->members.at(0).http, "127.0.0.1:2");
+
+  std::vector<Errc> answers;
+  auto record = [&answers](Result<Ok, api::Error> r) {
+    answers.push_back(r.ok() ? Errc::kOk : r.error().code);
+  };
+  core.transfer_leader(ops, 2, record);
+  core.add_member(ops, 4, "p", "h", record);
+  core.transfer_leader(any_, 2, record);
+  core.add_member(any_, 4, "10.0.0.4:7000", "10.0.0.4:8000", record);
+  core.remove_member(any_, 9, record);
+  EXPECT_EQ(answers, (std::vector<Errc>{Errc::kForbidden, Errc::kForbidden, Errc::kOk, Errc::kOk,
+                                        Errc::kNotFound}));
+  EXPECT_EQ(cluster.asked,
+            (std::vector<std::string>{"transfer 2", "add 4 10.0.0.4:7000", "remove 9"}));
+}
+
 TEST_F(CoreTest, EveryOperationIsCheckedAgainstTheCallersGrants) {
   ASSERT_TRUE(submit(api::CreateNamespace{"app-a", ""}).ok());
   ASSERT_TRUE(submit(api::CreateNamespace{"app-b", ""}).ok());

@@ -73,6 +73,52 @@ TEST(Router, MatchesLiteralsAndParameters) {
                                   {"kind", "namespace"}, {"id", "42"}}));
 }
 
+TEST(Router, RestOfPathSegmentTakesWhatIsLeft) {
+  Router router;
+  router.add(route("GET", "/v1/kv/{key...}"), answer("kv"));
+  router.add(route("GET", "/v1/kv/{key}"), answer("one"));
+  router.add(route("GET", "/v1/status/leader"), answer("leader"));
+  auto req = make_request("GET", "/v1/kv/app/db/host");
+  EXPECT_EQ(call(router, req).body, "kv");
+  EXPECT_EQ(req->path_param("key"), "app/db/host");
+  req = make_request("GET", "/v1/kv/app/folder/");
+  EXPECT_EQ(call(router, req).body, "kv");
+  EXPECT_EQ(req->path_param("key"), "app/folder/");
+  req = make_request("GET", "/v1/kv/");
+  EXPECT_EQ(call(router, req).body, "kv");
+  EXPECT_EQ(req->path_param("key"), "");
+  // One segment: the one-segment parameter is more specific.
+  EXPECT_EQ(call(router, make_request("GET", "/v1/kv/app")).body, "one");
+  EXPECT_EQ(call(router, make_request("GET", "/v1/kv")).status, 404);
+  EXPECT_THROW(router.add(route("GET", "/a/{rest...}/b"), answer("x")), std::logic_error);
+}
+
+void plain_text_error(const Request& req, const api::Error& error, Response& res) {
+  res.content_type = "text/plain; charset=utf-8";
+  res.body = std::string(req.route ? "route" : "path") + ": " + error.details;
+}
+
+TEST(Router, ErrorRenderersWordTheAnswersGivenBeforeTheHandler) {
+  Router router;
+  router.add(route("GET", "/v1/kv/{key...}"), answer("kv"), plain_text_error);
+  router.add(route("GET", "/api/thing"), answer("thing"));
+  Response res = call(router, make_request("PUT", "/v1/kv/a"));
+  EXPECT_EQ(res.status, 405);
+  EXPECT_EQ(res.content_type, "text/plain; charset=utf-8");
+  EXPECT_EQ(res.body.rfind("path: method PUT not allowed", 0), 0u) << res.body;
+  EXPECT_EQ(header(res, "Allow"), "GET, HEAD");
+  res = call(router, make_request("PUT", "/api/thing"));  // no renderer: the envelope
+  EXPECT_EQ(res.status, 405);
+  EXPECT_NE(res.body.find(R"("code":40501)"), std::string::npos) << res.body;
+
+  // The guard and the limiter answer through error_response with the matched route's renderer.
+  auto req = make_request("GET", "/v1/kv/a");
+  router.resolve(*req);
+  res = error_response(*req, api::make_error(api::Errc::kForbidden, "no"));
+  EXPECT_EQ(res.status, 403);
+  EXPECT_EQ(res.body, "route: no");
+}
+
 TEST(Router, ParameterNeedsOneNonEmptySegment) {
   Router router;
   router.add(route("GET", "/ns/{id}"), answer("ns"));
