@@ -11,6 +11,7 @@ node's watch_held_polls probe, and the idle hold is cut short with --watch-max-t
 import json
 import os
 import shutil
+import socket
 import subprocess
 import threading
 import unittest
@@ -181,6 +182,24 @@ class ApolloReads(ApolloCase):
         r = self.apollo("HEAD", notifications_target(
             [{"namespaceName": "application", "notificationId": current}]))
         self.assertEqual(r.status, 304, r.describe())
+
+    def test_a_client_that_hangs_up_is_forgotten(self):
+        current = int(self.configs_ok("application")["releaseKey"])
+        target = notifications_target(
+            [{"namespaceName": "application", "notificationId": current},
+             {"namespaceName": "app.json", "notificationId": 10 ** 12},
+             {"namespaceName": "not-yet", "notificationId": -1}])
+        sock = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
+        try:
+            sock.sendall(("GET %s HTTP/1.1\r\nHost: t\r\n\r\n" % target).encode())
+            self.assertTrue(eventually(lambda: self.held_polls() == 3, 20),
+                            "the poll is not held")
+        finally:
+            sock.close()
+        self.assertTrue(eventually(lambda: self.held_polls() == 0, 20),
+                        "the hub still holds the polls of a client that hung up")
+        # The node goes on answering.
+        self.assertEqual(self.configs_ok("application")["releaseKey"], str(current))
 
     def test_malformed_notifications_are_apollo_400s(self):
         with self.unchanged():

@@ -32,9 +32,9 @@ void reply_apollo_error(const http::Request& req, const http::Reply& reply, int 
                         std::string message) {
   http::Response res;
   res.status = status;
-  render_error(req, api::make_error(status == 400 ? Errc::kBadRequest : Errc::kNotFound,
-                                    std::move(message)),
-               res);
+  render_error(
+      req, api::make_error(status == 400 ? Errc::kBadRequest : Errc::kNotFound, std::move(message)),
+      res);
   res.status = status;
   reply(std::move(res));
 }
@@ -63,8 +63,7 @@ std::optional<core::NamespaceValues> read_namespace(core::Core& core, const http
   auto values = core.get_namespace(req.caller, a.ns, std::nullopt);
   if (values.ok()) return std::move(*values);
   const api::Error& e = values.error();
-  if (e.code == Errc::kForbidden || e.code == Errc::kUnauthorized ||
-      e.http_status() >= 500) {
+  if (e.code == Errc::kForbidden || e.code == Errc::kUnauthorized || e.http_status() >= 500) {
     reply(http::error_response(req, e));
     return std::nullopt;
   }
@@ -247,13 +246,12 @@ void notifications(core::Core& core, core::WatchHub* hub, const Options& options
 
 void render_error(const http::Request& req, const api::Error& error, http::Response& res) {
   res.content_type = "application/json;charset=UTF-8";
-  std::string message = error.details.empty() ? std::string(api::error_info(error.code).message)
-                                              : error.details;
+  std::string message =
+      error.details.empty() ? std::string(api::error_info(error.code).message) : error.details;
   res.body = error_json(res.status, message, req.path, wall_clock_ms());
 }
 
-void register_routes(http::Router& router, core::Core& core, core::WatchHub* hub,
-                     Options options) {
+void register_routes(http::Router& router, core::Core& core, core::WatchHub* hub, Options options) {
   core::Core* c = &core;
   router.add(
       routes::kApolloConfigs,

@@ -40,11 +40,21 @@ void append_escaped(std::string& out, std::string_view s, bool is_key) {
         if (is_key || i == 0) out += '\\';
         out += ' ';
         break;
-      case '\\': out += "\\\\"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\f': out += "\\f"; break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       case '=':
       case ':':
       case '#':
@@ -85,11 +95,15 @@ Format format_of(std::string_view name) {
 
 std::string_view raw_content_type(Format format) {
   switch (format) {
-    case Format::kJson: return "application/json;charset=UTF-8";
+    case Format::kJson:
+      return "application/json;charset=UTF-8";
     case Format::kYaml:
-    case Format::kYml: return "application/yaml;charset=UTF-8";
-    case Format::kXml: return "application/xml;charset=UTF-8";
-    default: return "text/plain;charset=UTF-8";
+    case Format::kYml:
+      return "application/yaml;charset=UTF-8";
+    case Format::kXml:
+      return "application/xml;charset=UTF-8";
+    default:
+      return "text/plain;charset=UTF-8";
   }
 }
 
@@ -102,8 +116,8 @@ int64_t notification_id(uint64_t revision) {
 std::string release_key(uint64_t revision) { return std::to_string(notification_id(revision)); }
 
 Result<std::vector<Watched>, std::string> parse_notifications(std::string_view text) {
-  const std::string invalid = "invalid notifications format: " +
-                              std::string(text.substr(0, 256)) + (text.size() > 256 ? "…" : "");
+  const std::string invalid = "invalid notifications format: " + std::string(text.substr(0, 256)) +
+                              (text.size() > 256 ? "…" : "");
   // Depth 2 is a list of objects; deeper nesting is not a notification list.
   auto parsed = parse_json(text, 3);
   if (!parsed || !parsed->is_array()) return Unexpected{invalid};
@@ -224,18 +238,33 @@ std::string error_json(int status, std::string_view message, std::string_view pa
       reason = "Bad Request";
       exception = "com.ctrip.framework.apollo.common.exception.BadRequestException";
       break;
-    case 401: reason = "Unauthorized"; break;
-    case 403: reason = "Forbidden"; break;
+    case 401:
+      reason = "Unauthorized";
+      break;
+    case 403:
+      reason = "Forbidden";
+      break;
     case 404:
       reason = "Not Found";
       exception = "com.ctrip.framework.apollo.common.exception.NotFoundException";
       break;
-    case 405: reason = "Method Not Allowed"; break;
-    case 413: reason = "Payload Too Large"; break;
-    case 429: reason = "Too Many Requests"; break;
-    case 500: reason = "Internal Server Error"; break;
-    case 503: reason = "Service Unavailable"; break;
-    default: break;
+    case 405:
+      reason = "Method Not Allowed";
+      break;
+    case 413:
+      reason = "Payload Too Large";
+      break;
+    case 429:
+      reason = "Too Many Requests";
+      break;
+    case 500:
+      reason = "Internal Server Error";
+      break;
+    case 503:
+      reason = "Service Unavailable";
+      break;
+    default:
+      break;
   }
   std::string out = "{\"timestamp\":";
   append_json_string(out, format_utc(unix_ms));

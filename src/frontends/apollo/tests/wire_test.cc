@@ -35,12 +35,11 @@ TEST(ApolloWire, IdsComeFromTheRevisionAndAreNeverZero) {
 }
 
 TEST(ApolloWire, ParsesNotificationsLikeApollo) {
-  auto w = parse_notifications(
-      R"([{"namespaceName":"application","notificationId":-1},)"
-      R"({"namespaceName":"db.properties","notificationId":7},)"
-      R"({"namespaceName":"db","notificationId":5},)"
-      R"({"namespaceName":""},{"notificationId":3},null,)"
-      R"({"namespaceName":"app.json","notificationId":9.0}])");
+  auto w = parse_notifications(R"([{"namespaceName":"application","notificationId":-1},)"
+                               R"({"namespaceName":"db.properties","notificationId":7},)"
+                               R"({"namespaceName":"db","notificationId":5},)"
+                               R"({"namespaceName":""},{"notificationId":3},null,)"
+                               R"({"namespaceName":"app.json","notificationId":9.0}])");
   ASSERT_TRUE(w.ok()) << w.error();
   ASSERT_EQ(w->size(), 3u);
   EXPECT_EQ((*w)[0].ns, "application");
@@ -83,10 +82,9 @@ TEST(ApolloWire, ConfigAnswerCarriesEveryValueAsText) {
                            {"obj", R"({"k":[1,2.50]})"},
                            {"multi", frontends::stored_value("line1\nline2 \"q\" é")}};
   const std::string body = config_json("app", "default", "application.properties", configs, "7");
-  EXPECT_EQ(body,
-            R"({"appId":"app","cluster":"default","namespaceName":"application.properties",)"
-            R"("configurations":{"a":"x y","n":"42","obj":"{\"k\":[1,2.50]}",)"
-            R"("multi":"line1\nline2 \"q\" é"},"releaseKey":"7"})");
+  EXPECT_EQ(body, R"({"appId":"app","cluster":"default","namespaceName":"application.properties",)"
+                  R"("configurations":{"a":"x y","n":"42","obj":"{\"k\":[1,2.50]}",)"
+                  R"("multi":"line1\nline2 \"q\" é"},"releaseKey":"7"})");
   auto parsed = parse_json(body, 8);
   ASSERT_TRUE(parsed);
   EXPECT_EQ((*parsed)["configurations"]["multi"].get<std::string>(), "line1\nline2 \"q\" é");
@@ -131,9 +129,9 @@ TEST(ApolloWire, NotificationAnswerNamesTheReleaseMessage) {
 }
 
 TEST(ApolloWire, ErrorsAreApolloShaped) {
-  auto parsed = parse_json(error_json(400, "invalid notifications format: [", "/notifications/v2",
-                                      1'700'000'000'000),
-                           4);
+  auto parsed = parse_json(
+      error_json(400, "invalid notifications format: [", "/notifications/v2", 1'700'000'000'000),
+      4);
   ASSERT_TRUE(parsed);
   EXPECT_EQ((*parsed)["status"], 400);
   EXPECT_EQ((*parsed)["error"], "Bad Request");
