@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "routes/apollo.h"
 #include "routes/route.h"
 
 // The route table: every route of a node, declared once, with what the auth guard, the limiter
@@ -297,6 +298,11 @@ inline constexpr const Route* kAll[] = {
     // Nacos (routes/nacos.h): its routes here.
 
     // Apollo (routes/apollo.h): its routes here.
+    &kApolloConfigs,
+    &kApolloConfigFilesJson,
+    &kApolloConfigFilesRaw,
+    &kApolloConfigFiles,
+    &kApolloNotifications,
 
 };
 

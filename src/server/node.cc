@@ -23,6 +23,7 @@
 #include "core/core.h"
 #include "core/state_machine.h"
 #include "core/watch_hub.h"
+#include "frontends/apollo/apollo.h"
 #include "frontends/native/auth_api.h"
 #include "frontends/native/request.h"
 #include "frontends/native/retention_scheduler.h"
@@ -458,6 +459,7 @@ Result<Ok, std::string> Node::build_frontends(Parts& p) {
   if (p.cluster) p.cluster->register_routes(p.router, *p.core);
   p.telemetry->register_routes(p.router);
   webui::register_routes(p.router);  // the admin console at /ui/ (docs/console.md)
+  apollo::register_routes(p.router, *p.core, p.watch.get());  // docs/compat.md, "Apollo"
   if (config.fault_injection) {
     // {"database": "reason"} makes every read and write of the store fail until
     // {"database": ""} (docs/observability.md). Not for production.

@@ -31,6 +31,7 @@ SUITES = {
     "ops": ["test_ops"],
     "durability": ["test_durability"],
     "watch": ["test_watch"],
+    "apollo": ["test_apollo"],
     "cluster": ["test_cluster", "test_cluster_versions", "test_cluster_health"],
     "chaos": ["test_chaos"],
     "retention": ["test_retention"],

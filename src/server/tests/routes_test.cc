@@ -130,7 +130,10 @@ TEST_F(RouteTableTest, EveryRouteButThePublicOnesNeedsAToken) {
       continue;
     }
     EXPECT_EQ(a.status, 401) << method << " " << target << " answered without a token";
-    EXPECT_EQ(a.code, 40101) << method << " " << target;
+    // The protocol front-ends word it in their own style (docs/compat.md).
+    if (route.rfind("/api/", 0) == 0) {
+      EXPECT_EQ(a.code, 40101) << method << " " << target;
+    }
     Answer wrong = request(node_->http_port(), method, target, "not-a-token");
     EXPECT_EQ(wrong.status, 401) << method << " " << target << " took a wrong token";
   }
