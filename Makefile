@@ -25,9 +25,11 @@ build: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS)
 
-# The console's browser test (tests/ui) needs playwright-core from the npm registry.
+# The console's browser test (tests/ui) needs playwright-core from the npm registry; the
+# protocol front-ends' e2e suites run real client libraries from it (docs/compat.md).
 ui-deps: deps
 	@test -d tests/ui/node_modules/playwright-core || npm ci --prefix tests/ui --no-audit --no-fund
+	@test -d tests/e2e/apollo_client/node_modules/node-apollo || npm ci --prefix tests/e2e/apollo_client --no-audit --no-fund
 
 test-release: build ui-deps
 	ctest --preset release -j $(JOBS)
