@@ -21,12 +21,12 @@
 #include "common/json.h"
 #include "common/time.h"
 #include "core/core.h"
+#include "core/retention_scheduler.h"
 #include "core/state_machine.h"
 #include "core/watch_hub.h"
 #include "frontends/apollo/apollo.h"
 #include "frontends/native/auth_api.h"
 #include "frontends/native/request.h"
-#include "frontends/native/retention_scheduler.h"
 #include "frontends/native/service.h"
 #include "http/middleware.h"
 #include "http/router.h"
@@ -67,9 +67,9 @@ struct Node::Parts {
   core::Replicator* replicator = nullptr;
   std::unique_ptr<core::Core> core;
   std::unique_ptr<native::Service> service;
-  std::unique_ptr<native::RetentionScheduler> retention;  // scheduled clean-ups (docs/versions.md)
-  http::Router router{routes::declared};                  // serves only the route table's routes
-  std::unique_ptr<limit::Limiter> limiter;  // outlives the HTTP server (its middleware)
+  std::unique_ptr<core::RetentionScheduler> retention;  // scheduled clean-ups (docs/versions.md)
+  http::Router router{routes::declared};                // serves only the route table's routes
+  std::unique_ptr<limit::Limiter> limiter;              // outlives the HTTP server (its middleware)
   // Tokens and audit (docs/security.md); auth and audit only with auth_enabled.
   std::unique_ptr<auth::Authenticator> auth;
   std::unique_ptr<auth::AuditQueue> audit;
@@ -478,7 +478,7 @@ Result<Ok, std::string> Node::build_frontends(Parts& p) {
     });
   }
   if (config.retention_interval_ms > 0) {
-    native::RetentionSchedulerOptions retention_options;
+    core::RetentionSchedulerOptions retention_options;
     retention_options.interval_ms = config.retention_interval_ms;
     retention_options.audit_keep_days = config.audit_keep_days;
     if (p.raft) {
@@ -486,7 +486,7 @@ Result<Ok, std::string> Node::build_frontends(Parts& p) {
       retention_options.is_leader = [raft] { return raft->is_leader(); };
     }  // standalone: always
     p.retention =
-        std::make_unique<native::RetentionScheduler>(*p.replicator, std::move(retention_options));
+        std::make_unique<core::RetentionScheduler>(*p.replicator, std::move(retention_options));
     p.retention->start();
   }
   if (auto wired = start_auth(p); !wired.ok()) return Unexpected{wired.error()};

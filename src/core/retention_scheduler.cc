@@ -1,4 +1,4 @@
-#include "frontends/native/retention_scheduler.h"
+#include "core/retention_scheduler.h"
 
 #include <atomic>
 #include <chrono>
@@ -6,7 +6,7 @@
 
 #include "common/json.h"
 
-namespace cairn::native {
+namespace cairn::core {
 
 struct RetentionScheduler::Shared {
   std::atomic<bool> in_flight{false};
@@ -17,7 +17,7 @@ struct RetentionScheduler::Shared {
   std::atomic<uint64_t> removed{0};
 };
 
-RetentionScheduler::RetentionScheduler(core::Replicator& replicator, RetentionSchedulerOptions options)
+RetentionScheduler::RetentionScheduler(Replicator& replicator, RetentionSchedulerOptions options)
     : replicator_(replicator), options_(std::move(options)), shared_(std::make_shared<Shared>()) {
   if (options_.interval_ms <= 0) options_.interval_ms = 3'600'000;
 }
@@ -79,4 +79,4 @@ RetentionScheduler::Counters RetentionScheduler::counters() const {
                   shared_->removed.load()};
 }
 
-}  // namespace cairn::native
+}  // namespace cairn::core

@@ -9,7 +9,7 @@
 
 #include "core/replicator.h"
 
-namespace cairn::native {
+namespace cairn::core {
 
 struct RetentionSchedulerOptions {
   /// Time between two clean-ups (seed §3.6.1.2 "定时清理任务"). Must be > 0.
@@ -30,7 +30,7 @@ struct RetentionSchedulerOptions {
 /// stop() and run_once() from the owner's thread; the counters from any thread.
 class RetentionScheduler {
  public:
-  RetentionScheduler(core::Replicator& replicator, RetentionSchedulerOptions options);
+  RetentionScheduler(Replicator& replicator, RetentionSchedulerOptions options);
   ~RetentionScheduler();
   RetentionScheduler(const RetentionScheduler&) = delete;
   RetentionScheduler& operator=(const RetentionScheduler&) = delete;
@@ -54,7 +54,7 @@ class RetentionScheduler {
 
  private:
   struct Shared;  // outlives the scheduler while a proposal is in flight
-  core::Replicator& replicator_;
+  Replicator& replicator_;
   RetentionSchedulerOptions options_;
   std::shared_ptr<Shared> shared_;
   std::mutex mu_;
@@ -63,4 +63,4 @@ class RetentionScheduler {
   std::thread thread_;
 };
 
-}  // namespace cairn::native
+}  // namespace cairn::core
