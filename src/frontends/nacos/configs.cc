@@ -88,9 +88,11 @@ void Frontend::get_config(const http::RequestPtr& req, const http::Reply& reply,
   if (!target) return reply(failure_response(*req, wire, failure));
   // Gray (tagged) configs do not exist in Cairn: a tag names nothing.
   if (auto tag = param(target->params, "tag"); tag && !blank(*tag)) {
-    return reply(failure_response(*req, wire, failure_of(api::make_error(Errc::kConfigNotFound, ""))));
+    return reply(
+        failure_response(*req, wire, failure_of(api::make_error(Errc::kConfigNotFound, ""))));
   }
-  auto value = core_.get_config(req->caller, core::GetConfig{target->at.ns, target->at.key, {}, {}});
+  auto value =
+      core_.get_config(req->caller, core::GetConfig{target->at.ns, target->at.key, {}, {}});
   if (!value.ok()) return reply(failure_response(*req, wire, failure_of(value.error())));
   std::string content = frontends::value_bytes(value->value);
 
@@ -118,7 +120,8 @@ void Frontend::publish_config(const http::RequestPtr& req, const http::Reply& re
   auto content = param(target->params, "content");
   if (!content) return reply(failure_response(*req, wire, missing(wire, "content")));
   if (blank(*content)) {
-    return reply(failure_response(*req, wire, Failure{400, 20002, "content is blank : " + *content}));
+    return reply(
+        failure_response(*req, wire, Failure{400, 20002, "content is blank : " + *content}));
   }
   if (auto tag = param(target->params, "tag"); tag && !blank(*tag)) {
     return reply(failure_response(
@@ -138,8 +141,8 @@ void Frontend::publish_config(const http::RequestPtr& req, const http::Reply& re
   upsert(req, reply, wire, std::move(target->at), std::move(*stored), std::move(*op), 0);
 }
 
-void Frontend::upsert(const http::RequestPtr& req, const http::Reply& reply, Wire wire,
-                      Address at, std::string stored, std::string op, int attempt) {
+void Frontend::upsert(const http::RequestPtr& req, const http::Reply& reply, Wire wire, Address at,
+                      std::string stored, std::string op, int attempt) {
   // Nacos publishes with one upsert, Cairn has create and update: the index says which, and a
   // write that raced another (created or deleted meanwhile) is tried again the other way.
   int64_t current = 0;
@@ -152,19 +155,21 @@ void Frontend::upsert(const http::RequestPtr& req, const http::Reply& reply, Wir
   write.key = at.key;
   write.value = stored;
   const api::ConfigOp kind = write.op;
-  api::Command command{req->request_id, op, api::WriteConfigs{at.ns, {std::move(write)}, false, true},
+  api::Command command{req->request_id, op,
+                       api::WriteConfigs{at.ns, {std::move(write)}, false, true},
                        http::client_ip(*req)};
-  core_.submit(req->caller, std::move(command),
-               [this, req, reply, wire, at, stored, op, attempt, kind](api::CommandResult r) mutable {
-                 if (r.ok()) return reply(ok_true(wire));
-                 const bool raced = (kind == api::ConfigOp::kCreate && r.code == Errc::kKeyExists) ||
-                                    (kind == api::ConfigOp::kUpdate && r.code == Errc::kConfigNotFound);
-                 if (raced && attempt < 3) {
-                   return upsert(req, reply, wire, std::move(at), std::move(stored), std::move(op),
-                                 attempt + 1);
-                 }
-                 reply(failure_response(*req, wire, failure_of(r.error())));
-               });
+  core_.submit(
+      req->caller, std::move(command),
+      [this, req, reply, wire, at, stored, op, attempt, kind](api::CommandResult r) mutable {
+        if (r.ok()) return reply(ok_true(wire));
+        const bool raced = (kind == api::ConfigOp::kCreate && r.code == Errc::kKeyExists) ||
+                           (kind == api::ConfigOp::kUpdate && r.code == Errc::kConfigNotFound);
+        if (raced && attempt < 3) {
+          return upsert(req, reply, wire, std::move(at), std::move(stored), std::move(op),
+                        attempt + 1);
+        }
+        reply(failure_response(*req, wire, failure_of(r.error())));
+      });
 }
 
 void Frontend::delete_config(const http::RequestPtr& req, const http::Reply& reply, Wire wire) {

@@ -45,8 +45,8 @@ std::string_view code_message(int code) {
 Failure failure_of(const api::Error& error) {
   Failure f;
   f.status = error.http_status();
-  f.message = error.details.empty() ? std::string(api::error_info(error.code).message)
-                                    : error.details;
+  f.message =
+      error.details.empty() ? std::string(api::error_info(error.code).message) : error.details;
   switch (error.code) {
     case Errc::kUnauthorized:
     case Errc::kForbidden:
@@ -88,9 +88,8 @@ http::Response failure_response(const http::Request& req, Wire wire, const Failu
   res.status = f.status;
   if (wire == Wire::kV2) {
     res.content_type = kJson;
-    res.body = dump_compact(Json{{"code", f.code},
-                                 {"message", std::string(code_message(f.code))},
-                                 {"data", f.message}});
+    res.body = dump_compact(Json{
+        {"code", f.code}, {"message", std::string(code_message(f.code))}, {"data", f.message}});
   } else if (f.auth) {
     // Nacos's auth filter answers with Spring's error page.
     res.content_type = kJson;
@@ -150,10 +149,12 @@ Frontend::Frontend(FrontendOptions options, core::Core& core, core::WatchHub* wa
 
 void Frontend::register_routes(http::Router& router) {
   auto v1 = [this](void (Frontend::*fn)(const http::RequestPtr&, const http::Reply&, Wire)) {
-    return [this, fn](http::RequestPtr req, http::Reply reply) { (this->*fn)(req, reply, Wire::kV1); };
+    return
+        [this, fn](http::RequestPtr req, http::Reply reply) { (this->*fn)(req, reply, Wire::kV1); };
   };
   auto v2 = [this](void (Frontend::*fn)(const http::RequestPtr&, const http::Reply&, Wire)) {
-    return [this, fn](http::RequestPtr req, http::Reply reply) { (this->*fn)(req, reply, Wire::kV2); };
+    return
+        [this, fn](http::RequestPtr req, http::Reply reply) { (this->*fn)(req, reply, Wire::kV2); };
   };
   router.add(routes::kNacosConfigGet, v1(&Frontend::get_config), render_v1_error);
   router.add(routes::kNacosConfigPublish, v1(&Frontend::publish_config), render_v1_error);

@@ -73,10 +73,9 @@ class Hold : public std::enable_shared_from_this<Hold> {
       live_[seq] = 0;
     }
     auto self = shared_from_this();
-    const uint64_t id = hub_.poll(ns, revision, by_ns_.at(ns), remaining,
-                                  [self, seq, ns](const core::WatchAnswer& a) {
-                                    self->answered(seq, ns, a);
-                                  });
+    const uint64_t id =
+        hub_.poll(ns, revision, by_ns_.at(ns), remaining,
+                  [self, seq, ns](const core::WatchAnswer& a) { self->answered(seq, ns, a); });
     bool cancel = false;
     {
       std::lock_guard lock(mu_);
@@ -194,8 +193,8 @@ void Frontend::listen(const http::RequestPtr& req, const http::Reply& reply) {
   auto changed = check();
   // Without Long-Pulling-Timeout the client polls (answered now); with
   // Long-Pulling-No-Hangup: true it wants only what differs already.
-  const bool now = !timeout || (no_hangup && equals_ignore_case(*no_hangup, "true")) || !watch_ ||
-                   hold <= 0;
+  const bool now =
+      !timeout || (no_hangup && equals_ignore_case(*no_hangup, "true")) || !watch_ || hold <= 0;
   if (!changed.empty() || now) return reply(changed_response(changed));
   // Only names Cairn cannot hold, all absent as the client says: held all the same, as Nacos
   // holds it, on a poll of "" (never a namespace).

@@ -13,8 +13,8 @@ namespace cairn::nacos {
 void Frontend::login(const http::RequestPtr& req, const http::Reply& reply) {
   auto params = request_params(*req);
   if (!params) {
-    return reply(failure_response(*req, Wire::kV1,
-                                 Failure{400, 20002, "the form body is malformed"}));
+    return reply(
+        failure_response(*req, Wire::kV1, Failure{400, 20002, "the form body is malformed"}));
   }
   std::string username = param(*params, "username").value_or("");
   std::string token = param(*params, "password").value_or("");
@@ -26,7 +26,8 @@ void Frontend::login(const http::RequestPtr& req, const http::Reply& reply) {
   bool global_admin = true;  // with auth off every caller may do everything
   if (auth_) {
     auto identity = auth_->authenticate(*req);
-    if (!identity.ok()) return reply(failure_response(*req, Wire::kV1, failure_of(identity.error())));
+    if (!identity.ok())
+      return reply(failure_response(*req, Wire::kV1, failure_of(identity.error())));
     global_admin = identity->cluster_admin();
     if (identity->expires_at_ms) {
       ttl_s = std::max<int64_t>(1, (identity->expires_at_ms - wall_clock_ms()) / 1000);

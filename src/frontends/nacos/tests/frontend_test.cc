@@ -68,7 +68,8 @@ class NacosFrontendTest : public ::testing::Test {
     req->body = form;
     req->request_id = "test";
     req->headers = std::move(headers);
-    if (!form.empty()) req->headers.emplace_back("content-type", "application/x-www-form-urlencoded");
+    if (!form.empty())
+      req->headers.emplace_back("content-type", "application/x-www-form-urlencoded");
     req->caller = std::move(caller);
     router_.dispatch(req, [answer](http::Response res) {
       *answer = Answer{res.status, res.body, res.content_type, res.headers};
@@ -104,7 +105,8 @@ constexpr const char* kV2 = "/nacos/v2/cs/config";
 constexpr const char* kListener = "/nacos/v1/cs/configs/listener";
 
 TEST_F(NacosFrontendTest, PublishGetDeleteV1) {
-  auto put = call("POST", kV1, "dataId=app.yaml&group=DEFAULT_GROUP&content=a%3A+1%0Ab%3A+%E4%BD%A0");
+  auto put =
+      call("POST", kV1, "dataId=app.yaml&group=DEFAULT_GROUP&content=a%3A+1%0Ab%3A+%E4%BD%A0");
   EXPECT_EQ(put.status, 200);
   EXPECT_EQ(put.body, "true");
   auto got = call("GET", std::string(kV1) + "?dataId=app.yaml&group=DEFAULT_GROUP");
@@ -147,7 +149,8 @@ TEST_F(NacosFrontendTest, V2AnswersResults) {
   auto missing = call("GET", std::string(kV2) + "?dataId=nope&group=g");
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(Json::parse(missing.body),
-            Json::parse(R"({"code":20004,"message":"resource not found","data":"config data not exist"})"));
+            Json::parse(
+                R"({"code":20004,"message":"resource not found","data":"config data not exist"})"));
   auto bad = call("POST", kV2, "group=g&content=x");
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(Json::parse(bad.body)["code"], 10000);
@@ -202,7 +205,8 @@ TEST_F(NacosFrontendTest, TokenScopedToOneNamespace) {
 TEST_F(NacosFrontendTest, ListenerAnswersAtOnceWhenAnMd5Differs) {
   call("POST", kV1, "dataId=k&group=g&content=v1");
   // The client holds nothing (empty MD5): k changed for it.
-  auto a = call("POST", kListener, "Listening-Configs=k%02g%02%01", {{"long-pulling-timeout", "30000"}});
+  auto a =
+      call("POST", kListener, "Listening-Configs=k%02g%02%01", {{"long-pulling-timeout", "30000"}});
   EXPECT_EQ(a.status, 200);
   EXPECT_EQ(a.body, "k%02g%01\n");
   // Up to date and no Long-Pulling-Timeout: short polling, an empty answer at once.
@@ -213,7 +217,8 @@ TEST_F(NacosFrontendTest, ListenerAnswersAtOnceWhenAnMd5Differs) {
   auto nohang = call("POST", kListener, "Listening-Configs=k%02g%02" + md5_hex("v1") + "%01",
                      {{"long-pulling-timeout", "30000"}, {"long-pulling-no-hangup", "true"}});
   EXPECT_EQ(nohang.body, "");
-  auto bad = call("POST", kListener, "Listening-Configs=k%02g%02%01", {{"long-pulling-timeout", "3s"}});
+  auto bad =
+      call("POST", kListener, "Listening-Configs=k%02g%02%01", {{"long-pulling-timeout", "3s"}});
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(bad.body, "caused: For input string: \"3s\";");
 }

@@ -8,10 +8,21 @@
 namespace cairn::nacos {
 namespace {
 
+/// Listening-Configs text written with Nacos's notation: ^1 is 0x01, ^2 is 0x02.
+std::string wire(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '^' && i + 1 < text.size() && (text[i + 1] == '1' || text[i + 1] == '2')) {
+      out += static_cast<char>(text[++i] - '0');
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 TEST(NacosListeningConfigs, ParsesEntriesWithAndWithoutTenant) {
-  auto e = parse_listening_configs(
-      std::string("app.yaml\x02" "DEFAULT_GROUP\x02" "abc\x01") +
-      "db\x02grp\x02" "def\x02" "dev\x01");
+  auto e = parse_listening_configs(wire("app.yaml^2DEFAULT_GROUP^2abc^1db^2grp^2def^2dev^1"));
   ASSERT_TRUE(e);
   ASSERT_EQ(e->size(), 2u);
   EXPECT_EQ((*e)[0].data_id, "app.yaml");
@@ -26,7 +37,7 @@ TEST(NacosListeningConfigs, ParsesEntriesWithAndWithoutTenant) {
 TEST(NacosListeningConfigs, EmptyMd5TrailingTextAndRepeats) {
   // A client holding nothing sends an empty MD5; text after the last ^1 is ignored; a repeated
   // entry keeps its last MD5 (a map, as Nacos keeps it).
-  auto e = parse_listening_configs(std::string("a\x02g\x02\x01") + "a\x02g\x02" "x\x01" "junk");
+  auto e = parse_listening_configs(wire("a^2g^2^1a^2g^2x^1junk"));
   ASSERT_TRUE(e);
   ASSERT_EQ(e->size(), 1u);
   EXPECT_EQ((*e)[0].md5, "x");
@@ -35,13 +46,13 @@ TEST(NacosListeningConfigs, EmptyMd5TrailingTextAndRepeats) {
 }
 
 TEST(NacosListeningConfigs, RefusesMalformedEntries) {
-  EXPECT_FALSE(parse_listening_configs("a\x01"));                       // one field
-  EXPECT_FALSE(parse_listening_configs("a\x02" "b\x01"));               // two fields
-  EXPECT_FALSE(parse_listening_configs("a\x02" "b\x02" "c\x02" "d\x02" "e\x01"));  // too many
-  EXPECT_FALSE(parse_listening_configs("\x01"));
+  EXPECT_FALSE(parse_listening_configs(wire("a^1")));              // one field
+  EXPECT_FALSE(parse_listening_configs(wire("a^2b^1")));           // two fields
+  EXPECT_FALSE(parse_listening_configs(wire("a^2b^2c^2d^2e^1")));  // too many
+  EXPECT_FALSE(parse_listening_configs(wire("^1")));
   std::string many;
   for (size_t i = 0; i <= kMaxListeners; ++i) {
-    many += "k" + std::to_string(i) + "\x02g\x02\x01";
+    many += wire("k" + std::to_string(i) + "^2g^2^1");
   }
   EXPECT_FALSE(parse_listening_configs(many));
 }
@@ -50,11 +61,10 @@ TEST(NacosListeningConfigs, AnswerIsUrlEncoded) {
   std::vector<ListenEntry> changed = {{"app.yaml", "DEFAULT_GROUP", "", "x"},
                                       {"db", "grp", "dev", "y"},
                                       {"c", "g", "  ", "z"}};  // a blank tenant is left out
-  EXPECT_EQ(encode_changed(changed),
-            "app.yaml%02DEFAULT_GROUP%01db%02grp%02dev%01c%02g%01");
+  EXPECT_EQ(encode_changed(changed), "app.yaml%02DEFAULT_GROUP%01db%02grp%02dev%01c%02g%01");
   EXPECT_EQ(encode_changed({}), "");
   // What a client decodes (Java's URLDecoder) is the separators' text.
-  EXPECT_EQ(url_decode(encode_changed({changed[1]})), std::string("db\x02grp\x02" "dev\x01"));
+  EXPECT_EQ(url_decode(encode_changed({changed[1]})), wire("db^2grp^2dev^1"));
 }
 
 TEST(NacosForm, DecodesFieldsInOrder) {
