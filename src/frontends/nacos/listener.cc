@@ -42,7 +42,8 @@ http::Response changed_response(const std::vector<ListenEntry>& changed) {
 /// Shared by the polls' callbacks and the request's cancellation; `done` makes it answer once.
 class Hold : public std::enable_shared_from_this<Hold> {
  public:
-  using Check = std::function<std::vector<ListenEntry>()>;
+  /// The entries whose MD5 differs now: all, or those in one namespace (the one that changed).
+  using Check = std::function<std::vector<ListenEntry>(const std::string* ns)>;
 
   Hold(core::WatchHub& hub, http::RequestPtr req, http::Reply reply,
        std::map<std::string, core::WatchFilter> by_ns, int64_t hold_ms, Check check)
@@ -91,7 +92,7 @@ class Hold : public std::enable_shared_from_this<Hold> {
       live_.erase(seq);
       if (done_) return;
     }
-    auto changed = check_();
+    auto changed = check_(&ns);
     if (!changed.empty()) return finish(changed, true);
     if (!a.changed && !a.reset) return finish({}, true);  // the hold ended (or the hub stopped)
     arm(ns, a.revision);  // a change that left every MD5 as the client has it
@@ -179,9 +180,10 @@ void Frontend::listen(const http::RequestPtr& req, const http::Reply& reply) {
   // The revision first, then the MD5s: a change after this revision is in the hub's backlog.
   const uint64_t revision = watch_ ? watch_->revision() : 0;
   const api::Principal caller = req->caller;
-  Hold::Check check = [this, watched, caller] {
+  Hold::Check check = [this, watched, caller](const std::string* ns) {
     std::vector<ListenEntry> changed;
     for (const auto& w : *watched) {
+      if (ns && (!w.at || w.at->ns != *ns)) continue;
       std::string md5;  // "" is what a client holding nothing sends
       if (w.at) {
         if (auto content = current_content(caller, *w.at)) md5 = md5_hex(*content);
@@ -190,7 +192,7 @@ void Frontend::listen(const http::RequestPtr& req, const http::Reply& reply) {
     }
     return changed;
   };
-  auto changed = check();
+  auto changed = check(nullptr);
   // Without Long-Pulling-Timeout the client polls (answered now); with
   // Long-Pulling-No-Hangup: true it wants only what differs already.
   const bool now =
