@@ -30,6 +30,7 @@ build: deps
 ui-deps: deps
 	@test -d tests/ui/node_modules/playwright-core || npm ci --prefix tests/ui --no-audit --no-fund
 	@test -d tests/e2e/apollo_client/node_modules/node-apollo || npm ci --prefix tests/e2e/apollo_client --no-audit --no-fund
+	@test -d tests/e2e/nacos_client/node_modules/nacos || npm ci --prefix tests/e2e/nacos_client --no-audit --no-fund
 
 test-release: build ui-deps
 	ctest --preset release -j $(JOBS)

@@ -1,6 +1,7 @@
 #include "auth/authenticator.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "api/envelope.h"
 #include "auth/policy.h"
@@ -41,6 +42,31 @@ std::vector<std::string> named_namespaces(
   return out;
 }
 
+/// The first field `name` of an application/x-www-form-urlencoded body, decoded; nullopt when
+/// the body is not a form, lacks the field or is malformed there (routes::TokenFrom::form).
+std::optional<std::string> form_field(const http::Request& req, std::string_view name) {
+  const std::string* type = req.header("content-type");
+  constexpr std::string_view kForm = "application/x-www-form-urlencoded";
+  if (!type || type->size() < kForm.size() ||
+      !std::equal(kForm.begin(), kForm.end(), type->begin(),
+                  [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
+    return std::nullopt;
+  }
+  std::string_view rest = req.body;
+  while (!rest.empty()) {
+    size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    size_t eq = pair.find('=');
+    std::string key, value;
+    if (!http::percent_decode(pair.substr(0, eq), key, true) || key != name) continue;
+    if (eq == std::string_view::npos) return std::string();
+    if (!http::percent_decode(pair.substr(eq + 1), value, true)) return std::nullopt;
+    return value;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Authenticator::Authenticator(AuthOptions options, const store::Store& store,
@@ -73,6 +99,7 @@ Result<Identity, api::Error> Authenticator::authenticate(const http::Request& re
                                      : routes::TokenFrom{};
   const std::string* header = req.header("authorization");
   std::optional<std::string_view> secret;
+  std::optional<std::string> posted;  // a form field's decoded value, which `secret` views
   constexpr std::string_view kScheme = "Bearer ";
   if (header && header->size() > kScheme.size() &&
       header->compare(0, kScheme.size(), kScheme) == 0) {
@@ -80,9 +107,16 @@ Result<Identity, api::Error> Authenticator::authenticate(const http::Request& re
   } else if (!from.header.empty() && req.header(from.header) && !req.header(from.header)->empty() &&
              (header == nullptr || from.header == "authorization")) {
     secret = *req.header(from.header);
-  } else if (auto q = from.query.empty() ? std::nullopt : req.query_param(from.query);
-             q && !q->empty() && header == nullptr) {
-    secret = *q;
+  } else if (header == nullptr) {
+    for (std::string_view name : {from.query, from.fallback}) {
+      if (name.empty()) continue;
+      if (auto q = req.query_param(name); q && !q->empty()) {
+        secret = *q;
+      } else if (from.form && (posted = form_field(req, name)) && !posted->empty()) {
+        secret = *posted;
+      }
+      if (secret) break;
+    }
   }
   if (!secret) {
     if (!header) return unauthorized("missing Authorization: Bearer <token> header");

@@ -53,6 +53,12 @@ struct NamespaceRule {
 struct TokenFrom {
   std::string_view header;  // "x-consul-token"
   std::string_view query;   // "token", "accessToken"
+  /// A second parameter tried after `query` ("password": Nacos clients may send their
+  /// username/password with every request instead of an accessToken).
+  std::string_view fallback = {};
+  /// The parameters are also read from an application/x-www-form-urlencoded body (Nacos
+  /// clients post theirs as form fields), after the query string.
+  bool form = false;
 };
 
 /// One route of the API, declared once in routes/table.h: its method and path template (what

@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "routes/apollo.h"
+#include "routes/nacos.h"
 #include "routes/route.h"
 
 // The route table: every route of a node, declared once, with what the auth guard, the limiter
@@ -296,6 +297,15 @@ inline constexpr const Route* kAll[] = {
     // Consul KV (routes/consul.h): its routes here.
 
     // Nacos (routes/nacos.h): its routes here.
+    &kNacosConfigGet,
+    &kNacosConfigPublish,
+    &kNacosConfigDelete,
+    &kNacosListener,
+    &kNacosV2ConfigGet,
+    &kNacosV2ConfigPublish,
+    &kNacosV2ConfigDelete,
+    &kNacosLogin,
+    &kNacosUsersLogin,
 
     // Apollo (routes/apollo.h): its routes here.
     &kApolloConfigs,

@@ -25,6 +25,7 @@
 #include "core/state_machine.h"
 #include "core/watch_hub.h"
 #include "frontends/apollo/apollo.h"
+#include "frontends/nacos/frontend.h"
 #include "frontends/native/auth_api.h"
 #include "frontends/native/request.h"
 #include "frontends/native/service.h"
@@ -67,6 +68,7 @@ struct Node::Parts {
   core::Replicator* replicator = nullptr;
   std::unique_ptr<core::Core> core;
   std::unique_ptr<native::Service> service;
+  std::unique_ptr<nacos::Frontend> nacos;  // the Nacos config front-end (docs/compat.md)
   std::unique_ptr<core::RetentionScheduler> retention;  // scheduled clean-ups (docs/versions.md)
   http::Router router{routes::declared};                // serves only the route table's routes
   std::unique_ptr<limit::Limiter> limiter;              // outlives the HTTP server (its middleware)
@@ -490,6 +492,12 @@ Result<Ok, std::string> Node::build_frontends(Parts& p) {
     p.retention->start();
   }
   if (auto wired = start_auth(p); !wired.ok()) return Unexpected{wired.error()};
+  // The Nacos config front-end (docs/compat.md); its login checks tokens with start_auth's
+  // authenticator (null with auth off).
+  nacos::FrontendOptions nacos_options;
+  nacos_options.max_value_bytes = static_cast<size_t>(config.max_value_bytes);
+  p.nacos = std::make_unique<nacos::Frontend>(nacos_options, *p.core, p.watch.get(), p.auth.get());
+  p.nacos->register_routes(p.router);
 
   if (config.rate_limit_enabled) {
     limit::Limits limits = limit::default_limits();
@@ -613,6 +621,7 @@ void Node::stop() {
   if (p.telemetry) p.telemetry->health().stop();
   p.retention.reset();
   p.service.reset();
+  p.nacos.reset();
   p.cluster.reset();
   p.raft_cluster.reset();
   p.raft.reset();

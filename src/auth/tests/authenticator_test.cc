@@ -106,6 +106,46 @@ TEST_F(AuthenticatorTest, MissingMalformedAndUnknownTokensAre401AndAudited) {
   EXPECT_EQ(auth_->denied(), 2u);
 }
 
+TEST_F(AuthenticatorTest, ProtocolRoutesTakeTheTokenWhereTheirClientsSendIt) {
+  // Nacos (routes::kNacosToken): accessToken in the query or a form body, an accessToken
+  // header, or a password parameter; form fields only from a form body.
+  router_.add(routes::kNacosConfigPublish, [this](http::RequestPtr req, http::Reply reply) {
+    seen_principal_ = req->caller.name;
+    reply(http::Response{});
+  });
+  const std::string secret = add_token("svc", {{"a", "write"}});
+  int requests = 0;
+  auto post = [&](const std::string& target, const std::string& body, const std::string& type,
+                  std::vector<std::pair<std::string, std::string>> headers = {}) {
+    seen_principal_.clear();
+    auto req = std::make_shared<http::Request>();
+    req->method = "POST";
+    req->target = target;
+    EXPECT_TRUE(http::parse_target(target, req->path, req->query));
+    req->headers = std::move(headers);
+    if (!type.empty()) req->headers.emplace_back("content-type", type);
+    req->body = body;
+    req->remote_address = "10.0.1." + std::to_string(++requests) + ":1";  // no failure limit
+    int status = 0;
+    router_.as_handler()(req, [&status](http::Response r) { status = r.status; });
+    return status;
+  };
+  const std::string form = "application/x-www-form-urlencoded; charset=utf8";
+  EXPECT_EQ(post("/nacos/v1/cs/configs", "dataId=k&accessToken=" + secret, form), 200);
+  EXPECT_EQ(seen_principal_, "svc");
+  EXPECT_EQ(post("/nacos/v1/cs/configs", "username=u&password=" + secret, form), 200);
+  EXPECT_EQ(seen_principal_, "svc");
+  EXPECT_EQ(post("/nacos/v1/cs/configs?accessToken=" + secret, "", ""), 200);
+  EXPECT_EQ(post("/nacos/v1/cs/configs", "", "", {{"accesstoken", secret}}), 200);
+  EXPECT_EQ(post("/nacos/v1/cs/configs", "accessToken=" + secret, "text/plain"), 401);
+  EXPECT_EQ(post("/nacos/v1/cs/configs", "accessTokenX=" + secret, form), 401);
+  EXPECT_EQ(post("/nacos/v1/cs/configs", "accessToken=%zz", form), 401);
+  EXPECT_EQ(post("/nacos/v1/cs/configs", "accessToken=cairn_wrong", form), 401);
+  // The native routes take no token from a form.
+  EXPECT_EQ(call("GET", "/api/v1/config/get?namespace=a&accessToken=" + secret, ""),
+            (Status{401, 40101}));
+}
+
 TEST_F(AuthenticatorTest, RootIsClusterAdmin) {
   EXPECT_EQ(call("GET", "/api/v1/cluster/status", "root-secret"), (Status{200, 0}));
   EXPECT_EQ(seen_principal_, "root");
