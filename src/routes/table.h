@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "routes/consul.h"
 #include "routes/route.h"
 
 // The route table: every route of a node, declared once, with what the auth guard, the limiter
@@ -293,6 +294,16 @@ inline constexpr const Route* kAll[] = {
     &kUiFile,
 
     // Consul KV (routes/consul.h): its routes here.
+    &kConsulKvGet,
+    &kConsulKvPut,
+    &kConsulKvDelete,
+    &kConsulTxn,
+    &kConsulStatusLeader,
+    &kConsulStatusPeers,
+    &kConsulOtherGet,
+    &kConsulOtherPut,
+    &kConsulOtherPost,
+    &kConsulOtherDelete,
 
     // Nacos (routes/nacos.h): its routes here.
 

@@ -40,6 +40,7 @@ SUITES = {
     "redis": ["test_redis"],
     "audit": ["test_audit_core", "test_audit_http", "test_audit_values"],
     "deploy": ["test_deploy"],
+    "consul": ["test_consul"],
 }
 
 
