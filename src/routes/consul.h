@@ -15,21 +15,21 @@ inline constexpr Route kConsulKvGet{{"GET", "/v1/kv/{key...}"},
                                     Permission::kAnyToken,
                                     RateClass::kRead,
                                     Effect::kClientRead,
-                                    "/v1/kv/{key...}",
+                                    "/v1/kv/{key}",
                                     {},
                                     kConsulToken};
 inline constexpr Route kConsulKvPut{{"PUT", "/v1/kv/{key...}"},
                                     Permission::kAnyToken,
                                     RateClass::kWrite,
                                     Effect::kWrite,
-                                    "/v1/kv/{key...}",
+                                    "/v1/kv/{key}",
                                     {},
                                     kConsulToken};
 inline constexpr Route kConsulKvDelete{{"DELETE", "/v1/kv/{key...}"},
                                        Permission::kAnyToken,
                                        RateClass::kWrite,
                                        Effect::kWrite,
-                                       "/v1/kv/{key...}",
+                                       "/v1/kv/{key}",
                                        {},
                                        kConsulToken};
 inline constexpr Route kConsulTxn{{"PUT", "/v1/txn"},
@@ -59,21 +59,21 @@ inline constexpr Route kConsulOtherGet{{"GET", "/v1/{path...}"},
                                        Permission::kPublic,
                                        RateClass::kNone,
                                        Effect::kNone,
-                                       "/v1/{path...}"};
+                                       "/v1/{path}"};
 inline constexpr Route kConsulOtherPut{{"PUT", "/v1/{path...}"},
                                        Permission::kPublic,
                                        RateClass::kNone,
                                        Effect::kNone,
-                                       "/v1/{path...}"};
+                                       "/v1/{path}"};
 inline constexpr Route kConsulOtherPost{{"POST", "/v1/{path...}"},
                                         Permission::kPublic,
                                         RateClass::kNone,
                                         Effect::kNone,
-                                        "/v1/{path...}"};
+                                        "/v1/{path}"};
 inline constexpr Route kConsulOtherDelete{{"DELETE", "/v1/{path...}"},
                                           Permission::kPublic,
                                           RateClass::kNone,
                                           Effect::kNone,
-                                          "/v1/{path...}"};
+                                          "/v1/{path}"};
 
 }  // namespace cairn::routes
