@@ -102,6 +102,10 @@ class ConsulKv(ConsulCase):
         text = "line 1\nline 2 é 中文\n"
         self.assertTrue(c.kv.put("app/text", text))
         self.assertEqual(c.kv.get("app/text")[1]["Value"], text.encode())
+        big = "line é\n" * 100_000  # 900 kB, 1 MB once stored as a JSON string: at the limit
+        self.assertTrue(c.kv.put("app/big", big))
+        self.assertEqual(c.kv.get("app/big")[1]["Value"], big.encode())
+        self.assertTrue(c.kv.delete("app/big"))
         native = self.get_config("app", "text").data
         self.assertEqual(native["value"], text, "stored as a JSON string of the same bytes")
 
@@ -229,6 +233,8 @@ class ConsulKv(ConsulCase):
             ("PUT", "/v1/kv/bad%21ns/k", "v", 400),
             ("PUT", "/v1/kv/bad/k?acquire=abc", "v", 400),
             ("PUT", "/v1/kv/bad/big", "x" * (1024 * 1024 + 1), 413),
+            ("PUT", "/v1/kv/bad/big", "\n" * (600 * 1024), 413),  # 1.2 MB once escaped
+            ("PUT", "/v1/kv/bad/big", b"\xff" * (900 * 1024), 413),  # 1.2 MB as base64
             ("DELETE", "/v1/kv/bad/k?cas=nope", None, 400),
         ]
         for method, target, body, status in cases:

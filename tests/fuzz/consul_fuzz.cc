@@ -31,7 +31,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto ms = consul::parse_go_duration_ms(in); ms && (*ms < 0 || *ms > 86'400'000)) {
     __builtin_trap();
   }
-  if (auto n = consul::parse_uint64(in); n && std::to_string(*n) != in) __builtin_trap();
+  if (auto n = consul::parse_uint64(in)) {  // leading zeros allowed, as Go's ParseUint does
+    std::string_view digits = in.substr(std::min(in.find_first_not_of('0'), in.size() - 1));
+    if (std::to_string(*n) != digits) __builtin_trap();
+  }
   consul::KeyPath path = consul::split_key(in);
   if (path.ns.size() > in.size()) __builtin_trap();
   (void)consul::flags_of(in);

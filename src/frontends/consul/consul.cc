@@ -410,6 +410,13 @@ void kv_put(const StatePtr& s, const http::RequestPtr& req, const http::Reply& r
     return reply_error(s, *req, reply, *denied);
   }
   args->value = frontends::stored_value(req->body);
+  if (args->value.size() > s->options.max_value_bytes) {
+    // Escapes (text) or base64 (bytes) made the stored JSON longer than the limit.
+    return reply_text(s, reply, 413,
+                      "Value exceeds " + std::to_string(s->options.max_value_bytes) +
+                          " byte limit once stored (" + std::to_string(args->value.size()) +
+                          " bytes as JSON)");
+  }
   put_once(s, req, reply, std::move(args), 0);
 }
 
@@ -530,7 +537,8 @@ void txn(const StatePtr& s, const http::RequestPtr& req, const http::Reply& repl
         ops[i].verb == Verb::kDelete || ops[i].verb == Verb::kDeleteTree ||
         ops[i].verb == Verb::kDeleteCas) {
       writes = true;
-      if (ops[i].value.size() > s->options.max_value_bytes) {
+      if (ops[i].value.size() > s->options.max_value_bytes ||
+          frontends::stored_value(ops[i].value).size() > s->options.max_value_bytes) {
         return reply_text(s, reply, 413,
                           "operation " + std::to_string(i) + ": value exceeds " +
                               std::to_string(s->options.max_value_bytes) + " byte limit");
