@@ -34,12 +34,25 @@ using api::Errc;
 
 namespace {
 
+struct LeaderInfo {
+  bool known = true;
+  int64_t last_contact_ms = 0;
+};
+
 struct State {
+  State(Options o, core::Core& c, const cache::Index& i, core::WatchHub* w)
+      : options(std::move(o)), core(c), index(i), watch(w) {}
   Options options;
   core::Core& core;
   const cache::Index& index;
   core::WatchHub* watch;
+  // The cluster view behind X-Consul-KnownLeader / LastContact, asked at most every
+  // kLeaderCacheMs (a view copies the membership: too much for every read).
+  std::mutex leader_mu;
+  int64_t leader_at_ms = -1;
+  LeaderInfo leader;
 };
+constexpr int64_t kLeaderCacheMs = 50;
 using StatePtr = std::shared_ptr<State>;
 
 /// For the renderer, which is a plain function: the node whose routes were registered last
@@ -52,19 +65,17 @@ StatePtr last_state() {
   return g_state.lock();
 }
 
-struct LeaderInfo {
-  bool known = true;
-  int64_t last_contact_ms = 0;
-};
-
-LeaderInfo leader_info(const State* s) {
-  LeaderInfo info;
-  if (s && s->options.cluster) {
+LeaderInfo leader_info(const State* cs) {
+  if (!cs || !cs->options.cluster) return LeaderInfo{};
+  State* s = const_cast<State*>(cs);  // the cache only
+  const int64_t now = monotonic_ms();
+  std::lock_guard lock(s->leader_mu);
+  if (s->leader_at_ms < 0 || now - s->leader_at_ms >= kLeaderCacheMs) {
     core::ClusterView v = s->options.cluster();
-    info.known = v.leader != 0;
-    info.last_contact_ms = v.last_leader_contact_ms_ago;
+    s->leader = LeaderInfo{v.leader != 0, v.last_leader_contact_ms_ago};
+    s->leader_at_ms = now;
   }
-  return info;
+  return s->leader;
 }
 
 uint64_t global_index(const State* s) {
@@ -780,7 +791,7 @@ void render_error(const http::Request& req, const api::Error& error, http::Respo
 
 void register_routes(http::Router& router, Options options, core::Core& core,
                      const cache::Index& index, core::WatchHub* watch) {
-  auto s = std::make_shared<State>(State{std::move(options), core, index, watch});
+  auto s = std::make_shared<State>(std::move(options), core, index, watch);
   {
     std::lock_guard lock(g_mu);
     g_state = s;
