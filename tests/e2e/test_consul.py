@@ -356,7 +356,8 @@ class ConsulAuth(ConsulCase):
         self.assertTrue(root.kv.put("b-svc/k", "b"))
         a = self.client(self.followers[0], token=token)
         self.assertTrue(a.kv.put("a-svc/k", "a"))
-        self.assertEqual(a.kv.get("a-svc/k")[1]["Value"], b"a")
+        # A follower serves reads locally (?stale); ?consistent reads through the leader.
+        self.assertEqual(a.kv.get("a-svc/k", consistency="consistent")[1]["Value"], b"a")
         with self.assertRaises(consul.ACLPermissionDenied):
             a.kv.put("b-svc/k", "x")
         with self.assertRaises(consul.ACLPermissionDenied):
@@ -367,7 +368,7 @@ class ConsulAuth(ConsulCase):
         with self.assertRaises(consul.ACLPermissionDenied):
             anonymous.kv.get("a-svc/k")
         # The X-Consul-Token header works as the query parameter does.
-        r = self.raw("GET", "/v1/kv/a-svc/k?raw", headers={"X-Consul-Token": token},
+        r = self.raw("GET", "/v1/kv/a-svc/k?raw&consistent", headers={"X-Consul-Token": token},
                      node=self.followers[1])
         self.assertEqual((r.status, r.body), (200, b"a"), r.describe())
         r = self.raw("GET", "/v1/kv/b-svc/k", headers={"X-Consul-Token": token})
@@ -381,12 +382,26 @@ class ConsulAuth(ConsulCase):
         self.assertEqual(r.status, 403, r.describe())
         self.assertEqual(root.kv.get("b-svc/k")[1]["Value"], b"b")
         self.assertIsNone(root.kv.get("b-svc/z")[1])
+        # A blocking query with the token wakes on a native write made with another token.
+        idx, _ = a.kv.get("a-svc/k", consistency="consistent")
+        self.assertTrue(eventually(lambda: a.kv.get("a-svc/k")[1] is not None, 20))
+        t, out = self.in_thread(lambda: a.kv.get("a-svc/k", index=idx, wait="60s"))
+        self.assertTrue(eventually(lambda: self.held_polls(self.followers[0]) >= 1, 20))
+        self.update_config("a-svc", "k", value="a2", server=self.leader,
+                           headers={"Authorization": "Bearer " + ROOT})
+        t.join(30)
+        self.assertFalse(t.is_alive(), "the blocking query never woke")
+        self.assertNotIn("error", out)
+        self.assertEqual(out["value"][1]["Value"], b"a2")
+        self.assertGreater(int(out["value"][0]), int(idx))
+        with self.assertRaises(consul.ACLPermissionDenied):
+            a.kv.get("b-svc/k", index=idx, wait="1s")
         # Writes record the token's name.
         hist = self.call("GET", "/api/v1/admin/config/history", server=self.leader,
                          params={"namespace": "a-svc", "key": "k"},
                          headers={"Authorization": "Bearer " + ROOT}).data
         rows = hist.get("list", hist) if isinstance(hist, dict) else hist
-        self.assertEqual(rows[0]["operator"], "svc-a")
+        self.assertEqual([r["operator"] for r in rows], ["root", "svc-a"], rows)
 
 
 if __name__ == "__main__":
