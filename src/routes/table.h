@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "routes/consul.h"
 #include "routes/apollo.h"
 #include "routes/nacos.h"
 #include "routes/route.h"
@@ -295,6 +296,16 @@ inline constexpr const Route* kAll[] = {
     &kUiFile,
 
     // Consul KV (routes/consul.h): its routes here.
+    &kConsulKvGet,
+    &kConsulKvPut,
+    &kConsulKvDelete,
+    &kConsulTxn,
+    &kConsulStatusLeader,
+    &kConsulStatusPeers,
+    &kConsulOtherGet,
+    &kConsulOtherPut,
+    &kConsulOtherPost,
+    &kConsulOtherDelete,
 
     // Nacos (routes/nacos.h): its routes here.
     &kNacosConfigGet,

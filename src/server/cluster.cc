@@ -25,6 +25,9 @@ constexpr int64_t kMemberHealthTimeoutMs = 1'000;
 
 bool is_strong_read(const http::Request& req) {
   auto c = req.query_param("consistency");
+  if (req.method == "GET" && req.path.starts_with("/v1/kv/") && req.query_param("consistent")) {
+    return true;  // Consul's ?consistent (docs/compat.md)
+  }
   return req.method == "GET" && c && *c == "strong";
 }
 

@@ -25,6 +25,7 @@
 #include "core/state_machine.h"
 #include "core/watch_hub.h"
 #include "frontends/apollo/apollo.h"
+#include "frontends/consul/consul.h"
 #include "frontends/nacos/frontend.h"
 #include "frontends/native/auth_api.h"
 #include "frontends/native/request.h"
@@ -459,6 +460,17 @@ Result<Ok, std::string> Node::build_frontends(Parts& p) {
   p.service = std::make_unique<native::Service>(service_options, *p.core, p.watch.get());
   p.service->register_routes(p.router);
   if (p.cluster) p.cluster->register_routes(p.router, *p.core);
+  {
+    // Consul KV (docs/compat.md): /v1/status and the X-Consul leader headers from the group.
+    consul::Options consul_options;
+    consul_options.max_value_bytes = static_cast<size_t>(config.max_value_bytes);
+    consul_options.self_address = config.listen_http;
+    if (core::Cluster* group = p.raft_cluster.get()) {
+      consul_options.cluster = [group] { return group->view(); };
+    }
+    consul::register_routes(p.router, std::move(consul_options), *p.core, p.index,
+                            p.watch.get());
+  }
   p.telemetry->register_routes(p.router);
   webui::register_routes(p.router);  // the admin console at /ui/ (docs/console.md)
   apollo::register_routes(p.router, *p.core, p.watch.get());  // docs/compat.md, "Apollo"

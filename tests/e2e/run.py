@@ -42,6 +42,7 @@ SUITES = {
     "audit": ["test_audit_core", "test_audit_http", "test_audit_values"],
     "deploy": ["test_deploy"],
     "nacos": ["test_nacos"],
+    "consul": ["test_consul"],
 }
 
 
