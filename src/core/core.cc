@@ -192,6 +192,23 @@ Result<KeyValues, api::Error> Core::get_keys(const api::Principal& caller, const
   return out;
 }
 
+Result<KeyRange, api::Error> Core::get_range(const api::Principal& caller, const std::string& ns,
+                                             const std::string& key, bool prefix) const {
+  if (auto denied = caller.check(ns, api::Permission::kRead)) return Unexpected{*denied};
+  KeyRange out;
+  index_.read_namespace(ns, [&](const cache::NamespaceEntry& e) {
+    out.revision = e.revision;
+    out.exists = e.status == 1;
+    if (!out.exists) return;
+    for (auto it = e.configs.lower_bound(key); it != e.configs.end(); ++it) {
+      if (prefix ? !std::string_view(it->first).starts_with(key) : it->first != key) break;
+      const cache::ConfigEntry& c = it->second;
+      out.items.push_back(KeyRange::Item{c.key, c.value, c.version, c.description, c.status});
+    }
+  });
+  return out;
+}
+
 Result<NamespaceValues, api::Error> Core::get_namespace(const api::Principal& caller,
                                                         const std::string& ns,
                                                         const std::optional<Instant>& at) const {

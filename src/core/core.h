@@ -84,6 +84,21 @@ struct KeyValues {
   std::vector<std::string> missing;
 };
 
+/// The configs of a namespace whose key equals a given key or starts with a prefix, disabled
+/// ones included, ordered by key (the Consul front-end's KV reads, docs/compat.md).
+struct KeyRange {
+  struct Item {
+    std::string key;
+    std::string value;  // compact JSON text
+    int64_t version = 0;
+    std::string description;
+    int status = 1;  // 0: disabled
+  };
+  bool exists = false;    // the namespace exists and is enabled
+  uint64_t revision = 0;  // the namespace's last change; 0 when it does not exist
+  std::vector<Item> items;
+};
+
 /// Every enabled key of a namespace (key → value text, ordered by key), now or at an instant.
 struct NamespaceValues {
   std::string ns;
@@ -120,6 +135,10 @@ class Core {
   Result<NamespaceValues, api::Error> get_namespace(const api::Principal& caller,
                                                     const std::string& ns,
                                                     const std::optional<Instant>& at) const;
+  /// The configs of `ns` whose key is `key` (`prefix` false) or starts with it, from the index.
+  /// A namespace that does not exist or is disabled is an empty range, not an error.
+  Result<KeyRange, api::Error> get_range(const api::Principal& caller, const std::string& ns,
+                                         const std::string& key, bool prefix) const;
   /// Why `caller` may not read or watch namespace `ns` (40301; absent or disabled: 40402), or
   /// nullopt.
   std::optional<api::Error> readable_namespace(const api::Principal& caller,

@@ -465,11 +465,15 @@ Result<Ok, std::string> Node::build_frontends(Parts& p) {
     consul::Options consul_options;
     consul_options.max_value_bytes = static_cast<size_t>(config.max_value_bytes);
     consul_options.self_address = config.listen_http;
-    if (core::Cluster* group = p.raft_cluster.get()) {
-      consul_options.cluster = [group] { return group->view(); };
+    if (p.raft_cluster) {
+      // Consul's /v1/status is open to every client: the view is asked for as the node itself.
+      core::Core* core = p.core.get();
+      consul_options.cluster = [core] {
+        auto view = core->cluster_view(api::Principal::unrestricted());
+        return view.ok() ? *view : core::ClusterView{};
+      };
     }
-    consul::register_routes(p.router, std::move(consul_options), *p.core, p.index,
-                            p.watch.get());
+    consul::register_routes(p.router, std::move(consul_options), *p.core, p.watch.get());
   }
   p.telemetry->register_routes(p.router);
   webui::register_routes(p.router);  // the admin console at /ui/ (docs/console.md)

@@ -40,11 +40,9 @@ struct LeaderInfo {
 };
 
 struct State {
-  State(Options o, core::Core& c, const cache::Index& i, core::WatchHub* w)
-      : options(std::move(o)), core(c), index(i), watch(w) {}
+  State(Options o, core::Core& c, core::WatchHub* w) : options(std::move(o)), core(c), watch(w) {}
   Options options;
   core::Core& core;
-  const cache::Index& index;
   core::WatchHub* watch;
   // The cluster view behind X-Consul-KnownLeader / LastContact, asked at most every
   // kLeaderCacheMs (a view copies the membership: too much for every read).
@@ -166,14 +164,8 @@ bool has_param(const http::Request& req, std::string_view name) {
   return req.query_param(name).has_value();
 }
 
-/// A current config as the front-end reads it from the index.
-struct Item {
-  std::string key;
-  std::string value;  // stored (compact JSON)
-  int64_t version = 0;
-  std::string description;
-  int status = 1;
-};
+/// A current config as the front-end reads it (core::Core::get_range).
+using Item = core::KeyRange::Item;
 
 struct Snapshot {
   bool exists = false;  // the namespace exists and is enabled
@@ -181,19 +173,17 @@ struct Snapshot {
   std::vector<Item> items;
 };
 
-/// The keys of `ns` equal to `key` (exact) or starting with it, disabled ones included.
-Snapshot read(const State& s, const std::string& ns, const std::string& key, bool exact) {
+/// The keys of `ns` equal to `key` (exact) or starting with it, disabled ones included. The
+/// handlers check the caller's grant first, to answer in Consul's words; a refusal here reads
+/// as an empty namespace.
+Snapshot read(const State& s, const api::Principal& caller, const std::string& ns,
+              const std::string& key, bool exact) {
   Snapshot snap;
-  s.index.read_namespace(ns, [&](const cache::NamespaceEntry& e) {
-    snap.index = std::max<uint64_t>(1, e.revision);
-    snap.exists = e.status == 1;
-    if (!snap.exists) return;
-    for (auto it = e.configs.lower_bound(key); it != e.configs.end(); ++it) {
-      if (exact ? it->first != key : !std::string_view(it->first).starts_with(key)) break;
-      const cache::ConfigEntry& c = it->second;
-      snap.items.push_back(Item{c.key, c.value, c.version, c.description, c.status});
-    }
-  });
+  auto range = s.core.get_range(caller, ns, key, /*prefix=*/!exact);
+  if (!range.ok()) return snap;
+  snap.exists = range->exists;
+  snap.index = std::max<uint64_t>(1, range->revision);
+  snap.items = std::move(range->items);
   return snap;
 }
 
@@ -215,8 +205,8 @@ struct Query {
 };
 
 /// The answer of a GET from the index as it is now.
-http::Response read_answer(const State& s, const Query& q) {
-  Snapshot snap = read(s, q.path.ns, q.path.key, q.exact());
+http::Response read_answer(const State& s, const api::Principal& caller, const Query& q) {
+  Snapshot snap = read(s, caller, q.path.ns, q.path.key, q.exact());
   std::vector<const Item*> found;
   for (const Item& item : snap.items) {
     if (item.status == 1) found.push_back(&item);
@@ -232,8 +222,8 @@ http::Response read_answer(const State& s, const Query& q) {
     res.body = string_array_json(list_keys(full, q.full, q.separator));
   } else if (q.raw && q.exact()) {
     res.body = frontends::value_bytes(found.front()->value);
-    res.content_type = frontends::valid_utf8(res.body) ? "text/plain; charset=utf-8"
-                                                       : "application/octet-stream";
+    res.content_type =
+        frontends::valid_utf8(res.body) ? "text/plain; charset=utf-8" : "application/octet-stream";
   } else {
     std::vector<KvEntry> entries;
     entries.reserve(found.size());
@@ -252,7 +242,7 @@ void block(const StatePtr& s, const http::RequestPtr& req, const http::Reply& re
            uint64_t from, int64_t deadline) {
   const int64_t now = monotonic_ms();
   const int64_t left = deadline - now;
-  if (left <= 0) return reply(read_answer(*s, q));
+  if (left <= 0) return reply(read_answer(*s, req->caller, q));
   core::WatchFilter filter;
   if (q.exact()) {
     filter.keys = {q.path.key};
@@ -267,7 +257,7 @@ void block(const StatePtr& s, const http::RequestPtr& req, const http::Reply& re
         const bool cut = !a.changed && !a.reset && later < deadline &&
                          later - now >= ceiling - 50 && !req->cancellation->cancelled();
         if (cut) return block(s, req, reply, q, from, deadline);
-        reply(read_answer(*s, q));
+        reply(read_answer(*s, req->caller, q));
       },
       req->cancellation);
 }
@@ -320,13 +310,12 @@ void kv_get(const StatePtr& s, const http::RequestPtr& req, const http::Reply& r
   }
   const uint64_t from = s->watch ? s->watch->revision() : 0;  // before the read: no gap
   if (index && *index > 0 && s->watch && !req->head && wait_ms > 0) {
-    Snapshot snap = read(*s, q.path.ns, q.path.key, q.exact());
+    Snapshot snap = read(*s, req->caller, q.path.ns, q.path.key, q.exact());
     if (*index >= snap.index) {
-      return block(s, req, reply, std::move(q), std::min(*index, from),
-                   monotonic_ms() + wait_ms);
+      return block(s, req, reply, std::move(q), std::min(*index, from), monotonic_ms() + wait_ms);
     }
   }
-  reply(read_answer(*s, q));
+  reply(read_answer(*s, req->caller, q));
 }
 
 // ---- writes ----
@@ -340,14 +329,14 @@ using WriteDone = std::function<void(api::CommandResult)>;
 void submit(const StatePtr& s, const http::RequestPtr& req, std::string ns,
             std::vector<api::ConfigWrite> ops, bool batch, WriteDone done) {
   api::WriteConfigs write{std::move(ns), std::move(ops), batch, /*create_namespace=*/true};
-  s->core.submit(req->caller,
-                 api::Command{req->request_id, operator_name(*req), std::move(write),
-                              http::client_ip(*req)},
-                 std::move(done));
+  s->core.submit(
+      req->caller,
+      api::Command{req->request_id, operator_name(*req), std::move(write), http::client_ip(*req)},
+      std::move(done));
 }
 
-std::optional<Item> current(const State& s, const KeyPath& path) {
-  Snapshot snap = read(s, path.ns, path.key, /*exact=*/true);
+std::optional<Item> current(const State& s, const api::Principal& caller, const KeyPath& path) {
+  Snapshot snap = read(s, caller, path.ns, path.key, /*exact=*/true);
   if (snap.items.empty()) return std::nullopt;
   return std::move(snap.items.front());
 }
@@ -361,7 +350,7 @@ struct PutArgs {
 
 void put_once(const StatePtr& s, const http::RequestPtr& req, const http::Reply& reply,
               std::shared_ptr<const PutArgs> args, int attempt) {
-  std::optional<Item> now = current(*s, args->path);
+  std::optional<Item> now = current(*s, req->caller, args->path);
   api::ConfigWrite w;
   w.key = args->path.key;
   w.value = args->value;
@@ -413,9 +402,9 @@ void kv_put(const StatePtr& s, const http::RequestPtr& req, const http::Reply& r
     if (!args->cas) return reply_text(s, reply, 400, "Invalid cas index: " + std::string(*c));
   }
   if (req->body.size() > s->options.max_value_bytes) {
-    return reply_text(s, reply, 413,
-                      "Value exceeds " + std::to_string(s->options.max_value_bytes) +
-                          " byte limit");
+    return reply_text(
+        s, reply, 413,
+        "Value exceeds " + std::to_string(s->options.max_value_bytes) + " byte limit");
   }
   if (auto denied = req->caller.check(args->path.ns, api::Permission::kWrite)) {
     return reply_error(s, *req, reply, *denied);
@@ -436,7 +425,7 @@ void kv_put(const StatePtr& s, const http::RequestPtr& req, const http::Reply& r
 /// deleted meanwhile makes the pass start again (a few times).
 void delete_tree(const StatePtr& s, const http::RequestPtr& req, const http::Reply& reply,
                  std::string ns, std::string prefix, int attempt) {
-  Snapshot snap = read(*s, ns, prefix, /*exact=*/false);
+  Snapshot snap = read(*s, req->caller, ns, prefix, /*exact=*/false);
   if (snap.items.empty()) return reply_json(s, reply, 200, "true");
   std::vector<api::ConfigWrite> ops;
   for (const Item& item : snap.items) {
@@ -475,7 +464,7 @@ void kv_delete(const StatePtr& s, const http::RequestPtr& req, const http::Reply
     return reply_error(s, *req, reply, *denied);
   }
   if (recurse) return delete_tree(s, req, reply, path.ns, path.key, 0);
-  std::optional<Item> now = current(*s, path);
+  std::optional<Item> now = current(*s, req->caller, path);
   if (!now) return reply_json(s, reply, 200, "true");  // nothing to delete (Consul: true)
   api::ConfigWrite w;
   w.op = api::ConfigOp::kDelete;
@@ -542,11 +531,11 @@ void txn(const StatePtr& s, const http::RequestPtr& req, const http::Reply& repl
       return reply_text(s, reply, 400,
                         "operation " + std::to_string(i) +
                             ": every operation of a transaction must be in one namespace (the "
-                            "first key segment), here \"" + ns + "\"");
+                            "first key segment), here \"" +
+                            ns + "\"");
     }
-    if (ops[i].verb == Verb::kSet || ops[i].verb == Verb::kCas ||
-        ops[i].verb == Verb::kDelete || ops[i].verb == Verb::kDeleteTree ||
-        ops[i].verb == Verb::kDeleteCas) {
+    if (ops[i].verb == Verb::kSet || ops[i].verb == Verb::kCas || ops[i].verb == Verb::kDelete ||
+        ops[i].verb == Verb::kDeleteTree || ops[i].verb == Verb::kDeleteCas) {
       writes = true;
       if (ops[i].value.size() > s->options.max_value_bytes ||
           frontends::stored_value(ops[i].value).size() > s->options.max_value_bytes) {
@@ -557,14 +546,14 @@ void txn(const StatePtr& s, const http::RequestPtr& req, const http::Reply& repl
     }
     paths.push_back(std::move(path));
   }
-  if (auto denied = req->caller.check(ns, writes ? api::Permission::kWrite
-                                                  : api::Permission::kRead)) {
+  if (auto denied =
+          req->caller.check(ns, writes ? api::Permission::kWrite : api::Permission::kRead)) {
     return reply_error(s, *req, reply, *denied);
   }
 
   // The namespace as it is now, then each operation against it in order (a key's state as the
   // earlier operations of the txn leave it), building one batch of Cairn operations.
-  Snapshot snap = read(*s, ns, "", /*exact=*/false);
+  Snapshot snap = read(*s, req->caller, ns, "", /*exact=*/false);
   struct KeyState {
     bool exists = false;
     int64_t version = 0;  // -1: written earlier in this txn (its version comes with the outcome)
@@ -575,8 +564,12 @@ void txn(const StatePtr& s, const http::RequestPtr& req, const http::Reply& repl
   };
   std::map<std::string, KeyState> state;
   for (const Item& item : snap.items) {
-    state[item.key] = KeyState{true, item.version, frontends::value_bytes(item.value),
-                               flags_of(item.description), item.status, item.description};
+    state[item.key] = KeyState{true,
+                               item.version,
+                               frontends::value_bytes(item.value),
+                               flags_of(item.description),
+                               item.status,
+                               item.description};
   }
   auto visible = [&](const std::string& key) -> KeyState* {
     auto it = state.find(key);
@@ -606,7 +599,8 @@ void txn(const StatePtr& s, const http::RequestPtr& req, const http::Reply& repl
     batch.push_back(std::move(w));
     batch_op.push_back(i);
     KeyState& k = state[key];
-    k = KeyState{true, -1, op.value, op.flags, k.exists ? k.status : 1, flags_description(op.flags)};
+    k = KeyState{
+        true, -1, op.value, op.flags, k.exists ? k.status : 1, flags_description(op.flags)};
     results.push_back(TxnResult{entry(key, k, false), static_cast<int>(batch.size() - 1)});
   };
   auto remove = [&](size_t i, const std::string& key, std::optional<int64_t> expected) {
@@ -621,8 +615,8 @@ void txn(const StatePtr& s, const http::RequestPtr& req, const http::Reply& repl
   for (size_t i = 0; i < ops.size() && errors.empty(); ++i) {
     const TxnOp& op = ops[i];
     const std::string& key = paths[i].key;
-    KeyState* now = op.verb == Verb::kDeleteTree || op.verb == Verb::kGetTree ? nullptr
-                                                                                : visible(key);
+    KeyState* now =
+        op.verb == Verb::kDeleteTree || op.verb == Verb::kGetTree ? nullptr : visible(key);
     switch (op.verb) {
       case Verb::kSet:
         write(i, key, now, op, std::nullopt);
@@ -680,8 +674,9 @@ void txn(const StatePtr& s, const http::RequestPtr& req, const http::Reply& repl
         break;
       case Verb::kDelete:
         if (state.count(key) && state[key].exists) {
-          remove(i, key, state[key].version >= 0 ? std::optional<int64_t>(state[key].version)
-                                                 : std::nullopt);
+          remove(
+              i, key,
+              state[key].version >= 0 ? std::optional<int64_t>(state[key].version) : std::nullopt);
         }
         break;
       case Verb::kDeleteCas:
@@ -697,8 +692,8 @@ void txn(const StatePtr& s, const http::RequestPtr& req, const http::Reply& repl
           if (st.exists && std::string_view(k).starts_with(key)) doomed.push_back(k);
         }
         for (const std::string& k : doomed) {
-          remove(i, k, state[k].version >= 0 ? std::optional<int64_t>(state[k].version)
-                                             : std::nullopt);
+          remove(i, k,
+                 state[k].version >= 0 ? std::optional<int64_t>(state[k].version) : std::nullopt);
         }
         break;
       }
@@ -706,8 +701,8 @@ void txn(const StatePtr& s, const http::RequestPtr& req, const http::Reply& repl
   }
   if (!errors.empty()) return reply_json(s, reply, 409, txn_errors_json(errors), snap.index);
 
-  auto answer = [s, reply, ns](std::vector<TxnResult> results,
-                               const api::ConfigsWritten* written, uint64_t index) {
+  auto answer = [s, reply, ns](std::vector<TxnResult> results, const api::ConfigsWritten* written,
+                               uint64_t index) {
     std::string out = R"({"Results":[)";
     for (size_t i = 0; i < results.size(); ++i) {
       KvEntry e = results[i].entry;
@@ -790,16 +785,16 @@ void render_error(const http::Request& req, const api::Error& error, http::Respo
 }
 
 void register_routes(http::Router& router, Options options, core::Core& core,
-                     const cache::Index& index, core::WatchHub* watch) {
-  auto s = std::make_shared<State>(std::move(options), core, index, watch);
+                     core::WatchHub* watch) {
+  auto s = std::make_shared<State>(std::move(options), core, watch);
   {
     std::lock_guard lock(g_mu);
     g_state = s;
   }
   // The state lives as long as the handlers that hold it (the router's, then its copies).
-  auto add = [&router, s](const routes::Route& route,
-                          void (*fn)(const StatePtr&, const http::RequestPtr&,
-                                     const http::Reply&)) {
+  auto add = [&router, s](
+                 const routes::Route& route,
+                 void (*fn)(const StatePtr&, const http::RequestPtr&, const http::Reply&)) {
     router.add(
         route, [s, fn](http::RequestPtr req, http::Reply reply) { fn(s, req, reply); },
         render_error);

@@ -1,13 +1,12 @@
 #pragma once
 
 // The Consul KV front-end (docs/compat.md, "Consul KV"): /v1/kv, /v1/txn and /v1/status on the
-// node's HTTP port, over core::Core (writes, permission checks), the in-memory index (reads)
-// and core::WatchHub (blocking queries).
+// node's HTTP port, over core::Core (reads, writes, permission checks, the cluster view) and
+// core::WatchHub (blocking queries).
 
 #include <cstddef>
 #include <functional>
 
-#include "cache/index.h"
 #include "core/cluster.h"
 #include "core/core.h"
 #include "core/watch_hub.h"
@@ -24,11 +23,10 @@ struct Options {
   std::string self_address;
 };
 
-/// Registers the Consul routes (routes/consul.h) on `router`. `core`, `index` and `watch`
-/// must outlive every request the router serves; `watch` may be null (no blocking: answers
-/// at once).
+/// Registers the Consul routes (routes/consul.h) on `router`. `core` and `watch` must outlive
+/// every request the router serves; `watch` may be null (no blocking: answers at once).
 void register_routes(http::Router& router, Options options, core::Core& core,
-                     const cache::Index& index, core::WatchHub* watch);
+                     core::WatchHub* watch);
 
 /// Consul's wording of an error answered before or instead of a handler (plain text; 401 and
 /// 403 as Consul's 403 "ACL not found" / "Permission denied"). Exposed for tests.
