@@ -43,6 +43,7 @@ SUITES = {
     "deploy": ["test_deploy"],
     "nacos": ["test_nacos"],
     "consul": ["test_consul"],
+    "compat": ["test_compat"],
 }
 
 
