@@ -51,7 +51,7 @@ http::Middleware ClusterApi::middleware() {
     const bool write = is_write(*req);
     const bool strong = !write && is_strong_read(*req);
     if (!write && !strong) {
-      if (is_client_read(*req) && !raft_.is_leader() &&
+      if (marks_degraded(*req) && !raft_.is_leader() &&
           monotonic_ms() - raft_.last_leader_contact_ms() > stale_read_bound_ms_) {
         // Served from local state that may be behind: say so.
         http::Reply marked = [reply](http::Response res) {

@@ -21,6 +21,12 @@ bool is_client_read(const http::Request& req) {
   return effect_of(req) == routes::Effect::kClientRead;
 }
 
+bool marks_degraded(const http::Request& req) {
+  // A protocol front-end's route (one with its own error wording) answers in its protocol's
+  // format, where a "degraded" member would corrupt the value (a Consul ?raw body).
+  return is_client_read(req) && req.error_renderer == nullptr;
+}
+
 namespace {
 
 /// Sets member `name` of the JSON object text `object` to `value` (JSON text) in place: the
@@ -58,7 +64,7 @@ http::Middleware degraded_middleware(std::function<std::optional<std::string>()>
   return [database_down = std::move(database_down)](http::RequestPtr req, http::Reply reply,
                                                     const http::Handler& next) {
     const bool write = is_write(*req);
-    if (!write && !is_client_read(*req)) return next(std::move(req), std::move(reply));
+    if (!write && !marks_degraded(*req)) return next(std::move(req), std::move(reply));
     std::optional<std::string> down = database_down();
     if (!down) return next(std::move(req), std::move(reply));
     if (write) {

@@ -13,6 +13,8 @@ namespace cairn::server {
 bool is_write(const http::Request& req);
 /// A client read: a route declared routes::Effect::kClientRead.
 bool is_client_read(const http::Request& req);
+/// A client read whose answer is the native envelope, which mark_degraded may mark.
+bool marks_degraded(const http::Request& req);
 
 /// Adds `"degraded": true` (and `"degraded_reason"` when given) to the data of a successful
 /// JSON envelope; other responses are left as they are.
