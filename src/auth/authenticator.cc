@@ -169,7 +169,13 @@ http::Middleware Authenticator::guard(
     // The router runs the guard only for a route it matched, and admits only the table's.
     const routes::Route& route = routes::of(*req->route);
     RoutePolicy policy = policy_for(route, options_.metrics_public);
-    if (policy.access == RoutePolicy::Access::kPublic) return next(req, reply);
+    if (policy.access == RoutePolicy::Access::kPublic) {
+      // No token asked, so no grant either: a public route's handler that reaches the core
+      // (Consul's /v1/status asks for the cluster view as the node itself) can read nothing
+      // as this caller.
+      req->caller = api::Principal::with_grants("anonymous", {});
+      return next(req, reply);
+    }
     const std::string ip = client_ip(*req);
     auto deny = [&](const api::Error& error, const std::string& actor, const std::string& ns,
                     std::vector<std::pair<std::string, std::string>> headers = {}) {

@@ -92,6 +92,9 @@ using Status = std::pair<int, int64_t>;
 
 TEST_F(AuthenticatorTest, PublicRoutesNeedNoToken) {
   EXPECT_EQ(call("GET", "/api/v1/health", ""), (Status{200, 0}));
+  // ... and their caller holds no grant (the core refuses it everything).
+  EXPECT_EQ(seen_principal_, "anonymous");
+  EXPECT_EQ(seen_visible_, std::vector<std::string>{});
   EXPECT_TRUE(audit_.empty());
 }
 
