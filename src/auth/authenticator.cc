@@ -48,8 +48,9 @@ std::optional<std::string> form_field(const http::Request& req, std::string_view
   const std::string* type = req.header("content-type");
   constexpr std::string_view kForm = "application/x-www-form-urlencoded";
   if (!type || type->size() < kForm.size() ||
-      !std::equal(kForm.begin(), kForm.end(), type->begin(),
-                  [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
+      !std::equal(kForm.begin(), kForm.end(), type->begin(), [](char a, char b) {
+        return a == std::tolower(static_cast<unsigned char>(b));
+      })) {
     return std::nullopt;
   }
   std::string_view rest = req.body;
@@ -94,9 +95,9 @@ Result<Identity, api::Error> Authenticator::authenticate(const http::Request& re
     return Unexpected{make_error(Errc::kUnauthorized, std::move(why), "Authorization")};
   };
   // Authorization: Bearer <token>, or where the route's protocol puts it (routes::TokenFrom).
-  const routes::TokenFrom from = req.route && routes::declared(*req.route)
-                                     ? routes::of(*req.route).token_from
-                                     : routes::TokenFrom{};
+  // (A matched route is the table's: the server's router admits no other, see guard().)
+  const routes::TokenFrom from =
+      req.route ? routes::of(*req.route).token_from : routes::TokenFrom{};
   const std::string* header = req.header("authorization");
   std::optional<std::string_view> secret;
   std::optional<std::string> posted;  // a form field's decoded value, which `secret` views

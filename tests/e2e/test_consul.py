@@ -7,7 +7,6 @@ node's /api/v1/debug/vars probe (watch_held_polls) and through the answer that a
 
 import base64
 import json
-import os
 import sys
 import threading
 import unittest
@@ -22,8 +21,7 @@ except ImportError:  # Debian's package lives in the system interpreter's dist-p
         consul = None
 
 from cluster import ClusterCase, eventually
-
-ROOT = "root-secret"
+from test_auth import ROOT, RootTokenEnv
 
 
 def need_consul():
@@ -313,19 +311,11 @@ class ConsulBlocking(ConsulCase):
         self.assertEqual(self.held_polls(watcher_node), 0)
 
 
-class ConsulAuth(ConsulCase):
+class ConsulAuth(ConsulCase, RootTokenEnv):
     CLUSTER_ARGS = ("--auth-enabled",)
 
     def setUp(self):
-        old = os.environ.get("CAIRN_ROOT_TOKEN")
-        os.environ["CAIRN_ROOT_TOKEN"] = ROOT
-
-        def restore():
-            if old is None:
-                os.environ.pop("CAIRN_ROOT_TOKEN", None)
-            else:
-                os.environ["CAIRN_ROOT_TOKEN"] = old
-        self.addCleanup(restore)
+        self.set_root_env()
         super().setUp()
 
     def debug_vars(self, server=None):
