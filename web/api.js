@@ -20,8 +20,20 @@ export const token = {
   set: (t) => (t ? sessionStorage.setItem(TOKEN_KEY, t) : sessionStorage.removeItem(TOKEN_KEY)),
 };
 
+/// This tab's X-Client-ID ("cairn-console:<8 hex>"): the console appears under it in the client
+/// registry (GET /api/v1/clients), apart from the applications.
+export function consoleClientId() {
+  let id = sessionStorage.getItem('cairn.client-id');
+  if (!id) {
+    const bytes = crypto.getRandomValues(new Uint8Array(4));
+    id = `cairn-console:${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+    sessionStorage.setItem('cairn.client-id', id);
+  }
+  return id;
+}
+
 export function headers(extra = {}) {
-  const h = { ...extra };
+  const h = { ...extra, 'X-Client-ID': consoleClientId() };
   const t = token.get();
   if (t) h.Authorization = `Bearer ${t}`;
   return h;

@@ -10,6 +10,7 @@ import { namespaceView } from './namespace.js';
 import { namespacesView } from './namespaces.js';
 import { retentionView } from './retention.js';
 import { auditView, tokensView } from './admin.js';
+import { releasesView, releaseView } from './releases.js';
 
 const routes = [
   [/^#\/namespaces$/, namespacesView],
@@ -19,6 +20,8 @@ const routes = [
   [/^#\/retention$/, retentionView],
   [/^#\/tokens$/, tokensView],
   [/^#\/audit$/, auditView],
+  [/^#\/releases$/, releasesView],
+  [/^#\/releases\/([^/]+)$/, releaseView],
 ];
 
 let cleanup = null;

@@ -8,6 +8,7 @@ import { batchEditor } from './batch.js';
 import { attempt, enc, field, fmtTime, h, pretty, render, toast } from './dom.js';
 import { jsonEditor } from './editor.js';
 import { pager } from './pager.js';
+import { namespaceExtras } from './releases.js';
 import { watchNamespace } from './watch.js';
 
 async function namespaceInfo(ns) {
@@ -140,21 +141,24 @@ export async function namespaceView(main, ns) {
   if (!can('write', ns)) batchBox.hidden = true;
 
   writeTools.append(createBox, batchBox);
+  const extras = namespaceExtras(ns, { revision: () => info.revision });
   render(main,
     h('p', { class: 'crumbs' }, h('a', { href: '#/namespaces' }, 'Namespaces'), ' / ', ns),
     h('h1', {}, ns, ' ', h('span', { class: `badge ${info.status ? 'on' : 'off'}` }, info.status ? 'enabled' : 'disabled')),
+    extras.banner,
     info.description ? h('p', {}, info.description) : null,
     h('p', { class: 'muted' }, `${info.config_count} configs · revision ${info.revision} · retention keeps ${info.retention?.keep_latest} versions / ${info.retention?.keep_days} days`),
-    h('div', { class: 'cols' },
+    extras.tabs(h('div', { class: 'cols' },
       h('section', { 'aria-label': 'Configs' },
         h('div', { class: 'row wrap' }, field('Search keys', search),
           h('div', { class: 'row as-of' }, field('View as of', asOf), nowButton)),
         errors, list, writeTools),
-      h('section', { class: 'card live', 'aria-label': 'Live updates' }, h('h2', {}, 'Live'), liveState, feed)));
+      h('section', { class: 'card live', 'aria-label': 'Live updates' }, h('h2', {}, 'Live'), liveState, feed))));
   await load();
 
-  return watchNamespace(ns, info.revision, {
+  const stopWatch = watchNamespace(ns, info.revision, {
     onChange: (c) => {
+      info.revision = Math.max(info.revision, c.revision ?? 0);
       feed.prepend(h('li', {}, h('code', {}, c.key), ` ${c.operation} v${c.version} (revision ${c.revision})`));
       while (feed.children.length > 50) feed.lastChild.remove();
       load();
@@ -168,4 +172,8 @@ export async function namespaceView(main, ns) {
       liveState.className = `live-state ${s}`;
     },
   });
+  return () => {
+    stopWatch();
+    extras.stop();
+  };
 }

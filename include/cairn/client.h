@@ -102,7 +102,34 @@ struct ClientOptions {
   int max_rounds = 2;
   /// Longest 429 `Retry-After` wait honoured inside one call; longer ones return the 429.
   std::chrono::milliseconds max_retry_after{10000};
+
+  // ---- identity and acknowledgements (docs/sdk.md "Client identity and acks") ----
+  /// Sent as `X-Client-ID` on every request: 1–128 characters of `[A-Za-z0-9._:@/-]`. Empty:
+  /// "<host>:<pid>" (the host name cut to what fits, characters outside the set replaced by
+  /// '-'). The server's client registry and percentage gray releases key on it, so keep it
+  /// stable for the life of the process and unique within the fleet.
+  std::string client_id;
+  /// Sent as `X-Client-Labels: name=value,…` (sorted by name) on every request; gray releases
+  /// select clients by them. At most 16; a name is 1–63 characters, a letter or digit followed by
+  /// `[A-Za-z0-9._/-]`, a value 0–63 characters of `[A-Za-z0-9._-]`. An invalid id or label makes
+  /// every call fail with kInvalid before anything is sent (see validate_identity).
+  std::map<std::string, std::string> labels;
+  /// After the listeners of a watched namespace returned for a new revision, POST
+  /// `/api/v1/config/ack` with `applied` (or `failed` and the first listener's error). False:
+  /// the application acks itself with Client::ack (e.g. after a health check).
+  bool auto_ack = true;
 };
+
+/// Why `client_id` / `labels` would be refused (the server's 40002 rules), or nullopt when both
+/// are valid. `client_id` is checked as given (an empty one is not sent: the default is used).
+std::optional<std::string> validate_identity(const std::string& client_id,
+                                             const std::map<std::string, std::string>& labels);
+
+/// `labels` as the `X-Client-Labels` header value: "name=value,…" in name order.
+std::string format_labels(const std::map<std::string, std::string>& labels);
+
+/// The default client id: "<host>:<pid>".
+std::string default_client_id();
 
 /// One config value as read by a client.
 struct ConfigValue {
@@ -128,6 +155,8 @@ struct NamespaceContent {
   int64_t revision = 0;  ///< the namespace `version`: last revision that changed it
   std::string updated_at;
   bool stale = false;  ///< served from the file cache because no endpoint answered
+  /// The gray release whose values this client was served ("r-…"), empty for the stable values.
+  std::string release;
   /// get_namespace_at only: keys that had a value then whose version retention has removed
   /// since (not in `configs`).
   std::vector<std::string> unavailable;
@@ -276,6 +305,37 @@ struct WatchFilter {
 using WatchListener = std::function<void(const ConfigChange&)>;
 using WatchId = uint64_t;
 
+/// What a checked listener answers: applied (the default), or failed with a message that the
+/// automatic ack reports (`status: "failed"`, `error`). A listener that throws fails too, with
+/// the exception's what(). Plain value type.
+struct ApplyResult {
+  bool ok = true;
+  std::string error;
+  static ApplyResult applied() { return {}; }
+  static ApplyResult failed(std::string message) { return {false, std::move(message)}; }
+};
+/// A listener that says whether it could apply the change (Client::watch_checked).
+using CheckedWatchListener = std::function<ApplyResult(const ConfigChange&)>;
+
+/// `status` of an acknowledgement.
+enum class AckStatus { kApplied, kFailed };
+
+/// Answer of Client::ack: what the node recorded.
+struct AckResult {
+  std::string ns;
+  int64_t revision = 0;
+  std::string status;  ///< "applied" or "failed"
+  std::string client_id;
+  std::string release_id;  ///< the gray release the client is in, empty when none
+};
+
+/// Filters of Client::clients (`GET /api/v1/clients`).
+struct ClientsQuery {
+  std::string ns;                                          ///< empty: every namespace (cluster-admin)
+  std::vector<std::pair<std::string, std::string>> labels;  ///< name=value, all must match
+  bool stale = false;  ///< only clients behind the revision they should run
+};
+
 /// A client of a Cairn cluster.
 ///
 /// Lifetime: owns one background watch thread, started by the first `watch` and stopped (and
@@ -371,6 +431,34 @@ class Client {
   WatchId watch(const std::string& ns, WatchListener listener) {
     return watch(ns, WatchFilter{}, std::move(listener));
   }
+  /// Like watch, but the listener answers whether it applied the change; a failure (or an
+  /// exception) makes the automatic ack of that revision `failed` with its message.
+  WatchId watch_checked(const std::string& ns, WatchFilter filter, CheckedWatchListener listener);
+
+  /// `POST /api/v1/config/ack`: tells the cluster that this client applied (or failed to apply)
+  /// `ns` at `revision` (the `revision` of the content it was served). `error` (≤ 1024
+  /// characters) goes with kFailed only. Returns the server's answer as is; against a server
+  /// without acks that is its 404.
+  ClientResult<AckResult> ack(const std::string& ns, int64_t revision,
+                              AckStatus status = AckStatus::kApplied,
+                              const std::string& error = {});
+  /// The id this client sends as `X-Client-ID` (options().client_id, or the default).
+  const std::string& client_id() const;
+
+  // ---- client registry and gray releases (docs/releases.md); answers as the server's JSON ----
+  /// `GET /api/v1/clients`: {"clients": […], "total", "unreachable": […]}.
+  ClientResult<Json> clients(const ClientsQuery& query);
+  /// `POST /api/v1/admin/releases` with `release` as the body (namespace, changes, target,
+  /// plan, description): the release object.
+  ClientResult<Json> start_release(const Json& release);
+  /// `GET /api/v1/admin/releases` (filters empty: all): {"releases": […], "total"}.
+  ClientResult<Json> list_releases(const std::string& ns = {}, const std::string& state = {});
+  /// `GET /api/v1/admin/releases/{id}`: the release object.
+  ClientResult<Json> get_release(const std::string& id);
+  /// `POST /api/v1/admin/releases/{id}/{action}` with action promote, abort, pause or resume:
+  /// the release object after the transition (40901 when not allowed from its state).
+  ClientResult<Json> release_action(const std::string& id, const std::string& action,
+                                    const std::string& reason = {});
   /// Stops a listener. When called outside a listener, it returns after any running call of
   /// that listener finished, and the listener is not called again.
   void unwatch(WatchId id);

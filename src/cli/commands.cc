@@ -192,6 +192,8 @@ void register_client_commands(CLI::App& app, int& exit_code) {
   add_whoami(app, ctx);
   add_audit(app, ctx);
   add_cluster(app, ctx);
+  add_clients(app, ctx);
+  add_release(app, ctx);
 }
 
 }  // namespace cairn::cli

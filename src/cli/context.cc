@@ -1,7 +1,11 @@
 #include "cli/context.h"
 
 #include <CLI/CLI.hpp>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <chrono>
 #include <iostream>
 #include <sstream>
@@ -9,6 +13,18 @@
 #include "cli/commands.h"
 
 namespace cairn::cli {
+
+std::string cli_client_id() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == 0) std::strcpy(host, "localhost");
+  std::string h(host);
+  for (char& c : h) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') c = '-';
+  }
+  std::string id = "cairn-cli@" + h;
+  if (id.size() > 128) id.resize(128);
+  return id;
+}
 
 ClientOptions Context::client_options() const {
   ClientOptions o;
@@ -29,6 +45,10 @@ ClientOptions Context::client_options() const {
   o.request_timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_seconds * 1000));
   o.connect_timeout = std::min(o.request_timeout, std::chrono::milliseconds(2000));
   o.max_rounds = 2;
+  // The CLI is a tool, not an application that applies configs: its own id, and `cairn watch`
+  // never acknowledges (it would count as an instance having applied a release).
+  o.client_id = cli_client_id();
+  o.auto_ack = false;
   return o;
 }
 

@@ -45,6 +45,9 @@ struct Context {
 
 using ContextPtr = std::shared_ptr<Context>;
 
+/// The `X-Client-ID` of the CLI: "cairn-cli@<host>".
+std::string cli_client_id();
+
 /// Adds the global options (--endpoints, --token, …) to `app`.
 void add_globals(CLI::App& app, Context& ctx);
 
@@ -105,5 +108,8 @@ void add_whoami(CLI::App& app, const ContextPtr& ctx);
 void add_audit(CLI::App& app, const ContextPtr& ctx);
 // cluster.cc: `cluster status`
 void add_cluster(CLI::App& app, const ContextPtr& ctx);
+// releases.cc: `clients`, `release` (start, status, promote, abort, pause, resume)
+void add_clients(CLI::App& app, const ContextPtr& ctx);
+void add_release(CLI::App& app, const ContextPtr& ctx);
 
 }  // namespace cairn::cli

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <thread>
 
 #include "client/client_impl.h"
@@ -132,6 +134,18 @@ std::optional<std::string> at_param(TimePoint at) {
   return std::to_string(ms);
 }
 
+}  // namespace
+
+std::string release_of(const std::string& data_json) {
+  const Json data = Json::parse(data_json, nullptr, /*allow_exceptions=*/false);
+  if (data.is_object() && data.contains("release") && data["release"].is_string()) {
+    return data["release"].get<std::string>();
+  }
+  return {};
+}
+
+namespace {
+
 bool transport_only(const ClientError& e) {
   return e.code == ClientError::kTransport || e.is(api::Errc::kUnavailable) ||
          e.is(api::Errc::kNotLeader) ||
@@ -140,8 +154,84 @@ bool transport_only(const ClientError& e) {
 
 }  // namespace
 
+namespace {
+
+ClientOptions resolve_identity(ClientOptions o) {
+  if (o.client_id.empty()) o.client_id = default_client_id();
+  return o;
+}
+
+bool id_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("._:@/-", c) != nullptr;
+}
+
+bool label_name_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("._/-", c) != nullptr;
+}
+
+bool label_value_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("._-", c) != nullptr;
+}
+
+}  // namespace
+
+std::optional<std::string> validate_identity(const std::string& client_id,
+                                             const std::map<std::string, std::string>& labels) {
+  if (client_id.size() > 128) return "client id: longer than 128 characters";
+  for (char c : client_id) {
+    if (c == 0 || !id_char(c)) {
+      return "client id '" + client_id + "': only letters, digits and . _ : @ / - are allowed";
+    }
+  }
+  if (labels.size() > 16) return "labels: at most 16";
+  for (const auto& [name, value] : labels) {
+    if (name.empty() || name.size() > 63) return "label name '" + name + "': 1 to 63 characters";
+    if (!std::isalnum(static_cast<unsigned char>(name[0])) ||
+        !std::all_of(name.begin(), name.end(), label_name_char)) {
+      return "label name '" + name +
+             "': a letter or digit, then letters, digits and . _ / - only";
+    }
+    if (value.size() > 63) return "label " + name + ": value longer than 63 characters";
+    if (!std::all_of(value.begin(), value.end(), label_value_char)) {
+      return "label " + name + ": value '" + value +
+             "' may hold only letters, digits and . _ -";
+    }
+  }
+  return std::nullopt;
+}
+
+std::string format_labels(const std::map<std::string, std::string>& labels) {
+  std::string out;
+  for (const auto& [name, value] : labels) {
+    if (!out.empty()) out += ',';
+    out += name + "=" + value;
+  }
+  return out;
+}
+
+std::string default_client_id() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == 0) std::strcpy(host, "localhost");
+  std::string h(host);
+  for (char& c : h) {
+    if (!id_char(c) || c == ':') c = '-';
+  }
+  const std::string pid = std::to_string(::getpid());
+  if (h.size() + 1 + pid.size() > 128) h.resize(128 - 1 - pid.size());
+  return h + ":" + pid;
+}
+
+void Client::Impl::add_headers(std::vector<std::pair<std::string, std::string>>& headers) const {
+  if (!options_.token.empty()) headers.emplace_back("Authorization", "Bearer " + options_.token);
+  if (!options_.operator_name.empty()) headers.emplace_back("X-Operator", options_.operator_name);
+  headers.emplace_back("X-Client-ID", options_.client_id);
+  if (!labels_header_.empty()) headers.emplace_back("X-Client-Labels", labels_header_);
+}
+
 Client::Impl::Impl(ClientOptions options)
-    : options_(std::move(options)), cache_(options_.cache_dir) {
+    : options_(resolve_identity(std::move(options))),
+      labels_header_(format_labels(options_.labels)),
+      cache_(options_.cache_dir) {
   for (const auto& text : options_.endpoints) {
     auto ep = client_detail::parse_endpoint(text);
     if (!ep) {
@@ -160,6 +250,10 @@ Client::Impl::Impl(ClientOptions options)
       endpoint_error_ = why;  // every call answers this instead of trying
       tls_failed_ = true;
     }
+  }
+  if (auto why = validate_identity(options_.client_id, options_.labels)) {
+    endpoint_error_ = *why;  // every call answers this instead of sending a refused request
+    tls_failed_ = true;
   }
   stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (::pipe2(wake_fds_, O_CLOEXEC | O_NONBLOCK) != 0) wake_fds_[0] = wake_fds_[1] = -1;
@@ -182,8 +276,8 @@ ClientError Client::Impl::undecodable(const api::Error& e) {
   return out;
 }
 
-ClientResult<Json> Client::Impl::call_json(const Call& c) {
-  auto r = call(c);
+ClientResult<Json> Client::Impl::call_json(const Call& c, int cancel_fd) {
+  auto r = call(c, cancel_fd);
   if (!r.ok()) return r.error();
   return Json::parse(*r, nullptr, /*allow_exceptions=*/false);
 }
@@ -200,12 +294,7 @@ ClientResult<std::string> Client::Impl::call(const Call& c, int cancel_fd) {
     request.target += sep + client_detail::url_encode(k) + "=" + client_detail::url_encode(v);
     sep = '&';
   }
-  if (!options_.token.empty()) {
-    request.headers.emplace_back("Authorization", "Bearer " + options_.token);
-  }
-  if (!options_.operator_name.empty()) {
-    request.headers.emplace_back("X-Operator", options_.operator_name);
-  }
+  add_headers(request.headers);
   if (c.body) request.body = c.body->dump();
 
   ClientError last;
@@ -296,11 +385,14 @@ ClientResult<std::string> Client::Impl::call(const Call& c, int cancel_fd) {
 
 ClientResult<NamespaceContent> Client::Impl::fetch_namespace(
     const std::string& ns, int cancel_fd, std::vector<std::pair<std::string, std::string>> query) {
-  auto r = call_as<api::NamespaceConfigs>(
+  auto raw = call(
       {"GET", "/api/v1/config/namespace/" + client_detail::url_encode(ns), std::move(query), {}},
       cancel_fd);
-  if (!r.ok()) return r.error();
+  if (!raw.ok()) return raw.error();
+  auto r = api::from_json<api::NamespaceConfigs>(*raw);
+  if (!r.ok()) return undecodable(r.error());
   NamespaceContent content;
+  content.release = release_of(*raw);
   content.ns = r->ns.empty() ? ns : r->ns;
   for (const auto& [key, value] : r->configs) content.configs[key] = value_of(value);
   content.revision = r->revision;
@@ -383,7 +475,7 @@ ClientResult<NamespaceContent> Client::get_namespace(const std::string& ns) {
       auto cached = impl_->cache_.load(ns);
       if (cached && cached->complete) {
         NamespaceContent c{
-            ns, std::move(cached->configs), cached->revision, cached->updated_at, true, {}};
+            ns, std::move(cached->configs), cached->revision, cached->updated_at, true, {}, {}};
         return c;
       }
     }
@@ -644,7 +736,108 @@ ClientResult<Json> Client::audit(const std::vector<std::pair<std::string, std::s
 }
 
 WatchId Client::watch(const std::string& ns, WatchFilter filter, WatchListener listener) {
+  auto fn = std::make_shared<WatchListener>(std::move(listener));
+  return impl_->add_watch(ns, std::move(filter), [fn](const ConfigChange& c) {
+    (*fn)(c);
+    return ApplyResult::applied();
+  });
+}
+
+WatchId Client::watch_checked(const std::string& ns, WatchFilter filter,
+                              CheckedWatchListener listener) {
   return impl_->add_watch(ns, std::move(filter), std::move(listener));
+}
+
+ClientResult<AckResult> Client::Impl::send_ack(const std::string& ns, int64_t revision,
+                                               AckStatus status, const std::string& error,
+                                               int cancel_fd) {
+  Json body = {{"namespace", ns},
+               {"revision", revision},
+               {"status", status == AckStatus::kApplied ? "applied" : "failed"}};
+  if (status == AckStatus::kFailed && !error.empty()) {
+    std::string e = error.substr(0, 1024);
+    // Do not cut a UTF-8 sequence in two.
+    if (error.size() > 1024) {
+      while (!e.empty() && (static_cast<unsigned char>(e.back()) & 0xC0) == 0x80) e.pop_back();
+      if (!e.empty() && (static_cast<unsigned char>(e.back()) & 0xC0) == 0xC0) e.pop_back();
+    }
+    body["error"] = e;
+  }
+  auto r = call_json({"POST", "/api/v1/config/ack", {}, body, true}, cancel_fd);
+  if (!r.ok()) {
+    const ClientError& e = r.error();
+    if ((e.http_status == 404 && (e.is(api::Errc::kNotFound) || e.code == ClientError::kProtocol)) ||
+        e.http_status == 405) {
+      acks_unsupported_ = true;  // a server before issue 18: no route for acks
+    }
+    return e;
+  }
+  AckResult out;
+  out.ns = member_or<std::string>(*r, "namespace", ns);
+  out.revision = member_or<int64_t>(*r, "revision", revision);
+  out.status = member_or<std::string>(*r, "status", body["status"].get<std::string>());
+  out.client_id = member_or<std::string>(*r, "client_id", options_.client_id);
+  out.release_id = member_or<std::string>(*r, "release_id", "");
+  return out;
+}
+
+ClientResult<AckResult> Client::ack(const std::string& ns, int64_t revision, AckStatus status,
+                                    const std::string& error) {
+  if (ns.empty()) return invalid("ack: empty namespace");
+  if (revision < 0) return invalid("ack: negative revision");
+  return impl_->send_ack(ns, revision, status, error, -1);
+}
+
+const std::string& Client::client_id() const { return impl_->options_.client_id; }
+
+ClientResult<Json> Client::clients(const ClientsQuery& query) {
+  Impl::Call c{"GET", "/api/v1/clients", {}, {}};
+  if (!query.ns.empty()) c.query.emplace_back("namespace", query.ns);
+  if (!query.labels.empty()) {
+    std::string selector;
+    for (const auto& [k, v] : query.labels) {
+      if (!selector.empty()) selector += ',';
+      selector += k + "=" + v;
+    }
+    c.query.emplace_back("label", selector);
+  }
+  if (query.stale) c.query.emplace_back("stale", "true");
+  return impl_->call_json(c);
+}
+
+ClientResult<Json> Client::start_release(const Json& release) {
+  if (!release.is_object()) return invalid("release: a JSON object");
+  // Not retried once sent: a second start would be a second release.
+  return impl_->call_json({"POST", "/api/v1/admin/releases", {}, release, false});
+}
+
+ClientResult<Json> Client::list_releases(const std::string& ns, const std::string& state) {
+  Impl::Call c{"GET", "/api/v1/admin/releases", {}, {}};
+  if (!ns.empty()) c.query.emplace_back("namespace", ns);
+  if (!state.empty()) c.query.emplace_back("state", state);
+  return impl_->call_json(c);
+}
+
+ClientResult<Json> Client::get_release(const std::string& id) {
+  if (id.empty()) return invalid("release id: empty");
+  return impl_->call_json(
+      {"GET", "/api/v1/admin/releases/" + client_detail::url_encode(id), {}, {}});
+}
+
+ClientResult<Json> Client::release_action(const std::string& id, const std::string& action,
+                                          const std::string& reason) {
+  if (id.empty()) return invalid("release id: empty");
+  if (action != "promote" && action != "abort" && action != "pause" && action != "resume") {
+    return invalid("release action '" + action + "': promote, abort, pause or resume");
+  }
+  Json body = Json::object();
+  if (!reason.empty()) body["reason"] = reason;
+  // A transition sent twice answers 40901 the second time: safe to retry.
+  return impl_->call_json({"POST",
+                           "/api/v1/admin/releases/" + client_detail::url_encode(id) + "/" + action,
+                           {},
+                           body,
+                           true});
 }
 
 void Client::unwatch(WatchId id) { impl_->remove_watch(id); }

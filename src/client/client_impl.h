@@ -22,6 +22,9 @@
 
 namespace cairn {
 
+/// `release` of an answer's data ("r-…"), empty when absent or null.
+std::string release_of(const std::string& data_json);
+
 /// See Client. Threads: `call` and the read/write helpers are safe from any thread; the fields
 /// under "watch thread only" are touched by the watch thread alone.
 class Client::Impl {
@@ -55,7 +58,7 @@ class Client::Impl {
 
   /// call, with `data` parsed as a document: the answers that have no wire type (cluster,
   /// tokens, audit).
-  ClientResult<Json> call_json(const Call& c);
+  ClientResult<Json> call_json(const Call& c, int cancel_fd = -1);
 
   /// The kProtocol error of an answer whose `data` did not decode.
   static ClientError undecodable(const api::Error& e);
@@ -66,24 +69,36 @@ class Client::Impl {
       const std::string& ns, int cancel_fd,
       std::vector<std::pair<std::string, std::string>> query = {});
 
-  const ClientOptions options_;
+  const ClientOptions options_;  // client_id resolved (never empty)
+  std::string labels_header_;    // X-Client-Labels value, empty when no labels
+  /// Adds Authorization, X-Operator, X-Client-ID and X-Client-Labels.
+  void add_headers(std::vector<std::pair<std::string, std::string>>& headers) const;
+  /// POST /config/ack; a 404/405 (a server without acks) sets acks_unsupported_.
+  ClientResult<AckResult> send_ack(const std::string& ns, int64_t revision, AckStatus status,
+                                   const std::string& error, int cancel_fd);
+  std::atomic<bool> acks_unsupported_{false};
   std::vector<client_detail::Endpoint> endpoints_;  // immutable after construction
   std::shared_ptr<client_detail::TlsContext> tls_;  // for https endpoints; immutable
-  bool tls_failed_ = false;  // the TLS files could not be loaded: every call fails
+  bool tls_failed_ = false;  // TLS files unloadable or identity invalid: every call fails
   std::string endpoint_error_;                      // set when an endpoint did not parse
   std::atomic<size_t> preferred_{0};                // index of the endpoint that last answered
   client_detail::FileCache cache_;
 
   // ---- watch (watch.cc) ----
   struct NsWatch;
-  WatchId add_watch(const std::string& ns, WatchFilter filter, WatchListener listener);
+  WatchId add_watch(const std::string& ns, WatchFilter filter, CheckedWatchListener listener);
   void remove_watch(WatchId id);
   std::optional<NamespaceContent> watched_content(const std::string& ns) const;
   void stop_watch_thread();
 
  private:
   void watch_loop();
-  void emit(const std::string& ns, const std::vector<ConfigChange>& changes);
+  /// Runs the listeners; the first failure's message (a failed ApplyResult or an exception),
+  /// nullopt when every listener applied.
+  std::optional<std::string> emit(const std::string& ns, const std::vector<ConfigChange>& changes);
+  /// After the listeners ran for the content now held: acks its revision (auto_ack), once after
+  /// each change of content; a send that failed is retried after the next poll.
+  void auto_ack(NsWatch& w, std::optional<std::string> failure);
   bool reload(NsWatch& w);
   void start_poll(NsWatch& w);
   void finish_poll(NsWatch& w, const client_detail::HttpResponse& response);
@@ -94,7 +109,7 @@ class Client::Impl {
   struct Listener {
     std::string ns;
     WatchFilter filter;
-    std::shared_ptr<WatchListener> fn;
+    std::shared_ptr<CheckedWatchListener> fn;
   };
 
   int stop_fd_ = -1;            // eventfd, readable once stopping: cancels every wait
@@ -118,6 +133,7 @@ struct Client::Impl::NsWatch {
   bool ever_loaded = false;  // listeners have seen a baseline: re-reads report differences
   bool stale = false;        // baseline came from the file cache
   int64_t revision = 0;
+  std::string release;  // the gray release of the content held, empty when stable
   std::string updated_at;
   std::map<std::string, Json> content;
   std::map<std::string, int64_t> versions;
@@ -130,6 +146,9 @@ struct Client::Impl::NsWatch {
   std::chrono::milliseconds backoff{0};
   size_t endpoint_index = 0;
   std::optional<client_detail::Endpoint> redirect;  // leader hint to use for the next poll
+  // acks (watch thread)
+  std::optional<std::string> pending_failure;  // failure of the revision not yet acked
+  bool ack_due = false;                        // content changed since the last ack sent
 };
 
 }  // namespace cairn

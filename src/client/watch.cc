@@ -34,13 +34,14 @@ std::string format_timeout(milliseconds d) { return std::to_string(d.count()) + 
 
 }  // namespace
 
-WatchId Client::Impl::add_watch(const std::string& ns, WatchFilter filter, WatchListener listener) {
+WatchId Client::Impl::add_watch(const std::string& ns, WatchFilter filter,
+                                CheckedWatchListener listener) {
   WatchId id;
   {
     std::lock_guard lock(watch_mu_);
     id = next_id_++;
     listeners_[id] =
-        Listener{ns, std::move(filter), std::make_shared<WatchListener>(std::move(listener))};
+        Listener{ns, std::move(filter), std::make_shared<CheckedWatchListener>(std::move(listener))};
     if (!namespaces_.count(ns)) {
       auto w = std::make_unique<NsWatch>();
       w->ns = ns;
@@ -78,7 +79,7 @@ std::optional<NamespaceContent> Client::Impl::watched_content(const std::string&
   auto it = namespaces_.find(ns);
   if (it == namespaces_.end() || !it->second->ever_loaded) return std::nullopt;
   const NsWatch& w = *it->second;
-  return NamespaceContent{ns, w.content, w.revision, w.updated_at, w.stale, {}};
+  return NamespaceContent{ns, w.content, w.revision, w.updated_at, w.stale, w.release, {}};
 }
 
 void Client::Impl::stop_watch_thread() {
@@ -93,10 +94,12 @@ void Client::Impl::stop_watch_thread() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Client::Impl::emit(const std::string& ns, const std::vector<ConfigChange>& changes) {
-  if (changes.empty()) return;
+std::optional<std::string> Client::Impl::emit(const std::string& ns,
+                                              const std::vector<ConfigChange>& changes) {
+  std::optional<std::string> failure;
+  if (changes.empty()) return failure;
   std::lock_guard dispatch(dispatch_mu_);
-  std::vector<std::pair<WatchFilter, std::shared_ptr<WatchListener>>> targets;
+  std::vector<std::pair<WatchFilter, std::shared_ptr<CheckedWatchListener>>> targets;
   {
     std::lock_guard lock(watch_mu_);
     for (const auto& [id, l] : listeners_) {
@@ -106,12 +109,40 @@ void Client::Impl::emit(const std::string& ns, const std::vector<ConfigChange>& 
   for (const auto& change : changes) {
     for (const auto& [filter, fn] : targets) {
       if (!matches(filter, change.key)) continue;
+      // A listener's exception must not kill the watch thread: it fails the ack instead.
+      std::optional<std::string> why;
       try {
-        (*fn)(change);
+        ApplyResult r = (*fn)(change);
+        if (!r.ok) why = r.error.empty() ? "listener failed" : r.error;
+      } catch (const std::exception& e) {
+        why = std::string("listener threw: ") + e.what();
       } catch (...) {
-        // A listener's exception must not kill the watch thread; it is the listener's bug.
+        why = "listener threw a non-standard exception";
       }
+      if (why && !failure) failure = change.key + ": " + *why;
     }
+  }
+  return failure;
+}
+
+void Client::Impl::auto_ack(NsWatch& w, std::optional<std::string> failure) {
+  if (failure && !w.pending_failure) w.pending_failure = std::move(failure);
+  if (!options_.auto_ack || acks_unsupported_ || !w.ack_due || stopping_) return;
+  // Called only once a node answered (a read or a poll): a watch seeded from the file cache
+  // acks the cached revision after its first poll confirmed it.
+  int64_t revision;
+  {
+    std::lock_guard lock(watch_mu_);
+    revision = w.revision;
+  }
+  const bool failed = w.pending_failure.has_value();
+  auto r = send_ack(w.ns, revision, failed ? AckStatus::kFailed : AckStatus::kApplied,
+                    failed ? *w.pending_failure : std::string(), stop_fd_);
+  if (r.ok() || acks_unsupported_ || (r.error().code > 0 && r.error().http_status < 500 &&
+                                      r.error().http_status != 429)) {
+    // Delivered, or refused for good (a retry would be refused again): done with this content.
+    w.ack_due = false;
+    w.pending_failure.reset();
   }
 }
 
@@ -147,6 +178,7 @@ bool Client::Impl::reload(NsWatch& w) {
         w.revision = cached->revision;
         w.updated_at = cached->updated_at;
         w.loaded = w.ever_loaded = w.stale = true;
+        w.ack_due = true;
         seeded = true;
       }
     }
@@ -196,12 +228,14 @@ bool Client::Impl::reload(NsWatch& w) {
     w.versions = std::move(versions);
     w.content = std::move(r->configs);
     w.revision = r->revision;
+    w.release = r->release;
     w.updated_at = r->updated_at;
     w.loaded = w.ever_loaded = true;
     w.stale = false;
   }
   save_cache(w);
-  emit(w.ns, changes);
+  w.ack_due = true;  // the first read too: the application runs this content from now on
+  auto_ack(w, emit(w.ns, changes));
   return true;
 }
 
@@ -230,12 +264,7 @@ void Client::Impl::start_poll(NsWatch& w) {
   request.target = "/api/v1/config/watch?namespace=" + client_detail::url_encode(w.ns) +
                    "&revision=" + std::to_string(w.revision) +
                    "&timeout=" + format_timeout(options_.watch_timeout) + "&include_values=true";
-  if (!options_.token.empty()) {
-    request.headers.emplace_back("Authorization", "Bearer " + options_.token);
-  }
-  if (!options_.operator_name.empty()) {
-    request.headers.emplace_back("X-Operator", options_.operator_name);
-  }
+  add_headers(request.headers);
   TransportError error;
   if (!client_detail::open_connection(ep, tls_.get(), options_.connect_timeout, stop_fd_,
                                       &w.conn, &error)) {
@@ -302,6 +331,7 @@ void Client::Impl::finish_poll(NsWatch& w, const HttpResponse& response) {
   }
   w.backoff = milliseconds(0);
   w.next_try = Clock::now();
+  const std::string release = release_of(envelope->data_json);
   if (data->reset) {
     std::lock_guard lock(watch_mu_);
     w.loaded = false;
@@ -336,15 +366,26 @@ void Client::Impl::finish_poll(NsWatch& w, const HttpResponse& response) {
         changes.push_back(std::move(change));
       }
     }
-    if (data->revision != 0) {
+    if (data->revision != 0 && static_cast<int64_t>(data->revision) != w.revision) {
+      if (static_cast<int64_t>(data->revision) > w.revision) w.ack_due = true;
       w.revision = std::max(w.revision, static_cast<int64_t>(data->revision));
     }
-    if (need_reload) w.loaded = false;
+    if (data->changed && release != w.release) {
+      w.release = release;
+      w.ack_due = true;
+    }
+    if (!changes.empty()) w.ack_due = true;
+    if (need_reload) {
+      w.loaded = false;
+      w.ack_due = false;  // acked after the re-read, with what it finds
+    }
   }
+  std::optional<std::string> failure;
   if (!changes.empty()) {
     save_cache(w);
-    emit(w.ns, changes);
+    failure = emit(w.ns, changes);
   }
+  auto_ack(w, std::move(failure));  // with need_reload: keeps the failure for the re-read's ack
 }
 
 void Client::Impl::watch_loop() {

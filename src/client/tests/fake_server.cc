@@ -283,6 +283,16 @@ void FakeCairn::reset_to(std::map<std::string, Json> content) {
   cv_.notify_all();
 }
 
+std::vector<Json> FakeCairn::acks() const {
+  std::lock_guard lock(mu_);
+  return acks_;
+}
+
+void FakeCairn::set_release(std::string id) {
+  std::lock_guard lock(mu_);
+  release_ = std::move(id);
+}
+
 std::vector<int64_t> FakeCairn::watch_revisions() const {
   std::lock_guard lock(mu_);
   return watch_revisions_;
@@ -295,13 +305,30 @@ int FakeCairn::watch_requests() const {
 
 FakeResponse FakeCairn::handle(const FakeRequest& r) {
   std::unique_lock lock(mu_);
+  if (r.path == "/api/v1/config/ack" && r.method == "POST") {
+    ++ack_requests_;
+    if (!acks_enabled_) return error(404, 40401, "no route for path " + r.path);
+    Json body = Json::parse(r.body, nullptr, false);
+    if (!body.is_object()) return error(400, 40001, "body");
+    auto id = r.headers.find("x-client-id");
+    body["x_client_id"] = id == r.headers.end() ? "" : id->second;
+    acks_.push_back(body);
+    Json release = release_.empty() ? Json() : Json(release_);
+    return ok({{"namespace", body.value("namespace", "")},
+               {"revision", body.value("revision", 0)},
+               {"status", body.value("status", "")},
+               {"client_id", body["x_client_id"]},
+               {"release_id", release}});
+  }
   if (r.path == "/api/v1/config/namespace/" + ns_) {
     Json configs = Json::object();
     for (const auto& [k, v] : content_) configs[k] = v;
-    return ok({{"namespace", ns_},
-               {"configs", configs},
-               {"version", revision_},
-               {"updated_at", "2024-01-20T10:00:00Z"}});
+    Json data = {{"namespace", ns_},
+                 {"configs", configs},
+                 {"version", revision_},
+                 {"updated_at", "2024-01-20T10:00:00Z"}};
+    if (!release_.empty()) data["release"] = release_;
+    return ok(data);
   }
   if (r.path == "/api/v1/config/get") {
     auto it = content_.find(r.query.at("key"));
@@ -337,11 +364,13 @@ FakeResponse FakeCairn::handle(const FakeRequest& r) {
         changes.push_back(j);
       }
       if (!changes.empty()) {
-        return ok({{"namespace", ns_},
-                   {"changed", true},
-                   {"reset", false},
-                   {"revision", revision_},
-                   {"changes", changes}});
+        Json data = {{"namespace", ns_},
+                     {"changed", true},
+                     {"reset", false},
+                     {"revision", revision_},
+                     {"changes", changes}};
+        if (!release_.empty()) data["release"] = release_;
+        return ok(data);
       }
       if (closing_ || server_->stopping() ||
           cv_.wait_until(lock, deadline) == std::cv_status::timeout) {

@@ -94,6 +94,14 @@ class FakeCairn {
   void reset_to(std::map<std::string, Json> content);
   /// The next `n` watch requests fail with HTTP 500.
   void fail_watches(int n) { fail_watches_ = n; }
+  /// Answers POST /api/v1/config/ack (off: 404/40401 like a server before issue 18).
+  void enable_acks(bool on) { acks_enabled_ = on; }
+  /// The ack bodies received (with acks enabled), each plus "x_client_id" from its header.
+  std::vector<Json> acks() const;
+  /// Requests to /config/ack seen, enabled or not.
+  int ack_requests() const { return ack_requests_.load(); }
+  /// Gray release id put next to `revision` in namespace and watch answers ("" = none).
+  void set_release(std::string id);
   std::vector<int64_t> watch_revisions() const;
   int watch_requests() const;
   /// Answers one request (public so that a test can route several FakeCairns behind one port).
@@ -116,6 +124,10 @@ class FakeCairn {
   std::vector<Change> log_;
   bool reset_next_ = false;
   std::atomic<int> fail_watches_{0};
+  std::atomic<bool> acks_enabled_{false};
+  std::atomic<int> ack_requests_{0};
+  std::vector<Json> acks_;
+  std::string release_;
   std::vector<int64_t> watch_revisions_;
   bool closing_ = false;
   std::unique_ptr<FakeServer> server_;
