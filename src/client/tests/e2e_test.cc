@@ -283,6 +283,86 @@ TEST_F(E2E, ListenerFiresOnChange) {
   EXPECT_EQ(*seen[0].new_value, 2);
 }
 
+/// Identity and acks against whatever this server is: with the issue 18 endpoints, the client
+/// appears in GET /api/v1/clients with its id and labels, and its automatic acks (applied, then
+/// failed with the listener's message) reach the registry; without them (404), the watch goes on
+/// delivering every change and only the explicit ack reports the 404.
+TEST_F(E2E, IdentityAndAcks) {
+  Client admin(options());
+  ASSERT_TRUE(admin.create_namespace("acks").ok());
+  ASSERT_TRUE(admin.create("acks", "pool", 10).ok());
+  auto o = options();
+  o.client_id = "e2e-acks:1";
+  o.labels = {{"app", "orders"}, {"zone", "eu-1"}};
+  Client c(o);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<ConfigChange> seen;
+  c.watch_checked("acks", WatchFilter{}, [&](const ConfigChange& ch) {
+    std::lock_guard lock(mu);
+    seen.push_back(ch);
+    cv.notify_all();
+    if (ch.new_value && *ch.new_value == 0) return ApplyResult::failed("pool size 0 refused");
+    return ApplyResult::applied();
+  });
+  ASSERT_TRUE(cairn::test::wait_until([&] { return c.watched_content("acks").has_value(); }));
+  const int64_t first = c.watched_content("acks")->revision;
+  auto probe = c.ack("acks", first, AckStatus::kApplied);
+  const bool has_acks = probe.ok();
+  if (!has_acks) {
+    EXPECT_EQ(probe.error().http_status, 404) << probe.error().to_string();
+  } else {
+    EXPECT_EQ(probe->client_id, "e2e-acks:1");
+    EXPECT_EQ(probe->revision, first);
+    EXPECT_EQ(probe->status, "applied");
+  }
+  // The namespace record of this client in the registry, once its acked revision is `rev`.
+  auto registry_entry = [&](int64_t rev, Json* client, Json* entry) {
+    return cairn::test::wait_until(
+        [&] {
+          auto r = admin.clients({"acks", {}, false});
+          if (!r.ok()) return false;
+          for (const auto& cl : (*r)["clients"]) {
+            if (cl.value("id", "") != "e2e-acks:1") continue;
+            for (const auto& n : cl["namespaces"]) {
+              if (n.value("namespace", "") == "acks" && n.value("acked_revision", int64_t{0}) == rev) {
+                *client = cl;
+                *entry = n;
+                return true;
+              }
+            }
+          }
+          return false;
+        },
+        std::chrono::seconds(10), milliseconds(100));
+  };
+  ASSERT_TRUE(admin.update("acks", "pool", Json(20)).ok());
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] {
+      return !seen.empty() && seen.back().new_value && *seen.back().new_value == 20;
+    })) << "the watch stopped delivering changes";
+  }
+  if (!has_acks) {
+    GTEST_SKIP() << "this server has no POST /api/v1/config/ack (404): the SDK stopped acking "
+                    "and kept delivering changes; the registry part needs the issue 18 server";
+  }
+  const int64_t last = c.watched_content("acks")->revision;
+  Json client, entry;
+  ASSERT_TRUE(registry_entry(last, &client, &entry)) << "the last revision was not acked";
+  EXPECT_EQ(client["labels"], Json({{"app", "orders"}, {"zone", "eu-1"}}));
+  EXPECT_EQ(client.value("protocol", ""), "native");
+  EXPECT_EQ(entry.value("ack_status", ""), "applied");
+  EXPECT_TRUE(entry.value("watching", false));
+  // A failed revision: the listener's message reaches the registry.
+  ASSERT_TRUE(admin.update("acks", "pool", Json(0)).ok());  // the listener refuses it
+  ASSERT_TRUE(cairn::test::wait_until(
+      [&] { return c.watched_content("acks")->revision > last; }, std::chrono::seconds(10)));
+  ASSERT_TRUE(registry_entry(c.watched_content("acks")->revision, &client, &entry));
+  EXPECT_EQ(entry.value("ack_status", ""), "failed");
+  EXPECT_EQ(entry.value("ack_error", ""), "pool: pool size 0 refused");
+}
+
 /// A real 3-node cluster (`cairn server --raft-id …`), each node in its own directory.
 class ClusterE2E : public ::testing::Test {
  protected:
