@@ -13,7 +13,7 @@ export function clientsPanel(ns, { current = () => 0 } = {}) {
   const errors = h('div', { class: 'inline-errors', role: 'alert' });
   const out = h('div', { class: 'clients-out', 'aria-live': 'polite' });
   const label = h('input', { type: 'text', placeholder: 'app=orders,zone=eu-1', spellcheck: 'false',
-    pattern: '[A-Za-z0-9._/\\-]+=[A-Za-z0-9._\\-]*(,[A-Za-z0-9._/\\-]+=[A-Za-z0-9._\\-]*)*' });
+    pattern: '[A-Za-z0-9._\\/\\-]+=[A-Za-z0-9._\\-]*(,[A-Za-z0-9._\\/\\-]+=[A-Za-z0-9._\\-]*)*' });
   const stale = h('input', { type: 'checkbox' });
   let loading = false;
 

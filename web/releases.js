@@ -40,6 +40,16 @@ export function targetText(t = {}) {
 
 const count = (r, k) => r.progress?.[k] ?? 0;
 
+/// "more than 1% of acks failed, or fewer than 20 acks within 2m → halt".
+export function guardText(g, onFailure = 'halt') {
+  if (!g) return 'none';
+  const when = [];
+  if (g.max_failed_ratio !== undefined && g.max_failed_ratio !== null) when.push(`more than ${+(g.max_failed_ratio * 100).toFixed(4)}% of acks failed`);
+  if (g.min_acks !== undefined && g.min_acks !== null) when.push(`fewer than ${g.min_acks} acks${g.ack_timeout ? ` within ${g.ack_timeout}` : ''}`);
+  else if (g.ack_timeout) when.push(`targeted clients silent after ${g.ack_timeout}`);
+  return `${when.join(', or ') || 'the guard fails'} → ${onFailure ?? 'halt'}`;
+}
+
 function progressView(r) {
   const p = r.progress ?? {};
   const targeted = p.targeted ?? 0;
@@ -164,11 +174,8 @@ export async function releaseView(main, id) {
               `${s.percent}% of the target`, s.hold ? `, hold ${s.hold}` : '', i === r.stage ? ' — current' : '')))
               : h('p', {}, 'One stage: every client of the target.'),
             h('p', {}, h('strong', {}, 'Target: '), targetText(r.target)),
-            r.guard ? h('p', { class: 'guard' }, h('strong', {}, 'Guard: '),
-              `halt ${r.on_failure === 'abort' ? '(then abort) ' : ''}when more than ${(r.guard.max_failed_ratio ?? 0) * 100}% of acks fail`,
-              r.guard.min_acks !== undefined ? `, at least ${r.guard.min_acks} acks to advance` : '',
-              r.guard.ack_timeout ? `, acks due within ${r.guard.ack_timeout}` : '',
-              `; on failure: ${r.on_failure ?? 'halt'}`) : h('p', { class: 'muted' }, 'No guard.')),
+            r.guard ? h('p', { class: 'guard' }, h('strong', {}, 'Guard: '), guardText(r.guard, r.on_failure))
+              : h('p', { class: 'muted' }, 'No guard.')),
           h('div', { class: 'card' }, h('h2', {}, `Progress of ${stageText(r)}`), progressView(r),
             failedClients.length
               ? [h('h2', {}, 'Failed clients'),
@@ -364,7 +371,9 @@ function startForm(ns) {
     render(preview, h('h2', {}, 'Preview'),
       h('p', { class: 'target-summary' }, h('strong', {}, 'Target: '), targetText(body.target),
         stages.length ? ` — in ${stages.length} stages: ${stages.map((s) => `${s.percent}%${s.hold ? ` for ${s.hold}` : ''}`).join(', then ')}` : ''),
-      body.plan?.guard ? h('p', {}, h('strong', {}, 'Guard: '), JSON.stringify(body.plan.guard), `, on failure ${body.plan.on_failure ?? 'halt'}`) : null,
+      body.plan?.guard ? h('p', {}, h('strong', {}, 'Guard: '), guardText(body.plan.guard, body.plan.on_failure)) : null,
+      stages.length && body.target.percent !== undefined
+        ? h('p', { class: 'muted small' }, `With stages, each stage's percent replaces the target's ${body.target.percent}%.`) : null,
       rows, h('details', {}, h('summary', {}, 'Request body'), h('pre', { class: 'json' }, pretty(body))));
     startBtn.disabled = false;
   }
