@@ -240,8 +240,8 @@ TEST(ClientsCommand, QueryHeadersAndTable) {
 
 TEST(ReleaseCommand, StartSendsTheBuiltBody) {
   Recorder fake;
-  auto r = run({"release", "start", "orders", "--set", "db.pool={\"size\":20}", "--delete",
-                "old.flag", "--label", "zone=eu-1", "--percent", "10", "--stage", "5:10m",
+  auto r = run({"release", "start", "orders", "--set", "db.pool={\"size\":20,\"idle\":2}",
+                "--delete", "old.flag", "--label", "zone=eu-1,eu-2", "--percent", "10", "--stage", "5:10m",
                 "--stage", "25:10m", "--stage", "100", "--max-failed-ratio", "0.01",
                 "--min-acks", "20", "--ack-timeout", "2m", "--on-failure", "halt",
                 "--endpoints", fake.server.url()});
@@ -252,7 +252,8 @@ TEST(ReleaseCommand, StartSendsTheBuiltBody) {
   EXPECT_EQ(reqs[0].path, "/api/v1/admin/releases");
   Json body = Json::parse(reqs[0].body);
   EXPECT_EQ(body["changes"]["old.flag"], nullptr);
-  EXPECT_EQ(body["target"]["labels"]["zone"], "eu-1");
+  EXPECT_EQ(body["target"]["labels"]["zone"], Json::parse(R"(["eu-1","eu-2"])"));
+  EXPECT_EQ(body["changes"]["db.pool"], Json::parse(R"({"size":20,"idle":2})"));
   EXPECT_EQ(body["plan"]["stages"].size(), 3u);
   EXPECT_EQ(body["plan"]["guard"]["min_acks"], 20);
   EXPECT_EQ(body["plan"]["on_failure"], "halt");
