@@ -211,6 +211,12 @@ bool build_release_request(const ReleaseArgs& a, Json* out, std::string* error) 
   }
   if (!plan.empty()) body["plan"] = plan;
   if (!a.description.empty()) body["description"] = a.description;
+  try {
+    (void)body.dump();  // throws on text that is not UTF-8 (a value, key or description)
+  } catch (const Json::exception&) {
+    *error = "the release holds text that is not valid UTF-8";
+    return false;
+  }
   *out = std::move(body);
   return true;
 }

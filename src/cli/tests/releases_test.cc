@@ -144,6 +144,12 @@ TEST(ReleaseRequest, BadInputIsRefusedBeforeSending) {
   a.on_failure = "rollback";
   EXPECT_NE(refused(a).find("halt or abort"), std::string::npos);
   a = base;
+  a.sets = {"name=t\xab" "ext"};  // found by fuzz_client_input: not UTF-8, not JSON
+  EXPECT_NE(refused(a).find("UTF-8"), std::string::npos);
+  a = base;
+  a.description = "\xff";
+  EXPECT_NE(refused(a).find("UTF-8"), std::string::npos);
+  a = base;
   a.ips = {"10.0.0.1,10.0.0.2"};
   EXPECT_NE(refused(a).find("--ip"), std::string::npos);
 }
