@@ -751,15 +751,28 @@ WatchId Client::watch_checked(const std::string& ns, WatchFilter filter,
 ClientResult<AckResult> Client::Impl::send_ack(const std::string& ns, int64_t revision,
                                                AckStatus status, const std::string& error,
                                                int cancel_fd) {
-  Json body = {{"namespace", ns},
+  // Text from the application (a listener's message, an exception's what()) may not be UTF-8:
+  // a document holding it would throw when serialised, on the watch thread. Invalid bytes
+  // become U+FFFD.
+  auto utf8 = [](const std::string& text) {
+    return Json::parse(Json(text).dump(-1, ' ', false, Json::error_handler_t::replace))
+        .get<std::string>();
+  };
+  Json body = {{"namespace", utf8(ns)},
                {"revision", revision},
                {"status", status == AckStatus::kApplied ? "applied" : "failed"}};
   if (status == AckStatus::kFailed && !error.empty()) {
-    std::string e = error.substr(0, 1024);
-    // Do not cut a UTF-8 sequence in two.
-    if (error.size() > 1024) {
-      while (!e.empty() && (static_cast<unsigned char>(e.back()) & 0xC0) == 0x80) e.pop_back();
-      if (!e.empty() && (static_cast<unsigned char>(e.back()) & 0xC0) == 0xC0) e.pop_back();
+    std::string e = utf8(error);
+    if (e.size() > 1024) {
+      e.resize(1024);
+      // Do not cut a UTF-8 sequence in two: drop a partial one at the end.
+      size_t lead = e.size();
+      while (lead > 0 && (static_cast<unsigned char>(e[lead - 1]) & 0xC0) == 0x80) --lead;
+      if (lead > 0) {
+        const auto c = static_cast<unsigned char>(e[lead - 1]);
+        const size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        if (e.size() - (lead - 1) < need) e.resize(lead - 1);
+      }
     }
     body["error"] = e;
   }
@@ -807,6 +820,11 @@ ClientResult<Json> Client::clients(const ClientsQuery& query) {
 
 ClientResult<Json> Client::start_release(const Json& release) {
   if (!release.is_object()) return invalid("release: a JSON object");
+  try {
+    (void)release.dump();
+  } catch (const Json::exception&) {
+    return invalid("release: holds text that is not valid UTF-8");
+  }
   // Not retried once sent: a second start would be a second release.
   return impl_->call_json({"POST", "/api/v1/admin/releases", {}, release, false});
 }

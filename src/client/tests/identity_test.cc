@@ -191,13 +191,35 @@ TEST(Ack, ThrowingListenerFailsTheAckAndTheWatchGoesOn) {
   EXPECT_EQ(cairn.acks()[2]["status"], "applied");
 }
 
-TEST(Ack, LongErrorIsCutTo1024Bytes) {
+TEST(Ack, LongErrorIsCutTo1024BytesOnACharacterBoundary) {
   FakeCairn cairn("app");
   cairn.enable_acks(true);
   Client client(opts(cairn.url()));
   auto r = client.ack("app", 5, AckStatus::kFailed, std::string(3000, 'e'));
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_EQ(cairn.acks().at(0)["error"].get<std::string>().size(), 1024u);
+  // 1023 bytes, then a 3-byte character: cut before it.
+  ASSERT_TRUE(client.ack("app", 5, AckStatus::kFailed, std::string(1023, 'e') + "\xe2\x82\xac!").ok());
+  EXPECT_EQ(cairn.acks().at(1)["error"].get<std::string>(), std::string(1023, 'e'));
+}
+
+TEST(Ack, ErrorThatIsNotUtf8IsSentWithReplacementCharacters) {
+  FakeCairn cairn("app");
+  cairn.enable_acks(true);
+  cairn.put("k", 1);
+  Client client(opts(cairn.url()));
+  // A listener whose exception message holds a stray byte must not take the watch thread down.
+  client.watch("app", [](const ConfigChange& c) {
+    if (c.key == "bin") throw std::runtime_error("bad byte \xff here");
+  });
+  ASSERT_TRUE(wait_until([&] { return cairn.acks().size() >= 1; }));
+  cairn.put("bin", 2);
+  ASSERT_TRUE(wait_until([&] { return cairn.acks().size() >= 2; }));
+  EXPECT_EQ(cairn.acks()[1]["status"], "failed");
+  EXPECT_EQ(cairn.acks()[1]["error"], "bin: listener threw: bad byte \xef\xbf\xbd here");
+  cairn.put("k", 3);  // still watching
+  ASSERT_TRUE(wait_until([&] { return cairn.acks().size() >= 3; }));
+  EXPECT_EQ(cairn.acks()[2]["status"], "applied");
 }
 
 TEST(Ack, AutoAckOffSendsNothingAndExplicitAckSendsWhatItIsTold) {
@@ -327,6 +349,9 @@ TEST(Registry, ClientsAndReleaseCallsUseTheContractPaths) {
   EXPECT_FALSE(client.get_release("").ok());
   const int before = server.request_count();
   EXPECT_FALSE(client.start_release(Json::array()).ok());
+  auto not_utf8 = client.start_release({{"namespace", "orders"}, {"changes", {{"k", "\xff"}}}});
+  ASSERT_FALSE(not_utf8.ok());
+  EXPECT_EQ(not_utf8.error().code, ClientError::kInvalid);
   EXPECT_EQ(server.request_count(), before);
 }
 
