@@ -50,14 +50,20 @@ export function guardText(g, onFailure = 'halt') {
   return `${when.join(', or ') || 'the guard fails'} → ${onFailure ?? 'halt'}`;
 }
 
+function widthOf(el, percent) {
+  el.style.width = `${percent}%`;
+  return el;
+}
+
 function progressView(r) {
   const p = r.progress ?? {};
   const targeted = p.targeted ?? 0;
   const pct = (n) => (targeted ? Math.round((100 * n) / targeted) : 0);
   return h('div', { class: 'progress', 'aria-label': 'Progress' },
     h('div', { class: 'bar', role: 'img', 'aria-label': `${p.applied ?? 0} applied, ${p.failed ?? 0} failed of ${targeted}` },
-      h('span', { class: 'applied', style: `width:${pct(p.applied ?? 0)}%` }),
-      h('span', { class: 'failed', style: `width:${pct(p.failed ?? 0)}%` })),
+      // Widths through the CSSOM: the console's Content-Security-Policy refuses style attributes.
+      widthOf(h('span', { class: 'applied' }), pct(p.applied ?? 0)),
+      widthOf(h('span', { class: 'failed' }), pct(p.failed ?? 0))),
     h('dl', { class: 'facts counts' },
       ['targeted', 'received', 'applied', 'failed', 'silent'].flatMap((k) => [
         h('dt', {}, k), h('dd', { class: `num count-${k}`, 'data-count': k }, p[k] ?? 0)])));
