@@ -11,6 +11,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/tests/run_cli.h"
 #include "client/tests/fake_server.h"
 #include "test_support.h"
 
@@ -19,36 +20,8 @@ namespace {
 
 using namespace cairn::testing;
 
-struct Run {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-/// Runs `cairn ARGS…` in-process, capturing stdout and stderr.
-Run run(std::vector<std::string> args) {
-  CLI::App app{"test", "cairn"};
-  app.require_subcommand(1);
-  Run r;
-  int code = 0;
-  register_client_commands(app, code);
-  std::vector<const char*> argv{"cairn"};
-  for (const auto& a : args) argv.push_back(a.c_str());
-  std::stringstream out, err;
-  auto* old_out = std::cout.rdbuf(out.rdbuf());
-  auto* old_err = std::cerr.rdbuf(err.rdbuf());
-  try {
-    app.parse(static_cast<int>(argv.size()), argv.data());
-    r.exit_code = code;
-  } catch (const CLI::ParseError& e) {
-    r.exit_code = app.exit(e);
-  }
-  std::cout.rdbuf(old_out);
-  std::cerr.rdbuf(old_err);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
-}
+using cli::harness::Run;
+using cli::harness::run;
 
 TEST(ReadValue, JsonTextFileAndFallbackToString) {
   Json v;
