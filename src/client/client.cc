@@ -98,6 +98,7 @@ ConfigValue config_value_of(const api::ConfigValue& v, const std::string& ns,
   out.value = value_of(v.value);
   out.version = v.version;
   out.updated_at = v.updated_at;
+  out.secret = v.secret;
   return out;
 }
 
@@ -141,7 +142,7 @@ bool transport_only(const ClientError& e) {
 }  // namespace
 
 Client::Impl::Impl(ClientOptions options)
-    : options_(std::move(options)), cache_(options_.cache_dir) {
+    : options_(std::move(options)), cache_(options_.reveal ? std::string() : options_.cache_dir) {
   for (const auto& text : options_.endpoints) {
     auto ep = client_detail::parse_endpoint(text);
     if (!ep) {
@@ -206,6 +207,7 @@ ClientResult<std::string> Client::Impl::call(const Call& c, int cancel_fd) {
   if (!options_.operator_name.empty()) {
     request.headers.emplace_back("X-Operator", options_.operator_name);
   }
+  if (options_.reveal) request.headers.emplace_back("X-Cairn-Reveal", "true");
   if (c.body) request.body = c.body->dump();
 
   ClientError last;
@@ -306,6 +308,7 @@ ClientResult<NamespaceContent> Client::Impl::fetch_namespace(
   content.revision = r->revision;
   content.updated_at = r->updated_at;
   content.unavailable = r->unavailable;
+  content.secret_keys = r->secret_keys;
   return content;
 }
 
@@ -370,6 +373,7 @@ ClientResult<BatchGetResult> Client::batch_get(const std::string& ns,
     v.key = item.key;
     v.value = value_of(item.value);
     v.version = item.version;
+    v.secret = item.secret;
     out.configs.push_back(std::move(v));
   }
   out.missing = std::move(r->missing);
@@ -383,7 +387,7 @@ ClientResult<NamespaceContent> Client::get_namespace(const std::string& ns) {
       auto cached = impl_->cache_.load(ns);
       if (cached && cached->complete) {
         NamespaceContent c{
-            ns, std::move(cached->configs), cached->revision, cached->updated_at, true, {}};
+            ns, std::move(cached->configs), cached->revision, cached->updated_at, true, {}, {}};
         return c;
       }
     }

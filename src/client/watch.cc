@@ -78,7 +78,7 @@ std::optional<NamespaceContent> Client::Impl::watched_content(const std::string&
   auto it = namespaces_.find(ns);
   if (it == namespaces_.end() || !it->second->ever_loaded) return std::nullopt;
   const NsWatch& w = *it->second;
-  return NamespaceContent{ns, w.content, w.revision, w.updated_at, w.stale, {}};
+  return NamespaceContent{ns, w.content, w.revision, w.updated_at, w.stale, {}, {}};
 }
 
 void Client::Impl::stop_watch_thread() {
@@ -233,6 +233,7 @@ void Client::Impl::start_poll(NsWatch& w) {
   if (!options_.token.empty()) {
     request.headers.emplace_back("Authorization", "Bearer " + options_.token);
   }
+  if (options_.reveal) request.headers.emplace_back("X-Cairn-Reveal", "true");
   if (!options_.operator_name.empty()) {
     request.headers.emplace_back("X-Operator", options_.operator_name);
   }
