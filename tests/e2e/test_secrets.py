@@ -128,7 +128,7 @@ class PlaintextNowhere(SecretCluster):
             p = "PLAIN-db-%02d-%s" % (i, "x" * 8)
             plains.append(p)
             self.write_until_ok(lambda: self.http(
-                "PUT", CONFIG, server=writer, headers=root,
+                "POST" if i == 0 else "PUT", CONFIG, server=writer, headers=root,
                 json_body={"namespace": "pay", "key": "db.password", "value": p}))
         token_plain = "PLAIN-api-token-7f3a"
         plains.append(token_plain)
@@ -138,7 +138,7 @@ class PlaintextNowhere(SecretCluster):
                        "secret": True}))
         for i in range(80):
             self.write_until_ok(lambda: self.http(
-                "PUT", CONFIG, server=writer, headers=root,
+                "POST" if i < 20 else "PUT", CONFIG, server=writer, headers=root,
                 json_body={"namespace": "pay", "key": "filler%02d" % (i % 20), "value": i}))
         lagging.start()
         self.wait_converged()
