@@ -6,6 +6,7 @@ import { changesTable, diffView, jsonChanges } from './diff.js';
 import { attempt, confirmDialog, enc, field, fmtTime, h, pretty, render, showError, toast } from './dom.js';
 import { jsonEditor } from './editor.js';
 import { pager } from './pager.js';
+import { secretValue } from './secrets.js';
 
 const opClass = { CREATE: 'on', UPDATE: 'info', ROLLBACK: 'warn', DELETE: 'off', ENABLE: 'on', DISABLE: 'off' };
 
@@ -40,7 +41,7 @@ export async function configView(main, ns, key) {
       h('h2', {}, `Current value · v${cfg.version}`),
       h('p', { class: 'muted' }, `${cfg.status ? 'enabled' : 'disabled'} · updated ${fmtTime(cfg.updated_at)} by ${cfg.updated_by}`,
         cfg.description ? ` · ${cfg.description}` : ''),
-      h('pre', { class: 'json', id: 'current-value' }, pretty(cfg.value)),
+      cfg.secret ? secretValue(ns, key, errors) : h('pre', { class: 'json', id: 'current-value' }, pretty(cfg.value)),
       h('div', { class: 'row wrap' },
         h('button', { type: 'button', disabled: !write, onclick: async () => {
           if (await conflictAware(() => put('/api/v1/admin/config', { ...q, status: cfg.status ? 0 : 1, expected_version: cfg.version }))) {
@@ -58,7 +59,8 @@ export async function configView(main, ns, key) {
     : h('section', { class: 'card' }, h('p', {}, 'This key does not exist now (deleted); its history and versions follow.'));
 
   const editor = cfg && write ? h('section', { class: 'card', 'aria-label': 'Edit' }, h('h2', {}, 'Edit'),
-    jsonEditor({ current: cfg.value, version: cfg.version, errors, onSave: async (value) => {
+    // A secret's editor starts empty: the stored value is never put in the page to be edited.
+    jsonEditor({ current: cfg.secret ? undefined : cfg.value, version: cfg.version, errors, onSave: async (value) => {
       const r = await conflictAware(() => put('/api/v1/admin/config', { ...q, value, expected_version: cfg.version }));
       if (r) { toast(`Saved ${key} v${r.version}`); await reloadWhen((c) => c && c.version >= r.version); }
     } })) : null;

@@ -89,6 +89,11 @@ struct ClientOptions {
   std::string cert_file;
   std::string key_file;
   std::string operator_name;  ///< sent as `X-Operator` when not empty
+  /// Ask for secret values in plain (docs/secrets.md): sent as `X-Cairn-Reveal: true`; the
+  /// server answers plaintext only if the token also holds `reveal` on the namespace, else the
+  /// mask "******" with `secret` set. With it the file cache is off (`cache_dir` is ignored),
+  /// so that no revealed secret is written to this machine's disk.
+  bool reveal = false;
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds request_timeout{10000};  ///< per attempt, connect excluded
   /// Directory of the file cache (created when missing); empty disables the cache.
@@ -139,6 +144,7 @@ struct ConfigValue {
   int64_t version = 0;  ///< 0 when unknown (stale read of a key cached without version)
   std::string updated_at;
   bool stale = false;  ///< served from the file cache because no endpoint answered
+  bool secret = false;  ///< a secret: `value` is its plaintext (revealed) or "******"
 };
 
 /// Answer of batch_get: the keys found, in the order asked, and the ones that were not.
@@ -160,6 +166,7 @@ struct NamespaceContent {
   /// get_namespace_at only: keys that had a value then whose version retention has removed
   /// since (not in `configs`).
   std::vector<std::string> unavailable;
+  std::vector<std::string> secret_keys;  ///< keys of `configs` whose value is a secret
 };
 
 /// Answer of create / update / remove.

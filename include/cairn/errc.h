@@ -6,7 +6,7 @@
 
 namespace cairn::api {
 
-/// The error codes of seed §3.8.8, plus two Cairn extensions (40501, 41301) for the HTTP
+/// The error codes of seed §3.8.8, plus Cairn extensions (40501, 41301, 50005) for the HTTP
 /// statuses the seed does not cover. The numeric value is the wire code (the envelope's `code`).
 enum class Errc : int {
   kOk = 0,
@@ -27,6 +27,7 @@ enum class Errc : int {
   kDatabase = 50002,
   kRaft = 50003,
   kCache = 50004,
+  kSecretUnavailable = 50005,  // Cairn extension: a secret value cannot be opened (docs/secrets.md)
   kUnavailable = 50301,
   kNotLeader = 50302,
 };

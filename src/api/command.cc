@@ -93,6 +93,10 @@ bool decode_write(const Json& j, ConfigWrite& w, std::string& error) {
 
 /// The oldest format that can carry `body` (see kCommandFormatVersion).
 uint8_t format_version_of(const CommandBody& body) {
+  if (std::holds_alternative<RewrapSecrets>(body)) return 5;
+  if (const auto* c = std::get_if<CreateNamespace>(&body); c && !c->secret_keys.empty()) return 5;
+  if (const auto* u = std::get_if<UpdateNamespace>(&body); u && u->secret_keys) return 5;
+  if (const auto* r = std::get_if<RollbackConfig>(&body); r && r->sealed_value) return 5;
   if (const auto* w = std::get_if<WriteConfigs>(&body); w && w->create_namespace) return 4;
   if (std::holds_alternative<CreateToken>(body) || std::holds_alternative<RevokeToken>(body) ||
       std::holds_alternative<AppendAudit>(body)) {
@@ -106,6 +110,25 @@ uint8_t format_version_of(const CommandBody& body) {
     return 2;
   }
   return 1;
+}
+
+Json string_array(const std::vector<std::string>& items) {
+  Json a = Json::array();
+  for (const auto& s : items) a.push_back(s);
+  return a;
+}
+
+bool decode_strings(const Json& j, const char* name, std::optional<std::vector<std::string>>& out) {
+  auto it = j.find(name);
+  if (it == j.end()) return true;
+  if (!it->is_array()) return false;
+  std::vector<std::string> v;
+  for (const auto& e : *it) {
+    if (!e.is_string()) return false;
+    v.push_back(e.get<std::string>());
+  }
+  out = std::move(v);
+  return true;
 }
 
 bool opt_bool(const Json& j, const char* name, bool& out) {
@@ -141,6 +164,7 @@ std::string encode_command(const Command& command) {
           j["type"] = "namespace.create";
           j["name"] = body.name;
           j["description"] = body.description;
+          if (!body.secret_keys.empty()) j["secret_keys"] = string_array(body.secret_keys);
         } else if constexpr (std::is_same_v<T, UpdateNamespace>) {
           j["type"] = "namespace.update";
           j["id"] = body.id;
@@ -148,6 +172,7 @@ std::string encode_command(const Command& command) {
           if (body.status) j["status"] = *body.status;
           if (body.keep_latest) j["keep_latest"] = *body.keep_latest;
           if (body.keep_days) j["keep_days"] = *body.keep_days;
+          if (body.secret_keys) j["secret_keys"] = string_array(*body.secret_keys);
         } else if constexpr (std::is_same_v<T, DeleteNamespace>) {
           j["type"] = "namespace.delete";
           j["id"] = body.id;
@@ -165,6 +190,7 @@ std::string encode_command(const Command& command) {
           j["key"] = body.key;
           j["target_version"] = body.target_version;
           if (body.expected_version) j["expected_version"] = *body.expected_version;
+          if (body.sealed_value) j["sealed_value"] = *body.sealed_value;
         } else if constexpr (std::is_same_v<T, SetMemberAddress>) {
           j["type"] = "cluster.member";
           j["id"] = body.id;
@@ -209,6 +235,14 @@ std::string encode_command(const Command& command) {
                                    {"code", e.code},           {"request_id", e.request_id}});
           }
           j["entries"] = std::move(entries);
+        } else if constexpr (std::is_same_v<T, RewrapSecrets>) {
+          j["type"] = "secret.rewrap";
+          Json values = Json::array();
+          for (const auto& v : body.values) {
+            values.push_back(
+                Json{{"namespace", v.ns}, {"key", v.key}, {"from", v.from}, {"to", v.to}});
+          }
+          j["values"] = std::move(values);
         }
       },
       command.body);
@@ -245,6 +279,10 @@ Result<Command, Error> decode_command(std::string_view bytes) {
   if (type == "namespace.create") {
     CreateNamespace b;
     if (!d.str("name", b.name) || !d.str("description", b.description)) return bad(d.error);
+    std::optional<std::vector<std::string>> secret_keys;
+    if (!decode_strings(j, "secret_keys", secret_keys)) return bad("bad secret_keys");
+    if (secret_keys && version < 5) return bad("secret_keys needs format 5");
+    if (secret_keys) b.secret_keys = std::move(*secret_keys);
     c.body = std::move(b);
   } else if (type == "namespace.update") {
     UpdateNamespace b;
@@ -254,6 +292,8 @@ Result<Command, Error> decode_command(std::string_view bytes) {
       return bad(d.error);
     }
     if (version < 2 && (b.keep_latest || b.keep_days)) return bad("retention needs format 2");
+    if (!decode_strings(j, "secret_keys", b.secret_keys)) return bad("bad secret_keys");
+    if (b.secret_keys && version < 5) return bad("secret_keys needs format 5");
     c.body = std::move(b);
   } else if (type == "namespace.delete") {
     DeleteNamespace b;
@@ -285,9 +325,11 @@ Result<Command, Error> decode_command(std::string_view bytes) {
     RollbackConfig b;
     if (!d.str("namespace", b.ns) || !d.str("key", b.key) ||
         !d.int64("target_version", b.target_version) ||
-        !d.opt_int64("expected_version", b.expected_version)) {
+        !d.opt_int64("expected_version", b.expected_version) ||
+        !d.opt_str("sealed_value", b.sealed_value)) {
       return bad(d.error);
     }
+    if (b.sealed_value && version < 5) return bad("sealed_value needs format 5");
     c.body = std::move(b);
   } else if (type == "cluster.member") {
     SetMemberAddress b;
@@ -353,6 +395,21 @@ Result<Command, Error> decode_command(std::string_view bytes) {
         return bad(ed.error);
       }
       b.entries.push_back(std::move(entry));
+    }
+    c.body = std::move(b);
+  } else if (type == "secret.rewrap" && version >= 5) {
+    RewrapSecrets b;
+    auto values = j.find("values");
+    if (values == j.end() || !values->is_array()) return bad("missing values");
+    for (const auto& e : *values) {
+      if (!e.is_object()) return bad("value is not an object");
+      Decoder ed{e, {}};
+      RewrappedValue v;
+      if (!ed.str("namespace", v.ns) || !ed.str("key", v.key) || !ed.str("from", v.from) ||
+          !ed.str("to", v.to)) {
+        return bad(ed.error);
+      }
+      b.values.push_back(std::move(v));
     }
     c.body = std::move(b);
   } else {

@@ -19,6 +19,9 @@ namespace cairn::api {
 struct CreateNamespace {
   std::string name;
   std::string description;
+  /// Key patterns whose keys are secret (docs/secrets.md): "db.password", "*.password",
+  /// "db.*", "*". Format 5 when not empty.
+  std::vector<std::string> secret_keys = {};
 };
 
 struct UpdateNamespace {
@@ -29,6 +32,9 @@ struct UpdateNamespace {
   /// kRetentionReset removes it (the default applies again), nullopt leaves it as it is.
   std::optional<int64_t> keep_latest;
   std::optional<int64_t> keep_days;
+  /// Replaces the namespace's secret key patterns (docs/secrets.md); nullopt leaves them.
+  /// Format 5 when set.
+  std::optional<std::vector<std::string>> secret_keys = {};
 };
 
 /// Retention defaults (seed §3.6.1.2) and bounds, equal on every node because apply uses them.
@@ -52,6 +58,10 @@ struct ConfigWrite {
   std::optional<std::string> description;
   std::optional<int> status;
   std::optional<int64_t> expected_version;
+  /// The request asks for the key to be secret (docs/secrets.md). Consumed by the leader, which
+  /// seals the value before the command is proposed (core::Core::seal): never encoded, the
+  /// log only ever holds the sealed value, which makes the key secret by itself.
+  bool secret = false;
 };
 
 /// One or more writes in one namespace, applied atomically: all or nothing. A single
@@ -72,6 +82,9 @@ struct RollbackConfig {
   std::string key;
   int64_t target_version = 0;
   std::optional<int64_t> expected_version;
+  /// A secret key's target value opened and sealed again for the version the rollback writes
+  /// (the leader fills it, core::Core::seal; docs/secrets.md). Format 5 when set.
+  std::optional<std::string> sealed_value = {};
 };
 
 /// Puts (or, with `remove`, takes off) the label `tag` on one kept version of a key. A tag
@@ -143,10 +156,25 @@ struct AppendAudit {
   std::vector<AuditEntry> entries;
 };
 
+/// Secret values whose data key was wrapped again under another key-encryption key
+/// (docs/secrets.md, rotation). Each replaces the sealed text `from` by `to` wherever ns/key
+/// holds it (current value, versions, history); nothing else changes: no version, no revision,
+/// no watch event. An item whose `from` is no longer stored is skipped.
+struct RewrappedValue {
+  std::string ns;
+  std::string key;
+  std::string from;
+  std::string to;
+};
+
+struct RewrapSecrets {
+  std::vector<RewrappedValue> values;
+};
+
 using CommandBody =
     std::variant<CreateNamespace, UpdateNamespace, DeleteNamespace, WriteConfigs, RollbackConfig,
                  SetMemberAddress, TagVersion, CleanupVersions, CreateToken, RevokeToken,
-                 AppendAudit>;
+                 AppendAudit, RewrapSecrets>;
 
 struct Command {
   std::string request_id;     // the HTTP request that caused it (for tracing and dedup)
@@ -158,10 +186,11 @@ struct Command {
 /// Current format version, the first byte of every encoded command. A reader accepts every
 /// version up to its own, so a later release can still apply an older log. Version 2 added
 /// TagVersion, CleanupVersions and the retention fields of UpdateNamespace; version 3 the token
-/// and audit commands; version 4 WriteConfigs::create_namespace. A command that uses none of
+/// and audit commands; version 4 WriteConfigs::create_namespace; version 5 secrets (namespace
+/// secret_keys, RollbackConfig::sealed_value, RewrapSecrets). A command that uses none of
 /// them is still written as version 1 (only an optional `client_ip` member added), so that a
 /// node not yet upgraded keeps applying ordinary writes during a rolling upgrade.
-inline constexpr uint8_t kCommandFormatVersion = 4;
+inline constexpr uint8_t kCommandFormatVersion = 5;
 
 /// Bytes: one format-version byte followed by a JSON object. Deterministic for equal commands.
 std::string encode_command(const Command& command);

@@ -11,7 +11,7 @@ struct Row {
   ErrorInfo info;
 };
 
-constexpr std::array<Row, 20> kTable{{
+constexpr std::array<Row, 21> kTable{{
     {Errc::kOk, {200, "success"}},
     {Errc::kBadRequest, {400, "参数错误"}},
     {Errc::kValidation, {400, "参数校验失败"}},
@@ -30,6 +30,7 @@ constexpr std::array<Row, 20> kTable{{
     {Errc::kDatabase, {500, "数据库错误"}},
     {Errc::kRaft, {500, "Raft共识失败"}},
     {Errc::kCache, {500, "缓存服务异常"}},
+    {Errc::kSecretUnavailable, {500, "密钥值无法解密"}},
     {Errc::kUnavailable, {503, "服务不可用"}},
     {Errc::kNotLeader, {503, "节点非Leader"}},
 }};

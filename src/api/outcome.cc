@@ -25,6 +25,7 @@ Json namespace_json(const NamespaceView& n, bool with_updated_at) {
   j["status"] = n.status;
   j["created_at"] = format_utc(n.created_at_ms);
   if (with_updated_at) j["updated_at"] = format_utc(n.updated_at_ms);
+  if (!n.secret_keys.empty()) j["secret_keys"] = n.secret_keys;
   return j;
 }
 
@@ -146,6 +147,8 @@ Json outcome_json(const Outcome& outcome) {
           return Json{{"id", o.id}, {"revoked_at", format_utc(o.revoked_at_ms)}};
         } else if constexpr (std::is_same_v<T, AuditAppended>) {
           return Json{{"appended", o.appended}};
+        } else if constexpr (std::is_same_v<T, SecretsRewrapped>) {
+          return Json{{"rewrapped", o.rewrapped}, {"skipped", o.skipped}};
         } else {
           return Json::object();
         }
@@ -202,7 +205,7 @@ using CodecJson = nlohmann::json;
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Grant, ns_pattern, permission)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(NamespaceView, id, name, description, status, created_at_ms,
-                                   updated_at_ms)
+                                   updated_at_ms, secret_keys)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RetentionView, keep_latest, keep_days, keep_latest_overridden,
                                    keep_days_overridden)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(NamespaceCreated, ns)
@@ -220,6 +223,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(VersionsCleaned, dry_run, namespaces, removed
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TokenCreated, id, name, grants, created_at_ms, expires_at_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TokenRevoked, id, revoked_at_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AuditAppended, appended)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SecretsRewrapped, rewrapped, skipped)
 
 namespace {
 

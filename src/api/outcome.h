@@ -24,6 +24,7 @@ struct NamespaceView {
   int status = 1;
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
+  std::vector<std::string> secret_keys = {};  // docs/secrets.md; shown when not empty
 };
 
 /// The effective retention policy of a namespace (docs/versions.md).
@@ -129,10 +130,17 @@ struct AuditAppended {
   int64_t appended = 0;
 };
 
+/// docs/secrets.md: sealed values whose data key was wrapped again (api::RewrapSecrets).
+struct SecretsRewrapped {
+  int64_t rewrapped = 0;
+  int64_t skipped = 0;  // no longer stored (deleted, cleaned up, or already re-wrapped)
+};
+
 using Outcome =
     std::variant<std::monostate, NamespaceCreated, NamespaceUpdated, NamespaceDeleted,
                  ConfigsWritten, ConfigRolledBack, MemberAddressSet, VersionTagged,
-                 VersionsCleaned, TokenCreated, TokenRevoked, AuditAppended>;
+                 VersionsCleaned, TokenCreated, TokenRevoked, AuditAppended,
+                 SecretsRewrapped>;
 
 /// What applying a command produced. Identical on every node for the same log, so the leader
 /// can answer the client with whatever its own state machine returned.

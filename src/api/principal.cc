@@ -9,6 +9,7 @@ std::optional<Permission> parse_permission(std::string_view text) {
   if (text == "write") return Permission::kWrite;
   if (text == "admin") return Permission::kAdmin;
   if (text == "cluster-admin") return Permission::kClusterAdmin;
+  if (text == "reveal") return Permission::kReveal;
   return std::nullopt;
 }
 
@@ -22,6 +23,8 @@ std::string_view permission_name(Permission p) {
       return "admin";
     case Permission::kClusterAdmin:
       return "cluster-admin";
+    case Permission::kReveal:
+      return "reveal";
   }
   return "unknown";
 }
@@ -51,6 +54,11 @@ bool grants_allow(const std::vector<Grant>& grants, std::string_view ns, Permiss
   for (const auto& g : grants) {
     auto granted = parse_permission(g.permission);
     if (!granted) continue;
+    if (p == Permission::kReveal || *granted == Permission::kReveal) {
+      // Reveal is implied by nothing and implies nothing (docs/secrets.md).
+      if (p == *granted && pattern_matches(g.ns_pattern, ns)) return true;
+      continue;
+    }
     if (*granted == Permission::kClusterAdmin) return true;
     if (p != Permission::kClusterAdmin && *granted >= p && pattern_matches(g.ns_pattern, ns)) {
       return true;

@@ -12,8 +12,9 @@ namespace cairn::api {
 
 /// What an operation needs, weakest first: each permission implies the ones before it
 /// (docs/security.md). kClusterAdmin is granted on no namespace in particular: it allows
-/// everything.
-enum class Permission { kRead = 1, kWrite = 2, kAdmin = 3, kClusterAdmin = 4 };
+/// everything. kReveal (docs/secrets.md) stands apart: it is implied by no other permission,
+/// not even cluster-admin, and implies none; it lets its holder see secret values in plain.
+enum class Permission { kRead = 1, kWrite = 2, kAdmin = 3, kClusterAdmin = 4, kReveal = 5 };
 
 std::optional<Permission> parse_permission(std::string_view text);
 std::string_view permission_name(Permission p);
@@ -38,6 +39,10 @@ struct Principal {
   std::string name;  // the operator recorded in history and the audit log; "" with auth off
   std::vector<Grant> grants;
   bool restricted = false;  // false: every permission on everything (auth off, internal)
+  /// Whether the request asks for secrets in plain (docs/secrets.md). The auth guard sets it
+  /// from the native API's `reveal=true` / `X-Cairn-Reveal: true`; the protocol front-ends'
+  /// clients cannot ask, so it stays true for them. Plaintext needs this AND may_reveal().
+  bool reveal = true;
 
   static Principal unrestricted(std::string name = {}) {
     return Principal{std::move(name), {}, false};
@@ -50,6 +55,13 @@ struct Principal {
   bool allows(std::string_view ns, Permission p) const {
     return !restricted || grants_allow(grants, ns, p);
   }
+  /// Whether the grants allow seeing the secrets of `ns` in plain: a `reveal` grant on it, or
+  /// an unrestricted caller (auth off: dev mode).
+  bool may_reveal(std::string_view ns) const {
+    return !restricted || grants_allow(grants, ns, Permission::kReveal);
+  }
+  /// Whether a secret of `ns` is answered in plain to this caller.
+  bool reveals(std::string_view ns) const { return reveal && may_reveal(ns); }
   std::optional<std::vector<std::string>> visible_patterns() const {
     if (!restricted) return std::nullopt;
     return grants_visible_patterns(grants);

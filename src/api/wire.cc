@@ -285,6 +285,7 @@ Result<ConfigValue, Error> decode_config_value(std::string_view text) {
   r.num("version", v.version);
   r.str("updated_at", v.updated_at);
   r.str("warning", v.warning);
+  r.boolean("secret", v.secret);
   return finish(r, std::move(v));
 }
 
@@ -294,6 +295,7 @@ Result<BatchGetItem, Error> decode_batch_item(std::string_view text) {
   r.str("key", v.key);
   r.value("value", v.value);
   r.num("version", v.version);
+  r.boolean("secret", v.secret);
   return finish(r, std::move(v));
 }
 
@@ -311,6 +313,7 @@ Result<ConfigRow, Error> decode_config_row(std::string_view text) {
   r.str("updated_by", v.updated_by);
   r.str("created_at", v.created_at);
   r.str("updated_at", v.updated_at);
+  r.boolean("secret", v.secret);
   return finish(r, std::move(v));
 }
 
@@ -323,6 +326,7 @@ Result<VersionRow, Error> decode_version_row(std::string_view text) {
   r.str("created_at", v.created_at);
   r.boolean("is_current", v.is_current);
   r.strings("tags", v.tags);
+  r.boolean("secret", v.secret);
   return finish(r, std::move(v));
 }
 
@@ -339,6 +343,7 @@ Result<HistoryRow, Error> decode_history_row(std::string_view text) {
   r.str("operator", v.operator_name);
   r.num("revision", v.revision);
   r.str("created_at", v.created_at);
+  r.boolean("secret", v.secret);
   return finish(r, std::move(v));
 }
 
@@ -354,6 +359,7 @@ Result<NamespaceRow, Error> decode_namespace_row(std::string_view text) {
   r.str("created_at", v.created_at);
   r.str("updated_at", v.updated_at);
   r.nested("retention", v.retention, decode_retention);
+  r.strings("secret_keys", v.secret_keys);
   return finish(r, std::move(v));
 }
 
@@ -366,6 +372,7 @@ Result<WatchChange, Error> decode_watch_change(std::string_view text) {
   r.num("version", v.version);
   r.num("revision", v.revision);
   r.value("value", v.value);
+  r.boolean("secret", v.secret);
   return finish(r, std::move(v));
 }
 
@@ -424,6 +431,7 @@ Result<NamespaceConfigs, Error> decode_namespace_configs(std::string_view text) 
     v.at = std::move(at);
   }
   r.strings("unavailable", v.unavailable);
+  r.strings("secret_keys", v.secret_keys);
   return finish(r, std::move(v));
 }
 
@@ -514,10 +522,13 @@ void append_json(std::string& out, const ConfigValue& v) {
       .num("version", v.version)
       .str("updated_at", v.updated_at);
   if (!v.warning.empty()) w.str("warning", v.warning);
+  if (v.secret) w.boolean("secret", true);
 }
 
 void append_json(std::string& out, const BatchGetItem& v) {
-  ObjectWriter(out).str("key", v.key).raw("value", v.value).num("version", v.version);
+  ObjectWriter w(out);
+  w.str("key", v.key).raw("value", v.value).num("version", v.version);
+  if (v.secret) w.boolean("secret", true);
 }
 
 void append_json(std::string& out, const BatchGet& v) {
@@ -537,11 +548,12 @@ void append_json(std::string& out, const NamespaceConfigs& v) {
   out += '}';
   w.num("version", v.revision).str("updated_at", v.updated_at);
   if (v.at) w.str("at", *v.at).strings("unavailable", v.unavailable);
+  if (!v.secret_keys.empty()) w.strings("secret_keys", v.secret_keys);
 }
 
 void append_json(std::string& out, const ConfigRow& v) {
-  ObjectWriter(out)
-      .num("id", v.id)
+  ObjectWriter w(out);
+  w.num("id", v.id)
       .str("namespace", v.ns)
       .str("key", v.key)
       .raw("value", v.value)
@@ -552,6 +564,7 @@ void append_json(std::string& out, const ConfigRow& v) {
       .str("updated_by", v.updated_by)
       .str("created_at", v.created_at)
       .str("updated_at", v.updated_at);
+  if (v.secret) w.boolean("secret", true);
 }
 
 void append_json(std::string& out, const VersionRow& v) {
@@ -562,6 +575,7 @@ void append_json(std::string& out, const VersionRow& v) {
       .str("created_at", v.created_at)
       .boolean("is_current", v.is_current);
   if (v.tags) w.strings("tags", *v.tags);
+  if (v.secret) w.boolean("secret", true);
 }
 
 void append_json(std::string& out, const HistoryRow& v) {
@@ -576,6 +590,7 @@ void append_json(std::string& out, const HistoryRow& v) {
       .str("operator", v.operator_name);
   if (v.revision) w.num("revision", *v.revision);
   w.str("created_at", v.created_at);
+  if (v.secret) w.boolean("secret", true);
 }
 
 void append_json(std::string& out, const NamespaceRow& v) {
@@ -593,6 +608,7 @@ void append_json(std::string& out, const NamespaceRow& v) {
         .num("keep_latest", v.retention->keep_latest)
         .num("keep_days", v.retention->keep_days);
   }
+  if (!v.secret_keys.empty()) w.strings("secret_keys", v.secret_keys);
 }
 
 void append_json(std::string& out, const Paged<ConfigRow>& v) {
@@ -645,6 +661,7 @@ void append_json(std::string& out, const WatchChange& v) {
       .num("version", v.version)
       .unum("revision", v.revision);
   if (v.value) w.raw("value", *v.value);
+  if (v.secret) w.boolean("secret", true);
 }
 
 void append_json(std::string& out, const WatchPoll& v) {

@@ -54,6 +54,9 @@ struct ConfigValue {
   int64_t version = 0;
   std::string updated_at;
   std::string warning;
+  /// The value is a secret (docs/secrets.md): `value` is "******" unless revealed. Encoded as
+  /// `"secret":true` only when set, here and in every row below that carries a value.
+  bool secret = false;
   bool operator==(const ConfigValue&) const = default;
 };
 
@@ -63,6 +66,7 @@ struct BatchGetItem {
   std::string key;
   std::string value = "null";
   int64_t version = 0;
+  bool secret = false;
   bool operator==(const BatchGetItem&) const = default;
 };
 
@@ -86,6 +90,8 @@ struct NamespaceConfigs {
   std::string updated_at;
   std::optional<std::string> at;
   std::vector<std::string> unavailable;
+  /// The keys whose value is a secret (docs/secrets.md), encoded as `secret_keys` when any.
+  std::vector<std::string> secret_keys;
   bool operator==(const NamespaceConfigs&) const = default;
 };
 
@@ -104,6 +110,7 @@ struct ConfigRow {
   std::string updated_by;
   std::string created_at;
   std::string updated_at;
+  bool secret = false;
   bool operator==(const ConfigRow&) const = default;
 };
 
@@ -117,6 +124,7 @@ struct VersionRow {
   std::string created_at;
   bool is_current = false;
   std::optional<std::vector<std::string>> tags;
+  bool secret = false;
   bool operator==(const VersionRow&) const = default;
 };
 
@@ -136,6 +144,7 @@ struct HistoryRow {
   std::string operator_name;
   std::optional<int64_t> revision;
   std::string created_at;
+  bool secret = false;
   bool operator==(const HistoryRow&) const = default;
 };
 
@@ -160,6 +169,7 @@ struct NamespaceRow {
   std::string created_at;
   std::string updated_at;
   std::optional<NamespaceRetention> retention;
+  std::vector<std::string> secret_keys;  // docs/secrets.md; encoded when not empty
   bool operator==(const NamespaceRow&) const = default;
 };
 
@@ -227,6 +237,7 @@ struct WatchChange {
   int64_t version = 0;
   uint64_t revision = 0;
   std::optional<std::string> value;
+  bool secret = false;
   bool operator==(const WatchChange&) const = default;
 };
 

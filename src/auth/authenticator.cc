@@ -204,6 +204,15 @@ http::Middleware Authenticator::guard(
       return deny(identity.error(), "", "", {{"WWW-Authenticate", R"(Bearer realm="cairn")"}});
     }
     req->caller = identity->principal();
+    // docs/secrets.md: the native API answers a secret in plain only to a request that asks
+    // (`reveal=true` or `X-Cairn-Reveal: true`) and whose token holds `reveal`; the protocol
+    // front-ends' clients cannot ask, so their tokens' grants alone decide.
+    if (req->path.starts_with("/api/")) {
+      auto asked = [](std::string_view v) { return v == "true" || v == "1"; };
+      const std::string* header = req->header("x-cairn-reveal");
+      auto query = req->query_param("reveal");
+      req->caller.reveal = (header && asked(*header)) || (query && asked(*query));
+    }
     if (identity->cluster_admin() || policy.access == RoutePolicy::Access::kAuthenticated) {
       return next(req, reply);
     }

@@ -14,6 +14,7 @@ NamespaceEntry to_entry(const store::NamespaceRow& row) {
   e.revision = row.revision;
   e.created_at_ms = row.created_at_ms;
   e.updated_at_ms = row.updated_at_ms;
+  e.secret_keys = row.secret_keys;
   return e;
 }
 
@@ -39,6 +40,7 @@ void update_attributes(NamespaceEntry& into, const store::NamespaceRow& row) {
   into.revision = row.revision;
   into.created_at_ms = row.created_at_ms;
   into.updated_at_ms = row.updated_at_ms;
+  into.secret_keys = row.secret_keys;
 }
 
 }  // namespace

@@ -38,6 +38,7 @@ struct NamespaceEntry {
   uint64_t revision = 0;
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
+  std::vector<std::string> secret_keys;  // docs/secrets.md
   std::map<std::string, ConfigEntry, std::less<>> configs;  // ordered by key
 };
 

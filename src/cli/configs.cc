@@ -192,24 +192,30 @@ void add_get(CLI::App& app, const ContextPtr& g) {
   struct Args {
     std::string ns, key, at;
     int64_t version = 0;
+    bool reveal = false;
   };
   auto a = std::make_shared<Args>();
   sub->add_option("namespace", a->ns, "Namespace")->required();
   sub->add_option("key", a->key, "Key")->required();
   sub->add_option("--version", a->version, "A past version")->check(CLI::PositiveNumber);
   sub->add_option("--at", a->at, kAtHelp);
+  sub->add_flag("--reveal", a->reveal,
+                "Print a secret in plain (needs the reveal grant; audited; docs/secrets.md)");
   sub->callback([g, a] {
     const bool past = !a->at.empty();
     if (past && a->version > 0) {
       return bad_input(*g, "--at and --version cannot be used together");
     }
     if (past && !check_at(*g, a->at)) return;
-    Client c(g->client_options());
+    auto options = g->client_options();
+    options.reveal = a->reveal;
+    Client c(options);
     auto r = past ? c.get_at(a->ns, a->key, a->at) : c.get(a->ns, a->key, given(a->version));
     if (!r.ok()) return fail(*g, r.error());
     warn_stale(r->stale);
     // The config/get row, then the CLI's own members.
-    api::ConfigValue row{r->ns, r->key, compact(r->value), r->version, r->updated_at, {}};
+    api::ConfigValue row{r->ns,         r->key, compact(r->value), r->version,
+                         r->updated_at, {},     r->secret};
     Json extra = {{"stale", r->stale}};
     if (past) extra["at"] = a->at;
     emit(*g, with_members(api::to_json(row), extra),

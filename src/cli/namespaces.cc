@@ -15,7 +15,7 @@ namespace {
 /// does not return.
 api::NamespaceRow wire_namespace(const NamespaceInfo& n) {
   return api::NamespaceRow{n.id,        n.name,        n.description, n.status, n.config_count,
-                           n.revision, n.created_at, n.updated_at,  std::nullopt};
+                           n.revision, n.created_at, n.updated_at,  std::nullopt, {}};
 }
 
 void add_ns_list(CLI::App& ns, const ContextPtr& g) {

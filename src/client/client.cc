@@ -100,6 +100,7 @@ ConfigValue config_value_of(const api::ConfigValue& v, const std::string& ns,
   out.value = value_of(v.value);
   out.version = v.version;
   out.updated_at = v.updated_at;
+  out.secret = v.secret;
   return out;
 }
 
@@ -226,12 +227,13 @@ void Client::Impl::add_headers(std::vector<std::pair<std::string, std::string>>&
   if (!options_.operator_name.empty()) headers.emplace_back("X-Operator", options_.operator_name);
   headers.emplace_back("X-Client-ID", options_.client_id);
   if (!labels_header_.empty()) headers.emplace_back("X-Client-Labels", labels_header_);
+  if (options_.reveal) headers.emplace_back("X-Cairn-Reveal", "true");
 }
 
 Client::Impl::Impl(ClientOptions options)
     : options_(resolve_identity(std::move(options))),
       labels_header_(format_labels(options_.labels)),
-      cache_(options_.cache_dir) {
+      cache_(options_.reveal ? std::string() : options_.cache_dir) {
   for (const auto& text : options_.endpoints) {
     auto ep = client_detail::parse_endpoint(text);
     if (!ep) {
@@ -398,6 +400,7 @@ ClientResult<NamespaceContent> Client::Impl::fetch_namespace(
   content.revision = r->revision;
   content.updated_at = r->updated_at;
   content.unavailable = r->unavailable;
+  content.secret_keys = r->secret_keys;
   return content;
 }
 
@@ -462,6 +465,7 @@ ClientResult<BatchGetResult> Client::batch_get(const std::string& ns,
     v.key = item.key;
     v.value = value_of(item.value);
     v.version = item.version;
+    v.secret = item.secret;
     out.configs.push_back(std::move(v));
   }
   out.missing = std::move(r->missing);

@@ -79,7 +79,7 @@ std::optional<NamespaceContent> Client::Impl::watched_content(const std::string&
   auto it = namespaces_.find(ns);
   if (it == namespaces_.end() || !it->second->ever_loaded) return std::nullopt;
   const NsWatch& w = *it->second;
-  return NamespaceContent{ns, w.content, w.revision, w.updated_at, w.stale, w.release, {}};
+  return NamespaceContent{ns, w.content, w.revision, w.updated_at, w.stale, w.release, {}, {}};
 }
 
 void Client::Impl::stop_watch_thread() {

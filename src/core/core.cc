@@ -1,9 +1,13 @@
 #include "core/core.h"
 
+#include <algorithm>
+#include <map>
 #include <type_traits>
 #include <variant>
 
 #include "common/json.h"
+#include "common/time.h"
+#include "secrets/sealed.h"
 
 namespace cairn::core {
 
@@ -30,6 +34,10 @@ api::Error config_disabled(const std::string& ns, const std::string& key) {
                     "config '" + key + "' is disabled in namespace '" + ns + "'", "key");
 }
 
+}  // namespace
+
+namespace {
+constexpr int kResealAttempts = 5;
 }  // namespace
 
 Core::Core(CoreOptions options, store::Store& store, cache::Index& index, Replicator& replicator)
@@ -65,17 +73,29 @@ std::optional<api::Error> Core::hidden_from_clients(const api::Principal& caller
 
 Result<ConfigValue, api::Error> Core::get_config(const api::Principal& caller,
                                                  const GetConfig& request) const {
+  if (auto denied = caller.check(request.ns, api::Permission::kRead)) return Unexpected{*denied};
+  auto stored = get_stored(request);
+  if (!stored.ok()) return stored;
+  auto shown = present(caller, request.ns, request.key, stored->version, stored->value,
+                       &stored->secret);
+  if (!shown.ok()) return Unexpected{shown.error()};
+  stored->value = std::move(*shown);
+  return stored;
+}
+
+Result<ConfigValue, api::Error> Core::get_stored(const GetConfig& request) const {
   const std::string& ns = request.ns;
   const std::string& key = request.key;
-  if (auto denied = caller.check(ns, api::Permission::kRead)) return Unexpected{*denied};
   if (request.at) {
     if (request.version) {
       return Unexpected{make_error(Errc::kBadRequest, "give version or at, not both", "at")};
     }
-    if (auto hidden = hidden_from_clients(caller, ns, key)) return Unexpected{*hidden};
+    if (auto hidden = hidden_from_clients(api::Principal::unrestricted(), ns, key)) {
+      return Unexpected{*hidden};
+    }
     auto row = store_.version_at(ns, key, request.at->last_ms());
     if (!row.ok()) return Unexpected{row.error()};
-    return ConfigValue{ns, key, std::move(row->value), row->version, row->created_at_ms, {}};
+    return ConfigValue{ns, key, std::move(row->value), row->version, row->created_at_ms, {}, {}};
   }
   std::optional<api::Error> error;
   std::optional<ConfigValue> answer;
@@ -101,7 +121,7 @@ Result<ConfigValue, api::Error> Core::get_config(const api::Principal& caller,
       return;
     }
     if (!request.version || *request.version == c.version) {
-      answer = ConfigValue{ns, key, c.value, c.version, c.updated_at_ms, {}};
+      answer = ConfigValue{ns, key, c.value, c.version, c.updated_at_ms, {}, {}};
     } else {
       need_store = true;
     }
@@ -120,9 +140,17 @@ Result<ConfigValue, api::Error> Core::older_version(const std::string& ns, const
   // The ring of recent versions, then the Redis tier, then SQLite (DESIGN.md §2,
   // docs/cache.md).
   auto* probe = options_.cache_probe;
+  // A cached sealed value wrapped by a key this node no longer holds (re-wrapped since, and
+  // the old key removed) is a miss: SQLite holds it re-wrapped (docs/secrets.md).
+  auto stale = [this](const std::string& value) {
+    if (!secrets::looks_sealed(value)) return false;
+    auto parts = secrets::decode_sealed(value);
+    return !parts || !options_.keyring || !options_.keyring->find(parts->key_id);
+  };
   std::optional<cache::RingVersion> ring;
   if (options_.version_ring) {
     ring = options_.version_ring->find(ns, key, wanted);
+    if (ring && stale(ring->value)) ring.reset();
     if (probe) probe->record(cache::CacheType::kVersionRing, ring.has_value());
   }
   std::optional<std::string> remote;
@@ -132,6 +160,10 @@ Result<ConfigValue, api::Error> Core::older_version(const std::string& ns, const
   }
   std::optional<Json> remote_json;
   if (remote) remote_json = parse_json(*remote, api::kMaxValueDepth + 2);
+  if (remote_json && remote_json->is_object() && remote_json->contains("value") &&
+      (*remote_json)["value"].is_object() && stale(dump_compact((*remote_json)["value"]))) {
+    remote_json.reset();
+  }
   // Degraded (seed §3.7.5): say when the version is not among the last ones kept in memory.
   std::string warning;
   if (!ring && options_.database_down && options_.database_down()) {
@@ -140,8 +172,8 @@ Result<ConfigValue, api::Error> Core::older_version(const std::string& ns, const
               " versions this node keeps in memory, and its database is unavailable";
   }
   if (ring) {
-    return ConfigValue{
-        ns, key, std::move(ring->value), ring->version, ring->created_at_ms, std::move(warning)};
+    return ConfigValue{ns,           key, std::move(ring->value), ring->version,
+                       ring->created_at_ms, std::move(warning), {}};
   }
   if (remote_json && remote_json->is_object() && remote_json->contains("value") &&
       (*remote_json)["version"] == wanted) {
@@ -152,7 +184,8 @@ Result<ConfigValue, api::Error> Core::older_version(const std::string& ns, const
                        raw ? compact_json_text(*raw) : dump_compact((*remote_json)["value"]),
                        wanted,
                        remote_json->value("created_at_ms", int64_t{0}),
-                       std::move(warning)};
+                       std::move(warning),
+                       {}};
   }
   auto row = store_.get_version(ns, key, wanted);
   if (!row.ok()) {
@@ -163,8 +196,8 @@ Result<ConfigValue, api::Error> Core::older_version(const std::string& ns, const
   if (options_.version_filled) {
     options_.version_filled(ns, key, row->version, row->value, row->created_at_ms);
   }
-  return ConfigValue{
-      ns, key, std::move(row->value), row->version, row->created_at_ms, std::move(warning)};
+  return ConfigValue{ns,          key, std::move(row->value), row->version,
+                     row->created_at_ms, std::move(warning), {}};
 }
 
 Result<KeyValues, api::Error> Core::get_keys(const api::Principal& caller, const std::string& ns,
@@ -173,11 +206,13 @@ Result<KeyValues, api::Error> Core::get_keys(const api::Principal& caller, const
   std::optional<api::Error> error;
   KeyValues out;
   out.ns = ns;
+  std::vector<std::string> patterns;
   bool found = index_.read_namespace(ns, [&](const cache::NamespaceEntry& entry) {
     if (entry.status == 0) {
       error = namespace_disabled(ns);
       return;
     }
+    patterns = entry.secret_keys;
     for (const auto& key : keys) {
       auto it = entry.configs.find(key);
       if (it == entry.configs.end() || it->second.status == 0) {
@@ -189,6 +224,12 @@ Result<KeyValues, api::Error> Core::get_keys(const api::Principal& caller, const
   });
   if (!found) return Unexpected{namespace_not_found(ns)};
   if (error) return Unexpected{*error};
+  for (auto& item : out.configs) {
+    auto shown = present_with(caller, ns, item.key, item.version, item.value, patterns,
+                              &item.secret);
+    if (!shown.ok()) return Unexpected{shown.error()};
+    item.value = std::move(*shown);
+  }
   return out;
 }
 
@@ -196,16 +237,24 @@ Result<KeyRange, api::Error> Core::get_range(const api::Principal& caller, const
                                              const std::string& key, bool prefix) const {
   if (auto denied = caller.check(ns, api::Permission::kRead)) return Unexpected{*denied};
   KeyRange out;
+  std::vector<std::string> patterns;
   index_.read_namespace(ns, [&](const cache::NamespaceEntry& e) {
     out.revision = e.revision;
     out.exists = e.status == 1;
     if (!out.exists) return;
+    patterns = e.secret_keys;
     for (auto it = e.configs.lower_bound(key); it != e.configs.end(); ++it) {
       if (prefix ? !std::string_view(it->first).starts_with(key) : it->first != key) break;
       const cache::ConfigEntry& c = it->second;
       out.items.push_back(KeyRange::Item{c.key, c.value, c.version, c.description, c.status});
     }
   });
+  for (auto& item : out.items) {
+    auto shown =
+        present_with(caller, ns, item.key, item.version, item.value, patterns, &item.secret);
+    if (!shown.ok()) return Unexpected{shown.error()};
+    item.value = std::move(*shown);
+  }
   return out;
 }
 
@@ -216,54 +265,112 @@ Result<NamespaceValues, api::Error> Core::get_namespace(const api::Principal& ca
   std::optional<api::Error> error;
   NamespaceValues out;
   out.ns = ns;
+  std::vector<std::string> patterns;
+  std::vector<int64_t> versions;  // of out.configs
   bool found = index_.read_namespace(ns, [&](const cache::NamespaceEntry& entry) {
     if (entry.status == 0) {
       error = namespace_disabled(ns);
       return;
     }
+    patterns = entry.secret_keys;
     if (at) return;  // read from SQLite below
     out.configs.reserve(entry.configs.size());
     for (const auto& [key, c] : entry.configs) {
-      if (c.status != 0) out.configs.emplace_back(key, c.value);
+      if (c.status != 0) {
+        out.configs.emplace_back(key, c.value);
+        versions.push_back(c.version);
+      }
     }
     out.revision = entry.revision;
     out.updated_at_ms = entry.updated_at_ms;
   });
   if (!found) return Unexpected{namespace_not_found(ns)};
   if (error) return Unexpected{*error};
-  if (!at) return out;
+  auto show = [&]() -> Result<NamespaceValues, api::Error> {
+    for (size_t i = 0; i < out.configs.size(); ++i) {
+      auto& [key, value] = out.configs[i];
+      bool secret = false;
+      auto shown = present_with(caller, ns, key, versions[i], value, patterns, &secret);
+      if (!shown.ok()) return Unexpected{shown.error()};
+      value = std::move(*shown);
+      if (secret) out.secret_keys.push_back(key);
+    }
+    return std::move(out);
+  };
+  if (!at) return show();
   // The namespace as it was at an instant (docs/versions.md): every key's version then.
   auto then = store_.namespace_at(ns, at->last_ms());
   if (!then.ok()) return Unexpected{then.error()};
   for (auto& [key, row] : then->configs) {
-    if (row.status != 0) out.configs.emplace_back(key, std::move(row.value));
+    if (row.status != 0) {
+      out.configs.emplace_back(key, std::move(row.value));
+      versions.push_back(row.version);
+    }
   }
   out.revision = then->revision;
   out.updated_at_ms = then->updated_at_ms;
   out.at_ms = at->unix_ms;
   out.unavailable = std::move(then->unavailable);
-  return out;
+  return show();
 }
 
 Result<store::Page<store::VersionRow>, api::Error> Core::versions(
     const api::Principal& caller, const std::string& ns, const std::string& key,
     const store::PageRequest& page) const {
   if (auto denied = caller.check(ns, api::Permission::kRead)) return Unexpected{*denied};
-  return store_.versions(ns, key, page);
+  auto rows = store_.versions(ns, key, page);
+  if (!rows.ok()) return rows;
+  auto patterns = secret_patterns(ns);
+  for (auto& row : rows->items) {
+    auto shown = present_with(caller, ns, key, row.version, row.value, patterns, &row.secret);
+    if (!shown.ok()) return Unexpected{shown.error()};
+    row.value = std::move(*shown);
+  }
+  return rows;
 }
 
 Result<store::VersionRow, api::Error> Core::version(const api::Principal& caller,
                                                     const std::string& ns, const std::string& key,
                                                     int64_t version) const {
   if (auto denied = caller.check(ns, api::Permission::kRead)) return Unexpected{*denied};
-  return store_.get_version(ns, key, version);
+  auto row = store_.get_version(ns, key, version);
+  if (!row.ok()) return row;
+  auto shown = present(caller, ns, key, row->version, row->value, &row->secret);
+  if (!shown.ok()) return Unexpected{shown.error()};
+  row->value = std::move(*shown);
+  return row;
 }
 
 Result<store::Page<store::HistoryRow>, api::Error> Core::history(
     const api::Principal& caller, const std::string& ns, const std::string& key,
     const store::PageRequest& page) const {
   if (auto denied = caller.check(ns, api::Permission::kRead)) return Unexpected{*denied};
-  return store_.history(ns, key, page);
+  auto rows = store_.history(ns, key, page);
+  if (!rows.ok()) return rows;
+  auto patterns = secret_patterns(ns);
+  for (auto& row : rows->items) {
+    // A history row does not name the version of its old value: a sealed one names it itself
+    // (what it was sealed for, which its associated data binds).
+    auto version_of = [&](const std::string& text) {
+      auto parts = secrets::decode_sealed(text);
+      return parts ? parts->version : row.version;
+    };
+    bool old_secret = false, new_secret = false;
+    if (row.old_value) {
+      auto shown = present_with(caller, ns, key, version_of(*row.old_value), *row.old_value,
+                                patterns, &old_secret);
+      if (!shown.ok()) return Unexpected{shown.error()};
+      row.old_value = std::move(*shown);
+    }
+    if (row.operation != "DELETE") {
+      auto shown = present_with(caller, ns, key, version_of(row.new_value), row.new_value,
+                                patterns, &new_secret);
+      if (!shown.ok()) return Unexpected{shown.error()};
+      row.new_value = std::move(*shown);
+    }
+    row.secret = old_secret || new_secret;
+  }
+  return rows;
 }
 
 Result<store::Page<store::ConfigRow>, api::Error> Core::list_configs(
@@ -273,7 +380,14 @@ Result<store::Page<store::ConfigRow>, api::Error> Core::list_configs(
     if (auto denied = caller.check(*filter.ns, api::Permission::kRead)) return Unexpected{*denied};
   }
   filter.visible = caller.visible_patterns();
-  return store_.list_configs(filter, page);
+  auto rows = store_.list_configs(filter, page);
+  if (!rows.ok()) return rows;
+  for (auto& row : rows->items) {
+    auto shown = present(caller, row.ns, row.key, row.version, row.value, &row.secret);
+    if (!shown.ok()) return Unexpected{shown.error()};
+    row.value = std::move(*shown);
+  }
+  return rows;
 }
 
 Result<store::Page<store::NamespaceRow>, api::Error> Core::list_namespaces(
@@ -377,7 +491,298 @@ void Core::submit(const api::Principal& caller, api::Command command, Replicator
   if (auto denied = may_submit(caller, command)) {
     return done(api::CommandResult::failure(*denied));
   }
-  replicator_.propose(std::move(command), std::move(done));
+  submit_sealed(std::move(command), kResealAttempts, std::move(done));
+}
+
+// ---- secrets (docs/secrets.md) ----
+
+namespace {
+
+api::Error secret_unavailable(std::string why) {
+  return make_error(Errc::kSecretUnavailable, std::move(why));
+}
+
+api::Error no_keyring() {
+  return secret_unavailable(
+      "this node holds no key-encryption key (secret_key_file or CAIRN_SECRET_KEY), so it can "
+      "neither seal nor open secrets");
+}
+
+}  // namespace
+
+void Core::submit_sealed(api::Command original, int attempts_left, Replicator::Done done) {
+  api::Command command = original;
+  auto sealed = seal(command);
+  if (!sealed.ok()) return done(api::CommandResult::failure(sealed.error()));
+  if (!*sealed) return replicator_.propose(std::move(command), std::move(done));
+  // The version a secret was sealed for is a guess (writes in flight may take it first): apply
+  // refuses a wrong guess with kResealMarker, and the value is sealed again for the next one.
+  replicator_.propose(
+      std::move(command), [this, original = std::move(original), attempts_left,
+                           done = std::move(done)](api::CommandResult result) mutable {
+        if (result.code == Errc::kConflict && attempts_left > 0 &&
+            result.details.find(secrets::kResealMarker) != std::string::npos) {
+          return submit_sealed(std::move(original), attempts_left - 1, std::move(done));
+        }
+        done(std::move(result));
+      });
+}
+
+std::vector<std::string> Core::secret_patterns(const std::string& ns) const {
+  std::vector<std::string> patterns;
+  index_.read_namespace(ns, [&](const cache::NamespaceEntry& e) { patterns = e.secret_keys; });
+  return patterns;
+}
+
+Result<std::string, api::Error> Core::present(const api::Principal& caller, const std::string& ns,
+                                              const std::string& key, int64_t version,
+                                              const std::string& stored, bool* secret) const {
+  if (!secrets::looks_sealed(stored)) {
+    auto patterns = secret_patterns(ns);
+    if (patterns.empty()) {
+      if (secret) *secret = false;
+      return stored;
+    }
+    return present_with(caller, ns, key, version, stored, patterns, secret);
+  }
+  return present_with(caller, ns, key, version, stored, {}, secret);
+}
+
+Result<std::string, api::Error> Core::present_with(const api::Principal& caller,
+                                                   const std::string& ns, const std::string& key,
+                                                   int64_t version, const std::string& stored,
+                                                   const std::vector<std::string>& patterns,
+                                                   bool* secret) const {
+  const bool sealed = secrets::looks_sealed(stored);
+  // A key matching the namespace's patterns is secret even while its stored value is plain
+  // (written before the pattern was set): masked all the same.
+  if (!sealed && !secrets::matches_any(patterns, key)) {
+    if (secret) *secret = false;
+    return stored;
+  }
+  if (secret) *secret = true;
+  if (!caller.reveals(ns)) return std::string(secrets::kMask);
+  std::string plain;
+  if (sealed) {
+    if (!options_.keyring) return Unexpected{no_keyring()};
+    auto opened = secrets::open(*options_.keyring, ns, key, version, stored);
+    if (!opened.ok()) {
+      return Unexpected{secret_unavailable("secret '" + key + "' of namespace '" + ns +
+                                           "' (version " + std::to_string(version) +
+                                           ") cannot be opened: " + opened.error().message)};
+    }
+    plain = std::move(*opened);
+  } else {
+    plain = stored;
+  }
+  if (options_.on_reveal) options_.on_reveal(caller, ns, key, version);
+  return plain;
+}
+
+Result<bool, api::Error> Core::seal(api::Command& command) const {
+  const auto& keyring = options_.keyring;
+  struct Current {
+    std::string value;
+    int64_t version = 0;
+  };
+  // The namespace's patterns and the current values of `keys`, from the index.
+  auto lookup = [&](const std::string& ns, const std::vector<std::string>& keys,
+                    std::vector<std::string>& patterns, std::map<std::string, Current>& current) {
+    index_.read_namespace(ns, [&](const cache::NamespaceEntry& e) {
+      patterns = e.secret_keys;
+      for (const auto& k : keys) {
+        auto it = e.configs.find(k);
+        if (it != e.configs.end()) current[k] = Current{it->second.value, it->second.version};
+      }
+    });
+  };
+  auto sealing_error = [](const std::string& why) {
+    return Unexpected{make_error(Errc::kInternal, "sealing a secret failed: " + why)};
+  };
+  if (auto* w = std::get_if<api::WriteConfigs>(&command.body)) {
+    std::vector<std::string> keys, patterns;
+    for (const auto& op : w->ops) keys.push_back(op.key);
+    std::map<std::string, Current> current;
+    lookup(w->ns, keys, patterns, current);
+    std::map<std::string, int64_t> last;  // per key: the last version a write of this batch got
+    bool sealed_any = false;
+    for (size_t i = 0; i < w->ops.size(); ++i) {
+      api::ConfigWrite& op = w->ops[i];
+      if (!op.value) continue;
+      const std::string field = w->batch ? "operations[" + std::to_string(i) + "].value" : "value";
+      std::string plain = compact_json_text(*op.value);
+      if (secrets::looks_sealed(plain)) {
+        return Unexpected{make_error(Errc::kValidation,
+                                     "values starting with {\"$sealed\" are reserved for sealed "
+                                     "secrets",
+                                     field)};
+      }
+      auto cur = current.find(op.key);
+      const bool cur_secret = cur != current.end() && secrets::looks_sealed(cur->second.value);
+      if (!op.secret && !cur_secret && !secrets::matches_any(patterns, op.key)) continue;
+      if (op.op == api::ConfigOp::kDelete) continue;
+      if (!keyring) return Unexpected{no_keyring()};
+      // The checks apply makes of a value, made here on the plaintext (apply sees ciphertext).
+      if (!parse_json(plain, api::kMaxValueDepth)) {
+        return Unexpected{make_error(Errc::kValidation, "value is not valid JSON", field)};
+      }
+      if (plain.size() > store_.options().max_value_bytes) {
+        return Unexpected{make_error(
+            Errc::kValidation,
+            "value is " + std::to_string(plain.size()) + " bytes; the limit is " +
+                std::to_string(store_.options().max_value_bytes),
+            field)};
+      }
+      if (op.op == api::ConfigOp::kUpdate && cur_secret && !last.count(op.key)) {
+        // The same plaintext again: keep the stored text, so that apply sees no change (no new
+        // version), as for any other value written twice.
+        auto opened = secrets::open(*keyring, w->ns, op.key, cur->second.version, cur->second.value);
+        if (opened.ok() && *opened == plain) {
+          op.value = cur->second.value;
+          continue;
+        }
+      }
+      int64_t base = 0;
+      if (auto it = last.find(op.key); it != last.end()) {
+        base = it->second;
+      } else {
+        auto stored = store_.last_version(w->ns, op.key);
+        if (!stored.ok()) return Unexpected{stored.error()};
+        base = *stored;
+        if (cur != current.end()) base = std::max(base, cur->second.version);
+      }
+      const int64_t version = base + 1;
+      last[op.key] = version;
+      auto text = secrets::seal(*keyring, w->ns, op.key, version, plain);
+      if (!text.ok()) return sealing_error(text.error());
+      op.value = std::move(*text);
+      sealed_any = true;
+    }
+    return sealed_any;
+  }
+  if (auto* r = std::get_if<api::RollbackConfig>(&command.body)) {
+    r->sealed_value.reset();
+    std::vector<std::string> patterns;
+    std::map<std::string, Current> current;
+    lookup(r->ns, {r->key}, patterns, current);
+    auto target = store_.get_version(r->ns, r->key, r->target_version);
+    if (!target.ok()) return false;  // apply answers the error
+    auto cur = current.find(r->key);
+    const bool secret = secrets::looks_sealed(target->value) ||
+                        (cur != current.end() && secrets::looks_sealed(cur->second.value)) ||
+                        secrets::matches_any(patterns, r->key);
+    if (!secret) return false;
+    if (!keyring) return Unexpected{no_keyring()};
+    std::string plain = target->value;
+    if (secrets::looks_sealed(plain)) {
+      auto opened = secrets::open(*keyring, r->ns, r->key, r->target_version, plain);
+      if (!opened.ok()) {
+        return Unexpected{secret_unavailable("version " + std::to_string(r->target_version) +
+                                             " of secret '" + r->key +
+                                             "' cannot be opened: " + opened.error().message)};
+      }
+      plain = std::move(*opened);
+    }
+    auto last = store_.last_version(r->ns, r->key);
+    if (!last.ok()) return Unexpected{last.error()};
+    int64_t version = *last + 1;
+    if (cur != current.end()) version = std::max(version, cur->second.version + 1);
+    auto text = secrets::seal(*keyring, r->ns, r->key, version, plain);
+    if (!text.ok()) return sealing_error(text.error());
+    r->sealed_value = std::move(*text);
+    return true;
+  }
+  return false;
+}
+
+Result<SecretStatus, api::Error> Core::secret_status(const api::Principal& caller) const {
+  if (auto denied = caller.check_cluster_admin()) return Unexpected{*denied};
+  SecretStatus out;
+  if (options_.keyring) {
+    out.current_key = options_.keyring->current_id();
+    out.keys = options_.keyring->ids();
+  }
+  auto sealed = store_.sealed_key_ids();
+  if (!sealed.ok()) return Unexpected{sealed.error()};
+  out.sealed = std::move(*sealed);
+  for (const auto& [id, count] : out.sealed) {
+    if (!options_.keyring || !options_.keyring->find(id)) out.missing_keys.push_back(id);
+    if (id != out.current_key) out.to_rewrap += count;
+  }
+  return out;
+}
+
+std::vector<std::string> Core::missing_secret_keys() const {
+  std::lock_guard lock(missing_mu_);
+  int64_t now = wall_clock_ms();
+  if (missing_checked_ms_ < 0 || now - missing_checked_ms_ >= 5'000 || now < missing_checked_ms_) {
+    auto status = secret_status(api::Principal::unrestricted());
+    if (status.ok()) missing_keys_ = status->missing_keys;
+    missing_checked_ms_ = now;
+  }
+  return missing_keys_;
+}
+
+struct RewrapRun {
+  size_t batch_size = 0;
+  size_t max_batches = 0;
+  api::Principal caller;
+  RewrapProgress progress;
+  std::function<void(Result<RewrapProgress, api::Error>)> done;
+};
+
+void Core::rewrap(const api::Principal& caller, size_t batch_size, size_t max_batches,
+                  std::function<void(Result<RewrapProgress, api::Error>)> done) {
+  if (auto denied = caller.check_cluster_admin()) return done(Unexpected{*denied});
+  if (!options_.keyring) return done(Unexpected{no_keyring()});
+  auto run = std::make_shared<RewrapRun>();
+  run->batch_size = batch_size;
+  run->max_batches = max_batches;
+  run->caller = caller;
+  run->progress.current_key = options_.keyring->current_id();
+  run->done = std::move(done);
+  rewrap_step(std::move(run));
+}
+
+void Core::rewrap_step(std::shared_ptr<RewrapRun> run) {
+  const secrets::Keyring& keyring = *options_.keyring;
+  const std::string keep = secrets::sealed_prefix(keyring.current_id());
+  auto finish = [&]() {
+    auto status = secret_status(api::Principal::unrestricted());
+    if (!status.ok()) return run->done(Unexpected{status.error()});
+    run->progress.remaining = status->to_rewrap;
+    run->done(run->progress);
+  };
+  if (static_cast<size_t>(run->progress.batches) >= run->max_batches) return finish();
+  auto pending = store_.sealed_values_not(keep, run->batch_size);
+  if (!pending.ok()) return run->done(Unexpected{pending.error()});
+  if (pending->empty()) return finish();
+  api::RewrapSecrets cmd;
+  for (auto& v : *pending) {
+    auto to = secrets::rewrap(keyring, v.text);
+    if (!to.ok()) {
+      return run->done(Unexpected{secret_unavailable(
+          "secret '" + v.key + "' of namespace '" + v.ns +
+          "' cannot be re-wrapped: " + to.error().message)});
+    }
+    cmd.values.push_back(api::RewrappedValue{v.ns, v.key, std::move(v.text), std::move(*to)});
+  }
+  api::Command command{"", run->caller.name, std::move(cmd), ""};
+  replicator_.propose(std::move(command), [this, run](api::CommandResult result) {
+    if (!result.ok()) return run->done(Unexpected{result.error()});
+    ++run->progress.batches;
+    if (auto* o = std::get_if<api::SecretsRewrapped>(&result.outcome)) {
+      run->progress.rewrapped += o->rewrapped;
+      // Nothing of the batch was stored any more (rewritten or cleaned up meanwhile): stop
+      // rather than ask again; the answer's `remaining` says what is left.
+      if (o->rewrapped == 0) {
+        auto status = secret_status(api::Principal::unrestricted());
+        if (status.ok()) run->progress.remaining = status->to_rewrap;
+        return run->done(run->progress);
+      }
+    }
+    rewrap_step(run);
+  });
 }
 
 }  // namespace cairn::core

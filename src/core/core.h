@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -23,6 +25,7 @@
 #include "common/time.h"
 #include "core/cluster.h"
 #include "core/replicator.h"
+#include "secrets/keyring.h"
 #include "store/store.h"
 
 namespace cairn::core {
@@ -48,6 +51,31 @@ struct CoreOptions {
       version_filled;
   /// The replication group (docs/cluster.md); null on a single node. Must outlive the core.
   Cluster* cluster = nullptr;
+  /// The key-encryption keys of secrets (docs/secrets.md). Null: none configured, so secrets
+  /// can be neither written nor opened (50005), and every node must hold the same set.
+  std::shared_ptr<const secrets::Keyring> keyring;
+  /// Told every secret value answered in plain (the audit log and a metric). Any thread; must
+  /// not block.
+  std::function<void(const api::Principal& caller, const std::string& ns, const std::string& key,
+                     int64_t version)>
+      on_reveal;
+};
+
+/// docs/secrets.md: the state of the secrets a node stores, against the keys it holds.
+struct SecretStatus {
+  std::string current_key;                               // "" without a keyring
+  std::vector<std::string> keys;                         // the ids this node holds
+  std::vector<std::pair<std::string, int64_t>> sealed;   // key id → stored sealed values
+  std::vector<std::string> missing_keys;                 // used by stored values, not held
+  int64_t to_rewrap = 0;  // sealed values not wrapped by the current key
+};
+
+/// What one call of Core::rewrap did.
+struct RewrapProgress {
+  std::string current_key;
+  int64_t rewrapped = 0;  // by this call
+  int64_t batches = 0;
+  int64_t remaining = 0;  // sealed values still wrapped by another key afterwards
 };
 
 /// A client read of one key: the current version, a given `version`, or the one current `at`
@@ -69,6 +97,7 @@ struct ConfigValue {
   int64_t updated_at_ms = 0;  // of this version
   /// Degraded mode: the version is beyond the in-memory ring and the database is down.
   std::string warning;
+  bool secret = false;  // docs/secrets.md: `value` is the plaintext (revealed) or the mask
 };
 
 /// Several keys of one namespace, as a batch read answers them: found ones in the order asked,
@@ -78,6 +107,7 @@ struct KeyValues {
     std::string key;
     std::string value;
     int64_t version = 0;
+    bool secret = false;
   };
   std::string ns;
   std::vector<Item> configs;
@@ -93,6 +123,7 @@ struct KeyRange {
     int64_t version = 0;
     std::string description;
     int status = 1;  // 0: disabled
+    bool secret = false;
   };
   bool exists = false;    // the namespace exists and is enabled
   uint64_t revision = 0;  // the namespace's last change; 0 when it does not exist
@@ -107,6 +138,7 @@ struct NamespaceValues {
   int64_t updated_at_ms = 0;
   std::optional<int64_t> at_ms;          // the instant asked, when one was
   std::vector<std::string> unavailable;  // at an instant: keys pruned by retention since
+  std::vector<std::string> secret_keys;  // the keys of `configs` whose value is a secret
 };
 
 /// The config center. Reads of current values come from the in-memory index, older versions
@@ -210,10 +242,49 @@ class Core {
   std::optional<api::Error> may_submit(const api::Principal& caller,
                                        const api::Command& command) const;
 
+  // ---- secrets (docs/secrets.md) ----
+  /// Seals the secret values of `command` on the leader, before it is proposed: the one
+  /// function the write path calls (submit() does). A value is sealed when its ConfigWrite says
+  /// `secret`, the key is already secret, or it matches the namespace's secret_keys; sealed for
+  /// the version apply will give it (a wrong guess is refused by apply and submit() seals
+  /// again). A rollback of a secret key gets its target opened and sealed for the new version.
+  /// Values that look sealed are refused (40002): that shape is reserved. 50005 when a secret
+  /// must be sealed and this node has no keyring. Checks on plaintext (the value limit, a
+  /// schema) belong before this call.
+  Result<bool, api::Error> seal(api::Command& command) const;  // true: it sealed a value
+  /// What `caller` is answered for the stored value `stored` of version `version` of ns/key:
+  /// the value itself when it is no secret; for a secret, its plaintext when caller.reveals(ns)
+  /// (audited through on_reveal; 50005 when it cannot be opened), else the mask "******".
+  /// `secret` (optional) tells which. For front-ends that hold stored values (watch events).
+  Result<std::string, api::Error> present(const api::Principal& caller, const std::string& ns,
+                                          const std::string& key, int64_t version,
+                                          const std::string& stored, bool* secret) const;
+  /// The keys stored secrets are wrapped with, against the ones this node holds.
+  Result<SecretStatus, api::Error> secret_status(const api::Principal& caller) const;
+  /// Re-wraps up to `max_batches` batches of `batch_size` sealed values with the current key,
+  /// each batch one replicated command (cluster-admin). `done` once, on any thread.
+  void rewrap(const api::Principal& caller, size_t batch_size, size_t max_batches,
+              std::function<void(Result<RewrapProgress, api::Error>)> done);
+  /// Key ids used by stored secrets that this node does not hold (health), recomputed at most
+  /// every few seconds.
+  std::vector<std::string> missing_secret_keys() const;
+
   const CoreOptions& options() const { return options_; }
 
  private:
+  /// present() with the namespace's secret key patterns already known.
+  Result<std::string, api::Error> present_with(const api::Principal& caller,
+                                               const std::string& ns, const std::string& key,
+                                               int64_t version, const std::string& stored,
+                                               const std::vector<std::string>& patterns,
+                                               bool* secret) const;
+  std::vector<std::string> secret_patterns(const std::string& ns) const;
+  void submit_sealed(api::Command original, int attempts_left, Replicator::Done done);
+  void rewrap_step(std::shared_ptr<struct RewrapRun> run);
+
   /// A version other than the current one: ring, Redis tier, then SQLite.
+  /// get_config() as stored (a secret sealed), without the permission check.
+  Result<ConfigValue, api::Error> get_stored(const GetConfig& request) const;
   Result<ConfigValue, api::Error> older_version(const std::string& ns, const std::string& key,
                                                 int64_t version) const;
 
@@ -221,6 +292,9 @@ class Core {
   store::Store& store_;
   cache::Index& index_;
   Replicator& replicator_;
+  mutable std::mutex missing_mu_;
+  mutable int64_t missing_checked_ms_ = -1;
+  mutable std::vector<std::string> missing_keys_;
 };
 
 }  // namespace cairn::core

@@ -239,6 +239,19 @@ inline constexpr Route kClusterMemberRemove{{"DELETE", "/api/v1/admin/cluster/me
                                             Effect::kWrite,
                                             "/api/v1/admin/cluster/members/{id}"};
 
+// Secrets (docs/secrets.md): the keys stored secrets are wrapped with, and their re-wrapping
+// under the current key (replicated commands, so a write: sent to the leader).
+inline constexpr Route kSecretStatus{{"GET", "/api/v1/admin/secrets"},
+                                     Permission::kClusterAdmin,
+                                     RateClass::kRead,
+                                     Effect::kNone,
+                                     "/api/v1/admin/secrets"};
+inline constexpr Route kSecretRewrap{{"POST", "/api/v1/admin/secrets/rewrap"},
+                                     Permission::kClusterAdmin,
+                                     RateClass::kAdmin,
+                                     Effect::kWrite,
+                                     "/api/v1/admin/secrets/rewrap"};
+
 // The admin console's static files (docs/console.md).
 inline constexpr Route kUi{
     {"GET", "/ui"}, Permission::kPublic, RateClass::kNone, Effect::kNone, "/ui"};
@@ -291,6 +304,8 @@ inline constexpr const Route* kAll[] = {
     &kClusterTransferLeader,
     &kClusterMemberAdd,
     &kClusterMemberRemove,
+    &kSecretStatus,
+    &kSecretRewrap,
     &kUi,
     &kUiIndex,
     &kUiFile,

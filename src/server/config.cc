@@ -105,6 +105,10 @@ const std::vector<ConfigKey>& config_schema() {
        "before it is answered 429", Kind::kInt, &C::auth_failure_burst, 1, 1'000'000},
       {"auth_failure_interval", "After the burst, one more attempt per this interval",
        Kind::kDuration, &C::auth_failure_interval_ms, 1, 3'600'000},
+      {"secret_key_file", "Key-encryption keys of secret values (docs/secrets.md): a JSON file "
+       "of mode 0600 made by `cairn secret-key generate`; unset: the CAIRN_SECRET_KEY variable "
+       "(id:base64[,id:base64...], the first current), else no secrets",
+       Kind::kString, &C::secret_key_file},
       {"redis_url", "Redis tier (docs/cache.md): redis://host:port/db; unset: no Redis",
        Kind::kString, &C::redis_url},
       {"redis_timeout", "Longest wait for Redis (connect and each command)", Kind::kDuration,

@@ -57,6 +57,8 @@ struct ServerConfig {
   int64_t auth_failure_interval_ms = 1'000;
   int64_t audit_keep_days = 90;  // audit rows older than this go with the scheduled clean-up
   bool fault_injection = false;  // POST /api/v1/debug/fault (tests of degraded mode)
+  // Secrets (docs/secrets.md): the key-encryption keys; else the CAIRN_SECRET_KEY variable.
+  std::string secret_key_file;
   // The optional Redis tier (docs/cache.md).
   std::string redis_url;  // redis://host:port/db; empty: no Redis
   int64_t redis_timeout_ms = 200;

@@ -1,15 +1,21 @@
 // The `cairn` binary: `cairn server` runs a node; every other subcommand is a client command
 // from src/cli (the same ones an SDK-only build installs).
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 
 #include "cli/commands.h"
+#include "secrets/keyring.h"
 #include "server/config.h"
 #include "server/dev.h"
 #include "server/node.h"
@@ -57,6 +63,33 @@ int run_server(const cairn::server::ServerConfig& config) {
   return 0;
 }
 
+int generate_secret_key(const std::string& id, const std::string& out) {
+  auto text = cairn::secrets::generate_keyring_text(id);
+  if (!text.ok()) {
+    std::cerr << "cairn secret-key generate: " << text.error() << "\n";
+    return 2;
+  }
+  if (out.empty()) {
+    std::cout << *text;
+    return 0;
+  }
+  int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    std::cerr << "cairn secret-key generate: cannot create " << out << ": "
+              << std::strerror(errno) << "\n";
+    return 1;
+  }
+  bool ok = ::write(fd, text->data(), text->size()) == static_cast<ssize_t>(text->size());
+  ok = ::fsync(fd) == 0 && ok;
+  ::close(fd);
+  if (!ok) {
+    std::cerr << "cairn secret-key generate: cannot write " << out << "\n";
+    return 1;
+  }
+  std::cout << "wrote key '" << id << "' to " << out << " (mode 0600)\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -76,6 +109,17 @@ int main(int argc, char** argv) {
     }
     rc = run_server(*config);
   });
+  // docs/secrets.md: a key file for secret_key_file.
+  CLI::App* secret_key =
+      app.add_subcommand("secret-key", "Key-encryption keys of secret values (docs/secrets.md)");
+  secret_key->require_subcommand(1);
+  CLI::App* generate = secret_key->add_subcommand(
+      "generate", "Print a key file holding one new random 256-bit key, or write it (mode 0600)");
+  std::string key_id = "k1";
+  std::string key_out;
+  generate->add_option("--id", key_id, "The key's id (1-32 of [A-Za-z0-9_-])");
+  generate->add_option("--out", key_out, "Write it to this new file (never overwritten)");
+  generate->callback([&] { rc = generate_secret_key(key_id, key_out); });
   cairn::cli::register_client_commands(app, rc);
   cairn::server::register_dev_command(app, rc);
   CLI11_PARSE(app, argc, argv);

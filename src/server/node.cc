@@ -36,6 +36,7 @@
 #include "limit/limiter.h"
 #include "limit/middleware.h"
 #include "routes/table.h"
+#include "secrets/keyring.h"
 #include "server/cluster.h"
 #include "server/degraded.h"
 #include "server/raft_cluster.h"
@@ -68,6 +69,8 @@ struct Node::Parts {
   std::unique_ptr<ClusterApi> cluster;
   core::Replicator* replicator = nullptr;
   std::unique_ptr<core::Core> core;
+  std::shared_ptr<const secrets::Keyring> keyring;  // docs/secrets.md; null: none
+  telemetry::Counter* secret_reveals = nullptr;
   std::unique_ptr<native::Service> service;
   std::unique_ptr<nacos::Frontend> nacos;  // the Nacos config front-end (docs/compat.md)
   std::unique_ptr<core::RetentionScheduler> retention;  // scheduled clean-ups (docs/versions.md)
@@ -143,6 +146,26 @@ std::optional<std::string> Node::database_down(const Parts& p) {
     return db->error;
   }
   return std::nullopt;
+}
+
+// The key-encryption keys (docs/secrets.md): the key file, else CAIRN_SECRET_KEY, else none.
+static Result<std::shared_ptr<const secrets::Keyring>, std::string> load_keyring(
+    const ServerConfig& config) {
+  if (!config.secret_key_file.empty()) {
+    auto ring = secrets::load_keyring_file(config.secret_key_file);
+    if (!ring.ok()) return Unexpected{ring.error()};
+    spdlog::info("secrets: {} key(s) from {}, current '{}'", ring->ids().size(),
+                 config.secret_key_file, ring->current_id());
+    return std::make_shared<const secrets::Keyring>(std::move(*ring));
+  }
+  if (const char* env = std::getenv("CAIRN_SECRET_KEY"); env && *env) {
+    auto ring = secrets::parse_keyring_env(env);
+    if (!ring.ok()) return Unexpected{"CAIRN_SECRET_KEY: " + ring.error()};
+    spdlog::info("secrets: {} key(s) from CAIRN_SECRET_KEY, current '{}'", ring->ids().size(),
+                 ring->current_id());
+    return std::make_shared<const secrets::Keyring>(std::move(*ring));
+  }
+  return std::shared_ptr<const secrets::Keyring>{};
 }
 
 // The token guard on every route, the token and audit endpoints, and the queue that records
@@ -402,6 +425,21 @@ void Node::build_core(Parts& p) {
     };
   }
   core_options.cluster = p.raft_cluster.get();
+  // Secrets (docs/secrets.md): every reveal is counted, and audited (batched like denials)
+  // when auth is on; with auth off every caller sees secrets (dev mode, warned at start).
+  core_options.keyring = p.keyring;
+  p.secret_reveals = &p.telemetry->registry()
+                          .counter("cairn_secret_reveals_total",
+                                   "Secret values answered in plain (docs/secrets.md)", {})
+                          .with({});
+  core_options.on_reveal = [&p](const api::Principal& caller, const std::string& ns,
+                                const std::string& key, int64_t version) {
+    p.secret_reveals->inc();
+    if (p.audit) {
+      p.audit->add(api::AuditEntry{wall_clock_ms(), caller.name, "", "secret.reveal", ns,
+                                   key + "@" + std::to_string(version), 0, ""});
+    }
+  };
   p.core = std::make_unique<core::Core>(std::move(core_options), *p.store, p.index, *p.replicator);
 }
 
@@ -417,9 +455,24 @@ Result<Ok, std::string> Node::build_frontends(Parts& p) {
     ClusterApi* cluster = p.cluster.get();
     cache::RedisTier* redis = p.redis.get();
     telemetry::HealthChecker* checker = &p.telemetry->health();
-    service_options.extra_health = [cluster, redis, checker] {
+    core::Core* core = p.core.get();
+    const bool has_keyring = p.keyring != nullptr;
+    service_options.extra_health = [cluster, redis, checker, core, has_keyring] {
       std::vector<native::ServiceOptions::Component> out;
       if (cluster) out.push_back(cluster->health_component());
+      {
+        // docs/secrets.md: a node that cannot unwrap every stored secret says so, and answers
+        // those secrets 50005 (never their ciphertext).
+        auto missing = core->missing_secret_keys();
+        Json j = {{"status", missing.empty() ? "healthy" : "unhealthy"},
+                  {"keyring", has_keyring}};
+        if (core->options().keyring) j["current_key"] = core->options().keyring->current_id();
+        if (!missing.empty()) {
+          j["missing_keys"] = missing;
+          j["error"] = "stored secrets are wrapped by key(s) this node does not hold";
+        }
+        out.push_back({"secrets", dump_compact(j), !missing.empty()});
+      }
       if (redis) {
         // Redis down never makes the node degraded: reads and writes go on without it.
         auto ping = checker->last("redis");  // the checker's PING
@@ -587,6 +640,15 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
   node->parts_ = std::make_unique<Parts>();
   Parts& p = *node->parts_;
   p.config = config;
+  if (auto r = load_keyring(config); !r.ok()) {
+    return Unexpected{"secrets: " + r.error()};
+  } else {
+    p.keyring = std::move(*r);
+  }
+  if (p.keyring && !config.auth_enabled) {
+    spdlog::warn("secrets: auth is off, so every caller is answered secret values in plain "
+                 "(dev mode; docs/secrets.md)");
+  }
   if (auto r = open_storage(p); !r.ok()) return Unexpected{r.error()};
   build_state_machine(p);
   if (auto r = start_cache_tier(p); !r.ok()) return Unexpected{r.error()};

@@ -59,6 +59,9 @@ std::optional<api::AuditEntry> audit_entry(Conn& db, const api::Command& command
         } else if constexpr (std::is_same_v<T, api::RevokeToken>) {
           e.action = "token.revoke";
           e.key = c.id;
+        } else if constexpr (std::is_same_v<T, api::RewrapSecrets>) {
+          e.action = "secret.rewrap";
+          e.key = std::to_string(c.values.size());
         }
       },
       command.body);
@@ -90,6 +93,8 @@ R<Outcome> run(Ctx& ctx, const api::CommandBody& body) {
           return revoke_token(ctx, c);
         } else if constexpr (std::is_same_v<T, api::AppendAudit>) {
           return append_audit(ctx, c);
+        } else if constexpr (std::is_same_v<T, api::RewrapSecrets>) {
+          return rewrap_secrets(ctx, c);
         } else {
           return rollback_config(ctx, c);
         }

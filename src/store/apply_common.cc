@@ -139,8 +139,8 @@ void touch_namespace(Ctx& ctx, int64_t namespace_id) {
 }
 
 api::NamespaceView namespace_view(const NamespaceRow& n) {
-  return api::NamespaceView{n.id, n.name, n.description, n.status, n.created_at_ms,
-                            n.updated_at_ms};
+  return api::NamespaceView{n.id,           n.name,          n.description, n.status,
+                            n.created_at_ms, n.updated_at_ms, n.secret_keys};
 }
 
 // ---- retention overrides (namespace_retention) ----

@@ -2,9 +2,61 @@
 
 #include <algorithm>
 
+#include "secrets/sealed.h"
 #include "store/apply_internal.h"
 
 namespace cairn::store::apply_detail {
+
+// ---- secrets (docs/secrets.md) ----
+// A value is secret exactly when its stored text is sealed. The leader seals before proposing
+// (core::Core::seal), predicting the version the write gets; apply only checks, without any
+// key: a sealed value must be well-formed and sealed for the version written, and a key that is
+// secret (its current value is sealed, or it matches the namespace's secret_keys) only takes
+// sealed values. A mismatch is a 40901 whose details start with secrets::kResealMarker: the
+// leader seals again and retries.
+
+namespace {
+
+/// The size limit of a stored value: a sealed one carries its plaintext (checked against the
+/// value limit by the leader) in base64 with a fixed overhead.
+size_t stored_limit(std::string_view text, size_t max_value_bytes) {
+  return secrets::looks_sealed(text) ? max_value_bytes / 3 * 4 + 1024 : max_value_bytes;
+}
+
+bool is_secret_key(const NamespaceRow& ns, std::string_view key,
+                   const std::optional<ConfigRow>& current) {
+  return (current && secrets::looks_sealed(current->value)) ||
+         secrets::matches_any(ns.secret_keys, key);
+}
+
+/// Checks the value about to be stored as `version` of ns/key.
+R<Ok> check_secret_value(const NamespaceRow& ns, std::string_view key, std::string_view value,
+                         int64_t version, bool secret_key) {
+  if (secrets::looks_sealed(value)) {
+    auto parts = secrets::decode_sealed(value);
+    if (!parts) {
+      return fail(Errc::kValidation,
+                  "values starting with {\"$sealed\" are reserved for sealed secrets", "value");
+    }
+    if (parts->version != version) {
+      return fail(Errc::kConflict,
+                  std::string(secrets::kResealMarker) + "secret " + squote(key) +
+                      " was sealed for version " + std::to_string(parts->version) +
+                      " but is written as version " + std::to_string(version),
+                  "value");
+    }
+    return Ok{};
+  }
+  if (secret_key) {
+    return fail(Errc::kConflict,
+                std::string(secrets::kResealMarker) + "key " + squote(key) + " of namespace " +
+                    squote(ns.name) + " is secret: its value must be sealed",
+                "value");
+  }
+  return Ok{};
+}
+
+}  // namespace
 
 // ---- configs ----
 
@@ -18,7 +70,7 @@ struct OpOutcome {
 
 R<OpOutcome> create_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWrite& w) {
   if (!w.value) return fail(Errc::kBadRequest, "value is required", "value");
-  auto value = normalize_value(*w.value, ctx.options.max_value_bytes);
+  auto value = normalize_value(*w.value, stored_limit(*w.value, ctx.options.max_value_bytes));
   if (!value.ok()) return Unexpected{value.error()};
   if (auto ok = check_common_fields(w); !ok.ok()) return Unexpected{ok.error()};
   if (config_by_key(ctx.db, ns.id, w.key)) {
@@ -28,6 +80,10 @@ R<OpOutcome> create_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWr
   }
   // expected_version has no meaning for a key that does not exist; it is ignored on create.
   int64_t version = last_version(ctx.db, ns.name, w.key) + 1;
+  if (auto ok = check_secret_value(ns, w.key, *value, version, is_secret_key(ns, w.key, {}));
+      !ok.ok()) {
+    return Unexpected{ok.error()};
+  }
   ctx.db
       .prepare(
           "INSERT INTO config(namespace_id, \"key\", value, version, description, status, "
@@ -78,7 +134,8 @@ R<OpOutcome> update_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWr
   }
   std::string value = current->value;
   if (w.value) {
-    auto normalized = normalize_value(*w.value, ctx.options.max_value_bytes);
+    auto normalized =
+        normalize_value(*w.value, stored_limit(*w.value, ctx.options.max_value_bytes));
     if (!normalized.ok()) return Unexpected{normalized.error()};
     value = std::move(*normalized);
   }
@@ -95,6 +152,11 @@ R<OpOutcome> update_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWr
   int64_t version = current->version;
   if (value_changed) {
     version = std::max(current->version, last_version(ctx.db, ns.name, w.key)) + 1;
+    if (auto ok = check_secret_value(ns, w.key, value, version,
+                                     is_secret_key(ns, w.key, *current));
+        !ok.ok()) {
+      return Unexpected{ok.error()};
+    }
   }
   ctx.db
       .prepare(
@@ -259,8 +321,22 @@ R<Outcome> rollback_config(Ctx& ctx, const api::RollbackConfig& cmd) {
                     " does not exist",
                 "target_version");
   }
+  const bool target_sealed = secrets::looks_sealed(*target);
   std::string value = std::move(*target);
   int64_t version = std::max(current->version, last_version(ctx.db, ns->name, cmd.key)) + 1;
+  // A secret's old value is sealed for its own version: the leader sends it sealed again for
+  // this one (api::RollbackConfig::sealed_value).
+  if (cmd.sealed_value) {
+    value = *cmd.sealed_value;
+    if (!secrets::looks_sealed(value)) {
+      return fail(Errc::kValidation, "sealed_value is not a sealed value", "sealed_value");
+    }
+  }
+  // (A target's own sealed text is bound to the target's version, so it is refused here.)
+  const bool secret = target_sealed || is_secret_key(*ns, cmd.key, *current);
+  if (auto ok = check_secret_value(*ns, cmd.key, value, version, secret); !ok.ok()) {
+    return Unexpected{ok.error()};
+  }
   ctx.db
       .prepare(
           "UPDATE config SET value = ?, version = ?, updated_by = ?, updated_at = ?, "

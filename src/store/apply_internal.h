@@ -85,6 +85,8 @@ R<Outcome> set_member_address(Ctx& ctx, const api::SetMemberAddress& c);
 R<Outcome> create_token(Ctx& ctx, const api::CreateToken& c);
 R<Outcome> revoke_token(Ctx& ctx, const api::RevokeToken& c);
 R<Outcome> append_audit(Ctx& ctx, const api::AppendAudit& c);
+R<Outcome> rewrap_secrets(Ctx& ctx, const api::RewrapSecrets& c);
+inline constexpr size_t kMaxRewrapBatch = 1000;
 void insert_audit(Conn& db, const api::AuditEntry& e);
 
 }  // namespace cairn::store::apply_detail

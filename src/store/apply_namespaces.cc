@@ -1,8 +1,36 @@
 // Namespace commands: create, update (description, status, retention overrides), delete.
 
+#include "common/json.h"
+#include "secrets/sealed.h"
 #include "store/apply_internal.h"
 
 namespace cairn::store::apply_detail {
+
+namespace {
+
+R<Ok> check_secret_keys(const std::vector<std::string>& patterns) {
+  if (auto bad = secrets::check_key_patterns(patterns)) {
+    return fail(Errc::kValidation, *bad, "secret_keys");
+  }
+  return Ok{};
+}
+
+void set_secret_keys(Conn& db, int64_t namespace_id, const std::vector<std::string>& patterns) {
+  if (patterns.empty()) {
+    db.prepare("DELETE FROM namespace_secret WHERE namespace_id = ?").bind(namespace_id).run();
+    return;
+  }
+  Json list = Json::array();
+  for (const auto& p : patterns) list.push_back(p);
+  db.prepare(
+        "INSERT INTO namespace_secret(namespace_id, patterns) VALUES (?, ?) "
+        "ON CONFLICT(namespace_id) DO UPDATE SET patterns = excluded.patterns")
+      .bind(namespace_id)
+      .bind(dump_compact(list))
+      .run();
+}
+
+}  // namespace
 
 // ---- namespaces ----
 
@@ -11,6 +39,7 @@ R<Outcome> create_namespace(Ctx& ctx, const api::CreateNamespace& c) {
   if (auto bad = api::check_description(c.description)) {
     return fail(Errc::kValidation, *bad, "description");
   }
+  if (auto ok = check_secret_keys(c.secret_keys); !ok.ok()) return Unexpected{ok.error()};
   if (namespace_by_name(ctx.db, c.name)) {
     return fail(Errc::kConflict, "namespace " + squote(c.name) + " already exists", "name");
   }
@@ -34,7 +63,9 @@ R<Outcome> create_namespace(Ctx& ctx, const api::CreateNamespace& c) {
       .bind(ctx.ts)
       .run();
   if (old_id) ctx.db.prepare("DELETE FROM namespace_tombstone WHERE name = ?").bind(c.name).run();
-  auto row = namespace_by_id(ctx.db, old_id ? *old_id : ctx.db.last_insert_id());
+  const int64_t id = old_id ? *old_id : ctx.db.last_insert_id();
+  set_secret_keys(ctx.db, id, c.secret_keys);
+  auto row = namespace_by_id(ctx.db, id);
   if (!row) return fail(Errc::kDatabase, "namespace row vanished after insert");
   ctx.changes.push_back(Change{Change::Kind::kNamespacePut, *row, {}, {}});
   return Outcome{api::NamespaceCreated{namespace_view(*row)}};
@@ -46,10 +77,15 @@ R<Outcome> update_namespace(Ctx& ctx, const api::UpdateNamespace& u) {
     return fail(Errc::kNamespaceNotFound,
                 "namespace id " + std::to_string(u.id) + " does not exist", "id");
   }
-  if (!u.description && !u.status && !u.keep_latest && !u.keep_days) {
-    return fail(Errc::kBadRequest, "one of description, status or retention is required",
+  if (!u.description && !u.status && !u.keep_latest && !u.keep_days && !u.secret_keys) {
+    return fail(Errc::kBadRequest,
+                "one of description, status, retention or secret_keys is required",
                 "description");
   }
+  if (u.secret_keys) {
+    if (auto ok = check_secret_keys(*u.secret_keys); !ok.ok()) return Unexpected{ok.error()};
+  }
+  const bool secret_keys_changed = u.secret_keys && *u.secret_keys != ns->secret_keys;
   if (auto ok = check_retention_override(u.keep_latest, api::kMaxKeepLatest, "keep_latest");
       !ok.ok()) {
     return Unexpected{ok.error()};
@@ -75,13 +111,15 @@ R<Outcome> update_namespace(Ctx& ctx, const api::UpdateNamespace& u) {
   }
   std::string description = u.description.value_or(ns->description);
   int status = u.status.value_or(ns->status);
-  if (description == ns->description && status == ns->status && after == before) {
+  if (description == ns->description && status == ns->status && after == before &&
+      !secret_keys_changed) {
     // Nothing to change (a retried or repeated update): success, no revision, no event.
     return Outcome{api::NamespaceUpdated{namespace_view(*ns), u.keep_latest || u.keep_days,
                                          retention_view(after), false},
                    false};
   }
   if (after != before) set_retention_override(ctx.db, ns->id, after);
+  if (secret_keys_changed) set_secret_keys(ctx.db, ns->id, *u.secret_keys);
   ctx.db
       .prepare(
           "UPDATE namespace SET description = ?, status = ?, revision = ?, updated_at = ? "
@@ -122,6 +160,7 @@ R<Outcome> delete_namespace(Ctx& ctx, const api::DeleteNamespace& d) {
   // (namespace_tombstone). key_version stays too, so that no version number is reused. Only
   // the namespace's own settings go.
   ctx.db.prepare("DELETE FROM namespace_retention WHERE namespace_id = ?").bind(ns->id).run();
+  ctx.db.prepare("DELETE FROM namespace_secret WHERE namespace_id = ?").bind(ns->id).run();
   ctx.db.prepare("DELETE FROM namespace WHERE id = ?").bind(ns->id).run();
   ctx.db
       .prepare(

@@ -197,7 +197,8 @@ struct Store::Impl {
 
 // Row readers: the column lists below and these functions go together.
 inline constexpr const char* kNamespaceColumns =
-    "n.id, n.name, n.description, n.status, n.revision, n.created_at, n.updated_at";
+    "n.id, n.name, n.description, n.status, n.revision, n.created_at, n.updated_at, "
+    "(SELECT patterns FROM namespace_secret WHERE namespace_id = n.id)";
 NamespaceRow read_namespace_row(const Stmt& s, int first = 0);
 
 inline constexpr const char* kConfigColumns =

@@ -6,6 +6,7 @@
 
 #include "common/json.h"
 #include "common/time.h"
+#include "secrets/sealed.h"
 #include "store/impl.h"
 
 namespace cairn::store {
@@ -372,9 +373,9 @@ Result<Page<NamespaceRow>, api::Error> Store::list_namespaces(const NamespaceFil
     s.bind(page.page_size).bind(offset_of(page));
     while (s.step()) {
       NamespaceRow row = read_namespace_row(s);
-      row.config_count = s.i64(7);
-      if (!s.is_null(8)) row.keep_latest = s.i64(8);
-      if (!s.is_null(9)) row.keep_days = s.i64(9);
+      row.config_count = s.i64(8);
+      if (!s.is_null(9)) row.keep_latest = s.i64(9);
+      if (!s.is_null(10)) row.keep_days = s.i64(10);
       out.items.push_back(std::move(row));
     }
     return out;
@@ -467,6 +468,72 @@ Result<Ok, api::Error> Store::load_all(
                         " ORDER BY c.namespace_id, c.\"key\"");
     while (s.step()) on_config(read_config_row(s));
     return Ok{};
+  });
+}
+
+}  // namespace cairn::store
+
+namespace cairn::store {
+namespace {
+
+// Every stored sealed text with its namespace name and key: versions (which include every
+// current value) and both sides of history (which outlives versions removed by retention). A
+// deleted namespace's rows are found through its tombstone.
+std::string sealed_texts() {
+  // The prefix has no quote character of SQL's own: it is spliced in as a literal.
+  const std::string prefix(secrets::kSealedPrefix);
+  return R"sql(
+  SELECT COALESCE(n.name, t.name) AS ns, s."key" AS k, s.v AS v FROM (
+    SELECT namespace_id, "key", value AS v FROM config_version
+    UNION SELECT namespace_id, "key", old_value FROM config_history WHERE old_value IS NOT NULL
+    UNION SELECT namespace_id, "key", new_value FROM config_history
+  ) s
+  LEFT JOIN namespace n ON n.id = s.namespace_id
+  LEFT JOIN namespace_tombstone t ON t.id = s.namespace_id
+  WHERE substr(s.v, 1, )sql" +
+         std::to_string(prefix.size()) + ") = '" + prefix + "'";
+}
+
+std::string sealed_prefix_length() { return std::to_string(secrets::kSealedPrefix.size()); }
+
+}  // namespace
+
+Result<int64_t, api::Error> Store::last_version(const std::string& ns,
+                                                const std::string& key) const {
+  read_queries_.fetch_add(1, std::memory_order_relaxed);
+  return read_tx(impl_->readers, [&](Conn& db) -> R<int64_t> {
+    Stmt s = db.prepare("SELECT last_version FROM key_version WHERE namespace = ? AND \"key\" = ?");
+    s.bind(ns).bind(key);
+    return s.step() ? s.i64(0) : int64_t{0};
+  });
+}
+
+Result<std::vector<Store::SealedValue>, api::Error> Store::sealed_values_not(
+    const std::string& keep_prefix, size_t limit) const {
+  read_queries_.fetch_add(1, std::memory_order_relaxed);
+  return read_tx(impl_->readers, [&](Conn& db) -> R<std::vector<SealedValue>> {
+    Stmt s = db.prepare("SELECT ns, k, v FROM (" + sealed_texts() +
+                        ") WHERE ns IS NOT NULL AND substr(v, 1, ?) <> ? ORDER BY ns, k, v "
+                        "LIMIT ?");
+    s.bind(static_cast<int64_t>(keep_prefix.size()))
+        .bind(keep_prefix)
+        .bind(static_cast<int64_t>(limit));
+    std::vector<SealedValue> out;
+    while (s.step()) out.push_back(SealedValue{s.text(0), s.text(1), s.text(2)});
+    return out;
+  });
+}
+
+Result<std::vector<std::pair<std::string, int64_t>>, api::Error> Store::sealed_key_ids() const {
+  read_queries_.fetch_add(1, std::memory_order_relaxed);
+  return read_tx(impl_->readers, [&](Conn& db) -> R<std::vector<std::pair<std::string, int64_t>>> {
+    const std::string from = sealed_prefix_length() + " + 1";
+    Stmt s = db.prepare("SELECT substr(v, " + from + ", instr(substr(v, " + from +
+                        "), '.') - 1) AS kid, COUNT(DISTINCT v) FROM (" + sealed_texts() +
+                        ") GROUP BY kid ORDER BY kid");
+    std::vector<std::pair<std::string, int64_t>> out;
+    while (s.step()) out.emplace_back(s.text(0), s.i64(1));
+    return out;
   });
 }
 

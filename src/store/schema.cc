@@ -124,6 +124,15 @@ CREATE TABLE namespace_tombstone (
 ) WITHOUT ROWID;
 )sql";
 
+/// Schema version 5: secret key patterns of namespaces (docs/secrets.md). Secret values
+/// themselves need no column: a sealed value is recognisable by its text (secrets/sealed.h).
+constexpr const char* kSecretTables = R"sql(
+CREATE TABLE namespace_secret (
+  namespace_id INTEGER PRIMARY KEY,
+  patterns     TEXT NOT NULL              -- JSON array of key patterns
+);
+)sql";
+
 // API tokens (docs/security.md): only a hash of each secret; revoked rows stay for the audit.
 // The audit log: every admin command (written by apply in the command's transaction) and every
 // denied request (api::AppendAudit). Row ids are rowids, so equal logs give equal ids.
@@ -173,6 +182,10 @@ Result<Ok, api::Error> migrate(Conn& conn, int64_t from) {
   }
   if (from == 3) {
     conn.exec(kTombstoneTables);
+    return Ok{};
+  }
+  if (from == 4) {
+    conn.exec(kSecretTables);
     return Ok{};
   }
   return Unexpected{api::make_error(api::Errc::kDatabase,
@@ -235,6 +248,7 @@ Result<Ok, api::Error> ensure_schema(Conn& conn) {
     conn.exec(kRetentionTables);  // a new database starts at the current version
     conn.exec(kAuthTables);
     conn.exec(kTombstoneTables);
+    conn.exec(kSecretTables);
     write_meta(conn, "schema_version", kSchemaVersion);
   } else {
     int64_t version = read_meta(conn, "schema_version");

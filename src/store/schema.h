@@ -10,8 +10,8 @@ namespace cairn::store {
 
 /// Version of the table layout below, kept in meta('schema_version'). A later release that
 /// changes the layout raises it and adds a step to migrate().
-inline constexpr int64_t kSchemaVersion = 4;  // 2: config_tag, namespace_retention; 3: auth_token, audit_log;
-                                               // 4: namespace_tombstone
+inline constexpr int64_t kSchemaVersion = 5;  // 2: config_tag, namespace_retention; 3: auth_token, audit_log;
+                                               // 4: namespace_tombstone; 5: namespace_secret
 
 /// Tables of the canonical dump (checksum) with their ordering, in a fixed order.
 struct TableOrder {
@@ -27,6 +27,7 @@ inline constexpr TableOrder kDumpTables[] = {
     {"key_version", "namespace, \"key\""},
     {"config_tag", "namespace_id, \"key\", tag"},
     {"namespace_retention", "namespace_id"},
+    {"namespace_secret", "namespace_id"},
     {"auth_token", "id"},
     {"audit_log", "id"},
     {"sqlite_sequence", "name"},

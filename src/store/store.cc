@@ -1,5 +1,6 @@
 // Opening and closing the store, the applied index and the small reads that need no query file.
 
+#include "common/json.h"
 #include "common/time.h"
 #include "store/impl.h"
 #include "store/schema.h"
@@ -55,6 +56,14 @@ NamespaceRow read_namespace_row(const Stmt& s, int first) {
   row.revision = static_cast<uint64_t>(s.i64(first + 4));
   row.created_at_ms = s.i64(first + 5);
   row.updated_at_ms = s.i64(first + 6);
+  if (!s.is_null(first + 7)) {
+    // A JSON array of strings, written by apply (namespace_secret).
+    if (auto patterns = parse_json(s.text(first + 7), 4); patterns && patterns->is_array()) {
+      for (const auto& p : *patterns) {
+        if (p.is_string()) row.secret_keys.push_back(p.get<std::string>());
+      }
+    }
+  }
   return row;
 }
 

@@ -46,6 +46,8 @@ struct NamespaceRow {
   /// Retention overrides (docs/versions.md); nullopt = the default. list_namespaces only.
   std::optional<int64_t> keep_latest;
   std::optional<int64_t> keep_days;
+  /// Key patterns whose keys are secret (docs/secrets.md), in the order set.
+  std::vector<std::string> secret_keys = {};
 };
 
 struct ConfigRow {
@@ -62,6 +64,9 @@ struct ConfigRow {
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
   uint64_t revision = 0;  // global revision of the last change to this key
+  /// The value is a secret (docs/secrets.md). The store holds a secret's sealed text; the core
+  /// sets this when it replaces that text by the plaintext or the mask for a caller.
+  bool secret = false;
 };
 
 struct VersionRow {
@@ -72,6 +77,7 @@ struct VersionRow {
   std::string created_by;
   int64_t created_at_ms = 0;
   std::vector<std::string> tags;  // labels on this version (api::TagVersion), sorted
+  bool secret = false;            // as ConfigRow::secret
 };
 
 struct HistoryRow {
@@ -86,6 +92,7 @@ struct HistoryRow {
   std::string operator_name;
   int64_t created_at_ms = 0;
   uint64_t revision = 0;
+  bool secret = false;  // as ConfigRow::secret (old and new value)
 };
 
 /// One effect of an applied command, in the order it happened, for the in-memory index and
@@ -263,6 +270,23 @@ class Store {
   /// Why the last write transaction failed in SQLite itself (disk full, I/O error), when that
   /// happened less than `within_ms` ago and nothing committed since. Any thread.
   std::optional<std::string> recent_write_failure(int64_t within_ms) const;
+
+  // ---- secrets (docs/secrets.md) ----
+  /// The highest version ns/key ever had (0: never written): the next version written is one
+  /// more. 40402 unknown namespace.
+  Result<int64_t, api::Error> last_version(const std::string& ns, const std::string& key) const;
+  /// A stored sealed value (current, version or history) of ns/key.
+  struct SealedValue {
+    std::string ns;
+    std::string key;
+    std::string text;  // the stored value text
+  };
+  /// Up to `limit` distinct sealed values whose text does not start with `keep_prefix` (the
+  /// current key's prefix: those need re-wrapping), ordered by namespace, key, text.
+  Result<std::vector<SealedValue>, api::Error> sealed_values_not(const std::string& keep_prefix,
+                                                                 size_t limit) const;
+  /// Sealed values stored (distinct texts), by the id of the key that wraps them.
+  Result<std::vector<std::pair<std::string, int64_t>>, api::Error> sealed_key_ids() const;
 
   /// A trivial query, for the health check.
   Result<Ok, api::Error> ping() const;

@@ -44,6 +44,7 @@ SUITES = {
     "nacos": ["test_nacos"],
     "consul": ["test_consul"],
     "compat": ["test_compat"],
+    "secrets": ["test_secrets"],
 }
 
 

@@ -211,5 +211,38 @@ TEST(Command, ClientAddressKeepsOrdinaryWritesInFormatOne) {
   EXPECT_EQ(back->client_ip, "10.1.2.3");
 }
 
+TEST(Command, SecretsNeedFormatFive) {
+  // docs/secrets.md: namespace patterns, a rollback's re-sealed value and the rewrap command.
+  std::vector<Command> all = {
+      Command{"r", "o", CreateNamespace{"ns", "", {"*.password", "db.*"}}},
+      Command{"r", "o",
+              UpdateNamespace{4, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+                              std::vector<std::string>{}}},
+      Command{"r", "o", RollbackConfig{"ns", "k", 3, std::nullopt, std::string("{\"$sealed\":1}")}},
+      Command{"r", "o", RewrapSecrets{{{"ns", "k", "from", "to"}, {"n2", "k2", "f2", "t2"}}}},
+  };
+  for (const auto& c : all) {
+    std::string bytes = encode_command(c);
+    EXPECT_EQ(static_cast<uint8_t>(bytes[0]), 5);
+    auto back = decode_command(bytes);
+    ASSERT_TRUE(back.ok()) << back.error().details;
+    EXPECT_EQ(encode_command(*back), bytes);
+    bytes[0] = '\x04';
+    EXPECT_FALSE(decode_command(bytes).ok()) << bytes;
+  }
+  auto back = decode_command(encode_command(all[0]));
+  EXPECT_EQ(std::get<CreateNamespace>(back->body).secret_keys,
+            (std::vector<std::string>{"*.password", "db.*"}));
+  auto rewrap = decode_command(encode_command(all[3]));
+  EXPECT_EQ(std::get<RewrapSecrets>(rewrap->body).values[1].to, "t2");
+  // Without secrets, a namespace command keeps its old format; the write flag is never encoded
+  // (the leader consumed it by sealing the value).
+  EXPECT_EQ(static_cast<uint8_t>(encode_command(Command{"r", "o", CreateNamespace{"ns", ""}})[0]),
+            1);
+  Command secret_write = sample_batch();
+  std::get<WriteConfigs>(secret_write.body).ops[0].secret = true;
+  EXPECT_EQ(encode_command(secret_write), encode_command(sample_batch()));
+}
+
 }  // namespace
 }  // namespace cairn::api

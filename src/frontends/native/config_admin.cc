@@ -59,6 +59,13 @@ Result<api::ConfigWrite, api::Error> read_write(const Json& body, std::string_vi
     auto status = optional_int_field(body, "status", 0, 1);
     if (!status.ok()) return fail(status.error());
     if (*status) w.status = static_cast<int>(**status);
+    // docs/secrets.md: `"secret": true` makes the key secret (never false on a secret key).
+    if (auto secret = body.find("secret"); secret != body.end()) {
+      if (!secret->is_boolean()) {
+        return fail(make_error(Errc::kBadRequest, "secret must be true or false", "secret"));
+      }
+      w.secret = secret->get<bool>();
+    }
     if (op == api::ConfigOp::kUpdate && !w.value && !w.description && !w.status) {
       return fail(make_error(Errc::kBadRequest,
                              "one of value, description or status is required", "value"));
@@ -239,7 +246,8 @@ void Service::list_configs(const http::RequestPtr& req, const http::Reply& reply
     rows.list.push_back(api::ConfigRow{c.id, std::move(c.ns), std::move(c.key), std::move(c.value),
                                        c.version, std::move(c.description), c.status,
                                        std::move(c.created_by), std::move(c.updated_by),
-                                       format_utc(c.created_at_ms), format_utc(c.updated_at_ms)});
+                                       format_utc(c.created_at_ms), format_utc(c.updated_at_ms),
+                                       c.secret});
   }
   rows.pagination = pagination_of(*paging, page->total);
   std::string data = api::to_json(rows);
@@ -264,7 +272,7 @@ void Service::config_history(const http::RequestPtr& req, const http::Reply& rep
         h.id, std::move(h.ns), std::move(h.key), optional_json(h.old_value),
         h.new_value.empty() ? std::string("null") : std::move(h.new_value), h.version,
         std::move(h.operation), std::move(h.operator_name), static_cast<int64_t>(h.revision),
-        format_utc(h.created_at_ms)});
+        format_utc(h.created_at_ms), h.secret});
   }
   rows.pagination = pagination_of(*paging, page->total);
   std::string data = api::to_json(rows);

@@ -38,6 +38,7 @@ std::string namespace_data(core::NamespaceValues&& n) {
   out.configs = std::move(n.configs);
   out.revision = static_cast<int64_t>(n.revision);
   out.updated_at = format_utc(n.updated_at_ms);
+  out.secret_keys = std::move(n.secret_keys);
   if (n.at_ms) {
     out.at = format_utc(*n.at_ms);
     out.unavailable = std::move(n.unavailable);
@@ -84,10 +85,10 @@ void Service::get_config(const http::RequestPtr& req, const http::Reply& reply) 
   }
   const int64_t answered = value->version;
   // The warning of degraded mode (seed §3.7.5) is in the data when there is one.
-  std::string data = api::to_json(api::ConfigValue{std::move(value->ns), std::move(value->key),
-                                                   std::move(value->value), answered,
-                                                   utc_text(value->updated_at_ms),
-                                                   std::move(value->warning)});
+  std::string data = api::to_json(
+      api::ConfigValue{std::move(value->ns), std::move(value->key), std::move(value->value),
+                       answered, utc_text(value->updated_at_ms), std::move(value->warning),
+                       value->secret});
   reply_ok(reply, *req, "success", data, {{"ETag", etag_of(answered)}});
 }
 
@@ -128,7 +129,8 @@ void Service::batch_get(const http::RequestPtr& req, const http::Reply& reply) {
   batch.ns = std::move(values->ns);
   batch.configs.reserve(values->configs.size());
   for (auto& c : values->configs) {
-    batch.configs.push_back(api::BatchGetItem{std::move(c.key), std::move(c.value), c.version});
+    batch.configs.push_back(
+        api::BatchGetItem{std::move(c.key), std::move(c.value), c.version, c.secret});
   }
   batch.missing = std::move(values->missing);
   std::string data = api::to_json(batch);

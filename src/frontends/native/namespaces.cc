@@ -3,6 +3,7 @@
 #include "common/time.h"
 #include "frontends/native/request.h"
 #include "frontends/native/service.h"
+#include "secrets/sealed.h"
 
 namespace cairn::native {
 
@@ -30,6 +31,26 @@ Result<std::optional<std::string>, api::Error> description_field(const Json& bod
   return d;
 }
 
+/// `secret_keys` (docs/secrets.md): an array of key patterns; nullopt when absent.
+Result<std::optional<std::vector<std::string>>, api::Error> secret_keys_field(const Json& body) {
+  auto it = body.find("secret_keys");
+  if (it == body.end() || it->is_null()) return std::optional<std::vector<std::string>>{};
+  auto bad = [] {
+    return Unexpected{make_error(Errc::kBadRequest,
+                                 "secret_keys must be an array of key patterns", "secret_keys")};
+  };
+  if (!it->is_array()) return bad();
+  std::vector<std::string> out;
+  for (const auto& p : *it) {
+    if (!p.is_string()) return bad();
+    out.push_back(p.get<std::string>());
+  }
+  if (auto why = secrets::check_key_patterns(out)) {
+    return Unexpected{make_error(Errc::kValidation, *why, "secret_keys")};
+  }
+  return std::optional<std::vector<std::string>>{std::move(out)};
+}
+
 }  // namespace
 
 void Service::create_namespace(const http::RequestPtr& req, const http::Reply& reply) {
@@ -42,7 +63,11 @@ void Service::create_namespace(const http::RequestPtr& req, const http::Reply& r
   }
   auto description = description_field(*body);
   if (!description.ok()) return reply_error(reply, *req, description.error());
-  propose(req, reply, api::CreateNamespace{*name, description->value_or("")});
+  auto secret_keys = secret_keys_field(*body);
+  if (!secret_keys.ok()) return reply_error(reply, *req, secret_keys.error());
+  propose(req, reply,
+          api::CreateNamespace{*name, description->value_or(""),
+                               secret_keys->value_or(std::vector<std::string>{})});
 }
 
 void Service::update_namespace(const http::RequestPtr& req, const http::Reply& reply) {
@@ -102,10 +127,14 @@ void Service::update_namespace(const http::RequestPtr& req, const http::Reply& r
                                     "retention needs keep_latest or keep_days", "retention"));
     }
   }
-  if (!*description && !*status && !cmd.keep_latest && !cmd.keep_days) {
+  auto secret_keys = secret_keys_field(*body);
+  if (!secret_keys.ok()) return reply_error(reply, *req, secret_keys.error());
+  cmd.secret_keys = std::move(*secret_keys);
+  if (!*description && !*status && !cmd.keep_latest && !cmd.keep_days && !cmd.secret_keys) {
     return reply_error(reply, *req,
                        make_error(Errc::kBadRequest,
-                                  "one of description, status or retention is required",
+                                  "one of description, status, retention or secret_keys is "
+                                  "required",
                                   "description"));
   }
   cmd.id = id;
@@ -157,7 +186,8 @@ void Service::list_namespaces(const http::RequestPtr& req, const http::Reply& re
         static_cast<int64_t>(n.revision), format_utc(n.created_at_ms),
         format_utc(n.updated_at_ms),
         api::NamespaceRetention{n.keep_latest.value_or(api::kDefaultKeepLatest),
-                                n.keep_days.value_or(api::kDefaultKeepDays)}});
+                                n.keep_days.value_or(api::kDefaultKeepDays)},
+        std::move(n.secret_keys)});
   }
   rows.pagination = pagination_of(*paging, page->total);
   std::string data = api::to_json(rows);

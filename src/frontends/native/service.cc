@@ -48,6 +48,9 @@ void Service::register_routes(http::Router& router) {
   router.add(routes::kNamespaceUpdate, bind(&Service::update_namespace));
   router.add(routes::kNamespaceDelete, bind(&Service::delete_namespace));
   router.add(routes::kNamespaceList, bind(&Service::list_namespaces));
+  // Secrets (docs/secrets.md).
+  router.add(routes::kSecretStatus, bind(&Service::secret_status));
+  router.add(routes::kSecretRewrap, bind(&Service::rewrap_secrets));
   // Operations (§3.8.7).
   router.add(routes::kHealth, bind(&Service::health));
   router.add(routes::kLivez, bind(&Service::livez));

@@ -10,6 +10,7 @@
 #include "common/time.h"
 #include "core/core.h"
 #include "core/watch_hub.h"
+#include "frontends/native/watch_sse.h"
 #include "http/router.h"
 
 namespace cairn::native {
@@ -80,6 +81,10 @@ class Service {
   // watch.cc
   void watch(const http::RequestPtr& req, const http::Reply& reply);
   void watch_stream(const http::RequestPtr& req, const http::Reply& reply);
+  ValueFn value_fn(const api::Principal& caller, bool values) const;
+  // secrets.cc (docs/secrets.md)
+  void secret_status(const http::RequestPtr& req, const http::Reply& reply);
+  void rewrap_secrets(const http::RequestPtr& req, const http::Reply& reply);
   // health.cc
   void health(const http::RequestPtr& req, const http::Reply& reply);
   void livez(const http::RequestPtr& req, const http::Reply& reply);

@@ -4,6 +4,7 @@
 #include "common/time.h"
 #include "frontends/native/request.h"
 #include "frontends/native/service.h"
+#include "secrets/sealed.h"
 
 namespace cairn::native {
 
@@ -71,7 +72,7 @@ void Service::list_versions_as(const http::RequestPtr& req, const http::Reply& r
   for (auto& v : page->items) {
     versions.list.push_back(api::VersionRow{v.version, std::move(v.value), std::move(v.created_by),
                                             format_utc(v.created_at_ms), v.version == current,
-                                            std::move(v.tags)});
+                                            std::move(v.tags), v.secret});
   }
   std::string data = api::to_json(versions);
   reply_ok(reply, *req, "success", data);
@@ -112,9 +113,11 @@ void Service::diff_versions_as(const http::RequestPtr& req, const http::Reply& r
     }
   }
   Json values[2];
+  bool masked = false;
   for (int i = 0; i < 2; ++i) {
     auto row = core_.version(req->caller, *ns, *key, versions[i]);
     if (!row.ok()) return reply_error(reply, *req, row.error());
+    if (row->secret && row->value == secrets::kMask) masked = true;
     auto parsed = parse_json(row->value, api::kMaxValueDepth + 1);
     if (!parsed) {
       return reply_error(reply, *req, make_error(Errc::kInternal, "stored value is not JSON"));
@@ -122,6 +125,15 @@ void Service::diff_versions_as(const http::RequestPtr& req, const http::Reply& r
     values[i] = std::move(*parsed);
   }
   api::Diff diff{*ns, *key, versions[0], versions[1], {}};
+  if (masked) {
+    // docs/secrets.md: a secret's versions differ, without saying how, to a caller that may not
+    // see them (two versions of a key are written only when its value changed).
+    if (versions[0] != versions[1]) {
+      diff.changes.push_back(api::DiffChange{"", std::string(secrets::kMask),
+                                             std::string(secrets::kMask), "modified"});
+    }
+    return reply_ok(reply, *req, "success", api::to_json(diff));
+  }
   for (auto& change : json_diff(values[0], values[1])) {
     diff.changes.push_back(api::DiffChange{std::move(change.path), dump_compact(change.from),
                                            dump_compact(change.to), std::move(change.type)});

@@ -8,6 +8,7 @@
 #include "frontends/native/request.h"
 #include "frontends/native/service.h"
 #include "frontends/native/watch_sse.h"
+#include "secrets/sealed.h"
 
 namespace cairn::native {
 
@@ -118,14 +119,28 @@ void Service::watch(const http::RequestPtr& req, const http::Reply& reply) {
   if (req->head) timeout_ms = 0;  // HEAD holds nothing: the answer a poll would give now
   if (auto error = core_.readable_namespace(req->caller, params->ns)) return reply_error(reply, *req, *error);
 
-  const bool values = params->values;
+  ValueFn values = value_fn(req->caller, params->values);
   std::string ns = params->ns;
   poll_watch(
       *watch_, params->ns, *params->revision, std::move(params->filter), timeout_ms,
-      [req, reply, ns, values](const core::WatchAnswer& answer) {
+      [req, reply, ns, values = std::move(values)](const core::WatchAnswer& answer) {
         reply_ok(reply, *req, "success", watch_answer_json(ns, answer, values));
       },
       req->cancellation);
+}
+
+ValueFn Service::value_fn(const api::Principal& caller, bool values) const {
+  if (!values) return {};
+  return [this, caller](const core::WatchEvent& e, bool* secret) -> std::optional<std::string> {
+    if (!e.value) return std::nullopt;
+    auto shown = core_.present(caller, e.ns, e.key, e.version, *e.value, secret);
+    // A secret this node cannot open is never sent as its ciphertext (docs/secrets.md).
+    if (!shown.ok()) {
+      *secret = true;
+      return std::string(secrets::kMask);
+    }
+    return std::move(*shown);
+  };
 }
 
 void Service::watch_stream(const http::RequestPtr& req, const http::Reply& reply) {
@@ -140,8 +155,8 @@ void Service::watch_stream(const http::RequestPtr& req, const http::Reply& reply
   res.headers.emplace_back("X-Accel-Buffering", "no");  // nginx: do not buffer the stream
   res.headers.emplace_back("X-Request-ID", req->request_id);
   res.on_stream = [this, req, revision, params = std::move(*params)](http::StreamPtr w) mutable {
-    stream_watch(*watch_, params.ns, revision, std::move(params.filter), params.values,
-                 std::move(w), req->cancellation);
+    stream_watch(*watch_, params.ns, revision, std::move(params.filter),
+                 value_fn(req->caller, params.values), std::move(w), req->cancellation);
   };
   reply(std::move(res));
 }

@@ -8,14 +8,14 @@ namespace {
 
 /// A change as the wire shows it: with its namespace in SSE events (`with_ns`), with its value
 /// when asked for and there is one.
-api::WatchChange wire_change(const core::WatchEvent& e, bool values, bool with_ns) {
+api::WatchChange wire_change(const core::WatchEvent& e, const ValueFn& values, bool with_ns) {
   api::WatchChange c;
   if (with_ns) c.ns = e.ns;
   c.key = e.key;
   c.operation = e.operation;
   c.version = e.version;
   c.revision = e.revision;
-  if (values && e.value) c.value = *e.value;
+  if (values && e.value) c.value = values(e, &c.secret);
   return c;
 }
 
@@ -24,8 +24,8 @@ api::WatchChange wire_change(const core::WatchEvent& e, bool values, bool with_n
 /// not after.
 class SseSubscriber final : public core::Subscriber {
  public:
-  SseSubscriber(http::StreamPtr writer, bool values)
-      : writer_(std::move(writer)), values_(values) {}
+  SseSubscriber(http::StreamPtr writer, ValueFn values)
+      : writer_(std::move(writer)), values_(std::move(values)) {}
 
   void opened() override { writer_->write("retry: 1000\n\n"); }
   bool changes(const std::vector<core::WatchEvent>& events) override {
@@ -50,7 +50,7 @@ class SseSubscriber final : public core::Subscriber {
 
  private:
   http::StreamPtr writer_;
-  bool values_;
+  ValueFn values_;
 };
 
 /// Runs later on an io thread, or right here if the client has already gone.
@@ -62,7 +62,7 @@ void cancel_on_hangup(core::WatchHub& hub, uint64_t id,
 }  // namespace
 
 std::string watch_answer_json(const std::string& ns, const core::WatchAnswer& answer,
-                              bool values) {
+                              const ValueFn& values) {
   api::WatchPoll poll{ns, answer.changed, answer.reset, answer.revision, {}};
   poll.changes.reserve(answer.changes.size());
   for (const auto& e : answer.changes) poll.changes.push_back(wire_change(e, values, false));
@@ -81,9 +81,9 @@ void poll_watch(core::WatchHub& hub, const std::string& ns, uint64_t revision,
 }
 
 void stream_watch(core::WatchHub& hub, const std::string& ns, uint64_t revision,
-                  core::WatchFilter filter, bool values, http::StreamPtr writer,
+                  core::WatchFilter filter, ValueFn values, http::StreamPtr writer,
                   const std::shared_ptr<http::Cancellation>& cancellation) {
-  auto subscriber = std::make_shared<SseSubscriber>(std::move(writer), values);
+  auto subscriber = std::make_shared<SseSubscriber>(std::move(writer), std::move(values));
   cancel_on_hangup(hub, hub.subscribe(ns, revision, std::move(filter), std::move(subscriber)),
                    cancellation);
 }

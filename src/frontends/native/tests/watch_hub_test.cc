@@ -13,6 +13,11 @@
 namespace cairn::native {
 namespace {
 
+/// Values as stored (no secrets here): what Service::value_fn gives for plain values.
+const ValueFn kValues = [](const core::WatchEvent& e, bool*) {
+  return std::optional<std::string>(*e.value);
+};
+
 using namespace std::chrono_literals;
 using core::WatchAnswer;
 using core::WatchFilter;
@@ -126,7 +131,7 @@ TEST(WatchHub, BatchKeepsOneRevisionTogetherAndLatestPerKey) {
   EXPECT_EQ(c[0].key, "b");
   EXPECT_EQ(c[1].key, "a");
   EXPECT_EQ(c[1].version, 2);
-  EXPECT_EQ(watch_answer_json("ns", answers.got[0], true),
+  EXPECT_EQ(watch_answer_json("ns", answers.got[0], kValues),
             R"({"namespace":"ns","changed":true,"reset":false,"revision":2,"changes":[)"
             R"({"key":"b","operation":"UPDATE","version":1,"revision":1,"value":1},)"
             R"({"key":"a","operation":"UPDATE","version":2,"revision":2,"value":2}]})");
@@ -188,7 +193,7 @@ TEST(WatchHub, ResetAllAndNamespaceDisableResetWatchers) {
   EXPECT_TRUE(answers.got[0].reset);
 
   auto stream = std::make_shared<RecordingStream>();
-  stream_watch(hub, "ns", 1, {}, false, stream, nullptr);
+  stream_watch(hub, "ns", 1, {}, ValueFn{}, stream, nullptr);
   poll_watch(hub, "ns", 1, {}, 60'000, answers.fn(), nullptr);
   hub.reset_all(42);
   ASSERT_TRUE(answers.wait(2));
@@ -205,7 +210,7 @@ TEST(WatchHub, StreamGetsBacklogThenLiveEventsWithIdsPerRevision) {
   WatchHub hub({}, index, 0);
   hub.on_applied({put("ns", "a", 1, 1, "10")}, 1);
   auto stream = std::make_shared<RecordingStream>();
-  stream_watch(hub, "ns", 0, {}, true, stream, nullptr);
+  stream_watch(hub, "ns", 0, {}, kValues, stream, nullptr);
   hub.on_applied({put("ns", "b", 1, 2), put("ns", "c", 1, 2)}, 2);
   const std::string t = stream->text();
   EXPECT_NE(t.find("id: 1\ndata: {\"namespace\":\"ns\",\"key\":\"a\""), std::string::npos) << t;
@@ -222,7 +227,7 @@ TEST(WatchHub, ShutdownAnswersHeldPollsAndEndsStreams) {
   Answers answers;
   poll_watch(hub, "ns", 9, {}, 60'000, answers.fn(), nullptr);
   auto stream = std::make_shared<RecordingStream>();
-  stream_watch(hub, "ns", 9, {}, false, stream, nullptr);
+  stream_watch(hub, "ns", 9, {}, ValueFn{}, stream, nullptr);
   hub.shutdown();
   ASSERT_TRUE(answers.wait(1));
   EXPECT_FALSE(answers.got[0].changed);
