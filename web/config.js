@@ -5,6 +5,7 @@ import { can } from './auth.js';
 import { changesTable, diffView, jsonChanges } from './diff.js';
 import { attempt, confirmDialog, enc, field, fmtTime, h, pretty, render, showError, toast } from './dom.js';
 import { jsonEditor } from './editor.js';
+import { schemaChecker } from './schema.js';
 import { pager } from './pager.js';
 
 const opClass = { CREATE: 'on', UPDATE: 'info', ROLLBACK: 'warn', DELETE: 'off', ENABLE: 'on', DISABLE: 'off' };
@@ -58,7 +59,7 @@ export async function configView(main, ns, key) {
     : h('section', { class: 'card' }, h('p', {}, 'This key does not exist now (deleted); its history and versions follow.'));
 
   const editor = cfg && write ? h('section', { class: 'card', 'aria-label': 'Edit' }, h('h2', {}, 'Edit'),
-    jsonEditor({ current: cfg.value, version: cfg.version, errors, onSave: async (value) => {
+    jsonEditor({ current: cfg.value, version: cfg.version, errors, check: schemaChecker(ns, () => key), onSave: async (value) => {
       const r = await conflictAware(() => put('/api/v1/admin/config', { ...q, value, expected_version: cfg.version }));
       if (r) { toast(`Saved ${key} v${r.version}`); await reloadWhen((c) => c && c.version >= r.version); }
     } })) : null;

@@ -93,6 +93,8 @@ bool decode_write(const Json& j, ConfigWrite& w, std::string& error) {
 
 /// The oldest format that can carry `body` (see kCommandFormatVersion).
 uint8_t format_version_of(const CommandBody& body) {
+  if (std::holds_alternative<SetNamespaceSchema>(body)) return 6;
+  if (const auto* r = std::get_if<RollbackConfig>(&body); r && r->force) return 6;
   if (const auto* w = std::get_if<WriteConfigs>(&body); w && w->create_namespace) return 4;
   if (std::holds_alternative<CreateToken>(body) || std::holds_alternative<RevokeToken>(body) ||
       std::holds_alternative<AppendAudit>(body)) {
@@ -165,6 +167,7 @@ std::string encode_command(const Command& command) {
           j["key"] = body.key;
           j["target_version"] = body.target_version;
           if (body.expected_version) j["expected_version"] = *body.expected_version;
+          if (body.force) j["force"] = true;
         } else if constexpr (std::is_same_v<T, SetMemberAddress>) {
           j["type"] = "cluster.member";
           j["id"] = body.id;
@@ -209,6 +212,12 @@ std::string encode_command(const Command& command) {
                                    {"code", e.code},           {"request_id", e.request_id}});
           }
           j["entries"] = std::move(entries);
+        } else if constexpr (std::is_same_v<T, SetNamespaceSchema>) {
+          j["type"] = "namespace.schema";
+          j["id"] = body.id;
+          j["schemas"] = body.schemas_json;
+          j["strict"] = body.strict;
+          j["force"] = body.force;
         }
       },
       command.body);
@@ -288,6 +297,8 @@ Result<Command, Error> decode_command(std::string_view bytes) {
         !d.opt_int64("expected_version", b.expected_version)) {
       return bad(d.error);
     }
+    if (!opt_bool(j, "force", b.force)) return bad("bad force");
+    if (version < 6 && b.force) return bad("force needs format 6");
     c.body = std::move(b);
   } else if (type == "cluster.member") {
     SetMemberAddress b;
@@ -354,6 +365,12 @@ Result<Command, Error> decode_command(std::string_view bytes) {
       }
       b.entries.push_back(std::move(entry));
     }
+    c.body = std::move(b);
+  } else if (type == "namespace.schema" && version >= 6) {
+    SetNamespaceSchema b;
+    if (!d.int64("id", b.id) || !d.str("schemas", b.schemas_json)) return bad(d.error);
+    if (!opt_bool(j, "strict", b.strict)) return bad("bad strict");
+    if (!opt_bool(j, "force", b.force)) return bad("bad force");
     c.body = std::move(b);
   } else {
     return bad("unknown type " + type + " in format " + std::to_string(version));

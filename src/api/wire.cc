@@ -540,8 +540,8 @@ void append_json(std::string& out, const NamespaceConfigs& v) {
 }
 
 void append_json(std::string& out, const ConfigRow& v) {
-  ObjectWriter(out)
-      .num("id", v.id)
+  ObjectWriter w(out);
+  w.num("id", v.id)
       .str("namespace", v.ns)
       .str("key", v.key)
       .raw("value", v.value)
@@ -552,6 +552,7 @@ void append_json(std::string& out, const ConfigRow& v) {
       .str("updated_by", v.updated_by)
       .str("created_at", v.created_at)
       .str("updated_at", v.updated_at);
+  if (v.schema_violation) w.raw("schema_violation", "true");
 }
 
 void append_json(std::string& out, const VersionRow& v) {

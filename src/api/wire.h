@@ -104,6 +104,8 @@ struct ConfigRow {
   std::string updated_by;
   std::string created_at;
   std::string updated_at;
+  /// Flagged by a forced schema change (docs/schemas.md); sent only when true.
+  bool schema_violation = false;
   bool operator==(const ConfigRow&) const = default;
 };
 

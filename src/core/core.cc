@@ -283,6 +283,57 @@ Result<store::Page<store::NamespaceRow>, api::Error> Core::list_namespaces(
   return store_.list_namespaces(filter, page);
 }
 
+Result<store::SchemaRow, api::Error> Core::schema(const api::Principal& caller,
+                                                  const std::string& ns) const {
+  if (auto denied = caller.check(ns, api::Permission::kRead)) return Unexpected{*denied};
+  return store_.namespace_schema(ns);
+}
+
+Result<std::vector<store::SchemaHistoryRow>, api::Error> Core::schema_history(
+    const api::Principal& caller, const std::string& ns) const {
+  if (auto denied = caller.check(ns, api::Permission::kRead)) return Unexpected{*denied};
+  return store_.schema_history(ns);
+}
+
+Result<Core::SchemaCheck, api::Error> Core::check_schema(const api::Principal& caller,
+                                                         const std::string& ns,
+                                                         const std::string& schemas_json,
+                                                         bool strict) const {
+  if (auto denied = caller.check(ns, api::Permission::kAdmin)) return Unexpected{*denied};
+  auto next = jsonschema::compiled(schemas_json, strict);
+  if (!next.ok()) return Unexpected{next.error()};
+  auto current = store_.namespace_schema(ns);
+  if (!current.ok()) return Unexpected{current.error()};
+  std::shared_ptr<const jsonschema::NamespaceSchemas> before;
+  if (current->version > 0) {
+    auto compiled = jsonschema::compiled(current->schemas, current->strict);
+    if (!compiled.ok()) return Unexpected{compiled.error()};
+    before = *compiled;
+  }
+  auto values = store_.namespace_values(ns);
+  if (!values.ok()) return Unexpected{values.error()};
+  SchemaCheck out;
+  out.current_version = current->version;
+  for (const auto& [key, value] : *values) {
+    auto v = (*next)->check_text(key, value);
+    out.violations.insert(out.violations.end(), v.begin(), v.end());
+  }
+  out.breaking = jsonschema::breaking_changes(before.get(), **next);
+  return out;
+}
+
+Result<std::vector<api::SchemaViolation>, api::Error> Core::check_value(
+    const api::Principal& caller, const std::string& ns, const std::string& key,
+    const std::string& value_text) const {
+  if (auto denied = caller.check(ns, api::Permission::kWrite)) return Unexpected{*denied};
+  auto current = store_.namespace_schema(ns);
+  if (!current.ok()) return Unexpected{current.error()};
+  if (current->version == 0) return std::vector<api::SchemaViolation>{};
+  auto compiled = jsonschema::compiled(current->schemas, current->strict);
+  if (!compiled.ok()) return Unexpected{compiled.error()};
+  return (*compiled)->check_text(key, value_text);
+}
+
 Result<std::vector<store::TokenRow>, api::Error> Core::tokens(const api::Principal& caller) const {
   if (auto denied = caller.check_cluster_admin()) return Unexpected{*denied};
   return store_.tokens();
@@ -293,6 +344,10 @@ Result<store::Page<store::AuditRow>, api::Error> Core::audit(const api::Principa
                                                              const store::PageRequest& page) const {
   if (auto denied = caller.check_cluster_admin()) return Unexpected{*denied};
   return store_.audit(filter, page);
+}
+
+std::optional<std::string> Core::namespace_name(int64_t id) const {
+  return index_.namespace_name(id);
 }
 
 std::optional<int64_t> Core::namespace_id(std::string_view name) const {
@@ -322,7 +377,8 @@ std::optional<api::Error> Core::may_submit(const api::Principal& caller,
         if constexpr (std::is_same_v<T, api::CreateNamespace>) {
           return caller.check(body.name, Permission::kAdmin);
         } else if constexpr (std::is_same_v<T, api::UpdateNamespace> ||
-                             std::is_same_v<T, api::DeleteNamespace>) {
+                             std::is_same_v<T, api::DeleteNamespace> ||
+                             std::is_same_v<T, api::SetNamespaceSchema>) {
           return on_id(body.id, Permission::kAdmin);
         } else if constexpr (std::is_same_v<T, api::WriteConfigs> ||
                              std::is_same_v<T, api::RollbackConfig>) {

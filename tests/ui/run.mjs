@@ -15,7 +15,7 @@ if (!fs.existsSync(chromium)) {
   console.log(`SKIP: ${chromium} is missing; run scripts/deps.sh (apt-get install chromium)`);
   process.exit(77);
 }
-const child = spawn(process.execPath, ['--test', path.join(here, 'console.test.mjs'), path.join(here, 'noauth.test.mjs')], { stdio: 'inherit', cwd: here });
+const child = spawn(process.execPath, ['--test', path.join(here, 'console.test.mjs'), path.join(here, 'noauth.test.mjs'), path.join(here, 'schema.test.mjs')], { stdio: 'inherit', cwd: here });
 // The whole run is bounded below CTest's TIMEOUT; SIGTERM makes the test stop its cluster.
 const watchdog = setTimeout(() => {
   console.log('FAIL: browser test still running after 240 s, stopping it');

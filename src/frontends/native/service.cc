@@ -48,6 +48,8 @@ void Service::register_routes(http::Router& router) {
   router.add(routes::kNamespaceUpdate, bind(&Service::update_namespace));
   router.add(routes::kNamespaceDelete, bind(&Service::delete_namespace));
   router.add(routes::kNamespaceList, bind(&Service::list_namespaces));
+  router.add(routes::kConfigSchema, bind(&Service::get_schema));
+  router.add(routes::kNamespaceSchemaCheck, bind(&Service::check_schema));
   // Operations (§3.8.7).
   router.add(routes::kHealth, bind(&Service::health));
   router.add(routes::kLivez, bind(&Service::livez));
