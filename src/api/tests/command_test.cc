@@ -238,7 +238,7 @@ TEST(Command, SchemaCommandsUseFormatSix) {
   ASSERT_TRUE(back.ok());
   EXPECT_TRUE(std::get<RollbackConfig>(back->body).force);
   // A plain rollback stays in format 1; `force` is refused in an older format.
-  EXPECT_EQ(static_cast<uint8_t>(encode_command(Command{"r", "op", RollbackConfig{"ns", "k", 3}})[0]), 1);
+  EXPECT_EQ(static_cast<uint8_t>(encode_command(Command{"r", "op", RollbackConfig{"ns", "k", 3, std::nullopt}})[0]), 1);
   std::string old = bytes;
   old[0] = 5;
   EXPECT_FALSE(decode_command(old).ok());
