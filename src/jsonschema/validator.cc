@@ -1115,7 +1115,7 @@ Schema::~Schema() = default;
 const Json& Schema::document() const { return impl_->doc; }
 
 std::vector<Issue> Schema::validate(const Json& value) const {
-  Eval eval{*impl_};
+  Eval eval{*impl_, 0, false, {}};
   std::vector<Issue> issues;
   eval.check(impl_->doc, value, &issues, 0);
   if (eval.exhausted) {
