@@ -25,6 +25,7 @@ SERVER_CHAIN = [
     "common",     # result/error types, JSON helpers, ids, time, small codecs
     "api",        # wire types, error codes, commands, one JSON codec each
     "secrets",    # envelope encryption of secret values: AES-256-GCM, KEKs, the sealed format
+    "jsonschema", # JSON Schema draft 7 validation of typed namespaces (docs/schemas.md)
     "raft",       # consensus core and its simulator; no I/O
     "wal",        # segmented log store on files
     "transport",  # peer transport

@@ -7,6 +7,7 @@ PACKAGES="cmake ninja-build ccache g++ clang libclang-rt-14-dev pkg-config
 libboost-dev libboost-system-dev nlohmann-json3-dev libsqlite3-dev sqlite3 libssl-dev
 libhiredis-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev
 libgtest-dev libgmock-dev libbenchmark-dev python3 curl procps openssl python3-consul
+libre2-dev json-schema-test-suite
 prometheus redis-server
 nginx prometheus-alertmanager rsyslog rsyslog-elasticsearch systemd
 chromium nodejs"

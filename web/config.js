@@ -5,6 +5,7 @@ import { can } from './auth.js';
 import { changesTable, diffView, jsonChanges } from './diff.js';
 import { attempt, confirmDialog, enc, field, fmtTime, h, pretty, render, showError, toast } from './dom.js';
 import { jsonEditor } from './editor.js';
+import { schemaChecker } from './schema.js';
 import { pager } from './pager.js';
 import { secretValue } from './secrets.js';
 
@@ -60,7 +61,7 @@ export async function configView(main, ns, key) {
 
   const editor = cfg && write ? h('section', { class: 'card', 'aria-label': 'Edit' }, h('h2', {}, 'Edit'),
     // A secret's editor starts empty: the stored value is never put in the page to be edited.
-    jsonEditor({ current: cfg.secret ? undefined : cfg.value, version: cfg.version, errors, onSave: async (value) => {
+    jsonEditor({ current: cfg.secret ? undefined : cfg.value, version: cfg.version, errors, check: schemaChecker(ns, () => key), onSave: async (value) => {
       const r = await conflictAware(() => put('/api/v1/admin/config', { ...q, value, expected_version: cfg.version }));
       if (r) { toast(`Saved ${key} v${r.version}`); await reloadWhen((c) => c && c.version >= r.version); }
     } })) : null;

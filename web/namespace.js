@@ -7,6 +7,7 @@ import { can } from './auth.js';
 import { batchEditor } from './batch.js';
 import { attempt, enc, field, fmtTime, h, pretty, render, toast } from './dom.js';
 import { jsonEditor } from './editor.js';
+import { schemaChecker } from './schema.js';
 import { pager } from './pager.js';
 import { namespaceExtras } from './releases.js';
 import { watchNamespace } from './watch.js';
@@ -119,6 +120,7 @@ export async function namespaceView(main, ns) {
     field('Key', newKey), field('Description', newDesc),
     jsonEditor({
       errors,
+      check: schemaChecker(ns, () => newKey.value),
       onSave: async (value) => {
         if (!newKey.reportValidity()) return;
         const made = await post('/api/v1/admin/config', { namespace: ns, key: newKey.value, value, description: newDesc.value });

@@ -413,6 +413,18 @@ class Client {
                                                const std::string& description = {});
   ClientResult<NamespaceInfo> delete_namespace(const std::string& name);
 
+  // ---- typed namespaces (docs/schemas.md) ----
+  /// `GET /api/v1/config/schema?namespace=`: {"namespace", "version", "strict", "schemas",
+  /// "updated_by", "updated_at", "flagged"}; `history` adds every change.
+  ClientResult<Json> get_schema(const std::string& ns, bool history = false);
+  /// `PUT /api/v1/admin/namespace/{ns}` with `schemas` (a JSON array of {"keys", "schema"}),
+  /// `strict` and `force`. Refused (40901) when current values fail them, unless `force`.
+  ClientResult<Json> set_schema(const std::string& ns, const Json& schemas, bool strict = false,
+                                bool force = false);
+  /// `POST /api/v1/admin/namespace/{ns}/schema/check`: the dry run (failing values and
+  /// breaking changes); nothing changes.
+  ClientResult<Json> check_schema(const std::string& ns, const Json& schemas, bool strict = false);
+
   /// `GET /api/v1/cluster`: the cluster's members and leader, as the server reports them
   /// (a single node may answer 404; the error is returned as is).
   ClientResult<Json> cluster_status();

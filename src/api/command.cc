@@ -93,6 +93,8 @@ bool decode_write(const Json& j, ConfigWrite& w, std::string& error) {
 
 /// The oldest format that can carry `body` (see kCommandFormatVersion).
 uint8_t format_version_of(const CommandBody& body) {
+  if (std::holds_alternative<SetNamespaceSchema>(body)) return 6;
+  if (const auto* r = std::get_if<RollbackConfig>(&body); r && r->force) return 6;
   if (std::holds_alternative<RewrapSecrets>(body)) return 5;
   if (const auto* c = std::get_if<CreateNamespace>(&body); c && !c->secret_keys.empty()) return 5;
   if (const auto* u = std::get_if<UpdateNamespace>(&body); u && u->secret_keys) return 5;
@@ -191,6 +193,7 @@ std::string encode_command(const Command& command) {
           j["target_version"] = body.target_version;
           if (body.expected_version) j["expected_version"] = *body.expected_version;
           if (body.sealed_value) j["sealed_value"] = *body.sealed_value;
+          if (body.force) j["force"] = true;
         } else if constexpr (std::is_same_v<T, SetMemberAddress>) {
           j["type"] = "cluster.member";
           j["id"] = body.id;
@@ -243,6 +246,12 @@ std::string encode_command(const Command& command) {
                 Json{{"namespace", v.ns}, {"key", v.key}, {"from", v.from}, {"to", v.to}});
           }
           j["values"] = std::move(values);
+        } else if constexpr (std::is_same_v<T, SetNamespaceSchema>) {
+          j["type"] = "namespace.schema";
+          j["id"] = body.id;
+          j["schemas"] = body.schemas_json;
+          j["strict"] = body.strict;
+          j["force"] = body.force;
         }
       },
       command.body);
@@ -330,6 +339,8 @@ Result<Command, Error> decode_command(std::string_view bytes) {
       return bad(d.error);
     }
     if (b.sealed_value && version < 5) return bad("sealed_value needs format 5");
+    if (!opt_bool(j, "force", b.force)) return bad("bad force");
+    if (version < 6 && b.force) return bad("force needs format 6");
     c.body = std::move(b);
   } else if (type == "cluster.member") {
     SetMemberAddress b;
@@ -411,6 +422,12 @@ Result<Command, Error> decode_command(std::string_view bytes) {
       }
       b.values.push_back(std::move(v));
     }
+    c.body = std::move(b);
+  } else if (type == "namespace.schema" && version >= 6) {
+    SetNamespaceSchema b;
+    if (!d.int64("id", b.id) || !d.str("schemas", b.schemas_json)) return bad(d.error);
+    if (!opt_bool(j, "strict", b.strict)) return bad("bad strict");
+    if (!opt_bool(j, "force", b.force)) return bad("bad force");
     c.body = std::move(b);
   } else {
     return bad("unknown type " + type + " in format " + std::to_string(version));

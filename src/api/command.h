@@ -85,6 +85,9 @@ struct RollbackConfig {
   /// A secret key's target value opened and sealed again for the version the rollback writes
   /// (the leader fills it, core::Core::seal; docs/secrets.md). Format 5 when set.
   std::optional<std::string> sealed_value = {};
+  /// Format 6: roll back even when the target value fails the namespace's current schema
+  /// (docs/schemas.md).
+  bool force = false;
 };
 
 /// Puts (or, with `remove`, takes off) the label `tag` on one kept version of a key. A tag
@@ -171,10 +174,24 @@ struct RewrapSecrets {
   std::vector<RewrappedValue> values;
 };
 
+/// Sets (or, with an empty list and `strict` false, removes) the value schemas of a namespace
+/// (docs/schemas.md). `schemas_json` is the compact JSON array
+/// `[{"keys": "<glob>", "schema": {…draft 7…}}, …]`; the first entry whose glob matches a key
+/// governs it, and with `strict` a key that no entry matches is refused. Apply compiles the
+/// list (refusing a bad one, 40002) and validates every current value it would govern: one
+/// that fails refuses the change (409/40901, the failing keys listed) unless `force`, which
+/// sets it anyway and flags those keys. Format 6.
+struct SetNamespaceSchema {
+  int64_t id = 0;
+  std::string schemas_json = "[]";
+  bool strict = false;
+  bool force = false;
+};
+
 using CommandBody =
     std::variant<CreateNamespace, UpdateNamespace, DeleteNamespace, WriteConfigs, RollbackConfig,
                  SetMemberAddress, TagVersion, CleanupVersions, CreateToken, RevokeToken,
-                 AppendAudit, RewrapSecrets>;
+                 AppendAudit, RewrapSecrets, SetNamespaceSchema>;
 
 struct Command {
   std::string request_id;     // the HTTP request that caused it (for tracing and dedup)
@@ -187,10 +204,11 @@ struct Command {
 /// version up to its own, so a later release can still apply an older log. Version 2 added
 /// TagVersion, CleanupVersions and the retention fields of UpdateNamespace; version 3 the token
 /// and audit commands; version 4 WriteConfigs::create_namespace; version 5 secrets (namespace
-/// secret_keys, RollbackConfig::sealed_value, RewrapSecrets). A command that uses none of
+/// secret_keys, RollbackConfig::sealed_value, RewrapSecrets); version 6 SetNamespaceSchema and
+/// RollbackConfig::force. A command that uses none of
 /// them is still written as version 1 (only an optional `client_ip` member added), so that a
 /// node not yet upgraded keeps applying ordinary writes during a rolling upgrade.
-inline constexpr uint8_t kCommandFormatVersion = 5;
+inline constexpr uint8_t kCommandFormatVersion = 6;
 
 /// Bytes: one format-version byte followed by a JSON object. Deterministic for equal commands.
 std::string encode_command(const Command& command);

@@ -25,6 +25,10 @@ struct Error {
   Errc code = Errc::kInternal;
   std::string details;
   std::string field;
+  /// A JSON object text whose members are merged into the envelope's `error` object (e.g.
+  /// `{"violations":[…]}` of a value refused by its namespace's schema, docs/schemas.md); empty
+  /// when there is none.
+  std::string extra = {};
 
   int http_status() const { return error_info(code).http_status; }
 };

@@ -114,6 +114,15 @@ Json token_json(const TokenCreated& t) {
 
 }  // namespace
 
+std::string violations_json(const std::vector<SchemaViolation>& violations) {
+  Json list = Json::array();
+  for (const auto& v : violations) {
+    list.push_back(
+        Json{{"key", v.key}, {"path", v.path}, {"rule", v.rule}, {"message", v.message}});
+  }
+  return dump_compact(Json{{"violations", std::move(list)}});
+}
+
 Json outcome_json(const Outcome& outcome) {
   return std::visit(
       [](const auto& o) -> Json {
@@ -149,6 +158,12 @@ Json outcome_json(const Outcome& outcome) {
           return Json{{"appended", o.appended}};
         } else if constexpr (std::is_same_v<T, SecretsRewrapped>) {
           return Json{{"rewrapped", o.rewrapped}, {"skipped", o.skipped}};
+        } else if constexpr (std::is_same_v<T, SchemaSet>) {
+          Json data{{"namespace", o.ns},       {"schema_version", o.version},
+                    {"strict", o.strict},      {"entries", o.entries},
+                    {"forced", o.forced},      {"changed", o.changed}};
+          data["violations"] = Json::parse(violations_json(o.violations))["violations"];
+          return data;
         } else {
           return Json::object();
         }
@@ -192,6 +207,8 @@ std::string_view outcome_message(const Outcome& outcome) {
           return "令牌创建成功";
         } else if constexpr (std::is_same_v<T, TokenRevoked>) {
           return "令牌已撤销";
+        } else if constexpr (std::is_same_v<T, SchemaSet>) {
+          return "命名空间更新成功";
         } else {
           return "success";
         }
@@ -224,6 +241,9 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TokenCreated, id, name, grants, created_at_ms
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TokenRevoked, id, revoked_at_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AuditAppended, appended)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SecretsRewrapped, rewrapped, skipped)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SchemaViolation, key, path, rule, message)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SchemaSet, ns, version, strict, entries, forced, violations,
+                                   changed)
 
 namespace {
 
@@ -250,6 +270,7 @@ void decode_alternative(size_t index, const CodecJson& j, Outcome& out) {
 std::string encode_result(const CommandResult& r) {
   CodecJson j = {{"c", static_cast<int>(r.code)}, {"d", r.details}, {"f", r.field},
                  {"r", r.revision}, {"t", r.outcome.index()}};
+  if (!r.extra.empty()) j["x"] = r.extra;
   std::visit(
       [&j](const auto& o) {
         if constexpr (!std::is_same_v<std::decay_t<decltype(o)>, std::monostate>) j["o"] = o;
@@ -265,6 +286,7 @@ CommandResult decode_result(std::string_view bytes) {
     r.code = static_cast<Errc>(j.at("c").get<int>());
     r.details = j.at("d").get<std::string>();
     r.field = j.at("f").get<std::string>();
+    if (j.contains("x")) r.extra = j.at("x").get<std::string>();
     r.revision = j.at("r").get<uint64_t>();
     const auto index = j.at("t").get<size_t>();
     decode_alternative(index, j.contains("o") ? j.at("o") : CodecJson::object(), r.outcome);

@@ -136,11 +136,34 @@ struct SecretsRewrapped {
   int64_t skipped = 0;  // no longer stored (deleted, cleaned up, or already re-wrapped)
 };
 
+/// One way a value fails its namespace's schema (docs/schemas.md): `path` is a JSON Pointer
+/// into the value ("" for the whole value), `rule` the JSON Schema keyword that refused it.
+struct SchemaViolation {
+  std::string key;
+  std::string path;
+  std::string rule;
+  std::string message;
+};
+
+/// `{"violations":[…]}`: the members added to a refusal's `error` object (api::Error::extra).
+std::string violations_json(const std::vector<SchemaViolation>& violations);
+
+/// A namespace's schemas were set (SetNamespaceSchema).
+struct SchemaSet {
+  std::string ns;
+  int64_t version = 0;  // the namespace's schema version after the change (0: never had one)
+  bool strict = false;
+  int64_t entries = 0;  // number of {keys, schema} entries
+  bool forced = false;  // set with `force` although current values fail it
+  std::vector<SchemaViolation> violations;  // the current values that fail it (forced)
+  bool changed = true;  // false: the same schemas were already set
+};
+
 using Outcome =
     std::variant<std::monostate, NamespaceCreated, NamespaceUpdated, NamespaceDeleted,
                  ConfigsWritten, ConfigRolledBack, MemberAddressSet, VersionTagged,
                  VersionsCleaned, TokenCreated, TokenRevoked, AuditAppended,
-                 SecretsRewrapped>;
+                 SecretsRewrapped, SchemaSet>;
 
 /// What applying a command produced. Identical on every node for the same log, so the leader
 /// can answer the client with whatever its own state machine returned.
@@ -148,16 +171,18 @@ struct CommandResult {
   Errc code = Errc::kOk;
   std::string details;
   std::string field;
+  std::string extra;      // api::Error::extra
   uint64_t revision = 0;  // global revision after apply (unchanged on failure)
   Outcome outcome;        // std::monostate on failure
 
   bool ok() const { return code == Errc::kOk; }
-  Error error() const { return Error{code, details, field}; }
+  Error error() const { return Error{code, details, field, extra}; }
   static CommandResult failure(const Error& e) {
     CommandResult r;
     r.code = e.code;
     r.details = e.details;
     r.field = e.field;
+    r.extra = e.extra;
     return r;
   }
   /// The outcome as T, or nullptr when it holds something else.

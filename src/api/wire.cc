@@ -565,6 +565,7 @@ void append_json(std::string& out, const ConfigRow& v) {
       .str("created_at", v.created_at)
       .str("updated_at", v.updated_at);
   if (v.secret) w.boolean("secret", true);
+  if (v.schema_violation) w.raw("schema_violation", "true");
 }
 
 void append_json(std::string& out, const VersionRow& v) {

@@ -111,6 +111,8 @@ struct ConfigRow {
   std::string created_at;
   std::string updated_at;
   bool secret = false;
+  /// Flagged by a forced schema change (docs/schemas.md); sent only when true.
+  bool schema_violation = false;
   bool operator==(const ConfigRow&) const = default;
 };
 

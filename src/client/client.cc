@@ -731,6 +731,24 @@ ClientResult<Json> Client::revoke_token(const std::string& id) {
   return impl_->call_json(c);
 }
 
+ClientResult<Json> Client::get_schema(const std::string& ns, bool history) {
+  std::vector<std::pair<std::string, std::string>> query{{"namespace", ns}};
+  if (history) query.emplace_back("history", "true");
+  return impl_->call_json({"GET", "/api/v1/config/schema", std::move(query), {}});
+}
+
+ClientResult<Json> Client::set_schema(const std::string& ns, const Json& schemas, bool strict,
+                                      bool force) {
+  Json body = {{"schemas", schemas}, {"strict", strict}, {"force", force}};
+  return impl_->call_json({"PUT", "/api/v1/admin/namespace/" + ns, {}, body});
+}
+
+ClientResult<Json> Client::check_schema(const std::string& ns, const Json& schemas,
+                                        bool strict) {
+  Json body = {{"schemas", schemas}, {"strict", strict}};
+  return impl_->call_json({"POST", "/api/v1/admin/namespace/" + ns + "/schema/check", {}, body});
+}
+
 ClientResult<Json> Client::whoami() {
   return impl_->call_json({"GET", "/api/v1/auth/whoami", {}, {}});
 }

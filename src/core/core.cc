@@ -397,6 +397,58 @@ Result<store::Page<store::NamespaceRow>, api::Error> Core::list_namespaces(
   return store_.list_namespaces(filter, page);
 }
 
+Result<store::SchemaRow, api::Error> Core::schema(const api::Principal& caller,
+                                                  const std::string& ns) const {
+  if (auto denied = caller.check(ns, api::Permission::kRead)) return Unexpected{*denied};
+  return store_.namespace_schema(ns);
+}
+
+Result<std::vector<store::SchemaHistoryRow>, api::Error> Core::schema_history(
+    const api::Principal& caller, const std::string& ns) const {
+  if (auto denied = caller.check(ns, api::Permission::kRead)) return Unexpected{*denied};
+  return store_.schema_history(ns);
+}
+
+Result<Core::SchemaCheck, api::Error> Core::check_schema(const api::Principal& caller,
+                                                         const std::string& ns,
+                                                         const std::string& schemas_json,
+                                                         bool strict) const {
+  if (auto denied = caller.check(ns, api::Permission::kAdmin)) return Unexpected{*denied};
+  auto next = jsonschema::compiled(schemas_json, strict);
+  if (!next.ok()) return Unexpected{next.error()};
+  auto current = store_.namespace_schema(ns);
+  if (!current.ok()) return Unexpected{current.error()};
+  std::shared_ptr<const jsonschema::NamespaceSchemas> before;
+  if (current->version > 0) {
+    auto compiled = jsonschema::compiled(current->schemas, current->strict);
+    if (!compiled.ok()) return Unexpected{compiled.error()};
+    before = *compiled;
+  }
+  auto values = store_.namespace_values(ns);
+  if (!values.ok()) return Unexpected{values.error()};
+  SchemaCheck out;
+  out.current_version = current->version;
+  for (const auto& [key, value] : *values) {
+    if (secrets::looks_sealed(value)) continue;  // a secret is checked when written (seal)
+    auto v = (*next)->check_text(key, value);
+    out.violations.insert(out.violations.end(), v.begin(), v.end());
+  }
+  out.breaking = jsonschema::breaking_changes(before.get(), **next);
+  return out;
+}
+
+Result<std::vector<api::SchemaViolation>, api::Error> Core::check_value(
+    const api::Principal& caller, const std::string& ns, const std::string& key,
+    const std::string& value_text) const {
+  if (auto denied = caller.check(ns, api::Permission::kWrite)) return Unexpected{*denied};
+  auto current = store_.namespace_schema(ns);
+  if (!current.ok()) return Unexpected{current.error()};
+  if (current->version == 0) return std::vector<api::SchemaViolation>{};
+  auto compiled = jsonschema::compiled(current->schemas, current->strict);
+  if (!compiled.ok()) return Unexpected{compiled.error()};
+  return (*compiled)->check_text(key, value_text);
+}
+
 Result<std::vector<store::TokenRow>, api::Error> Core::tokens(const api::Principal& caller) const {
   if (auto denied = caller.check_cluster_admin()) return Unexpected{*denied};
   return store_.tokens();
@@ -407,6 +459,10 @@ Result<store::Page<store::AuditRow>, api::Error> Core::audit(const api::Principa
                                                              const store::PageRequest& page) const {
   if (auto denied = caller.check_cluster_admin()) return Unexpected{*denied};
   return store_.audit(filter, page);
+}
+
+std::optional<std::string> Core::namespace_name(int64_t id) const {
+  return index_.namespace_name(id);
 }
 
 std::optional<int64_t> Core::namespace_id(std::string_view name) const {
@@ -436,7 +492,8 @@ std::optional<api::Error> Core::may_submit(const api::Principal& caller,
         if constexpr (std::is_same_v<T, api::CreateNamespace>) {
           return caller.check(body.name, Permission::kAdmin);
         } else if constexpr (std::is_same_v<T, api::UpdateNamespace> ||
-                             std::is_same_v<T, api::DeleteNamespace>) {
+                             std::is_same_v<T, api::DeleteNamespace> ||
+                             std::is_same_v<T, api::SetNamespaceSchema>) {
           return on_id(body.id, Permission::kAdmin);
         } else if constexpr (std::is_same_v<T, api::WriteConfigs> ||
                              std::is_same_v<T, api::RollbackConfig>) {
@@ -579,6 +636,22 @@ Result<std::string, api::Error> Core::present_with(const api::Principal& caller,
   return plain;
 }
 
+namespace {
+
+/// The namespace's compiled schemas for checking a secret's plaintext before it is sealed
+/// (apply sees only ciphertext); null when the namespace has none or does not exist (apply
+/// answers that).
+Result<std::shared_ptr<const jsonschema::NamespaceSchemas>, api::Error> plaintext_schemas(
+    const store::Store& store, const std::string& ns) {
+  auto row = store.namespace_schema(ns);
+  if (!row.ok() || row->version == 0) {
+    return std::shared_ptr<const jsonschema::NamespaceSchemas>{};
+  }
+  return jsonschema::compiled(row->schemas, row->strict);
+}
+
+}  // namespace
+
 Result<bool, api::Error> Core::seal(api::Command& command) const {
   const auto& keyring = options_.keyring;
   struct Current {
@@ -606,6 +679,8 @@ Result<bool, api::Error> Core::seal(api::Command& command) const {
     lookup(w->ns, keys, patterns, current);
     std::map<std::string, int64_t> last;  // per key: the last version a write of this batch got
     bool sealed_any = false;
+    std::optional<std::shared_ptr<const jsonschema::NamespaceSchemas>> schemas;
+    std::vector<api::SchemaViolation> violations;
     for (size_t i = 0; i < w->ops.size(); ++i) {
       api::ConfigWrite& op = w->ops[i];
       if (!op.value) continue;
@@ -633,6 +708,15 @@ Result<bool, api::Error> Core::seal(api::Command& command) const {
                 std::to_string(store_.options().max_value_bytes),
             field)};
       }
+      if (!schemas) {
+        auto compiled = plaintext_schemas(store_, w->ns);
+        if (!compiled.ok()) return Unexpected{compiled.error()};
+        schemas = std::move(*compiled);
+      }
+      if (*schemas) {
+        auto v = (*schemas)->check_text(op.key, plain);
+        violations.insert(violations.end(), v.begin(), v.end());
+      }
       if (op.op == api::ConfigOp::kUpdate && cur_secret && !last.count(op.key)) {
         // The same plaintext again: keep the stored text, so that apply sees no change (no new
         // version), as for any other value written twice.
@@ -658,6 +742,9 @@ Result<bool, api::Error> Core::seal(api::Command& command) const {
       op.value = std::move(*text);
       sealed_any = true;
     }
+    if (!violations.empty()) {
+      return Unexpected{jsonschema::refusal(violations, w->batch ? "operations" : "value")};
+    }
     return sealed_any;
   }
   if (auto* r = std::get_if<api::RollbackConfig>(&command.body)) {
@@ -682,6 +769,19 @@ Result<bool, api::Error> Core::seal(api::Command& command) const {
                                              "' cannot be opened: " + opened.error().message)};
       }
       plain = std::move(*opened);
+    }
+    if (!r->force) {
+      auto compiled = plaintext_schemas(store_, r->ns);
+      if (!compiled.ok()) return Unexpected{compiled.error()};
+      if (*compiled) {
+        if (auto v = (*compiled)->check_text(r->key, plain); !v.empty()) {
+          api::Error e = jsonschema::refusal(v, "target_version");
+          e.details = "version " + std::to_string(r->target_version) +
+                      " no longer matches the namespace's schema: " + e.details +
+                      "; roll back with \"force\": true to store it anyway";
+          return Unexpected{std::move(e)};
+        }
+      }
     }
     auto last = store_.last_version(r->ns, r->key);
     if (!last.ok()) return Unexpected{last.error()};

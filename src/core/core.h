@@ -25,6 +25,7 @@
 #include "common/time.h"
 #include "core/cluster.h"
 #include "core/replicator.h"
+#include "jsonschema/namespace_schemas.h"
 #include "secrets/keyring.h"
 #include "store/store.h"
 
@@ -209,8 +210,31 @@ class Core {
                                                          const store::AuditFilter& filter,
                                                          const store::PageRequest& page) const;
 
+  // ---- typed namespaces (docs/schemas.md) ----
+  /// The namespace's value schemas (read). 40402 unknown namespace.
+  Result<store::SchemaRow, api::Error> schema(const api::Principal& caller,
+                                              const std::string& ns) const;
+  Result<std::vector<store::SchemaHistoryRow>, api::Error> schema_history(
+      const api::Principal& caller, const std::string& ns) const;
+  /// A dry run of setting `schemas_json`/`strict` on `ns` (admin): the current values that
+  /// would fail it, and the breaking changes from the current schemas. Changes nothing.
+  struct SchemaCheck {
+    int64_t current_version = 0;
+    std::vector<api::SchemaViolation> violations;
+    std::vector<jsonschema::BreakingChange> breaking;
+  };
+  Result<SchemaCheck, api::Error> check_schema(const api::Principal& caller, const std::string& ns,
+                                               const std::string& schemas_json, bool strict) const;
+  /// The violations of one value for ns/key against the namespace's current schemas (write on
+  /// the namespace): what a write of it would be refused with. Changes nothing.
+  Result<std::vector<api::SchemaViolation>, api::Error> check_value(
+      const api::Principal& caller, const std::string& ns, const std::string& key,
+      const std::string& value_text) const;
+
   /// The id of the namespace named `name`, from the index.
   std::optional<int64_t> namespace_id(std::string_view name) const;
+  /// The name of namespace `id`, from the index.
+  std::optional<std::string> namespace_name(int64_t id) const;
 
   // ---- the replication group (docs/cluster.md): cluster-admin ----
   /// 404/40401 on a node that is not part of a cluster.

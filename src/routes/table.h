@@ -141,6 +141,19 @@ inline constexpr Route kNamespaceDelete{{"DELETE", "/api/v1/admin/namespace/{id}
                                         RateClass::kAdmin,
                                         Effect::kWrite,
                                         "/api/v1/admin/namespace/{id}"};
+// Typed namespaces (docs/schemas.md): reading the schema is a client read (SDKs and the console
+// validate before sending); the dry run changes nothing, so it is counted as a read and served
+// by any node.
+inline constexpr Route kConfigSchema{{"GET", "/api/v1/config/schema"},
+                                     Permission::kRead,
+                                     RateClass::kRead,
+                                     Effect::kNone,
+                                     "/api/v1/config/schema"};
+inline constexpr Route kNamespaceSchemaCheck{{"POST", "/api/v1/admin/namespace/{id}/schema/check"},
+                                             Permission::kWrite,
+                                             RateClass::kRead,
+                                             Effect::kNone,
+                                             "/api/v1/admin/namespace/{id}/schema/check"};
 inline constexpr Route kNamespaceList{{"GET", "/api/v1/admin/namespace/list"},
                                       Permission::kAnyToken,
                                       RateClass::kRead,
@@ -286,6 +299,8 @@ inline constexpr const Route* kAll[] = {
     &kNamespaceUpdate,
     &kNamespaceDelete,
     &kNamespaceList,
+    &kConfigSchema,
+    &kNamespaceSchemaCheck,
     &kHealth,
     &kLivez,
     &kReadyz,

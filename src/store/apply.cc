@@ -27,9 +27,11 @@ std::optional<api::AuditEntry> audit_entry(Conn& db, const api::Command& command
           e.action = "namespace.create";
           e.ns = c.name;
         } else if constexpr (std::is_same_v<T, api::UpdateNamespace> ||
-                             std::is_same_v<T, api::DeleteNamespace>) {
-          e.action = std::is_same_v<T, api::UpdateNamespace> ? "namespace.update"
-                                                              : "namespace.delete";
+                             std::is_same_v<T, api::DeleteNamespace> ||
+                             std::is_same_v<T, api::SetNamespaceSchema>) {
+          e.action = std::is_same_v<T, api::UpdateNamespace>   ? "namespace.update"
+                     : std::is_same_v<T, api::DeleteNamespace> ? "namespace.delete"
+                                                               : "namespace.schema";
           if (auto row = namespace_by_id(db, c.id)) e.ns = row->name;
         } else if constexpr (std::is_same_v<T, api::WriteConfigs>) {
           e.ns = c.ns;
@@ -95,6 +97,8 @@ R<Outcome> run(Ctx& ctx, const api::CommandBody& body) {
           return append_audit(ctx, c);
         } else if constexpr (std::is_same_v<T, api::RewrapSecrets>) {
           return rewrap_secrets(ctx, c);
+        } else if constexpr (std::is_same_v<T, api::SetNamespaceSchema>) {
+          return set_namespace_schema(ctx, c);
         } else {
           return rollback_config(ctx, c);
         }

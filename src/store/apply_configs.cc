@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "api/validate.h"
+#include "common/json.h"
 #include "secrets/sealed.h"
 #include "store/apply_internal.h"
 
@@ -257,10 +259,28 @@ R<Outcome> write_configs(Ctx& ctx, const api::WriteConfigs& cmd) {
                     " operations",
                 "operations");
   }
+  // The namespace's schemas: every value of the command is checked before anything is written,
+  // so that a batch lists all its violations at once. A value that is not JSON is left to
+  // apply_op's own refusal.
+  auto schemas = namespace_schemas(ctx.db, ns->id);
+  if (!schemas.ok()) return Unexpected{schemas.error()};
+  if (*schemas) {
+    std::vector<api::SchemaViolation> violations;
+    for (const auto& w : cmd.ops) {
+      if (w.op == api::ConfigOp::kDelete || !w.value) continue;
+      if (!parse_json(*w.value, api::kMaxValueDepth)) continue;
+      auto v = check_value(*schemas, w.key, *w.value);
+      violations.insert(violations.end(), v.begin(), v.end());
+    }
+    if (!violations.empty()) {
+      return Unexpected{schema_refusal(violations, cmd.batch ? "operations" : "value")};
+    }
+  }
   std::vector<OpOutcome> outcomes;
   outcomes.reserve(cmd.ops.size());
   for (size_t i = 0; i < cmd.ops.size(); ++i) {
     const auto& w = cmd.ops[i];
+    if (w.value || w.op == api::ConfigOp::kDelete) clear_violation_flag(ctx, ns->id, w.key);
     auto done = apply_op(ctx, *ns, w);
     if (!done.ok()) {
       Error e = done.error();
@@ -323,6 +343,23 @@ R<Outcome> rollback_config(Ctx& ctx, const api::RollbackConfig& cmd) {
   }
   const bool target_sealed = secrets::looks_sealed(*target);
   std::string value = std::move(*target);
+  auto schemas = namespace_schemas(ctx.db, ns->id);
+  if (!schemas.ok()) return Unexpected{schemas.error()};
+  if (auto violations = check_value(*schemas, cmd.key, value); !violations.empty()) {
+    if (!cmd.force) {
+      Error e = schema_refusal(violations, "target_version");
+      e.details = "version " + std::to_string(cmd.target_version) +
+                  " no longer matches the namespace's schema: " + e.details +
+                  "; roll back with \"force\": true to store it anyway";
+      return Unexpected{std::move(e)};
+    }
+    ctx.db.prepare("INSERT OR IGNORE INTO schema_violation(namespace_id, \"key\") VALUES (?, ?)")
+        .bind(ns->id)
+        .bind(cmd.key)
+        .run();
+  } else {
+    clear_violation_flag(ctx, ns->id, cmd.key);
+  }
   int64_t version = std::max(current->version, last_version(ctx.db, ns->name, cmd.key)) + 1;
   // A secret's old value is sealed for its own version: the leader sends it sealed again for
   // this one (api::RollbackConfig::sealed_value).

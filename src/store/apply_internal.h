@@ -11,9 +11,16 @@
 #include <string_view>
 #include <vector>
 
+#include <memory>
+#include <set>
+
 #include "api/command.h"
 #include "api/outcome.h"
 #include "store/impl.h"
+
+namespace cairn::jsonschema {
+class NamespaceSchemas;
+}
 
 namespace cairn::store::apply_detail {
 
@@ -72,6 +79,24 @@ api::RetentionView retention_view(const RetentionOverride& r);
 R<Ok> check_retention_override(const std::optional<int64_t>& v, int64_t max, const char* field,
                                bool allow_reset = true);
 
+// ---- typed namespaces (apply_schemas.cc, docs/schemas.md) ----
+
+using SchemasPtr = std::shared_ptr<const jsonschema::NamespaceSchemas>;
+/// The namespace's compiled schemas; null when it has none.
+R<SchemasPtr> namespace_schemas(Conn& db, int64_t namespace_id);
+/// THE check of a value for (namespace, key): every apply path that stores a value calls it.
+/// Empty when the value may be stored (also when `schemas` is null).
+std::vector<api::SchemaViolation> check_value(const SchemasPtr& schemas, std::string_view key,
+                                              std::string_view value_text);
+/// 400/40002 with `error.violations`.
+Error schema_refusal(const std::vector<api::SchemaViolation>& violations,
+                     const std::string& field);
+/// A key written again (or deleted) is no longer flagged by a forced schema change.
+void clear_violation_flag(Ctx& ctx, int64_t namespace_id, std::string_view key);
+/// Every current value of the namespace checked against `schemas`, by key.
+std::vector<api::SchemaViolation> current_violations(Conn& db, int64_t namespace_id,
+                                                     const jsonschema::NamespaceSchemas& schemas);
+
 // ---- the commands ----
 
 R<Outcome> create_namespace(Ctx& ctx, const api::CreateNamespace& c);
@@ -87,6 +112,7 @@ R<Outcome> revoke_token(Ctx& ctx, const api::RevokeToken& c);
 R<Outcome> append_audit(Ctx& ctx, const api::AppendAudit& c);
 R<Outcome> rewrap_secrets(Ctx& ctx, const api::RewrapSecrets& c);
 inline constexpr size_t kMaxRewrapBatch = 1000;
+R<Outcome> set_namespace_schema(Ctx& ctx, const api::SetNamespaceSchema& c);
 void insert_audit(Conn& db, const api::AuditEntry& e);
 
 }  // namespace cairn::store::apply_detail

@@ -161,6 +161,8 @@ R<Outcome> delete_namespace(Ctx& ctx, const api::DeleteNamespace& d) {
   // the namespace's own settings go.
   ctx.db.prepare("DELETE FROM namespace_retention WHERE namespace_id = ?").bind(ns->id).run();
   ctx.db.prepare("DELETE FROM namespace_secret WHERE namespace_id = ?").bind(ns->id).run();
+  ctx.db.prepare("DELETE FROM namespace_schema WHERE namespace_id = ?").bind(ns->id).run();
+  ctx.db.prepare("DELETE FROM schema_violation WHERE namespace_id = ?").bind(ns->id).run();
   ctx.db.prepare("DELETE FROM namespace WHERE id = ?").bind(ns->id).run();
   ctx.db
       .prepare(

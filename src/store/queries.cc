@@ -156,11 +156,81 @@ Result<Page<ConfigRow>, api::Error> Store::list_configs(const ConfigFilter& filt
       out.total = count(s);
     }
     Stmt s = db.prepare(std::string("SELECT ") + kConfigColumns +
+                        ", EXISTS (SELECT 1 FROM schema_violation sv WHERE sv.namespace_id = "
+                        "c.namespace_id AND sv.\"key\" = c.\"key\")"
                         " FROM config c JOIN namespace n ON n.id = c.namespace_id" + where +
                         " ORDER BY n.name, c.\"key\" LIMIT ? OFFSET ?");
     bind_filter(s);
     s.bind(page.page_size).bind(offset_of(page));
-    while (s.step()) out.items.push_back(read_config_row(s));
+    while (s.step()) {
+      out.items.push_back(read_config_row(s));
+      out.items.back().schema_violation = s.i64(13) != 0;
+    }
+    return out;
+  });
+}
+
+Result<SchemaRow, api::Error> Store::namespace_schema(const std::string& ns) const {
+  read_queries_.fetch_add(1, std::memory_order_relaxed);
+  return read_tx(impl_->readers, [&](Conn& db) -> R<SchemaRow> {
+    auto row = find_namespace(db, ns);
+    if (!row) return fail(Errc::kNamespaceNotFound, "namespace '" + ns + "' does not exist", "namespace");
+    SchemaRow out;
+    out.ns = ns;
+    {
+      Stmt s = db.prepare(
+          "SELECT version, schemas, strict, COALESCE(updated_by, ''), updated_at "
+          "FROM namespace_schema WHERE namespace_id = ?");
+      s.bind(row->id);
+      if (s.step()) {
+        out.version = s.i64(0);
+        out.schemas = s.text(1);
+        out.strict = s.i64(2) != 0;
+        out.updated_by = s.text(3);
+        out.updated_at_ms = s.i64(4);
+      }
+    }
+    Stmt f = db.prepare(
+        "SELECT \"key\" FROM schema_violation WHERE namespace_id = ? ORDER BY \"key\"");
+    f.bind(row->id);
+    while (f.step()) out.flagged.push_back(f.text(0));
+    return out;
+  });
+}
+
+Result<std::vector<SchemaHistoryRow>, api::Error> Store::schema_history(
+    const std::string& ns) const {
+  read_queries_.fetch_add(1, std::memory_order_relaxed);
+  return read_tx(impl_->readers, [&](Conn& db) -> R<std::vector<SchemaHistoryRow>> {
+    auto row = find_namespace(db, ns);
+    if (!row) return fail(Errc::kNamespaceNotFound, "namespace '" + ns + "' does not exist", "namespace");
+    std::vector<SchemaHistoryRow> out;
+    Stmt s = db.prepare(
+        "SELECT version, schemas, strict, forced, violations, COALESCE(operator, ''), "
+        "created_at, revision FROM namespace_schema_history WHERE namespace_id = ? "
+        "ORDER BY id DESC LIMIT 100");
+    s.bind(row->id);
+    while (s.step()) {
+      out.push_back(SchemaHistoryRow{s.i64(0), s.text(1), s.i64(2) != 0, s.i64(3) != 0,
+                                     s.text(4), s.text(5), s.i64(6),
+                                     static_cast<uint64_t>(s.i64(7))});
+    }
+    return out;
+  });
+}
+
+Result<std::vector<std::pair<std::string, std::string>>, api::Error> Store::namespace_values(
+    const std::string& ns) const {
+  read_queries_.fetch_add(1, std::memory_order_relaxed);
+  using Values = std::vector<std::pair<std::string, std::string>>;
+  return read_tx(impl_->readers, [&](Conn& db) -> R<Values> {
+    auto row = find_namespace(db, ns);
+    if (!row) return fail(Errc::kNamespaceNotFound, "namespace '" + ns + "' does not exist", "namespace");
+    Values out;
+    Stmt s = db.prepare(
+        "SELECT \"key\", value FROM config WHERE namespace_id = ? ORDER BY \"key\"");
+    s.bind(row->id);
+    while (s.step()) out.emplace_back(s.text(0), s.text(1));
     return out;
   });
 }

@@ -164,6 +164,41 @@ CREATE INDEX idx_audit_namespace ON audit_log(namespace, id);
 CREATE INDEX idx_audit_at ON audit_log(at);
 )sql";
 
+/// Schema version 6: value schemas of namespaces (docs/schemas.md). `schemas` is the compact
+/// JSON array of {keys, schema} entries; history keeps every version with who set it; a forced
+/// change lists the keys whose current value fails it in schema_violation until they are
+/// written again.
+constexpr const char* kSchemaTables = R"sql(
+CREATE TABLE namespace_schema (
+  namespace_id INTEGER PRIMARY KEY,
+  version      INTEGER NOT NULL,
+  schemas      TEXT NOT NULL,
+  strict       INTEGER NOT NULL,
+  updated_by   TEXT,
+  updated_at   INTEGER NOT NULL
+);
+
+CREATE TABLE namespace_schema_history (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  namespace_id INTEGER NOT NULL,
+  version      INTEGER NOT NULL,
+  schemas      TEXT NOT NULL,
+  strict       INTEGER NOT NULL,
+  forced       INTEGER NOT NULL,
+  violations   TEXT NOT NULL,            -- {"violations":[…]} the change was forced over
+  operator     TEXT,
+  created_at   INTEGER NOT NULL,
+  revision     INTEGER NOT NULL
+);
+CREATE INDEX idx_namespace_schema_history_ns ON namespace_schema_history(namespace_id, id);
+
+CREATE TABLE schema_violation (
+  namespace_id INTEGER NOT NULL,
+  "key"        TEXT NOT NULL,
+  PRIMARY KEY (namespace_id, "key")
+) WITHOUT ROWID;
+)sql";
+
 bool table_exists(Conn& conn, const char* name) {
   Stmt s = conn.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
   s.bind(name);
@@ -186,6 +221,10 @@ Result<Ok, api::Error> migrate(Conn& conn, int64_t from) {
   }
   if (from == 4) {
     conn.exec(kSecretTables);
+    return Ok{};
+  }
+  if (from == 5) {
+    conn.exec(kSchemaTables);
     return Ok{};
   }
   return Unexpected{api::make_error(api::Errc::kDatabase,
@@ -249,6 +288,7 @@ Result<Ok, api::Error> ensure_schema(Conn& conn) {
     conn.exec(kAuthTables);
     conn.exec(kTombstoneTables);
     conn.exec(kSecretTables);
+    conn.exec(kSchemaTables);
     write_meta(conn, "schema_version", kSchemaVersion);
   } else {
     int64_t version = read_meta(conn, "schema_version");

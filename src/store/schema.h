@@ -10,8 +10,10 @@ namespace cairn::store {
 
 /// Version of the table layout below, kept in meta('schema_version'). A later release that
 /// changes the layout raises it and adds a step to migrate().
-inline constexpr int64_t kSchemaVersion = 5;  // 2: config_tag, namespace_retention; 3: auth_token, audit_log;
-                                               // 4: namespace_tombstone; 5: namespace_secret
+inline constexpr int64_t kSchemaVersion = 6;  // 2: config_tag, namespace_retention; 3: auth_token, audit_log;
+                                               // 4: namespace_tombstone; 5: namespace_secret;
+                                               // 6: namespace_schema, namespace_schema_history,
+                                               //    schema_violation
 
 /// Tables of the canonical dump (checksum) with their ordering, in a fixed order.
 struct TableOrder {
@@ -30,6 +32,9 @@ inline constexpr TableOrder kDumpTables[] = {
     {"namespace_secret", "namespace_id"},
     {"auth_token", "id"},
     {"audit_log", "id"},
+    {"namespace_schema", "namespace_id"},
+    {"namespace_schema_history", "id"},
+    {"schema_violation", "namespace_id, \"key\""},
     {"sqlite_sequence", "name"},
 };
 

@@ -67,6 +67,32 @@ struct ConfigRow {
   /// The value is a secret (docs/secrets.md). The store holds a secret's sealed text; the core
   /// sets this when it replaces that text by the plaintext or the mask for a caller.
   bool secret = false;
+  /// Flagged by a forced schema change: the value failed the namespace's schema then and has
+  /// not been written since (docs/schemas.md). list_configs only.
+  bool schema_violation = false;
+};
+
+/// A namespace's value schemas (docs/schemas.md): version 0 and "[]" when it never had any.
+struct SchemaRow {
+  std::string ns;
+  int64_t version = 0;
+  std::string schemas = "[]";  // compact JSON array of {"keys", "schema"}
+  bool strict = false;
+  std::string updated_by;
+  int64_t updated_at_ms = 0;
+  std::vector<std::string> flagged;  // keys flagged by a forced change, ordered
+};
+
+/// One change of a namespace's schemas, newest first in schema_history().
+struct SchemaHistoryRow {
+  int64_t version = 0;
+  std::string schemas;
+  bool strict = false;
+  bool forced = false;
+  std::string violations;  // {"violations":[…]} the change was forced over
+  std::string operator_name;
+  int64_t created_at_ms = 0;
+  uint64_t revision = 0;
 };
 
 struct VersionRow {
@@ -250,6 +276,14 @@ class Store {
   Result<NamespaceAt, api::Error> namespace_at(const std::string& ns, int64_t at_ms) const;
   Result<Page<NamespaceRow>, api::Error> list_namespaces(const NamespaceFilter& filter,
                                                          const PageRequest& page) const;
+  /// The value schemas of `ns` (docs/schemas.md). 40402 unknown namespace.
+  Result<SchemaRow, api::Error> namespace_schema(const std::string& ns) const;
+  /// Every change of them, newest first. 40402 unknown namespace.
+  Result<std::vector<SchemaHistoryRow>, api::Error> schema_history(const std::string& ns) const;
+  /// Every current value of `ns` (ordered by key) as (key, value text), for a schema dry run.
+  /// 40402 unknown namespace.
+  Result<std::vector<std::pair<std::string, std::string>>, api::Error> namespace_values(
+      const std::string& ns) const;
   /// Visits every namespace, then every current config (ordered by namespace id, key): used to
   /// build the in-memory index at start and after a restore.
   Result<Ok, api::Error> load_all(const std::function<void(const NamespaceRow&)>& on_namespace,

@@ -45,6 +45,7 @@ SUITES = {
     "consul": ["test_consul"],
     "compat": ["test_compat"],
     "secrets": ["test_secrets"],
+    "schemas": ["test_schemas"],
 }
 
 

@@ -220,7 +220,15 @@ void Service::rollback_config(const http::RequestPtr& req, const http::Reply& re
   if (!body_expected.ok()) return reply_error(reply, *req, body_expected.error());
   auto expected = with_if_match(*req, *body_expected);
   if (!expected.ok()) return reply_error(reply, *req, expected.error());
-  propose(req, reply, api::RollbackConfig{*ns, *key, **target, *expected}, true);
+  bool force = false;
+  if (auto it = body->find("force"); it != body->end()) {
+    if (!it->is_boolean()) {
+      return reply_error(reply, *req,
+                         api::make_error(api::Errc::kBadRequest, "force must be a boolean", "force"));
+    }
+    force = it->get<bool>();
+  }
+  propose(req, reply, api::RollbackConfig{*ns, *key, **target, *expected, force}, true);
 }
 
 void Service::list_configs(const http::RequestPtr& req, const http::Reply& reply) {
@@ -247,7 +255,7 @@ void Service::list_configs(const http::RequestPtr& req, const http::Reply& reply
                                        c.version, std::move(c.description), c.status,
                                        std::move(c.created_by), std::move(c.updated_by),
                                        format_utc(c.created_at_ms), format_utc(c.updated_at_ms),
-                                       c.secret});
+                                       c.secret, c.schema_violation});
   }
   rows.pagination = pagination_of(*paging, page->total);
   std::string data = api::to_json(rows);

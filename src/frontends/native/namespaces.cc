@@ -130,17 +130,32 @@ void Service::update_namespace(const http::RequestPtr& req, const http::Reply& r
   auto secret_keys = secret_keys_field(*body);
   if (!secret_keys.ok()) return reply_error(reply, *req, secret_keys.error());
   cmd.secret_keys = std::move(*secret_keys);
-  if (!*description && !*status && !cmd.keep_latest && !cmd.keep_days && !cmd.secret_keys) {
+  auto schema = schema_command(*req, *body, id);
+  if (!schema.ok()) return reply_error(reply, *req, schema.error());
+  const bool settings =
+      *description || *status || cmd.keep_latest || cmd.keep_days || cmd.secret_keys;
+  if (!settings && !*schema) {
     return reply_error(reply, *req,
                        make_error(Errc::kBadRequest,
-                                  "one of description, status, retention or secret_keys is "
-                                  "required",
+                                  "one of description, status, retention, secret_keys or schemas "
+                                  "is required",
                                   "description"));
   }
+  if (!settings) return propose(req, reply, std::move(**schema));
   cmd.id = id;
   cmd.description = *description;
   if (*status) cmd.status = static_cast<int>(**status);
-  propose(req, reply, std::move(cmd));
+  if (!*schema) return propose(req, reply, std::move(cmd));
+  // Settings and schemas: two commands, the settings first; the schemas' answer is the reply
+  // (docs/schemas.md).
+  auto operator_name = operator_of(*req);
+  if (!operator_name.ok()) return reply_error(reply, *req, operator_name.error());
+  api::Command first{req->request_id, *operator_name, std::move(cmd), http::client_ip(*req)};
+  core_.submit(req->caller, std::move(first),
+               [this, req, reply, next = std::move(**schema)](api::CommandResult result) mutable {
+                 if (!result.ok()) return reply_result(reply, *req, result);
+                 propose(req, reply, std::move(next));
+               });
 }
 
 void Service::delete_namespace(const http::RequestPtr& req, const http::Reply& reply) {

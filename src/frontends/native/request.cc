@@ -295,7 +295,7 @@ void reply_ok(const http::Reply& reply, const http::Request& req, std::string_vi
 void reply_error(const http::Reply& reply, const http::Request& req, const api::Error& error) {
   http::Response res;
   res.status = error.http_status();
-  res.body = api::error_envelope(error, req.request_id, wall_clock_ms() / 1000);
+  res.body = api::error_envelope(error, req.request_id, wall_clock_ms() / 1000, error.extra);
   reply(std::move(res));
 }
 

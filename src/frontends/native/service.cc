@@ -51,6 +51,8 @@ void Service::register_routes(http::Router& router) {
   // Secrets (docs/secrets.md).
   router.add(routes::kSecretStatus, bind(&Service::secret_status));
   router.add(routes::kSecretRewrap, bind(&Service::rewrap_secrets));
+  router.add(routes::kConfigSchema, bind(&Service::get_schema));
+  router.add(routes::kNamespaceSchemaCheck, bind(&Service::check_schema));
   // Operations (§3.8.7).
   router.add(routes::kHealth, bind(&Service::health));
   router.add(routes::kLivez, bind(&Service::livez));

@@ -78,6 +78,16 @@ class Service {
   void update_namespace(const http::RequestPtr& req, const http::Reply& reply);
   void delete_namespace(const http::RequestPtr& req, const http::Reply& reply);
   void list_namespaces(const http::RequestPtr& req, const http::Reply& reply);
+
+  // Typed namespaces (schemas.cc, docs/schemas.md).
+  void get_schema(const http::RequestPtr& req, const http::Reply& reply);
+  void check_schema(const http::RequestPtr& req, const http::Reply& reply);
+  /// The SetNamespaceSchema a namespace update's body asks for (`schemas`, `strict`, `force`),
+  /// or nullopt when it names none.
+  Result<std::optional<api::SetNamespaceSchema>, api::Error> schema_command(
+      const http::Request& req, const Json& body, int64_t id);
+  /// The name of the namespace a `{id}` path segment names (its id, or its name).
+  Result<std::string, api::Error> namespace_of_ref(const std::string& ref) const;
   // watch.cc
   void watch(const http::RequestPtr& req, const http::Reply& reply);
   void watch_stream(const http::RequestPtr& req, const http::Reply& reply);

@@ -217,6 +217,8 @@ TEST_F(RetentionTest, SchemaOneDatabaseIsMigrated) {
     (*conn)->exec(
         "DROP TABLE config_tag; DROP TABLE namespace_retention; DROP TABLE auth_token; "
         "DROP TABLE audit_log; DROP TABLE namespace_tombstone; DROP TABLE namespace_secret; "
+        "DROP TABLE namespace_schema; DROP TABLE namespace_schema_history; "
+        "DROP TABLE schema_violation; "
         "UPDATE meta SET value = 1 WHERE name = 'schema_version'");
   }
   reopen();
