@@ -64,6 +64,9 @@ struct WriteConfigs {
   /// Creates the namespace (enabled, no description) when it does not exist, in the same
   /// command: the protocol front-ends' writes (docs/compat.md), whose clients never create one.
   bool create_namespace = false;
+  /// Writes keys of a gray release that is not finished (docs/releases.md): refused with
+  /// 409/40901 naming the release unless set. Format 7.
+  bool force = false;
 };
 
 /// Writes a new version whose value equals `target_version`'s (history operation ROLLBACK).
@@ -72,6 +75,7 @@ struct RollbackConfig {
   std::string key;
   int64_t target_version = 0;
   std::optional<int64_t> expected_version;
+  bool force = false;  // as WriteConfigs::force; format 7
 };
 
 /// Puts (or, with `remove`, takes off) the label `tag` on one kept version of a key. A tag
@@ -143,10 +147,39 @@ struct AppendAudit {
   std::vector<AuditEntry> entries;
 };
 
+/// One change of a gray release: a key's gray value (compact JSON text), or nullopt = the key
+/// is deleted for the clients the release targets.
+struct ReleaseChange {
+  std::string key;
+  std::optional<std::string> value;
+};
+
+/// Starts a gray release (docs/releases.md): `changes` are served only to the clients that
+/// `spec` targets. `spec` is the canonical JSON text of {"target","plan"} (checked for shape by
+/// the API layer, core::parse_release_spec, and again by apply). Format 7.
+struct StartRelease {
+  std::string id;  // "r-…", chosen by the node that took the request
+  std::string ns;
+  std::vector<ReleaseChange> changes;  // sorted by key, no duplicates
+  std::string spec;
+  std::string description;
+};
+
+/// A transition of a release: "promote", "abort", "pause", "resume" (an operator's), or
+/// "advance" to `stage` and "halt" (the leader's plan and guard, `automatic`). Format 7.
+struct TransitionRelease {
+  std::string id;
+  std::string ns;  // the release's namespace (permissions); apply checks it
+  std::string action;
+  int64_t stage = 0;  // advance: the stage it moves to (so that a repeated advance fails)
+  std::string reason;
+  bool automatic = false;
+};
+
 using CommandBody =
     std::variant<CreateNamespace, UpdateNamespace, DeleteNamespace, WriteConfigs, RollbackConfig,
                  SetMemberAddress, TagVersion, CleanupVersions, CreateToken, RevokeToken,
-                 AppendAudit>;
+                 AppendAudit, StartRelease, TransitionRelease>;
 
 struct Command {
   std::string request_id;     // the HTTP request that caused it (for tracing and dedup)
@@ -159,9 +192,10 @@ struct Command {
 /// version up to its own, so a later release can still apply an older log. Version 2 added
 /// TagVersion, CleanupVersions and the retention fields of UpdateNamespace; version 3 the token
 /// and audit commands; version 4 WriteConfigs::create_namespace. A command that uses none of
+/// version 7 the gray-release commands and `force`. A command that uses none of
 /// them is still written as version 1 (only an optional `client_ip` member added), so that a
 /// node not yet upgraded keeps applying ordinary writes during a rolling upgrade.
-inline constexpr uint8_t kCommandFormatVersion = 4;
+inline constexpr uint8_t kCommandFormatVersion = 7;
 
 /// Bytes: one format-version byte followed by a JSON object. Deterministic for equal commands.
 std::string encode_command(const Command& command);

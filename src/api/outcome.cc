@@ -146,6 +146,8 @@ Json outcome_json(const Outcome& outcome) {
           return Json{{"id", o.id}, {"revoked_at", format_utc(o.revoked_at_ms)}};
         } else if constexpr (std::is_same_v<T, AuditAppended>) {
           return Json{{"appended", o.appended}};
+        } else if constexpr (std::is_same_v<T, ReleaseChanged>) {
+          return Json{{"id", o.id}, {"state", o.state}, {"stage", o.stage}};
         } else {
           return Json::object();
         }
@@ -220,6 +222,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(VersionsCleaned, dry_run, namespaces, removed
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TokenCreated, id, name, grants, created_at_ms, expires_at_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TokenRevoked, id, revoked_at_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AuditAppended, appended)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ReleaseChanged, id, state, stage)
 
 namespace {
 

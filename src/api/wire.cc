@@ -339,6 +339,7 @@ Result<HistoryRow, Error> decode_history_row(std::string_view text) {
   r.str("operator", v.operator_name);
   r.num("revision", v.revision);
   r.str("created_at", v.created_at);
+  if (r.find("release_id")) r.str("release_id", v.release_id);
   return finish(r, std::move(v));
 }
 
@@ -576,6 +577,7 @@ void append_json(std::string& out, const HistoryRow& v) {
       .str("operator", v.operator_name);
   if (v.revision) w.num("revision", *v.revision);
   w.str("created_at", v.created_at);
+  if (!v.release_id.empty()) w.str("release_id", v.release_id);
 }
 
 void append_json(std::string& out, const NamespaceRow& v) {

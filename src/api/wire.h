@@ -136,6 +136,7 @@ struct HistoryRow {
   std::string operator_name;
   std::optional<int64_t> revision;
   std::string created_at;
+  std::string release_id = {};  // operation RELEASE: the gray release promoted (not when empty)
   bool operator==(const HistoryRow&) const = default;
 };
 

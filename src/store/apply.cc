@@ -59,6 +59,14 @@ std::optional<api::AuditEntry> audit_entry(Conn& db, const api::Command& command
         } else if constexpr (std::is_same_v<T, api::RevokeToken>) {
           e.action = "token.revoke";
           e.key = c.id;
+        } else if constexpr (std::is_same_v<T, api::StartRelease>) {
+          e.action = "release.start";
+          e.ns = c.ns;
+          e.key = c.id;
+        } else if constexpr (std::is_same_v<T, api::TransitionRelease>) {
+          e.action = "release." + c.action;
+          e.ns = c.ns;
+          e.key = c.id;
         }
       },
       command.body);
@@ -90,6 +98,10 @@ R<Outcome> run(Ctx& ctx, const api::CommandBody& body) {
           return revoke_token(ctx, c);
         } else if constexpr (std::is_same_v<T, api::AppendAudit>) {
           return append_audit(ctx, c);
+        } else if constexpr (std::is_same_v<T, api::StartRelease>) {
+          return start_release(ctx, c);
+        } else if constexpr (std::is_same_v<T, api::TransitionRelease>) {
+          return transition_release(ctx, c);
         } else {
           return rollback_config(ctx, c);
         }

@@ -87,4 +87,24 @@ R<Outcome> revoke_token(Ctx& ctx, const api::RevokeToken& c);
 R<Outcome> append_audit(Ctx& ctx, const api::AppendAudit& c);
 void insert_audit(Conn& db, const api::AuditEntry& e);
 
+// ---- gray releases (apply_releases.cc) ----
+R<Outcome> start_release(Ctx& ctx, const api::StartRelease& c);
+R<Outcome> transition_release(Ctx& ctx, const api::TransitionRelease& c);
+/// The unfinished release of a namespace, if any.
+std::optional<ReleaseRow> live_release(Conn& db, int64_t namespace_id);
+/// 40901 naming the release when one of `keys` belongs to the namespace's unfinished release
+/// and the write is not forced.
+R<Ok> check_release_conflict(Ctx& ctx, const NamespaceRow& ns,
+                             const std::vector<std::string_view>& keys, bool force);
+/// Every value a release brings in passes here (normalized; the hook of value checks).
+R<std::string> release_value(Ctx& ctx, const NamespaceRow& ns, std::string_view key,
+                             std::string_view value);
+/// The namespace a config write goes to: exists (40402) and is enabled (40901).
+R<NamespaceRow> writable_namespace(Ctx& ctx, const std::string& name);
+/// Promote: writes the release's values as ordinary versions (history operation RELEASE with
+/// the release id) and records the namespace's revision. Values already normalized.
+R<Ok> write_release_values(Ctx& ctx, const NamespaceRow& ns,
+                           const std::vector<api::ReleaseChange>& changes,
+                           const std::string& release_id);
+
 }  // namespace cairn::store::apply_detail

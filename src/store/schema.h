@@ -10,8 +10,9 @@ namespace cairn::store {
 
 /// Version of the table layout below, kept in meta('schema_version'). A later release that
 /// changes the layout raises it and adds a step to migrate().
-inline constexpr int64_t kSchemaVersion = 4;  // 2: config_tag, namespace_retention; 3: auth_token, audit_log;
-                                               // 4: namespace_tombstone
+inline constexpr int64_t kSchemaVersion = 7;  // 2: config_tag, namespace_retention; 3: auth_token, audit_log;
+                                               // 4: namespace_tombstone; 7: gray_release,
+                                               // config_history.release_id
 
 /// Tables of the canonical dump (checksum) with their ordering, in a fixed order.
 struct TableOrder {
@@ -29,6 +30,7 @@ inline constexpr TableOrder kDumpTables[] = {
     {"namespace_retention", "namespace_id"},
     {"auth_token", "id"},
     {"audit_log", "id"},
+    {"gray_release", "id"},
     {"sqlite_sequence", "name"},
 };
 

@@ -44,6 +44,7 @@ SUITES = {
     "nacos": ["test_nacos"],
     "consul": ["test_consul"],
     "compat": ["test_compat"],
+    "releases": ["test_releases"],
 }
 
 
