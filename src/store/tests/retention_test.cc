@@ -216,7 +216,8 @@ TEST_F(RetentionTest, SchemaOneDatabaseIsMigrated) {
     ASSERT_TRUE(conn.ok());
     (*conn)->exec(
         "DROP TABLE config_tag; DROP TABLE namespace_retention; DROP TABLE auth_token; "
-        "DROP TABLE audit_log; DROP TABLE namespace_tombstone; "
+        "DROP TABLE audit_log; DROP TABLE namespace_tombstone; DROP TABLE gray_release; "
+        "ALTER TABLE config_history DROP COLUMN release_id; "
         "UPDATE meta SET value = 1 WHERE name = 'schema_version'");
   }
   reopen();
