@@ -93,6 +93,11 @@ bool decode_write(const Json& j, ConfigWrite& w, std::string& error) {
 
 /// The oldest format that can carry `body` (see kCommandFormatVersion).
 uint8_t format_version_of(const CommandBody& body) {
+  if (std::holds_alternative<StartRelease>(body) ||
+      std::holds_alternative<TransitionRelease>(body)) {
+    return 7;
+  }
+  if (const auto* w = std::get_if<WriteConfigs>(&body); w && w->force) return 7;
   if (std::holds_alternative<SetNamespaceSchema>(body)) return 6;
   if (const auto* r = std::get_if<RollbackConfig>(&body); r && r->force) return 6;
   if (std::holds_alternative<RewrapSecrets>(body)) return 5;
@@ -183,6 +188,7 @@ std::string encode_command(const Command& command) {
           j["namespace"] = body.ns;
           j["batch"] = body.batch;
           if (body.create_namespace) j["create_namespace"] = true;
+          if (body.force) j["force"] = true;
           Json ops = Json::array();
           for (const auto& w : body.ops) ops.push_back(encode_write(w));
           j["ops"] = std::move(ops);
@@ -252,6 +258,27 @@ std::string encode_command(const Command& command) {
           j["schemas"] = body.schemas_json;
           j["strict"] = body.strict;
           j["force"] = body.force;
+        } else if constexpr (std::is_same_v<T, StartRelease>) {
+          j["type"] = "release.start";
+          j["id"] = body.id;
+          j["namespace"] = body.ns;
+          Json changes = Json::array();
+          for (const auto& c : body.changes) {
+            Json one{{"key", c.key}};
+            if (c.value) one["value"] = *c.value;
+            changes.push_back(std::move(one));
+          }
+          j["changes"] = std::move(changes);
+          j["spec"] = body.spec;
+          j["description"] = body.description;
+        } else if constexpr (std::is_same_v<T, TransitionRelease>) {
+          j["type"] = "release.transition";
+          j["id"] = body.id;
+          j["namespace"] = body.ns;
+          j["action"] = body.action;
+          j["stage"] = body.stage;
+          j["reason"] = body.reason;
+          j["automatic"] = body.automatic;
         }
       },
       command.body);
@@ -316,6 +343,8 @@ Result<Command, Error> decode_command(std::string_view bytes) {
       if (!batch->is_boolean()) return bad("bad batch");
       b.batch = batch->get<bool>();
     }
+    if (!opt_bool(j, "force", b.force)) return bad("bad force");
+    if (b.force && version < 7) return bad("force needs format 7");
     if (auto create = j.find("create_namespace"); create != j.end()) {
       if (!create->is_boolean()) return bad("bad create_namespace");
       if (version < 4) return bad("create_namespace needs format 4");
@@ -428,6 +457,30 @@ Result<Command, Error> decode_command(std::string_view bytes) {
     if (!d.int64("id", b.id) || !d.str("schemas", b.schemas_json)) return bad(d.error);
     if (!opt_bool(j, "strict", b.strict)) return bad("bad strict");
     if (!opt_bool(j, "force", b.force)) return bad("bad force");
+    c.body = std::move(b);
+  } else if (type == "release.start" && version >= 7) {
+    StartRelease b;
+    if (!d.str("id", b.id) || !d.str("namespace", b.ns) || !d.str("spec", b.spec) ||
+        !d.str("description", b.description)) {
+      return bad(d.error);
+    }
+    auto changes = j.find("changes");
+    if (changes == j.end() || !changes->is_array()) return bad("missing changes");
+    for (const auto& one : *changes) {
+      if (!one.is_object()) return bad("change is not an object");
+      Decoder cd{one, {}};
+      ReleaseChange rc;
+      if (!cd.str("key", rc.key) || !cd.opt_str("value", rc.value)) return bad(cd.error);
+      b.changes.push_back(std::move(rc));
+    }
+    c.body = std::move(b);
+  } else if (type == "release.transition" && version >= 7) {
+    TransitionRelease b;
+    if (!d.str("id", b.id) || !d.str("namespace", b.ns) || !d.str("action", b.action) ||
+        !d.int64("stage", b.stage) || !d.str("reason", b.reason)) {
+      return bad(d.error);
+    }
+    if (!opt_bool(j, "automatic", b.automatic)) return bad("bad automatic");
     c.body = std::move(b);
   } else {
     return bad("unknown type " + type + " in format " + std::to_string(version));

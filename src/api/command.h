@@ -74,6 +74,9 @@ struct WriteConfigs {
   /// Creates the namespace (enabled, no description) when it does not exist, in the same
   /// command: the protocol front-ends' writes (docs/compat.md), whose clients never create one.
   bool create_namespace = false;
+  /// Writes keys of a gray release that is not finished (docs/releases.md): refused with
+  /// 409/40901 naming the release unless set. Format 7.
+  bool force = false;
 };
 
 /// Writes a new version whose value equals `target_version`'s (history operation ROLLBACK).
@@ -86,7 +89,8 @@ struct RollbackConfig {
   /// (the leader fills it, core::Core::seal; docs/secrets.md). Format 5 when set.
   std::optional<std::string> sealed_value = {};
   /// Format 6: roll back even when the target value fails the namespace's current schema
-  /// (docs/schemas.md).
+  /// (docs/schemas.md), and (as WriteConfigs::force) while a gray release of the key is
+  /// unfinished (docs/releases.md).
   bool force = false;
 };
 
@@ -188,10 +192,40 @@ struct SetNamespaceSchema {
   bool force = false;
 };
 
+/// One change of a gray release: a key's gray value (compact JSON text), or nullopt = the key
+/// is deleted for the clients the release targets.
+struct ReleaseChange {
+  std::string key;
+  std::optional<std::string> value;
+};
+
+/// Starts a gray release (docs/releases.md): `changes` are served only to the clients that
+/// `spec` targets. `spec` is the canonical JSON text of {"target","plan"} (checked for shape by
+/// the API layer, core::parse_release_spec, and again by apply). Format 7.
+struct StartRelease {
+  std::string id;  // "r-…", chosen by the node that took the request
+  std::string ns;
+  std::vector<ReleaseChange> changes;  // sorted by key, no duplicates
+  std::string spec;
+  std::string description;
+};
+
+/// A transition of a release: "promote", "abort", "pause", "resume" (an operator's), or
+/// "advance" to `stage` and "halt" (the leader's plan and guard, `automatic`). Format 7.
+struct TransitionRelease {
+  std::string id;
+  std::string ns;  // the release's namespace (permissions); apply checks it
+  std::string action;
+  int64_t stage = 0;  // advance: the stage it moves to (so that a repeated advance fails)
+  std::string reason;
+  bool automatic = false;
+};
+
 using CommandBody =
     std::variant<CreateNamespace, UpdateNamespace, DeleteNamespace, WriteConfigs, RollbackConfig,
                  SetMemberAddress, TagVersion, CleanupVersions, CreateToken, RevokeToken,
-                 AppendAudit, RewrapSecrets, SetNamespaceSchema>;
+                 AppendAudit, RewrapSecrets, SetNamespaceSchema, StartRelease,
+                 TransitionRelease>;
 
 struct Command {
   std::string request_id;     // the HTTP request that caused it (for tracing and dedup)
@@ -205,10 +239,11 @@ struct Command {
 /// TagVersion, CleanupVersions and the retention fields of UpdateNamespace; version 3 the token
 /// and audit commands; version 4 WriteConfigs::create_namespace; version 5 secrets (namespace
 /// secret_keys, RollbackConfig::sealed_value, RewrapSecrets); version 6 SetNamespaceSchema and
-/// RollbackConfig::force. A command that uses none of
-/// them is still written as version 1 (only an optional `client_ip` member added), so that a
-/// node not yet upgraded keeps applying ordinary writes during a rolling upgrade.
-inline constexpr uint8_t kCommandFormatVersion = 6;
+/// RollbackConfig::force; version 7 the gray-release commands and WriteConfigs::force. A
+/// command that uses none of them is still written as version 1 (only an optional `client_ip`
+/// member added), so that a node not yet upgraded keeps applying ordinary writes during a
+/// rolling upgrade.
+inline constexpr uint8_t kCommandFormatVersion = 7;
 
 /// Bytes: one format-version byte followed by a JSON object. Deterministic for equal commands.
 std::string encode_command(const Command& command);

@@ -164,6 +164,8 @@ Json outcome_json(const Outcome& outcome) {
                     {"forced", o.forced},      {"changed", o.changed}};
           data["violations"] = Json::parse(violations_json(o.violations))["violations"];
           return data;
+        } else if constexpr (std::is_same_v<T, ReleaseChanged>) {
+          return Json{{"id", o.id}, {"state", o.state}, {"stage", o.stage}};
         } else {
           return Json::object();
         }
@@ -244,6 +246,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SecretsRewrapped, rewrapped, skipped)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SchemaViolation, key, path, rule, message)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SchemaSet, ns, version, strict, entries, forced, violations,
                                    changed)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ReleaseChanged, id, state, stage)
 
 namespace {
 

@@ -159,11 +159,19 @@ struct SchemaSet {
   bool changed = true;  // false: the same schemas were already set
 };
 
+/// A gray release started or moved (docs/releases.md); the handler answers with the release
+/// as stored.
+struct ReleaseChanged {
+  std::string id;
+  std::string state;
+  int64_t stage = 0;
+};
+
 using Outcome =
     std::variant<std::monostate, NamespaceCreated, NamespaceUpdated, NamespaceDeleted,
                  ConfigsWritten, ConfigRolledBack, MemberAddressSet, VersionTagged,
                  VersionsCleaned, TokenCreated, TokenRevoked, AuditAppended,
-                 SecretsRewrapped, SchemaSet>;
+                 SecretsRewrapped, SchemaSet, ReleaseChanged>;
 
 /// What applying a command produced. Identical on every node for the same log, so the leader
 /// can answer the client with whatever its own state machine returned.

@@ -344,6 +344,7 @@ Result<HistoryRow, Error> decode_history_row(std::string_view text) {
   r.num("revision", v.revision);
   r.str("created_at", v.created_at);
   r.boolean("secret", v.secret);
+  if (r.find("release_id")) r.str("release_id", v.release_id);
   return finish(r, std::move(v));
 }
 
@@ -592,6 +593,7 @@ void append_json(std::string& out, const HistoryRow& v) {
   if (v.revision) w.num("revision", *v.revision);
   w.str("created_at", v.created_at);
   if (v.secret) w.boolean("secret", true);
+  if (!v.release_id.empty()) w.str("release_id", v.release_id);
 }
 
 void append_json(std::string& out, const NamespaceRow& v) {

@@ -147,6 +147,7 @@ struct HistoryRow {
   std::optional<int64_t> revision;
   std::string created_at;
   bool secret = false;
+  std::string release_id = {};  // operation RELEASE: the gray release promoted (not when empty)
   bool operator==(const HistoryRow&) const = default;
 };
 

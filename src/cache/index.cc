@@ -87,6 +87,11 @@ void Index::apply(const std::vector<store::Change>& changes) {
         it->second.configs[change.config.key] = to_entry(change.config);
         break;
       }
+      case Kind::kGray: {  // a gray release moved: the stable values stay as they are
+        auto it = by_name_.find(change.ns.name);
+        if (it != by_name_.end()) update_attributes(it->second, change.ns);
+        break;
+      }
       case Kind::kConfigDelete: {
         auto it = by_name_.find(change.ns.name);
         if (it == by_name_.end()) break;

@@ -503,6 +503,9 @@ std::optional<api::Error> Core::may_submit(const api::Principal& caller,
         } else if constexpr (std::is_same_v<T, api::CleanupVersions>) {
           if (body.ns) return caller.check(*body.ns, Permission::kAdmin);
           return caller.check_cluster_admin("every namespace: ");
+        } else if constexpr (std::is_same_v<T, api::StartRelease> ||
+                             std::is_same_v<T, api::TransitionRelease>) {
+          return caller.check(body.ns, Permission::kAdmin);
         } else {
           // Tokens, the audit log and the member address book.
           return caller.check_cluster_admin();

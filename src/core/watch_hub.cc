@@ -58,7 +58,9 @@ void WatchHub::on_applied(const std::vector<store::Change>& changes, uint64_t re
       reset_ns.push_back(c.ns.name);
       continue;
     }
-    if (c.kind != Kind::kConfigPut && c.kind != Kind::kConfigDelete) continue;
+    if (c.kind != Kind::kConfigPut && c.kind != Kind::kConfigDelete && c.kind != Kind::kGray) {
+      continue;
+    }
     WatchEvent e;
     e.revision = c.config.revision ? c.config.revision : revision;
     e.ns = c.ns.name;
@@ -66,7 +68,14 @@ void WatchHub::on_applied(const std::vector<store::Change>& changes, uint64_t re
     e.version = c.config.version;
     e.operation = c.operation.empty() ? (c.kind == Kind::kConfigDelete ? "DELETE" : "UPDATE")
                                       : c.operation;
-    if (c.kind == Kind::kConfigPut && c.config.status == 1 && e.operation != "DISABLE") {
+    if (c.kind == Kind::kGray) {
+      // A gray release moved (docs/releases.md): the stable state of the key, which the native
+      // front-end replaces with the gray one for the clients the release targets.
+      e.gray = true;
+      const bool visible = c.config.version > 0 && c.config.status == 1;
+      e.operation = visible ? "UPDATE" : "DELETE";
+      if (visible) e.value = std::make_shared<const std::string>(c.config.value);
+    } else if (c.kind == Kind::kConfigPut && c.config.status == 1 && e.operation != "DISABLE") {
       e.value = std::make_shared<const std::string>(c.config.value);
     }
     batch.push_back(std::move(e));

@@ -42,6 +42,7 @@ struct WatchEvent {
   std::string operation;  // CREATE, UPDATE, DELETE, ROLLBACK, ENABLE, DISABLE
   int64_t version = 0;
   std::shared_ptr<const std::string> value;  // compact JSON; null after DELETE and DISABLE
+  bool gray = false;  // a gray release moved (start, stage, abort, promote): stable state here
 };
 
 /// What a long poll is answered with.

@@ -60,6 +60,51 @@ inline constexpr Route kConfigWatchStream{{"GET", "/api/v1/config/watch/stream"}
                                           Effect::kNone,
                                           "/api/v1/config/watch/stream"};
 
+// Client acknowledgements and the client registry (docs/releases.md): an ack is answered by
+// the node that receives it (not a Raft write, never forwarded); the registry view asks every
+// member. Without a namespace the view lists every client: cluster-admin only.
+inline constexpr Route kConfigAck{{"POST", "/api/v1/config/ack"},
+                                  Permission::kRead,
+                                  RateClass::kRead,
+                                  Effect::kNone,
+                                  "/api/v1/config/ack"};
+inline constexpr Route kClients{{"GET", "/api/v1/clients"},
+                                Permission::kRead,
+                                RateClass::kRead,
+                                Effect::kNone,
+                                "/api/v1/clients",
+                                {.absent = NoNamespace::kClusterAdmin}};
+// This node's registry alone (what /api/v1/clients asks each member for).
+inline constexpr Route kClientsLocal{{"GET", "/api/v1/clients/local"},
+                                     Permission::kRead,
+                                     RateClass::kNone,
+                                     Effect::kNone,
+                                     "/api/v1/clients/local",
+                                     {.absent = NoNamespace::kClusterAdmin}};
+
+// Gray releases (docs/releases.md): admin on the release's namespace (checked by the core for
+// the routes that name a release, whose namespace the path does not carry).
+inline constexpr Route kReleaseStart{{"POST", "/api/v1/admin/releases"},
+                                     Permission::kAdmin,
+                                     RateClass::kAdmin,
+                                     Effect::kWrite,
+                                     "/api/v1/admin/releases"};
+inline constexpr Route kReleaseList{{"GET", "/api/v1/admin/releases"},
+                                    Permission::kAnyToken,
+                                    RateClass::kRead,
+                                    Effect::kNone,
+                                    "/api/v1/admin/releases"};
+inline constexpr Route kReleaseGet{{"GET", "/api/v1/admin/releases/{release}"},
+                                   Permission::kAnyToken,
+                                   RateClass::kRead,
+                                   Effect::kNone,
+                                   "/api/v1/admin/releases/{release}"};
+inline constexpr Route kReleaseAction{{"POST", "/api/v1/admin/releases/{release}/{action}"},
+                                      Permission::kAnyToken,
+                                      RateClass::kAdmin,
+                                      Effect::kWrite,
+                                      "/api/v1/admin/releases/{release}/{action}"};
+
 // Admin configs (§3.8.4), and the versions and diff for admins (disabled ones included).
 inline constexpr Route kAdminConfigCreate{{"POST", "/api/v1/admin/config"},
                                           Permission::kWrite,
@@ -283,6 +328,13 @@ inline constexpr const Route* kAll[] = {
     &kConfigDiff,
     &kConfigWatch,
     &kConfigWatchStream,
+    &kConfigAck,
+    &kClients,
+    &kClientsLocal,
+    &kReleaseStart,
+    &kReleaseList,
+    &kReleaseGet,
+    &kReleaseAction,
     &kAdminConfigCreate,
     &kAdminConfigUpdate,
     &kAdminConfigDelete,

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "auth/audit_queue.h"
@@ -20,7 +21,9 @@
 #include "common/ids.h"
 #include "common/json.h"
 #include "common/time.h"
+#include "core/client_registry.h"
 #include "core/core.h"
+#include "core/releases.h"
 #include "core/retention_scheduler.h"
 #include "core/state_machine.h"
 #include "core/watch_hub.h"
@@ -37,7 +40,9 @@
 #include "limit/middleware.h"
 #include "routes/table.h"
 #include "secrets/keyring.h"
+#include "server/clients_view.h"
 #include "server/cluster.h"
+#include "server/release_driver.h"
 #include "server/degraded.h"
 #include "server/raft_cluster.h"
 #include "server/raft_replicator.h"
@@ -62,6 +67,11 @@ struct Node::Parts {
   std::atomic<bool> ready{false};   // warm-up done: /readyz
   std::unique_ptr<cache::RedisTier> redis;  // with redis_url (docs/cache.md)
   std::unique_ptr<core::WatchHub> watch;    // outlives the HTTP server (hang-up callbacks)
+  // Gray releases and the clients this node serves (docs/releases.md).
+  core::Releases releases;
+  core::ClientRegistry clients;
+  std::unique_ptr<ClientsView> clients_view;       // the other members' registries
+  std::unique_ptr<ReleaseDriver> release_driver;   // plans and guards, on the leader
   std::unique_ptr<core::ConfigStateMachine> state_machine;
   std::unique_ptr<SingleNodeReplicator> single;  // standalone (raft_id 0)
   std::unique_ptr<RaftReplicator> raft;          // cluster member
@@ -282,7 +292,22 @@ void Node::build_state_machine(Parts& p) {
   p.watch = std::make_unique<core::WatchHub>(watch_options, p.index, p.store->revision());
   p.state_machine = std::make_unique<core::ConfigStateMachine>(*p.store, p.index);
   {
-    core::WatchHub* watch = p.watch.get();  // first: watchers hear of a change at once
+    // Before the watch hub: a watcher woken by a release's change reads the release as it is
+    // after the change (docs/releases.md).
+    core::Releases* releases = &p.releases;
+    store::Store* store = p.store.get();
+    releases->reload(*store);
+    p.state_machine->add_listener(
+        [releases, store](const api::Command& command, const store::Applied&) {
+          if (std::holds_alternative<api::StartRelease>(command.body) ||
+              std::holds_alternative<api::TransitionRelease>(command.body)) {
+            releases->reload(*store);
+          }
+        },
+        [releases, store] { releases->reload(*store); });
+  }
+  {
+    core::WatchHub* watch = p.watch.get();  // watchers hear of a change at once
     p.state_machine->add_listener([watch](const api::Command&, const store::Applied& applied) {
       watch->on_applied(applied.changes, applied.result.revision);
     });
@@ -510,6 +535,22 @@ Result<Ok, std::string> Node::build_frontends(Parts& p) {
     return native::ServiceOptions::Component{"database", j.dump(), !r || !r->healthy};
   };
   checker.start();
+  service_options.releases = &p.releases;
+  service_options.store = p.store.get();
+  service_options.clients = &p.clients;
+  service_options.raft_id = config.raft_id;
+  if (p.raft) {
+    p.clients_view = std::make_unique<ClientsView>(*p.raft, 2'000);
+    if (!config.tls_cert.empty()) {
+      auto tls = p.clients_view->use_tls(config.tls_ca, config.tls_cert, config.tls_key);
+      if (!tls.ok()) return Unexpected{tls.error()};
+    }
+    ClientsView* view = p.clients_view.get();
+    service_options.member_clients = [view](const http::Request& req, const std::string& query,
+                                            native::ServiceOptions::MemberViews done) {
+      view->gather(&req, query, std::move(done));
+    };
+  }
   p.service = std::make_unique<native::Service>(service_options, *p.core, p.watch.get());
   p.service->register_routes(p.router);
   if (p.cluster) p.cluster->register_routes(p.router, *p.core);
@@ -518,6 +559,7 @@ Result<Ok, std::string> Node::build_frontends(Parts& p) {
     consul::Options consul_options;
     consul_options.max_value_bytes = static_cast<size_t>(config.max_value_bytes);
     consul_options.self_address = config.listen_http;
+    consul_options.clients = &p.clients;
     if (p.raft_cluster) {
       // Consul's /v1/status is open to every client: the view is asked for as the node itself.
       core::Core* core = p.core.get();
@@ -530,7 +572,11 @@ Result<Ok, std::string> Node::build_frontends(Parts& p) {
   }
   p.telemetry->register_routes(p.router);
   webui::register_routes(p.router);  // the admin console at /ui/ (docs/console.md)
-  apollo::register_routes(p.router, *p.core, p.watch.get());  // docs/compat.md, "Apollo"
+  {
+    apollo::Options apollo_options;
+    apollo_options.clients = &p.clients;  // docs/releases.md: Apollo clients in the registry
+    apollo::register_routes(p.router, *p.core, p.watch.get(), apollo_options);  // docs/compat.md
+  }
   if (config.fault_injection) {
     // {"database": "reason"} makes every read and write of the store fail until
     // {"database": ""} (docs/observability.md). Not for production.
@@ -560,11 +606,23 @@ Result<Ok, std::string> Node::build_frontends(Parts& p) {
         std::make_unique<core::RetentionScheduler>(*p.replicator, std::move(retention_options));
     p.retention->start();
   }
+  {
+    ReleaseDriverOptions driver_options;
+    driver_options.node_id = config.raft_id;
+    if (p.raft) {
+      RaftReplicator* raft = p.raft.get();
+      driver_options.is_leader = [raft] { return raft->is_leader(); };
+    }
+    p.release_driver = std::make_unique<ReleaseDriver>(driver_options, *p.core, p.releases,
+                                                       p.clients, p.clients_view.get());
+    p.release_driver->start();
+  }
   if (auto wired = start_auth(p); !wired.ok()) return Unexpected{wired.error()};
   // The Nacos config front-end (docs/compat.md); its login checks tokens with start_auth's
   // authenticator (null with auth off).
   nacos::FrontendOptions nacos_options;
   nacos_options.max_value_bytes = static_cast<size_t>(config.max_value_bytes);
+  nacos_options.clients = &p.clients;
   p.nacos = std::make_unique<nacos::Frontend>(nacos_options, *p.core, p.watch.get(), p.auth.get());
   p.nacos->register_routes(p.router);
 
@@ -581,6 +639,76 @@ Result<Ok, std::string> Node::build_frontends(Parts& p) {
   }
   return Ok{};
 }
+
+namespace {
+
+// Gray releases (docs/releases.md): releases by state (cluster-wide, from the replicated
+// table) and, per unfinished release, the clients of this node by status.
+void add_release_metrics(telemetry::Registry& registry, store::Store* store,
+                         core::Releases* releases, core::ClientRegistry* clients, int64_t node) {
+  registry.callback(
+      "config_center_releases", "Gray releases by state", telemetry::MetricType::kGauge,
+      {"state"}, [store] {
+        std::map<std::string, double> count{
+            {"active", 0}, {"paused", 0}, {"halted", 0}, {"promoted", 0}, {"aborted", 0}};
+        if (auto rows = store->releases(); rows.ok()) {
+          for (const auto& r : *rows) count[r.state] += 1;
+        }
+        std::vector<telemetry::Sample> out;
+        for (const auto& [state, n] : count) {
+          telemetry::Sample sample;
+          sample.labels = {state};
+          sample.value = n;
+          out.push_back(std::move(sample));
+        }
+        return out;
+      });
+  registry.callback(
+      "config_center_release_state",
+      "1 per unfinished gray release (active, paused, halted), labelled with its state",
+      telemetry::MetricType::kGauge, {"release", "namespace", "state"}, [releases] {
+        std::vector<telemetry::Sample> out;
+        for (const auto& r : releases->live()) {
+          telemetry::Sample sample;
+          sample.labels = {r->row.id, r->row.ns, r->row.state};
+          sample.value = 1.0;
+          out.push_back(std::move(sample));
+        }
+        return out;
+      });
+  registry.callback(
+      "config_center_release_clients",
+      "Clients of this node targeted by an unfinished gray release, by status",
+      telemetry::MetricType::kGauge, {"release", "namespace", "status"},
+      [releases, clients, node] {
+        std::vector<telemetry::Sample> out;
+        for (const auto& r : releases->live()) {
+          core::ClientFilter filter;
+          filter.ns = r->row.ns;
+          auto progress = core::release_progress(*r, clients->view(filter, node));
+          const std::pair<const char*, int64_t> counts[] = {{"targeted", progress.targeted},
+                                                            {"received", progress.received},
+                                                            {"applied", progress.applied},
+                                                            {"failed", progress.failed},
+                                                            {"silent", progress.silent}};
+          for (const auto& [status, n] : counts) {
+            telemetry::Sample sample;
+            sample.labels = {r->row.id, r->row.ns, status};
+            sample.value = static_cast<double>(n);
+            out.push_back(std::move(sample));
+          }
+        }
+        return out;
+      });
+  registry.callback("config_center_clients", "Clients in this node's registry",
+                    telemetry::MetricType::kGauge, {}, [clients] {
+                      std::vector<telemetry::Sample> out(1);
+                      out[0].value = static_cast<double>(clients->size());
+                      return out;
+                    });
+}
+
+}  // namespace
 
 // The HTTP server with its middleware chain, and the metrics read at scrape time.
 Result<Ok, std::string> Node::start_http(Parts& p) {
@@ -622,6 +750,7 @@ Result<Ok, std::string> Node::start_http(Parts& p) {
     return telemetry::DbConnections{c.open, c.in_use};
   });
   telemetry::add_watch_metrics(registry, *p.watch);
+  add_release_metrics(registry, p.store.get(), &p.releases, &p.clients, config.raft_id);
   telemetry::add_cache_metrics(registry, p.cache_probe);
   if (p.limiter) telemetry::add_limiter_metrics(registry, *p.limiter);
   if (p.raft) {
@@ -688,6 +817,7 @@ void Node::stop() {
   Parts& p = *parts_;
   p.stopped = true;
   if (p.retention) p.retention->stop();
+  if (p.release_driver) p.release_driver->stop();
   // Held watches are answered and streams ended first, so that the HTTP server's grace period
   // is spent on real requests only.
   if (p.watch) p.watch->shutdown();
@@ -698,7 +828,9 @@ void Node::stop() {
   if (p.raft) p.raft->stop();
   if (p.telemetry) p.telemetry->health().stop();
   p.retention.reset();
+  p.release_driver.reset();
   p.service.reset();
+  p.clients_view.reset();
   p.nacos.reset();
   p.cluster.reset();
   p.raft_cluster.reset();

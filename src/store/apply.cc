@@ -64,6 +64,14 @@ std::optional<api::AuditEntry> audit_entry(Conn& db, const api::Command& command
         } else if constexpr (std::is_same_v<T, api::RewrapSecrets>) {
           e.action = "secret.rewrap";
           e.key = std::to_string(c.values.size());
+        } else if constexpr (std::is_same_v<T, api::StartRelease>) {
+          e.action = "release.start";
+          e.ns = c.ns;
+          e.key = c.id;
+        } else if constexpr (std::is_same_v<T, api::TransitionRelease>) {
+          e.action = "release." + c.action;
+          e.ns = c.ns;
+          e.key = c.id;
         }
       },
       command.body);
@@ -99,6 +107,10 @@ R<Outcome> run(Ctx& ctx, const api::CommandBody& body) {
           return rewrap_secrets(ctx, c);
         } else if constexpr (std::is_same_v<T, api::SetNamespaceSchema>) {
           return set_namespace_schema(ctx, c);
+        } else if constexpr (std::is_same_v<T, api::StartRelease>) {
+          return start_release(ctx, c);
+        } else if constexpr (std::is_same_v<T, api::TransitionRelease>) {
+          return transition_release(ctx, c);
         } else {
           return rollback_config(ctx, c);
         }

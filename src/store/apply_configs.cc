@@ -259,6 +259,13 @@ R<Outcome> write_configs(Ctx& ctx, const api::WriteConfigs& cmd) {
                     " operations",
                 "operations");
   }
+  {
+    std::vector<std::string_view> keys;
+    for (const auto& w : cmd.ops) keys.push_back(w.key);
+    if (auto ok = check_release_conflict(ctx, *ns, keys, cmd.force); !ok.ok()) {
+      return Unexpected{ok.error()};
+    }
+  }
   // The namespace's schemas: every value of the command is checked before anything is written,
   // so that a batch lists all its violations at once. A value that is not JSON is left to
   // apply_op's own refusal.
@@ -311,10 +318,48 @@ R<Outcome> write_configs(Ctx& ctx, const api::WriteConfigs& cmd) {
   return Outcome{std::move(written), changed};
 }
 
+R<Ok> write_release_values(Ctx& ctx, const NamespaceRow& ns,
+                           const std::vector<api::ReleaseChange>& changes,
+                           const std::string& release_id) {
+  // The schema may have changed since the release started.
+  if (auto ok = check_release_schemas(ctx, ns, changes); !ok.ok()) return Unexpected{ok.error()};
+  const size_t first = ctx.changes.size();
+  for (const auto& c : changes) {
+    api::ConfigWrite w;
+    w.key = c.key;
+    w.value = c.value;
+    const bool exists = config_by_key(ctx.db, ns.id, c.key).has_value();
+    R<OpOutcome> done = OpOutcome{};
+    if (c.value) {
+      w.op = exists ? api::ConfigOp::kUpdate : api::ConfigOp::kCreate;
+      done = exists ? update_config(ctx, ns, w) : create_config(ctx, ns, w);
+    } else if (exists) {
+      w.op = api::ConfigOp::kDelete;
+      done = delete_config(ctx, ns, w);
+    }
+    if (!done.ok()) return Unexpected{done.error()};
+  }
+  ctx.db
+      .prepare(
+          "UPDATE config_history SET operation = 'RELEASE', release_id = ? "
+          "WHERE namespace_id = ? AND revision = ? AND operation IN ('CREATE', 'UPDATE', 'DELETE')")
+      .bind(release_id)
+      .bind(ns.id)
+      .bind(static_cast<int64_t>(ctx.rev))
+      .run();
+  for (size_t i = first; i < ctx.changes.size(); ++i) ctx.changes[i].operation = "RELEASE";
+  auto final_ns = finish_namespace(ctx, ns.id);
+  if (!final_ns.ok()) return Unexpected{final_ns.error()};
+  return Ok{};
+}
+
 R<Outcome> rollback_config(Ctx& ctx, const api::RollbackConfig& cmd) {
   auto ns = writable_namespace(ctx, cmd.ns);
   if (!ns.ok()) return Unexpected{ns.error()};
   if (auto bad = api::check_key(cmd.key)) return fail(Errc::kValidation, *bad, "key");
+  if (auto ok = check_release_conflict(ctx, *ns, {cmd.key}, cmd.force); !ok.ok()) {
+    return Unexpected{ok.error()};
+  }
   if (cmd.target_version < 1) {
     return fail(Errc::kValidation, "target_version must be at least 1", "target_version");
   }

@@ -115,4 +115,31 @@ inline constexpr size_t kMaxRewrapBatch = 1000;
 R<Outcome> set_namespace_schema(Ctx& ctx, const api::SetNamespaceSchema& c);
 void insert_audit(Conn& db, const api::AuditEntry& e);
 
+// ---- gray releases (apply_releases.cc) ----
+R<Outcome> start_release(Ctx& ctx, const api::StartRelease& c);
+/// 40002 when ns/key is a secret (its value sealed, or the key matches the namespace's
+/// secret_keys): secrets are not released gray.
+R<Ok> refuse_secret(Ctx& ctx, const NamespaceRow& ns, std::string_view key);
+/// The values of a release checked against the namespace's schemas (at start and at promote):
+/// 40002 with every violation.
+R<Ok> check_release_schemas(Ctx& ctx, const NamespaceRow& ns,
+                            const std::vector<api::ReleaseChange>& changes);
+R<Outcome> transition_release(Ctx& ctx, const api::TransitionRelease& c);
+/// The unfinished release of a namespace, if any.
+std::optional<ReleaseRow> live_release(Conn& db, int64_t namespace_id);
+/// 40901 naming the release when one of `keys` belongs to the namespace's unfinished release
+/// and the write is not forced.
+R<Ok> check_release_conflict(Ctx& ctx, const NamespaceRow& ns,
+                             const std::vector<std::string_view>& keys, bool force);
+/// Every value a release brings in passes here (normalized; the hook of value checks).
+R<std::string> release_value(Ctx& ctx, const NamespaceRow& ns, std::string_view key,
+                             std::string_view value);
+/// The namespace a config write goes to: exists (40402) and is enabled (40901).
+R<NamespaceRow> writable_namespace(Ctx& ctx, const std::string& name);
+/// Promote: writes the release's values as ordinary versions (history operation RELEASE with
+/// the release id) and records the namespace's revision. Values already normalized.
+R<Ok> write_release_values(Ctx& ctx, const NamespaceRow& ns,
+                           const std::vector<api::ReleaseChange>& changes,
+                           const std::string& release_id);
+
 }  // namespace cairn::store::apply_detail

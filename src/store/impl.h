@@ -206,6 +206,11 @@ inline constexpr const char* kConfigColumns =
     "c.created_by, c.updated_by, c.created_at, c.updated_at, c.revision";
 ConfigRow read_config_row(const Stmt& s, int first = 0);
 
+inline constexpr const char* kReleaseColumns =
+    "id, namespace_id, namespace, state, stage, spec, changes, revision, stage_revision, "
+    "description, created_by, created_at, updated_at, stage_started_at, reason, transitions";
+ReleaseRow read_release_row(const Stmt& s);
+
 /// Connection flags shared by the writer and the readers.
 inline constexpr int kOpenFlags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 

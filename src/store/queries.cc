@@ -251,8 +251,8 @@ Result<Page<HistoryRow>, api::Error> Store::history(const std::string& ns, const
     }
     Stmt s = db.prepare(
         "SELECT id, config_id, \"key\", old_value, new_value, version, operation, operator, "
-        "created_at, revision FROM config_history WHERE namespace_id = ? AND \"key\" = ? "
-        "ORDER BY id DESC LIMIT ? OFFSET ?");
+        "created_at, revision, release_id FROM config_history "
+        "WHERE namespace_id = ? AND \"key\" = ? ORDER BY id DESC LIMIT ? OFFSET ?");
     s.bind(nsrow->id).bind(key).bind(page.page_size).bind(offset_of(page));
     while (s.step()) {
       HistoryRow row;
@@ -267,6 +267,7 @@ Result<Page<HistoryRow>, api::Error> Store::history(const std::string& ns, const
       row.operator_name = s.text(7);
       row.created_at_ms = s.i64(8);
       row.revision = static_cast<uint64_t>(s.i64(9));
+      row.release_id = s.opt_text(10).value_or("");
       out.items.push_back(std::move(row));
     }
     return out;
@@ -475,6 +476,17 @@ Result<std::vector<TokenRow>, api::Error> Store::tokens() const {
 }
 
 uint64_t Store::auth_generation() const { return impl_->auth_generation.load(); }
+
+Result<std::vector<ReleaseRow>, api::Error> Store::releases() const {
+  read_queries_.fetch_add(1, std::memory_order_relaxed);
+  return read_tx(impl_->readers, [&](Conn& db) -> R<std::vector<ReleaseRow>> {
+    Stmt s = db.prepare(std::string("SELECT ") + kReleaseColumns +
+                        " FROM gray_release ORDER BY seq");
+    std::vector<ReleaseRow> out;
+    while (s.step()) out.push_back(read_release_row(s));
+    return out;
+  });
+}
 
 Result<Page<AuditRow>, api::Error> Store::audit(const AuditFilter& filter,
                                                 const PageRequest& page) const {

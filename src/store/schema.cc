@@ -199,6 +199,31 @@ CREATE TABLE schema_violation (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 7: gray releases (docs/releases.md), and the release a RELEASE history row promoted.
+constexpr const char* kReleaseTables = R"sql(
+CREATE TABLE gray_release (
+  id               TEXT PRIMARY KEY,
+  seq              INTEGER NOT NULL,          -- creation order
+  namespace_id     INTEGER NOT NULL,
+  namespace        TEXT NOT NULL,
+  state            TEXT NOT NULL,             -- active paused halted promoted aborted
+  stage            INTEGER NOT NULL,
+  spec             TEXT NOT NULL,             -- canonical {"target","plan"}
+  changes          TEXT NOT NULL,             -- {"key": value|null}
+  revision         INTEGER NOT NULL,          -- stamped when it started
+  stage_revision   INTEGER NOT NULL,          -- last change of who sees what
+  description      TEXT NOT NULL,
+  created_by       TEXT NOT NULL,
+  created_at       INTEGER NOT NULL,
+  updated_at       INTEGER NOT NULL,
+  stage_started_at INTEGER NOT NULL,
+  reason           TEXT NOT NULL,
+  transitions      TEXT NOT NULL               -- [{"at","from","to","stage","reason","operator"}]
+) WITHOUT ROWID;
+CREATE INDEX idx_gray_release_ns ON gray_release(namespace, state);
+ALTER TABLE config_history ADD COLUMN release_id TEXT;
+)sql";
+
 bool table_exists(Conn& conn, const char* name) {
   Stmt s = conn.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
   s.bind(name);
@@ -225,6 +250,10 @@ Result<Ok, api::Error> migrate(Conn& conn, int64_t from) {
   }
   if (from == 5) {
     conn.exec(kSchemaTables);
+    return Ok{};
+  }
+  if (from == 6) {
+    conn.exec(kReleaseTables);
     return Ok{};
   }
   return Unexpected{api::make_error(api::Errc::kDatabase,
@@ -289,6 +318,7 @@ Result<Ok, api::Error> ensure_schema(Conn& conn) {
     conn.exec(kTombstoneTables);
     conn.exec(kSecretTables);
     conn.exec(kSchemaTables);
+    conn.exec(kReleaseTables);
     write_meta(conn, "schema_version", kSchemaVersion);
   } else {
     int64_t version = read_meta(conn, "schema_version");

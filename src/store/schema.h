@@ -10,10 +10,11 @@ namespace cairn::store {
 
 /// Version of the table layout below, kept in meta('schema_version'). A later release that
 /// changes the layout raises it and adds a step to migrate().
-inline constexpr int64_t kSchemaVersion = 6;  // 2: config_tag, namespace_retention; 3: auth_token, audit_log;
+inline constexpr int64_t kSchemaVersion = 7;  // 2: config_tag, namespace_retention; 3: auth_token, audit_log;
                                                // 4: namespace_tombstone; 5: namespace_secret;
                                                // 6: namespace_schema, namespace_schema_history,
-                                               //    schema_violation
+                                               //    schema_violation; 7: gray_release,
+                                               //    config_history.release_id
 
 /// Tables of the canonical dump (checksum) with their ordering, in a fixed order.
 struct TableOrder {
@@ -35,6 +36,7 @@ inline constexpr TableOrder kDumpTables[] = {
     {"namespace_schema", "namespace_id"},
     {"namespace_schema_history", "id"},
     {"schema_violation", "namespace_id, \"key\""},
+    {"gray_release", "id"},
     {"sqlite_sequence", "name"},
 };
 

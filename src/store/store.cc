@@ -85,6 +85,27 @@ ConfigRow read_config_row(const Stmt& s, int first) {
   return row;
 }
 
+ReleaseRow read_release_row(const Stmt& s) {
+  ReleaseRow row;
+  row.id = s.text(0);
+  row.namespace_id = s.i64(1);
+  row.ns = s.text(2);
+  row.state = s.text(3);
+  row.stage = s.i64(4);
+  row.spec = s.text(5);
+  row.changes = s.text(6);
+  row.revision = static_cast<uint64_t>(s.i64(7));
+  row.stage_revision = static_cast<uint64_t>(s.i64(8));
+  row.description = s.text(9);
+  row.created_by = s.text(10);
+  row.created_at_ms = s.i64(11);
+  row.updated_at_ms = s.i64(12);
+  row.stage_started_ms = s.i64(13);
+  row.reason = s.text(14);
+  row.transitions = s.text(15);
+  return row;
+}
+
 Store::Store(Options options) : options_(std::move(options)) {}
 
 /// SQLite's WAL hook on the writer, after every commit (in the committing thread).

@@ -119,6 +119,28 @@ struct HistoryRow {
   int64_t created_at_ms = 0;
   uint64_t revision = 0;
   bool secret = false;  // as ConfigRow::secret (old and new value)
+  std::string release_id;  // operation RELEASE: the release promoted
+};
+
+/// A gray release as stored (docs/releases.md). `spec` is the canonical {"target","plan"} JSON
+/// text, `changes` a JSON object key → value|null, `transitions` a JSON array.
+struct ReleaseRow {
+  std::string id;
+  int64_t namespace_id = 0;
+  std::string ns;
+  std::string state;  // active, paused, halted, promoted, aborted
+  int64_t stage = 0;
+  std::string spec;
+  std::string changes;
+  uint64_t revision = 0;  // the revision stamped when it started
+  uint64_t stage_revision = 0;  // the revision of its last change of who sees what
+  std::string description;
+  std::string created_by;
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+  int64_t stage_started_ms = 0;
+  std::string reason;
+  std::string transitions;
 };
 
 /// One effect of an applied command, in the order it happened, for the in-memory index and
@@ -129,7 +151,10 @@ struct RaftState {
 };
 
 struct Change {
-  enum class Kind { kNamespacePut, kNamespaceDelete, kConfigPut, kConfigDelete };
+  /// kGray: who sees what of `config.key` changed because of a gray release (start, stage,
+  /// abort); `config` is the key's stable row (version 0 and no value when it has none). The
+  /// index keeps it as it is; watchers of the key wake.
+  enum class Kind { kNamespacePut, kNamespaceDelete, kConfigPut, kConfigDelete, kGray };
   Kind kind = Kind::kConfigPut;
   NamespaceRow ns;    // always set (for config changes: the namespace after the change)
   ConfigRow config;   // config changes only
@@ -288,6 +313,8 @@ class Store {
   /// build the in-memory index at start and after a restore.
   Result<Ok, api::Error> load_all(const std::function<void(const NamespaceRow&)>& on_namespace,
                                   const std::function<void(const ConfigRow&)>& on_config) const;
+  /// Every gray release, ordered by creation (docs/releases.md).
+  Result<std::vector<ReleaseRow>, api::Error> releases() const;
   /// Every token, revoked and expired ones included, ordered by id.
   Result<std::vector<TokenRow>, api::Error> tokens() const;
   /// Bumped whenever the token table may have changed (apply of a token command, restore,

@@ -156,7 +156,9 @@ class NamespaceRead(CairnTestCase):
         r = self.ns_read("svc")
         self.assertEqual(r.json["message"], "success")
         d = ordered_loads(r.text)["data"]
-        self.assertEqual(set(d), {"namespace", "configs", "version", "updated_at"})
+        # `revision` repeats `version` under the name acks use (docs/releases.md).
+        self.assertEqual(set(d), {"namespace", "configs", "version", "updated_at", "revision"})
+        self.assertEqual(d["revision"], d["version"])
         self.assertEqual(d["namespace"], "svc")
         self.assertEqual(d["configs"].order, ["alpha", "mid", "zeta"])
         self.assertEqual(d["configs"]["zeta"].order, ["z", "a"])

@@ -3,6 +3,8 @@
 
 #include "frontends/apollo/apollo.h"
 
+#include <algorithm>
+#include <cctype>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -56,11 +58,43 @@ Address address_of(const http::Request& req) {
   return a;
 }
 
+bool label_text_ok(std::string_view v) {
+  return !v.empty() && v.size() <= 63 && std::all_of(v.begin(), v.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+/// An Apollo client as the registry knows it (docs/releases.md): "apollo:<appId>@<ip>", labels
+/// app, cluster and apollo.label (when they are valid label values), the `ip` parameter when
+/// the client sends one, else the caller's address.
+core::ClientIdentity apollo_identity(const http::Request& req, const Address& a) {
+  core::ClientIdentity c;
+  c.protocol = "apollo";
+  c.ip = http::client_ip(req);
+  if (auto ip = req.query_param("ip"); ip && !ip->empty() && ip->size() <= 64 &&
+                                         std::all_of(ip->begin(), ip->end(), [](char ch) {
+                                           return std::isxdigit(static_cast<unsigned char>(ch)) ||
+                                                  ch == '.' || ch == ':';
+                                         })) {
+    c.ip = std::string(*ip);
+  }
+  c.id = "apollo:" + a.app_id.substr(0, 64) + "@" + c.ip;
+  if (label_text_ok(a.app_id)) c.labels.emplace_back("app", a.app_id);
+  if (label_text_ok(a.cluster)) c.labels.emplace_back("cluster", a.cluster);
+  if (auto label = req.query_param("label"); label && label_text_ok(*label)) {
+    c.labels.emplace_back("apollo.label", std::string(*label));
+  }
+  std::sort(c.labels.begin(), c.labels.end());
+  return c;
+}
+
 /// The namespace's enabled keys and revision; or the error reply already sent (404 for an
 /// unknown, disabled or badly named namespace, 403 without read on it).
 std::optional<core::NamespaceValues> read_namespace(core::Core& core, const http::Request& req,
-                                                    const http::Reply& reply, const Address& a) {
+                                                    const http::Reply& reply, const Address& a,
+                                                    core::ClientRegistry* clients = nullptr) {
   auto values = core.get_namespace(req.caller, a.ns, std::nullopt);
+  if (values.ok() && clients) clients->sent(apollo_identity(req, a), a.ns, values->revision, "");
   if (values.ok()) return std::move(*values);
   const api::Error& e = values.error();
   if (e.code == Errc::kForbidden || e.code == Errc::kUnauthorized || e.http_status() >= 500) {
@@ -73,9 +107,10 @@ std::optional<core::NamespaceValues> read_namespace(core::Core& core, const http
   return std::nullopt;
 }
 
-void configs(core::Core& core, const http::RequestPtr& req, const http::Reply& reply) {
+void configs(core::Core& core, const http::RequestPtr& req, const http::Reply& reply,
+             core::ClientRegistry* clients) {
   const Address a = address_of(*req);
-  auto values = read_namespace(core, *req, reply, a);
+  auto values = read_namespace(core, *req, reply, a, clients);
   if (!values) return;
   const std::string key = release_key(values->revision);
   if (auto client = req->query_param("releaseKey"); client && *client == key) {
@@ -88,9 +123,9 @@ void configs(core::Core& core, const http::RequestPtr& req, const http::Reply& r
 enum class FileKind { kProperties, kJson, kRaw };
 
 void configfiles(core::Core& core, FileKind kind, const http::RequestPtr& req,
-                 const http::Reply& reply) {
+                 const http::Reply& reply, core::ClientRegistry* clients) {
   const Address a = address_of(*req);
-  auto values = read_namespace(core, *req, reply, a);
+  auto values = read_namespace(core, *req, reply, a, clients);
   if (!values) return;
   switch (kind) {
     case FileKind::kJson:
@@ -253,23 +288,27 @@ void render_error(const http::Request& req, const api::Error& error, http::Respo
 
 void register_routes(http::Router& router, core::Core& core, core::WatchHub* hub, Options options) {
   core::Core* c = &core;
+  core::ClientRegistry* r = options.clients;
   router.add(
       routes::kApolloConfigs,
-      [c](http::RequestPtr req, http::Reply reply) { configs(*c, req, reply); }, render_error);
+      [c, r](http::RequestPtr req, http::Reply reply) { configs(*c, req, reply, r); },
+      render_error);
   router.add(
       routes::kApolloConfigFilesJson,
-      [c](http::RequestPtr req, http::Reply reply) {
-        configfiles(*c, FileKind::kJson, req, reply);
+      [c, r](http::RequestPtr req, http::Reply reply) {
+        configfiles(*c, FileKind::kJson, req, reply, r);
       },
       render_error);
   router.add(
       routes::kApolloConfigFilesRaw,
-      [c](http::RequestPtr req, http::Reply reply) { configfiles(*c, FileKind::kRaw, req, reply); },
+      [c, r](http::RequestPtr req, http::Reply reply) {
+        configfiles(*c, FileKind::kRaw, req, reply, r);
+      },
       render_error);
   router.add(
       routes::kApolloConfigFiles,
-      [c](http::RequestPtr req, http::Reply reply) {
-        configfiles(*c, FileKind::kProperties, req, reply);
+      [c, r](http::RequestPtr req, http::Reply reply) {
+        configfiles(*c, FileKind::kProperties, req, reply, r);
       },
       render_error);
   router.add(

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "core/client_registry.h"
 #include "core/core.h"
 #include "core/watch_hub.h"
 #include "http/router.h"
@@ -16,6 +17,9 @@ struct Options {
   /// How long /notifications/v2 holds a poll when nothing changes (Apollo's 60 s). The watch
   /// hub cuts it to watch_max_timeout (docs/watch.md), like every long poll.
   int64_t hold_ms = 60'000;
+  /// The node's client registry (docs/releases.md): every configuration read is recorded there
+  /// under Apollo's own identity (appId, the `ip` and `label` parameters). Null: not recorded.
+  core::ClientRegistry* clients = nullptr;
 };
 
 /// Adds the routes of routes/apollo.h to `router`, each with an Apollo-style error renderer.

@@ -309,6 +309,13 @@ void kv_get(const StatePtr& s, const http::RequestPtr& req, const http::Reply& r
     wait_ms = std::min(*ms, kMaxWaitMs);
   }
   const uint64_t from = s->watch ? s->watch->revision() : 0;  // before the read: no gap
+  if (s->options.clients) {  // docs/releases.md: Consul clients by their address
+    core::ClientIdentity client;
+    client.ip = http::client_ip(*req);
+    client.id = "consul:" + client.ip;
+    client.protocol = "consul";
+    s->options.clients->sent(client, q.path.ns, 0, "");
+  }
   if (index && *index > 0 && s->watch && !req->head && wait_ms > 0) {
     Snapshot snap = read(*s, req->caller, q.path.ns, q.path.key, q.exact());
     if (*index >= snap.index) {

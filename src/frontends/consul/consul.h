@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "core/cluster.h"
+#include "core/client_registry.h"
 #include "core/core.h"
 #include "core/watch_hub.h"
 #include "http/router.h"
@@ -21,6 +22,9 @@ struct Options {
   /// X-Consul-LastContact). Null: a single node that leads itself at `self_address`.
   std::function<core::ClusterView()> cluster;
   std::string self_address;
+  /// The node's client registry (docs/releases.md): every KV read is recorded there as client
+  /// "consul:<address>". Null: not recorded.
+  core::ClientRegistry* clients = nullptr;
 };
 
 /// Registers the Consul routes (routes/consul.h) on `router`. `core` and `watch` must outlive

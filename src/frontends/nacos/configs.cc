@@ -94,6 +94,13 @@ void Frontend::get_config(const http::RequestPtr& req, const http::Reply& reply,
   auto value =
       core_.get_config(req->caller, core::GetConfig{target->at.ns, target->at.key, {}, {}});
   if (!value.ok()) return reply(failure_response(*req, wire, failure_of(value.error())));
+  if (options_.clients) {  // docs/releases.md: Nacos clients by their address
+    core::ClientIdentity client;
+    client.ip = http::client_ip(*req);
+    client.id = "nacos:" + client.ip;
+    client.protocol = "nacos";
+    options_.clients->sent(client, target->at.ns, 0, "");
+  }
   std::string content = frontends::value_bytes(value->value);
 
   http::Response res;

@@ -12,6 +12,7 @@
 #include "auth/authenticator.h"
 #include "core/core.h"
 #include "core/watch_hub.h"
+#include "core/client_registry.h"
 #include "frontends/nacos/protocol.h"
 #include "http/router.h"
 
@@ -21,6 +22,9 @@ struct FrontendOptions {
   size_t max_value_bytes = api::kDefaultMaxValueBytes;
   /// The accessToken lifetime login answers for a token without expiry (Nacos's default).
   int64_t token_ttl_s = 18'000;
+  /// The node's client registry (docs/releases.md): every config read is recorded there as
+  /// client "nacos:<address>". Null: not recorded.
+  core::ClientRegistry* clients = nullptr;
 };
 
 /// Which wire an answer is written in: v1 (raw text, `true`, "caused: …;" errors) or v2

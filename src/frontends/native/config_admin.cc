@@ -96,6 +96,26 @@ std::string optional_json(const std::optional<std::string>& text) {
   return text ? *text : std::string("null");
 }
 
+/// `force` of a write body (docs/releases.md): writes keys of an unfinished gray release.
+Result<bool, api::Error> force_field(const Json& body) {
+  auto it = body.find("force");
+  if (it == body.end() || it->is_null()) return false;
+  if (!it->is_boolean()) {
+    return Unexpected{make_error(Errc::kBadRequest, "force must be true or false", "force")};
+  }
+  return it->get<bool>();
+}
+
+/// `force` from a body, or (DELETE with parameters) the query.
+Result<bool, api::Error> force_of(const http::Request& req, const Json& params) {
+  if (auto q = req.query_param("force")) {
+    if (*q == "true" || *q == "1") return true;
+    if (*q == "false" || *q == "0") return false;
+    return Unexpected{make_error(Errc::kBadRequest, "force must be true or false", "force")};
+  }
+  return force_field(params);
+}
+
 }  // namespace
 
 void Service::create_config(const http::RequestPtr& req, const http::Reply& reply) {
@@ -105,7 +125,11 @@ void Service::create_config(const http::RequestPtr& req, const http::Reply& repl
   if (!ns.ok()) return reply_error(reply, *req, ns.error());
   auto write = read_write(*body, req->body, api::ConfigOp::kCreate, options_.max_value_bytes, "");
   if (!write.ok()) return reply_error(reply, *req, write.error());
-  propose(req, reply, api::WriteConfigs{*ns, {std::move(*write)}, false});
+  auto force = force_of(*req, *body);
+  if (!force.ok()) return reply_error(reply, *req, force.error());
+  api::WriteConfigs cmd{*ns, {std::move(*write)}, false};
+  cmd.force = *force;
+  propose(req, reply, std::move(cmd));
 }
 
 void Service::update_config(const http::RequestPtr& req, const http::Reply& reply) {
@@ -118,7 +142,11 @@ void Service::update_config(const http::RequestPtr& req, const http::Reply& repl
   auto expected = with_if_match(*req, write->expected_version);
   if (!expected.ok()) return reply_error(reply, *req, expected.error());
   write->expected_version = *expected;
-  propose(req, reply, api::WriteConfigs{*ns, {std::move(*write)}, false}, true);
+  auto force = force_of(*req, *body);
+  if (!force.ok()) return reply_error(reply, *req, force.error());
+  api::WriteConfigs cmd{*ns, {std::move(*write)}, false};
+  cmd.force = *force;
+  propose(req, reply, std::move(cmd), true);
 }
 
 void Service::delete_config(const http::RequestPtr& req, const http::Reply& reply) {
@@ -143,7 +171,11 @@ void Service::delete_config(const http::RequestPtr& req, const http::Reply& repl
   auto expected = with_if_match(*req, write->expected_version);
   if (!expected.ok()) return reply_error(reply, *req, expected.error());
   write->expected_version = *expected;
-  propose(req, reply, api::WriteConfigs{*ns, {std::move(*write)}, false});
+  auto force = force_of(*req, params);
+  if (!force.ok()) return reply_error(reply, *req, force.error());
+  api::WriteConfigs cmd{*ns, {std::move(*write)}, false};
+  cmd.force = *force;
+  propose(req, reply, std::move(cmd));
 }
 
 void Service::batch_write(const http::RequestPtr& req, const http::Reply& reply) {
@@ -170,6 +202,9 @@ void Service::batch_write(const http::RequestPtr& req, const http::Reply& reply)
         make_error(Errc::kInternal, "operations not found in the request body", "operations"));
   }
   api::WriteConfigs batch{*ns, {}, true};
+  auto force = force_of(*req, *body);
+  if (!force.ok()) return reply_error(reply, *req, force.error());
+  batch.force = *force;
   for (size_t i = 0; i < ops->size(); ++i) {
     std::string prefix = "operations[" + std::to_string(i) + "]";
     const Json& op = (*ops)[i];
@@ -220,15 +255,11 @@ void Service::rollback_config(const http::RequestPtr& req, const http::Reply& re
   if (!body_expected.ok()) return reply_error(reply, *req, body_expected.error());
   auto expected = with_if_match(*req, *body_expected);
   if (!expected.ok()) return reply_error(reply, *req, expected.error());
-  bool force = false;
-  if (auto it = body->find("force"); it != body->end()) {
-    if (!it->is_boolean()) {
-      return reply_error(reply, *req,
-                         api::make_error(api::Errc::kBadRequest, "force must be a boolean", "force"));
-    }
-    force = it->get<bool>();
-  }
-  propose(req, reply, api::RollbackConfig{*ns, *key, **target, *expected, force}, true);
+  auto force = force_of(*req, *body);
+  if (!force.ok()) return reply_error(reply, *req, force.error());
+  api::RollbackConfig cmd{*ns, *key, **target, *expected};
+  cmd.force = *force;
+  propose(req, reply, std::move(cmd), true);
 }
 
 void Service::list_configs(const http::RequestPtr& req, const http::Reply& reply) {
@@ -280,7 +311,7 @@ void Service::config_history(const http::RequestPtr& req, const http::Reply& rep
         h.id, std::move(h.ns), std::move(h.key), optional_json(h.old_value),
         h.new_value.empty() ? std::string("null") : std::move(h.new_value), h.version,
         std::move(h.operation), std::move(h.operator_name), static_cast<int64_t>(h.revision),
-        format_utc(h.created_at_ms), h.secret});
+        format_utc(h.created_at_ms), h.secret, std::move(h.release_id)});
   }
   rows.pagination = pagination_of(*paging, page->total);
   std::string data = api::to_json(rows);

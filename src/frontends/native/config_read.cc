@@ -2,6 +2,7 @@
 // the in-memory index; older versions and `at=` from the ring, Redis or SQLite).
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 
@@ -74,8 +75,35 @@ void Service::get_config(const http::RequestPtr& req, const http::Reply& reply) 
   auto at = at_param(*req);
   if (!at.ok()) return reply_error(reply, *req, at.error());
 
+  auto client = identity_of(*req);
+  if (!client.ok()) return reply_error(reply, *req, client.error());
+
   auto value = core_.get_config(req->caller, core::GetConfig{*ns, *key, *version, *at});
+  // A gray client (docs/releases.md) gets the release's value of a key the release changes;
+  // only the current value is gray, never a version or an instant asked for.
+  core::ReleasePtr gray = (*version || *at) ? nullptr : gray_release(*ns, *client);
+  if (gray) {
+    auto change = gray->changes.find(*key);
+    if (change == gray->changes.end()) {
+      gray = nullptr;
+    } else if (value.ok() || value.error().code == Errc::kConfigNotFound) {
+      record_sent(*client, *ns, 0, gray);
+      if (!change->second) {
+        return reply_error(reply, *req,
+                           make_error(Errc::kConfigNotFound,
+                                      "key '" + *key + "' does not exist in namespace '" + *ns +
+                                          "' (gray release " + gray->row.id + ")",
+                                      "key"));
+      }
+      const int64_t stable = value.ok() ? value->version : 0;
+      std::string data = api::to_json(api::ConfigValue{
+          *ns, *key, *change->second, stable,
+          utc_text(value.ok() ? value->updated_at_ms : gray->row.created_at_ms), ""});
+      return reply_ok(reply, *req, "success", gray_data(std::move(data), gray));
+    }
+  }
   if (!value.ok()) return reply_error(reply, *req, value.error());
+  if (!*version && !*at) record_sent(*client, *ns, 0, nullptr);
   // Conditional GET (docs/versions.md): the version is the entity tag.
   if (!*at && if_none_match(*req, value->version)) {
     http::Response res;
@@ -123,17 +151,43 @@ void Service::batch_get(const http::RequestPtr& req, const http::Reply& reply) {
     if (seen.insert(key).second) keys.push_back(std::move(key));
   }
 
+  auto client = identity_of(*req);
+  if (!client.ok()) return reply_error(reply, *req, client.error());
   auto values = core_.get_keys(req->caller, *ns, keys);
   if (!values.ok()) return reply_error(reply, *req, values.error());
+  core::ReleasePtr gray = gray_release(*ns, *client);
+  record_sent(*client, *ns, 0, gray);
   api::BatchGet batch;
   batch.ns = std::move(values->ns);
   batch.configs.reserve(values->configs.size());
-  for (auto& c : values->configs) {
-    batch.configs.push_back(
-        api::BatchGetItem{std::move(c.key), std::move(c.value), c.version, c.secret});
+  if (!gray) {
+    for (auto& c : values->configs) {
+      batch.configs.push_back(api::BatchGetItem{std::move(c.key), std::move(c.value), c.version, c.secret});
+    }
+    batch.missing = std::move(values->missing);
+  } else {
+    // The keys in the order asked, with the release's values over the stable ones.
+    std::map<std::string, core::KeyValues::Item*, std::less<>> found;
+    for (auto& c : values->configs) found[c.key] = &c;
+    for (const auto& key : keys) {
+      auto change = gray->changes.find(key);
+      auto stable = found.find(key);
+      if (change != gray->changes.end()) {
+        if (change->second) {
+          int64_t v = stable == found.end() ? 0 : stable->second->version;
+          batch.configs.push_back(api::BatchGetItem{key, *change->second, v});
+        } else {
+          batch.missing.push_back(key);
+        }
+      } else if (stable != found.end()) {
+        auto& c = *stable->second;
+        batch.configs.push_back(api::BatchGetItem{c.key, std::move(c.value), c.version, c.secret});
+      } else {
+        batch.missing.push_back(key);
+      }
+    }
   }
-  batch.missing = std::move(values->missing);
-  std::string data = api::to_json(batch);
+  std::string data = gray_data(api::to_json(batch), gray);
   reply_ok(reply, *req, "success", data);
 }
 
@@ -142,9 +196,33 @@ void Service::get_namespace_configs(const http::RequestPtr& req, const http::Rep
   if (auto bad = check_namespace(ns); !bad.ok()) return reply_error(reply, *req, bad.error());
   auto at = at_param(*req);
   if (!at.ok()) return reply_error(reply, *req, at.error());
+  auto client = identity_of(*req);
+  if (!client.ok()) return reply_error(reply, *req, client.error());
   auto values = core_.get_namespace(req->caller, ns, *at);
   if (!values.ok()) return reply_error(reply, *req, values.error());
-  reply_ok(reply, *req, "success", namespace_data(std::move(*values)));
+  core::ReleasePtr gray = *at ? nullptr : gray_release(ns, *client);
+  if (!*at) record_sent(*client, ns, values->revision, gray);
+  if (gray) {
+    std::map<std::string, std::string, std::less<>> merged(values->configs.begin(),
+                                                           values->configs.end());
+    for (const auto& [key, value] : gray->changes) {
+      if (value) {
+        merged[key] = *value;
+      } else {
+        merged.erase(key);
+      }
+    }
+    values->configs.assign(merged.begin(), merged.end());
+  }
+  // `revision` repeats `version` (the namespace revision) under the name acks and watches use
+  // (docs/releases.md).
+  const uint64_t revision = values->revision;
+  std::string data = namespace_data(std::move(*values));
+  if (!*at && data.size() > 1 && data.back() == '}') {
+    data.pop_back();
+    data += ",\"revision\":" + std::to_string(revision) + "}";
+  }
+  reply_ok(reply, *req, "success", gray_data(std::move(data), gray));
 }
 
 }  // namespace cairn::native

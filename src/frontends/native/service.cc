@@ -53,6 +53,14 @@ void Service::register_routes(http::Router& router) {
   router.add(routes::kSecretRewrap, bind(&Service::rewrap_secrets));
   router.add(routes::kConfigSchema, bind(&Service::get_schema));
   router.add(routes::kNamespaceSchemaCheck, bind(&Service::check_schema));
+  // Gray releases, acks and the client registry (docs/releases.md).
+  router.add(routes::kConfigAck, bind(&Service::ack));
+  router.add(routes::kClients, bind(&Service::clients));
+  router.add(routes::kClientsLocal, bind(&Service::clients_local));
+  router.add(routes::kReleaseStart, bind(&Service::start_release));
+  router.add(routes::kReleaseList, bind(&Service::list_releases));
+  router.add(routes::kReleaseGet, bind(&Service::get_release));
+  router.add(routes::kReleaseAction, bind(&Service::release_action));
   // Operations (§3.8.7).
   router.add(routes::kHealth, bind(&Service::health));
   router.add(routes::kLivez, bind(&Service::livez));

@@ -8,7 +8,10 @@
 
 #include "api/validate.h"
 #include "common/time.h"
+#include "common/json.h"
+#include "core/client_registry.h"
 #include "core/core.h"
+#include "core/releases.h"
 #include "core/watch_hub.h"
 #include "frontends/native/watch_sse.h"
 #include "http/router.h"
@@ -33,7 +36,22 @@ struct ServiceOptions {
   /// HealthChecker): its JSON object and whether it is healthy. Null: the store is pinged on
   /// each health request. Any thread.
   std::function<Component()> database_health;
+  /// Gray releases and the client registry (docs/releases.md). Null: reads are never gray and
+  /// no client is recorded (the ack, clients and release routes then answer 404/40401).
+  core::Releases* releases = nullptr;
+  const store::Store* store = nullptr;  // the release rows (lists, finished releases)
+  core::ClientRegistry* clients = nullptr;
+  int64_t raft_id = 0;  // `node` of this node's registry entries (0 standalone)
+  /// The other members' registries for the cluster-wide view: calls `done` once with each
+  /// reachable member's client list and the unreachable ones ([{id, address, error}]). Null on
+  /// a standalone node. Any thread.
+  using MemberViews = std::function<void(std::vector<Json> views, Json unreachable)>;
+  std::function<void(const http::Request& req, const std::string& query, MemberViews done)>
+      member_clients;
 };
+
+/// `data` (a JSON object's text) with `"release": id` added when `release` is set.
+std::string gray_data(std::string data, const core::ReleasePtr& release);
 
 /// The seed's HTTP API (§3.8), the native front-end over the core (core::Core): client reads,
 /// admin config and namespace management, versions, health. Each handler decodes the request,
@@ -95,6 +113,29 @@ class Service {
   // secrets.cc (docs/secrets.md)
   void secret_status(const http::RequestPtr& req, const http::Reply& reply);
   void rewrap_secrets(const http::RequestPtr& req, const http::Reply& reply);
+  // releases.cc (docs/releases.md)
+  void ack(const http::RequestPtr& req, const http::Reply& reply);
+  void clients(const http::RequestPtr& req, const http::Reply& reply);
+  void clients_local(const http::RequestPtr& req, const http::Reply& reply);
+  void start_release(const http::RequestPtr& req, const http::Reply& reply);
+  void list_releases(const http::RequestPtr& req, const http::Reply& reply);
+  void get_release(const http::RequestPtr& req, const http::Reply& reply);
+  void release_action(const http::RequestPtr& req, const http::Reply& reply);
+  /// The release objects with progress, from the cluster-wide client view.
+  void answer_releases(const http::RequestPtr& req, const http::Reply& reply,
+                       std::vector<core::ReleasePtr> releases, bool one);
+ public:
+  /// Who the caller is (X-Client-ID, X-Client-Labels, its address); 40002 on bad headers.
+  /// Public for the tests.
+  static Result<core::ClientIdentity, api::Error> identity_of(const http::Request& req,
+                                                              bool id_required = false);
+
+ private:
+  /// The release `req`'s client gets for `ns`, or null; records nothing.
+  core::ReleasePtr gray_release(const std::string& ns, const core::ClientIdentity& client) const;
+  /// Records an answer sent to the client (registry), when there is a registry.
+  void record_sent(const core::ClientIdentity& client, const std::string& ns, uint64_t revision,
+                   const core::ReleasePtr& release, int watch_delta = 0) const;
   // health.cc
   void health(const http::RequestPtr& req, const http::Reply& reply);
   void livez(const http::RequestPtr& req, const http::Reply& reply);

@@ -119,12 +119,36 @@ void Service::watch(const http::RequestPtr& req, const http::Reply& reply) {
   if (req->head) timeout_ms = 0;  // HEAD holds nothing: the answer a poll would give now
   if (auto error = core_.readable_namespace(req->caller, params->ns)) return reply_error(reply, *req, *error);
 
+  auto client = identity_of(*req);
+  if (!client.ok()) return reply_error(reply, *req, client.error());
+
   ValueFn values = value_fn(req->caller, params->values);
   std::string ns = params->ns;
+  // The client counts as watching while the poll is held (the guard goes with the callback).
+  record_sent(*client, ns, 0, nullptr, +1);
+  struct Watching {
+    core::ClientRegistry* registry;
+    std::string id, ns;
+    ~Watching() {
+      if (registry) registry->watch_ended(id, ns);
+    }
+  };
+  std::shared_ptr<Watching> watching(new Watching{options_.clients, client->id, ns});
   poll_watch(
       *watch_, params->ns, *params->revision, std::move(params->filter), timeout_ms,
-      [req, reply, ns, values = std::move(values)](const core::WatchAnswer& answer) {
-        reply_ok(reply, *req, "success", watch_answer_json(ns, answer, values));
+      [this, req, reply, ns, values = std::move(values), client = std::move(*client),
+       watching](const core::WatchAnswer& answer) {
+        // Gray releases (docs/releases.md): the release as it is now decides what this client
+        // sees of the keys it changes.
+        core::ReleasePtr gray = gray_release(ns, client);
+        record_sent(client, ns, answer.revision, gray);
+        if (!gray) {
+          return reply_ok(reply, *req, "success", watch_answer_json(ns, answer, values));
+        }
+        core::WatchAnswer overlaid = answer;
+        overlay_gray(gray.get(), overlaid.changes);
+        reply_ok(reply, *req, "success",
+                 gray_data(watch_answer_json(ns, overlaid, values), gray));
       },
       req->cancellation);
 }
@@ -148,15 +172,35 @@ void Service::watch_stream(const http::RequestPtr& req, const http::Reply& reply
   if (!params.ok()) return reply_error(reply, *req, params.error());
   if (auto error = core_.readable_namespace(req->caller, params->ns)) return reply_error(reply, *req, *error);
   const uint64_t revision = params->revision ? *params->revision : watch_->revision();
+  auto client = identity_of(*req);
+  if (!client.ok()) return reply_error(reply, *req, client.error());
+  GrayHooks gray;
+  {
+    record_sent(*client, params->ns, 0, nullptr, +1);
+    std::string ns = params->ns;
+    gray.overlay = [this, ns, client = *client](std::vector<core::WatchEvent>& events) {
+      core::ReleasePtr release = gray_release(ns, client);
+      uint64_t last = events.empty() ? 0 : events.back().revision;
+      record_sent(client, ns, last, release);
+      overlay_gray(release.get(), events);
+      return release ? release->row.id : std::string();
+    };
+    core::ClientRegistry* registry = options_.clients;
+    gray.ended = [registry, ns, id = client->id] {
+      if (registry) registry->watch_ended(id, ns);
+    };
+  }
 
   http::Response res;
   res.content_type = "text/event-stream; charset=utf-8";
   res.headers.emplace_back("Cache-Control", "no-cache");
   res.headers.emplace_back("X-Accel-Buffering", "no");  // nginx: do not buffer the stream
   res.headers.emplace_back("X-Request-ID", req->request_id);
-  res.on_stream = [this, req, revision, params = std::move(*params)](http::StreamPtr w) mutable {
+  res.on_stream = [this, req, revision, params = std::move(*params),
+                   gray = std::move(gray)](http::StreamPtr w) mutable {
     stream_watch(*watch_, params.ns, revision, std::move(params.filter),
-                 value_fn(req->caller, params.values), std::move(w), req->cancellation);
+                 value_fn(req->caller, params.values), std::move(w), req->cancellation,
+                 std::move(gray));
   };
   reply(std::move(res));
 }

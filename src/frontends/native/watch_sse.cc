@@ -1,5 +1,7 @@
 #include "frontends/native/watch_sse.h"
 
+#include <atomic>
+
 #include "api/wire.h"
 
 namespace cairn::native {
@@ -24,11 +26,18 @@ api::WatchChange wire_change(const core::WatchEvent& e, const ValueFn& values, b
 /// not after.
 class SseSubscriber final : public core::Subscriber {
  public:
-  SseSubscriber(http::StreamPtr writer, ValueFn values)
-      : writer_(std::move(writer)), values_(std::move(values)) {}
+  SseSubscriber(http::StreamPtr writer, ValueFn values, GrayHooks gray)
+      : writer_(std::move(writer)), values_(std::move(values)), gray_(std::move(gray)) {}
 
   void opened() override { writer_->write("retry: 1000\n\n"); }
-  bool changes(const std::vector<core::WatchEvent>& events) override {
+  bool changes(const std::vector<core::WatchEvent>& given) override {
+    std::vector<core::WatchEvent> overlaid;
+    std::string release;
+    if (gray_.overlay) {
+      overlaid = given;
+      release = gray_.overlay(overlaid);
+    }
+    const std::vector<core::WatchEvent>& events = gray_.overlay ? overlaid : given;
     std::string out;
     for (size_t i = 0; i < events.size(); ++i) {
       const auto& e = events[i];
@@ -37,7 +46,17 @@ class SseSubscriber final : public core::Subscriber {
         out += "id: " + std::to_string(e.revision) + "\n";
       }
       out += "data: ";
-      api::append_json(out, wire_change(e, values_, true));
+      if (release.empty()) {
+        api::append_json(out, wire_change(e, values_, true));
+      } else {
+        std::string one;
+        api::append_json(one, wire_change(e, values_, true));
+        if (!one.empty() && one.back() == '}') {
+          one.pop_back();
+          one += ",\"release\":\"" + release + "\"}";
+        }
+        out += one;
+      }
       out += "\n\n";
     }
     return out.empty() || writer_->write(std::move(out));
@@ -46,11 +65,16 @@ class SseSubscriber final : public core::Subscriber {
     writer_->write(sse_reset_event(ns, revision));
   }
   void heartbeat() override { writer_->write(": heartbeat\n\n"); }
-  void end() override { writer_->close(); }
+  void end() override {
+    if (gray_.ended && !ended_.exchange(true)) gray_.ended();
+    writer_->close();
+  }
 
  private:
   http::StreamPtr writer_;
   ValueFn values_;
+  GrayHooks gray_;
+  std::atomic<bool> ended_{false};
 };
 
 /// Runs later on an io thread, or right here if the client has already gone.
@@ -80,10 +104,26 @@ void poll_watch(core::WatchHub& hub, const std::string& ns, uint64_t revision,
                    cancellation);
 }
 
+void overlay_gray(const core::Release* release, std::vector<core::WatchEvent>& events) {
+  if (!release) return;
+  for (auto& e : events) {
+    auto change = release->changes.find(e.key);
+    if (change == release->changes.end()) continue;
+    if (change->second) {
+      e.value = std::make_shared<const std::string>(*change->second);
+      e.operation = "UPDATE";
+    } else {
+      e.value.reset();
+      e.operation = "DELETE";
+    }
+  }
+}
+
 void stream_watch(core::WatchHub& hub, const std::string& ns, uint64_t revision,
                   core::WatchFilter filter, ValueFn values, http::StreamPtr writer,
-                  const std::shared_ptr<http::Cancellation>& cancellation) {
-  auto subscriber = std::make_shared<SseSubscriber>(std::move(writer), std::move(values));
+                  const std::shared_ptr<http::Cancellation>& cancellation, GrayHooks gray) {
+  auto subscriber =
+      std::make_shared<SseSubscriber>(std::move(writer), std::move(values), std::move(gray));
   cancel_on_hangup(hub, hub.subscribe(ns, revision, std::move(filter), std::move(subscriber)),
                    cancellation);
 }

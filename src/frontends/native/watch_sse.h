@@ -8,6 +8,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "core/releases.h"
 
 #include "core/watch_hub.h"
 #include "http/types.h"
@@ -29,10 +32,22 @@ void poll_watch(core::WatchHub& hub, const std::string& ns, uint64_t revision,
                 core::WatchFilter filter, int64_t timeout_ms, core::WatchHub::AnswerFn answer,
                 const std::shared_ptr<http::Cancellation>& cancellation);
 
+/// Gray releases on a stream (docs/releases.md): `overlay` is called with each batch of events
+/// before it is written, replaces the values of the keys the client's release changes and
+/// returns the release's id ("" when none); `ended` once when the stream ends. Either may be
+/// null.
+struct GrayHooks {
+  std::function<std::string(std::vector<core::WatchEvent>& events)> overlay;
+  std::function<void()> ended;
+};
+
+/// Replaces, in `events`, the keys `release` changes with its values (null: nothing changes).
+void overlay_gray(const core::Release* release, std::vector<core::WatchEvent>& events);
+
 /// An SSE stream of the changes to `ns` after `revision` written to `writer` (with values when
 /// `values`), ended when the client hangs up (`cancellation`, may be null).
 void stream_watch(core::WatchHub& hub, const std::string& ns, uint64_t revision,
                   core::WatchFilter filter, ValueFn values, http::StreamPtr writer,
-                  const std::shared_ptr<http::Cancellation>& cancellation);
+                  const std::shared_ptr<http::Cancellation>& cancellation, GrayHooks gray = {});
 
 }  // namespace cairn::native

@@ -219,6 +219,7 @@ TEST_F(RetentionTest, SchemaOneDatabaseIsMigrated) {
         "DROP TABLE audit_log; DROP TABLE namespace_tombstone; DROP TABLE namespace_secret; "
         "DROP TABLE namespace_schema; DROP TABLE namespace_schema_history; "
         "DROP TABLE schema_violation; "
+        "DROP TABLE gray_release; ALTER TABLE config_history DROP COLUMN release_id; "
         "UPDATE meta SET value = 1 WHERE name = 'schema_version'");
   }
   reopen();
