@@ -479,7 +479,7 @@ ClientResult<NamespaceContent> Client::get_namespace(const std::string& ns) {
       auto cached = impl_->cache_.load(ns);
       if (cached && cached->complete) {
         NamespaceContent c{
-            ns, std::move(cached->configs), cached->revision, cached->updated_at, true, {}, {}};
+            ns, std::move(cached->configs), cached->revision, cached->updated_at, true, {}, {}, {}};
         return c;
       }
     }

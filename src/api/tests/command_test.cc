@@ -264,7 +264,7 @@ TEST(Command, SchemaCommandsUseFormatSix) {
   EXPECT_TRUE(s->force);
   EXPECT_EQ(encode_command(*back), bytes);
 
-  Command forced{"r", "op", RollbackConfig{"ns", "k", 3, std::nullopt, true}};
+  Command forced{"r", "op", RollbackConfig{"ns", "k", 3, std::nullopt, std::nullopt, true}};
   bytes = encode_command(forced);
   EXPECT_EQ(static_cast<uint8_t>(bytes[0]), 6);
   back = decode_command(bytes);
