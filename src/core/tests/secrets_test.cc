@@ -279,5 +279,63 @@ TEST_F(SecretsTest, RevealIsImpliedByNothing) {
   EXPECT_TRUE(api::Principal::unrestricted().may_reveal("x"));
 }
 
+// A typed namespace (docs/schemas.md) checks a secret's plaintext on the leader, before it is
+// sealed: apply sees only ciphertext.
+TEST_F(SecretsTest, ASecretsPlaintextIsCheckedAgainstTheSchemaBeforeSealing) {
+  ASSERT_TRUE(write(api::ConfigOp::kCreate, "db.password", "\"short\"").ok());
+  ASSERT_TRUE(write(api::ConfigOp::kUpdate, "db.password", "\"long-enough\"").ok());
+  api::SetNamespaceSchema schema;
+  schema.id = 1;
+  schema.schemas_json = R"([{"keys":"*.password","schema":{"type":"string","minLength":8}}])";
+  auto set = submit(schema);
+  ASSERT_TRUE(set.ok()) << set.details;  // the sealed current value is not checked by apply
+
+  auto refused = write(api::ConfigOp::kUpdate, "db.password", "\"tiny\"");
+  EXPECT_EQ(refused.code, Errc::kValidation);
+  EXPECT_EQ(refused.field, "value");
+  EXPECT_NE(refused.extra.find("minLength"), std::string::npos) << refused.extra;
+  EXPECT_EQ(refused.details.find("tiny"), std::string::npos) << "the plaintext leaks into the error";
+  EXPECT_EQ(secrets::decode_sealed(stored("db.password"))->version, 2);
+
+  api::ConfigWrite op;
+  op.key = "x.password";
+  op.value = "7";
+  auto batch = submit(api::WriteConfigs{"app", {op}, true});
+  EXPECT_EQ(batch.code, Errc::kValidation);
+  EXPECT_EQ(batch.field, "operations");
+
+  // Rolling back to the short version is refused, unless forced.
+  auto rolled = submit(api::RollbackConfig{"app", "db.password", 1, std::nullopt});
+  EXPECT_EQ(rolled.code, Errc::kValidation) << rolled.details;
+  EXPECT_EQ(rolled.field, "target_version");
+  api::RollbackConfig forced{"app", "db.password", 1, std::nullopt};
+  forced.force = true;
+  auto done = submit(forced);
+  ASSERT_TRUE(done.ok()) << done.details;
+  auto v = core_->get_config(reader(true), GetConfig{"app", "db.password", {}, {}});
+  ASSERT_TRUE(v.ok()) << v.error().details;
+  EXPECT_EQ(v->value, "\"short\"");
+}
+
+// A gray release holds its values in the clear until promoted, so secrets are not released gray
+// (docs/releases.md).
+TEST_F(SecretsTest, AGrayReleaseOfASecretIsRefused) {
+  ASSERT_TRUE(write(api::ConfigOp::kCreate, "db.password", "\"one-secret\"").ok());
+  ASSERT_TRUE(write(api::ConfigOp::kCreate, "token", "\"two\"", true).ok());
+  for (const char* key : {"db.password", "token", "new.password"}) {
+    api::StartRelease start;
+    start.id = std::string("r-") + (key[0] == 'd' ? "a" : key[0] == 't' ? "b" : "c");
+    start.ns = "app";
+    api::ReleaseChange change;
+    change.key = key;
+    change.value = "\"gray\"";
+    start.changes = {change};
+    start.spec = R"({"target":{"percent":50}})";
+    auto r = submit(start);
+    EXPECT_EQ(r.code, Errc::kValidation) << key << ": " << r.details;
+    EXPECT_NE(r.details.find("secret"), std::string::npos) << r.details;
+  }
+}
+
 }  // namespace
 }  // namespace cairn::core
