@@ -131,6 +131,32 @@ class TypedNamespaces(ClusterCase):
         self.assertNotIn("schema_violation", rows[0])
         self.wait_converged()
 
+    def test_gray_release_values_are_checked_at_start_and_at_promote(self):
+        self.call("POST", CONFIG, json_body={"namespace": "typed", "key": "db.main",
+                                             "value": {"host": "a", "port": 1}})
+        releases = "/api/v1/admin/releases"
+        target = {"labels": {"app": "orders"}}
+        # Every violation of every changed value, nothing started.
+        r = self.call("POST", releases, expect=None, server=self.followers[0], json_body={
+            "namespace": "typed", "target": target,
+            "changes": {"db.main": {"host": "a", "port": "80"}, "feature.x": "yes"}})
+        self.assertEqual(self.refused(r), [("db.main", "/port", "type"), ("feature.x", "", "type")])
+        self.assertEqual(r.error["field"], "changes")
+        listed = self.call("GET", releases, params={"namespace": "typed"}).data
+        self.assertEqual(listed["releases"], [])
+        # A valid release starts; the schema then changes under it; promote re-checks.
+        rel = self.call("POST", releases, json_body={
+            "namespace": "typed", "target": target,
+            "changes": {"db.main": {"host": "a", "port": 2}}}).data
+        tls = json.loads(json.dumps(DB))
+        tls["required"].append("tls")
+        self.set_schemas([{"keys": "db.*", "schema": tls}] + SCHEMAS[1:], force=True)
+        r = self.call("POST", releases + "/" + rel["id"] + "/promote", expect=None, json_body={})
+        self.assertEqual(self.refused(r), [("db.main", "", "required")])
+        self.assertEqual(self.get_config("typed", "db.main").data["value"], {"host": "a", "port": 1})
+        self.call("POST", releases + "/" + rel["id"] + "/abort", json_body={})
+        self.wait_converged()
+
     def test_schema_change_checked_against_data_then_forced(self):
         self.call("POST", CONFIG, json_body={"namespace": "typed", "key": "feature.x", "value": True})
         self.call("POST", CONFIG, json_body={"namespace": "typed", "key": "loose", "value": 1})
