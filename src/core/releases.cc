@@ -20,21 +20,6 @@ Unexpected<api::Error> invalid(std::string details, std::string field) {
   return Unexpected{make_error(Errc::kValidation, std::move(details), std::move(field))};
 }
 
-bool label_name_ok(std::string_view n) {
-  if (n.empty() || n.size() > 63 || !std::isalnum(static_cast<unsigned char>(n[0]))) return false;
-  return std::all_of(n.begin(), n.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '/' ||
-           c == '-';
-  });
-}
-
-bool label_value_ok(std::string_view v) {
-  if (v.size() > 63) return false;
-  return std::all_of(v.begin(), v.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-  });
-}
-
 /// Parses an address ("10.0.0.7", "::1") into 16 bytes; v4 in the first 4.
 bool parse_addr(std::string_view text, std::array<uint8_t, 16>& out, bool& v6) {
   std::string s(text);
@@ -95,6 +80,21 @@ Json number_json(double v) {
 }
 
 }  // namespace
+
+bool label_name_ok(std::string_view n) {
+  if (n.empty() || n.size() > 63 || !std::isalnum(static_cast<unsigned char>(n[0]))) return false;
+  return std::all_of(n.begin(), n.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '/' ||
+           c == '-';
+  });
+}
+
+bool label_value_ok(std::string_view v) {
+  if (v.size() > 63) return false;
+  return std::all_of(v.begin(), v.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+}
 
 bool IpBlock::contains(std::string_view ip) const {
   std::array<uint8_t, 16> a{};

@@ -70,6 +70,12 @@ struct ReleaseSpec {
 
 /// Parses `target` (required, an object) and `plan` (optional) of a release request; 40002 with
 /// the field on anything out of shape or range.
+/// A label name: 1–63 of [A-Za-z0-9._/-], starting with a letter or digit (X-Client-Labels and
+/// release targets alike).
+bool label_name_ok(std::string_view name);
+/// A label value: 0–63 of [A-Za-z0-9._-].
+bool label_value_ok(std::string_view value);
+
 Result<ReleaseSpec, api::Error> parse_release_spec(const Json& target, const Json* plan);
 /// Parses a stored canonical spec.
 Result<ReleaseSpec, api::Error> parse_release_spec_text(std::string_view canonical);

@@ -20,20 +20,6 @@ bool id_char(char c) {
          c == '@' || c == '/' || c == '-';
 }
 
-bool label_name_ok(std::string_view n) {
-  if (n.empty() || n.size() > 63 || !std::isalnum(static_cast<unsigned char>(n[0]))) return false;
-  return std::all_of(n.begin(), n.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '/' ||
-           c == '-';
-  });
-}
-
-bool label_value_ok(std::string_view v) {
-  return v.size() <= 63 && std::all_of(v.begin(), v.end(), [](char c) {
-           return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-         });
-}
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -56,8 +42,8 @@ Result<std::vector<std::pair<std::string, std::string>>, api::Error> parse_label
     if (eq == std::string_view::npos) return bad("\"" + std::string(item) + "\" is not name=value");
     std::string_view name = trim(item.substr(0, eq));
     std::string_view value = trim(item.substr(eq + 1));
-    if (!label_name_ok(name)) return bad("bad label name \"" + std::string(name) + "\"");
-    if (!label_value_ok(value)) return bad("bad value of label " + std::string(name));
+    if (!core::label_name_ok(name)) return bad("bad label name \"" + std::string(name) + "\"");
+    if (!core::label_value_ok(value)) return bad("bad value of label " + std::string(name));
     for (const auto& [n, v] : out) {
       if (n == name) return bad("label " + std::string(name) + " given twice");
     }
