@@ -317,7 +317,9 @@ TEST_F(E2E, IdentityAndAcks) {
     EXPECT_EQ(probe->status, "applied");
   }
   // The namespace record of this client in the registry, once its acked revision is `rev`.
-  auto registry_entry = [&](int64_t rev, Json* client, Json* entry) {
+  // `watching`: also wait for the next poll to be held (the SDK acks, then polls again; between
+  // the two the registry rightly shows the client as not watching).
+  auto registry_entry = [&](int64_t rev, Json* client, Json* entry, bool watching = false) {
     return cairn::test::wait_until(
         [&] {
           auto r = admin.clients({"acks", {}, false});
@@ -325,7 +327,8 @@ TEST_F(E2E, IdentityAndAcks) {
           for (const auto& cl : (*r)["clients"]) {
             if (cl.value("id", "") != "e2e-acks:1") continue;
             for (const auto& n : cl["namespaces"]) {
-              if (n.value("namespace", "") == "acks" && n.value("acked_revision", int64_t{0}) == rev) {
+              if (n.value("namespace", "") == "acks" && n.value("acked_revision", int64_t{0}) == rev &&
+                  (!watching || n.value("watching", false))) {
                 *client = cl;
                 *entry = n;
                 return true;
@@ -349,7 +352,8 @@ TEST_F(E2E, IdentityAndAcks) {
   }
   const int64_t last = c.watched_content("acks")->revision;
   Json client, entry;
-  ASSERT_TRUE(registry_entry(last, &client, &entry)) << "the last revision was not acked";
+  ASSERT_TRUE(registry_entry(last, &client, &entry, true))
+      << "the last revision was not acked, or the client is not watching again";
   EXPECT_EQ(client["labels"], Json({{"app", "orders"}, {"zone", "eu-1"}}));
   EXPECT_EQ(client.value("protocol", ""), "native");
   EXPECT_EQ(entry.value("ack_status", ""), "applied");
