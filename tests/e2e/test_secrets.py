@@ -142,6 +142,13 @@ class PlaintextNowhere(SecretCluster):
                 json_body={"namespace": "pay", "key": "filler%02d" % (i % 20), "value": i}))
         lagging.start()
         self.wait_converged()
+        # The lagging follower caught up through a snapshot install, not the log alone.
+        m = self.http("GET", "/api/v1/metrics", server=lagging, headers=root)
+        self.assertEqual(m.status, 200, m.describe())
+        installed = [float(line.split()[-1]) for line in m.text.splitlines()
+                     if line.startswith("config_center_raft_snapshots_installed_total")]
+        self.assertTrue(installed and installed[0] >= 1,
+                        "the lagging follower installed no snapshot: %s" % installed)
         # And a restart of another node.
         writer.restart()
         self.wait_leader()
