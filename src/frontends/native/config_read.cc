@@ -104,8 +104,11 @@ void Service::get_config(const http::RequestPtr& req, const http::Reply& reply) 
   }
   if (!value.ok()) return reply_error(reply, *req, value.error());
   if (!*version && !*at) record_sent(*client, *ns, 0, nullptr);
-  // Conditional GET (docs/versions.md): the version is the entity tag.
-  if (!*at && if_none_match(*req, value->version)) {
+  // Conditional GET (docs/versions.md): the version is the entity tag. Not for a secret: the
+  // same version is masked for one token and plain for another, so a cache must neither keep
+  // nor revalidate it (docs/secrets.md).
+  const bool secret = value->secret;
+  if (!secret && !*at && if_none_match(*req, value->version)) {
     http::Response res;
     res.status = 304;
     res.headers.emplace_back("ETag", etag_of(value->version));
@@ -117,6 +120,7 @@ void Service::get_config(const http::RequestPtr& req, const http::Reply& reply) 
       api::ConfigValue{std::move(value->ns), std::move(value->key), std::move(value->value),
                        answered, utc_text(value->updated_at_ms), std::move(value->warning),
                        value->secret});
+  if (secret) return reply_ok(reply, *req, "success", data, {{"Cache-Control", "no-store"}});
   reply_ok(reply, *req, "success", data, {{"ETag", etag_of(answered)}});
 }
 
