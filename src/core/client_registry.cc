@@ -120,7 +120,8 @@ Json ClientRegistry::view(const ClientFilter& filter, int64_t node_id) const {
   std::lock_guard lock(mu_);
   Json out = Json::array();
   std::vector<const ClientRecord*> records;
-  for (const auto& [id, r] : clients_) {
+  for (const auto& entry : clients_) {
+    const ClientRecord& r = entry.second;  // (not a binding: clang 14 cannot capture one)
     if (filter.ns && !r.namespaces.contains(*filter.ns)) continue;
     bool labels_ok = std::all_of(filter.labels.begin(), filter.labels.end(), [&](const auto& l) {
       return std::find(r.identity.labels.begin(), r.identity.labels.end(), l) !=

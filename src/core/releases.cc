@@ -184,7 +184,9 @@ std::optional<double> ReleaseSpec::percent_at(int64_t stage) const {
 
 bool release_targets(const ReleaseSpec& spec, int64_t stage, std::string_view release_id,
                      const ClientIdentity& client) {
-  for (const auto& [name, values] : spec.labels) {
+  for (const auto& label : spec.labels) {
+    const auto& name = label.first;  // (a named copy: clang 14 cannot capture a binding)
+    const auto& values = label.second;
     auto it = std::find_if(client.labels.begin(), client.labels.end(),
                            [&](const auto& l) { return l.first == name; });
     if (it == client.labels.end()) return false;
