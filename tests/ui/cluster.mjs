@@ -111,3 +111,23 @@ export async function startCluster(binary, { nodes = 3, auth = true } = {}) {
   await cluster.stop();
   throw new Error('cluster did not elect a leader within 60 s');
 }
+
+/// A headless Chromium with a fresh profile (the browser tests' shared set-up); close with
+/// closeBrowser().
+export async function openBrowser() {
+  const { chromium } = await import('playwright-core');
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-ui-chromium-'));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, timeout: 60000,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--no-first-run', '--disable-sync'],
+  });
+  const page = browser.pages()[0] ?? await browser.newPage();
+  page.setDefaultTimeout(15000);
+  return { browser, page, profile };
+}
+
+export async function closeBrowser(b) {
+  await b?.browser?.close().catch(() => {});
+  if (b?.profile) fs.rmSync(b.profile, { recursive: true, force: true });
+}

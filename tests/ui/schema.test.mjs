@@ -7,8 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { startCluster } from './cluster.mjs';
+import { closeBrowser, openBrowser, startCluster } from './cluster.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const binary = process.env.CAIRN_BINARY ?? path.join(repo, 'build/cairn');
@@ -24,20 +23,12 @@ for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => { node?.killNow()
 before(async () => {
   fs.mkdirSync(screens, { recursive: true });
   node = await startCluster(binary, { nodes: 1, auth: false });
-  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-ui-chromium-'));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, timeout: 60000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--no-first-run', '--disable-sync'],
-  });
-  page = browser.pages()[0] ?? await browser.newPage();
-  page.setDefaultTimeout(15000);
+  ({ browser, page, profile } = await openBrowser());
 });
 
 after(async () => {
-  await browser?.close().catch(() => {});
+  await closeBrowser({ browser, profile });
   await node?.stop();
-  if (profile) fs.rmSync(profile, { recursive: true, force: true });
 });
 
 test('the editor marks schema violations before saving', async () => {

@@ -10,8 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { startCluster } from './cluster.mjs';
+import { closeBrowser, openBrowser, startCluster } from './cluster.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const binary = process.env.CAIRN_BINARY ?? path.join(repo, 'build/cairn');
@@ -30,20 +29,12 @@ before(async () => {
   // The nodes `cairn dev` starts inherit the key (docs/secrets.md, "Keys").
   process.env.CAIRN_SECRET_KEY = `k1:${crypto.randomBytes(32).toString('base64')}`;
   node = await startCluster(binary, { nodes: 1, auth: true });
-  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-ui-chromium-'));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, timeout: 60000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--no-first-run', '--disable-sync'],
-  });
-  page = browser.pages()[0] ?? await browser.newPage();
-  page.setDefaultTimeout(15000);
+  ({ browser, page, profile } = await openBrowser());
 });
 
 after(async () => {
-  await browser?.close().catch(() => {});
+  await closeBrowser({ browser, profile });
   await node?.stop();
-  if (profile) fs.rmSync(profile, { recursive: true, force: true });
 });
 
 async function signIn(token, name) {
