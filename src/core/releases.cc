@@ -182,8 +182,13 @@ std::optional<double> ReleaseSpec::percent_at(int64_t stage) const {
   return percent;
 }
 
+bool operator_tool(std::string_view client_id) {
+  return client_id.starts_with("cairn-console:") || client_id.starts_with("cairn-cli@");
+}
+
 bool release_targets(const ReleaseSpec& spec, int64_t stage, std::string_view release_id,
                      const ClientIdentity& client) {
+  if (operator_tool(client.id)) return false;
   for (const auto& label : spec.labels) {
     const auto& name = label.first;  // (a named copy: clang 14 cannot capture a binding)
     const auto& values = label.second;

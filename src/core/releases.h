@@ -30,6 +30,11 @@ struct ClientIdentity {
   std::string protocol = "native";  // native, consul, nacos, apollo
 };
 
+/// The operators' own tools: the console (`cairn-console:<hex>`) and the CLI (`cairn-cli@<host>`).
+/// A release never targets them, so they always read the stable values (the console shows the
+/// release's values apart), and they are not counted in a release's progress or its guard.
+bool operator_tool(std::string_view client_id);
+
 /// An address or CIDR block of a target (v4 or v6).
 struct IpBlock {
   std::array<uint8_t, 16> addr{};

@@ -97,6 +97,30 @@ TEST(ReleaseTargeting, LabelsAndIpsAreExact) {
   EXPECT_TRUE(release_targets(all, 0, "r", client("a")));
 }
 
+TEST(ReleaseTargeting, TheConsoleAndTheCliAreNeverTargetedNorCounted) {
+  ReleaseSpec all = spec_of(R"({"percent": 100})");
+  EXPECT_FALSE(release_targets(all, 0, "r", client("cairn-console:0a1b2c3d")));
+  EXPECT_FALSE(release_targets(all, 0, "r", client("cairn-cli@build-7")));
+  EXPECT_TRUE(release_targets(all, 0, "r", client("cairn-clinic:1")));
+
+  Release release;
+  release.row.id = "r-1";
+  release.row.ns = "orders";
+  release.row.revision = 5;
+  release.spec = all;
+  auto entry = [](const char* id) {
+    return Json{{"id", id},
+                {"ip", "10.0.0.1"},
+                {"namespaces", Json::array({Json{{"namespace", "orders"},
+                                                 {"release_id", "r-1"}}})}};
+  };
+  Json clients = Json::array({entry("cairn-console:0a1b2c3d"), entry("cairn-cli@h"), entry("app:1")});
+  ReleaseProgress p = release_progress(release, clients);
+  EXPECT_EQ(p.targeted, 1);
+  EXPECT_EQ(p.received, 1);
+  EXPECT_EQ(p.silent, 1);
+}
+
 TEST(ReleaseSpecTest, RefusesBadInputWithTheField) {
   struct Case {
     const char* target;
