@@ -619,4 +619,13 @@ Result<std::vector<std::pair<std::string, int64_t>>, api::Error> Store::sealed_k
   });
 }
 
+std::vector<std::string> sealed_key_ids_in(Conn& db) {
+  const std::string from = sealed_prefix_length() + " + 1";
+  Stmt s = db.prepare("SELECT DISTINCT substr(v, " + from + ", instr(substr(v, " + from +
+                      "), '.') - 1) AS kid FROM (" + sealed_texts() + ") ORDER BY kid");
+  std::vector<std::string> out;
+  while (s.step()) out.push_back(s.text(0));
+  return out;
+}
+
 }  // namespace cairn::store

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "api/errors.h"
 #include "common/result.h"
@@ -39,6 +41,20 @@ inline constexpr TableOrder kDumpTables[] = {
     {"gray_release", "id"},
     {"sqlite_sequence", "name"},
 };
+
+/// The meta rows that are Raft's bookkeeping rather than contents: where the node is in its
+/// log (applied index and term), the membership and the member address book. A restored
+/// cluster has its own; the content checksum leaves them out.
+inline constexpr const char* kContentMetaFilter =
+    " WHERE name NOT IN ('applied_index', 'raft_term', 'raft_conf', 'cluster_members')";
+
+/// Hex SHA-256 over the canonical dump of `db`'s tables (kDumpTables, each ordered): per table
+/// its name, then per row every column as a type tag, a length and the bytes. `content_only`
+/// leaves out the meta rows of kContentMetaFilter. "" when a query failed.
+std::string canonical_checksum(Conn& db, bool content_only);
+
+/// Ids of the key-encryption keys that wrap the sealed values stored in `db`, sorted.
+std::vector<std::string> sealed_key_ids_in(Conn& db);
 
 /// Creates the schema in an empty database or migrates an older one, in one transaction.
 /// Refuses a database written by a newer release.

@@ -162,15 +162,19 @@ Result<Ok, api::Error> Store::restore_snapshot(const std::string& path) {
   return Ok{};
 }
 
-std::string Store::checksum() const {
-  auto lease = impl_->readers.borrow();
-  if (!lease.ok()) return {};
-  Conn& db = ***lease;
+std::string canonical_checksum(Conn& db, bool content_only) {
   Digest digest;
   ReadTx tx(db);
   for (const auto& t : kDumpTables) {
+    // A file of an older layout (a backup from an earlier release) lacks the later tables:
+    // its checksum is the one that release computed.
+    Stmt exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+    exists.bind(t.table);
+    if (!exists.step()) continue;
     digest.add_tagged('T', t.table);
-    Stmt s = db.prepare(std::string("SELECT * FROM ") + t.table + " ORDER BY " + t.order_by);
+    std::string sql = std::string("SELECT * FROM ") + t.table;
+    if (content_only && std::string_view(t.table) == "meta") sql += kContentMetaFilter;
+    Stmt s = db.prepare(sql + " ORDER BY " + t.order_by);
     while (s.step()) {
       digest.add("R");
       for (int col = 0; col < s.columns(); ++col) {
@@ -197,6 +201,18 @@ std::string Store::checksum() const {
   }
   if (db.failed()) return {};
   return digest.hex();
+}
+
+std::string Store::checksum() const {
+  auto lease = impl_->readers.borrow();
+  if (!lease.ok()) return {};
+  return canonical_checksum(***lease, false);
+}
+
+std::string Store::content_checksum() const {
+  auto lease = impl_->readers.borrow();
+  if (!lease.ok()) return {};
+  return canonical_checksum(***lease, true);
 }
 
 }  // namespace cairn::store

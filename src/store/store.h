@@ -364,6 +364,10 @@ class Store {
   /// Hex SHA-256 over a canonical dump of every table (ordered by primary key). Equal on two
   /// nodes exactly when their tables hold the same rows.
   std::string checksum() const;
+  /// The same over the contents only: without Raft's bookkeeping in meta (applied index, term,
+  /// membership, member addresses; schema.h kContentMetaFilter). What a backup's header
+  /// carries, and what a cluster restored from it holds before its first write.
+  std::string content_checksum() const;
 
   /// Probe: number of read queries run against SQLite since open (reads served by the
   /// in-memory index do not count). Thread-safe.
