@@ -8,11 +8,14 @@
 // one file per area; rows are printed with the wire codecs of api/wire.h.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "api/backup.h"
 #include "cairn/client.h"
+#include "common/result.h"
 
 namespace CLI {
 class App;
@@ -25,6 +28,14 @@ namespace cairn::cli {
 /// status: 0 success, 1 the server answered with an error, 2 bad input, 3 no endpoint answered.
 /// `app` must outlive nothing registered here (the state lives in the callbacks it stores).
 void register_client_commands(CLI::App& app, int& exit_code);
+
+/// Checks a backup file completely (store/backup.h verify_backup): the full `cairn` binary
+/// hands it in before parsing, so that `cairn backup verify` and `cairn backup --out` check the
+/// database in the file; without it (the SDK-only build) only the header is read.
+/// `progress(done, total)` is told of the bytes read; may be empty.
+using BackupVerifier = std::function<Result<api::BackupHeader, std::string>(
+    const std::string& path, const std::function<void(uint64_t, uint64_t)>& progress)>;
+void set_backup_verifier(BackupVerifier verify);
 
 /// A VALUE argument: "-" reads stdin, "@path" reads a file, anything else is the text itself.
 /// The text is parsed as JSON; text that is not JSON becomes a JSON string. False (and `error`)

@@ -476,6 +476,7 @@ Core::Status Core::status() const {
 Result<Ok, api::Error> Core::ping() const { return store_.ping(); }
 
 std::string Core::checksum() const { return store_.checksum(); }
+std::string Core::content_checksum() const { return store_.content_checksum(); }
 
 std::optional<api::Error> Core::may_submit(const api::Principal& caller,
                                            const api::Command& command) const {

@@ -256,6 +256,9 @@ class Core {
   Result<Ok, api::Error> ping() const;
   /// Hex SHA-256 of every table (store::Store::checksum): equal on nodes with equal state.
   std::string checksum() const;
+  /// The same without Raft's bookkeeping (store::Store::content_checksum): what a backup's
+  /// header carries and a cluster restored from it holds before its first change.
+  std::string content_checksum() const;
 
   // ---- writes ----
   /// Replicates `command` and calls `done` with what applying it produced (on success the

@@ -297,6 +297,14 @@ inline constexpr Route kClusterMemberRemove{{"DELETE", "/api/v1/admin/cluster/me
                                             Effect::kWrite,
                                             "/api/v1/admin/cluster/members/{id}"};
 
+// Backup and disaster recovery (docs/operations.md): a consistent copy of the node's state,
+// served by the node asked (no forwarding); heavy, so counted as an admin call.
+inline constexpr Route kAdminBackup{{"GET", "/api/v1/admin/backup"},
+                                    Permission::kClusterAdmin,
+                                    RateClass::kAdmin,
+                                    Effect::kNone,
+                                    "/api/v1/admin/backup"};
+
 // Secrets (docs/secrets.md): the keys stored secrets are wrapped with, and their re-wrapping
 // under the current key (replicated commands, so a write: sent to the leader).
 inline constexpr Route kSecretStatus{{"GET", "/api/v1/admin/secrets"},
@@ -371,6 +379,7 @@ inline constexpr const Route* kAll[] = {
     &kClusterTransferLeader,
     &kClusterMemberAdd,
     &kClusterMemberRemove,
+    &kAdminBackup,
     &kSecretStatus,
     &kSecretRewrap,
     &kUi,

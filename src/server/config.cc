@@ -118,6 +118,13 @@ const std::vector<ConfigKey>& config_schema() {
       {"fault_injection", "Serve POST /api/v1/debug/fault, which makes this node's database "
        "fail until cleared (tests of degraded mode; docs/observability.md)", Kind::kBool,
        &C::fault_injection},
+      {"backup_interval", "Time between scheduled backups into backup_dir "
+       "(docs/operations.md); 0 disables", Kind::kDuration, &C::backup_interval_ms, 0,
+       int64_t{1} << 40},
+      {"backup_dir", "Folder of scheduled backups; empty: <data_dir>/backups", Kind::kString,
+       &C::backup_dir},
+      {"backup_keep", "Scheduled backups kept in backup_dir (the newest)", Kind::kInt,
+       &C::backup_keep, 1, 10'000},
       {"audit_keep_days", "Audit-log rows older than this many days are removed by the "
        "scheduled clean-up (retention_interval); 0 keeps them all", Kind::kInt,
        &C::audit_keep_days, 0, 36'500},

@@ -56,6 +56,10 @@ struct ServerConfig {
   int64_t auth_failure_burst = 10;
   int64_t auth_failure_interval_ms = 1'000;
   int64_t audit_keep_days = 90;  // audit rows older than this go with the scheduled clean-up
+  // Scheduled backups (docs/operations.md).
+  int64_t backup_interval_ms = 0;
+  std::string backup_dir;
+  int64_t backup_keep = 7;
   bool fault_injection = false;  // POST /api/v1/debug/fault (tests of degraded mode)
   // Secrets (docs/secrets.md): the key-encryption keys; else the CAIRN_SECRET_KEY variable.
   std::string secret_key_file;

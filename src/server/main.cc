@@ -15,6 +15,9 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
+#include "server/backup.h"
+#include "store/backup.h"
 #include "secrets/keyring.h"
 #include "server/config.h"
 #include "server/dev.h"
@@ -90,6 +93,36 @@ int generate_secret_key(const std::string& id, const std::string& out) {
   return 0;
 }
 
+// `cairn server --restore-from FILE` and `cairn restore FILE`: a new cluster's first node (or a
+// standalone node) seeded from a backup (docs/operations.md).
+int restore(const cairn::server::ServerConfig& config, const std::string& file, bool force) {
+  cairn::cli::Progress progress("checking " + file);
+  auto restored = cairn::server::restore_data_dir(
+      config, file, force, [&](uint64_t done, uint64_t total) { progress.update(done, total); });
+  progress.finish();
+  if (!restored.ok()) {
+    std::cerr << "cairn: restore refused: " << restored.error() << "\n";
+    return 2;
+  }
+  const auto& h = *restored;
+  std::cout << "restored " << file << " into " << config.data_dir << ": revision " << h.revision
+            << ", applied index " << h.applied_index << ", checksum " << h.checksum;
+  if (config.raft_id != 0) {
+    std::cout << "; node " << config.raft_id << " is the only member of cluster '"
+              << config.cluster_id << "' (was '" << h.cluster_id
+              << "'): add the others with POST /api/v1/admin/cluster/members";
+  }
+  std::cout << "\n";
+  if (!h.secret_key_ids.empty()) {
+    std::string ids;
+    for (const auto& k : h.secret_key_ids) ids += (ids.empty() ? "" : ", ") + k;
+    std::cout << "secrets in it are wrapped by key(s) " << ids
+              << ": give this node the same key file (secret_key_file or CAIRN_SECRET_KEY)\n";
+  }
+  std::cout.flush();
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -99,6 +132,12 @@ int main(int argc, char** argv) {
 
   CLI::App* server = app.add_subcommand("server", "Run a Cairn node");
   cairn::server::ConfigFlags flags(*server);
+  std::string restore_from;
+  bool force = false;
+  server->add_option("--restore-from", restore_from,
+                     "Seed a new cluster (this node its only member, with a new --cluster-id) "
+                     "or a standalone node from this backup file, then run");
+  server->add_flag("--force", force, "With --restore-from: replace a non-empty data directory");
   int rc = 0;
   server->callback([&] {
     auto config = flags.finish();
@@ -107,8 +146,37 @@ int main(int argc, char** argv) {
       rc = 2;
       return;
     }
+    if (!restore_from.empty()) {
+      rc = restore(*config, restore_from, force);
+      if (rc != 0) return;
+    }
     rc = run_server(*config);
   });
+  // `cairn restore FILE`: the same seeding without starting the node.
+  CLI::App* restore_cmd = app.add_subcommand(
+      "restore", "Seed a data directory from a backup file (docs/operations.md) and exit; "
+                 "takes the server's --config and flags (data_dir, raft_id, cluster_id)");
+  cairn::server::ConfigFlags restore_flags(*restore_cmd);
+  std::string restore_file;
+  bool restore_force = false;
+  restore_cmd->add_option("file", restore_file, "The backup file")->required();
+  restore_cmd->add_flag("--force", restore_force, "Replace a non-empty data directory");
+  restore_cmd->callback([&] {
+    auto config = restore_flags.finish();
+    if (!config.ok()) {
+      std::cerr << "cairn restore: " << config.error() << "\n";
+      rc = 2;
+      return;
+    }
+    rc = restore(*config, restore_file, restore_force);
+  });
+  cairn::cli::set_backup_verifier(
+      [](const std::string& path, const std::function<void(uint64_t, uint64_t)>& progress)
+          -> cairn::Result<cairn::api::BackupHeader, std::string> {
+        auto h = cairn::store::verify_backup(path, "", progress);
+        if (!h.ok()) return cairn::Unexpected{h.error().details};
+        return *h;
+      });
   // docs/secrets.md: a key file for secret_key_file.
   CLI::App* secret_key =
       app.add_subcommand("secret-key", "Key-encryption keys of secret values (docs/secrets.md)");

@@ -40,6 +40,7 @@
 #include "limit/middleware.h"
 #include "routes/table.h"
 #include "secrets/keyring.h"
+#include "server/backup.h"
 #include "server/clients_view.h"
 #include "server/cluster.h"
 #include "server/release_driver.h"
@@ -84,6 +85,7 @@ struct Node::Parts {
   std::unique_ptr<native::Service> service;
   std::unique_ptr<nacos::Frontend> nacos;  // the Nacos config front-end (docs/compat.md)
   std::unique_ptr<core::RetentionScheduler> retention;  // scheduled clean-ups (docs/versions.md)
+  std::unique_ptr<Backups> backups;  // backup route and scheduled backups (docs/operations.md)
   http::Router router{routes::declared};                // serves only the route table's routes
   std::unique_ptr<limit::Limiter> limiter;              // outlives the HTTP server (its middleware)
   // Tokens and audit (docs/security.md); auth and audit only with auth_enabled.
@@ -594,6 +596,9 @@ Result<Ok, std::string> Node::build_frontends(Parts& p) {
           R"({"database":")" + std::string(reason->empty() ? "ok" : "failing") + "\"}");
     });
   }
+  p.backups = std::make_unique<Backups>(config, *p.store);
+  p.backups->register_routes(p.router);
+  p.backups->start();
   if (config.retention_interval_ms > 0) {
     core::RetentionSchedulerOptions retention_options;
     retention_options.interval_ms = config.retention_interval_ms;
@@ -750,6 +755,7 @@ Result<Ok, std::string> Node::start_http(Parts& p) {
     return telemetry::DbConnections{c.open, c.in_use};
   });
   telemetry::add_watch_metrics(registry, *p.watch);
+  p.backups->add_metrics(registry);
   add_release_metrics(registry, p.store.get(), &p.releases, &p.clients, config.raft_id);
   telemetry::add_cache_metrics(registry, p.cache_probe);
   if (p.limiter) telemetry::add_limiter_metrics(registry, *p.limiter);
@@ -818,6 +824,7 @@ void Node::stop() {
   p.stopped = true;
   if (p.retention) p.retention->stop();
   if (p.release_driver) p.release_driver->stop();
+  if (p.backups) p.backups->stop();  // a backup in progress finishes first
   // Held watches are answered and streams ended first, so that the HTTP server's grace period
   // is spent on real requests only.
   if (p.watch) p.watch->shutdown();
@@ -829,6 +836,7 @@ void Node::stop() {
   if (p.telemetry) p.telemetry->health().stop();
   p.retention.reset();
   p.release_driver.reset();
+  p.backups.reset();
   p.service.reset();
   p.clients_view.reset();
   p.nacos.reset();

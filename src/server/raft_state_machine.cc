@@ -175,6 +175,22 @@ class FileWriter final : public raft::SnapshotWriter {
 
 }  // namespace
 
+Result<Ok, std::string> seed_snapshot(const std::string& dir, const raft::SnapshotMeta& meta,
+                                      const std::string& db_path) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Unexpected{"cannot create " + dir + ": " + ec.message()};
+  const std::string base = dir + "/" + snapshot_name(meta);
+  fs::copy_file(db_path, base + ".db.tmp", fs::copy_options::overwrite_existing, ec);
+  if (ec) return Unexpected{"cannot copy " + db_path + " into " + dir + ": " + ec.message()};
+  if (!fsync_path(base + ".db.tmp", false)) return Unexpected{"cannot fsync " + base + ".db.tmp"};
+  fs::rename(base + ".db.tmp", base + ".db", ec);
+  if (ec || !write_file_atomic(base + ".meta", encode_meta(meta))) {
+    return Unexpected{"cannot write the snapshot " + base};
+  }
+  return Ok{};
+}
+
 RaftStateMachine::RaftStateMachine(store::Store& store, core::ConfigStateMachine& machine,
                                    cache::Index& index, core::WatchHub* watch,
                                    std::string snapshot_dir)

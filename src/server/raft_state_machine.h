@@ -15,6 +15,12 @@
 
 namespace cairn::server {
 
+/// Puts the database file at `db_path` into the snapshot folder `dir` as the snapshot `meta`
+/// (what the node sends to a member that needs entries before its log): used when a node is
+/// seeded from a backup, whose log starts after the backup's last entry.
+Result<Ok, std::string> seed_snapshot(const std::string& dir, const raft::SnapshotMeta& meta,
+                                      const std::string& db_path);
+
 /// Raft's StateMachine over the SQLite store (DESIGN.md §3).
 ///
 /// A normal entry's data is `stamp_command()`: the leader's wall clock (8 bytes, little endian)

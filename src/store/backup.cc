@@ -248,20 +248,21 @@ Result<api::BackupHeader, api::Error> verify_backup(
   return h;
 }
 
-Result<Ok, api::Error> prepare_restored_database(const std::string& db_path,
+Result<uint64_t, api::Error> prepare_restored_database(const std::string& db_path,
                                                  const std::string& raft_conf) {
   auto opened = Conn::open(db_path, SQLITE_OPEN_READWRITE);
   if (!opened.ok()) return Unexpected{opened.error()};
   Conn& db = **opened;
   // An older release's layout is brought to this one's first (its own transaction).
-  if (auto schema = ensure_schema(db); !schema.ok()) return schema;
+  if (auto schema = ensure_schema(db); !schema.ok()) return Unexpected{schema.error()};
   db.clear_error();
   if (!db.exec("BEGIN IMMEDIATE")) return Unexpected{*db.db_error()};
   db.exec("DELETE FROM meta WHERE name = 'cluster_members'");
+  int64_t term = 0;
   if (raft_conf.empty()) {
     db.exec("DELETE FROM meta WHERE name IN ('raft_term', 'raft_conf')");
   } else {
-    int64_t term = std::max<int64_t>(1, read_meta(db, "raft_term"));
+    term = std::max<int64_t>(1, read_meta(db, "raft_term"));
     write_meta(db, "raft_term", term);
     write_meta_text(db, "raft_conf", raft_conf);
   }
@@ -271,7 +272,7 @@ Result<Ok, api::Error> prepare_restored_database(const std::string& db_path,
     return Unexpected{*e};
   }
   if (!db.exec("COMMIT")) return Unexpected{*db.db_error()};
-  return Ok{};
+  return static_cast<uint64_t>(term);
 }
 
 }  // namespace cairn::store

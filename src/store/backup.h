@@ -36,8 +36,8 @@ Result<api::BackupHeader, api::Error> verify_backup(
 /// state to the membership `raft_conf` (raft::encode_conf_state bytes) at the backup's term
 /// (at least 1), so that the node's empty log starts right after the backup's last entry.
 /// `raft_conf` empty: a standalone node (Raft's rows removed). Contents, revision and applied
-/// index stay the backup's.
-Result<Ok, api::Error> prepare_restored_database(const std::string& db_path,
+/// index stay the backup's. Returns the Raft term written (0 for a standalone node).
+Result<uint64_t, api::Error> prepare_restored_database(const std::string& db_path,
                                                  const std::string& raft_conf);
 
 }  // namespace cairn::store

@@ -74,7 +74,9 @@ void Service::debug_vars(const http::RequestPtr& req, const http::Reply& reply) 
                      std::to_string(status.applied_index) + R"(,"store_read_queries":)" +
                      std::to_string(status.store_read_queries) + R"(,"index_reads":)" +
                      std::to_string(status.index_reads) + R"(,"checksum":)" +
-                     json_quote(req->query_param("checksum") ? core_.checksum() : "");
+                     json_quote(req->query_param("checksum") ? core_.checksum() : "") +
+                     R"(,"content_checksum":)" +
+                     json_quote(req->query_param("checksum") ? core_.content_checksum() : "");
   if (const cache::Probe* probe = core_.options().cache_probe) {
     data += R"(,"cache":{)";
     for (int t = 0; t < cache::kCacheTypes; ++t) {
