@@ -181,6 +181,9 @@ void WatchHub::reset_all(uint64_t revision) {
 WatchHub::Backlog WatchHub::backlog(const std::string& ns, uint64_t revision,
                                     const WatchFilter& filter,
                                     std::vector<WatchEvent>& out) const {
+  // A revision past this node's is held like the current one (a follower behind the node the
+  // client read from catches up within moments); poll() answers reset if it is still ahead at
+  // the deadline, and subscribe() resets at once (see there).
   if (revision >= revision_) return Backlog::kNone;
   if (revision < horizon_) {
     // Changes after `revision` may be gone; that matters only if the namespace changed since.
@@ -207,7 +210,7 @@ uint64_t WatchHub::poll(const std::string& ns, uint64_t revision, WatchFilter fi
     a.revision = revision_;
     std::vector<WatchEvent> events;
     Backlog b = stopping_ ? Backlog::kNone : backlog(ns, revision, filter, events);
-    if (b == Backlog::kReset) {
+    if (b == Backlog::kReset || (!stopping_ && timeout_ms <= 0 && revision > revision_)) {
       a.reset = true;
     } else if (b == Backlog::kChanges) {
       a.changed = true;
@@ -236,7 +239,9 @@ uint64_t WatchHub::subscribe(const std::string& ns, uint64_t revision, WatchFilt
   }
   std::vector<WatchEvent> events;
   Backlog b = backlog(ns, revision, filter, events);
-  if (b == Backlog::kReset) {
+  // A subscription has no deadline to wait for this node to reach a revision it never saw:
+  // the client re-reads (here, or after a restore from a backup taken before that revision).
+  if (b == Backlog::kReset || revision > revision_) {
     const uint64_t current = revision_;
     lock.unlock();
     subscriber->reset(ns, current);
@@ -304,10 +309,13 @@ void WatchHub::timer_loop() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     const int64_t now = monotonic_ms();
-    std::vector<AnswerFn> expired;
+    std::vector<std::pair<AnswerFn, bool>> expired;  // and whether it is a reset
     while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
       auto it = watchers_.find(deadlines_.begin()->second);
-      expired.push_back(std::move(it->second.answer));
+      // Still short of the revision the client holds: not this node's history (a cluster
+      // restored from a backup taken before it, docs/operations.md) or a node far behind.
+      // Either way the client must re-read, not wait on.
+      expired.emplace_back(std::move(it->second.answer), it->second.revision > revision_);
       erase_locked(it);
     }
     std::vector<SubscriberPtr> beats;
@@ -321,7 +329,11 @@ void WatchHub::timer_loop() {
       WatchAnswer a;
       a.revision = revision_;
       lock.unlock();
-      for (auto& fn : expired) fn(a);
+      for (auto& [fn, reset] : expired) {
+        WatchAnswer answer = a;
+        answer.reset = reset;
+        fn(answer);
+      }
       expired.clear();
       for (auto& sub : beats) sub->heartbeat();
       beats.clear();

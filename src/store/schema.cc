@@ -369,9 +369,13 @@ Result<Ok, api::Error> validate_database(Conn& conn) {
   }
   int64_t version = read_meta(conn, "schema_version");
   if (auto e = conn.take_error()) return refuse(*e);
-  if (version < 1 || version > kSchemaVersion) {
-    return refuse("schema version " + std::to_string(version) + " is not supported");
+  if (version > kSchemaVersion) {
+    // A snapshot sent by (or left behind by) a newer release: name both versions, as a newer
+    // database file at start does.
+    return refuse("database schema version " + std::to_string(version) +
+                  " is newer than this release's " + std::to_string(kSchemaVersion));
   }
+  if (version < 1) return refuse("schema version " + std::to_string(version) + " is not supported");
   Stmt s = conn.prepare(
       "SELECT COUNT(*) FROM meta WHERE name IN ('revision', 'applied_index')");
   int64_t rows = s.step() ? s.i64(0) : 0;

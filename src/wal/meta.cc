@@ -48,8 +48,13 @@ Result<Meta, std::string> decode_meta(std::string_view in) {
   if (in.substr(0, 8) != std::string_view(kMagic, 8)) return Unexpected{std::string("bad magic")};
   if (crc32c(in.substr(0, kMetaSize - 4)) != get(in, kMetaSize - 4, 4))
     return Unexpected{std::string("bad checksum")};
-  if (get(in, 8, 4) != kVersion)
-    return Unexpected{"unsupported format version " + std::to_string(get(in, 8, 4))};
+  // The format version covers META and the segment records (docs/wal.md): a later release
+  // that changes either raises it, and this one refuses the log rather than misread it.
+  if (const uint64_t v = get(in, 8, 4); v != kVersion) {
+    return Unexpected{"WAL format version " + std::to_string(v) +
+                      (v > kVersion ? " is newer than this release's " : " is not supported by this release's ") +
+                      std::to_string(kVersion)};
+  }
   Meta m;
   m.generation = get(in, 16, 8);
   m.snap_index = get(in, 24, 8);

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <future>
+
 #include "cache/probe.h"
 #include "core/state_machine.h"
 #include "core/test_replicator.h"
@@ -258,6 +261,57 @@ class FakeCluster : public Cluster {
   }
   std::vector<std::string> asked;
 };
+
+// A revision this node has not reached (docs/watch.md): a follower a few entries behind
+// answers normally once it gets there; one that never gets there within the poll's timeout (a
+// cluster restored from an older backup, docs/operations.md) answers reset, as do a plain poll
+// and a subscription at once.
+TEST_F(CoreTest, WatchesFromARevisionNotYetReached) {
+  WatchHub hub({}, index_, store_->revision());
+  sm_->add_listener([&hub](const api::Command&, const store::Applied& a) {
+    hub.on_applied(a.changes, a.result.revision);
+  });
+  auto created = submit(api::CreateNamespace{"svc", ""});
+  ASSERT_TRUE(created.ok());
+  const uint64_t ahead = created.revision + 1;
+
+  std::vector<WatchAnswer> now;
+  EXPECT_EQ(hub.poll("svc", ahead, {}, 0, [&now](const WatchAnswer& a) { now.push_back(a); }),
+            0u);
+  ASSERT_EQ(now.size(), 1u);
+  EXPECT_TRUE(now[0].reset);
+  auto sub = std::make_shared<RecordingSubscriber>();
+  EXPECT_EQ(hub.subscribe("svc", ahead, {}, sub), 0u);
+  EXPECT_EQ(sub->log, (std::vector<std::string>{"reset svc@" + std::to_string(created.revision),
+                                                "end"}));
+
+  // Held; the node reaches `ahead` (the change the client already saw) and then goes past it.
+  std::vector<WatchAnswer> caught_up;
+  ASSERT_NE(hub.poll("svc", ahead, {}, 60'000,
+                     [&caught_up](const WatchAnswer& a) { caught_up.push_back(a); }),
+            0u);
+  ASSERT_TRUE(put("svc", api::ConfigOp::kCreate, "a", "1").ok());
+  EXPECT_TRUE(caught_up.empty());  // revision `ahead` itself: already seen by the client
+  auto next = put("svc", api::ConfigOp::kCreate, "b", "2");
+  ASSERT_TRUE(next.ok());
+  ASSERT_EQ(caught_up.size(), 1u);
+  EXPECT_FALSE(caught_up[0].reset);
+  ASSERT_EQ(caught_up[0].changes.size(), 1u);
+  EXPECT_EQ(caught_up[0].changes[0].key, "b");
+
+  // Never reached within the timeout: reset at the deadline, with the node's revision.
+  std::promise<WatchAnswer> late;
+  ASSERT_NE(hub.poll("svc", next.revision + 5, {}, 50,
+                     [&late](const WatchAnswer& a) { late.set_value(a); }),
+            0u);
+  auto f = late.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  WatchAnswer a = f.get();
+  EXPECT_TRUE(a.reset);
+  EXPECT_FALSE(a.changed);
+  EXPECT_EQ(a.revision, next.revision);
+  hub.shutdown();
+}
 
 TEST_F(CoreTest, ClusterCallsNeedClusterAdminAndACluster) {
   EXPECT_EQ(core_->cluster_view(any_).error().code, Errc::kNotFound);  // a single node

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "store/impl.h"
+#include "store/schema.h"
 #include "store/tests/store_test_util.h"
 
 namespace cairn::store::testing {
@@ -86,6 +88,30 @@ TEST_F(SnapshotTest, CorruptOrTruncatedSnapshotIsRefused) {
   }
   EXPECT_EQ(store_->list_configs({}, {})->total, 3);
   ok(write("svc", op_create("d", "1")));
+}
+
+// docs/operations.md, "Rolling upgrade": a snapshot of a newer schema (from a node already
+// upgraded) is refused before it replaces anything, naming both versions.
+TEST_F(SnapshotTest, NewerSchemaSnapshotIsRefusedNamingBothVersions) {
+  fill();
+  std::string snap = dir_.file("snap.db");
+  ASSERT_TRUE(store_->write_snapshot(snap).ok());
+  {
+    auto conn = Conn::open(snap, SQLITE_OPEN_READWRITE);
+    ASSERT_TRUE(conn.ok());
+    (*conn)->exec("UPDATE meta SET value = " + std::to_string(kSchemaVersion + 1) +
+                  " WHERE name = 'schema_version'");
+  }
+  ok(write("svc", op_create("c", "1")));
+  std::string sum = store_->checksum();
+  auto r = store_->restore_snapshot(snap);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, api::Errc::kDatabase);
+  EXPECT_EQ(r.error().details, "invalid snapshot: database schema version " +
+                                   std::to_string(kSchemaVersion + 1) +
+                                   " is newer than this release's " +
+                                   std::to_string(kSchemaVersion));
+  EXPECT_EQ(store_->checksum(), sum);
 }
 
 TEST_F(SnapshotTest, SnapshotIsStandaloneFile) {

@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <fstream>
 #include <random>
 
 #include "raft/memory_log_store.h"
 #include "raft/tests/log_store_conformance.h"
+#include "wal/crc32c.h"
+#include "wal/meta.h"
 #include "wal/record.h"
 #include "wal/tests/test_util.h"
 
@@ -55,6 +58,31 @@ TEST(Wal, FreshDirectoryHasMetaAndLock) {
   EXPECT_TRUE(segment_files(t.file("wal")).empty());
   EXPECT_TRUE(w->sync());
   EXPECT_EQ(w->probe().syncs, 0u);  // nothing to do
+}
+
+// docs/operations.md, "Upgrades": a log written by a newer release is refused, naming both
+// versions, and left as it is.
+TEST(Wal, NewerFormatVersionIsRefusedNamingBothVersions) {
+  TempDir t;
+  { ASSERT_TRUE(open_wal(t.file("wal"))); }
+  std::string meta = encode_meta(Meta{});
+  meta[8] = 2;  // format version, little-endian u32 at offset 8
+  uint32_t crc = crc32c(std::string_view(meta).substr(0, kMetaSize - 4));
+  for (int i = 0; i < 4; ++i) meta[kMetaSize - 4 + i] = static_cast<char>(crc >> (8 * i));
+  {
+    std::ofstream out(t.file("wal/META"), std::ios::binary | std::ios::trunc);
+    out << meta;
+  }
+  auto decoded = decode_meta(meta);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.error(), "WAL format version 2 is newer than this release's 1");
+  WalOptions o;
+  o.dir = t.file("wal");
+  auto opened = WalLogStore::open(o);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_NE(opened.error().find("WAL format version 2 is newer than this release's 1"),
+            std::string::npos)
+      << opened.error();
 }
 
 TEST(Wal, AppendSyncReopen) {
