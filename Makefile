@@ -4,6 +4,7 @@
 #   make run     build and start a local 3-node cluster (`cairn dev`) on http://127.0.0.1:8001-8003
 #   make asan    sanitizer build and its tests only
 #   make fuzz    libFuzzer targets, FUZZ_SECONDS each (default 60)
+#   make test-upgrade  rolling upgrade from the previous release to this build (tests/upgrade)
 
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
@@ -16,7 +17,7 @@ RUN_NODES ?= 3
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: deps build test test-release asan fuzz run clean format ui-deps
+.PHONY: deps build test test-release asan fuzz run clean format ui-deps test-upgrade
 
 deps:
 	@./scripts/deps.sh
@@ -47,6 +48,13 @@ fuzz: deps
 
 test: test-release asan fuzz
 
+# Builds the previous release (tests/upgrade/run.sh records which) into build-upgrade/, starts a
+# 3-node cluster on it and replaces its nodes one at a time with build/cairn under write load.
+# Not in `make test`: it costs a second build of the server; run it as its own CI step and
+# before every release.
+test-upgrade: build
+	tests/upgrade/run.sh $(CURDIR)/build/cairn
+
 run: build
 	build/cairn dev --data-dir $(RUN_DIR) --nodes $(RUN_NODES) --http-port $(RUN_PORT) --peer-port $(RUN_PEER_PORT)
 
@@ -54,4 +62,4 @@ format:
 	find src tests -name '*.h' -o -name '*.cc' | xargs clang-format -i
 
 clean:
-	rm -rf build build-debug build-asan build-fuzz
+	rm -rf build build-debug build-asan build-fuzz build-upgrade
