@@ -767,6 +767,23 @@ Result<Ok, std::string> Node::start_http(Parts& p) {
       return telemetry::ReplicationProbes{v.raft_probe, v.wal_probe, raft->transport_probe()};
     });
   }
+  if (p.cluster) {
+    ClusterApi* cluster = p.cluster.get();
+    registry.callback("config_center_forward_resent_total",
+                      "Requests forwarded to the leader again: to a new leader, or after a "
+                      "connect that failed (they had not reached one)",
+                      telemetry::MetricType::kCounter, {}, [cluster] {
+                        return std::vector<telemetry::Sample>{
+                            {{}, static_cast<double>(cluster->forwards_resent())}};
+                      });
+    registry.callback("config_center_forward_abandoned_total",
+                      "Forwarded requests abandoned because the leader or the term changed "
+                      "while they were with the old leader",
+                      telemetry::MetricType::kCounter, {}, [cluster] {
+                        return std::vector<telemetry::Sample>{
+                            {{}, static_cast<double>(cluster->forwards_abandoned())}};
+                      });
+  }
   return Ok{};
 }
 
