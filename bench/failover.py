@@ -23,6 +23,7 @@ import atexit
 import collections
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -79,6 +80,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--fault-s", type=float, default=3.0)
     ap.add_argument("--client-timeout", type=float, default=2.0)
+    ap.add_argument("--keep", action="store_true", help="keep the nodes' data and logs")
     args = ap.parse_args()
     cairn_cluster.BINARY = os.path.abspath(args.binary)
     atexit.register(cairn_cluster.kill_all_live)
@@ -128,8 +130,12 @@ def main():
             w.stop = True
         for w in writers:
             w.join(timeout=args.client_timeout + 1)
-        cluster.stop_all() if hasattr(cluster, "stop_all") else None
+        cluster.stop_all()
         cairn_cluster.kill_all_live()
+        if args.keep:
+            print("data and logs kept in " + tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
     print("\n| fault | rounds | longest window (s), each round |")
     print("|---|---:|---|")
     for fault in args.faults.split(","):
