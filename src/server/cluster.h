@@ -28,18 +28,22 @@ namespace cairn::server {
 class ClusterApi {
  public:
   ClusterApi(RaftReplicator& raft, std::string node_id, int64_t stale_read_bound_ms,
-             int64_t forward_timeout_ms);
+             ForwardTiming forwarding);
 
   http::Middleware middleware();
   /// The "raft" component of /api/v1/health (seed §3.8.7): role, term, leader.
   native::ServiceOptions::Component health_component() const;
   /// The cluster routes, over the core's cluster API (core::Core::cluster_view, …).
   void register_routes(http::Router& router, core::Core& core);
-  /// Sends `req` to the leader the way a write arriving here is forwarded; `reply` gets the
-  /// leader's answer or the forwarding error. Any thread.
+  /// Sends `req` to the leader the way a write arriving here is forwarded (Forwarder: waits
+  /// for a leader, re-sends what provably did not reach one); `reply` gets the leader's answer
+  /// or the forwarding error. Any thread.
   void send_to_leader(const http::RequestPtr& req, const http::Reply& reply) {
     forward(req, reply);
   }
+  /// Forwards re-sent and abandoned on leader changes (Forwarder::resent/abandoned).
+  uint64_t forwards_resent() const { return forwarder_->resent(); }
+  uint64_t forwards_abandoned() const { return forwarder_->abandoned(); }
   /// Forward (and ask the members' health) over HTTPS (Forwarder::use_tls). Before the HTTP
   /// server starts.
   Result<Ok, std::string> use_tls(const std::string& ca_file, const std::string& cert,

@@ -420,8 +420,14 @@ Result<Ok, std::string> Node::start_replication(Parts& p) {
     p.raft = std::move(*raft);
     if (auto started = p.raft->start(); !started.ok()) return Unexpected{started.error()};
     p.replicator = p.raft.get();
+    // Forwarding paces itself on the election timeout (docs/cluster.md, "Failover tuning").
+    const int64_t election_ms = config.election_ticks * config.raft_tick_ms;
+    ForwardTiming forwarding;
+    forwarding.timeout_ms = config.proposal_timeout_ms + 2'000;
+    forwarding.connect_timeout_ms = std::max<int64_t>(200, election_ms);
+    forwarding.leader_wait_ms = 2 * election_ms;
     p.cluster = std::make_unique<ClusterApi>(*p.raft, config.node_id, config.stale_read_bound_ms,
-                                             config.proposal_timeout_ms + 2'000);
+                                             forwarding);
     if (!config.tls_cert.empty()) {
       // Followers reach the leader's API over HTTPS too, with our certificate as client one.
       auto tls = p.cluster->use_tls(config.tls_ca, config.tls_cert, config.tls_key);
@@ -760,6 +766,23 @@ Result<Ok, std::string> Node::start_http(Parts& p) {
       RaftView v = raft->view();
       return telemetry::ReplicationProbes{v.raft_probe, v.wal_probe, raft->transport_probe()};
     });
+  }
+  if (p.cluster) {
+    ClusterApi* cluster = p.cluster.get();
+    registry.callback("config_center_forward_resent_total",
+                      "Requests forwarded to the leader again: to a new leader, or after a "
+                      "connect that failed (they had not reached one)",
+                      telemetry::MetricType::kCounter, {}, [cluster] {
+                        return std::vector<telemetry::Sample>{
+                            {{}, static_cast<double>(cluster->forwards_resent())}};
+                      });
+    registry.callback("config_center_forward_abandoned_total",
+                      "Forwarded requests abandoned because the leader or the term changed "
+                      "while they were with the old leader",
+                      telemetry::MetricType::kCounter, {}, [cluster] {
+                        return std::vector<telemetry::Sample>{
+                            {{}, static_cast<double>(cluster->forwards_abandoned())}};
+                      });
   }
   return Ok{};
 }

@@ -17,6 +17,7 @@
 #include "common/result.h"
 #include "raft/node.h"
 #include "raft/probe.h"
+#include "server/forwarder.h"
 #include "server/raft_state_machine.h"
 #include "core/replicator.h"
 #include "transport/probe.h"
@@ -127,6 +128,8 @@ class RaftReplicator final : public core::Replicator {
   int64_t last_leader_contact_ms() const { return last_leader_contact_ms_.load(); }
   /// The leader's HTTP address, or "" when no leader is known (or it has no known address).
   std::string leader_http() const;
+  /// The leader this node knows, its term and HTTP address (forwarding). Any thread.
+  LeaderTarget leader_target() const;
 
  private:
   RaftReplicator(RaftOptions options, store::Store& store, core::ConfigStateMachine& machine,
@@ -134,6 +137,7 @@ class RaftReplicator final : public core::Replicator {
   void post(std::function<void()> fn);
   void run();
   void refresh_view();
+  void log_events();  // the Raft node's election events, at info (driver thread)
   void push_peers();
   void reload_members();  // options' members, overridden by the replicated address book
 

@@ -14,6 +14,9 @@
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <deque>
@@ -55,6 +58,18 @@ std::string endpoint_text(const tcp::socket& socket) {
   if (ec) return "?";
   const std::string host = ep.address().to_string();
   return (ep.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(ep.port());
+}
+
+// TransportOptions::user_timeout_ms on a connected peer socket (Linux; elsewhere a no-op).
+void set_user_timeout(tcp::socket& socket, int64_t ms) {
+#ifdef TCP_USER_TIMEOUT
+  if (ms <= 0) return;
+  const unsigned int value = static_cast<unsigned int>(ms);
+  (void)::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT, &value, sizeof value);
+#else
+  (void)socket;
+  (void)ms;
+#endif
 }
 
 std::string frame_with_header(FrameKind kind, const std::string& payload) {
@@ -224,7 +239,8 @@ class Peer : public std::enable_shared_from_this<Peer> {
     state_ = State::dialing;
     const uint64_t a = ++attempt_;
     core_.count([&](TransportProbe& s) { ++s.peers[id_].dials; });
-    arm_deadline(core_.options.handshake_timeout_ms);
+    connecting_ = true;
+    arm_deadline(std::min(core_.options.connect_timeout_ms, core_.options.handshake_timeout_ms));
     resolver_.async_resolve(
         hp_.host, hp_.port, tcp::resolver::numeric_service,
         [self = shared_from_this(), a](error_code ec, tcp::resolver::results_type results) {
@@ -244,8 +260,11 @@ class Peer : public std::enable_shared_from_this<Peer> {
   void on_connect(uint64_t a, error_code ec) {
     if (stale(a)) return;
     if (ec) return fail("cannot connect: " + ec.message());
+    connecting_ = false;
+    arm_deadline(core_.options.handshake_timeout_ms);  // hello / ack (and TLS) from here
     error_code ignored;
     socket_.set_option(tcp::no_delay(true), ignored);
+    set_user_timeout(socket_, core_.options.user_timeout_ms);
     if (!core_.tls) return send_hello(a);
     tls_ = std::make_unique<TlsStream>(socket_, *core_.tls);
     tls_->async_handshake(ssl::stream_base::client, [self = shared_from_this(), a](error_code ec) {
@@ -417,6 +436,10 @@ class Peer : public std::enable_shared_from_this<Peer> {
     deadline_.async_wait([self = shared_from_this(), a](error_code ec) {
       if (ec || self->stale(a) || !self->deadline_active_) return;
       if (self->deadline_.expiry() > SteadyClock::now()) return;  // re-armed meanwhile
+      if (self->connecting_) {
+        self->fail("connect timed out", /*rejected=*/false, /*timed_out=*/true);
+        return;
+      }
       self->fail(self->state_ == State::connected ? "write timed out" : "handshake timed out");
     });
   }
@@ -446,8 +469,9 @@ class Peer : public std::enable_shared_from_this<Peer> {
 
   // Ends the current attempt or connection and schedules the next dial. Messages queued for the
   // peer are dropped: while it is unreachable nothing is stored (Raft resends what matters).
-  void fail(const std::string& why, bool rejected = false) {
+  void fail(const std::string& why, bool rejected = false, bool timed_out = false) {
     if (state_ == State::closed || state_ == State::waiting) return;
+    connecting_ = false;
     const bool was_connected = state_ == State::connected;
     close_socket();
     const uint64_t dropped = drop_all();
@@ -469,6 +493,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
       spdlog::debug("transport: peer {} at {}: {}", id_, address_, why);
     }
     if (rejected) backoff_.saturate();
+    if (timed_out) backoff_.reset();  // the timeout spaced the attempts; dial a fresh SYN soon
     retry_.expires_after(std::chrono::milliseconds(backoff_.next(rng_())));
     retry_.async_wait([self = shared_from_this(), a](error_code ec) {
       if (ec || self->stale(a)) return;
@@ -508,6 +533,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
   State state_ = State::idle;
   uint64_t attempt_ = 0;
   bool deadline_active_ = false;
+  bool connecting_ = false;  // the deadline is the connect timeout
   bool writing_ = false;
   bool quiet_ = false;
   std::string hello_;
@@ -770,6 +796,7 @@ void Core::on_accept(error_code ec, tcp::socket socket) {
   }
   error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
+  set_user_timeout(socket, options.user_timeout_ms);
   auto conn = std::make_shared<Inbound>(*this, std::move(socket));
   {
     std::lock_guard lock(mu);
@@ -835,6 +862,8 @@ Result<Ok, std::string> TcpTransport::start() {
     return Unexpected{std::string("transport: frame, queue and write limits must be positive")};
   if (o.backoff_initial_ms < 1 || o.backoff_max_ms < o.backoff_initial_ms)
     return Unexpected{std::string("transport: need 1 <= backoff_initial_ms <= backoff_max_ms")};
+  if (o.connect_timeout_ms < 1 || o.user_timeout_ms < 0)
+    return Unexpected{std::string("transport: need connect_timeout_ms >= 1, user_timeout_ms >= 0")};
   if (auto tls = make_tls_context(o); !tls.ok()) {
     return Unexpected{tls.error()};
   } else {

@@ -32,12 +32,24 @@ struct TransportOptions {
   size_t max_queue_bytes = 64u << 20;
   // Write coalescing: one write gathers queued frames up to this many bytes (at least one frame).
   size_t max_write_bytes = 1u << 20;
-  // Reconnect backoff: 50 ms doubling to 2 s, each delay jittered within [d/2, d].
+  // Reconnect backoff: 50 ms doubling to 500 ms, each delay jittered within [d/2, d]. A dial
+  // that timed out (the peer's host dropped the SYN: partition) is retried after the initial
+  // delay: the timeout itself spaced the attempts.
   int64_t backoff_initial_ms = 50;
-  int64_t backoff_max_ms = 2'000;
+  int64_t backoff_max_ms = 500;
+  // The TCP connect alone must finish within this. Short, because a fresh SYN is what gets
+  // through first once a partition heals: the kernel retries an unanswered one only after
+  // 1 s, 3 s, 7 s. Longer than the round trip of the slowest link between members.
+  int64_t connect_timeout_ms = 500;
   // Resolve + connect + hello/ack must finish within this (both directions: an inbound
   // connection that sends no valid hello in time is closed).
   int64_t handshake_timeout_ms = 5'000;
+  // TCP_USER_TIMEOUT of every peer connection (0: the kernel's default, about 15 minutes): a
+  // connection whose sent data stays unacknowledged this long is aborted and redialed. Without
+  // it a connection open through a partition stays "up" while the kernel backs its
+  // retransmissions off exponentially, and the first message after the heal waits for the next
+  // one (seconds; issue 23). Must exceed the round trip plus a few retransmissions.
+  int64_t user_timeout_ms = 1'000;
   // A gathered write (at most max_write_bytes, or one larger frame) that does not complete
   // within this closes the connection: the peer stopped reading or vanished without a FIN. The
   // dialer then reconnects.
