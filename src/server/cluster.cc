@@ -18,7 +18,6 @@ using native::reply_ok;
 
 namespace {
 
-constexpr std::string_view kForwardedHeader = "x-cairn-forwarded";
 // How long GET /api/v1/cluster/health waits for each member: short, so that a dead or paused
 // member costs the page a second at most.
 constexpr int64_t kMemberHealthTimeoutMs = 1'000;
@@ -75,8 +74,9 @@ http::Middleware ClusterApi::middleware() {
 }
 
 void ClusterApi::forward(const http::RequestPtr& req, const http::Reply& reply) {
-  if (req->header(kForwardedHeader)) {
-    // Forwarded to us, but we are not the leader (any more): no second hop.
+  if (req->header(kForwardedMark)) {
+    // Forwarded to us by a member (PeerAuth verified it), but we are not the leader (any
+    // more): no second hop.
     return http::reply_error(
         *req, reply, make_error(Errc::kNotLeader, "the forwarding target is no longer the leader"));
   }
@@ -93,12 +93,16 @@ void ClusterApi::forward(const http::RequestPtr& req, const http::Reply& reply) 
   auto span =
       std::make_shared<telemetry::ChildSpan>("forward to leader", telemetry::SpanKind::kClient);
   span->attribute("cairn.leader", leader);
+  std::vector<std::pair<std::string, std::string>> headers = {
+      {"X-Request-ID", req->request_id},
+      {"traceparent",
+       span->active() ? telemetry::format_traceparent(span->context().ctx) : req->traceparent}};
+  if (peer_auth_) {
+    headers.push_back(
+        peer_auth_->sign(PeerPurpose::kForward, req->method, req->target, req->body));
+  }
   forwarder_->forward(
-      *req, leader,
-      {{"X-Request-ID", req->request_id},
-       {"traceparent",
-        span->active() ? telemetry::format_traceparent(span->context().ctx) : req->traceparent},
-       {"X-Cairn-Forwarded", node_id_}},
+      *req, leader, std::move(headers),
       [req, reply, leader, span](std::optional<http::Response> res, std::string error, bool sent) {
         if (!res || res->status >= 500) span->set_error();
         span->finish();
