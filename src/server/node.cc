@@ -773,6 +773,18 @@ Result<Ok, std::string> Node::start_http(Parts& p) {
   });
   telemetry::add_watch_metrics(registry, *p.watch);
   add_release_metrics(registry, p.store.get(), &p.releases, &p.clients, config.raft_id);
+  registry.callback("config_center_peer_proofs_total",
+                    "Member proofs on requests between nodes, by result (docs/security.md)",
+                    telemetry::MetricType::kCounter, {"result"},
+                    [auth = p.peer_auth.get()] {
+                      const PeerAuth::Counters c = auth->counters();
+                      std::vector<telemetry::Sample> out(2);
+                      out[0].labels = {"accepted"};
+                      out[0].value = static_cast<double>(c.accepted);
+                      out[1].labels = {"refused"};
+                      out[1].value = static_cast<double>(c.refused);
+                      return out;
+                    });
   telemetry::add_cache_metrics(registry, p.cache_probe);
   if (p.limiter) telemetry::add_limiter_metrics(registry, *p.limiter);
   if (p.raft) {
