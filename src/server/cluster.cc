@@ -18,7 +18,6 @@ using native::reply_ok;
 
 namespace {
 
-constexpr std::string_view kForwardedHeader = "x-cairn-forwarded";
 // How long GET /api/v1/cluster/health waits for each member: short, so that a dead or paused
 // member costs the page a second at most.
 constexpr int64_t kMemberHealthTimeoutMs = 1'000;
@@ -76,8 +75,9 @@ http::Middleware ClusterApi::middleware() {
 }
 
 void ClusterApi::forward(const http::RequestPtr& req, const http::Reply& reply) {
-  if (req->header(kForwardedHeader)) {
-    // Forwarded to us, but we are not the leader (any more): no second hop.
+  if (req->header(kForwardedMark)) {
+    // Forwarded to us by a member (PeerAuth verified it), but we are not the leader (any
+    // more): no second hop.
     return http::reply_error(
         *req, reply, make_error(Errc::kNotLeader, "the forwarding target is no longer the leader"));
   }
@@ -85,12 +85,16 @@ void ClusterApi::forward(const http::RequestPtr& req, const http::Reply& reply) 
   // known the forwarder waits for one (bounded), and it re-sends what provably did not reach one.
   auto span =
       std::make_shared<telemetry::ChildSpan>("forward to leader", telemetry::SpanKind::kClient);
+  std::vector<std::pair<std::string, std::string>> headers = {
+      {"X-Request-ID", req->request_id},
+      {"traceparent",
+       span->active() ? telemetry::format_traceparent(span->context().ctx) : req->traceparent}};
+  if (peer_auth_) {
+    headers.push_back(
+        peer_auth_->sign(PeerPurpose::kForward, req->method, req->target, req->body));
+  }
   forwarder_->forward_to_leader(
-      *req,
-      {{"X-Request-ID", req->request_id},
-       {"traceparent",
-        span->active() ? telemetry::format_traceparent(span->context().ctx) : req->traceparent},
-       {"X-Cairn-Forwarded", node_id_}},
+      *req, std::move(headers),
       [req, reply, span](std::optional<http::Response> res, std::string error, bool sent,
                          const std::string& leader) {
         if (!leader.empty()) span->attribute("cairn.leader", leader);

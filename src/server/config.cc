@@ -134,6 +134,13 @@ const std::vector<ConfigKey>& config_schema() {
       {"peer_tls_key", "PEM private key of peer_tls_cert", Kind::kString, &C::peer_tls_key},
       {"peer_tls_ca", "PEM cluster CA: peers must present a certificate it signed",
        Kind::kString, &C::peer_tls_ca},
+      {"cluster_secret", "Shared secret of the cluster's nodes (docs/security.md): peers prove it "
+       "to each other and sign forwarded requests with it. 16+ characters; a comma-separated "
+       "list during a rotation (the first signs, all are accepted). Prefer cluster_secret_file "
+       "or CAIRN_CLUSTER_SECRET (flags show in ps)", Kind::kString, &C::cluster_secret},
+      {"cluster_secret_file", "File (mode 0600) holding the cluster secret, one per line during "
+       "a rotation; unset: cluster_secret, else the CAIRN_CLUSTER_SECRET variable",
+       Kind::kString, &C::cluster_secret_file},
       {"otlp_endpoint", "OTLP/HTTP collector (http://host:4318) that receives the spans as "
        "JSON; unset: spans are not exported", Kind::kString, &C::otlp_endpoint},
       {"health_check_interval", "Time between health checks of the database (and Redis)",

@@ -71,6 +71,10 @@ struct ServerConfig {
   std::string peer_tls_cert;
   std::string peer_tls_key;
   std::string peer_tls_ca;
+  // Peer authentication (docs/security.md): the cluster secret (a list: current first, then
+  // older ones accepted during a rotation), or a file holding it; else CAIRN_CLUSTER_SECRET.
+  std::string cluster_secret;
+  std::string cluster_secret_file;
   // Observability (docs/observability.md).
   std::string otlp_endpoint;  // empty: spans are not exported
   int64_t health_check_interval_ms = 5'000;

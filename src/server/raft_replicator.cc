@@ -119,6 +119,7 @@ Result<std::unique_ptr<RaftReplicator>, std::string> RaftReplicator::open(
   t.tls_cert = r->options_.peer_tls_cert;
   t.tls_key = r->options_.peer_tls_key;
   t.tls_ca = r->options_.peer_tls_ca;
+  t.cluster_secrets = r->options_.cluster_secrets;
   RaftReplicator* self = r.get();
   r->transport_ = std::make_unique<transport::TcpTransport>(t, [self](raft::Message m) {
     if (m.from != raft::kNoNode && m.from == self->leader_seen_.load()) {

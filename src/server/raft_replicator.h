@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "api/errors.h"
 #include "common/result.h"
@@ -60,6 +61,7 @@ struct RaftOptions {
   std::string peer_tls_cert;
   std::string peer_tls_key;
   std::string peer_tls_ca;
+  std::vector<std::string> cluster_secrets;  // the transport's handshake (docs/security.md)
   /// Times commits and applies and traces proposals (docs/observability.md); outlives the
   /// replicator. Null: nothing is measured.
   telemetry::Telemetry* telemetry = nullptr;

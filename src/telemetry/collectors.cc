@@ -208,6 +208,10 @@ void add_replication_metrics(Registry& r, std::function<ReplicationProbes()> rea
            MetricType::kCounter, [](C c) { return c.dropped; });
   per_peer("config_center_peer_connected", "1 while the outbound connection to the peer is up",
            MetricType::kGauge, [](C c) { return c.connected ? 1 : 0; });
+  counter("config_center_peer_rejected_handshakes_total",
+          "Peer connections refused in the handshake, either side (cluster id, node id, version, "
+          "cluster secret)",
+          [](P p) { return p.transport.rejected_handshakes; });
 }
 
 void add_tracer_metrics(Registry& r, const Tracer& tracer) {

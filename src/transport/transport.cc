@@ -32,6 +32,7 @@
 #include "common/tls.h"
 #include "transport/backoff.h"
 #include "transport/frame.h"
+#include "transport/handshake.h"
 
 namespace cairn::transport {
 namespace tcp_detail {
@@ -115,6 +116,8 @@ struct Core {
       : options(std::move(o)),
         on_message(std::move(h)),
         max_frame(std::min(options.max_frame_bytes, raft::kMaxMessageBytes)),
+        secrets(options.cluster_secrets.empty() ? std::vector<std::string>{""}
+                                                : options.cluster_secrets),
         accept_strand(net::make_strand(ioc)),
         acceptor(accept_strand),
         accept_retry(accept_strand) {}
@@ -138,6 +141,8 @@ struct Core {
   const TransportOptions options;
   const MessageHandler on_message;
   const size_t max_frame;
+  // The handshake's secrets: the options', or the empty secret (no authentication) when none.
+  const std::vector<std::string> secrets;
   std::unique_ptr<ssl::context> tls;  // set by start() when the options ask for mutual TLS
 
   net::io_context ioc;  // declared before every io object: destroyed after them
@@ -289,12 +294,14 @@ class Peer : public std::enable_shared_from_this<Peer> {
                        [self = shared_from_this(), a](error_code ec, size_t) {
                          if (self->stale(a)) return;
                          if (ec) return self->fail("cannot send hello: " + ec.message());
-                         self->read_ack_header(a);
+                         self->read_ack_header(a, FrameKind::hello_ack);
                        });
     });
   }
 
-  void read_ack_header(uint64_t a) {
+  // Reads the acceptor's next handshake frame, which must be of kind `expected`.
+  void read_ack_header(uint64_t a, FrameKind expected) {
+    awaiting_ = expected;
     io([&](auto& stream) {
       net::async_read(
           stream, net::buffer(rheader_),
@@ -306,7 +313,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
     if (stale(a)) return;
     if (ec) return fail("no handshake answer: " + ec.message());
     auto h = decode_header(rheader_, kMaxHandshakeBytes);
-    if (!h || h->kind != FrameKind::hello_ack) {
+    if (!h || h->kind != awaiting_) {
       return fail(std::string("bad handshake answer: ") +
                   (h ? "unexpected frame kind" : to_string(h.error())));
     }
@@ -323,6 +330,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
     if (stale(a)) return;
     if (ec) return fail("truncated handshake answer: " + ec.message());
     if (!crc_matches(ack_header_, rpayload_)) return fail("handshake answer fails its CRC");
+    if (ack_header_.kind == FrameKind::auth_ack) return on_auth_ack(a);
     auto ack = decode_hello_ack(rpayload_);
     if (!ack) return fail("malformed handshake answer");
     if (ack->status != HandshakeStatus::ok) {
@@ -340,6 +348,43 @@ class Peer : public std::enable_shared_from_this<Peer> {
       spdlog::error("transport: {} answered as node {}, but the peer set says node {} is there",
                     address_, ack->from, id_);
       return fail("wrong node at address", /*rejected=*/true);
+    }
+    if (ack->nonce.size() != kNonceBytes) return fail("the peer sent no challenge");
+    send_auth(a, std::move(ack->nonce));
+  }
+
+  // Answers the acceptor's challenge with our proof and a challenge of our own.
+  void send_auth(uint64_t a, std::string acceptor_nonce) {
+    transcript_ = HandshakeTranscript{core_.options.cluster_id, core_.options.node_id, id_,
+                                      random_bytes(kNonceBytes), std::move(acceptor_nonce)};
+    Auth auth{transcript_.dialer_nonce,
+              handshake_proof(core_.secrets.front(), HandshakeSide::dialer, transcript_)};
+    hello_ = frame_with_header(FrameKind::auth, encode_auth(auth));
+    io([&](auto& stream) {
+      net::async_write(stream, net::buffer(hello_),
+                       [self = shared_from_this(), a](error_code ec, size_t) {
+                         if (self->stale(a)) return;
+                         if (ec) return self->fail("cannot send the proof: " + ec.message());
+                         self->read_ack_header(a, FrameKind::auth_ack);
+                       });
+    });
+  }
+
+  void on_auth_ack(uint64_t) {
+    auto ack = decode_auth_ack(rpayload_);
+    if (!ack) return fail("malformed handshake answer");
+    if (ack->status != HandshakeStatus::ok) {
+      core_.count([](TransportProbe& s) { ++s.rejected_handshakes; });
+      spdlog::error("transport: peer {} at {} refused our connection: {}{}{}", id_, address_,
+                    to_string(ack->status), ack->reason.empty() ? "" : ": ", ack->reason);
+      return fail("handshake refused", /*rejected=*/true);
+    }
+    if (!match_proof(core_.secrets, HandshakeSide::acceptor, transcript_, ack->proof)) {
+      core_.count([](TransportProbe& s) { ++s.rejected_handshakes; });
+      spdlog::error("transport: peer {} at {} accepted us but did not prove it knows the cluster "
+                    "secret (is cluster_secret the same on every node?); not talking to it",
+                    id_, address_);
+      return fail("the peer did not prove the cluster secret", /*rejected=*/true);
     }
     established();
   }
@@ -536,7 +581,9 @@ class Peer : public std::enable_shared_from_this<Peer> {
   bool connecting_ = false;  // the deadline is the connect timeout
   bool writing_ = false;
   bool quiet_ = false;
-  std::string hello_;
+  std::string hello_;  // the handshake frame being written: hello, then auth
+  FrameKind awaiting_ = FrameKind::hello_ack;
+  HandshakeTranscript transcript_;
   HeaderBytes rheader_{};
   FrameHeader ack_header_;
   std::string rpayload_;
@@ -572,9 +619,10 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
           std::max<int64_t>(self->core_.options.handshake_timeout_ms, 1)));
       self->deadline_.async_wait([self](error_code ec) {
         if (ec || self->state_ == State::established || self->state_ == State::closed) return;
-        if (self->state_ == State::handshake) {
+        if (self->state_ == State::handshake || self->state_ == State::authenticating) {
           self->core_.count([](TransportProbe& s) { ++s.handshake_timeouts; });
-          spdlog::warn("transport: connection from {} sent no valid hello in time; closing",
+          spdlog::warn("transport: connection from {} did not complete the handshake in time; "
+                       "closing",
                        self->remote_);
         }
         self->do_close();
@@ -598,7 +646,9 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
   }
 
  private:
-  enum class State { handshake, established, closing, closed };
+  // handshake: waiting for the hello; authenticating: hello answered with our challenge,
+  // waiting for the dialer's proof (auth); established: raft messages.
+  enum class State { handshake, authenticating, established, closing, closed };
 
   std::string who() const {
     return peer_ == raft::kNoNode ? remote_
@@ -625,7 +675,7 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
       spdlog::debug("transport: connection from {} closed: {}", who(), ec.message());
       return do_close();
     }
-    const bool handshake = state_ == State::handshake;
+    const bool handshake = state_ == State::handshake || state_ == State::authenticating;
     const size_t limit = handshake ? kMaxHandshakeBytes : core_.max_frame;
     auto h = decode_header(header_, limit);
     if (!h && h.error() == FrameError::oversized) {
@@ -637,7 +687,10 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
       return do_close();
     }
     if (!h) return refuse(to_string(h.error()));
-    if (h->kind != (handshake ? FrameKind::hello : FrameKind::message)) {
+    const FrameKind expected = state_ == State::handshake        ? FrameKind::hello
+                               : state_ == State::authenticating ? FrameKind::auth
+                                                                 : FrameKind::message;
+    if (h->kind != expected) {
       return refuse("unexpected frame kind");
     }
     frame_ = *h;
@@ -655,6 +708,7 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
     if (ec) return refuse("connection ended inside a frame (" + ec.message() + ")");
     if (!crc_matches(frame_, payload_)) return refuse("payload CRC mismatch");
     if (frame_.kind == FrameKind::hello) return on_hello();
+    if (frame_.kind == FrameKind::auth) return on_auth();
     on_message();
   }
 
@@ -668,7 +722,10 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
                     "protocol " + std::to_string(hello->protocol) + "/message version " +
                         std::to_string(hello->message_version) + " not supported (ours " +
                         std::to_string(kProtocolVersion) + "/" +
-                        std::to_string(raft::kMessageVersion) + ")");
+                        std::to_string(raft::kMessageVersion) + ")" +
+                        (hello->protocol < kProtocolVersion
+                             ? "; that node predates peer authentication: upgrade it"
+                             : ""));
     }
     if (hello->cluster_id != o.cluster_id) {
       return reject(HandshakeStatus::cluster_mismatch,
@@ -685,10 +742,53 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
       return reject(HandshakeStatus::wrong_node,
                     "dialer claims this node's own id " + std::to_string(o.node_id));
     }
+    // The hello is fine: challenge the dialer (the handshake deadline still runs).
+    transcript_ = HandshakeTranscript{o.cluster_id, peer_, o.node_id, {},
+                                      random_bytes(kNonceBytes)};
     HelloAck ack;
     ack.from = o.node_id;
     ack.cluster_id = o.cluster_id;
+    ack.nonce = transcript_.acceptor_nonce;
     out_ = frame_with_header(FrameKind::hello_ack, encode_hello_ack(ack));
+    state_ = State::authenticating;
+    io([&](auto& stream) {
+      net::async_write(stream, net::buffer(out_),
+                       [self = shared_from_this()](error_code ec, size_t) {
+                         if (self->state_ == State::closed) return;
+                         if (ec) return self->do_close();
+                         self->read_header();
+                       });
+    });
+  }
+
+  // The dialer's proof: checked against every cluster secret; answered with ours under the one
+  // that matched (the dialer knows it), or refused.
+  void on_auth() {
+    auto auth = decode_auth(payload_);
+    if (!auth) return refuse("malformed auth");
+    transcript_.dialer_nonce = auth->nonce;
+    auto matched = match_proof(core_.secrets, HandshakeSide::dialer, transcript_, auth->proof);
+    if (!matched) {
+      core_.count([](TransportProbe& s) { ++s.rejected_handshakes; });
+      spdlog::error("transport: refused connection from {}: {}: its proof matches none of this "
+                    "node's cluster secrets",
+                    who(), to_string(HandshakeStatus::bad_secret));
+      AuthAck nack{HandshakeStatus::bad_secret, {},
+                   "node " + std::to_string(core_.options.node_id) +
+                       " does not share your cluster secret (cluster_secret must be the same "
+                       "on every node)"};
+      out_ = frame_with_header(FrameKind::auth_ack, encode_auth_ack(nack));
+      state_ = State::closing;
+      io([&](auto& stream) {
+        net::async_write(stream, net::buffer(out_),
+                         [self = shared_from_this()](error_code, size_t) { self->do_close(); });
+      });
+      return;
+    }
+    AuthAck ack{HandshakeStatus::ok,
+                handshake_proof(core_.secrets[*matched], HandshakeSide::acceptor, transcript_),
+                {}};
+    out_ = frame_with_header(FrameKind::auth_ack, encode_auth_ack(ack));
     state_ = State::established;
     deadline_.cancel();
     core_.register_peer_connection(peer_, shared_from_this());
@@ -771,6 +871,7 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
   const std::string remote_;
   State state_ = State::handshake;
   NodeId peer_ = raft::kNoNode;  // from the hello
+  HandshakeTranscript transcript_;
   HeaderBytes header_{};
   FrameHeader frame_;
   std::string payload_;

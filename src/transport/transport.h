@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "raft/env.h"
@@ -61,6 +62,11 @@ struct TransportOptions {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_ca;
+  // The cluster secrets (docs/security.md), checked by the challenge-response of every
+  // connection (transport/handshake.h): this node proves itself with the first; a peer's proof
+  // under any of them is accepted, so that a secret can be rotated node by node. Empty: the
+  // empty secret, which every node knows: peers are then not authenticated (the server warns).
+  std::vector<std::string> cluster_secrets;
 };
 
 /// Receives every raft message that arrived for this node. Runs on an io thread, on the strand of
@@ -75,7 +81,8 @@ using MessageHandler = std::function<void(raft::Message)>;
 /// Each node dials one outbound connection to every peer and sends its messages to that peer on
 /// it; messages from a peer arrive on the connection that peer dialed. A connection starts with a
 /// handshake (hello / hello_ack) that checks the cluster id, the versions and the callee's node
-/// id; then frames of raft::encode()d messages flow one way. Delivery is best effort, as
+/// id, then a mutual challenge-response over the cluster secret (auth / auth_ack,
+/// transport/handshake.h); then frames of raft::encode()d messages flow one way. Delivery is best effort, as
 /// raft::Transport allows: messages are dropped (and counted) when a peer's queue is full, when
 /// the peer is unreachable, and when a connection breaks. See docs/transport.md.
 ///

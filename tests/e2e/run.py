@@ -47,6 +47,7 @@ SUITES = {
     "secrets": ["test_secrets"],
     "schemas": ["test_schemas"],
     "releases": ["test_releases"],
+    "peers": ["test_peers"],
 }
 
 
