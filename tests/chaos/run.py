@@ -362,7 +362,8 @@ class Run:
             print(text, flush=True)
 
     def setup(self):
-        self.lab = netns.Lab(self.args.nodes, random.Random(self.seed)).create()
+        # The subnet is not seeded: two runs at once (two CTest runs) must not pick the same one.
+        self.lab = netns.Lab(self.args.nodes, random.SystemRandom()).create()
         ACTIVE_LABS.append(self.lab)
         self.cluster = labmod.NetCluster(self.lab, self.dir, self.args.nodes, self.args.binary,
                                          extra_args=self.args.server_arg,
@@ -523,6 +524,12 @@ class Run:
             if ev.get("old_leader") is not None and ev.get("victim") == ev["old_leader"]:
                 d["new_leader_after"] = monitor.elected_after(fa, ev["old_leader"], ev["old_term"])
             res["faults"].append(d)
+            self.log("   fault at +%.2f s for %.2f s: %s; longest window overlapping it %.2f s%s"
+                     % (d["at"], d["length"], d["what"], d["window"],
+                        "" if "new_leader_after" not in d else
+                        "; a new leader %s" % ("after %.2f s" % d["new_leader_after"]
+                                                if d["new_leader_after"] is not None
+                                                else "never seen")))
         # Safety
         t0 = time.monotonic()
         lin = checker.check_linearizable(h, budget=self.args.budget)
