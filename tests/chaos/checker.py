@@ -118,13 +118,16 @@ class _Search:
     and its return. Optional ops (info writes whose value some read observed, info cas) may be
     linearized any time after their call, or never. Info writes whose value nobody observed are
     interchangeable "version bumps" (their value is UNOBSERVED for every later read), so they are
-    a queue sorted by call: using the earliest eligible one is always at least as good.
+    a queue sorted by call: using the earliest eligible one is always at least as good. Info
+    cas ops whose value nobody observed are bumps from their expected version to the next,
+    available after the earliest such call (only one can ever apply per version).
     """
 
-    def __init__(self, definite, optional, tokens, budget):
+    def __init__(self, definite, optional, tokens, bumps, budget):
         self.d = sorted(definite, key=lambda o: o.call)
         self.o = sorted(optional, key=lambda o: o.call)
         self.tokens = sorted(tokens)
+        self.bumps = bumps  # expected version -> earliest call of an unobserved info cas
         self.budget = budget
         self.steps = 0
         self.best = (-1, None, None)  # (definite ops done, state, done mask) at the deepest point
@@ -153,7 +156,7 @@ class _Search:
                 out.append(("o", j))
         if tused < len(self.tokens) and self.tokens[tused] < min_ret:
             out.append(("t", tused))
-        return out
+        return out, min_ret
 
     def run(self, initial=None):
         """1 linearizable, 0 not, -1 budget exhausted."""
@@ -173,6 +176,10 @@ class _Search:
                 cands = self._candidates(dmask, omask, tused)
                 if cands is None:
                     return 1
+                cands, min_ret = cands
+                ver = state[1] if state else 0
+                if self.bumps.get(ver, INF) < min_ret:
+                    cands.append(("b", ver))
                 done = bin(dmask).count("1")
                 if done > self.best[0]:
                     self.best = (done, state, dmask)
@@ -182,6 +189,11 @@ class _Search:
                 if kind == "t":
                     nxt = (UNOBSERVED, (state[1] if state else 0) + 1)
                     stack.append((dmask, omask, tused + 1, nxt, None))
+                    break
+                if kind == "b":
+                    # Versions only grow: the bump at version j can never apply again, so using
+                    # it needs no mark in the memo key.
+                    stack.append((dmask, omask, tused, (UNOBSERVED, j + 1), None))
                     break
                 op = self.d[j] if kind == "d" else self.o[j]
                 nxt = op.step(state)
@@ -238,7 +250,7 @@ def check_register(ops, budget=2_000_000):
     for op in ops:
         if op["f"] == "read" and op["type"] == "ok" and op["comp"].get("value") is not None:
             observed.add(_hashable(op["comp"]["value"][0]))
-    definite, optional, tokens = [], [], []
+    definite, optional, tokens, bumps = [], [], [], {}
     for op in ops:
         f, t, comp = op["f"], op["type"], op["comp"] or {}
         if f == "read":
@@ -271,12 +283,14 @@ def check_register(ops, budget=2_000_000):
                 definite.append(_Op(op["call"], op["ret"], "cas-fail", op, expected=expected))
             elif t == "fail":
                 continue  # refused before it was sent: no effect, no observation
+            elif v == UNOBSERVED:
+                bumps[expected] = min(bumps.get(expected, INF), op["call"])
             else:
                 optional.append(_Op(op["call"], INF, "cas", op, expected=expected, value=v))
-    s = _Search(definite, optional, tokens, budget)
+    s = _Search(definite, optional, tokens, bumps, budget)
     r = s.run()
     out = {"ops": len(ops), "definite": len(definite), "optional": len(optional),
-           "unobserved_infos": len(tokens), "steps": s.steps}
+           "unobserved_infos": len(tokens) + len(bumps), "steps": s.steps}
     if r == 1:
         out.update(valid=True, explanation="")
     elif r == 0:

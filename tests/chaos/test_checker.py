@@ -130,6 +130,20 @@ class Linearizability(unittest.TestCase):
               .write(0, "r", 4, 4))
         self.assertIs(lin(h2), False)
 
+    def test_unobserved_info_cas_bumps_only_its_version(self):
+        # A timed-out cas at version 1 explains a write answered version 3 ...
+        h = (H().write(0, "r", 1, 1).inv(1, "cas", "r", [1, 5]).info(1, "cas", "r", [1, 5])
+             .write(0, "r", 2, 3))
+        self.assertIs(lin(h), True)
+        # ... but not when the version had moved past 1 before the cas was called.
+        h2 = (H().write(0, "r", 1, 1).write(0, "r", 2, 2)
+              .inv(1, "cas", "r", [1, 5]).info(1, "cas", "r", [1, 5]).write(0, "r", 3, 4))
+        self.assertIs(lin(h2), False)
+        # An observed cas of unknown outcome takes effect where the read needs it.
+        h3 = (H().write(0, "r", 1, 1).inv(1, "cas", "r", [1, 5]).info(1, "cas", "r", [1, 5])
+              .read(0, "r", 5, 2))
+        self.assertIs(lin(h3), True)
+
     def test_info_write_cannot_take_effect_before_its_call(self):
         h = (H().write(0, "r", 1, 1).read(0, "r", 2, 2)
              .inv(1, "write", "r", 2).info(1, "write", "r", 2))
@@ -245,6 +259,85 @@ class Corruption(unittest.TestCase):
         bad, key = checker.corrupt_drop_add(sets, h.events)
         self.assertEqual(key, "a-1")
         self.assertFalse(checker.check_lost(h.events, bad)["valid"])
+
+
+def simulated_history(seed, n_ops=1500, procs=8, info_rate=0.2):
+    """A history of a real (atomic) register: every operation takes effect at one instant
+    between its invoke and its completion; an `info` one may take effect or not (and may be
+    concurrent with everything after it). Linearizable by construction."""
+    import random
+    rnd = random.Random(seed)
+    state = [0, 1]  # value, version
+    events = []
+    h = H().write(-1, "r", 0, 1)
+    pending = {}   # process -> (f, value, effect_done, result)
+    next_val = 1
+    proc_ids = list(range(procs))
+    for _ in range(n_ops * 3):
+        p = rnd.choice(proc_ids)
+        if p not in pending:
+            f = rnd.choice(["read", "write", "cas"])
+            if f == "read":
+                h.inv(p, "read", "r")
+                pending[p] = ["read", None, False, None]
+            elif f == "write":
+                next_val += 1
+                h.inv(p, "write", "r", next_val)
+                pending[p] = ["write", next_val, False, None]
+            else:
+                next_val += 1
+                exp = state[1] - rnd.choice([0, 0, 1])
+                h.inv(p, "cas", "r", [exp, next_val])
+                pending[p] = ["cas", [exp, next_val], False, None]
+            continue
+        op = pending[p]
+        if not op[2]:  # take effect now
+            if op[0] == "read":
+                op[3] = list(state)
+            elif op[0] == "write":
+                state = [op[1], state[1] + 1]
+                op[3] = state[1]
+            else:
+                if state[1] == op[1][0]:
+                    state = [op[1][1], state[1] + 1]
+                    op[3] = state[1]
+                else:
+                    op[3] = "mismatch"
+            op[2] = True
+            if rnd.random() < info_rate / 2:  # gave up after it took effect
+                h.info(p, op[0], "r", op[1] if op[0] != "read" else None)
+                del pending[p]
+                proc_ids[proc_ids.index(p)] = max(proc_ids) + 1
+            continue
+        # complete
+        if op[0] == "read":
+            h.ok(p, "read", "r", op[3])
+        elif op[3] == "mismatch":
+            h.fail(p, "cas", "r", op[1], code=40901)
+        else:
+            h.ok(p, op[0], "r", op[1], version=op[3])
+        del pending[p]
+    for p, op in list(pending.items()):
+        if not op[2] and rnd.random() < info_rate:
+            h.info(p, op[0], "r", op[1] if op[0] != "read" else None)  # never took effect
+    return h
+
+
+class Simulated(unittest.TestCase):
+    """Histories of a real register under concurrency and timeouts: always linearizable; the
+    checker must say so within its budget, and flag the same history with one read corrupted."""
+
+    def test_simulated_histories(self):
+        import time
+        for seed in range(1, 6):
+            h = simulated_history(seed)
+            t0 = time.monotonic()
+            r = checker.check_linearizable(h.events)
+            self.assertIs(r["valid"], True, (seed, r["explanation"]))
+            self.assertLess(time.monotonic() - t0, 20.0)
+            bad, key, what = checker.corrupt_superseded_read(h.events)
+            self.assertIsNotNone(bad, what)
+            self.assertIs(checker.check_linearizable(bad)["valid"], False, (seed, what))
 
 
 if __name__ == "__main__":
