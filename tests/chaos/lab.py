@@ -129,6 +129,10 @@ class NetCluster:
         self.lab = lab
         self.dir = directory
         self.nodes = {}
+        # Peers prove membership with a shared cluster secret (issue 23 §4) where the binary
+        # reads CAIRN_CLUSTER_SECRET; a binary without it ignores the variable. A new one per
+        # cluster (restarts of a node inherit it through the environment).
+        os.environ["CAIRN_CLUSTER_SECRET"] = os.urandom(16).hex()
         for i in range(1, size + 1):
             d = os.path.join(directory, "node%d" % i)
             os.makedirs(d, exist_ok=True)
