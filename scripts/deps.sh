@@ -10,11 +10,14 @@ libgtest-dev libgmock-dev libbenchmark-dev python3 curl procps openssl python3-c
 libre2-dev json-schema-test-suite
 prometheus redis-server
 nginx prometheus-alertmanager rsyslog rsyslog-elasticsearch systemd
-chromium nodejs"
+chromium nodejs
+iproute2 gnuplot-nox"
 # nginx, prometheus-alertmanager (amtool), rsyslog with rsyslog-elasticsearch (rsyslogd -N1,
 # omelasticsearch) and systemd (systemd-analyze) check the files in deploy/
 # (tests/e2e/test_deploy.py). On a host with systemd running, installing nginx,
 # prometheus-alertmanager or rsyslog also starts its service, as prometheus and redis-server do.
+# iproute2 (ip netns, ip rule, tc) builds the fault suite's network (tests/chaos, docs/chaos.md);
+# gnuplot-nox draws the soak's PNG (bench/soak.sh, docs/chaos.md#soak).
 # The console's browser tests (tests/ui) need npm; nodesource's nodejs package bundles it.
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 
