@@ -10,11 +10,17 @@ libgtest-dev libgmock-dev libbenchmark-dev python3 curl procps openssl python3-c
 libre2-dev json-schema-test-suite
 prometheus redis-server
 nginx prometheus-alertmanager rsyslog rsyslog-elasticsearch systemd
-chromium nodejs"
+chromium nodejs
+dpkg-dev binutils lintian umoci ca-certificates iproute2 debootstrap python3-kubernetes python3-yaml"
 # nginx, prometheus-alertmanager (amtool), rsyslog with rsyslog-elasticsearch (rsyslogd -N1,
 # omelasticsearch) and systemd (systemd-analyze) check the files in deploy/
 # (tests/e2e/test_deploy.py). On a host with systemd running, installing nginx,
 # prometheus-alertmanager or rsyslog also starts its service, as prometheus and redis-server do.
+# make deb and make image (docs/install.md): dpkg-dev (dpkg-shlibdeps), binutils (strip), umoci
+# (the OCI image, FROM scratch), ca-certificates (copied into the image). Their test
+# (tests/packaging): lintian, debootstrap (a fresh Debian root to install the package into),
+# iproute2 (network namespaces), python3-kubernetes (the API models the manifests are checked
+# against). podman is optional: the 3-node podman run is skipped without it.
 # The console's browser tests (tests/ui) need npm; nodesource's nodejs package bundles it.
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 
