@@ -11,7 +11,8 @@ libre2-dev json-schema-test-suite
 prometheus redis-server
 nginx prometheus-alertmanager rsyslog rsyslog-elasticsearch systemd
 chromium nodejs
-dpkg-dev binutils lintian umoci ca-certificates iproute2 debootstrap python3-kubernetes python3-yaml"
+dpkg-dev binutils lintian umoci ca-certificates iproute2 debootstrap python3-kubernetes python3-yaml
+podman runc"
 # nginx, prometheus-alertmanager (amtool), rsyslog with rsyslog-elasticsearch (rsyslogd -N1,
 # omelasticsearch) and systemd (systemd-analyze) check the files in deploy/
 # (tests/e2e/test_deploy.py). On a host with systemd running, installing nginx,
@@ -20,7 +21,8 @@ dpkg-dev binutils lintian umoci ca-certificates iproute2 debootstrap python3-kub
 # (the OCI image, FROM scratch), ca-certificates (copied into the image). Their test
 # (tests/packaging): lintian, debootstrap (a fresh Debian root to install the package into),
 # iproute2 (network namespaces), python3-kubernetes (the API models the manifests are checked
-# against). podman is optional: the 3-node podman run is skipped without it.
+# against), podman with runc (the 3-node run of the image; runc where crun cannot run nested
+# containers).
 # The console's browser tests (tests/ui) need npm; nodesource's nodejs package bundles it.
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 
