@@ -509,7 +509,9 @@ class ImageTest(unittest.TestCase):
             ns.ready(fourth)
             add = {"id": 4, "peer": "%s-3.%s:7001" % (name, peer_service),
                    "http": "%s-3.%s:8080" % (name, peer_service)}
-            status, body = ns.curl(bases[0] + "/api/v1/admin/cluster/members", "POST", add,
+            # Through a follower, as through the client Service: it forwards to the leader.
+            follower = bases[leader_of(ns, bases[0], ROOT_TOKEN) % 3]
+            status, body = ns.curl(follower + "/api/v1/admin/cluster/members", "POST", add,
                                    ROOT_TOKEN)
             self.assertEqual(status, 200, body)
 
