@@ -4,6 +4,8 @@
 #   make run     build and start a local 3-node cluster (`cairn dev`) on http://127.0.0.1:8001-8003
 #   make asan    sanitizer build and its tests only
 #   make fuzz    libFuzzer targets, FUZZ_SECONDS each (default 60)
+#   make deb     Debian packages cairn and libcairn-dev into dist/ (docs/install.md)
+#   make image   OCI image archive (FROM scratch, umoci) into dist/ (docs/install.md)
 
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
@@ -16,7 +18,7 @@ RUN_NODES ?= 3
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: deps build test test-release asan fuzz run clean format ui-deps
+.PHONY: deps build test test-release asan fuzz run clean format ui-deps deb image
 
 deps:
 	@./scripts/deps.sh
@@ -47,6 +49,13 @@ fuzz: deps
 
 test: test-release asan fuzz
 
+# Packages and image from the release build (nothing downloaded: Debian's dpkg-dev and umoci).
+deb: build
+	scripts/package/deb.sh build dist
+
+image: build
+	scripts/package/image.sh build dist
+
 run: build
 	build/cairn dev --data-dir $(RUN_DIR) --nodes $(RUN_NODES) --http-port $(RUN_PORT) --peer-port $(RUN_PEER_PORT)
 
@@ -54,4 +63,4 @@ format:
 	find src tests -name '*.h' -o -name '*.cc' | xargs clang-format -i
 
 clean:
-	rm -rf build build-debug build-asan build-fuzz
+	rm -rf build build-debug build-asan build-fuzz dist
