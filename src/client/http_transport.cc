@@ -147,9 +147,10 @@ std::string serialize_request(const Endpoint& endpoint, const HttpRequest& reque
   out += "Connection: close\r\nAccept: application/json\r\nUser-Agent: cairn-sdk/0.1\r\n";
   for (const auto& [name, value] : request.headers) out += name + ": " + value + "\r\n";
   if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
-    out +=
-        "Content-Type: application/json\r\nContent-Length: " + std::to_string(request.body.size()) +
-        "\r\n";
+    bool typed = false;
+    for (const auto& h : request.headers) typed = typed || h.first == "Content-Type";
+    if (!typed) out += "Content-Type: application/json\r\n";
+    out += "Content-Length: " + std::to_string(request.body.size()) + "\r\n";
   }
   out += "\r\n";
   out += request.body;
