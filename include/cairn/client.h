@@ -490,8 +490,10 @@ class Client {
 
   // Import and export (docs/import-export.md).
   /// `GET /api/v1/admin/export` with `query` (namespace, format, reveal): the file.
+  /// `progress` (optional) is told, on this thread, the bytes received and the file's length.
   ClientResult<ExportFile> export_file(
-      const std::vector<std::pair<std::string, std::string>>& query);
+      const std::vector<std::pair<std::string, std::string>>& query,
+      std::function<void(uint64_t received, uint64_t total)> progress = {});
   /// `POST /api/v1/admin/import` with `query` (source, format, dry_run, on_conflict, …) and
   /// the file's bytes as the body: the plan, or what was written.
   ClientResult<Json> import_file(const std::vector<std::pair<std::string, std::string>>& query,

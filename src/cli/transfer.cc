@@ -1,8 +1,9 @@
 // `cairn export` and `cairn import` (docs/import-export.md): files of namespaces out of and into
 // a cluster, Cairn's own or another config center's (--from consul|nacos|apollo|etcd). The
 // server reads the files (one parser, shared with the console); the CLI sends them, shows a
-// plan, and on a terminal shows its progress on stderr (keys done of total, rate, time left),
-// quiet when stderr is not a terminal.
+// plan, and shows progress on stderr when stderr is a terminal (import: keys done of total;
+// export: bytes received of the file's length; with the rate and the time left), nothing when
+// it is not.
 
 #include <CLI/CLI.hpp>
 #include <unistd.h>
@@ -56,6 +57,10 @@ class Progress {
 
   void update(int64_t done, int64_t total, const std::string& unit) {
     if (!on_) return;
+    const auto now = std::chrono::steady_clock::now();
+    // At most ten redraws a second, but always the last one.
+    if (drawn_ && done < total && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
@@ -64,10 +69,14 @@ class Progress {
     if (rate > 0 && total >= done) {
       left = std::to_string(static_cast<int64_t>((total - done) / rate + 0.5)) + "s";
     }
-    std::snprintf(line, sizeof line, "\r%s: %lld/%lld %s (%3.0f%%), %.0f %s/s, %s left   ",
-                  what_.c_str(), static_cast<long long>(done), static_cast<long long>(total),
-                  unit.c_str(), total > 0 ? 100.0 * done / total : 100.0, rate, unit.c_str(),
-                  left.c_str());
+    if (total > 0) {
+      std::snprintf(line, sizeof line, "\r%s: %lld/%lld %s (%3.0f%%), %.0f %s/s, %s left   ",
+                    what_.c_str(), static_cast<long long>(done), static_cast<long long>(total),
+                    unit.c_str(), 100.0 * done / total, rate, unit.c_str(), left.c_str());
+    } else {  // a length not announced: what arrived, and the rate
+      std::snprintf(line, sizeof line, "\r%s: %lld %s, %.0f %s/s   ", what_.c_str(),
+                    static_cast<long long>(done), unit.c_str(), rate, unit.c_str());
+    }
     std::cerr << line << std::flush;
     drawn_ = true;
   }
@@ -82,6 +91,7 @@ class Progress {
   bool on_;
   bool drawn_ = false;
   std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_;
 };
 
 std::string render_plan(const Json& data, bool problems_only) {
@@ -130,10 +140,12 @@ void add_export(CLI::App& app, const ContextPtr& g) {
   sub->callback([g, a] {
     Query q = {{"namespace", a->ns}, {"format", a->format}};
     if (a->reveal) q.emplace_back("reveal", "true");
+    // The file arrives in one answer: its bytes received of its length.
     Progress progress("exporting " + a->ns);
-    progress.update(0, 1, "requests");
     Client c(g->client_options());
-    auto r = c.export_file(q);
+    auto r = c.export_file(q, [&progress](uint64_t received, uint64_t total) {
+      progress.update(static_cast<int64_t>(received), static_cast<int64_t>(total), "bytes");
+    });
     progress.done();
     if (!r.ok()) return fail(*g, r.error());
     if (a->out.empty() || a->out == "-") {

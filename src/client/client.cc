@@ -323,7 +323,8 @@ ClientResult<std::string> Client::Impl::call(const Call& c, int cancel_fd) {
         TransportError terr;
         bool answered =
             client_detail::http_exchange(ep, tls_.get(), request, options_.connect_timeout,
-                                         options_.request_timeout, cancel_fd, &response, &terr);
+                                         options_.request_timeout, cancel_fd, &response, &terr,
+                                         c.on_progress ? &c.on_progress : nullptr);
         if (!answered) {
           last = ClientError{};
           last.code = ClientError::kTransport;
@@ -874,10 +875,12 @@ ClientResult<Json> Client::get_release(const std::string& id) {
 }
 
 ClientResult<ExportFile> Client::export_file(
-    const std::vector<std::pair<std::string, std::string>>& query) {
+    const std::vector<std::pair<std::string, std::string>>& query,
+    std::function<void(uint64_t received, uint64_t total)> progress) {
   client_detail::HttpResponse response;
   Impl::Call c{"GET", "/api/v1/admin/export", query, {}};
   c.raw_out = &response;
+  c.on_progress = std::move(progress);
   auto r = impl_->call(c);
   if (!r.ok()) return r.error();
   ExportFile out;

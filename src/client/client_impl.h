@@ -44,6 +44,8 @@ class Client::Impl {
     /// Set: a 200 answer is a file, not an envelope (an export); its bytes and headers go
     /// here. Errors are envelopes all the same.
     client_detail::HttpResponse* raw_out = nullptr;
+    /// Told the answer's body bytes received so far and its length (0: unknown).
+    client_detail::ProgressFn on_progress = {};
   };
 
   /// Sends `call` with failover; returns the raw text of the envelope's `data` ("null" when

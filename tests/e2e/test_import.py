@@ -16,6 +16,7 @@ import io
 
 from cluster import ClusterCase
 from harness import CairnTestCase
+from test_auth import ROOT, RootTokenEnv, bearer
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "import")
 IMPORT = "/api/v1/admin/import"
@@ -28,16 +29,19 @@ def data_file(name):
 
 
 class ImportMixin:
-    def import_file(self, body, expect=0, server=None, **params):
-        r = self.http("POST", IMPORT, params=params, body=body,
-                      headers={"Content-Type": "application/octet-stream"}, server=server)
+    def import_file(self, body, expect=0, server=None, token=None, **params):
+        headers = {"Content-Type": "application/octet-stream"}
+        if token:
+            headers.update(bearer(token))
+        r = self.http("POST", IMPORT, params=params, body=body, headers=headers, server=server)
         self.check_envelope(r)
         self.assertEqual(r.code, expect, r.describe())
         return r
 
-    def export(self, server=None, **params):
-        r = self.http("GET", EXPORT, params=params, server=server)
-        self.assertEqual(r.status, 200, r.describe())
+    def export(self, server=None, token=None, expect_status=200, **params):
+        r = self.http("GET", EXPORT, params=params, server=server,
+                      headers=bearer(token) if token else None)
+        self.assertEqual(r.status, expect_status, r.describe())
         return r
 
     def actions(self, data):
@@ -251,3 +255,37 @@ class Secrets(ImportMixin, CairnTestCase):
         r = self.import_file(revealed, expect=40002, server=bare)  # a secret needs a key to seal
         self.assertIn("no secret key", json.dumps(r.error))
         self.assertEqual(self.ns_list(server=bare)["pagination"]["total"], 0)
+
+
+class Permissions(ImportMixin, RootTokenEnv, CairnTestCase):
+    START_SERVER = False
+
+    def setUp(self):
+        super().setUp()
+        self.set_root_env()
+        self.server = self.start_server(["--auth-enabled", "--rate-limit-enabled=false"])
+
+    def test_grants_decide_per_namespace_and_a_refusal_writes_nothing(self):
+        _, writer = self.make_token("importer", [{"namespace": "orders", "permission": "write"}])
+        _, reader = self.make_token("reader", [{"namespace": "orders", "permission": "read"}])
+        raw = data_file("consul-kv-export.json")  # orders/… and billing/…
+        r = self.import_file(raw, expect=40301, token=writer, source="consul")
+        self.assertIn("billing", r.describe())
+        self.call("GET", "/api/v1/config/get", params={"namespace": "orders", "key": "db/url"},
+                  headers=bearer(ROOT), expect=40402)
+        only_orders = json.dumps([e for e in json.loads(raw) if e["key"].startswith("orders/")])
+        done = self.import_file(only_orders, token=writer, source="consul").data
+        self.assertEqual(done["summary"]["create"], 4, done)
+        self.import_file(only_orders, expect=40301, token=reader, source="consul")
+        hist = self.call("GET", "/api/v1/admin/config/history",
+                         params={"namespace": "orders", "key": "db/url"},
+                         headers=bearer(ROOT)).data["list"]
+        self.assertEqual(hist[0]["operator"], "importer")
+        # Export: read is enough; `all` is what the token reads; reveal needs its grant.
+        doc = json.loads(self.export(token=reader, namespace="all").body)
+        self.assertEqual([n["name"] for n in doc["namespaces"]], ["orders"])
+        r = self.export(token=reader, namespace="orders", reveal="true", expect_status=403)
+        self.assertEqual(json.loads(r.body)["code"], 40301)
+        self.export(token=writer, namespace="billing", expect_status=403)
+        r = self.http("GET", EXPORT, params={"namespace": "orders"})
+        self.assertEqual(r.status, 401, r.describe())
