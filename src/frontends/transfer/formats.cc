@@ -226,8 +226,11 @@ bool json_number(std::string_view s) {
 
 /// YAML (the core schema: plain null/true/false/numbers, everything else a string) as JSON
 /// text, a plain number keeping its digits.
-Result<Ok, std::string> yaml_to_json(const YAML::Node& n, std::string& out, int depth) {
+Result<Ok, std::string> yaml_to_json(const YAML::Node& n, std::string& out, int depth,
+                                     size_t budget) {
   if (depth > kMaxDocumentDepth) return Unexpected{std::string("nested too deep")};
+  // Aliases share nodes: a few lines of anchors can stand for an exponential document.
+  if (out.size() > budget) return Unexpected{std::string("expands too much (aliases)")};
   switch (n.Type()) {
     case YAML::NodeType::Undefined:
     case YAML::NodeType::Null:
@@ -254,7 +257,7 @@ Result<Ok, std::string> yaml_to_json(const YAML::Node& n, std::string& out, int 
       for (const auto& e : n) {
         if (!first) out += ',';
         first = false;
-        if (auto r = yaml_to_json(e, out, depth + 1); !r.ok()) return r;
+        if (auto r = yaml_to_json(e, out, depth + 1, budget); !r.ok()) return r;
       }
       out += ']';
       return Ok{};
@@ -268,7 +271,7 @@ Result<Ok, std::string> yaml_to_json(const YAML::Node& n, std::string& out, int 
         if (!kv.first.IsScalar()) return Unexpected{std::string("a mapping key is not a scalar")};
         out += json_quote(kv.first.Scalar());
         out += ':';
-        if (auto r = yaml_to_json(kv.second, out, depth + 1); !r.ok()) return r;
+        if (auto r = yaml_to_json(kv.second, out, depth + 1, budget); !r.ok()) return r;
       }
       out += '}';
       return Ok{};
@@ -277,15 +280,36 @@ Result<Ok, std::string> yaml_to_json(const YAML::Node& n, std::string& out, int 
   return Ok{};
 }
 
-/// Flow collections nest through brackets: yaml-cpp recurses on each, so a hostile file could
-/// exhaust the stack before any check of ours runs.
+/// yaml-cpp recurses on every level of nesting, so a hostile file could exhaust the stack
+/// before any check of ours runs. Levels come from brackets (flow collections), from
+/// indentation, and from indicators on one line (`- - - x`, `? ? x`, `a: b: c`): each is
+/// bounded, conservatively (quotes are not looked at).
 bool yaml_too_deep(std::string_view text) {
+  constexpr int kMaxLevels = 2 * kMaxDocumentDepth;
   int depth = 0;
-  for (char c : text) {
+  size_t indent = 0;
+  int indicators = 0;
+  bool line_start = true;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      line_start = true;
+      indent = 0;
+      indicators = 0;
+      continue;
+    }
+    if (line_start && c == ' ') {
+      if (++indent > 8 * static_cast<size_t>(kMaxLevels)) return true;
+      continue;
+    }
+    line_start = false;
     if (c == '[' || c == '{') {
-      if (++depth > 2 * kMaxDocumentDepth) return true;
+      if (++depth > kMaxLevels) return true;
     } else if ((c == ']' || c == '}') && depth > 0) {
       --depth;
+    } else if ((c == '-' || c == '?' || c == ':') &&
+               (i + 1 == text.size() || text[i + 1] == ' ' || text[i + 1] == '\t')) {
+      if (++indicators > kMaxLevels) return true;
     }
   }
   return false;
@@ -301,7 +325,9 @@ Result<std::string, api::Error> yaml_text_to_json(std::string_view text, const s
   }
   std::string json;
   try {
-    if (auto r = yaml_to_json(root, json, 0); !r.ok()) return invalid(at + r.error());
+    if (auto r = yaml_to_json(root, json, 0, 4 * text.size() + (1u << 20)); !r.ok()) {
+      return invalid(at + r.error());
+    }
   } catch (const std::exception& e) {
     return bad(at + "not valid YAML: " + e.what());
   }

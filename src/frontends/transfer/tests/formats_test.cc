@@ -175,6 +175,17 @@ TEST(Cairn, RefusesBadFiles) {
   o.format = "yaml";
   EXPECT_FALSE(parse_import("a: [", o).ok());
   EXPECT_FALSE(parse_import(std::string(10000, '['), o).ok());
+  std::string dashes;
+  for (int i = 0; i < 5000; ++i) dashes += "- ";
+  EXPECT_FALSE(parse_import(dashes + "x\n", o).ok());
+  // Aliases that would expand to an enormous document.
+  std::string laughs = "a: &a [x,x,x,x,x,x,x,x,x,x]\n";
+  for (char c = 'b'; c <= 'p'; ++c) {
+    std::string prev(1, static_cast<char>(c - 1));
+    laughs += std::string(1, c) + ": &" + c + " [*" + prev + ",*" + prev + ",*" + prev + ",*" +
+              prev + ",*" + prev + ",*" + prev + ",*" + prev + ",*" + prev + "]\n";
+  }
+  EXPECT_FALSE(parse_import(laughs, o).ok());
 }
 
 }  // namespace
