@@ -33,6 +33,7 @@
 #include "frontends/native/auth_api.h"
 #include "frontends/native/request.h"
 #include "frontends/native/service.h"
+#include "frontends/transfer/transfer.h"
 #include "http/middleware.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -595,6 +596,13 @@ Result<Ok, std::string> Node::build_frontends(Parts& p) {
       };
     }
     consul::register_routes(p.router, std::move(consul_options), *p.core, p.watch.get());
+  }
+  {
+    // Import and export (docs/import-export.md).
+    transfer::Options transfer_options;
+    transfer_options.max_value_bytes = static_cast<size_t>(config.max_value_bytes);
+    transfer_options.node_id = config.node_id;
+    transfer::register_routes(p.router, *p.core, std::move(transfer_options));
   }
   p.telemetry->register_routes(p.router);
   webui::register_routes(p.router);  // the admin console at /ui/ (docs/console.md)

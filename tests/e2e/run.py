@@ -46,6 +46,7 @@ SUITES = {
     "compat": ["test_compat"],
     "secrets": ["test_secrets"],
     "schemas": ["test_schemas"],
+    "import": ["test_import"],
     "releases": ["test_releases"],
     "peers": ["test_peers"],
 }
