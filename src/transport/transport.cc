@@ -118,6 +118,7 @@ struct Core {
         max_frame(std::min(options.max_frame_bytes, raft::kMaxMessageBytes)),
         secrets(options.cluster_secrets.empty() ? std::vector<std::string>{""}
                                                 : options.cluster_secrets),
+        speaks_legacy(options.cluster_secrets.empty() || options.protocol < 2),
         accept_strand(net::make_strand(ioc)),
         acceptor(accept_strand),
         accept_retry(accept_strand) {}
@@ -143,6 +144,11 @@ struct Core {
   const size_t max_frame;
   // The handshake's secrets: the options', or the empty secret (no authentication) when none.
   const std::vector<std::string> secrets;
+  // Protocol 1 (no challenge-response) is spoken with a peer that speaks nothing newer, and only
+  // by a node without a cluster secret: the empty secret proves nothing, so nothing is lost, and
+  // a cluster can be upgraded from a release before peer authentication one node at a time
+  // with every node connected to every other (docs/transport.md, "Versions").
+  const bool speaks_legacy;
   std::unique_ptr<ssl::context> tls;  // set by start() when the options ask for mutual TLS
 
   net::io_context ioc;  // declared before every io object: destroyed after them
@@ -284,6 +290,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
 
   void send_hello(uint64_t a) {
     Hello hello;
+    hello.protocol = protocol_;
     hello.message_version = raft::kMessageVersion;
     hello.from = core_.options.node_id;
     hello.to = id_;
@@ -333,6 +340,19 @@ class Peer : public std::enable_shared_from_this<Peer> {
     if (ack_header_.kind == FrameKind::auth_ack) return on_auth_ack(a);
     auto ack = decode_hello_ack(rpayload_);
     if (!ack) return fail("malformed handshake answer");
+    if (ack->status == HandshakeStatus::version_mismatch && core_.speaks_legacy &&
+        core_.options.protocol >= 2) {
+      // A release before peer authentication refuses our protocol-2 hello (or, with
+      // protocol 1, a newer one refuses a legacy hello: it has a secret after all). Try the
+      // other protocol at once; a real mismatch alternates at the longest backoff.
+      const uint32_t next = protocol_ == 1 ? kProtocolVersion : 1;
+      spdlog::warn("transport: peer {} at {} does not speak protocol {} ({}); trying protocol {}",
+                   id_, address_, protocol_, ack->reason, next);
+      const bool first = protocol_ == kProtocolVersion;
+      protocol_ = next;
+      return fail("protocol " + std::to_string(next == 1 ? 2 : 1) + " refused",
+                  /*rejected=*/!first);
+    }
     if (ack->status != HandshakeStatus::ok) {
       core_.count([](TransportProbe& s) { ++s.rejected_handshakes; });
       spdlog::error(
@@ -348,6 +368,13 @@ class Peer : public std::enable_shared_from_this<Peer> {
       spdlog::error("transport: {} answered as node {}, but the peer set says node {} is there",
                     address_, ack->from, id_);
       return fail("wrong node at address", /*rejected=*/true);
+    }
+    if (protocol_ == 1) {
+      // A protocol-1 acceptor answers ok and expects Raft frames (speaks_legacy: no secret).
+      spdlog::warn("transport: peer {} at {} speaks protocol 1 (a release before peer "
+                   "authentication): connected without a challenge; upgrade it",
+                   id_, address_);
+      return established();
     }
     if (ack->nonce.size() != kNonceBytes) return fail("the peer sent no challenge");
     send_auth(a, std::move(ack->nonce));
@@ -572,6 +599,9 @@ class Peer : public std::enable_shared_from_this<Peer> {
   net::steady_timer deadline_;  // handshake, then each write
   net::steady_timer retry_;     // backoff between dials
   Backoff backoff_;
+  // The protocol of our next hello: the newest we speak, or 1 after a protocol-2 hello was
+  // refused as too new (Core::speaks_legacy).
+  uint32_t protocol_ = std::min(core_.options.protocol, kProtocolVersion);
   std::mt19937_64 rng_;
 
   // strand_ only
@@ -717,11 +747,17 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
     if (!hello || hello->from == raft::kNoNode) return refuse("malformed hello");
     const TransportOptions& o = core_.options;
     peer_ = hello->from;
-    if (hello->protocol != kProtocolVersion || hello->message_version != raft::kMessageVersion) {
+    // Protocol 1 only from a node without a challenge when this node has no secret either
+    // (Core::speaks_legacy); a node playing protocol 1 (TransportOptions::protocol) speaks
+    // nothing newer.
+    const uint32_t newest = std::min(o.protocol, kProtocolVersion);
+    const bool legacy = hello->protocol == 1 && core_.speaks_legacy;
+    if ((hello->protocol != newest && !legacy) ||
+        hello->message_version != raft::kMessageVersion) {
       return reject(HandshakeStatus::version_mismatch,
                     "protocol " + std::to_string(hello->protocol) + "/message version " +
                         std::to_string(hello->message_version) + " not supported (ours " +
-                        std::to_string(kProtocolVersion) + "/" +
+                        std::to_string(newest) + "/" +
                         std::to_string(raft::kMessageVersion) + ")" +
                         (hello->protocol < kProtocolVersion
                              ? "; that node predates peer authentication: upgrade it"
@@ -742,6 +778,7 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
       return reject(HandshakeStatus::wrong_node,
                     "dialer claims this node's own id " + std::to_string(o.node_id));
     }
+    if (hello->protocol == 1) return accept_legacy();
     // The hello is fine: challenge the dialer (the handshake deadline still runs).
     transcript_ = HandshakeTranscript{o.cluster_id, peer_, o.node_id, {},
                                       random_bytes(kNonceBytes)};
@@ -793,6 +830,28 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
     deadline_.cancel();
     core_.register_peer_connection(peer_, shared_from_this());
     spdlog::info("transport: accepted connection from peer {} ({})", peer_, remote_);
+    io([&](auto& stream) {
+      net::async_write(stream, net::buffer(out_),
+                       [self = shared_from_this()](error_code ec, size_t) {
+                         if (self->state_ == State::closed) return;
+                         if (ec) return self->do_close();
+                         self->read_header();
+                       });
+    });
+  }
+
+  // A protocol-1 dialer (on_hello allowed it): ok without a challenge, then Raft frames.
+  void accept_legacy() {
+    HelloAck ack;
+    ack.from = core_.options.node_id;
+    ack.cluster_id = core_.options.cluster_id;
+    out_ = frame_with_header(FrameKind::hello_ack, encode_hello_ack(ack));
+    state_ = State::established;
+    deadline_.cancel();
+    core_.register_peer_connection(peer_, shared_from_this());
+    spdlog::warn("transport: accepted connection from peer {} ({}) over protocol 1, without a "
+                 "challenge (a release before peer authentication; upgrade it)",
+                 peer_, remote_);
     io([&](auto& stream) {
       net::async_write(stream, net::buffer(out_),
                        [self = shared_from_this()](error_code ec, size_t) {

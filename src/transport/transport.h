@@ -11,6 +11,7 @@
 #include "common/result.h"
 #include "raft/env.h"
 #include "raft/message.h"
+#include "transport/frame.h"
 #include "transport/probe.h"
 
 namespace cairn::transport {
@@ -67,6 +68,10 @@ struct TransportOptions {
   // under any of them is accepted, so that a secret can be rotated node by node. Empty: the
   // empty secret, which every node knows: peers are then not authenticated (the server warns).
   std::vector<std::string> cluster_secrets;
+  // The newest connection protocol this node speaks (frame.h kProtocolVersion). Tests set 1 to
+  // play a node of a release before peer authentication: it sends protocol-1 hellos, answers
+  // none with a challenge, and refuses protocol-2 hellos, as such a release does.
+  uint32_t protocol = kProtocolVersion;
 };
 
 /// Receives every raft message that arrived for this node. Runs on an io thread, on the strand of

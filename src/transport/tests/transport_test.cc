@@ -394,6 +394,12 @@ TEST(Transport, ClusterIdMismatchIsRefusedOnBothSides) {
   EXPECT_EQ(b.peer(1).frames_received, 0u);
 }
 
+TransportOptions with_secrets(NodeId id, std::vector<std::string> secrets) {
+  TransportOptions o = options(id);
+  o.cluster_secrets = std::move(secrets);
+  return o;
+}
+
 TEST(Transport, HandshakeAnswersEachRefusalReason) {
   TestNode b(2, "prod");
   {
@@ -423,10 +429,24 @@ TEST(Transport, HandshakeAnswersEachRefusalReason) {
     EXPECT_EQ(decode_hello_ack(*payload)->status, HandshakeStatus::version_mismatch);
   }
   {
-    // A protocol-1 node (before the cluster secret) is refused the same way, readably.
+    // A protocol-1 node (before the cluster secret) is accepted without a challenge by a node
+    // that has no secret either (docs/transport.md, "Versions")…
     RawConn raw(b.port());
     raw.write(frame(FrameKind::hello,
                     encode_hello(Hello{1, raft::kMessageVersion, 1, 2, "prod"})));
+    auto payload = raw.read_frame(FrameKind::hello_ack);
+    ASSERT_TRUE(payload);
+    auto ack = decode_hello_ack(*payload);
+    ASSERT_TRUE(ack);
+    EXPECT_EQ(ack->status, HandshakeStatus::ok);
+    EXPECT_TRUE(ack->nonce.empty());
+  }
+  {
+    // …and refused, readably, by a node that has one.
+    TestNode c(with_secrets(3, {"secret"}));
+    RawConn raw(c.port());
+    raw.write(frame(FrameKind::hello,
+                    encode_hello(Hello{1, raft::kMessageVersion, 1, 3, "test-cluster"})));
     auto payload = raw.read_frame(FrameKind::hello_ack);
     ASSERT_TRUE(payload);
     auto ack = decode_hello_ack(*payload);
@@ -440,14 +460,9 @@ TEST(Transport, HandshakeAnswersEachRefusalReason) {
     ASSERT_TRUE(ack);
     EXPECT_EQ(ack->status, HandshakeStatus::ok);
   }
-  EXPECT_EQ(b.transport->probe().rejected_handshakes, 4u);
+  EXPECT_EQ(b.transport->probe().rejected_handshakes, 3u);
 }
 
-TransportOptions with_secrets(NodeId id, std::vector<std::string> secrets) {
-  TransportOptions o = options(id);
-  o.cluster_secrets = std::move(secrets);
-  return o;
-}
 
 TEST(Transport, NodeWithAnotherClusterSecretNeverConnects) {
   TestNode a(with_secrets(1, {"secret-a"})), b(with_secrets(2, {"secret-b"}));
@@ -477,6 +492,44 @@ TEST(Transport, NodeWithoutASecretCannotJoinNodesThatHaveOne) {
   }));
   EXPECT_FALSE(a.connected_to(2));
   EXPECT_FALSE(b.connected_to(1));
+}
+
+TransportOptions speaking_protocol_1(NodeId id) {
+  TransportOptions o = options(id);
+  o.protocol = 1;
+  return o;
+}
+
+// A rolling upgrade from a release before peer authentication (docs/transport.md, "Versions"):
+// without a cluster secret, a current node and an old one talk, in both directions.
+TEST(Transport, NodeWithoutASecretTalksToANodeBeforePeerAuthentication) {
+  TestNode old_node(speaking_protocol_1(1)), b(options(2));
+  ASSERT_TRUE(old_node.transport->set_peers({{2, local(b.port())}}));
+  ASSERT_TRUE(b.transport->set_peers({{1, local(old_node.port())}}));
+  // b's first hello (protocol 2) is refused as too new; it dials again with protocol 1.
+  ASSERT_TRUE(wait_until([&] { return b.connected_to(1) && old_node.connected_to(2); }));
+  b.transport->send(sample(MessageType::vote, 2, 1));
+  old_node.transport->send(sample(MessageType::vote, 1, 2));
+  ASSERT_TRUE(old_node.inbox.wait_for(1));
+  ASSERT_TRUE(b.inbox.wait_for(1));
+  EXPECT_EQ(b.transport->probe().rejected_handshakes, 0u);
+}
+
+// With a secret, protocol 1 (no challenge) is refused both ways: the secret must be proven.
+TEST(Transport, NodeWithASecretRefusesANodeBeforePeerAuthentication) {
+  TestNode old_node(speaking_protocol_1(1)), b(with_secrets(2, {"secret"}));
+  ASSERT_TRUE(old_node.transport->set_peers({{2, local(b.port())}}));
+  ASSERT_TRUE(b.transport->set_peers({{1, local(old_node.port())}}));
+  ASSERT_TRUE(wait_until([&] {
+    return old_node.transport->probe().rejected_handshakes >= 2 &&
+           b.transport->probe().rejected_handshakes >= 2;
+  }));
+  b.transport->send(sample(MessageType::vote, 2, 1));
+  old_node.transport->send(sample(MessageType::vote, 1, 2));
+  EXPECT_FALSE(b.connected_to(1));
+  EXPECT_FALSE(old_node.connected_to(2));
+  EXPECT_EQ(old_node.inbox.size(), 0u);
+  EXPECT_EQ(b.inbox.size(), 0u);
 }
 
 TEST(Transport, RotationAcceptsEveryListedSecretAndProvesWithTheFirst) {
