@@ -5,6 +5,8 @@
 #   make asan    sanitizer build and its tests only
 #   make fuzz    libFuzzer targets, FUZZ_SECONDS each (default 60)
 #   make test-upgrade  rolling upgrade from the previous release to this build (tests/upgrade)
+#   make deb     Debian packages cairn and libcairn-dev into dist/ (docs/install.md)
+#   make image   OCI image archive (FROM scratch, umoci) into dist/ (docs/install.md)
 
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
@@ -17,7 +19,7 @@ RUN_NODES ?= 3
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: deps build test test-release asan fuzz run clean format ui-deps test-upgrade
+.PHONY: deps build test test-release asan fuzz run clean format ui-deps test-upgrade deb image
 
 deps:
 	@./scripts/deps.sh
@@ -55,6 +57,13 @@ test: test-release asan fuzz
 test-upgrade: build
 	tests/upgrade/run.sh $(CURDIR)/build/cairn
 
+# Packages and image from the release build (nothing downloaded: Debian's dpkg-dev and umoci).
+deb: build
+	scripts/package/deb.sh build dist
+
+image: build
+	scripts/package/image.sh build dist
+
 run: build
 	build/cairn dev --data-dir $(RUN_DIR) --nodes $(RUN_NODES) --http-port $(RUN_PORT) --peer-port $(RUN_PEER_PORT)
 
@@ -62,4 +71,4 @@ format:
 	find src tests -name '*.h' -o -name '*.cc' | xargs clang-format -i
 
 clean:
-	rm -rf build build-debug build-asan build-fuzz build-upgrade
+	rm -rf build build-debug build-asan build-fuzz build-upgrade dist

@@ -7,14 +7,26 @@ PACKAGES="cmake ninja-build ccache g++ clang libclang-rt-14-dev pkg-config
 libboost-dev libboost-system-dev nlohmann-json3-dev libsqlite3-dev sqlite3 libssl-dev
 libhiredis-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev
 libgtest-dev libgmock-dev libbenchmark-dev python3 curl procps openssl python3-consul
-libre2-dev json-schema-test-suite
+libre2-dev json-schema-test-suite zlib1g-dev
 prometheus redis-server
 nginx prometheus-alertmanager rsyslog rsyslog-elasticsearch systemd
-chromium nodejs"
+chromium nodejs
+dpkg-dev binutils lintian umoci ca-certificates iproute2 debootstrap python3-kubernetes python3-yaml
+podman runc gnuplot-nox"
+# zlib1g-dev: the zip files of import and export (docs/import-export.md) are inflated and
+# deflated with zlib.
 # nginx, prometheus-alertmanager (amtool), rsyslog with rsyslog-elasticsearch (rsyslogd -N1,
 # omelasticsearch) and systemd (systemd-analyze) check the files in deploy/
 # (tests/e2e/test_deploy.py). On a host with systemd running, installing nginx,
 # prometheus-alertmanager or rsyslog also starts its service, as prometheus and redis-server do.
+# iproute2 (ip netns, ip rule, tc) builds the fault suite's network (tests/chaos, docs/chaos.md);
+# gnuplot-nox draws the soak's PNG (bench/soak.sh, docs/chaos.md#soak).
+# make deb and make image (docs/install.md): dpkg-dev (dpkg-shlibdeps), binutils (strip), umoci
+# (the OCI image, FROM scratch), ca-certificates (copied into the image). Their test
+# (tests/packaging): lintian, debootstrap (a fresh Debian root to install the package into),
+# iproute2 (network namespaces), python3-kubernetes (the API models the manifests are checked
+# against), podman with runc (the 3-node run of the image; runc where crun cannot run nested
+# containers).
 # The console's browser tests (tests/ui) need npm; nodesource's nodejs package bundles it.
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 

@@ -9,6 +9,7 @@ import { attempt, enc, field, fmtTime, h, pretty, render, toast } from './dom.js
 import { jsonEditor } from './editor.js';
 import { schemaChecker } from './schema.js';
 import { pager } from './pager.js';
+import { transferBox } from './transfer.js';
 import { namespaceExtras } from './releases.js';
 import { watchNamespace } from './watch.js';
 
@@ -142,7 +143,11 @@ export async function namespaceView(main, ns) {
   });
   if (!can('write', ns)) batchBox.hidden = true;
 
-  writeTools.append(createBox, batchBox);
+  // Import and export (docs/import-export.md).
+  const transfer = transferBox(ns, { onImported: () => load() });
+  if (!can('write', ns)) transfer.hidden = true;
+
+  writeTools.append(createBox, batchBox, transfer);
   const extras = namespaceExtras(ns, { revision: () => info.revision });
   render(main,
     h('p', { class: 'crumbs' }, h('a', { href: '#/namespaces' }, 'Namespaces'), ' / ', ns),

@@ -343,6 +343,15 @@ struct ClientsQuery {
   bool stale = false;  ///< only clients behind the revision they should run
 };
 
+/// A file `Client::export_file` received.
+struct ExportFile {
+  std::string bytes;
+  std::string content_type;
+  std::string filename;  ///< the name the server suggests
+  int64_t namespaces = 0;
+  int64_t keys = 0;
+};
+
 /// A client of a Cairn cluster.
 ///
 /// Lifetime: owns one background watch thread, started by the first `watch` and stopped (and
@@ -478,6 +487,17 @@ class Client {
   /// the release object after the transition (40901 when not allowed from its state).
   ClientResult<Json> release_action(const std::string& id, const std::string& action,
                                     const std::string& reason = {});
+
+  // Import and export (docs/import-export.md).
+  /// `GET /api/v1/admin/export` with `query` (namespace, format, reveal): the file.
+  /// `progress` (optional) is told, on this thread, the bytes received and the file's length.
+  ClientResult<ExportFile> export_file(
+      const std::vector<std::pair<std::string, std::string>>& query,
+      std::function<void(uint64_t received, uint64_t total)> progress = {});
+  /// `POST /api/v1/admin/import` with `query` (source, format, dry_run, on_conflict, …) and
+  /// the file's bytes as the body: the plan, or what was written.
+  ClientResult<Json> import_file(const std::vector<std::pair<std::string, std::string>>& query,
+                                 const std::string& bytes);
   /// Stops a listener. When called outside a listener, it returns after any running call of
   /// that listener finished, and the listener is not called again.
   void unwatch(WatchId id);

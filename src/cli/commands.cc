@@ -195,6 +195,7 @@ void register_client_commands(CLI::App& app, int& exit_code) {
   add_clients(app, ctx);
   add_release(app, ctx);
   add_backup(app, ctx);
+  add_transfer(app, ctx);
 }
 
 }  // namespace cairn::cli

@@ -111,6 +111,8 @@ void add_cluster(CLI::App& app, const ContextPtr& ctx);
 // releases.cc: `clients`, `release` (start, status, promote, abort, pause, resume)
 void add_clients(CLI::App& app, const ContextPtr& ctx);
 void add_release(CLI::App& app, const ContextPtr& ctx);
+// transfer.cc: export, import (docs/import-export.md)
+void add_transfer(CLI::App& app, const ContextPtr& ctx);
 // backup.cc: `backup --out FILE`, `backup verify FILE` (docs/operations.md)
 void add_backup(CLI::App& app, const ContextPtr& ctx);
 

@@ -298,6 +298,10 @@ ClientResult<std::string> Client::Impl::call(const Call& c, int cancel_fd) {
   }
   add_headers(request.headers);
   if (c.body) request.body = c.body->dump();
+  if (c.raw_body) {
+    request.body = *c.raw_body;
+    request.headers.emplace_back("Content-Type", "application/octet-stream");
+  }
 
   ClientError last;
   last.code = ClientError::kTransport;
@@ -319,7 +323,8 @@ ClientResult<std::string> Client::Impl::call(const Call& c, int cancel_fd) {
         TransportError terr;
         bool answered =
             client_detail::http_exchange(ep, tls_.get(), request, options_.connect_timeout,
-                                         options_.request_timeout, cancel_fd, &response, &terr);
+                                         options_.request_timeout, cancel_fd, &response, &terr,
+                                         c.on_progress ? &c.on_progress : nullptr);
         if (!answered) {
           last = ClientError{};
           last.code = ClientError::kTransport;
@@ -332,6 +337,11 @@ ClientResult<std::string> Client::Impl::call(const Call& c, int cancel_fd) {
             return last;
           }
           break;  // next endpoint
+        }
+        if (c.raw_out && response.status == 200) {
+          if (listed) preferred_.store(index);
+          *c.raw_out = std::move(response);
+          return std::string("null");
         }
         auto decoded = api::decode_envelope(response.body);
         if (!decoded.ok()) {
@@ -862,6 +872,44 @@ ClientResult<Json> Client::get_release(const std::string& id) {
   if (id.empty()) return invalid("release id: empty");
   return impl_->call_json(
       {"GET", "/api/v1/admin/releases/" + client_detail::url_encode(id), {}, {}});
+}
+
+ClientResult<ExportFile> Client::export_file(
+    const std::vector<std::pair<std::string, std::string>>& query,
+    std::function<void(uint64_t received, uint64_t total)> progress) {
+  client_detail::HttpResponse response;
+  Impl::Call c{"GET", "/api/v1/admin/export", query, {}};
+  c.raw_out = &response;
+  c.on_progress = std::move(progress);
+  auto r = impl_->call(c);
+  if (!r.ok()) return r.error();
+  ExportFile out;
+  out.bytes = std::move(response.body);
+  out.content_type = response.header("content-type");
+  const std::string disposition = response.header("content-disposition");
+  if (auto at = disposition.find("filename=\""); at != std::string::npos) {
+    auto end = disposition.find('"', at + 10);
+    if (end != std::string::npos) out.filename = disposition.substr(at + 10, end - at - 10);
+  }
+  auto number = [&response](const char* name) -> int64_t {
+    const std::string v = response.header(name);
+    return v.empty() ? 0 : std::strtoll(v.c_str(), nullptr, 10);
+  };
+  out.namespaces = number("x-cairn-export-namespaces");
+  out.keys = number("x-cairn-export-keys");
+  return out;
+}
+
+ClientResult<Json> Client::import_file(
+    const std::vector<std::pair<std::string, std::string>>& query, const std::string& bytes) {
+  Impl::Call c{"POST", "/api/v1/admin/import", query, {}};
+  c.raw_body = bytes;
+  // A dry run changes nothing; a real import answered by no one may have been written.
+  c.idempotent = false;
+  for (const auto& [k, v] : query) {
+    if (k == "dry_run" && (v == "true" || v == "1")) c.idempotent = true;
+  }
+  return impl_->call_json(c);
 }
 
 ClientResult<Json> Client::release_action(const std::string& id, const std::string& action,

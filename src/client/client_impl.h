@@ -39,6 +39,13 @@ class Client::Impl {
     std::vector<std::pair<std::string, std::string>> query;
     std::optional<Json> body;
     bool idempotent = true;  ///< may be re-sent after the request possibly reached a server
+    /// Bytes sent as they are (application/octet-stream) instead of `body`: an import file.
+    std::optional<std::string> raw_body = {};
+    /// Set: a 200 answer is a file, not an envelope (an export); its bytes and headers go
+    /// here. Errors are envelopes all the same.
+    client_detail::HttpResponse* raw_out = nullptr;
+    /// Told the answer's body bytes received so far and its length (0: unknown).
+    client_detail::ProgressFn on_progress = {};
   };
 
   /// Sends `call` with failover; returns the raw text of the envelope's `data` ("null" when

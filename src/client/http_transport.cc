@@ -147,9 +147,10 @@ std::string serialize_request(const Endpoint& endpoint, const HttpRequest& reque
   out += "Connection: close\r\nAccept: application/json\r\nUser-Agent: cairn-sdk/0.1\r\n";
   for (const auto& [name, value] : request.headers) out += name + ": " + value + "\r\n";
   if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
-    out +=
-        "Content-Type: application/json\r\nContent-Length: " + std::to_string(request.body.size()) +
-        "\r\n";
+    bool typed = false;
+    for (const auto& h : request.headers) typed = typed || h.first == "Content-Type";
+    if (!typed) out += "Content-Type: application/json\r\n";
+    out += "Content-Length: " + std::to_string(request.body.size()) + "\r\n";
   }
   out += "\r\n";
   out += request.body;
@@ -248,8 +249,18 @@ HttpResponse ResponseReader::take() {
 
 const std::string& ResponseReader::error() const { return impl_->error; }
 
+uint64_t ResponseReader::body_received() const {
+  return impl_->parser.is_header_done() ? impl_->parser.get().body().size() : 0;
+}
+
+uint64_t ResponseReader::content_length() const {
+  if (!impl_->parser.is_header_done()) return 0;
+  auto n = impl_->parser.content_length();
+  return n ? *n : 0;
+}
+
 bool receive_response(Conn& conn, ResponseReader& reader, Clock::time_point deadline,
-                      int cancel_fd, TransportError* error) {
+                      int cancel_fd, TransportError* error, const ProgressFn* progress) {
   char buf[16384];
   for (;;) {
     short wait = 0;
@@ -257,11 +268,15 @@ bool receive_response(Conn& conn, ResponseReader& reader, Clock::time_point dead
     long n = conn.read_some(buf, sizeof buf, &wait, &why);
     if (n > 0) {
       auto state = reader.feed(buf, static_cast<size_t>(n));
-      if (state == ResponseReader::State::kDone) return true;
+      if (state == ResponseReader::State::kDone) {
+        if (progress && *progress) (*progress)(reader.body_received(), reader.content_length());
+        return true;
+      }
       if (state == ResponseReader::State::kError) {
         set_error(error, TransportFailure::kBadResponse, "bad HTTP response: " + reader.error());
         return false;
       }
+      if (progress && *progress) (*progress)(reader.body_received(), reader.content_length());
       continue;
     }
     if (n == 0) {
@@ -284,7 +299,7 @@ bool receive_response(Conn& conn, ResponseReader& reader, Clock::time_point dead
 bool http_exchange(const Endpoint& endpoint, const TlsContext* tls, const HttpRequest& request,
                    std::chrono::milliseconds connect_timeout,
                    std::chrono::milliseconds request_timeout, int cancel_fd, HttpResponse* response,
-                   TransportError* error) {
+                   TransportError* error, const ProgressFn* progress) {
   Conn conn;
   if (!open_connection(endpoint, tls, connect_timeout, cancel_fd, &conn, error)) {
     if (error != nullptr && error->what.find(endpoint.url) == std::string::npos) {
@@ -296,7 +311,7 @@ bool http_exchange(const Endpoint& endpoint, const TlsContext* tls, const HttpRe
   bool ok = send_all(conn, serialize_request(endpoint, request), deadline, cancel_fd, error);
   if (ok) {
     ResponseReader reader;
-    ok = receive_response(conn, reader, deadline, cancel_fd, error);
+    ok = receive_response(conn, reader, deadline, cancel_fd, error, progress);
     if (ok) *response = reader.take();
   }
   conn.close();

@@ -5,6 +5,8 @@
 // Private to the SDK (not installed).
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -141,6 +143,10 @@ class ResponseReader {
   State feed_eof();
   /// Valid after kDone.
   HttpResponse take();
+  /// While receiving: the body bytes so far, and the length the header announced (0 when
+  /// none, or before the header is complete).
+  uint64_t body_received() const;
+  uint64_t content_length() const;
   const std::string& error() const;
 
  private:
@@ -148,15 +154,19 @@ class ResponseReader {
   std::unique_ptr<Impl> impl_;
 };
 
+/// Told, as a response arrives, its body bytes so far and its announced length (0: unknown).
+using ProgressFn = std::function<void(uint64_t received, uint64_t total)>;
+
 /// Reads from `conn` until `reader` is done, `deadline` passes or `cancel_fd` is readable.
+/// `progress` (optional) is called after each read once the header is complete.
 bool receive_response(Conn& conn, ResponseReader& reader, Clock::time_point deadline,
-                      int cancel_fd, TransportError* error);
+                      int cancel_fd, TransportError* error, const ProgressFn* progress = nullptr);
 
 /// One request on a fresh connection, closed before returning.
 bool http_exchange(const Endpoint& endpoint, const TlsContext* tls, const HttpRequest& request,
                    std::chrono::milliseconds connect_timeout,
                    std::chrono::milliseconds request_timeout, int cancel_fd, HttpResponse* response,
-                   TransportError* error);
+                   TransportError* error, const ProgressFn* progress = nullptr);
 
 /// Percent-encodes a query component.
 std::string url_encode(const std::string& text);

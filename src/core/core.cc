@@ -38,6 +38,7 @@ api::Error config_disabled(const std::string& ns, const std::string& key) {
 
 namespace {
 constexpr int kResealAttempts = 5;
+api::Error no_keyring();  // below, with the other secrets helpers
 }  // namespace
 
 Core::Core(CoreOptions options, store::Store& store, cache::Index& index, Replicator& replicator)
@@ -254,6 +255,53 @@ Result<KeyRange, api::Error> Core::get_range(const api::Principal& caller, const
         present_with(caller, ns, item.key, item.version, item.value, patterns, &item.secret);
     if (!shown.ok()) return Unexpected{shown.error()};
     item.value = std::move(*shown);
+  }
+  return out;
+}
+
+Result<NamespaceDump, api::Error> Core::dump_namespace(const api::Principal& caller,
+                                                       const std::string& ns,
+                                                       bool reveal) const {
+  if (auto denied = caller.check(ns, api::Permission::kRead)) return Unexpected{*denied};
+  if (reveal && !caller.may_reveal(ns)) {
+    return Unexpected{make_error(Errc::kForbidden,
+                                 "revealing the secrets of namespace '" + ns +
+                                     "' needs the reveal grant on it",
+                                 "reveal")};
+  }
+  NamespaceDump out;
+  out.ns = ns;
+  index_.read_namespace(ns, [&](const cache::NamespaceEntry& e) {
+    out.exists = true;
+    out.description = e.description;
+    out.status = e.status;
+    out.revision = e.revision;
+    out.secret_keys = e.secret_keys;
+    out.items.reserve(e.configs.size());
+    for (const auto& [key, c] : e.configs) {
+      out.items.push_back(
+          NamespaceDump::Item{c.key, c.value, c.version, c.description, c.status, false});
+    }
+  });
+  api::Principal revealing = caller;
+  revealing.reveal = true;
+  for (auto& item : out.items) {
+    const bool sealed = secrets::looks_sealed(item.value);
+    item.secret = sealed || secrets::matches_any(out.secret_keys, item.key);
+    if (!item.secret) continue;
+    if (reveal) {
+      auto plain = present_with(revealing, ns, item.key, item.version, item.value,
+                                out.secret_keys, nullptr);
+      if (!plain.ok()) return Unexpected{plain.error()};
+      item.value = std::move(*plain);
+    } else if (!sealed) {
+      if (!options_.keyring) return Unexpected{no_keyring()};
+      auto text = secrets::seal(*options_.keyring, ns, item.key, item.version, item.value);
+      if (!text.ok()) {
+        return Unexpected{make_error(Errc::kInternal, "sealing a secret failed: " + text.error())};
+      }
+      item.value = std::move(*text);
+    }
   }
   return out;
 }

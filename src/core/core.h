@@ -142,6 +142,26 @@ struct NamespaceValues {
   std::vector<std::string> secret_keys;  // the keys of `configs` whose value is a secret
 };
 
+/// Every config of a namespace as an export carries it (docs/import-export.md), read from the
+/// in-memory index in one consistent step: disabled keys and a disabled namespace included.
+struct NamespaceDump {
+  struct Item {
+    std::string key;
+    std::string value;  // compact JSON text; a secret sealed, or its plaintext when revealed
+    int64_t version = 0;
+    std::string description;
+    int status = 1;
+    bool secret = false;
+  };
+  bool exists = false;
+  std::string ns;
+  std::string description;
+  int status = 1;
+  uint64_t revision = 0;
+  std::vector<std::string> secret_keys;
+  std::vector<Item> items;  // ordered by key
+};
+
 /// The config center. Reads of current values come from the in-memory index, older versions
 /// from the version ring, the Redis tier, then SQLite; writes go through the Replicator as
 /// commands and answer with their typed outcome.
@@ -172,6 +192,13 @@ class Core {
   /// A namespace that does not exist or is disabled is an empty range, not an error.
   Result<KeyRange, api::Error> get_range(const api::Principal& caller, const std::string& ns,
                                          const std::string& key, bool prefix) const;
+  /// Every config of `ns` for an export or an import plan (read on `ns`). A secret comes as
+  /// stored, sealed (a plain-stored key that matches the namespace's secret_keys is sealed for
+  /// its version: a dump never holds a secret in plain by accident; 50005 without a keyring),
+  /// or, with `reveal`, in plain: that needs caller.may_reveal(ns) (403/40301 otherwise) and is
+  /// audited as every reveal is (on_reveal). A namespace that does not exist: `exists` false.
+  Result<NamespaceDump, api::Error> dump_namespace(const api::Principal& caller,
+                                                   const std::string& ns, bool reveal) const;
   /// Why `caller` may not read or watch namespace `ns` (40301; absent or disabled: 40402), or
   /// nullopt.
   std::optional<api::Error> readable_namespace(const api::Principal& caller,

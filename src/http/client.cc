@@ -29,7 +29,8 @@ struct Client::Tls {
   ssl::context context{ssl::context::tls_client};
 };
 
-Client::Client(int64_t timeout_ms) : timeout_ms_(timeout_ms) {}
+Client::Client(int64_t timeout_ms, int64_t connect_timeout_ms)
+    : timeout_ms_(timeout_ms), connect_timeout_ms_(connect_timeout_ms) {}
 Client::~Client() = default;
 
 Result<Ok, std::string> Client::use_tls(const std::string& ca_file, const std::string& cert,
@@ -42,7 +43,8 @@ Result<Ok, std::string> Client::use_tls(const std::string& ca_file, const std::s
   return Ok{};
 }
 
-ClientResult Client::send(const std::string& address, ClientRequest request) const {
+ClientResult Client::send(const std::string& address, ClientRequest request,
+                          const std::function<bool()>& cancelled) const {
   ClientResult result;
   auto hp = split_host_port(address);
   if (!hp.ok()) {
@@ -95,12 +97,20 @@ ClientResult Client::send(const std::string& address, ClientRequest request) con
     tls->set_verify_callback(ssl::host_name_verification(host));
     SSL_set_tlsext_host_name(tls->native_handle(), host.c_str());
   }
-  stream.expires_after(std::chrono::milliseconds(timeout_ms_));
+  const auto started = std::chrono::steady_clock::now();
+  const auto whole = std::chrono::milliseconds(timeout_ms_);
+  const bool connect_bound = connect_timeout_ms_ > 0 && connect_timeout_ms_ < timeout_ms_;
+  stream.expires_after(connect_bound ? std::chrono::milliseconds(connect_timeout_ms_) : whole);
   stream.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) {
     if (e) {
       result.error = "connect: " + e.message();
+      if (e == beast::error::timeout && connect_bound) {
+        result.error += " (no connection within " + std::to_string(connect_timeout_ms_) + " ms)";
+      }
       return;
     }
+    // The rest of the exchange has what is left of the whole timeout.
+    if (connect_bound) stream.expires_at(started + whole);
     stream.socket().set_option(tcp::no_delay(true), e);
     if (!tls) return exchange(stream);
     tls->async_handshake(ssl::stream_base::client, [&](beast::error_code he) {
@@ -111,7 +121,19 @@ ClientResult Client::send(const std::string& address, ClientRequest request) con
       exchange(*tls);
     });
   });
-  ioc.run();
+  if (!cancelled) {
+    ioc.run();
+  } else {
+    while (!ioc.stopped()) {
+      ioc.run_for(std::chrono::milliseconds(20));
+      if (ioc.stopped() || !cancelled()) continue;
+      result.cancelled = true;
+      stream.cancel();  // every pending operation completes with operation_aborted
+      ioc.run();
+      ok = false;
+    }
+  }
+  if (result.cancelled) result.error = "abandoned: " + result.error;
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   if (!ok) return result;

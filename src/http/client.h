@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,8 @@ struct ClientResult {
   /// Whether the request may have reached the peer: false only when nothing was written, so
   /// that a caller knows a write was not applied and may be sent elsewhere.
   bool sent = false;
+  /// The exchange was abandoned because the caller's `cancelled` said so (error says when).
+  bool cancelled = false;
 };
 
 /// The server's one HTTP client: forwarding to the leader, the cluster health fan-out, the OTLP
@@ -48,7 +51,11 @@ struct ClientResult {
 /// before the first send(). Lifetime: a plain object; nothing outlives a send() call.
 class Client {
  public:
-  explicit Client(int64_t timeout_ms);
+  /// `connect_timeout_ms` (0: no bound of its own) bounds the TCP connect alone: a request never
+  /// sent is known to be safe to send elsewhere, so a caller gains by learning early that the
+  /// peer cannot be reached (an isolated host drops the SYN and the kernel retries it for
+  /// seconds).
+  explicit Client(int64_t timeout_ms, int64_t connect_timeout_ms = 0);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -61,7 +68,10 @@ class Client {
   bool uses_tls() const { return tls_ != nullptr; }
 
   /// Sends `request` to `address` ("host:port", "[v6]:port") and waits for the whole answer.
-  ClientResult send(const std::string& address, ClientRequest request) const;
+  /// `cancelled`, when set, is asked about every 20 ms while the exchange runs; once it returns
+  /// true the exchange is abandoned (`cancelled` and `sent` say how far it got).
+  ClientResult send(const std::string& address, ClientRequest request,
+                    const std::function<bool()>& cancelled = {}) const;
 
   int64_t timeout_ms() const { return timeout_ms_; }
 
@@ -69,6 +79,7 @@ class Client {
   struct Tls;
   std::shared_ptr<Tls> tls_;  // set once by use_tls(); SSL_CTX is shared by every connection
   const int64_t timeout_ms_;
+  const int64_t connect_timeout_ms_;
 };
 
 }  // namespace cairn::http

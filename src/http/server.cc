@@ -507,7 +507,11 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   void on_request() {
     auto& msg = parser_->get();
     auto req = std::make_shared<Request>();
-    req->method = upper(to_std(msg.method_string()));
+    req->method = to_std(msg.method_string());
+    // Methods are case-sensitive (RFC 9110 §9.1): "get" is not GET. Serving it as GET would
+    // let a request past a proxy rule written for GET (`limit_except`, a WAF) that treats it
+    // as an unknown method; it is answered 400 instead.
+    const bool upper_case = req->method == upper(req->method);
     // HEAD is served as a GET whose body is left out (write(), start_stream()).
     answering_head_ = req->method == "HEAD";
     if (answering_head_) {
@@ -534,6 +538,14 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       ++core_->active_requests;
     }
 
+    if (!upper_case) {
+      current_ = req;
+      write_handler_response(error_response(
+          400, api::make_error(api::Errc::kBadRequest,
+                               "unknown method \"" + req->method.substr(0, 32) +
+                                   "\": methods are case-sensitive")));
+      return;
+    }
     if (!parse_target(req->target, req->path, req->query)) {
       current_ = req;
       write_handler_response(error_response(

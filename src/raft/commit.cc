@@ -94,7 +94,8 @@ void Node::apply_committed_() {
           m.to = best;
           send_(m);
         }
-        become_follower_(hs_.term, kNoNode);
+        ++probe_.removed_stepdowns;
+        become_follower_(hs_.term, kNoNode, "removed from the configuration");
       }
     }
     if (deferred) {

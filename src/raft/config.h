@@ -34,6 +34,9 @@ struct Config {
   // of the leader.
   Index max_promote_lag = 100;
   size_t max_pending_proposals = 10000;
+  /// Record election events (term changes, votes, campaigns, leader changes, step-downs) for
+  /// Node::take_events(); the server logs them. Off in tests and the simulator.
+  bool record_events = false;
 
   /// Deliberate protocol bugs, used only to prove that the simulator's checkers can fail.
   struct Bugs {

@@ -1,10 +1,40 @@
 // Leader election: randomised timeouts, pre-vote (thesis §9.6), check-quorum and the leader
 // lease that keeps a partitioned node from disrupting a healthy leader.
 #include <algorithm>
+#include <string>
 
 #include "raft/node.h"
 
 namespace cairn::raft {
+
+const char* to_string(Event::Kind k) {
+  switch (k) {
+    case Event::Kind::term_changed: return "term_changed";
+    case Event::Kind::campaign: return "campaign";
+    case Event::Kind::vote_granted: return "vote_granted";
+    case Event::Kind::vote_rejected: return "vote_rejected";
+    case Event::Kind::leader_changed: return "leader_changed";
+    case Event::Kind::stepped_down: return "stepped_down";
+  }
+  return "?";
+}
+
+void Node::event_(Event::Kind kind, NodeId peer, std::string reason) {
+  if (!cfg_.record_events) return;
+  if (events_.size() >= 1024) events_.erase(events_.begin());
+  events_.push_back(Event{kind, hs_.term, peer, std::move(reason)});
+}
+
+void Node::leader_now_(NodeId old_leader, const std::string& why) {
+  if (leader_ == old_leader) return;
+  if (leader_ != kNoNode &&
+      (leader_ != last_known_leader_ || hs_.term != last_known_leader_term_)) {
+    if (last_known_leader_ != kNoNode) ++probe_.leader_changes;
+    last_known_leader_ = leader_;
+    last_known_leader_term_ = hs_.term;
+  }
+  event_(Event::Kind::leader_changed, leader_, why);
+}
 
 void Node::tick_election_() {
   ++election_elapsed_;
@@ -14,7 +44,9 @@ void Node::tick_election_() {
   }
   if (promotable_() && election_elapsed_ >= randomized_timeout_) {
     election_elapsed_ = 0;
-    campaign_(cfg_.pre_vote, false);
+    campaign_(cfg_.pre_vote, false,
+              "election timeout: no leader heard from in " + std::to_string(randomized_timeout_) +
+                  " ticks");
   }
 }
 
@@ -32,7 +64,11 @@ void Node::tick_heartbeat_() {
       }
       if (active < quorum_()) {
         ++probe_.check_quorum_stepdowns;
-        become_follower_(hs_.term, kNoNode);  // cannot reach a majority: stop acting as leader
+        // Cannot reach a majority: stop acting as leader.
+        become_follower_(hs_.term, kNoNode,
+                         "check-quorum: only " + std::to_string(active) + " of " +
+                             std::to_string(conf_.voters.size()) +
+                             " voters were heard from in an election timeout");
         return;
       }
     }
@@ -56,10 +92,12 @@ bool Node::log_up_to_date_(Index last_index, Term last_term) const {
   return last_term > mine || (last_term == mine && last_index >= log_.last_index());
 }
 
-void Node::reset_(Term term) {
+void Node::reset_(Term term, const std::string& why) {
   if (term != hs_.term) {
     hs_.term = term;
     hs_.vote = kNoNode;
+    ++probe_.term_changes;
+    event_(Event::Kind::term_changed, kNoNode, why);
   }
   leader_ = kNoNode;
   election_elapsed_ = 0;
@@ -85,36 +123,45 @@ void Node::step_down_cleanup_() {
   read_acks_.clear();
 }
 
-void Node::become_follower_(Term term, NodeId leader) {
+void Node::become_follower_(Term term, NodeId leader, const std::string& why) {
   bool was_leader = role_ == Role::leader;
-  reset_(term);
+  const NodeId old_leader = leader_;
+  reset_(term, why);
   role_ = Role::follower;
   leader_ = leader;
   if (was_leader) {
     ++probe_.stepped_down;
+    event_(Event::Kind::stepped_down, leader, why);
     step_down_cleanup_();
   }
+  leader_now_(old_leader, why);
 }
 
-void Node::become_pre_candidate_() {
+void Node::become_pre_candidate_(const std::string& why) {
+  const NodeId old_leader = leader_;
   role_ = Role::pre_candidate;
   votes_.clear();
   leader_ = kNoNode;
+  leader_now_(old_leader, why);
   election_elapsed_ = 0;
   randomized_timeout_ = cfg_.election_ticks + static_cast<int>(random_.next() % cfg_.election_ticks);
 }
 
-void Node::become_candidate_() {
-  reset_(hs_.term + 1);
+void Node::become_candidate_(const std::string& why) {
+  const NodeId old_leader = leader_;
+  reset_(hs_.term + 1, why);
   hs_.vote = cfg_.id;
   role_ = Role::candidate;
+  leader_now_(old_leader, why);
 }
 
 void Node::become_leader_() {
-  reset_(hs_.term);
+  const NodeId old_leader = leader_;
+  reset_(hs_.term, "");
   role_ = Role::leader;
   leader_ = cfg_.id;
   ++probe_.became_leader;
+  leader_now_(old_leader, "won the election of term " + std::to_string(hs_.term));
   progress_.clear();
   read_acks_.clear();
   for (NodeId v : conf_.voters) add_progress_(v, false);
@@ -131,17 +178,20 @@ void Node::become_leader_() {
   broadcast_pending_ = true;
 }
 
-void Node::campaign_(bool pre_vote, bool transfer) {
+void Node::campaign_(bool pre_vote, bool transfer, const std::string& why) {
   if (pre_vote) {
-    become_pre_candidate_();
+    become_pre_candidate_(why);
     ++probe_.pre_campaigns;
   } else {
-    become_candidate_();
+    become_candidate_(why);
     ++probe_.campaigns;
   }
+  event_(Event::Kind::campaign, kNoNode,
+         std::string(pre_vote ? "pre-vote for term " : "election of term ") +
+             std::to_string(pre_vote ? hs_.term + 1 : hs_.term) + ": " + why);
   votes_[cfg_.id] = true;
   if (quorum_() == 1) {
-    if (pre_vote) campaign_(false, transfer);
+    if (pre_vote) campaign_(false, transfer, "pre-vote won (single voter)");
     else become_leader_();
     return;
   }
@@ -170,15 +220,26 @@ void Node::handle_vote_request_(const Message& m) {
   Message r;
   r.type = pre ? MessageType::pre_vote_resp : MessageType::vote_resp;
   r.to = m.from;
-  if (can_vote && log_up_to_date_(m.index, m.log_term)) {
+  const bool up_to_date = log_up_to_date_(m.index, m.log_term);
+  if (can_vote && up_to_date) {
     r.term = m.term;
     if (!pre) {
       hs_.vote = m.from;  // made durable by flush_() before the response leaves
       election_elapsed_ = 0;
+      ++probe_.votes_granted;
+      event_(Event::Kind::vote_granted, m.from, "its log is at least as up to date as ours");
     }
   } else {
     r.term = hs_.term;
     r.reject = true;
+    if (!pre) {
+      ++probe_.votes_rejected;
+      event_(Event::Kind::vote_rejected, m.from,
+             !can_vote ? (hs_.vote != kNoNode
+                              ? "already voted for node " + std::to_string(hs_.vote) + " in this term"
+                              : "a leader (node " + std::to_string(leader_) + ") is known")
+                       : "its log is behind ours");
+    }
   }
   send_(r);
 }
@@ -195,10 +256,11 @@ void Node::handle_vote_response_(const Message& m) {
     (it->second ? granted : rejected)++;
   }
   if (granted >= quorum_()) {
-    if (pre) campaign_(false, false);
+    if (pre) campaign_(false, false, "pre-vote won by a quorum");
     else become_leader_();
   } else if (rejected >= quorum_()) {
-    become_follower_(hs_.term, kNoNode);
+    become_follower_(hs_.term, kNoNode,
+                     std::string(pre ? "pre-vote" : "election") + " lost: a quorum rejected it");
   }
 }
 

@@ -188,7 +188,10 @@ void Node::step(const Message& m) {
       bool from_leader = m.type == MessageType::append || m.type == MessageType::heartbeat ||
                          m.type == MessageType::snapshot;
       int elapsed = election_elapsed_;
-      become_follower_(m.term, from_leader ? m.from : kNoNode);
+      if (role_ == Role::leader) ++probe_.higher_term_stepdowns;
+      become_follower_(m.term, from_leader ? m.from : kNoNode,
+                       "node " + std::to_string(m.from) + " sent " + to_string(m.type) +
+                           " of term " + std::to_string(m.term));
       // A vote request we may well reject must not postpone our own candidacy (the paper resets
       // the timer only when a vote is granted): otherwise a node with a stale log that keeps
       // campaigning can starve the up-to-date ones forever. Granting resets it below.
@@ -226,7 +229,10 @@ void Node::step(const Message& m) {
     case MessageType::heartbeat:
     case MessageType::snapshot:
       if (role_ == Role::leader) break;  // impossible in one term; ignore defensively
-      if (role_ != Role::follower || leader_ != m.from) become_follower_(hs_.term, m.from);
+      if (role_ != Role::follower || leader_ != m.from) {
+        become_follower_(hs_.term, m.from,
+                         "node " + std::to_string(m.from) + " leads term " + std::to_string(hs_.term));
+      }
       election_elapsed_ = 0;
       if (m.type == MessageType::append) handle_append_(m);
       else if (m.type == MessageType::heartbeat) handle_heartbeat_(m);

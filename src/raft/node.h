@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "raft/config.h"
@@ -96,6 +97,24 @@ struct Status {
   NodeId transferee = kNoNode;
 };
 
+/// An election event with its reason, recorded when Config::record_events is set and taken by
+/// the driver (Node::take_events) to log and count. A plain value type.
+struct Event {
+  enum class Kind {
+    term_changed,    // the current term moved on
+    campaign,        // started a pre-vote or an election
+    vote_granted,    // to `peer` (real votes only)
+    vote_rejected,   // `peer`'s request
+    leader_changed,  // `peer` is now the leader this node knows (kNoNode: none)
+    stepped_down,    // was leader, is not any more
+  };
+  Kind kind = Kind::term_changed;
+  Term term = 0;          // this node's term after the event
+  NodeId peer = kNoNode;  // see Kind
+  std::string reason;
+};
+const char* to_string(Event::Kind k);
+
 /// The Raft consensus core of one server.
 ///
 /// Single-threaded and passive: it acts only when called, through tick() (time), step()
@@ -161,6 +180,9 @@ class Node {
   NodeId leader() const { return leader_; }
   Term term() const { return hs_.term; }
   bool is_leader() const { return role_ == Role::leader; }
+  /// The election events recorded since the last call (Config::record_events; at most 1024 are
+  /// kept between calls, the oldest dropped first).
+  std::vector<Event> take_events() { return std::exchange(events_, {}); }
 
  private:
   // --- node.cc: plumbing
@@ -181,13 +203,15 @@ class Node {
   // --- election.cc
   void tick_election_();
   void tick_heartbeat_();
-  void campaign_(bool pre_vote, bool transfer);
+  void campaign_(bool pre_vote, bool transfer, const std::string& why);
   void request_votes_(bool pre_vote);
-  void become_follower_(Term term, NodeId leader);
-  void become_pre_candidate_();
-  void become_candidate_();
+  void become_follower_(Term term, NodeId leader, const std::string& why);
+  void become_pre_candidate_(const std::string& why);
+  void become_candidate_(const std::string& why);
   void become_leader_();
-  void reset_(Term term);
+  void reset_(Term term, const std::string& why);
+  void event_(Event::Kind kind, NodeId peer, std::string reason);
+  void leader_now_(NodeId old_leader, const std::string& why);
   void handle_vote_request_(const Message& m);
   void handle_vote_response_(const Message& m);
   bool log_up_to_date_(Index last_index, Term last_term) const;
@@ -291,6 +315,9 @@ class Node {
   bool in_flush_ = false;
   int batch_depth_ = 0;  // open Batch objects: flush_() waits for the outermost to close
   Probe probe_;
+  std::vector<Event> events_;
+  NodeId last_known_leader_ = kNoNode;  // for Probe::leader_changes
+  Term last_known_leader_term_ = 0;
 };
 
 }  // namespace cairn::raft

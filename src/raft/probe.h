@@ -12,6 +12,13 @@ struct Probe {
   uint64_t became_leader = 0;
   uint64_t stepped_down = 0;         // leader -> follower, for any reason
   uint64_t check_quorum_stepdowns = 0;
+  uint64_t higher_term_stepdowns = 0;  // a message of a newer term (an election elsewhere)
+  uint64_t removed_stepdowns = 0;      // the leader's own removal from the configuration
+  uint64_t term_changes = 0;           // the current term moved on (campaign or newer term seen)
+  uint64_t votes_granted = 0;          // real votes (pre-votes excluded)
+  uint64_t votes_rejected = 0;
+  uint64_t leader_changes = 0;         // learned of a leader other than the last one known
+  uint64_t append_entries_read = 0;  // log entries read back to build appends (catch-up cost)
   uint64_t proposals = 0;            // appended by this leader
   uint64_t proposals_refused = 0;    // not_leader / rejected
   uint64_t syncs = 0;                // LogStore::sync() calls (one per call that changed durable state)

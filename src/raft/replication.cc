@@ -45,9 +45,16 @@ bool Node::send_append_(NodeId to, bool allow_empty) {
   m.log_term = *prev_term;
   m.commit = hs_.commit;
   if (pr.next <= last) {
-    auto ents = log_.entries(pr.next, last + 1, cfg_.max_msg_bytes);
+    // A probe carries one entry: until the follower answers, the leader does not know where
+    // the logs match, and the probe is resent on every heartbeat reply. Reading a full batch
+    // back from the log for each of those resends stalled the leader's thread (issue 23); the
+    // batches start once the follower is in replicate state.
+    const bool probing = pr.state == Progress::State::probe;
+    auto ents = log_.entries(pr.next, probing ? pr.next + 1 : last + 1,
+                             probing ? 0 : cfg_.max_msg_bytes);
     if (!ents) return false;
     m.entries = std::move(ents).value();
+    probe_.append_entries_read += m.entries.size();
   }
   if (pr.state == Progress::State::replicate) {
     if (!m.entries.empty()) {

@@ -39,7 +39,7 @@ void Node::tick_transfer_() {
 
 void Node::handle_timeout_now_(const Message&) {
   if (!promotable_() || role_ == Role::leader) return;
-  campaign_(false, true);
+  campaign_(false, true, "leadership transfer (TimeoutNow from the leader)");
 }
 
 }  // namespace cairn::raft

@@ -172,6 +172,20 @@ inline constexpr Route kAdminConfigCleanup{{"POST", "/api/v1/admin/config/cleanu
                                            "/api/v1/admin/config/cleanup",
                                            {.absent = NoNamespace::kClusterAdmin}};
 
+// Import and export (docs/import-export.md). Any token: the core checks read (export) and
+// write (import) on every namespace the file or `namespace=all` names, which the route cannot
+// see; an import is replicated, so it goes to the leader, its dry run included.
+inline constexpr Route kAdminExport{{"GET", "/api/v1/admin/export"},
+                                    Permission::kAnyToken,
+                                    RateClass::kRead,
+                                    Effect::kNone,
+                                    "/api/v1/admin/export"};
+inline constexpr Route kAdminImport{{"POST", "/api/v1/admin/import"},
+                                    Permission::kAnyToken,
+                                    RateClass::kWrite,
+                                    Effect::kWrite,
+                                    "/api/v1/admin/import"};
+
 // Namespaces (§3.8.6). The list shows only what the token's grants match.
 inline constexpr Route kNamespaceCreate{
     {"POST", "/api/v1/admin/namespace"}, Permission::kAdmin,    RateClass::kAdmin, Effect::kWrite,
@@ -355,6 +369,8 @@ inline constexpr const Route* kAll[] = {
     &kAdminConfigTag,
     &kAdminConfigUntag,
     &kAdminConfigCleanup,
+    &kAdminExport,
+    &kAdminImport,
     &kNamespaceCreate,
     &kNamespaceUpdate,
     &kNamespaceDelete,

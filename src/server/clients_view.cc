@@ -56,13 +56,17 @@ void ClientsView::gather(const http::Request* outer, const std::string& query, D
     inner.method = "GET";
     inner.path = std::string(kLocalPath);
     inner.target = inner.path + (query.empty() ? "" : "?" + query);
-    if (outer) {
+    std::vector<std::pair<std::string, std::string>> extra;
+    if (outer) extra.emplace_back("X-Request-ID", outer->request_id);
+    if (peer_auth_) {
+      // The member serves it as this node: the caller's grants were checked here, and the
+      // leader's release guard has no caller at all (docs/security.md).
+      extra.push_back(peer_auth_->sign(PeerPurpose::kMemberRead, inner.method, inner.target, ""));
+    } else if (outer) {
       for (const auto& [name, value] : outer->headers) {
         if (name == "authorization" || name == "x-consul-token") inner.headers.emplace_back(name, value);
       }
     }
-    std::vector<std::pair<std::string, std::string>> extra;
-    if (outer) extra.emplace_back("X-Request-ID", outer->request_id);
     client_->forward(inner, address, std::move(extra),
                      [gather, failure](std::optional<http::Response> res, std::string error, bool) {
                        if (!res) return gather->arrive(std::nullopt, failure(error));

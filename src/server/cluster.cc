@@ -18,7 +18,6 @@ using native::reply_ok;
 
 namespace {
 
-constexpr std::string_view kForwardedHeader = "x-cairn-forwarded";
 // How long GET /api/v1/cluster/health waits for each member: short, so that a dead or paused
 // member costs the page a second at most.
 constexpr int64_t kMemberHealthTimeoutMs = 1'000;
@@ -39,11 +38,12 @@ std::optional<uint64_t> parse_id(const Json& v) {
 }  // namespace
 
 ClusterApi::ClusterApi(RaftReplicator& raft, std::string node_id, int64_t stale_read_bound_ms,
-                       int64_t forward_timeout_ms)
+                       ForwardTiming forwarding)
     : raft_(raft),
       node_id_(std::move(node_id)),
       stale_read_bound_ms_(stale_read_bound_ms),
-      forwarder_(std::make_unique<Forwarder>(16, forward_timeout_ms)),
+      forwarder_(std::make_unique<Forwarder>(16, forwarding,
+                                             [&raft] { return raft.leader_target(); })),
       health_(std::make_unique<ClusterHealth>(raft, kMemberHealthTimeoutMs)) {}
 
 http::Middleware ClusterApi::middleware() {
@@ -75,31 +75,29 @@ http::Middleware ClusterApi::middleware() {
 }
 
 void ClusterApi::forward(const http::RequestPtr& req, const http::Reply& reply) {
-  if (req->header(kForwardedHeader)) {
-    // Forwarded to us, but we are not the leader (any more): no second hop.
+  if (req->header(kForwardedMark)) {
+    // Forwarded to us by a member (PeerAuth verified it), but we are not the leader (any
+    // more): no second hop.
     return http::reply_error(
         *req, reply, make_error(Errc::kNotLeader, "the forwarding target is no longer the leader"));
   }
-  const std::string leader = raft_.leader_http();
-  if (leader.empty()) {
-    const auto leader_id = raft_.view().status.leader;
-    return http::reply_error(
-        *req, reply,
-        make_error(Errc::kNotLeader, leader_id ? "leader is node " + std::to_string(leader_id) +
-                                                     ", whose HTTP address this node does not know"
-                                               : "no leader is known right now; retry shortly"));
-  }
-  // The client span of the hop; the leader's server span becomes its child.
+  // The client span of the hop; the leader's server span becomes its child. While no leader is
+  // known the forwarder waits for one (bounded), and it re-sends what provably did not reach one.
   auto span =
       std::make_shared<telemetry::ChildSpan>("forward to leader", telemetry::SpanKind::kClient);
-  span->attribute("cairn.leader", leader);
-  forwarder_->forward(
-      *req, leader,
-      {{"X-Request-ID", req->request_id},
-       {"traceparent",
-        span->active() ? telemetry::format_traceparent(span->context().ctx) : req->traceparent},
-       {"X-Cairn-Forwarded", node_id_}},
-      [req, reply, leader, span](std::optional<http::Response> res, std::string error, bool sent) {
+  std::vector<std::pair<std::string, std::string>> headers = {
+      {"X-Request-ID", req->request_id},
+      {"traceparent",
+       span->active() ? telemetry::format_traceparent(span->context().ctx) : req->traceparent}};
+  if (peer_auth_) {
+    headers.push_back(
+        peer_auth_->sign(PeerPurpose::kForward, req->method, req->target, req->body));
+  }
+  forwarder_->forward_to_leader(
+      *req, std::move(headers),
+      [req, reply, span](std::optional<http::Response> res, std::string error, bool sent,
+                         const std::string& leader) {
+        if (!leader.empty()) span->attribute("cairn.leader", leader);
         if (!res || res->status >= 500) span->set_error();
         span->finish();
         if (!res && sent) {
@@ -112,7 +110,9 @@ void ClusterApi::forward(const http::RequestPtr& req, const http::Reply& reply) 
         if (!res) {
           return http::reply_error(
               *req, reply,
-              make_error(Errc::kNotLeader, "cannot reach the leader at " + leader + ": " + error));
+              make_error(Errc::kNotLeader,
+                         leader.empty() ? error + "; retry shortly"
+                                        : "cannot reach the leader at " + leader + ": " + error));
         }
         reply(std::move(*res));
       });

@@ -9,6 +9,7 @@
 #include "http/types.h"
 #include "server/cluster_health.h"
 #include "server/forwarder.h"
+#include "server/peer_auth.h"
 #include "server/raft_replicator.h"
 
 namespace cairn::server {
@@ -28,18 +29,26 @@ namespace cairn::server {
 class ClusterApi {
  public:
   ClusterApi(RaftReplicator& raft, std::string node_id, int64_t stale_read_bound_ms,
-             int64_t forward_timeout_ms);
+             ForwardTiming forwarding);
 
   http::Middleware middleware();
   /// The "raft" component of /api/v1/health (seed §3.8.7): role, term, leader.
   native::ServiceOptions::Component health_component() const;
   /// The cluster routes, over the core's cluster API (core::Core::cluster_view, …).
   void register_routes(http::Router& router, core::Core& core);
-  /// Sends `req` to the leader the way a write arriving here is forwarded; `reply` gets the
-  /// leader's answer or the forwarding error. Any thread.
+  /// Sends `req` to the leader the way a write arriving here is forwarded (Forwarder: waits
+  /// for a leader, re-sends what provably did not reach one); `reply` gets the leader's answer
+  /// or the forwarding error. Any thread.
   void send_to_leader(const http::RequestPtr& req, const http::Reply& reply) {
     forward(req, reply);
   }
+  /// Forwards re-sent and abandoned on leader changes (Forwarder::resent/abandoned).
+  uint64_t forwards_resent() const { return forwarder_->resent(); }
+  uint64_t forwards_abandoned() const { return forwarder_->abandoned(); }
+  /// Forwards carry a member proof from `auth` (docs/security.md), which outlives this object.
+  /// Before the HTTP server starts; without it, forwards carry no proof and the leader serves
+  /// them as ordinary client requests.
+  void use_peer_auth(PeerAuth* auth) { peer_auth_ = auth; }
   /// Forward (and ask the members' health) over HTTPS (Forwarder::use_tls). Before the HTTP
   /// server starts.
   Result<Ok, std::string> use_tls(const std::string& ca_file, const std::string& cert,
@@ -61,6 +70,7 @@ class ClusterApi {
   const int64_t stale_read_bound_ms_;
   std::unique_ptr<Forwarder> forwarder_;
   std::unique_ptr<ClusterHealth> health_;
+  PeerAuth* peer_auth_ = nullptr;
 };
 
 }  // namespace cairn::server

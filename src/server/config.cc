@@ -2,8 +2,13 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <charconv>
+#include <cstdlib>
+#include <string_view>
 
 #include "common/time.h"
 
@@ -59,8 +64,9 @@ const std::vector<ConfigKey>& config_schema() {
        &C::http_idle_timeout_ms, 100, 86'400'000},
       {"shutdown_grace", "On SIGTERM, how long in-flight requests may still finish",
        Kind::kDuration, &C::shutdown_grace_ms, 0, 600'000},
-      {"raft_id", "This node's id in the cluster (1..); 0 runs a standalone node without Raft",
-       Kind::kInt, &C::raft_id, 0, int64_t{1} << 40},
+      {"raft_id", "This node's id in the cluster (1..); 0 runs a standalone node without Raft; "
+       "`ordinal`: from the host name, a StatefulSet pod cairn-N is N+1 (and, if `members` does "
+       "not list it, it starts as a joiner)", Kind::kInt, &C::raft_id, 0, int64_t{1} << 40},
       {"cluster_id", "Cluster name; peers with another one are refused", Kind::kString,
        &C::cluster_id},
       {"listen_peer", "Raft peer listen address host:port", Kind::kString, &C::listen_peer},
@@ -141,6 +147,13 @@ const std::vector<ConfigKey>& config_schema() {
       {"peer_tls_key", "PEM private key of peer_tls_cert", Kind::kString, &C::peer_tls_key},
       {"peer_tls_ca", "PEM cluster CA: peers must present a certificate it signed",
        Kind::kString, &C::peer_tls_ca},
+      {"cluster_secret", "Shared secret of the cluster's nodes (docs/security.md): peers prove it "
+       "to each other and sign forwarded requests with it. 16+ characters; a comma-separated "
+       "list during a rotation (the first signs, all are accepted). Prefer cluster_secret_file "
+       "or CAIRN_CLUSTER_SECRET (flags show in ps)", Kind::kString, &C::cluster_secret},
+      {"cluster_secret_file", "File (mode 0600) holding the cluster secret, one per line during "
+       "a rotation; unset: cluster_secret, else the CAIRN_CLUSTER_SECRET variable",
+       Kind::kString, &C::cluster_secret_file},
       {"otlp_endpoint", "OTLP/HTTP collector (http://host:4318) that receives the spans as "
        "JSON; unset: spans are not exported", Kind::kString, &C::otlp_endpoint},
       {"health_check_interval", "Time between health checks of the database (and Redis)",
@@ -149,11 +162,44 @@ const std::vector<ConfigKey>& config_schema() {
   return schema;
 }
 
+std::string env_name(const ConfigKey& key) {
+  std::string out = "CAIRN_";
+  for (const char* c = key.name; *c; ++c) {
+    out += static_cast<char>(std::toupper(static_cast<unsigned char>(*c)));
+  }
+  return out;
+}
+
+Result<int64_t, std::string> ordinal_raft_id(const std::string& hostname) {
+  auto dash = hostname.rfind('-');
+  const std::string digits = dash == std::string::npos ? "" : hostname.substr(dash + 1);
+  int64_t n = -1;
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size() || n < 0 ||
+      n >= (int64_t{1} << 40) - 1) {
+    return Unexpected{"raft_id: 'ordinal' needs a host name ending in -N (a StatefulSet pod "
+                      "such as cairn-0), this host is '" + hostname + "'"};
+  }
+  return n + 1;
+}
+
 Result<Ok, std::string> set_key(ServerConfig& config, const ConfigKey& key,
                                 const std::string& text) {
   auto bad = [&](const std::string& why) {
     return Unexpected{std::string(key.name) + ": " + why + " (got '" + text + "')"};
   };
+  if (const auto* field = std::get_if<int64_t C::*>(&key.field);
+      field && *field == &C::raft_id) {
+    config.raft_id_from_ordinal = text == "ordinal";
+    if (config.raft_id_from_ordinal) {
+      char host[256] = {};
+      if (::gethostname(host, sizeof host - 1) != 0) return bad("cannot read the host name");
+      auto id = ordinal_raft_id(host);
+      if (!id.ok()) return Unexpected{id.error()};
+      config.raft_id = *id;
+      return Ok{};
+    }
+  }
   switch (key.kind) {
     case Kind::kString:
       if (text.empty()) return bad("must not be empty");
@@ -217,7 +263,13 @@ Result<Ok, std::string> load_yaml(ServerConfig& config, const std::string& path)
 ConfigFlags::ConfigFlags(CLI::App& app) : app_(app) {
   const auto& schema = config_schema();
   values_.resize(schema.size());
-  app.add_option("--config", config_file_, "YAML config file (snake_case keys)");
+  app.add_option("--config", config_file_,
+                 "YAML config file (snake_case keys); else the CAIRN_CONFIG variable");
+  app.footer(
+      "Every option can also be set by an environment variable: CAIRN_ and the key in upper "
+      "case (CAIRN_LISTEN_HTTP=0.0.0.0:8080, CAIRN_RAFT_ID=ordinal). A flag wins over the "
+      "variable, the variable over the --config file; a variable set to \"\" is ignored. "
+      "docs/install.md; docs/cluster.md for the cluster keys.");
   for (size_t i = 0; i < schema.size(); ++i) {
     const ConfigKey& key = schema[i];
     if (key.kind == Kind::kBool) {
@@ -241,17 +293,47 @@ ConfigFlags::ConfigFlags(CLI::App& app) : app_(app) {
 }
 
 Result<ServerConfig, std::string> ConfigFlags::finish() const {
+  auto env = [](const std::string& name) -> std::string {
+    const char* value = std::getenv(name.c_str());
+    return value ? value : "";
+  };
   ServerConfig config;
-  if (!config_file_.empty()) {
-    auto loaded = load_yaml(config, config_file_);
+  std::string file = config_file_.empty() ? env("CAIRN_CONFIG") : config_file_;
+  if (!file.empty()) {
+    auto loaded = load_yaml(config, file);
     if (!loaded.ok()) return Unexpected{loaded.error()};
   }
   const auto& schema = config_schema();
   for (size_t i = 0; i < schema.size(); ++i) {
-    if (app_.count("--" + kebab(schema[i].name)) == 0) continue;
-    bool bare = schema[i].kind == Kind::kBool && values_[i].empty();
-    auto set = set_key(config, schema[i], bare ? "true" : values_[i]);
-    if (!set.ok()) return Unexpected{set.error()};
+    if (app_.count("--" + kebab(schema[i].name)) != 0) {
+      bool bare = schema[i].kind == Kind::kBool && values_[i].empty();
+      auto set = set_key(config, schema[i], bare ? "true" : values_[i]);
+      if (!set.ok()) return Unexpected{set.error()};
+      continue;
+    }
+    const std::string name = env_name(schema[i]);
+    const std::string value = env(name);
+    if (value.empty()) continue;
+    auto set = set_key(config, schema[i], value);
+    if (!set.ok()) return Unexpected{"environment variable " + name + ": " + set.error()};
+  }
+  // A StatefulSet pod beyond the initial members (scaled up) waits to be added by the leader.
+  if (config.raft_id_from_ordinal && !config.join) {
+    bool listed = false;
+    std::string_view rest = config.members;
+    while (!rest.empty()) {
+      auto comma = rest.find(',');
+      std::string_view item = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+      item = item.substr(0, item.find('@'));
+      int64_t id = 0;
+      auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), id);
+      if (ec == std::errc() && ptr == item.data() + item.size() && id == config.raft_id) {
+        listed = true;
+      }
+    }
+    config.join = !listed;
   }
   return config;
 }

@@ -14,8 +14,9 @@ class App;
 
 namespace cairn::server {
 
-/// Everything `cairn server` can be told, from a YAML file (`snake_case` keys), flags
-/// (`--kebab-case`) or defaults, in that order of precedence: flag > file > default.
+/// Everything `cairn server` can be told, from a YAML file (`snake_case` keys), environment
+/// variables (`CAIRN_UPPER_SNAKE`), flags (`--kebab-case`) or defaults, in that order of
+/// precedence: flag > environment > file > default.
 struct ServerConfig {
   std::string node_id = "node1";
   std::string data_dir = "./data";
@@ -29,6 +30,9 @@ struct ServerConfig {
   int64_t shutdown_grace_ms = 5'000;
   // Cluster (docs/cluster.md). raft_id 0: a standalone node without Raft.
   int64_t raft_id = 0;
+  // raft_id given as `ordinal`: taken from the host name (StatefulSet pod cairn-N is N+1); such
+  // a node not listed in `members` starts as a joiner (deploy/kubernetes/, docs/install.md).
+  bool raft_id_from_ordinal = false;
   std::string cluster_id = "cairn";
   std::string listen_peer = "127.0.0.1:7001";
   std::string members;  // "1@peer@http,2@peer@http,…"
@@ -75,6 +79,10 @@ struct ServerConfig {
   std::string peer_tls_cert;
   std::string peer_tls_key;
   std::string peer_tls_ca;
+  // Peer authentication (docs/security.md): the cluster secret (a list: current first, then
+  // older ones accepted during a rotation), or a file holding it; else CAIRN_CLUSTER_SECRET.
+  std::string cluster_secret;
+  std::string cluster_secret_file;
   // Observability (docs/observability.md).
   std::string otlp_endpoint;  // empty: spans are not exported
   int64_t health_check_interval_ms = 5'000;
@@ -99,8 +107,9 @@ const std::vector<ConfigKey>& config_schema();
 class ConfigFlags {
  public:
   explicit ConfigFlags(CLI::App& app);
-  /// Builds the final config: defaults, then the YAML file, then flags. Error text on an
-  /// unknown YAML key, a wrong type or a value out of bounds.
+  /// Builds the final config: defaults, then the YAML file (--config, else CAIRN_CONFIG), then
+  /// the CAIRN_* environment variables, then flags. Error text on an unknown YAML key, a wrong
+  /// type or a value out of bounds. An environment variable set to "" counts as unset.
   Result<ServerConfig, std::string> finish() const;
 
  private:
@@ -112,6 +121,13 @@ class ConfigFlags {
 /// Applies `text` to the key `key` of `config` (used by the YAML loader and the flags).
 Result<Ok, std::string> set_key(ServerConfig& config, const ConfigKey& key,
                                 const std::string& text);
+
+/// The environment variable of a key: CAIRN_ and the key in upper case (CAIRN_LISTEN_HTTP).
+std::string env_name(const ConfigKey& key);
+
+/// The raft id a StatefulSet pod takes from its host name: the number after the last '-' plus
+/// one (cairn-0 is 1). Error text when the name does not end in -N.
+Result<int64_t, std::string> ordinal_raft_id(const std::string& hostname);
 
 /// Loads a YAML file over `config`.
 Result<Ok, std::string> load_yaml(ServerConfig& config, const std::string& path);

@@ -27,6 +27,7 @@
 #include "auth/secret.h"
 #include "common/json.h"
 #include "http/client.h"
+#include "server/peer_auth.h"
 
 namespace cairn::server {
 namespace {
@@ -325,6 +326,22 @@ int run_dev(CLI::App& app, const DevOptions& o) {
     std::cout << "auth enabled; root token"
               << (generated ? " (new, kept in " + (root / "root-token").string() + ")" : "")
               << ": " << root_token << "\n";
+  }
+
+  // Every node gets the same cluster secret through the environment (docs/security.md): peers
+  // authenticate each other and forwarded requests are signed, as in production.
+  if (raft) {
+    bool generated = false;
+    auto secret = bootstrap_cluster_secret(root.string(), generated);
+    if (!secret.ok()) {
+      std::cerr << "cairn dev: " << secret.error() << "\n";
+      return 1;
+    }
+    ::setenv("CAIRN_CLUSTER_SECRET", secret->c_str(), 1);
+    if (generated) {
+      std::cout << "cluster secret: new, kept in " << (root / "cluster-secret").string()
+                << " (mode 0600)\n";
+    }
   }
 
   std::vector<Child> children(static_cast<size_t>(o.nodes));

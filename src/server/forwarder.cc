@@ -2,7 +2,11 @@
 #include "server/forwarder.h"
 
 #include <cctype>
+#include <chrono>
 
+#include "api/errors.h"
+#include "common/json.h"
+#include "common/time.h"
 #include "http/client.h"
 
 namespace cairn::server {
@@ -25,10 +29,27 @@ std::string lower(std::string_view text) {
   return out;
 }
 
+// An answer of the node forwarded to that says it is not the leader: it applied nothing.
+bool not_leader_answer(const http::Response& res) {
+  if (res.status != 503) return false;
+  const Json body = Json::parse(res.body, nullptr, /*allow_exceptions=*/false);
+  return body.is_object() && body.contains("code") && body["code"].is_number_integer() &&
+         body["code"].get<int64_t>() == static_cast<int64_t>(api::Errc::kNotLeader);
+}
+
+void pause_ms(int64_t ms) {
+  if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+
 }  // namespace
 
 Forwarder::Forwarder(int threads, int64_t timeout_ms)
-    : client_(std::make_unique<http::Client>(timeout_ms)) {
+    : Forwarder(threads, ForwardTiming{timeout_ms, 0, 0, 0}, nullptr) {}
+
+Forwarder::Forwarder(int threads, ForwardTiming timing, Leader leader)
+    : client_(std::make_unique<http::Client>(timing.timeout_ms, timing.connect_timeout_ms)),
+      timing_(timing),
+      leader_(std::move(leader)) {
   for (int i = 0; i < std::max(1, threads); ++i) workers_.emplace_back([this] { run(); });
 }
 
@@ -47,15 +68,30 @@ Forwarder::~Forwarder() {
     left.swap(queue_);
     cv_.notify_all();
   }
-  for (auto& job : left) job.done(std::nullopt, "the node is stopping", false);
+  for (auto& job : left) job.done(std::nullopt, "the node is stopping", false, "");
   for (auto& t : workers_) t.join();
 }
 
 void Forwarder::forward(const http::Request& req, std::string http_address,
                         std::vector<std::pair<std::string, std::string>> extra_headers,
                         Done done) {
+  enqueue(req, std::move(http_address), std::move(extra_headers),
+          [done = std::move(done)](std::optional<http::Response> res, std::string error, bool sent,
+                                   const std::string&) { done(std::move(res), std::move(error), sent); });
+}
+
+void Forwarder::forward_to_leader(const http::Request& req,
+                                  std::vector<std::pair<std::string, std::string>> extra_headers,
+                                  LeaderDone done) {
+  if (!leader_) return done(std::nullopt, "forwarding to the leader is not set up", false, "");
+  enqueue(req, "", std::move(extra_headers), std::move(done));
+}
+
+void Forwarder::enqueue(const http::Request& req, std::string address,
+                        std::vector<std::pair<std::string, std::string>> extra_headers,
+                        LeaderDone done) {
   Job job;
-  job.address = std::move(http_address);
+  job.address = std::move(address);
   job.method = req.method;
   job.target = req.target;
   job.body = req.body;
@@ -78,7 +114,7 @@ void Forwarder::forward(const http::Request& req, std::string http_address,
       return;
     }
   }
-  job.done(std::nullopt, "the node is stopping", false);
+  job.done(std::nullopt, "the node is stopping", false, "");
 }
 
 void Forwarder::run() {
@@ -95,22 +131,80 @@ void Forwarder::run() {
   }
 }
 
-void Forwarder::execute(Job& job) {
+void Forwarder::execute_fixed(Job& job) {
   http::ClientRequest request;
   request.method = std::move(job.method);
   request.target = std::move(job.target);
   request.headers = std::move(job.headers);
   request.body = std::move(job.body);
   http::ClientResult answer = client_->send(job.address, std::move(request));
-  if (!answer.response) return job.done(std::nullopt, answer.error, answer.sent);
+  if (!answer.response) return job.done(std::nullopt, answer.error, answer.sent, job.address);
+  finish(job, std::move(*answer.response));
+}
 
+void Forwarder::execute(Job& job) {
+  if (!job.address.empty()) return execute_fixed(job);
+  const int64_t deadline = monotonic_ms() + timing_.timeout_ms;
+  const bool idempotent = job.method == "GET" || job.method == "HEAD";
+  std::string error = "no leader is known";
+  std::string tried;
+  LeaderTarget previous;  // the leader of the last attempt that was not sent
+  for (int attempt = 0;; ++attempt) {
+    // The leader to send to: wait (bounded) while none is known.
+    LeaderTarget target = leader_();
+    const int64_t wait_until = std::min(deadline, monotonic_ms() + timing_.leader_wait_ms);
+    while ((target.id == 0 || target.http.empty()) && monotonic_ms() < wait_until) {
+      pause_ms(20);
+      target = leader_();
+    }
+    if (target.id == 0 || target.http.empty()) {
+      return job.done(std::nullopt,
+                      target.id == 0 ? error
+                                     : "the leader (node " + std::to_string(target.id) +
+                                           ") has no HTTP address known here",
+                      false, tried);
+    }
+    if (attempt > 0) {
+      if (target.same(previous)) pause_ms(timing_.retry_pause_ms);  // same leader: not at once
+      if (monotonic_ms() >= deadline) return job.done(std::nullopt, error, false, tried);
+      ++resent_;
+    }
+    tried = target.http;
+    http::ClientRequest request;
+    request.method = job.method;
+    request.target = job.target;
+    request.headers = job.headers;
+    request.body = job.body;
+    http::ClientResult answer = client_->send(target.http, std::move(request), [&] {
+      return !leader_().same(target) || monotonic_ms() >= deadline;
+    });
+    if (answer.response && not_leader_answer(*answer.response) && monotonic_ms() < deadline) {
+      // Refused unapplied by a node that is not (or no longer) the leader: try the one known now.
+      error = "node " + std::to_string(target.id) + " is no longer the leader";
+      previous = target;
+      continue;
+    }
+    if (answer.response) return finish(job, std::move(*answer.response));
+    if (answer.cancelled) {
+      ++abandoned_;
+      error = "the leader changed while the request was with node " + std::to_string(target.id) +
+              " at " + target.http;
+    } else {
+      error = answer.error;
+    }
+    if (answer.sent && !idempotent) return job.done(std::nullopt, error, true, tried);
+    if (monotonic_ms() >= deadline) return job.done(std::nullopt, error, answer.sent, tried);
+    previous = target;
+  }
+}
+
+void Forwarder::finish(Job& job, http::Response res) {
   // The leader's answer goes back as ours, without what concerns its own connection.
-  http::Response& res = *answer.response;
   std::erase_if(res.headers, [](const auto& header) {
     const std::string name = lower(header.first);
     return hop_by_hop(name) || name == "server" || name == "date";
   });
-  job.done(std::move(res), {}, true);
+  job.done(std::move(res), {}, true, {});
 }
 
 }  // namespace cairn::server

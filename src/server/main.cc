@@ -22,6 +22,7 @@
 #include "server/config.h"
 #include "server/dev.h"
 #include "server/node.h"
+#include "server/peer_auth.h"
 
 namespace {
 
@@ -188,6 +189,28 @@ int main(int argc, char** argv) {
   generate->add_option("--id", key_id, "The key's id (1-32 of [A-Za-z0-9_-])");
   generate->add_option("--out", key_out, "Write it to this new file (never overwritten)");
   generate->callback([&] { rc = generate_secret_key(key_id, key_out); });
+  // docs/security.md: a cluster secret for cluster_secret_file / CAIRN_CLUSTER_SECRET.
+  CLI::App* cluster_secret = app.add_subcommand(
+      "cluster-secret", "The secret the nodes of a cluster share (docs/security.md)");
+  cluster_secret->require_subcommand(1);
+  CLI::App* make_secret = cluster_secret->add_subcommand(
+      "generate", "Print a new random cluster secret, or write it to a new file (mode 0600)");
+  std::string secret_out;
+  make_secret->add_option("--out", secret_out, "Write it to this new file (never overwritten)");
+  make_secret->callback([&] {
+    const std::string secret = cairn::server::generate_cluster_secret();
+    if (secret_out.empty()) {
+      std::cout << secret << "\n";
+      return;
+    }
+    auto written = cairn::server::write_private_file(secret_out, secret + "\n");
+    if (!written.ok()) {
+      std::cerr << "cairn cluster-secret generate: " << written.error() << "\n";
+      rc = 1;
+      return;
+    }
+    std::cout << "wrote a new cluster secret to " << secret_out << " (mode 0600)\n";
+  });
   cairn::cli::register_client_commands(app, rc);
   cairn::server::register_dev_command(app, rc);
   CLI11_PARSE(app, argc, argv);

@@ -33,6 +33,7 @@
 #include "frontends/native/auth_api.h"
 #include "frontends/native/request.h"
 #include "frontends/native/service.h"
+#include "frontends/transfer/transfer.h"
 #include "http/middleware.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -43,6 +44,7 @@
 #include "server/backup.h"
 #include "server/clients_view.h"
 #include "server/cluster.h"
+#include "server/peer_auth.h"
 #include "server/release_driver.h"
 #include "server/degraded.h"
 #include "server/raft_cluster.h"
@@ -78,6 +80,10 @@ struct Node::Parts {
   std::unique_ptr<RaftReplicator> raft;          // cluster member
   std::unique_ptr<RaftCluster> raft_cluster;     // the group as the core offers it
   std::unique_ptr<ClusterApi> cluster;
+  // Member proofs of requests between nodes (docs/security.md); the transport's handshake
+  // uses the same secrets.
+  std::vector<std::string> cluster_secrets;
+  std::unique_ptr<PeerAuth> peer_auth;
   core::Replicator* replicator = nullptr;
   std::unique_ptr<core::Core> core;
   std::shared_ptr<const secrets::Keyring> keyring;  // docs/secrets.md; null: none
@@ -228,8 +234,11 @@ Result<Ok, std::string> Node::start_auth(Parts& p) {
   });
   cache::Index& index = p.index;
   auth::AuditQueue* audit = p.audit.get();
-  p.router.set_guard(p.auth->guard([&index](int64_t id) { return index.namespace_name(id); },
-                                   [audit](api::AuditEntry e) { audit->add(std::move(e)); }));
+  // Members asking for this node's client registry come as this node's peers, not as a token
+  // holder (PeerAuth, docs/security.md).
+  p.router.set_guard(
+      member_guard(p.auth->guard([&index](int64_t id) { return index.namespace_name(id); },
+                                 [audit](api::AuditEntry e) { audit->add(std::move(e)); })));
   p.auth_api = std::make_unique<native::AuthApi>(p.auth.get(), *p.core);
   p.auth_api->register_routes(p.router);
   spdlog::info("auth enabled: every route but health needs a bearer token");
@@ -415,6 +424,16 @@ Result<Ok, std::string> Node::start_replication(Parts& p) {
     raft_options.peer_tls_cert = config.peer_tls_cert;
     raft_options.peer_tls_key = config.peer_tls_key;
     raft_options.peer_tls_ca = config.peer_tls_ca;
+    raft_options.cluster_secrets = p.cluster_secrets;
+    if (p.cluster_secrets.empty()) {
+      spdlog::warn(
+          "SECURITY: no cluster secret (cluster_secret, cluster_secret_file or "
+          "CAIRN_CLUSTER_SECRET): peers are NOT authenticated, so anyone who reaches the peer "
+          "port {} can join this cluster's Raft traffic, and anyone who reaches the HTTP port "
+          "can pass a request off as forwarded by a member. Give every node the same secret "
+          "(`cairn cluster-secret generate`; docs/security.md)",
+          config.listen_peer);
+    }
     raft_options.telemetry = p.telemetry.get();
     auto raft = RaftReplicator::open(std::move(raft_options), *p.store, *p.state_machine, p.index,
                                      p.watch.get());
@@ -422,8 +441,15 @@ Result<Ok, std::string> Node::start_replication(Parts& p) {
     p.raft = std::move(*raft);
     if (auto started = p.raft->start(); !started.ok()) return Unexpected{started.error()};
     p.replicator = p.raft.get();
+    // Forwarding paces itself on the election timeout (docs/cluster.md, "Failover tuning").
+    const int64_t election_ms = config.election_ticks * config.raft_tick_ms;
+    ForwardTiming forwarding;
+    forwarding.timeout_ms = config.proposal_timeout_ms + 2'000;
+    forwarding.connect_timeout_ms = std::max<int64_t>(200, election_ms);
+    forwarding.leader_wait_ms = 2 * election_ms;
     p.cluster = std::make_unique<ClusterApi>(*p.raft, config.node_id, config.stale_read_bound_ms,
-                                             config.proposal_timeout_ms + 2'000);
+                                             forwarding);
+    p.cluster->use_peer_auth(p.peer_auth.get());
     if (!config.tls_cert.empty()) {
       // Followers reach the leader's API over HTTPS too, with our certificate as client one.
       auto tls = p.cluster->use_tls(config.tls_ca, config.tls_cert, config.tls_key);
@@ -543,6 +569,7 @@ Result<Ok, std::string> Node::build_frontends(Parts& p) {
   service_options.raft_id = config.raft_id;
   if (p.raft) {
     p.clients_view = std::make_unique<ClientsView>(*p.raft, 2'000);
+    p.clients_view->use_peer_auth(p.peer_auth.get());
     if (!config.tls_cert.empty()) {
       auto tls = p.clients_view->use_tls(config.tls_ca, config.tls_cert, config.tls_key);
       if (!tls.ok()) return Unexpected{tls.error()};
@@ -571,6 +598,13 @@ Result<Ok, std::string> Node::build_frontends(Parts& p) {
       };
     }
     consul::register_routes(p.router, std::move(consul_options), *p.core, p.watch.get());
+  }
+  {
+    // Import and export (docs/import-export.md).
+    transfer::Options transfer_options;
+    transfer_options.max_value_bytes = static_cast<size_t>(config.max_value_bytes);
+    transfer_options.node_id = config.node_id;
+    transfer::register_routes(p.router, *p.core, std::move(transfer_options));
   }
   p.telemetry->register_routes(p.router);
   webui::register_routes(p.router);  // the admin console at /ui/ (docs/console.md)
@@ -721,6 +755,8 @@ Result<Ok, std::string> Node::start_http(Parts& p) {
   // The route first: the limiter counts a request by its route's class, telemetry labels it by
   // its route's label, even when it is answered before the router's handler runs.
   std::vector<http::Middleware> middlewares = {p.router.resolver(), http::request_id_middleware()};
+  // Before anything reads them: the peer marks of a request are only those a member proved.
+  middlewares.push_back(p.peer_auth->middleware());
   if (config.access_log) {
     middlewares.push_back(http::access_log_middleware({config.node_id, telemetry::version()}));
   }
@@ -757,6 +793,18 @@ Result<Ok, std::string> Node::start_http(Parts& p) {
   telemetry::add_watch_metrics(registry, *p.watch);
   p.backups->add_metrics(registry);
   add_release_metrics(registry, p.store.get(), &p.releases, &p.clients, config.raft_id);
+  registry.callback("config_center_peer_proofs_total",
+                    "Member proofs on requests between nodes, by result (docs/security.md)",
+                    telemetry::MetricType::kCounter, {"result"},
+                    [auth = p.peer_auth.get()] {
+                      const PeerAuth::Counters c = auth->counters();
+                      std::vector<telemetry::Sample> out(2);
+                      out[0].labels = {"accepted"};
+                      out[0].value = static_cast<double>(c.accepted);
+                      out[1].labels = {"refused"};
+                      out[1].value = static_cast<double>(c.refused);
+                      return out;
+                    });
   telemetry::add_cache_metrics(registry, p.cache_probe);
   if (p.limiter) telemetry::add_limiter_metrics(registry, *p.limiter);
   if (p.raft) {
@@ -766,6 +814,23 @@ Result<Ok, std::string> Node::start_http(Parts& p) {
       RaftView v = raft->view();
       return telemetry::ReplicationProbes{v.raft_probe, v.wal_probe, raft->transport_probe()};
     });
+  }
+  if (p.cluster) {
+    ClusterApi* cluster = p.cluster.get();
+    registry.callback("config_center_forward_resent_total",
+                      "Requests forwarded to the leader again: to a new leader, or after a "
+                      "connect that failed (they had not reached one)",
+                      telemetry::MetricType::kCounter, {}, [cluster] {
+                        return std::vector<telemetry::Sample>{
+                            {{}, static_cast<double>(cluster->forwards_resent())}};
+                      });
+    registry.callback("config_center_forward_abandoned_total",
+                      "Forwarded requests abandoned because the leader or the term changed "
+                      "while they were with the old leader",
+                      telemetry::MetricType::kCounter, {}, [cluster] {
+                        return std::vector<telemetry::Sample>{
+                            {{}, static_cast<double>(cluster->forwards_abandoned())}};
+                      });
   }
   return Ok{};
 }
@@ -784,6 +849,15 @@ Result<std::unique_ptr<Node>, std::string> Node::start(const ServerConfig& confi
     spdlog::warn("secrets: auth is off, so every caller is answered secret values in plain "
                  "(dev mode; docs/secrets.md)");
   }
+  if (auto r = load_cluster_secrets(config); !r.ok()) {
+    return Unexpected{"cluster secret: " + r.error()};
+  } else {
+    p.cluster_secrets = std::move(*r);
+  }
+  PeerAuth::Options peer_auth;
+  peer_auth.secrets = p.cluster_secrets;
+  peer_auth.node_id = static_cast<uint64_t>(config.raft_id);
+  p.peer_auth = std::make_unique<PeerAuth>(std::move(peer_auth));
   if (auto r = open_storage(p); !r.ok()) return Unexpected{r.error()};
   build_state_machine(p);
   if (auto r = start_cache_tier(p); !r.ok()) return Unexpected{r.error()};

@@ -119,6 +119,7 @@ Result<std::unique_ptr<RaftReplicator>, std::string> RaftReplicator::open(
   t.tls_cert = r->options_.peer_tls_cert;
   t.tls_key = r->options_.peer_tls_key;
   t.tls_ca = r->options_.peer_tls_ca;
+  t.cluster_secrets = r->options_.cluster_secrets;
   RaftReplicator* self = r.get();
   r->transport_ = std::make_unique<transport::TcpTransport>(t, [self](raft::Message m) {
     if (m.from != raft::kNoNode && m.from == self->leader_seen_.load()) {
@@ -141,6 +142,7 @@ Result<std::unique_ptr<RaftReplicator>, std::string> RaftReplicator::open(
       static_cast<int>(std::max<int64_t>(1, r->options_.proposal_timeout_ms / r->options_.tick_ms));
   config.read_timeout_ticks = config.proposal_timeout_ticks;
   config.snapshot_threshold = r->options_.snapshot_threshold;
+  config.record_events = true;  // logged by log_events()
   config.snapshot_trailing = std::max<uint64_t>(1, r->options_.snapshot_threshold / 10);
   r->random_ = std::make_unique<raft::SplitMix64>(std::random_device{}() ^
                                                   static_cast<uint64_t>(wall_clock_ms()) ^
@@ -237,7 +239,39 @@ void RaftReplicator::run() {
         if (next_tick < clock::now()) next_tick = clock::now() + tick;  // fell behind: no burst
       }
     }
+    log_events();
     refresh_view();
+  }
+}
+
+void RaftReplicator::log_events() {
+  for (const raft::Event& e : node_->take_events()) {
+    switch (e.kind) {
+      case raft::Event::Kind::term_changed:
+        spdlog::info("raft: term is now {} ({})", e.term, e.reason);
+        break;
+      case raft::Event::Kind::campaign:
+        spdlog::info("raft: campaigning, {}", e.reason);
+        break;
+      case raft::Event::Kind::vote_granted:
+        spdlog::info("raft: voted for node {} in term {} ({})", e.peer, e.term, e.reason);
+        break;
+      case raft::Event::Kind::vote_rejected:
+        spdlog::info("raft: refused to vote for node {} in term {}: {}", e.peer, e.term, e.reason);
+        break;
+      case raft::Event::Kind::leader_changed:
+        if (e.peer == raft::kNoNode) {
+          spdlog::info("raft: no leader known in term {} ({})", e.term, e.reason);
+        } else if (e.peer == options_.id) {
+          spdlog::info("raft: this node (node {}) is the leader of term {}", e.peer, e.term);
+        } else {
+          spdlog::info("raft: node {} is the leader of term {} ({})", e.peer, e.term, e.reason);
+        }
+        break;
+      case raft::Event::Kind::stepped_down:
+        spdlog::info("raft: stepped down as leader in term {}: {}", e.term, e.reason);
+        break;
+    }
   }
 }
 
@@ -394,6 +428,15 @@ int64_t RaftReplicator::apply_stalled_since_ms() const {
 bool RaftReplicator::is_leader() const {
   std::lock_guard lock(view_mu_);
   return view_.status.role == raft::Role::leader;
+}
+
+LeaderTarget RaftReplicator::leader_target() const {
+  std::lock_guard lock(view_mu_);
+  LeaderTarget t;
+  t.id = view_.status.leader;
+  t.term = view_.status.term;
+  if (auto it = addresses_.find(t.id); it != addresses_.end()) t.http = it->second.http;
+  return t;
 }
 
 std::string RaftReplicator::leader_http() const {

@@ -12,11 +12,13 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "api/errors.h"
 #include "common/result.h"
 #include "raft/node.h"
 #include "raft/probe.h"
+#include "server/forwarder.h"
 #include "server/raft_state_machine.h"
 #include "core/replicator.h"
 #include "transport/probe.h"
@@ -59,6 +61,7 @@ struct RaftOptions {
   std::string peer_tls_cert;
   std::string peer_tls_key;
   std::string peer_tls_ca;
+  std::vector<std::string> cluster_secrets;  // the transport's handshake (docs/security.md)
   /// Times commits and applies and traces proposals (docs/observability.md); outlives the
   /// replicator. Null: nothing is measured.
   telemetry::Telemetry* telemetry = nullptr;
@@ -127,6 +130,8 @@ class RaftReplicator final : public core::Replicator {
   int64_t last_leader_contact_ms() const { return last_leader_contact_ms_.load(); }
   /// The leader's HTTP address, or "" when no leader is known (or it has no known address).
   std::string leader_http() const;
+  /// The leader this node knows, its term and HTTP address (forwarding). Any thread.
+  LeaderTarget leader_target() const;
 
  private:
   RaftReplicator(RaftOptions options, store::Store& store, core::ConfigStateMachine& machine,
@@ -134,6 +139,7 @@ class RaftReplicator final : public core::Replicator {
   void post(std::function<void()> fn);
   void run();
   void refresh_view();
+  void log_events();  // the Raft node's election events, at info (driver thread)
   void push_peers();
   void reload_members();  // options' members, overridden by the replicated address book
 

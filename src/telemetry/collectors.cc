@@ -145,6 +145,32 @@ void add_replication_metrics(Registry& r, std::function<ReplicationProbes()> rea
           [](P p) { return p.raft.campaigns; });
   counter("config_center_raft_became_leader_total", "Times this node became leader",
           [](P p) { return p.raft.became_leader; });
+  counter("config_center_raft_pre_votes_total", "Pre-vote rounds this node started",
+          [](P p) { return p.raft.pre_campaigns; });
+  counter("config_center_raft_term_changes_total",
+          "Times this node's term moved on (its own campaign, or a newer term seen)",
+          [](P p) { return p.raft.term_changes; });
+  counter("config_center_raft_leader_changes_total",
+          "Times this node learned of a leader other than the last one it knew",
+          [](P p) { return p.raft.leader_changes; });
+  counter("config_center_raft_append_entries_read_total",
+          "Log entries the leader read back to build appends (catch-up cost)",
+          [](P p) { return p.raft.append_entries_read; });
+  r.callback("config_center_raft_votes_total", "Votes this node cast (pre-votes excluded)",
+             MetricType::kCounter, {"result"}, [probes] {
+               const ReplicationProbes p = (*probes)();
+               return std::vector<Sample>{
+                   {{"granted"}, static_cast<double>(p.raft.votes_granted)},
+                   {{"rejected"}, static_cast<double>(p.raft.votes_rejected)}};
+             });
+  r.callback("config_center_raft_step_downs_total", "Times this node stopped being the leader",
+             MetricType::kCounter, {"reason"}, [probes] {
+               const ReplicationProbes p = (*probes)();
+               return std::vector<Sample>{
+                   {{"check_quorum"}, static_cast<double>(p.raft.check_quorum_stepdowns)},
+                   {{"higher_term"}, static_cast<double>(p.raft.higher_term_stepdowns)},
+                   {{"removed"}, static_cast<double>(p.raft.removed_stepdowns)}};
+             });
   counter("config_center_raft_proposals_total", "Entries this node appended as leader",
           [](P p) { return p.raft.proposals; });
   counter("config_center_raft_proposals_refused_total", "Proposals refused (not leader, invalid)",
@@ -182,6 +208,10 @@ void add_replication_metrics(Registry& r, std::function<ReplicationProbes()> rea
            MetricType::kCounter, [](C c) { return c.dropped; });
   per_peer("config_center_peer_connected", "1 while the outbound connection to the peer is up",
            MetricType::kGauge, [](C c) { return c.connected ? 1 : 0; });
+  counter("config_center_peer_rejected_handshakes_total",
+          "Peer connections refused in the handshake, either side (cluster id, node id, version, "
+          "cluster secret)",
+          [](P p) { return p.transport.rejected_handshakes; });
 }
 
 void add_tracer_metrics(Registry& r, const Tracer& tracer) {

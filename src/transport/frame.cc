@@ -50,6 +50,8 @@ const char* to_string(HandshakeStatus s) {
       return "wrong node id";
     case HandshakeStatus::version_mismatch:
       return "version mismatch";
+    case HandshakeStatus::bad_secret:
+      return "cluster secret mismatch";
   }
   return "?";
 }
@@ -76,7 +78,7 @@ HeaderBytes encode_header(FrameKind kind, std::string_view payload) {
 Result<FrameHeader, FrameError> decode_header(const HeaderBytes& h, size_t max_payload) {
   if (get_u32(&h[0]) != kFrameMagic) return Unexpected{FrameError::bad_magic};
   if (h[4] != kFrameVersion) return Unexpected{FrameError::bad_version};
-  if (h[5] < 1 || h[5] > 3) return Unexpected{FrameError::bad_kind};
+  if (h[5] < 1 || h[5] > 5) return Unexpected{FrameError::bad_kind};
   if (h[6] != 0 || h[7] != 0) return Unexpected{FrameError::bad_flags};
   FrameHeader out;
   out.kind = static_cast<FrameKind>(h[5]);
@@ -117,6 +119,7 @@ std::string encode_hello_ack(const HelloAck& a) {
   raft::wire::put_varint(out, a.from);
   raft::wire::put_bytes(out, a.cluster_id);
   raft::wire::put_bytes(out, a.reason);
+  if (!a.nonce.empty()) raft::wire::put_bytes(out, a.nonce);
   return out;
 }
 
@@ -127,7 +130,8 @@ Result<HelloAck, FrameError> decode_hello_ack(std::string_view payload) {
   uint8_t status = 0;
   if (!r.byte(status) || !r.varint(a.from) || !r.bytes(a.cluster_id) || !r.bytes(a.reason))
     return bad;
-  if (status > 3 || r.remaining() != 0 || a.cluster_id.size() > kMaxClusterIdBytes) return bad;
+  if (r.remaining() != 0 && (!r.bytes(a.nonce) || a.nonce.empty())) return bad;
+  if (status > 4 || r.remaining() != 0 || a.cluster_id.size() > kMaxClusterIdBytes) return bad;
   a.status = static_cast<HandshakeStatus>(status);
   return a;
 }

@@ -34,13 +34,19 @@ inline constexpr size_t kFrameHeaderBytes = 16;
 inline constexpr size_t kMaxHandshakeBytes = 4096;
 /// Longest cluster id accepted (options and hello).
 inline constexpr size_t kMaxClusterIdBytes = 255;
-/// Version of the handshake and connection protocol carried in the hello.
-inline constexpr uint32_t kProtocolVersion = 1;
+/// Version of the handshake and connection protocol carried in the hello. 2 added the cluster
+/// secret's challenge-response (transport/handshake.h: the acceptor nonce in hello_ack, then
+/// auth / auth_ack). The hello's layout is unchanged, so a node of either version answers the
+/// other's hello with a readable version_mismatch: a protocol-1 node and a protocol-2 node never
+/// exchange Raft messages (docs/transport.md, "Versions").
+inline constexpr uint32_t kProtocolVersion = 2;
 
 enum class FrameKind : uint8_t {
   hello = 1,      // dialer -> acceptor, first frame on a connection; payload: Hello
   hello_ack = 2,  // acceptor -> dialer, answer to the hello; payload: HelloAck
-  message = 3,    // dialer -> acceptor after an ok ack; payload: raft::encode(Message)
+  message = 3,    // dialer -> acceptor after an ok auth_ack; payload: raft::encode(Message)
+  auth = 4,       // dialer -> acceptor after an ok hello_ack; payload: Auth (handshake.h)
+  auth_ack = 5,   // acceptor -> dialer, verdict on the auth; payload: AuthAck (handshake.h)
 };
 
 /// Why a frame was refused. Every one of them closes the connection.
@@ -92,6 +98,7 @@ enum class HandshakeStatus : uint8_t {
   cluster_mismatch = 1,  // the cluster ids differ: two clusters must never exchange messages
   wrong_node = 2,        // the dialer called a node id that is not the acceptor's
   version_mismatch = 3,  // protocol or raft message version not supported
+  bad_secret = 4,        // the dialer's proof matches none of the acceptor's cluster secrets
 };
 const char* to_string(HandshakeStatus s);
 
@@ -100,6 +107,9 @@ struct HelloAck {
   raft::NodeId from = raft::kNoNode;  // the acceptor's node id
   std::string cluster_id;             // the acceptor's cluster id, so that both sides can log it
   std::string reason;                 // human-readable explanation when status != ok
+  // Protocol 2, with ok: the acceptor's challenge (kNonceBytes), answered by the dialer's auth.
+  // A trailing field: absent in a protocol-1 node's ack (and in refusals).
+  std::string nonce;
   bool operator==(const HelloAck&) const = default;
 };
 

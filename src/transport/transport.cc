@@ -14,6 +14,9 @@
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <deque>
@@ -29,6 +32,7 @@
 #include "common/tls.h"
 #include "transport/backoff.h"
 #include "transport/frame.h"
+#include "transport/handshake.h"
 
 namespace cairn::transport {
 namespace tcp_detail {
@@ -55,6 +59,18 @@ std::string endpoint_text(const tcp::socket& socket) {
   if (ec) return "?";
   const std::string host = ep.address().to_string();
   return (ep.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(ep.port());
+}
+
+// TransportOptions::user_timeout_ms on a connected peer socket (Linux; elsewhere a no-op).
+void set_user_timeout(tcp::socket& socket, int64_t ms) {
+#ifdef TCP_USER_TIMEOUT
+  if (ms <= 0) return;
+  const unsigned int value = static_cast<unsigned int>(ms);
+  (void)::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT, &value, sizeof value);
+#else
+  (void)socket;
+  (void)ms;
+#endif
 }
 
 std::string frame_with_header(FrameKind kind, const std::string& payload) {
@@ -100,6 +116,9 @@ struct Core {
       : options(std::move(o)),
         on_message(std::move(h)),
         max_frame(std::min(options.max_frame_bytes, raft::kMaxMessageBytes)),
+        secrets(options.cluster_secrets.empty() ? std::vector<std::string>{""}
+                                                : options.cluster_secrets),
+        speaks_legacy(options.cluster_secrets.empty() || options.protocol < 2),
         accept_strand(net::make_strand(ioc)),
         acceptor(accept_strand),
         accept_retry(accept_strand) {}
@@ -123,6 +142,13 @@ struct Core {
   const TransportOptions options;
   const MessageHandler on_message;
   const size_t max_frame;
+  // The handshake's secrets: the options', or the empty secret (no authentication) when none.
+  const std::vector<std::string> secrets;
+  // Protocol 1 (no challenge-response) is spoken with a peer that speaks nothing newer, and only
+  // by a node without a cluster secret: the empty secret proves nothing, so nothing is lost, and
+  // a cluster can be upgraded from a release before peer authentication one node at a time
+  // with every node connected to every other (docs/transport.md, "Versions").
+  const bool speaks_legacy;
   std::unique_ptr<ssl::context> tls;  // set by start() when the options ask for mutual TLS
 
   net::io_context ioc;  // declared before every io object: destroyed after them
@@ -224,7 +250,8 @@ class Peer : public std::enable_shared_from_this<Peer> {
     state_ = State::dialing;
     const uint64_t a = ++attempt_;
     core_.count([&](TransportProbe& s) { ++s.peers[id_].dials; });
-    arm_deadline(core_.options.handshake_timeout_ms);
+    connecting_ = true;
+    arm_deadline(std::min(core_.options.connect_timeout_ms, core_.options.handshake_timeout_ms));
     resolver_.async_resolve(
         hp_.host, hp_.port, tcp::resolver::numeric_service,
         [self = shared_from_this(), a](error_code ec, tcp::resolver::results_type results) {
@@ -244,8 +271,11 @@ class Peer : public std::enable_shared_from_this<Peer> {
   void on_connect(uint64_t a, error_code ec) {
     if (stale(a)) return;
     if (ec) return fail("cannot connect: " + ec.message());
+    connecting_ = false;
+    arm_deadline(core_.options.handshake_timeout_ms);  // hello / ack (and TLS) from here
     error_code ignored;
     socket_.set_option(tcp::no_delay(true), ignored);
+    set_user_timeout(socket_, core_.options.user_timeout_ms);
     if (!core_.tls) return send_hello(a);
     tls_ = std::make_unique<TlsStream>(socket_, *core_.tls);
     tls_->async_handshake(ssl::stream_base::client, [self = shared_from_this(), a](error_code ec) {
@@ -260,6 +290,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
 
   void send_hello(uint64_t a) {
     Hello hello;
+    hello.protocol = protocol_;
     hello.message_version = raft::kMessageVersion;
     hello.from = core_.options.node_id;
     hello.to = id_;
@@ -270,12 +301,14 @@ class Peer : public std::enable_shared_from_this<Peer> {
                        [self = shared_from_this(), a](error_code ec, size_t) {
                          if (self->stale(a)) return;
                          if (ec) return self->fail("cannot send hello: " + ec.message());
-                         self->read_ack_header(a);
+                         self->read_ack_header(a, FrameKind::hello_ack);
                        });
     });
   }
 
-  void read_ack_header(uint64_t a) {
+  // Reads the acceptor's next handshake frame, which must be of kind `expected`.
+  void read_ack_header(uint64_t a, FrameKind expected) {
+    awaiting_ = expected;
     io([&](auto& stream) {
       net::async_read(
           stream, net::buffer(rheader_),
@@ -287,7 +320,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
     if (stale(a)) return;
     if (ec) return fail("no handshake answer: " + ec.message());
     auto h = decode_header(rheader_, kMaxHandshakeBytes);
-    if (!h || h->kind != FrameKind::hello_ack) {
+    if (!h || h->kind != awaiting_) {
       return fail(std::string("bad handshake answer: ") +
                   (h ? "unexpected frame kind" : to_string(h.error())));
     }
@@ -304,8 +337,22 @@ class Peer : public std::enable_shared_from_this<Peer> {
     if (stale(a)) return;
     if (ec) return fail("truncated handshake answer: " + ec.message());
     if (!crc_matches(ack_header_, rpayload_)) return fail("handshake answer fails its CRC");
+    if (ack_header_.kind == FrameKind::auth_ack) return on_auth_ack(a);
     auto ack = decode_hello_ack(rpayload_);
     if (!ack) return fail("malformed handshake answer");
+    if (ack->status == HandshakeStatus::version_mismatch && core_.speaks_legacy &&
+        core_.options.protocol >= 2) {
+      // A release before peer authentication refuses our protocol-2 hello (or, with
+      // protocol 1, a newer one refuses a legacy hello: it has a secret after all). Try the
+      // other protocol at once; a real mismatch alternates at the longest backoff.
+      const uint32_t next = protocol_ == 1 ? kProtocolVersion : 1;
+      spdlog::warn("transport: peer {} at {} does not speak protocol {} ({}); trying protocol {}",
+                   id_, address_, protocol_, ack->reason, next);
+      const bool first = protocol_ == kProtocolVersion;
+      protocol_ = next;
+      return fail("protocol " + std::to_string(next == 1 ? 2 : 1) + " refused",
+                  /*rejected=*/!first);
+    }
     if (ack->status != HandshakeStatus::ok) {
       core_.count([](TransportProbe& s) { ++s.rejected_handshakes; });
       spdlog::error(
@@ -321,6 +368,50 @@ class Peer : public std::enable_shared_from_this<Peer> {
       spdlog::error("transport: {} answered as node {}, but the peer set says node {} is there",
                     address_, ack->from, id_);
       return fail("wrong node at address", /*rejected=*/true);
+    }
+    if (protocol_ == 1) {
+      // A protocol-1 acceptor answers ok and expects Raft frames (speaks_legacy: no secret).
+      spdlog::warn("transport: peer {} at {} speaks protocol 1 (a release before peer "
+                   "authentication): connected without a challenge; upgrade it",
+                   id_, address_);
+      return established();
+    }
+    if (ack->nonce.size() != kNonceBytes) return fail("the peer sent no challenge");
+    send_auth(a, std::move(ack->nonce));
+  }
+
+  // Answers the acceptor's challenge with our proof and a challenge of our own.
+  void send_auth(uint64_t a, std::string acceptor_nonce) {
+    transcript_ = HandshakeTranscript{core_.options.cluster_id, core_.options.node_id, id_,
+                                      random_bytes(kNonceBytes), std::move(acceptor_nonce)};
+    Auth auth{transcript_.dialer_nonce,
+              handshake_proof(core_.secrets.front(), HandshakeSide::dialer, transcript_)};
+    hello_ = frame_with_header(FrameKind::auth, encode_auth(auth));
+    io([&](auto& stream) {
+      net::async_write(stream, net::buffer(hello_),
+                       [self = shared_from_this(), a](error_code ec, size_t) {
+                         if (self->stale(a)) return;
+                         if (ec) return self->fail("cannot send the proof: " + ec.message());
+                         self->read_ack_header(a, FrameKind::auth_ack);
+                       });
+    });
+  }
+
+  void on_auth_ack(uint64_t) {
+    auto ack = decode_auth_ack(rpayload_);
+    if (!ack) return fail("malformed handshake answer");
+    if (ack->status != HandshakeStatus::ok) {
+      core_.count([](TransportProbe& s) { ++s.rejected_handshakes; });
+      spdlog::error("transport: peer {} at {} refused our connection: {}{}{}", id_, address_,
+                    to_string(ack->status), ack->reason.empty() ? "" : ": ", ack->reason);
+      return fail("handshake refused", /*rejected=*/true);
+    }
+    if (!match_proof(core_.secrets, HandshakeSide::acceptor, transcript_, ack->proof)) {
+      core_.count([](TransportProbe& s) { ++s.rejected_handshakes; });
+      spdlog::error("transport: peer {} at {} accepted us but did not prove it knows the cluster "
+                    "secret (is cluster_secret the same on every node?); not talking to it",
+                    id_, address_);
+      return fail("the peer did not prove the cluster secret", /*rejected=*/true);
     }
     established();
   }
@@ -417,6 +508,10 @@ class Peer : public std::enable_shared_from_this<Peer> {
     deadline_.async_wait([self = shared_from_this(), a](error_code ec) {
       if (ec || self->stale(a) || !self->deadline_active_) return;
       if (self->deadline_.expiry() > SteadyClock::now()) return;  // re-armed meanwhile
+      if (self->connecting_) {
+        self->fail("connect timed out", /*rejected=*/false, /*timed_out=*/true);
+        return;
+      }
       self->fail(self->state_ == State::connected ? "write timed out" : "handshake timed out");
     });
   }
@@ -446,8 +541,9 @@ class Peer : public std::enable_shared_from_this<Peer> {
 
   // Ends the current attempt or connection and schedules the next dial. Messages queued for the
   // peer are dropped: while it is unreachable nothing is stored (Raft resends what matters).
-  void fail(const std::string& why, bool rejected = false) {
+  void fail(const std::string& why, bool rejected = false, bool timed_out = false) {
     if (state_ == State::closed || state_ == State::waiting) return;
+    connecting_ = false;
     const bool was_connected = state_ == State::connected;
     close_socket();
     const uint64_t dropped = drop_all();
@@ -469,6 +565,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
       spdlog::debug("transport: peer {} at {}: {}", id_, address_, why);
     }
     if (rejected) backoff_.saturate();
+    if (timed_out) backoff_.reset();  // the timeout spaced the attempts; dial a fresh SYN soon
     retry_.expires_after(std::chrono::milliseconds(backoff_.next(rng_())));
     retry_.async_wait([self = shared_from_this(), a](error_code ec) {
       if (ec || self->stale(a)) return;
@@ -502,15 +599,21 @@ class Peer : public std::enable_shared_from_this<Peer> {
   net::steady_timer deadline_;  // handshake, then each write
   net::steady_timer retry_;     // backoff between dials
   Backoff backoff_;
+  // The protocol of our next hello: the newest we speak, or 1 after a protocol-2 hello was
+  // refused as too new (Core::speaks_legacy).
+  uint32_t protocol_ = std::min(core_.options.protocol, kProtocolVersion);
   std::mt19937_64 rng_;
 
   // strand_ only
   State state_ = State::idle;
   uint64_t attempt_ = 0;
   bool deadline_active_ = false;
+  bool connecting_ = false;  // the deadline is the connect timeout
   bool writing_ = false;
   bool quiet_ = false;
-  std::string hello_;
+  std::string hello_;  // the handshake frame being written: hello, then auth
+  FrameKind awaiting_ = FrameKind::hello_ack;
+  HandshakeTranscript transcript_;
   HeaderBytes rheader_{};
   FrameHeader ack_header_;
   std::string rpayload_;
@@ -546,9 +649,10 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
           std::max<int64_t>(self->core_.options.handshake_timeout_ms, 1)));
       self->deadline_.async_wait([self](error_code ec) {
         if (ec || self->state_ == State::established || self->state_ == State::closed) return;
-        if (self->state_ == State::handshake) {
+        if (self->state_ == State::handshake || self->state_ == State::authenticating) {
           self->core_.count([](TransportProbe& s) { ++s.handshake_timeouts; });
-          spdlog::warn("transport: connection from {} sent no valid hello in time; closing",
+          spdlog::warn("transport: connection from {} did not complete the handshake in time; "
+                       "closing",
                        self->remote_);
         }
         self->do_close();
@@ -572,7 +676,9 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
   }
 
  private:
-  enum class State { handshake, established, closing, closed };
+  // handshake: waiting for the hello; authenticating: hello answered with our challenge,
+  // waiting for the dialer's proof (auth); established: raft messages.
+  enum class State { handshake, authenticating, established, closing, closed };
 
   std::string who() const {
     return peer_ == raft::kNoNode ? remote_
@@ -599,7 +705,7 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
       spdlog::debug("transport: connection from {} closed: {}", who(), ec.message());
       return do_close();
     }
-    const bool handshake = state_ == State::handshake;
+    const bool handshake = state_ == State::handshake || state_ == State::authenticating;
     const size_t limit = handshake ? kMaxHandshakeBytes : core_.max_frame;
     auto h = decode_header(header_, limit);
     if (!h && h.error() == FrameError::oversized) {
@@ -611,7 +717,10 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
       return do_close();
     }
     if (!h) return refuse(to_string(h.error()));
-    if (h->kind != (handshake ? FrameKind::hello : FrameKind::message)) {
+    const FrameKind expected = state_ == State::handshake        ? FrameKind::hello
+                               : state_ == State::authenticating ? FrameKind::auth
+                                                                 : FrameKind::message;
+    if (h->kind != expected) {
       return refuse("unexpected frame kind");
     }
     frame_ = *h;
@@ -629,6 +738,7 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
     if (ec) return refuse("connection ended inside a frame (" + ec.message() + ")");
     if (!crc_matches(frame_, payload_)) return refuse("payload CRC mismatch");
     if (frame_.kind == FrameKind::hello) return on_hello();
+    if (frame_.kind == FrameKind::auth) return on_auth();
     on_message();
   }
 
@@ -637,12 +747,21 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
     if (!hello || hello->from == raft::kNoNode) return refuse("malformed hello");
     const TransportOptions& o = core_.options;
     peer_ = hello->from;
-    if (hello->protocol != kProtocolVersion || hello->message_version != raft::kMessageVersion) {
+    // Protocol 1 only from a node without a challenge when this node has no secret either
+    // (Core::speaks_legacy); a node playing protocol 1 (TransportOptions::protocol) speaks
+    // nothing newer.
+    const uint32_t newest = std::min(o.protocol, kProtocolVersion);
+    const bool legacy = hello->protocol == 1 && core_.speaks_legacy;
+    if ((hello->protocol != newest && !legacy) ||
+        hello->message_version != raft::kMessageVersion) {
       return reject(HandshakeStatus::version_mismatch,
                     "protocol " + std::to_string(hello->protocol) + "/message version " +
                         std::to_string(hello->message_version) + " not supported (ours " +
-                        std::to_string(kProtocolVersion) + "/" +
-                        std::to_string(raft::kMessageVersion) + ")");
+                        std::to_string(newest) + "/" +
+                        std::to_string(raft::kMessageVersion) + ")" +
+                        (hello->protocol < kProtocolVersion
+                             ? "; that node predates peer authentication: upgrade it"
+                             : ""));
     }
     if (hello->cluster_id != o.cluster_id) {
       return reject(HandshakeStatus::cluster_mismatch,
@@ -659,14 +778,80 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
       return reject(HandshakeStatus::wrong_node,
                     "dialer claims this node's own id " + std::to_string(o.node_id));
     }
+    if (hello->protocol == 1) return accept_legacy();
+    // The hello is fine: challenge the dialer (the handshake deadline still runs).
+    transcript_ = HandshakeTranscript{o.cluster_id, peer_, o.node_id, {},
+                                      random_bytes(kNonceBytes)};
     HelloAck ack;
     ack.from = o.node_id;
     ack.cluster_id = o.cluster_id;
+    ack.nonce = transcript_.acceptor_nonce;
     out_ = frame_with_header(FrameKind::hello_ack, encode_hello_ack(ack));
+    state_ = State::authenticating;
+    io([&](auto& stream) {
+      net::async_write(stream, net::buffer(out_),
+                       [self = shared_from_this()](error_code ec, size_t) {
+                         if (self->state_ == State::closed) return;
+                         if (ec) return self->do_close();
+                         self->read_header();
+                       });
+    });
+  }
+
+  // The dialer's proof: checked against every cluster secret; answered with ours under the one
+  // that matched (the dialer knows it), or refused.
+  void on_auth() {
+    auto auth = decode_auth(payload_);
+    if (!auth) return refuse("malformed auth");
+    transcript_.dialer_nonce = auth->nonce;
+    auto matched = match_proof(core_.secrets, HandshakeSide::dialer, transcript_, auth->proof);
+    if (!matched) {
+      core_.count([](TransportProbe& s) { ++s.rejected_handshakes; });
+      spdlog::error("transport: refused connection from {}: {}: its proof matches none of this "
+                    "node's cluster secrets",
+                    who(), to_string(HandshakeStatus::bad_secret));
+      AuthAck nack{HandshakeStatus::bad_secret, {},
+                   "node " + std::to_string(core_.options.node_id) +
+                       " does not share your cluster secret (cluster_secret must be the same "
+                       "on every node)"};
+      out_ = frame_with_header(FrameKind::auth_ack, encode_auth_ack(nack));
+      state_ = State::closing;
+      io([&](auto& stream) {
+        net::async_write(stream, net::buffer(out_),
+                         [self = shared_from_this()](error_code, size_t) { self->do_close(); });
+      });
+      return;
+    }
+    AuthAck ack{HandshakeStatus::ok,
+                handshake_proof(core_.secrets[*matched], HandshakeSide::acceptor, transcript_),
+                {}};
+    out_ = frame_with_header(FrameKind::auth_ack, encode_auth_ack(ack));
     state_ = State::established;
     deadline_.cancel();
     core_.register_peer_connection(peer_, shared_from_this());
     spdlog::info("transport: accepted connection from peer {} ({})", peer_, remote_);
+    io([&](auto& stream) {
+      net::async_write(stream, net::buffer(out_),
+                       [self = shared_from_this()](error_code ec, size_t) {
+                         if (self->state_ == State::closed) return;
+                         if (ec) return self->do_close();
+                         self->read_header();
+                       });
+    });
+  }
+
+  // A protocol-1 dialer (on_hello allowed it): ok without a challenge, then Raft frames.
+  void accept_legacy() {
+    HelloAck ack;
+    ack.from = core_.options.node_id;
+    ack.cluster_id = core_.options.cluster_id;
+    out_ = frame_with_header(FrameKind::hello_ack, encode_hello_ack(ack));
+    state_ = State::established;
+    deadline_.cancel();
+    core_.register_peer_connection(peer_, shared_from_this());
+    spdlog::warn("transport: accepted connection from peer {} ({}) over protocol 1, without a "
+                 "challenge (a release before peer authentication; upgrade it)",
+                 peer_, remote_);
     io([&](auto& stream) {
       net::async_write(stream, net::buffer(out_),
                        [self = shared_from_this()](error_code ec, size_t) {
@@ -745,6 +930,7 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
   const std::string remote_;
   State state_ = State::handshake;
   NodeId peer_ = raft::kNoNode;  // from the hello
+  HandshakeTranscript transcript_;
   HeaderBytes header_{};
   FrameHeader frame_;
   std::string payload_;
@@ -770,6 +956,7 @@ void Core::on_accept(error_code ec, tcp::socket socket) {
   }
   error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
+  set_user_timeout(socket, options.user_timeout_ms);
   auto conn = std::make_shared<Inbound>(*this, std::move(socket));
   {
     std::lock_guard lock(mu);
@@ -835,6 +1022,8 @@ Result<Ok, std::string> TcpTransport::start() {
     return Unexpected{std::string("transport: frame, queue and write limits must be positive")};
   if (o.backoff_initial_ms < 1 || o.backoff_max_ms < o.backoff_initial_ms)
     return Unexpected{std::string("transport: need 1 <= backoff_initial_ms <= backoff_max_ms")};
+  if (o.connect_timeout_ms < 1 || o.user_timeout_ms < 0)
+    return Unexpected{std::string("transport: need connect_timeout_ms >= 1, user_timeout_ms >= 0")};
   if (auto tls = make_tls_context(o); !tls.ok()) {
     return Unexpected{tls.error()};
   } else {

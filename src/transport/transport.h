@@ -6,10 +6,12 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "raft/env.h"
 #include "raft/message.h"
+#include "transport/frame.h"
 #include "transport/probe.h"
 
 namespace cairn::transport {
@@ -32,12 +34,24 @@ struct TransportOptions {
   size_t max_queue_bytes = 64u << 20;
   // Write coalescing: one write gathers queued frames up to this many bytes (at least one frame).
   size_t max_write_bytes = 1u << 20;
-  // Reconnect backoff: 50 ms doubling to 2 s, each delay jittered within [d/2, d].
+  // Reconnect backoff: 50 ms doubling to 500 ms, each delay jittered within [d/2, d]. A dial
+  // that timed out (the peer's host dropped the SYN: partition) is retried after the initial
+  // delay: the timeout itself spaced the attempts.
   int64_t backoff_initial_ms = 50;
-  int64_t backoff_max_ms = 2'000;
+  int64_t backoff_max_ms = 500;
+  // The TCP connect alone must finish within this. Short, because a fresh SYN is what gets
+  // through first once a partition heals: the kernel retries an unanswered one only after
+  // 1 s, 3 s, 7 s. Longer than the round trip of the slowest link between members.
+  int64_t connect_timeout_ms = 500;
   // Resolve + connect + hello/ack must finish within this (both directions: an inbound
   // connection that sends no valid hello in time is closed).
   int64_t handshake_timeout_ms = 5'000;
+  // TCP_USER_TIMEOUT of every peer connection (0: the kernel's default, about 15 minutes): a
+  // connection whose sent data stays unacknowledged this long is aborted and redialed. Without
+  // it a connection open through a partition stays "up" while the kernel backs its
+  // retransmissions off exponentially, and the first message after the heal waits for the next
+  // one (seconds; issue 23). Must exceed the round trip plus a few retransmissions.
+  int64_t user_timeout_ms = 1'000;
   // A gathered write (at most max_write_bytes, or one larger frame) that does not complete
   // within this closes the connection: the peer stopped reading or vanished without a FIN. The
   // dialer then reconnects.
@@ -49,6 +63,15 @@ struct TransportOptions {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_ca;
+  // The cluster secrets (docs/security.md), checked by the challenge-response of every
+  // connection (transport/handshake.h): this node proves itself with the first; a peer's proof
+  // under any of them is accepted, so that a secret can be rotated node by node. Empty: the
+  // empty secret, which every node knows: peers are then not authenticated (the server warns).
+  std::vector<std::string> cluster_secrets;
+  // The newest connection protocol this node speaks (frame.h kProtocolVersion). Tests set 1 to
+  // play a node of a release before peer authentication: it sends protocol-1 hellos, answers
+  // none with a challenge, and refuses protocol-2 hellos, as such a release does.
+  uint32_t protocol = kProtocolVersion;
 };
 
 /// Receives every raft message that arrived for this node. Runs on an io thread, on the strand of
@@ -63,7 +86,8 @@ using MessageHandler = std::function<void(raft::Message)>;
 /// Each node dials one outbound connection to every peer and sends its messages to that peer on
 /// it; messages from a peer arrive on the connection that peer dialed. A connection starts with a
 /// handshake (hello / hello_ack) that checks the cluster id, the versions and the callee's node
-/// id; then frames of raft::encode()d messages flow one way. Delivery is best effort, as
+/// id, then a mutual challenge-response over the cluster secret (auth / auth_ack,
+/// transport/handshake.h); then frames of raft::encode()d messages flow one way. Delivery is best effort, as
 /// raft::Transport allows: messages are dropped (and counted) when a peer's queue is full, when
 /// the peer is unreachable, and when a connection breaks. See docs/transport.md.
 ///

@@ -32,7 +32,7 @@ SUITES = {
     "durability": ["test_durability"],
     "watch": ["test_watch"],
     "apollo": ["test_apollo"],
-    "cluster": ["test_cluster", "test_cluster_versions", "test_cluster_health"],
+    "cluster": ["test_cluster", "test_cluster_versions", "test_cluster_health", "test_failover"],
     "chaos": ["test_chaos"],
     "retention": ["test_retention"],
     "limits": ["test_limits"],
@@ -46,7 +46,9 @@ SUITES = {
     "compat": ["test_compat"],
     "secrets": ["test_secrets"],
     "schemas": ["test_schemas"],
+    "import": ["test_import"],
     "releases": ["test_releases"],
+    "peers": ["test_peers"],
     "backup": ["test_backup"],
 }
 

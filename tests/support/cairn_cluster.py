@@ -335,6 +335,7 @@ class Server:
         self.binary = binary or BINARY
         self.data_dir = data_dir
         self.extra_args = list(extra_args)
+        self.env = {}  # added to the environment of the process (CAIRN_CLUSTER_SECRET)
         self.proc = None
         self.port = None
         self.log_path = None
@@ -369,8 +370,9 @@ class Server:
         self.log_path = os.path.join(os.path.dirname(self.data_dir.rstrip("/")) or ".",
                                      self._log_name())
         self.log_file = open(self.log_path, "wb")
+        env = dict(os.environ, **self.env) if self.env else None
         self.proc = subprocess.Popen(self.args(), stdin=subprocess.DEVNULL, stdout=self.log_file,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True, env=env)
         register(self, self.proc.pid)
 
     def start(self, timeout=START_TIMEOUT):
@@ -524,8 +526,11 @@ class Cluster:
     again. Node i is nodes[i] (raft id i)."""
 
     def __init__(self, tmp, size, extra_args=(), cluster_id="cairn", name="c",
-                 raft_args=RAFT_ARGS, binary=None):
+                 raft_args=RAFT_ARGS, binary=None, secret=None):
         self.tmp = tmp
+        # The cluster secret every node gets in CAIRN_CLUSTER_SECRET (docs/security.md): a new
+        # random one per cluster unless given; "" starts the nodes without one.
+        self.secret = secret if secret is not None else "%032x" % random.getrandbits(128)
         self.raft_args = list(raft_args)
         self.size = size
         self.extra_args = list(extra_args)
@@ -548,6 +553,8 @@ class Cluster:
         node = Node(raft_id, d, http_port, peer_port, self.cluster_id,
                     lambda: self.members_text(ids_fixed), list(self.extra_args) + list(extra_args),
                     join=join, raft_args=self.raft_args, binary=self.binary)
+        if self.secret:
+            node.env["CAIRN_CLUSTER_SECRET"] = self.secret
         self.nodes[raft_id] = node
         return node
 

@@ -5,6 +5,7 @@
 // Python suite and bench script uses (node cannot import it): the same options (nodes, free
 // consecutive HTTP and peer port ranges, the data dir, --auth with CAIRN_ROOT_TOKEN) and the same
 // rules (ready when a leader is known, stop by PID: SIGTERM, then SIGKILL).
+import crypto from 'node:crypto';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -38,10 +39,11 @@ export async function startCluster(binary, { nodes = 3, auth = true } = {}) {
   const httpBase = await freeRange(nodes);
   const peerBase = await freeRange(nodes, Array.from({ length: nodes }, (_, i) => httpBase + i));
   const token = `ui-root-${Math.random().toString(36).slice(2)}${Date.now()}`;
+  const secret = crypto.randomBytes(32).toString('hex');  // every node's cluster secret
   const log = fs.openSync(path.join(dir, 'dev.log'), 'a');
   const dev = spawn(binary, ['dev', '--nodes', String(nodes), '--http-port', String(httpBase), '--peer-port', String(peerBase),
     '--data-dir', dir, ...(auth ? ['--auth'] : []), '--start-timeout', '60'],
-  { env: { ...process.env, CAIRN_ROOT_TOKEN: token }, stdio: ['ignore', log, log] });
+  { env: { ...process.env, CAIRN_ROOT_TOKEN: token, CAIRN_CLUSTER_SECRET: secret }, stdio: ['ignore', log, log] });
   const extra = [];  // nodes started by startNode(), not supervised by `cairn dev`
   const cluster = {
     dir, token, dev, extra,
@@ -71,7 +73,7 @@ export async function startCluster(binary, { nodes = 3, auth = true } = {}) {
       node.proc = spawn(binary, ['server', '--node-id', `node${id}`, '--data-dir', nodeDir, '--listen-http', node.http,
         '--raft-id', String(id), '--cluster-id', 'dev', '--listen-peer', node.peer, '--members', members, '--join=true',
         ...(auth ? ['--auth-enabled'] : [])],
-      { env: { ...process.env, CAIRN_ROOT_TOKEN: token }, stdio: ['ignore', nodeLog, nodeLog] });
+      { env: { ...process.env, CAIRN_ROOT_TOKEN: token, CAIRN_CLUSTER_SECRET: secret }, stdio: ['ignore', nodeLog, nodeLog] });
       fs.closeSync(nodeLog);
       extra.push(node);
       for (let i = 0; i < 300; i++) {

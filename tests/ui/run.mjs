@@ -20,7 +20,7 @@ if (!fs.existsSync(chromium)) {
 const only = process.argv[2];
 const child = only
   ? spawn(process.execPath, [path.join(here, only)], { stdio: 'inherit', cwd: here })
-  : spawn(process.execPath, ['--test', path.join(here, 'console.test.mjs'), path.join(here, 'noauth.test.mjs'), path.join(here, 'schema.test.mjs'), path.join(here, 'secrets.test.mjs')], { stdio: 'inherit', cwd: here });
+  : spawn(process.execPath, ['--test', path.join(here, 'console.test.mjs'), path.join(here, 'noauth.test.mjs'), path.join(here, 'schema.test.mjs'), path.join(here, 'secrets.test.mjs'), path.join(here, 'transfer.test.mjs')], { stdio: 'inherit', cwd: here });
 // The whole run is bounded below CTest's TIMEOUT; SIGTERM makes the test stop its cluster.
 const watchdog = setTimeout(() => {
   console.log('FAIL: browser test still running after 240 s, stopping it');

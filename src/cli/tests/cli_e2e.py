@@ -253,6 +253,67 @@ def releases(cli, endpoint):
     cli("ns", "delete", "gray")
 
 
+def transfer(cli, tmp):
+    """cairn export / import (docs/import-export.md): a Consul file imported with a dry run
+    first, a conflict refused then overwritten, an export imported back; progress on a terminal
+    only."""
+    data = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tests",
+                        "data", "import")
+    consul_file = os.path.join(data, "consul-kv-export.json")
+    r = cli("import", consul_file, "--from", "consul", "--dry-run")
+    check("5 create" in r.stdout and "orders" in r.stdout, "import --dry-run plan", r)
+    got = cli("get", "orders", "db/url", expect=1)
+    check("40402" in got.stderr or "40403" in got.stderr, "the dry run wrote nothing", got)
+    r = cli("import", consul_file, "--from", "consul")
+    check("imported 5 key(s)" in r.stdout, "import output", r)
+    check("\r" not in r.stderr and "keys/s" not in r.stderr, "no progress when piped", r)
+    check(cli.json("get", "orders", "db/url")["value"] == "postgres://db:5432/orders",
+          "imported value")
+    cli("put", "orders", "db/url", "changed")
+    r = cli("import", consul_file, "--from", "consul", expect=1)
+    check("conflict" in r.stderr and "nothing written" in r.stderr, "conflict refused", r)
+    check(cli.json("get", "orders", "db/url")["value"] == "changed", "abort wrote nothing")
+    plan = cli.json("import", consul_file, "--from", "consul", "--on-conflict", "overwrite")
+    check(plan["written"] and any(i["key"] == "db/url" and i["action"] == "update"
+                                  for i in plan["items"]), f"overwrite: {plan}")
+    out = os.path.join(tmp, "orders.zip")
+    r = cli("export", "orders", "--format", "zip", "--out", out)
+    check("wrote " + out in r.stdout and "4 key(s)" in r.stdout, "export --out", r)
+    cli("delete", "orders", "blob")
+    # On a terminal, the progress line: keys (import) or bytes (export) done of the total, the
+    # rate, the time left.
+    import pty
+
+    def on_terminal(*args):
+        master, slave = pty.openpty()
+        proc = track(subprocess.Popen([cli.binary, *args], stdout=subprocess.PIPE,
+                                      stderr=slave, env=cli.env, text=True))
+        os.close(slave)
+        err = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            err += chunk
+        out, _ = proc.communicate(timeout=30)
+        stop(proc)
+        os.close(master)
+        return proc.returncode, out, err
+
+    rc, stdout, progress = on_terminal("import", out)
+    check(rc == 0 and "imported 1 key(s)" in stdout,
+          f"import of the export: exit {rc} {stdout!r} {progress!r}")
+    check(b"1/1 keys" in progress and b"keys/s" in progress and b"left" in progress,
+          f"import progress on a terminal: {progress!r}")
+    rc, stdout, progress = on_terminal("export", "all", "--out", os.path.join(tmp, "all.json"))
+    check(rc == 0 and b"bytes/s" in progress and b"(100%)" in progress,
+          f"export progress on a terminal: exit {rc} {stdout!r} {progress!r}")
+    check(cli.json("get", "orders", "blob")["version"] >= 1, "the deleted key is back")
+
+
 def scenario(cli, tmp):
     # namespaces
     r = cli("ns", "create", "e2e", "--description", "end to end")
@@ -367,6 +428,7 @@ def scenario(cli, tmp):
         check("error" in r.stderr, "cluster status error reported", r)
 
     releases(cli, cli.env["CAIRN_ENDPOINTS"])
+    transfer(cli, tmp)
 
     # delete and namespace delete
     r = cli("delete", "e2e", "db", "--expected-version", "1", expect=1)

@@ -406,5 +406,69 @@ TEST(Durability, RestartKeepsTermVoteAndState) {
   EXPECT_EQ(h.peers[2]->sm.get("a"), "1");
 }
 
+
+// Issue 23: a follower in probe state made the leader read a full 1 MiB append back from its log
+// on every heartbeat reply. A probe carries one entry; the batches start once the logs match.
+TEST(Replication, AProbingFollowerCostsOneEntryReadPerHeartbeat) {
+  Harness h = running(3);
+  h.isolate(3);
+  h.heal();
+  h.cut(1, 3);
+  h.cut(3, 1);
+  const std::string big(10'000, 'x');
+  for (int i = 0; i < 300; ++i) (void)h.node(1).propose(KvStateMachine::encode_put("k", big));
+  h.deliver();
+  h.tick(1, 10);  // node 3's window stays full: the leader falls back to probing it
+  h.deliver();
+  h.heal();
+  auto no_appends_to_3 = [](const Message& m) {
+    return !(m.to == 3 && m.type == MessageType::append);
+  };
+  for (int i = 0; i < 20; ++i) {
+    const uint64_t before = h.node(1).probe().append_entries_read;
+    h.tick(1);
+    h.deliver(1000, no_appends_to_3);
+    EXPECT_LE(h.node(1).probe().append_entries_read - before, 1u) << "heartbeat " << i;
+  }
+  EXPECT_EQ(h.node(3).leader(), 1u);  // heartbeats kept it a follower throughout
+  for (int i = 0; i < 200 && h.node(3).status().last_index < h.node(1).status().last_index; ++i) {
+    h.tick_all();
+  }
+  EXPECT_EQ(h.node(3).status().last_index, h.node(1).status().last_index);
+}
+
+// Issue 23: every term change, vote, leader change and step-down is recorded with its reason.
+TEST(Events, ElectionsAndStepDownsAreRecordedWithReasons) {
+  Config c;
+  c.record_events = true;
+  Harness h(3, c);
+  h.start_all();
+  ASSERT_TRUE(h.elect(1));
+  h.tick_all(2);
+  auto has = [](const std::vector<Event>& es, Event::Kind k, NodeId peer, const std::string& part) {
+    return std::any_of(es.begin(), es.end(), [&](const Event& e) {
+      return e.kind == k && e.peer == peer && e.reason.find(part) != std::string::npos;
+    });
+  };
+  auto e1 = h.node(1).take_events();
+  EXPECT_TRUE(has(e1, Event::Kind::campaign, kNoNode, "election timeout"));
+  EXPECT_TRUE(has(e1, Event::Kind::term_changed, kNoNode, "pre-vote won by a quorum"));
+  EXPECT_TRUE(has(e1, Event::Kind::leader_changed, 1, "won the election"));
+  auto e2 = h.node(2).take_events();
+  EXPECT_TRUE(has(e2, Event::Kind::vote_granted, 1, ""));
+  EXPECT_TRUE(has(e2, Event::Kind::leader_changed, 1, "leads term"));
+  EXPECT_TRUE(h.node(2).take_events().empty());  // taken once
+
+  h.isolate(1);
+  h.tick(1, 2 * c.election_ticks + 1);  // a full check-quorum period without answers
+  EXPECT_FALSE(h.node(1).is_leader());
+  auto down = h.node(1).take_events();
+  EXPECT_TRUE(has(down, Event::Kind::stepped_down, kNoNode, "check-quorum"));
+  EXPECT_TRUE(has(down, Event::Kind::leader_changed, kNoNode, "check-quorum"));
+  EXPECT_EQ(h.node(1).probe().check_quorum_stepdowns, 1u);
+  EXPECT_EQ(h.node(2).probe().votes_granted, 1u);
+  h.heal();
+}
+
 }  // namespace
 }  // namespace cairn::raft::test

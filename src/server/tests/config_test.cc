@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <CLI/CLI.hpp>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 #include "test_support.h"
@@ -85,6 +88,76 @@ TEST(Config, EveryKeyIsAFlagWithHelp) {
     EXPECT_NE(help.find(flag), std::string::npos) << flag;
     EXPECT_NE(help.find(key.description), std::string::npos) << key.name;
   }
+}
+
+// Sets environment variables for one test and removes them after.
+class ScopedEnv {
+ public:
+  ScopedEnv(std::initializer_list<std::pair<std::string, std::string>> vars) : vars_(vars) {
+    for (const auto& [name, value] : vars_) ::setenv(name.c_str(), value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    for (const auto& var : vars_) ::unsetenv(var.first.c_str());
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> vars_;
+};
+
+TEST(Config, EnvironmentSitsBetweenFileAndFlags) {
+  std::string path = write_yaml("data_dir: /tmp/file\nlisten_http: 127.0.0.1:9000\n"
+                                "access_log: true\nnode_id: from-file\n");
+  ScopedEnv env({{"CAIRN_CONFIG", path},
+                 {"CAIRN_LISTEN_HTTP", "0.0.0.0:9200"},
+                 {"CAIRN_ACCESS_LOG", "false"},
+                 {"CAIRN_NODE_ID", ""},  // set but empty: ignored
+                 {"CAIRN_DATA_DIR", "/tmp/env"}});
+  auto c = parse({"--data-dir", "/tmp/flag"});
+  ASSERT_TRUE(c.ok()) << c.error();
+  EXPECT_EQ(c->listen_http, "0.0.0.0:9200") << "the variable wins over the file";
+  EXPECT_EQ(c->data_dir, "/tmp/flag") << "the flag wins over the variable";
+  EXPECT_FALSE(c->access_log);
+  EXPECT_EQ(c->node_id, "from-file");
+  EXPECT_EQ(env_name(config_schema().front()), "CAIRN_NODE_ID");
+}
+
+TEST(Config, EnvironmentErrorsNameTheVariable) {
+  ScopedEnv env({{"CAIRN_MAX_BODY_BYTES", "lots"}});
+  auto c = parse({});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().find("CAIRN_MAX_BODY_BYTES"), std::string::npos) << c.error();
+  EXPECT_TRUE(parse({"--max-body-bytes", "2048"}).ok()) << "a flag replaces the bad variable";
+}
+
+TEST(Config, RaftIdFromStatefulSetOrdinal) {
+  EXPECT_EQ(ordinal_raft_id("cairn-0").value(), 1);
+  EXPECT_EQ(ordinal_raft_id("my-cairn-12").value(), 13);
+  EXPECT_FALSE(ordinal_raft_id("cairn").ok());
+  EXPECT_FALSE(ordinal_raft_id("cairn-").ok());
+  EXPECT_FALSE(ordinal_raft_id("cairn-x1").ok());
+  EXPECT_FALSE(ordinal_raft_id("cairn-+1").ok());
+  EXPECT_FALSE(ordinal_raft_id("cairn-1x").ok());
+}
+
+TEST(Config, OrdinalNodeBeyondTheMembersJoins) {
+  char host[256] = {};
+  ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
+  auto id = ordinal_raft_id(host);
+  if (!id.ok()) {
+    EXPECT_FALSE(parse({"--raft-id", "ordinal"}).ok());
+    GTEST_SKIP() << "host name '" << host << "' has no -N suffix";
+  }
+  const std::string self = std::to_string(*id) + "@a:1@a:2";
+  auto listed = parse({"--raft-id", "ordinal", "--members", "99@b:1@b:2," + self});
+  ASSERT_TRUE(listed.ok()) << listed.error();
+  EXPECT_EQ(listed->raft_id, *id);
+  EXPECT_FALSE(listed->join);
+  auto beyond = parse({"--raft-id", "ordinal", "--members", "99@b:1@b:2"});
+  ASSERT_TRUE(beyond.ok()) << beyond.error();
+  EXPECT_TRUE(beyond->join);
+  auto fixed = parse({"--raft-id", "7", "--members", "99@b:1@b:2"});
+  ASSERT_TRUE(fixed.ok()) << fixed.error();
+  EXPECT_FALSE(fixed->join) << "only an ordinal id implies join";
 }
 
 }  // namespace

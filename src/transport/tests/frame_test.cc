@@ -47,7 +47,7 @@ TEST(Frame, HeaderRejectsEachBadField) {
   EXPECT_EQ(with(4, 2).error(), FrameError::bad_version);
   EXPECT_EQ(with(4, 0).error(), FrameError::bad_version);
   EXPECT_EQ(with(5, 0).error(), FrameError::bad_kind);
-  EXPECT_EQ(with(5, 4).error(), FrameError::bad_kind);
+  EXPECT_EQ(with(5, 6).error(), FrameError::bad_kind);
   EXPECT_EQ(with(6, 1).error(), FrameError::bad_flags);
   EXPECT_EQ(with(7, 0x80).error(), FrameError::bad_flags);
   EXPECT_TRUE(decode_header(good, 3));
@@ -62,7 +62,7 @@ TEST(Frame, HelloAndAckRoundTrip) {
   auto dh = decode_hello(encode_hello(h));
   ASSERT_TRUE(dh);
   EXPECT_EQ(*dh, h);
-  HelloAck a{HandshakeStatus::cluster_mismatch, 300, "prod-us", "not ours"};
+  HelloAck a{HandshakeStatus::cluster_mismatch, 300, "prod-us", "not ours", ""};
   auto da = decode_hello_ack(encode_hello_ack(a));
   ASSERT_TRUE(da);
   EXPECT_EQ(*da, a);
@@ -75,11 +75,11 @@ TEST(Frame, HandshakeDecodersRejectTruncationTrailingBytesAndBadValues) {
   EXPECT_FALSE(decode_hello(encode_hello(Hello{1, 1, 2, 3, std::string(256, 'c')})));
   EXPECT_TRUE(decode_hello(encode_hello(Hello{1, 1, 2, 3, std::string(255, 'c')})));
 
-  const std::string ack = encode_hello_ack(HelloAck{HandshakeStatus::ok, 2, "cluster", ""});
+  const std::string ack = encode_hello_ack(HelloAck{HandshakeStatus::ok, 2, "cluster", "", ""});
   for (size_t n = 0; n < ack.size(); ++n) EXPECT_FALSE(decode_hello_ack(ack.substr(0, n))) << n;
   EXPECT_FALSE(decode_hello_ack(ack + "x"));
   std::string bad_status = ack;
-  bad_status[0] = 4;
+  bad_status[0] = 5;
   EXPECT_FALSE(decode_hello_ack(bad_status));
 }
 

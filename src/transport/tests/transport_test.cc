@@ -21,6 +21,7 @@
 
 #include "test_support.h"
 #include "transport/frame.h"
+#include "transport/handshake.h"
 
 namespace cairn::transport {
 namespace {
@@ -194,21 +195,48 @@ class RawConn {
     }
   }
 
-  // Sends a hello and returns the answer.
-  std::optional<HelloAck> handshake(NodeId from, NodeId to, const std::string& cluster) {
+  // Sends a hello and returns the answer; when that is ok, also proves `secret` (auth) and
+  // returns the verdict in `auth` (when given) with `status` bad_secret when refused.
+  std::optional<HelloAck> handshake(NodeId from, NodeId to, const std::string& cluster,
+                                    const std::string& secret = "",
+                                    std::optional<AuthAck>* auth = nullptr) {
     write(frame(FrameKind::hello,
                 encode_hello(Hello{kProtocolVersion, raft::kMessageVersion, from, to, cluster})));
+    auto payload = read_frame(FrameKind::hello_ack);
+    if (!payload) return std::nullopt;
+    auto ack = decode_hello_ack(*payload);
+    if (!ack) return std::nullopt;
+    if (ack->status != HandshakeStatus::ok) return *ack;
+    HandshakeTranscript t{cluster, from, to, std::string(kNonceBytes, 'n'), ack->nonce};
+    write(frame(FrameKind::auth,
+                encode_auth(Auth{t.dialer_nonce,
+                                 handshake_proof(secret, HandshakeSide::dialer, t)})));
+    auto verdict_payload = read_frame(FrameKind::auth_ack);
+    if (!verdict_payload) return std::nullopt;
+    auto verdict = decode_auth_ack(*verdict_payload);
+    if (!verdict) return std::nullopt;
+    if (auth) *auth = *verdict;
+    if (verdict->status == HandshakeStatus::ok &&
+        !constant_time_equal(verdict->proof,
+                             handshake_proof(secret, HandshakeSide::acceptor, t))) {
+      return std::nullopt;  // the acceptor did not prove the secret
+    }
+    HelloAck out = *ack;
+    out.status = verdict->status;
+    return out;
+  }
+
+  // Reads one handshake frame of `kind`; its payload, or nullopt.
+  std::optional<std::string> read_frame(FrameKind kind) {
     auto header = read(kFrameHeaderBytes);
     if (!header) return std::nullopt;
     HeaderBytes h;
     std::copy(header->begin(), header->end(), h.begin());
     auto fh = decode_header(h, kMaxHandshakeBytes);
-    if (!fh || fh->kind != FrameKind::hello_ack) return std::nullopt;
+    if (!fh || fh->kind != kind) return std::nullopt;
     auto payload = read(fh->length);
     if (!payload || !crc_matches(*fh, *payload)) return std::nullopt;
-    auto ack = decode_hello_ack(*payload);
-    if (!ack) return std::nullopt;
-    return *ack;
+    return payload;
   }
 
   int fd() const { return fd_; }
@@ -366,6 +394,12 @@ TEST(Transport, ClusterIdMismatchIsRefusedOnBothSides) {
   EXPECT_EQ(b.peer(1).frames_received, 0u);
 }
 
+TransportOptions with_secrets(NodeId id, std::vector<std::string> secrets) {
+  TransportOptions o = options(id);
+  o.cluster_secrets = std::move(secrets);
+  return o;
+}
+
 TEST(Transport, HandshakeAnswersEachRefusalReason) {
   TestNode b(2, "prod");
   {
@@ -395,12 +429,169 @@ TEST(Transport, HandshakeAnswersEachRefusalReason) {
     EXPECT_EQ(decode_hello_ack(*payload)->status, HandshakeStatus::version_mismatch);
   }
   {
+    // A protocol-1 node (before the cluster secret) is accepted without a challenge by a node
+    // that has no secret either (docs/transport.md, "Versions")…
+    RawConn raw(b.port());
+    raw.write(frame(FrameKind::hello,
+                    encode_hello(Hello{1, raft::kMessageVersion, 1, 2, "prod"})));
+    auto payload = raw.read_frame(FrameKind::hello_ack);
+    ASSERT_TRUE(payload);
+    auto ack = decode_hello_ack(*payload);
+    ASSERT_TRUE(ack);
+    EXPECT_EQ(ack->status, HandshakeStatus::ok);
+    EXPECT_TRUE(ack->nonce.empty());
+  }
+  {
+    // …and refused, readably, by a node that has one.
+    TestNode c(with_secrets(3, {"secret"}));
+    RawConn raw(c.port());
+    raw.write(frame(FrameKind::hello,
+                    encode_hello(Hello{1, raft::kMessageVersion, 1, 3, "test-cluster"})));
+    auto payload = raw.read_frame(FrameKind::hello_ack);
+    ASSERT_TRUE(payload);
+    auto ack = decode_hello_ack(*payload);
+    ASSERT_TRUE(ack);
+    EXPECT_EQ(ack->status, HandshakeStatus::version_mismatch);
+    EXPECT_NE(ack->reason.find("protocol 1"), std::string::npos) << ack->reason;
+  }
+  {
     RawConn raw(b.port());
     auto ack = raw.handshake(1, 2, "prod");
     ASSERT_TRUE(ack);
     EXPECT_EQ(ack->status, HandshakeStatus::ok);
   }
   EXPECT_EQ(b.transport->probe().rejected_handshakes, 3u);
+}
+
+
+TEST(Transport, NodeWithAnotherClusterSecretNeverConnects) {
+  TestNode a(with_secrets(1, {"secret-a"})), b(with_secrets(2, {"secret-b"}));
+  ASSERT_TRUE(a.transport->set_peers({{2, local(b.port())}}));
+  ASSERT_TRUE(b.transport->set_peers({{1, local(a.port())}}));
+  // Each acceptor refuses the other's proof; each dialer sees its proof refused.
+  ASSERT_TRUE(wait_until([&] {
+    return a.transport->probe().rejected_handshakes >= 2 &&
+           b.transport->probe().rejected_handshakes >= 2;
+  }));
+  for (const Message& m : every_type(1, 2)) a.transport->send(m);
+  for (const Message& m : every_type(2, 1)) b.transport->send(m);
+  ASSERT_TRUE(wait_until([&] { return a.peer(2).dropped >= 11 && b.peer(1).dropped >= 11; }));
+  EXPECT_EQ(a.inbox.size(), 0u);
+  EXPECT_EQ(b.inbox.size(), 0u);
+  EXPECT_EQ(a.peer(2).connects, 0u);
+  EXPECT_EQ(b.peer(1).connects, 0u);
+}
+
+TEST(Transport, NodeWithoutASecretCannotJoinNodesThatHaveOne) {
+  TestNode a(with_secrets(1, {"secret"})), b(options(2));
+  ASSERT_TRUE(a.transport->set_peers({{2, local(b.port())}}));
+  ASSERT_TRUE(b.transport->set_peers({{1, local(a.port())}}));
+  ASSERT_TRUE(wait_until([&] {
+    return a.transport->probe().rejected_handshakes >= 2 &&
+           b.transport->probe().rejected_handshakes >= 2;
+  }));
+  EXPECT_FALSE(a.connected_to(2));
+  EXPECT_FALSE(b.connected_to(1));
+}
+
+TransportOptions speaking_protocol_1(NodeId id) {
+  TransportOptions o = options(id);
+  o.protocol = 1;
+  return o;
+}
+
+// A rolling upgrade from a release before peer authentication (docs/transport.md, "Versions"):
+// without a cluster secret, a current node and an old one talk, in both directions.
+TEST(Transport, NodeWithoutASecretTalksToANodeBeforePeerAuthentication) {
+  TestNode old_node(speaking_protocol_1(1)), b(options(2));
+  ASSERT_TRUE(old_node.transport->set_peers({{2, local(b.port())}}));
+  ASSERT_TRUE(b.transport->set_peers({{1, local(old_node.port())}}));
+  // b's first hello (protocol 2) is refused as too new; it dials again with protocol 1.
+  ASSERT_TRUE(wait_until([&] { return b.connected_to(1) && old_node.connected_to(2); }));
+  b.transport->send(sample(MessageType::vote, 2, 1));
+  old_node.transport->send(sample(MessageType::vote, 1, 2));
+  ASSERT_TRUE(old_node.inbox.wait_for(1));
+  ASSERT_TRUE(b.inbox.wait_for(1));
+  EXPECT_EQ(b.transport->probe().rejected_handshakes, 0u);
+}
+
+// With a secret, protocol 1 (no challenge) is refused both ways: the secret must be proven.
+TEST(Transport, NodeWithASecretRefusesANodeBeforePeerAuthentication) {
+  TestNode old_node(speaking_protocol_1(1)), b(with_secrets(2, {"secret"}));
+  ASSERT_TRUE(old_node.transport->set_peers({{2, local(b.port())}}));
+  ASSERT_TRUE(b.transport->set_peers({{1, local(old_node.port())}}));
+  ASSERT_TRUE(wait_until([&] {
+    return old_node.transport->probe().rejected_handshakes >= 2 &&
+           b.transport->probe().rejected_handshakes >= 2;
+  }));
+  b.transport->send(sample(MessageType::vote, 2, 1));
+  old_node.transport->send(sample(MessageType::vote, 1, 2));
+  EXPECT_FALSE(b.connected_to(1));
+  EXPECT_FALSE(old_node.connected_to(2));
+  EXPECT_EQ(old_node.inbox.size(), 0u);
+  EXPECT_EQ(b.inbox.size(), 0u);
+}
+
+TEST(Transport, RotationAcceptsEveryListedSecretAndProvesWithTheFirst) {
+  // Mid-rotation: node 1 already proves with the new secret and still accepts the old one;
+  // node 2 knows only the old one (it proves with it, and cannot check a proof under the new).
+  TestNode a(with_secrets(1, {"new", "old"})), b(with_secrets(2, {"old"}));
+  ASSERT_TRUE(a.transport->set_peers({{2, local(b.port())}}));
+  ASSERT_TRUE(b.transport->set_peers({{1, local(a.port())}}));
+  // 2 -> 1: 2 proves "old", 1 accepts it and answers under "old": connected.
+  ASSERT_TRUE(wait_until([&] { return b.connected_to(1); }));
+  b.transport->send(sample(MessageType::vote, 2, 1));
+  ASSERT_TRUE(a.inbox.wait_for(1));
+  // 1 -> 2: 1 proves "new", which 2 does not know: refused.
+  ASSERT_TRUE(wait_until([&] { return b.transport->probe().rejected_handshakes >= 1; }));
+  EXPECT_FALSE(a.connected_to(2));
+}
+
+TEST(Transport, HandshakeProofsAreCheckedBothWays) {
+  TestNode b(with_secrets(2, {"s3cret"}));
+  {
+    RawConn raw(b.port());
+    std::optional<AuthAck> verdict;
+    auto ack = raw.handshake(1, 2, "test-cluster", "guess", &verdict);
+    ASSERT_TRUE(ack);
+    EXPECT_EQ(ack->status, HandshakeStatus::bad_secret);
+    ASSERT_TRUE(verdict);
+    EXPECT_TRUE(verdict->proof.empty());  // nothing under the secret for a dialer that failed
+    EXPECT_NE(verdict->reason.find("cluster secret"), std::string::npos) << verdict->reason;
+    EXPECT_TRUE(raw.closed_by_peer());
+  }
+  {
+    // A hello, then a message instead of the proof: the connection is closed.
+    RawConn raw(b.port());
+    raw.write(frame(FrameKind::hello,
+                    encode_hello(Hello{kProtocolVersion, raft::kMessageVersion, 1, 2,
+                                       "test-cluster"})));
+    ASSERT_TRUE(raw.read_frame(FrameKind::hello_ack));
+    raw.write(frame(FrameKind::message, raft::encode(sample(MessageType::vote, 1, 2))));
+    EXPECT_TRUE(raw.closed_by_peer());
+  }
+  {
+    RawConn raw(b.port());
+    auto ack = raw.handshake(1, 2, "test-cluster", "s3cret");  // checks the acceptor's proof
+    ASSERT_TRUE(ack);
+    EXPECT_EQ(ack->status, HandshakeStatus::ok);
+    raw.write(frame(FrameKind::message, raft::encode(sample(MessageType::vote, 1, 2))));
+    ASSERT_TRUE(b.inbox.wait_for(1));
+  }
+  EXPECT_EQ(b.inbox.size(), 1u);
+}
+
+TEST(Transport, HelloWithoutProofTimesOut) {
+  TransportOptions o = with_secrets(2, {"s"});
+  o.handshake_timeout_ms = 200;
+  TestNode b(o);
+  RawConn raw(b.port());
+  raw.write(frame(FrameKind::hello, encode_hello(Hello{kProtocolVersion, raft::kMessageVersion,
+                                                       1, 2, "test-cluster"})));
+  ASSERT_TRUE(raw.read_frame(FrameKind::hello_ack));
+  EXPECT_TRUE(raw.closed_by_peer());
+  EXPECT_EQ(b.transport->probe().handshake_timeouts, 1u);
+  EXPECT_EQ(b.inbox.size(), 0u);
 }
 
 TEST(Transport, WrongNodeAtPeerAddressIsRefused) {
@@ -558,15 +749,30 @@ TEST(Transport, StalledPeerDoesNotBlockSend) {
   std::thread fake([&] {
     int fd = ::accept(listener.fd(), nullptr, nullptr);
     if (fd < 0) return;
-    std::string buf(kFrameHeaderBytes, '\0');
-    ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_WAITALL);
-    if (n == static_cast<ssize_t>(kFrameHeaderBytes)) {
+    // Reads one handshake frame (its payload), as a peer would.
+    auto read_frame = [fd]() -> std::optional<std::string> {
+      std::string buf(kFrameHeaderBytes, '\0');
+      if (::recv(fd, buf.data(), buf.size(), MSG_WAITALL) !=
+          static_cast<ssize_t>(kFrameHeaderBytes))
+        return std::nullopt;
       std::string payload(static_cast<uint8_t>(buf[11]), '\0');
       (void)::recv(fd, payload.data(), payload.size(), MSG_WAITALL);
-      std::string ack =
-          frame(FrameKind::hello_ack,
-                encode_hello_ack(HelloAck{HandshakeStatus::ok, 9, "test-cluster", ""}));
+      return payload;
+    };
+    HandshakeTranscript t{"test-cluster", 1, 9, "", std::string(kNonceBytes, 'a')};
+    if (read_frame()) {
+      std::string ack = frame(FrameKind::hello_ack,
+                              encode_hello_ack(HelloAck{HandshakeStatus::ok, 9, "test-cluster",
+                                                        "", t.acceptor_nonce}));
       (void)::send(fd, ack.data(), ack.size(), MSG_NOSIGNAL);
+      if (auto auth = read_frame()) {
+        t.dialer_nonce = decode_auth(*auth).value().nonce;
+        std::string verdict = frame(
+            FrameKind::auth_ack,
+            encode_auth_ack(AuthAck{HandshakeStatus::ok,
+                                    handshake_proof("", HandshakeSide::acceptor, t), ""}));
+        (void)::send(fd, verdict.data(), verdict.size(), MSG_NOSIGNAL);
+      }
     }
     while (!done) std::this_thread::sleep_for(5ms);
     ::close(fd);
