@@ -203,11 +203,17 @@ class Upgrade:
             % (node.raft_id, rc, before))
         node.binary = self.args.new
         node.start()
+        self.check_runs(node, self.args.new)
         self.wait_caught_up(node)
         log("node%d runs the new binary and has caught up" % node.raft_id)
         # Writes go on through the upgraded node too before the next one is replaced.
         ok, _ = eventually(lambda: self.writer.count() >= before + 30, CATCH_UP_TIMEOUT, 0.05)
         check(ok, "writes stalled after node%d was replaced" % node.raft_id)
+
+    def check_runs(self, node, binary):
+        """The process of `node` is `binary` (not a stale path or another build)."""
+        exe = os.path.realpath("/proc/%d/exe" % node.pid)
+        check(exe == os.path.realpath(binary), "%r runs %s, not %s" % (node, exe, binary))
 
     def transfer_away(self, leader, to):
         self.until_ok(lambda: call(leader, "POST", TRANSFER, {"to": to.raft_id}),
@@ -225,6 +231,8 @@ class Upgrade:
     def run(self):
         c = self.cluster
         c.start()
+        for n in c.all():
+            self.check_runs(n, self.args.old)
         leader = self.leader()
         log("3 nodes on %s (previous release %s), leader node%d"
             % (self.args.old, self.args.previous, leader.raft_id))
