@@ -825,19 +825,8 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
     AuthAck ack{HandshakeStatus::ok,
                 handshake_proof(core_.secrets[*matched], HandshakeSide::acceptor, transcript_),
                 {}};
-    out_ = frame_with_header(FrameKind::auth_ack, encode_auth_ack(ack));
-    state_ = State::established;
-    deadline_.cancel();
-    core_.register_peer_connection(peer_, shared_from_this());
     spdlog::info("transport: accepted connection from peer {} ({})", peer_, remote_);
-    io([&](auto& stream) {
-      net::async_write(stream, net::buffer(out_),
-                       [self = shared_from_this()](error_code ec, size_t) {
-                         if (self->state_ == State::closed) return;
-                         if (ec) return self->do_close();
-                         self->read_header();
-                       });
-    });
+    establish(frame_with_header(FrameKind::auth_ack, encode_auth_ack(ack)));
   }
 
   // A protocol-1 dialer (on_hello allowed it): ok without a challenge, then Raft frames.
@@ -845,13 +834,19 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
     HelloAck ack;
     ack.from = core_.options.node_id;
     ack.cluster_id = core_.options.cluster_id;
-    out_ = frame_with_header(FrameKind::hello_ack, encode_hello_ack(ack));
-    state_ = State::established;
-    deadline_.cancel();
-    core_.register_peer_connection(peer_, shared_from_this());
     spdlog::warn("transport: accepted connection from peer {} ({}) over protocol 1, without a "
                  "challenge (a release before peer authentication; upgrade it)",
                  peer_, remote_);
+    establish(frame_with_header(FrameKind::hello_ack, encode_hello_ack(ack)));
+  }
+
+  // The handshake passed: this connection becomes the peer's; `answer` (its last handshake
+  // frame) is written, then Raft frames are read.
+  void establish(std::string answer) {
+    out_ = std::move(answer);
+    state_ = State::established;
+    deadline_.cancel();
+    core_.register_peer_connection(peer_, shared_from_this());
     io([&](auto& stream) {
       net::async_write(stream, net::buffer(out_),
                        [self = shared_from_this()](error_code ec, size_t) {
