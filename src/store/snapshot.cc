@@ -8,7 +8,6 @@
 // connection: readers see the old state or the new one, and any failure rolls it back whole.
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -18,6 +17,7 @@
 #include "common/endian.h"
 #include "store/impl.h"
 #include "store/schema.h"
+#include "store/sha256.h"
 
 namespace cairn::store {
 namespace {
@@ -62,10 +62,7 @@ int64_t page_size(Conn& conn) {
 /// every column as a type tag, a length and the bytes.
 class Digest {
  public:
-  Digest() : ctx_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) {
-    EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr);
-  }
-  void add(std::string_view bytes) { EVP_DigestUpdate(ctx_.get(), bytes.data(), bytes.size()); }
+  void add(std::string_view bytes) { sha_.add(bytes); }
   void add_tagged(char tag, std::string_view bytes) {
     add(std::string_view(&tag, 1));
     add_number(static_cast<int64_t>(bytes.size()));
@@ -76,21 +73,10 @@ class Digest {
     endian::store_be<uint64_t>(b, static_cast<uint64_t>(v));
     add(std::string_view(reinterpret_cast<const char*>(b), 8));
   }
-  std::string hex() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(ctx_.get(), md, &n);
-    static const char* kHex = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < n; ++i) {
-      out += kHex[md[i] >> 4];
-      out += kHex[md[i] & 15];
-    }
-    return out;
-  }
+  std::string hex() { return sha_.hex(); }
 
  private:
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
+  Sha256 sha_;
 };
 
 }  // namespace
