@@ -4,20 +4,23 @@
 
 namespace cairn::api {
 
+Json backup_header_json(const BackupHeader& h) {
+  return {{"format_version", h.format_version},
+          {"cluster_id", h.cluster_id},
+          {"node_id", h.node_id},
+          {"cairn_version", h.cairn_version},
+          {"created_at_ms", h.created_at_ms},
+          {"applied_index", h.applied_index},
+          {"revision", h.revision},
+          {"schema_version", h.schema_version},
+          {"checksum", h.checksum},
+          {"payload_bytes", h.payload_bytes},
+          {"payload_sha256", h.payload_sha256},
+          {"secret_key_ids", h.secret_key_ids}};
+}
+
 std::string encode_backup_header(const BackupHeader& h) {
-  Json j = {{"format_version", h.format_version},
-            {"cluster_id", h.cluster_id},
-            {"node_id", h.node_id},
-            {"cairn_version", h.cairn_version},
-            {"created_at_ms", h.created_at_ms},
-            {"applied_index", h.applied_index},
-            {"revision", h.revision},
-            {"schema_version", h.schema_version},
-            {"checksum", h.checksum},
-            {"payload_bytes", h.payload_bytes},
-            {"payload_sha256", h.payload_sha256},
-            {"secret_key_ids", h.secret_key_ids}};
-  return std::string(kBackupMagic) + dump_compact(j) + "\n";
+  return std::string(kBackupMagic) + dump_compact(backup_header_json(h)) + "\n";
 }
 
 Result<DecodedBackupHeader, std::string> decode_backup_header(std::string_view prefix) {

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json.h"
 #include "common/result.h"
 
 namespace cairn::api {
@@ -46,6 +47,8 @@ struct BackupHeader {
 
 /// Magic line and header line, ready to be followed by the payload.
 std::string encode_backup_header(const BackupHeader& header);
+/// The header's fields as the JSON object the file carries (and `cairn backup verify` prints).
+Json backup_header_json(const BackupHeader& header);
 
 /// Parses the magic and header lines at the start of `prefix` (which may hold more bytes, or
 /// not all of them: then the error says the header is incomplete). On success also gives

@@ -153,18 +153,8 @@ bool fetch(Context& g, const cd::Endpoint& ep, const cd::TlsContext* tls, int fd
 
 void print_header(Context& g, const std::string& path, const api::BackupHeader& h,
                   const std::string& what) {
-  Json j = {{"file", path},
-            {"format_version", h.format_version},
-            {"cluster_id", h.cluster_id},
-            {"node_id", h.node_id},
-            {"cairn_version", h.cairn_version},
-            {"created_at_ms", h.created_at_ms},
-            {"applied_index", h.applied_index},
-            {"revision", h.revision},
-            {"schema_version", h.schema_version},
-            {"checksum", h.checksum},
-            {"payload_bytes", h.payload_bytes},
-            {"secret_key_ids", h.secret_key_ids}};
+  Json j = api::backup_header_json(h);
+  j["file"] = path;
   std::string keys;
   for (const auto& k : h.secret_key_ids) keys += (keys.empty() ? "" : ", ") + k;
   std::string human = what + " " + path + ": cluster '" + h.cluster_id + "', node '" +
