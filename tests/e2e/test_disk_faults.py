@@ -81,7 +81,7 @@ class WalSyncFailure(DiskFaultCase):
         # The next write makes the leader sync its log: the sync fails, the node stops. The write
         # itself is not acknowledged (the connection drops or it times out).
         r = self.try_http("POST", CONFIG, old, timeout=10,
-                          json_body={"namespace": "svc", "key": "lost?", "value": 1})
+                          json_body={"namespace": "svc", "key": "lost", "value": 1})
         self.assertFalse(r is not None and r.code == 0,
                          "a write was acknowledged by a leader whose log sync failed: %s"
                          % (r.describe() if r else r))
