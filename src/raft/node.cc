@@ -294,4 +294,10 @@ Status Node::status() const {
   return s;
 }
 
+Index Node::match_index(NodeId peer) const {
+  if (role_ != Role::leader) return 0;
+  auto it = progress_.find(peer);
+  return it == progress_.end() ? 0 : it->second.match;
+}
+
 }  // namespace cairn::raft

@@ -174,6 +174,9 @@ class Node {
   Result<Ok, std::string> transfer_leadership(NodeId target);
 
   Status status() const;
+  /// Leader: the highest index known to be replicated on `peer` (0 if unknown, or when this
+  /// node is not the leader).
+  Index match_index(NodeId peer) const;
   const Probe& probe() const { return probe_; }
   Role role() const { return role_; }
   NodeId id() const { return cfg_.id; }

@@ -31,6 +31,7 @@ struct Probe {
   uint64_t snapshot_chunks_sent = 0;
   uint64_t snapshots_installed = 0;
   uint64_t transfers_started = 0;
+  uint64_t lost_logs = 0;  // a follower refused what it had acknowledged (rebuilt: cairn recover)
   uint64_t conf_changes_applied = 0;
 };
 

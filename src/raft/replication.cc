@@ -150,9 +150,19 @@ void Node::handle_append_response_(const Message& m) {
   Progress& pr = it->second;
   pr.recent_active = true;
   if (m.reject) {
-    if (m.index <= pr.match) return;  // stale
+    if (m.index < pr.match) return;  // stale
     bool current = pr.state == Progress::State::replicate ||
                    (pr.state == Progress::State::probe && m.index == pr.next - 1);
+    if (m.index == pr.match) {
+      // The follower refuses the entry it acknowledged last and has fewer entries than that:
+      // its log was rebuilt empty (`cairn recover`, docs/wal.md "Disk faults"), or this is a
+      // reordered old reject. Either way probing again from what it says it has is safe: a
+      // lower match only makes commits wait, and a follower that does hold the entries
+      // acknowledges them again at once.
+      if (m.reject_hint >= pr.match || !current) return;
+      ++probe_.lost_logs;
+      pr.match = m.reject_hint;
+    }
     if (!current) return;
     Index next_probe = m.reject_hint;
     if (m.reject_term > 0) next_probe = find_conflict_by_term_(m.reject_hint, m.reject_term);

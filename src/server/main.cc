@@ -23,6 +23,7 @@
 #include "server/dev.h"
 #include "server/node.h"
 #include "server/peer_auth.h"
+#include "server/recover.h"
 
 namespace {
 
@@ -213,6 +214,7 @@ int main(int argc, char** argv) {
   });
   cairn::cli::register_client_commands(app, rc);
   cairn::server::register_dev_command(app, rc);
+  cairn::server::register_recover_command(app, rc);
   CLI11_PARSE(app, argc, argv);
   return rc;
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -279,7 +280,14 @@ Result<Ok, std::string> Node::open_storage(Parts& p) {
     t->observe_db_query(sql, ns);
   };
   auto opened = store::Store::open(store_options);
-  if (!opened.ok()) return Unexpected{"cannot open store: " + opened.error().details};
+  if (!opened.ok()) {
+    std::string hint;
+    if (config.raft_id != 0) {
+      hint = ". If the file is damaged, rebuild this node from its peers with `cairn recover "
+             "--data-dir " + config.data_dir + "` (docs/wal.md, \"Disk faults\")";
+    }
+    return Unexpected{"cannot open store: " + opened.error().details + hint};
+  }
   p.store = std::move(*opened);
   auto loaded = p.index.load(*p.store);
   if (!loaded.ok()) return Unexpected{"cannot load index: " + loaded.error().details};
@@ -435,6 +443,7 @@ Result<Ok, std::string> Node::start_replication(Parts& p) {
           config.listen_peer);
     }
     raft_options.telemetry = p.telemetry.get();
+    raft_options.database_down = [&p] { return database_down(p); };
     auto raft = RaftReplicator::open(std::move(raft_options), *p.store, *p.state_machine, p.index,
                                      p.watch.get());
     if (!raft.ok()) return Unexpected{raft.error()};
@@ -616,10 +625,29 @@ Result<Ok, std::string> Node::build_frontends(Parts& p) {
   if (config.fault_injection) {
     // {"database": "reason"} makes every read and write of the store fail until
     // {"database": ""} (docs/observability.md). Not for production.
+    // {"wal_sync": "EIO"} makes every fdatasync of the Raft log fail from now on, which
+    // crash-stops the node at its next sync (docs/wal.md, "Disk faults").
     store::Store* faulty = p.store.get();
-    p.router.add(routes::kDebugFault, [faulty](http::RequestPtr req, http::Reply reply) {
+    RaftReplicator* raft = p.raft.get();
+    p.router.add(routes::kDebugFault, [faulty, raft](http::RequestPtr req, http::Reply reply) {
       auto body = native::body_object(*req);
       if (!body.ok()) return native::reply_error(reply, *req, body.error());
+      auto wal = native::optional_string_field(*body, "wal_sync");
+      if (!wal.ok()) return native::reply_error(reply, *req, wal.error());
+      if (wal->has_value()) {
+        if (!raft || (**wal != "EIO" && !(*wal)->empty())) {
+          return native::reply_error(
+              reply, *req,
+              api::make_error(api::Errc::kValidation,
+                              raft ? "wal_sync: \"EIO\" or \"\"" : "wal_sync: not a cluster node"));
+        }
+        raft->inject_wal_sync_error((*wal)->empty() ? 0 : EIO);
+        spdlog::warn("fault injection: every fdatasync of the write-ahead log {}",
+                     (*wal)->empty() ? "works again" : "fails with EIO");
+        return native::reply_ok(reply, *req, "success",
+                                R"({"wal_sync":")" + std::string((*wal)->empty() ? "ok" : "EIO") +
+                                    "\"}");
+      }
       auto reason = native::string_field(*body, "database");
       if (!reason.ok()) return native::reply_error(reply, *req, reason.error());
       faulty->set_fault(*reason);

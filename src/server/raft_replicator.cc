@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <random>
 
 #include "common/json.h"
@@ -90,8 +91,30 @@ Result<std::unique_ptr<RaftReplicator>, std::string> RaftReplicator::open(
   wal::WalOptions wal_options;
   wal_options.dir = r->options_.data_dir + "/wal";
   wal_options.log = [](const std::string& line) { spdlog::warn("wal: {}", line); };
+  // fsyncgate: after a failed write or fdatasync the kernel may have dropped the dirty pages and
+  // marked them clean, so nothing written since the last good sync can be trusted, and a retry
+  // that succeeds proves nothing. Stop at once, without answering anything more as leader or
+  // follower; a restart reopens the log from what the disk holds and the peers fill in the
+  // rest (docs/wal.md, "Disk faults").
+  wal_options.on_failure = [dir = wal_options.dir](const std::string& why) {
+    spdlog::critical(
+        "FATAL: the write-ahead log in {} failed: {}. Stopping now (exit code {}) rather than "
+        "serving data that may not be on disk; restart the node once the disk is healthy "
+        "(docs/wal.md, \"Disk faults\")",
+        dir, why, kWalFailureExitCode);
+    spdlog::default_logger()->flush();
+    std::_Exit(kWalFailureExitCode);
+  };
+  RaftReplicator* const injector = r.get();
+  wal_options.sync_fault = [injector](const std::string&) {
+    return injector->wal_sync_errno_.load();
+  };
   auto log = wal::WalLogStore::open(wal_options);
-  if (!log.ok()) return Unexpected{"cannot open the write-ahead log: " + log.error()};
+  if (!log.ok()) {
+    return Unexpected{"cannot open the write-ahead log: " + log.error() +
+                      ". If it is damaged, rebuild this node from its peers with `cairn recover "
+                      "--data-dir " + r->options_.data_dir + "` (docs/wal.md, \"Disk faults\")"};
+  }
   r->log_ = std::move(*log);
   {
     // A database restored from a snapshot next to an empty log (docs/cluster.md, "Back up and
@@ -235,6 +258,7 @@ void RaftReplicator::run() {
             (void)node_->propose_conf_change({raft::ConfChangeType::promote, learner});
           }
         }
+        hand_off_if_degraded();
         next_tick += tick;
         if (next_tick < clock::now()) next_tick = clock::now() + tick;  // fell behind: no burst
       }
@@ -369,6 +393,41 @@ void RaftReplicator::read_barrier(std::function<void(std::optional<api::Error>)>
       }
     });
   });
+}
+
+// A leader whose database fails can still commit (the WAL works) but applies nothing, so every
+// write it takes waits until someone repairs the disk. Handing leadership to the member that is
+// furthest along lets the others go on; if that member's database fails too it hands on in turn.
+// Tried at most once per two election timeouts (a transfer is abandoned after one).
+void RaftReplicator::hand_off_if_degraded() {
+  if (!options_.database_down || !node_->is_leader()) return;
+  const int64_t now = monotonic_ms();
+  const int64_t every = 2 * options_.election_ticks * options_.tick_ms;
+  if (last_hand_off_ms_ != 0 && now - last_hand_off_ms_ < every) return;
+  std::optional<std::string> down = options_.database_down();
+  if (!down) return;
+  raft::Status st = node_->status();
+  if (st.transferee != raft::kNoNode) return;
+  raft::NodeId best = raft::kNoNode;
+  raft::Index best_match = 0;
+  for (raft::NodeId id : st.conf.voters) {
+    if (id == options_.id) continue;
+    raft::Index match = node_->match_index(id);
+    if (best == raft::kNoNode || match > best_match) {
+      best = id;
+      best_match = match;
+    }
+  }
+  last_hand_off_ms_ = now;
+  if (best == raft::kNoNode) return;  // alone: nobody to hand to
+  auto started = node_->transfer_leadership(best);
+  if (started.ok()) {
+    spdlog::warn("this leader's database is down ({}): handing leadership to node {}", *down,
+                 best);
+  } else {
+    spdlog::warn("this leader's database is down ({}) but leadership cannot go to node {}: {}",
+                 *down, best, started.error());
+  }
 }
 
 void RaftReplicator::transfer_leadership(raft::NodeId to,

@@ -65,7 +65,15 @@ struct RaftOptions {
   /// Times commits and applies and traces proposals (docs/observability.md); outlives the
   /// replicator. Null: nothing is measured.
   telemetry::Telemetry* telemetry = nullptr;
+  /// Why this node's database counts as down (degraded mode), or nullopt; cheap, any thread.
+  /// A leader whose database is down hands leadership to a caught-up member (docs/storage.md,
+  /// "Disk faults"). Unset: never.
+  std::function<std::optional<std::string>()> database_down;
 };
+
+/// Exit code of a node that crash-stopped because its write-ahead log failed (a write or an
+/// fdatasync returned an error): 74, EX_IOERR of sysexits.h.
+inline constexpr int kWalFailureExitCode = 74;
 
 /// What the HTTP layer and the status endpoint see of the Raft node. A copy, refreshed by the
 /// driver thread after every step.
@@ -114,6 +122,10 @@ class RaftReplicator final : public core::Replicator {
   void replicate_member_address(raft::NodeId id, MemberAddress address, bool remove,
                                 std::function<void(Result<Ok, std::string>)> done);
 
+  /// Fault injection (--fault-injection, tests only): while `err` is non-zero every fdatasync of
+  /// the WAL fails with that errno, which crash-stops the node at its next sync.
+  void inject_wal_sync_error(int err) { wal_sync_errno_.store(err); }
+
   /// Runs `fn` on the driver thread after about `delay_ms` (dropped if the node stops first).
   void after(int64_t delay_ms, std::function<void()> fn);
 
@@ -142,6 +154,7 @@ class RaftReplicator final : public core::Replicator {
   void log_events();  // the Raft node's election events, at info (driver thread)
   void push_peers();
   void reload_members();  // options' members, overridden by the replicated address book
+  void hand_off_if_degraded();  // driver thread: a leader with a failed database steps aside
 
   const RaftOptions options_;
   store::Store& store_;
@@ -151,6 +164,8 @@ class RaftReplicator final : public core::Replicator {
   std::unique_ptr<transport::TcpTransport> transport_;
   std::unique_ptr<raft::SplitMix64> random_;
   std::unique_ptr<raft::Node> node_;  // driver thread only
+  std::atomic<int> wal_sync_errno_{0};  // inject_wal_sync_error
+  int64_t last_hand_off_ms_ = 0;        // driver thread only
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -11,6 +11,7 @@
 #include "common/endian.h"
 #include "common/json.h"
 #include "common/time.h"
+#include "wal/crc32c.h"
 
 namespace cairn::server {
 
@@ -32,10 +33,35 @@ std::string snapshot_name(const raft::SnapshotMeta& meta) {
   return buf;
 }
 
-std::string encode_meta(const raft::SnapshotMeta& meta) {
+/// The CRC-32C of a whole file, or nullopt if it cannot be read.
+std::optional<uint32_t> file_crc32c(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  uint32_t crc = 0;
+  char buf[1 << 16];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) crc = wal::crc32c_extend(crc, buf, static_cast<size_t>(n));
+  ::close(fd);
+  if (n < 0) return std::nullopt;
+  return crc;
+}
+
+// The .meta next to each snapshot image: where it stands in the log and the CRC-32C of the
+// image, checked before the image is ever sent (a .meta written before the CRC existed has none).
+std::string encode_meta(const raft::SnapshotMeta& meta, std::optional<uint32_t> crc) {
   Json j = {{"index", meta.index}, {"term", meta.term},
             {"voters", meta.conf.voters}, {"learners", meta.conf.learners}};
+  if (crc) j["crc32c"] = *crc;
   return j.dump();
+}
+
+std::optional<uint32_t> decode_meta_crc(const std::string& text) {
+  try {
+    Json j = Json::parse(text);
+    if (j.contains("crc32c")) return j.at("crc32c").get<uint32_t>();
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
 }
 
 std::optional<raft::SnapshotMeta> decode_meta(const std::string& text) {
@@ -83,6 +109,35 @@ std::string read_file(const std::string& path) {
   while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
   ::close(fd);
   return out;
+}
+
+/// Checks every snapshot image in `dir` against the CRC-32C its .meta records. A damaged one
+/// is never sent to a peer: its two files are renamed to `<name>.damaged` (kept for a post
+/// mortem, never deleted) and an error is logged. Returns how many were set aside.
+int set_aside_damaged_snapshots(const std::string& dir) {
+  int damaged = 0;
+  std::error_code ec;
+  std::vector<fs::path> metas;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("snap-", 0) == 0 && e.path().extension() == ".meta") metas.push_back(e.path());
+  }
+  for (const fs::path& m : metas) {
+    const std::string text = read_file(m.string());
+    const std::string db = (m.parent_path() / m.stem()).string() + ".db";
+    auto want = decode_meta_crc(text);
+    if (!want || !fs::exists(db)) continue;
+    auto got = file_crc32c(db);
+    if (got && *got == *want) continue;
+    ++damaged;
+    spdlog::error(
+        "snapshot {} is damaged (CRC-32C {} expected, {} found): set aside as {}.damaged and "
+        "never sent; a new snapshot is taken from the database",
+        db, *want, got ? std::to_string(*got) : std::string("unreadable"), db);
+    fs::rename(db, db + ".damaged", ec);
+    fs::rename(m, m.string() + ".damaged", ec);
+  }
+  return damaged;
 }
 
 /// The newest complete snapshot in `dir` (its .meta exists and parses).
@@ -201,6 +256,7 @@ RaftStateMachine::RaftStateMachine(store::Store& store, core::ConfigStateMachine
     if (e.path().extension() == ".tmp" || e.path().filename().string().rfind("incoming-", 0) == 0)
       fs::remove(e.path(), ec);
   }
+  set_aside_damaged_snapshots(dir_);
 }
 
 std::nullopt_t RaftStateMachine::stalled(uint64_t index, const std::string& why) {
@@ -282,9 +338,14 @@ Result<Ok, raft::SnapshotError> RaftStateMachine::save_snapshot(const raft::Snap
     fs::remove(tmp);
     return Unexpected{raft::SnapshotError::io};
   }
+  std::optional<uint32_t> crc = file_crc32c(tmp);
+  if (!crc) {
+    fs::remove(tmp);
+    return Unexpected{raft::SnapshotError::io};
+  }
   std::error_code ec;
   fs::rename(tmp, base + ".db", ec);
-  if (ec || !write_file_atomic(base + ".meta", encode_meta(meta))) {
+  if (ec || !write_file_atomic(base + ".meta", encode_meta(meta, crc))) {
     return Unexpected{raft::SnapshotError::io};
   }
   prune_snapshots(dir_, 2);
@@ -293,6 +354,12 @@ Result<Ok, raft::SnapshotError> RaftStateMachine::save_snapshot(const raft::Snap
 }
 
 std::unique_ptr<raft::SnapshotReader> RaftStateMachine::open_snapshot() {
+  // Checked each time one is sent: a snapshot damaged on disk must never reach a peer. The
+  // image is derived from the database, so replacing it needs nobody's help.
+  if (set_aside_damaged_snapshots(dir_) > 0) {
+    raft::SnapshotMeta now = applied_state();
+    if (now.index > 0 && !save_snapshot(now).ok()) return nullptr;
+  }
   auto latest = latest_snapshot(dir_);
   if (!latest) return nullptr;
   int fd = ::open(latest->second.c_str(), O_RDONLY | O_CLOEXEC);
@@ -338,7 +405,7 @@ Result<Ok, raft::SnapshotError> RaftStateMachine::finish_restore(
   const std::string base = dir_ + "/" + snapshot_name(w->meta);
   std::error_code ec;
   fs::rename(w->path, base + ".db", ec);
-  if (!ec && write_file_atomic(base + ".meta", encode_meta(w->meta))) {
+  if (!ec && write_file_atomic(base + ".meta", encode_meta(w->meta, file_crc32c(base + ".db")))) {
     w->kept = true;
     prune_snapshots(dir_, 2);
   }

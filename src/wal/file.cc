@@ -28,6 +28,17 @@ Result<Ok, std::string> fsync_dir(const std::string& dir) {
   return Ok{};
 }
 
+Result<Ok, std::string> fdatasync_file(int fd, const std::string& path, const SyncFault* fault) {
+  if (fault != nullptr && *fault) {
+    if (int injected = (*fault)(path); injected != 0) {
+      errno = injected;
+      return Unexpected{errno_message("fdatasync", path)};
+    }
+  }
+  if (::fdatasync(fd) != 0) return Unexpected{errno_message("fdatasync", path)};
+  return Ok{};
+}
+
 Result<Ok, std::string> pwrite_all(int fd, const char* data, size_t n, off_t offset,
                                    const std::string& path) {
   while (n > 0) {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <functional>
 #include <string>
 
 #include "common/result.h"
@@ -15,6 +16,16 @@ namespace cairn::wal {
 std::string path_join(const std::string& dir, const std::string& name);
 /// "<what> <path>: <strerror(errno)>"
 std::string errno_message(const char* what, const std::string& path);
+
+/// Fault injection for tests (WalOptions::sync_fault): called with the file's path before each
+/// fdatasync of a segment; a non-zero return is an errno that fdatasync then "returns" instead of
+/// syncing. Empty in production.
+using SyncFault = std::function<int(const std::string& path)>;
+
+/// fdatasync(fd), or the error `fault` injects. Never retried: after a failed fdatasync the
+/// kernel may have dropped the dirty pages and marked them clean, so a second call that
+/// succeeds proves nothing (PostgreSQL's "fsyncgate"); the caller must treat the file as lost.
+Result<Ok, std::string> fdatasync_file(int fd, const std::string& path, const SyncFault* fault);
 
 /// Makes the directory's entries (created, renamed, removed files) durable.
 Result<Ok, std::string> fsync_dir(const std::string& dir);

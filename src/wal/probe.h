@@ -18,6 +18,7 @@ struct WalProbe {
   uint64_t segments = 0;            // live segments now (a gauge)
   uint64_t suffix_truncations = 0;  // truncate_suffix() calls that cut data already in a file
   uint64_t tail_truncations = 0;    // torn or corrupt tails dropped while opening
+  uint64_t failures = 0;            // I/O errors that failed the store (write, fdatasync, ...)
 };
 
 }  // namespace cairn::wal

@@ -11,8 +11,11 @@
 
 namespace cairn::wal {
 
-Segment::Segment(std::string dir, raft::Index first, uint64_t generation)
-    : path_(path_join(dir, file_name(first, generation))), first_(first), generation_(generation) {}
+Segment::Segment(std::string dir, raft::Index first, uint64_t generation, const SyncFault* fault)
+    : path_(path_join(dir, file_name(first, generation))),
+      first_(first),
+      generation_(generation),
+      fault_(fault) {}
 
 Segment::~Segment() {
   if (fd_ >= 0) ::close(fd_);
@@ -77,7 +80,7 @@ Result<Ok, std::string> Segment::truncate(uint64_t offset, WalProbe& probe) {
   buf_.clear();
   if (::ftruncate(fd_, static_cast<off_t>(offset)) != 0)
     return Unexpected{errno_message("ftruncate", path_)};
-  if (::fdatasync(fd_) != 0) return Unexpected{errno_message("fdatasync", path_)};
+  if (auto r = fdatasync_file(fd_, path_, fault_); !r) return r;
   ++probe.fdatasyncs;
   base_ = offset;
   return Ok{};
@@ -94,7 +97,7 @@ Result<Ok, std::string> Segment::flush(WalProbe& probe) {
   if (buf_.empty()) return Ok{};
   auto w = pwrite_all(fd_, buf_.data(), buf_.size(), static_cast<off_t>(base_), path_);
   if (!w) return w;
-  if (::fdatasync(fd_) != 0) return Unexpected{errno_message("fdatasync", path_)};
+  if (auto r = fdatasync_file(fd_, path_, fault_); !r) return r;
   ++probe.fdatasyncs;
   probe.bytes_written += buf_.size();
   base_ += buf_.size();

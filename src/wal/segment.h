@@ -6,6 +6,7 @@
 
 #include "common/result.h"
 #include "raft/types.h"
+#include "wal/file.h"
 #include "wal/probe.h"
 
 namespace cairn::wal {
@@ -21,7 +22,9 @@ namespace cairn::wal {
 /// Threads: the store's thread only.
 class Segment {
  public:
-  Segment(std::string dir, raft::Index first, uint64_t generation);
+  /// `fault` (may be null) is consulted before each fdatasync; it must outlive the segment.
+  Segment(std::string dir, raft::Index first, uint64_t generation,
+          const SyncFault* fault = nullptr);
   ~Segment();
   Segment(const Segment&) = delete;
   Segment& operator=(const Segment&) = delete;
@@ -61,6 +64,7 @@ class Segment {
   std::string path_;
   raft::Index first_;
   uint64_t generation_;
+  const SyncFault* fault_;
   int fd_ = -1;
   uint64_t base_ = 0;
   std::string buf_;

@@ -67,8 +67,11 @@ void WalLogStore::note_(std::string line) {
 }
 
 Unexpected<LogError> WalLogStore::fail_(std::string why) {
+  const bool first = !failed_;
   failed_ = true;
   last_error_ = "wal: " + std::move(why) + " (the store is now failed; reopen it to recover)";
+  ++probe_.failures;
+  if (first && opts_.on_failure) opts_.on_failure(last_error_);
   return Unexpected{LogError::io};
 }
 
@@ -154,7 +157,8 @@ Result<Ok, LogError> WalLogStore::append(const std::vector<Entry>& entries) {
     if (s == nullptr || (s->size() > 0 && s->size() >= opts_.max_segment_bytes)) {
       // The new segment's file is created by the next sync(), after the previous segment is
       // durable, so a non-last segment is never torn.
-      segs_.push_back(std::make_unique<Segment>(opts_.dir, e.index, meta_.generation));
+      segs_.push_back(std::make_unique<Segment>(opts_.dir, e.index, meta_.generation,
+                                                     &opts_.sync_fault));
       s = segs_.back().get();
       probe_.segments = segs_.size();
     }

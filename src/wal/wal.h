@@ -8,6 +8,7 @@
 
 #include "common/result.h"
 #include "raft/log_store.h"
+#include "wal/file.h"
 #include "wal/meta.h"
 #include "wal/probe.h"
 #include "wal/segment.h"
@@ -25,6 +26,13 @@ struct WalOptions {
   /// Receives what recovery did that an operator should know (torn tail dropped, stale segments
   /// removed). If empty, the lines go to stderr.
   std::function<void(const std::string&)> log;
+  /// Called once, on the store's thread, with last_error() when an I/O error makes the store
+  /// failed (see the class comment). A server makes this a crash-stop: a write or fdatasync
+  /// that failed is never retried as if the data were safe (docs/wal.md, "Disk faults").
+  std::function<void(const std::string&)> on_failure;
+  /// Test seam: fault injection before each fdatasync of a segment (wal/file.h). Empty in
+  /// production.
+  SyncFault sync_fault;
 };
 
 /// A segmented write-ahead log on local files implementing raft::LogStore (docs/wal.md).

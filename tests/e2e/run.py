@@ -30,6 +30,7 @@ SUITES = {
     "errors": ["test_errors", "test_http"],
     "ops": ["test_ops"],
     "durability": ["test_durability"],
+    "disk": ["test_disk_faults"],
     "watch": ["test_watch"],
     "apollo": ["test_apollo"],
     "cluster": ["test_cluster", "test_cluster_versions", "test_cluster_health", "test_failover"],

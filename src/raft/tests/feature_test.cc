@@ -407,6 +407,31 @@ TEST(Durability, RestartKeepsTermVoteAndState) {
 }
 
 
+// Issue 23 §3 (`cairn recover`): a follower whose damaged log and state were moved aside comes
+// back with an empty log that keeps its term and vote. The leader, which had it at a high match
+// index, probes it again from what it has instead of ignoring its rejects, and it converges.
+TEST(Durability, AFollowerRebuiltEmptyCatchesUpFromTheLeader) {
+  Harness h = running(3);
+  for (int i = 0; i < 5; ++i) {
+    ProposalHandle p = h.node(1).propose("k" + std::to_string(i) + "=" + std::to_string(i));
+    h.tick_all(2);
+    ASSERT_EQ(p.result().status, ProposalStatus::applied);
+  }
+  Status before = h.node(3).status();
+  ASSERT_GE(before.applied, 6u);
+  h.peers[3] = std::make_unique<Harness::Peer>();
+  h.peers[3]->log.set_hard_state(HardState{before.term, before.vote, 0});
+  h.start(3);
+  EXPECT_EQ(h.node(3).status().last_index, 0u);
+  ProposalHandle p = h.node(1).propose("after=1");
+  h.tick_all(6);
+  ASSERT_EQ(p.result().status, ProposalStatus::applied);
+  EXPECT_EQ(h.peers[3]->sm.get("k0"), "0");
+  EXPECT_EQ(h.peers[3]->sm.get("after"), "1");
+  EXPECT_EQ(h.node(3).status().applied, h.node(1).status().applied);
+  EXPECT_GE(h.node(1).probe().lost_logs, 1u);
+}
+
 // Issue 23: a follower in probe state made the leader read a full 1 MiB append back from its log
 // on every heartbeat reply. A probe carries one entry; the batches start once the logs match.
 TEST(Replication, AProbingFollowerCostsOneEntryReadPerHeartbeat) {

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <random>
 
@@ -393,6 +395,76 @@ TEST(Wal, FailsAfterAnIoErrorUntilReopened) {
   w = reopen(std::move(w));
   EXPECT_EQ(w->last_index(), 2u);
   EXPECT_EQ(w->hard_state(), HardState{});
+}
+
+// fsyncgate: an fdatasync that failed is never retried as if the data were safe. The sync
+// reports the error (naming the file and errno), the entries are never reported durable, the
+// store refuses every later mutation and sync (even once the disk "works" again), and the
+// failure is reported once through on_failure. Reopening reads back what the files hold.
+TEST(Wal, FailedFdatasyncFailsTheStoreForGood) {
+  TempDir t;
+  int failing = 0;  // the errno the next fdatasyncs return; 0: the disk works
+  int faults_seen = 0;
+  std::vector<std::string> reported;
+  WalOptions o = options(t.path());
+  o.sync_fault = [&](const std::string&) {
+    if (failing != 0) ++faults_seen;
+    return failing;
+  };
+  o.on_failure = [&](const std::string& why) { reported.push_back(why); };
+  auto opened = WalLogStore::open(o);
+  ASSERT_TRUE(opened) << opened.error();
+  auto w = std::move(opened).value();
+  ASSERT_TRUE(w->append(make_entries(1, 3, 1)));
+  ASSERT_TRUE(w->sync());
+
+  failing = EIO;
+  ASSERT_TRUE(w->append(make_entries(4, 5, 1)));
+  auto r = w->sync();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), LogError::io);
+  EXPECT_EQ(faults_seen, 1);
+  std::string path = segment_files(t.path())[0];
+  EXPECT_NE(w->last_error().find("fdatasync " + path), std::string::npos) << w->last_error();
+  EXPECT_NE(w->last_error().find(std::strerror(EIO)), std::string::npos) << w->last_error();
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_EQ(reported[0], w->last_error());
+  EXPECT_EQ(w->probe().failures, 1u);
+
+  // The disk recovers: the store still refuses, and never fdatasyncs again to "confirm".
+  failing = 0;
+  EXPECT_FALSE(w->sync());
+  EXPECT_FALSE(w->append(make_entries(6, 6, 1)));
+  EXPECT_FALSE(w->truncate_suffix(2));
+  EXPECT_FALSE(w->compact_prefix(2));
+  EXPECT_FALSE(w->reset(10, 2));
+  EXPECT_EQ(reported.size(), 1u) << "on_failure is called once";
+
+  // Reopened, the log holds at least what was synced.
+  w = reopen(std::move(w));
+  ASSERT_TRUE(w);
+  EXPECT_GE(w->last_index(), 3u);
+  auto es = w->entries(1, 4, UINT64_MAX);
+  ASSERT_TRUE(es);
+  EXPECT_EQ(*es, make_entries(1, 3, 1));
+}
+
+TEST(Wal, FailedFdatasyncOfATruncationFailsTheStore) {
+  TempDir t;
+  int failing = 0;
+  WalOptions o = options(t.path());
+  o.sync_fault = [&](const std::string&) { return failing; };
+  auto w = std::move(WalLogStore::open(o)).value();
+  ASSERT_TRUE(w->append(make_entries(1, 5, 1)));
+  ASSERT_TRUE(w->sync());
+  failing = EIO;
+  auto r = w->truncate_suffix(3);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), LogError::io);
+  EXPECT_NE(w->last_error().find("fdatasync"), std::string::npos) << w->last_error();
+  failing = 0;
+  EXPECT_FALSE(w->append(make_entries(3, 3, 2)));
+  EXPECT_FALSE(w->sync());
 }
 
 // Random operations against MemoryLogStore. A clean reopen (after sync) must give back exactly
