@@ -240,7 +240,7 @@ Result<Ok, std::string> seed_snapshot(const std::string& dir, const raft::Snapsh
   if (ec) return Unexpected{"cannot copy " + db_path + " into " + dir + ": " + ec.message()};
   if (!fsync_path(base + ".db.tmp", false)) return Unexpected{"cannot fsync " + base + ".db.tmp"};
   fs::rename(base + ".db.tmp", base + ".db", ec);
-  if (ec || !write_file_atomic(base + ".meta", encode_meta(meta))) {
+  if (ec || !write_file_atomic(base + ".meta", encode_meta(meta, file_crc32c(base + ".db")))) {
     return Unexpected{"cannot write the snapshot " + base};
   }
   return Ok{};
