@@ -196,6 +196,7 @@ void register_client_commands(CLI::App& app, int& exit_code) {
   add_release(app, ctx);
   add_backup(app, ctx);
   add_transfer(app, ctx);
+  add_secret(app, ctx);
 }
 
 }  // namespace cairn::cli

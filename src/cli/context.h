@@ -115,5 +115,7 @@ void add_release(CLI::App& app, const ContextPtr& ctx);
 void add_transfer(CLI::App& app, const ContextPtr& ctx);
 // backup.cc: `backup --out FILE`, `backup verify FILE` (docs/operations.md)
 void add_backup(CLI::App& app, const ContextPtr& ctx);
+// secrets.cc: `secret rewrap` (docs/secrets.md)
+void add_secret(CLI::App& app, const ContextPtr& ctx);
 
 }  // namespace cairn::cli

@@ -9,6 +9,7 @@ import base64
 import json
 import os
 import sqlite3
+import subprocess
 import threading
 import time
 import unittest
@@ -375,14 +376,24 @@ class Rotation(SecretCluster):
         t = threading.Thread(target=writer)
         t.start()
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                r = self.call("POST", REWRAP, json_body={"batch_size": 10, "max_batches": 2},
-                              server=self.cluster.live()[-1])
-                self.assertGreaterEqual(r.data["remaining"], 0)
-                if r.data["done"]:
-                    break
-                self.assertLess(time.monotonic(), deadline, "rewrap never finished")
+            # One call by hand (a part of the work), then the CLI, which calls until done with
+            # progress on a terminal only: piped here, so stderr stays empty.
+            r = self.call("POST", REWRAP, json_body={"batch_size": 10, "max_batches": 2},
+                          server=self.cluster.live()[-1])
+            self.assertGreater(r.data["remaining"], 0, r.data)
+            self.assertFalse(r.data["done"])
+            cli = subprocess.run(
+                [cairn_cluster.BINARY, "--endpoints", "http://" + self.cluster.live()[-1].base,
+                 "-o", "json", "secret", "rewrap", "--batch-size", "10",
+                 "--batches-per-call", "2"],
+                capture_output=True, text=True, timeout=120)
+            self.assertEqual(cli.returncode, 0, cli.stderr + cli.stdout)
+            self.assertEqual(cli.stderr, "")
+            out = json.loads(cli.stdout)
+            self.assertTrue(out["done"], out)
+            self.assertEqual(out["remaining"], 0, out)
+            self.assertGreater(out["rewrapped"], 0, out)
+            self.assertEqual(out["current_key"], "k2", out)
         finally:
             stop.set()
             t.join(30)
