@@ -73,7 +73,7 @@ void run_rewrap(Context& g, int64_t batch_size, int64_t batches_per_call) {
                            &err)) {
       // Re-wrapping is idempotent (docs/secrets.md): any failure may simply be asked again
       // elsewhere.
-      last_error = ep->url + ": " + err.what;
+      last_error = err.what;
       ++endpoint;
       continue;
     }
