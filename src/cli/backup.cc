@@ -226,19 +226,7 @@ void run_download(Context& g, const std::string& out) {
     }
     if (d.status != 200) {
       ::unlink(tmp.c_str());
-      ClientError e;
-      e.http_status = d.status;
-      e.endpoint = ep->url;
-      if (auto env = parse_json(d.error_body, 16); env && env->is_object()) {
-        e.code = env->value("code", 0);
-        e.message = env->value("message", "");
-        if (auto err = env->find("error"); err != env->end() && err->is_object()) {
-          e.details = err->value("details", "");
-        }
-      } else {
-        e.message = "HTTP " + std::to_string(d.status);
-      }
-      return fail(g, e);
+      return fail(g, envelope_error(d.status, d.error_body, ep->url));
     }
     Result<api::BackupHeader, std::string> h =
         verifier() ? verifier()(tmp, {}) : read_header(tmp);

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "common/json.h"
 
 namespace cairn::cli {
 
@@ -173,6 +174,23 @@ CLI::App* leaf(CLI::App& parent, const std::string& name, const std::string& hel
   CLI::App* sub = parent.add_subcommand(name, help);
   sub->fallthrough();  // global options may come after the subcommand too
   return sub;
+}
+
+ClientError envelope_error(int http_status, const std::string& body,
+                           const std::string& endpoint) {
+  ClientError e;
+  e.http_status = http_status;
+  e.endpoint = endpoint;
+  e.code = ClientError::kProtocol;
+  e.message = "HTTP " + std::to_string(http_status);
+  if (auto env = parse_json(body, 16); env && env->is_object()) {
+    e.code = env->value("code", ClientError::kProtocol);
+    e.message = env->value("message", e.message);
+    if (auto err = env->find("error"); err != env->end() && err->is_object()) {
+      e.details = err->value("details", "");
+    }
+  }
+  return e;
 }
 
 }  // namespace cairn::cli

@@ -67,6 +67,8 @@ void emit(Context& ctx, const Json& j, const std::string& human);
 
 /// Prints a failed call and sets the exit code (1 server error, 2 bad input, 3 unreachable).
 void fail(Context& ctx, const ClientError& e);
+/// A refusal answered with the error envelope (`body`) as the SDK reports it.
+ClientError envelope_error(int http_status, const std::string& body, const std::string& endpoint);
 void bad_input(Context& ctx, const std::string& what);
 
 /// The SDK's paging as the wire's, for the list codecs.

@@ -16,23 +16,6 @@ namespace {
 
 namespace cd = client_detail;
 
-// The envelope of a refusal as the SDK reports it.
-ClientError envelope_error(const cd::HttpResponse& r, const std::string& url) {
-  ClientError e;
-  e.http_status = r.status;
-  e.endpoint = url;
-  e.code = ClientError::kProtocol;
-  e.message = "HTTP " + std::to_string(r.status);
-  if (auto env = parse_json(r.body, 16); env && env->is_object()) {
-    e.code = env->value("code", ClientError::kProtocol);
-    e.message = env->value("message", e.message);
-    if (auto err = env->find("error"); err != env->end() && err->is_object()) {
-      e.details = err->value("details", "");
-    }
-  }
-  return e;
-}
-
 void run_rewrap(Context& g, int64_t batch_size, int64_t batches_per_call) {
   const auto opts = g.client_options();
   std::shared_ptr<cd::TlsContext> tls;
@@ -79,7 +62,7 @@ void run_rewrap(Context& g, int64_t batch_size, int64_t batches_per_call) {
     }
     if (r.status != 200) {
       progress.finish();
-      return fail(g, envelope_error(r, ep->url));
+      return fail(g, envelope_error(r.status, r.body, ep->url));
     }
     auto env = parse_json(r.body, 16);
     const Json* data = nullptr;
