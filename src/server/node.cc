@@ -625,28 +625,38 @@ Result<Ok, std::string> Node::build_frontends(Parts& p) {
   if (config.fault_injection) {
     // {"database": "reason"} makes every read and write of the store fail until
     // {"database": ""} (docs/observability.md). Not for production.
-    // {"wal_sync": "EIO"} makes every fdatasync of the Raft log fail from now on, which
-    // crash-stops the node at its next sync (docs/wal.md, "Disk faults").
+    // {"wal_sync": "EIO"} makes every fdatasync of the Raft log fail from now on, and
+    // {"wal_write": "ENOSPC"} (or "EIO") every write of it, which crash-stops the node at its
+    // next sync (docs/wal.md, "Disk faults"); "" ends the fault.
     store::Store* faulty = p.store.get();
     RaftReplicator* raft = p.raft.get();
     p.router.add(routes::kDebugFault, [faulty, raft](http::RequestPtr req, http::Reply reply) {
       auto body = native::body_object(*req);
       if (!body.ok()) return native::reply_error(reply, *req, body.error());
-      auto wal = native::optional_string_field(*body, "wal_sync");
-      if (!wal.ok()) return native::reply_error(reply, *req, wal.error());
-      if (wal->has_value()) {
-        if (!raft || (**wal != "EIO" && !(*wal)->empty())) {
+      struct WalFault {
+        const char* field;
+        wal::IoOp op;
+        const char* calls;
+      };
+      for (const WalFault f : {WalFault{"wal_sync", wal::IoOp::sync, "fdatasync"},
+                               WalFault{"wal_write", wal::IoOp::write, "write"}}) {
+        auto wal = native::optional_string_field(*body, f.field);
+        if (!wal.ok()) return native::reply_error(reply, *req, wal.error());
+        if (!wal->has_value()) continue;
+        const std::string& name = **wal;
+        const int err = name == "EIO" ? EIO : name == "ENOSPC" ? ENOSPC : 0;
+        if (!raft || (err == 0 && !name.empty())) {
           return native::reply_error(
               reply, *req,
               api::make_error(api::Errc::kValidation,
-                              raft ? "wal_sync: \"EIO\" or \"\"" : "wal_sync: not a cluster node"));
+                              std::string(f.field) +
+                                  (raft ? ": \"EIO\", \"ENOSPC\" or \"\"" : ": not a cluster node")));
         }
-        raft->inject_wal_sync_error((*wal)->empty() ? 0 : EIO);
-        spdlog::warn("fault injection: every fdatasync of the write-ahead log {}",
-                     (*wal)->empty() ? "works again" : "fails with EIO");
+        raft->inject_wal_error(f.op, err);
+        spdlog::warn("fault injection: every {} of the write-ahead log {}", f.calls,
+                     err == 0 ? "works again" : "fails with " + name);
         return native::reply_ok(reply, *req, "success",
-                                R"({"wal_sync":")" + std::string((*wal)->empty() ? "ok" : "EIO") +
-                                    "\"}");
+                                Json{{f.field, err == 0 ? "ok" : name}}.dump());
       }
       auto reason = native::string_field(*body, "database");
       if (!reason.ok()) return native::reply_error(reply, *req, reason.error());

@@ -106,12 +106,14 @@ Result<std::unique_ptr<RaftReplicator>, std::string> RaftReplicator::open(
     std::_Exit(kWalFailureExitCode);
   };
   RaftReplicator* const injector = r.get();
-  wal_options.sync_fault = [injector](const std::string&) {
-    return injector->wal_sync_errno_.load();
+  wal_options.io_fault = [injector](wal::IoOp op, const std::string&) {
+    return (op == wal::IoOp::write ? injector->wal_write_errno_ : injector->wal_sync_errno_).load();
   };
   auto log = wal::WalLogStore::open(wal_options);
   if (!log.ok()) {
-    return Unexpected{"cannot open the write-ahead log: " + log.error() +
+    std::string why = log.error();  // may end a sentence of its own: one full stop, not two
+    while (!why.empty() && why.back() == '.') why.pop_back();
+    return Unexpected{"cannot open the write-ahead log: " + why +
                       ". If it is damaged, rebuild this node from its peers with `cairn recover "
                       "--data-dir " + r->options_.data_dir + "` (docs/wal.md, \"Disk faults\")"};
   }

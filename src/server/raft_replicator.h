@@ -22,6 +22,7 @@
 #include "server/raft_state_machine.h"
 #include "core/replicator.h"
 #include "transport/probe.h"
+#include "wal/file.h"
 #include "wal/probe.h"
 
 namespace cairn::transport {
@@ -122,9 +123,12 @@ class RaftReplicator final : public core::Replicator {
   void replicate_member_address(raft::NodeId id, MemberAddress address, bool remove,
                                 std::function<void(Result<Ok, std::string>)> done);
 
-  /// Fault injection (--fault-injection, tests only): while `err` is non-zero every fdatasync of
-  /// the WAL fails with that errno, which crash-stops the node at its next sync.
-  void inject_wal_sync_error(int err) { wal_sync_errno_.store(err); }
+  /// Fault injection (--fault-injection, tests only): while `err` is non-zero every write (or
+  /// fdatasync) of a WAL segment fails with that errno, which crash-stops the node at its next
+  /// sync.
+  void inject_wal_error(wal::IoOp op, int err) {
+    (op == wal::IoOp::write ? wal_write_errno_ : wal_sync_errno_).store(err);
+  }
 
   /// Runs `fn` on the driver thread after about `delay_ms` (dropped if the node stops first).
   void after(int64_t delay_ms, std::function<void()> fn);
@@ -164,7 +168,8 @@ class RaftReplicator final : public core::Replicator {
   std::unique_ptr<transport::TcpTransport> transport_;
   std::unique_ptr<raft::SplitMix64> random_;
   std::unique_ptr<raft::Node> node_;  // driver thread only
-  std::atomic<int> wal_sync_errno_{0};  // inject_wal_sync_error
+  std::atomic<int> wal_write_errno_{0};  // inject_wal_error
+  std::atomic<int> wal_sync_errno_{0};
   int64_t last_hand_off_ms_ = 0;        // driver thread only
 
   std::mutex mu_;

@@ -183,6 +183,13 @@ void add_replication_metrics(Registry& r, std::function<ReplicationProbes()> rea
           [](P p) { return p.raft.snapshots_taken; });
   counter("config_center_raft_snapshots_installed_total", "Snapshots installed from the leader",
           [](P p) { return p.raft.snapshots_installed; });
+  counter("config_center_raft_lost_logs_total",
+          "Times a follower refused entries it had acknowledged (its log was rebuilt, e.g. by cairn "
+          "recover); the leader sends them again",
+          [](P p) { return p.raft.lost_logs; });
+  counter("config_center_wal_failures_total",
+          "I/O errors that failed the write-ahead log (write, fdatasync); the node stops on one",
+          [](P p) { return p.wal.failures; });
   counter("config_center_wal_fsyncs_total", "fdatasync calls on WAL segment files",
           [](P p) { return p.wal.fdatasyncs; });
   counter("config_center_wal_written_bytes_total", "Bytes written to WAL segment files",

@@ -28,19 +28,30 @@ Result<Ok, std::string> fsync_dir(const std::string& dir) {
   return Ok{};
 }
 
-Result<Ok, std::string> fdatasync_file(int fd, const std::string& path, const SyncFault* fault) {
-  if (fault != nullptr && *fault) {
-    if (int injected = (*fault)(path); injected != 0) {
-      errno = injected;
-      return Unexpected{errno_message("fdatasync", path)};
-    }
+namespace {
+
+// The errno `fault` injects into `op` on `path`, or 0.
+int injected_errno(const IoFault* fault, IoOp op, const std::string& path) {
+  return fault != nullptr && *fault ? (*fault)(op, path) : 0;
+}
+
+}  // namespace
+
+Result<Ok, std::string> fdatasync_file(int fd, const std::string& path, const IoFault* fault) {
+  if (int injected = injected_errno(fault, IoOp::sync, path); injected != 0) {
+    errno = injected;
+    return Unexpected{errno_message("fdatasync", path)};
   }
   if (::fdatasync(fd) != 0) return Unexpected{errno_message("fdatasync", path)};
   return Ok{};
 }
 
 Result<Ok, std::string> pwrite_all(int fd, const char* data, size_t n, off_t offset,
-                                   const std::string& path) {
+                                   const std::string& path, const IoFault* fault) {
+  if (int injected = injected_errno(fault, IoOp::write, path); injected != 0) {
+    errno = injected;
+    return Unexpected{errno_message("write", path)};
+  }
   while (n > 0) {
     ssize_t w = ::pwrite(fd, data, n, offset);
     if (w < 0) {

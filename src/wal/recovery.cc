@@ -166,7 +166,7 @@ Result<Ok, std::string> WalLogStore::recover_() {
 
   // Apply the plan.
   for (Found* f : kept) {
-    auto seg = std::make_unique<Segment>(dir, f->first, meta_.generation, &opts_.sync_fault);
+    auto seg = std::make_unique<Segment>(dir, f->first, meta_.generation, &opts_.io_fault);
     if (auto r = seg->open_existing(f->file_bytes); !r) return fail(r.error());
     if (f->valid_bytes < f->file_bytes) {
       if (auto r = seg->truncate(f->valid_bytes, probe_); !r) return fail(r.error());

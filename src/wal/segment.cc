@@ -11,7 +11,7 @@
 
 namespace cairn::wal {
 
-Segment::Segment(std::string dir, raft::Index first, uint64_t generation, const SyncFault* fault)
+Segment::Segment(std::string dir, raft::Index first, uint64_t generation, const IoFault* fault)
     : path_(path_join(dir, file_name(first, generation))),
       first_(first),
       generation_(generation),
@@ -95,7 +95,7 @@ Result<Ok, std::string> Segment::create() {
 
 Result<Ok, std::string> Segment::flush(WalProbe& probe) {
   if (buf_.empty()) return Ok{};
-  auto w = pwrite_all(fd_, buf_.data(), buf_.size(), static_cast<off_t>(base_), path_);
+  auto w = pwrite_all(fd_, buf_.data(), buf_.size(), static_cast<off_t>(base_), path_, fault_);
   if (!w) return w;
   if (auto r = fdatasync_file(fd_, path_, fault_); !r) return r;
   ++probe.fdatasyncs;

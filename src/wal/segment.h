@@ -22,9 +22,10 @@ namespace cairn::wal {
 /// Threads: the store's thread only.
 class Segment {
  public:
-  /// `fault` (may be null) is consulted before each fdatasync; it must outlive the segment.
+  /// `fault` (may be null) is consulted before each write and fdatasync; it must outlive the
+  /// segment.
   Segment(std::string dir, raft::Index first, uint64_t generation,
-          const SyncFault* fault = nullptr);
+          const IoFault* fault = nullptr);
   ~Segment();
   Segment(const Segment&) = delete;
   Segment& operator=(const Segment&) = delete;
@@ -64,7 +65,7 @@ class Segment {
   std::string path_;
   raft::Index first_;
   uint64_t generation_;
-  const SyncFault* fault_;
+  const IoFault* fault_;
   int fd_ = -1;
   uint64_t base_ = 0;
   std::string buf_;

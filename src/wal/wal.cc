@@ -158,7 +158,7 @@ Result<Ok, LogError> WalLogStore::append(const std::vector<Entry>& entries) {
       // The new segment's file is created by the next sync(), after the previous segment is
       // durable, so a non-last segment is never torn.
       segs_.push_back(std::make_unique<Segment>(opts_.dir, e.index, meta_.generation,
-                                                     &opts_.sync_fault));
+                                                     &opts_.io_fault));
       s = segs_.back().get();
       probe_.segments = segs_.size();
     }

@@ -30,9 +30,9 @@ struct WalOptions {
   /// failed (see the class comment). A server makes this a crash-stop: a write or fdatasync
   /// that failed is never retried as if the data were safe (docs/wal.md, "Disk faults").
   std::function<void(const std::string&)> on_failure;
-  /// Test seam: fault injection before each fdatasync of a segment (wal/file.h). Empty in
-  /// production.
-  SyncFault sync_fault;
+  /// Test seam: fault injection before each write and fdatasync of a segment (wal/file.h).
+  /// Empty in production.
+  IoFault io_fault;
 };
 
 /// A segmented write-ahead log on local files implementing raft::LogStore (docs/wal.md).

@@ -13,6 +13,7 @@ import contextlib
 import http.client
 import json
 import random
+import re
 import threading
 import time
 
@@ -114,6 +115,18 @@ class ClusterCase(CairnTestCase):
         r = self.call("GET", "/api/v1/debug/vars", params={"checksum": 1} if checksum else None,
                       server=node)
         return r.data
+
+    def metric(self, node, name, labels=None):
+        """The sum of the samples of `name` (with `labels`, a substring of the label set) on
+        `node`'s /api/v1/metrics."""
+        r = self.http("GET", "/api/v1/metrics", server=node, timeout=5)
+        self.assertEqual(r.status, 200, r.describe())
+        total = 0.0
+        for line in r.body.decode().splitlines():
+            m = re.match(r"^%s(\{[^}]*\})? ([0-9.e+-]+)$" % re.escape(name), line)
+            if m and (labels is None or labels in (m.group(1) or "")):
+                total += float(m.group(2))
+        return total
 
     def wait_converged(self, nodes=None, timeout=CONVERGE_TIMEOUT):
         """Waits until `nodes` (default: every live node) have the same applied index, revision

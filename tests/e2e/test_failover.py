@@ -13,28 +13,14 @@ Each test runs a 3-node cluster (election timeout 200 ms, cluster.py). Every wai
 nothing asserts on how long a thing took.
 """
 
-import re
 import time
 
 from cluster import ClusterCase, LEADER_TIMEOUT, eventually
 
 NS = "failover"
-METRICS = "/api/v1/metrics"
 
 
 class FailoverTest(ClusterCase):
-    def metric(self, node, name, labels=None):
-        """The sum of the samples of `name` (with `labels`, a substring of the label set) on
-        `node`'s /api/v1/metrics."""
-        r = self.http("GET", METRICS, server=node, timeout=5)
-        self.assertEqual(r.status, 200, r.describe())
-        total = 0.0
-        for line in r.body.decode().splitlines():
-            m = re.match(r"^%s(\{[^}]*\})? ([0-9.e+-]+)$" % re.escape(name), line)
-            if m and (labels is None or labels in (m.group(1) or "")):
-                total += float(m.group(2))
-        return total
-
     def log_of(self, node):
         with open(node.log_path, "rb") as f:
             return f.read().decode("utf-8", errors="replace")

@@ -407,7 +407,8 @@ TEST(Wal, FailedFdatasyncFailsTheStoreForGood) {
   int faults_seen = 0;
   std::vector<std::string> reported;
   WalOptions o = options(t.path());
-  o.sync_fault = [&](const std::string&) {
+  o.io_fault = [&](IoOp op, const std::string&) {
+    if (op != IoOp::sync) return 0;
     if (failing != 0) ++faults_seen;
     return failing;
   };
@@ -449,11 +450,51 @@ TEST(Wal, FailedFdatasyncFailsTheStoreForGood) {
   EXPECT_EQ(*es, make_entries(1, 3, 1));
 }
 
+// A write that fails (a full disk, an I/O error) is treated like a failed fdatasync: the bytes
+// of the group may be partly in the file, so nothing of it is reported durable, the store fails
+// for good and says so once. Reopening finds what was synced before, and drops a partial tail.
+TEST(Wal, FailedWriteFailsTheStoreForGood) {
+  TempDir t;
+  int failing = 0;  // the errno the next writes return
+  std::vector<std::string> reported;
+  WalOptions o = options(t.path());
+  o.io_fault = [&](IoOp op, const std::string&) { return op == IoOp::write ? failing : 0; };
+  o.on_failure = [&](const std::string& why) { reported.push_back(why); };
+  auto w = std::move(WalLogStore::open(o)).value();
+  ASSERT_TRUE(w->append(make_entries(1, 3, 1)));
+  ASSERT_TRUE(w->sync());
+  const uint64_t synced = w->probe().fdatasyncs;
+
+  failing = ENOSPC;
+  ASSERT_TRUE(w->append(make_entries(4, 5, 1)));
+  auto r = w->sync();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), LogError::io);
+  std::string path = segment_files(t.path())[0];
+  EXPECT_NE(w->last_error().find("write " + path), std::string::npos) << w->last_error();
+  EXPECT_NE(w->last_error().find(std::strerror(ENOSPC)), std::string::npos) << w->last_error();
+  EXPECT_EQ(w->probe().fdatasyncs, synced) << "nothing is synced after a failed write";
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_EQ(w->probe().failures, 1u);
+
+  failing = 0;
+  EXPECT_FALSE(w->sync());
+  EXPECT_FALSE(w->append(make_entries(6, 6, 1)));
+  EXPECT_EQ(reported.size(), 1u);
+
+  w = reopen(std::move(w));
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->last_index(), 3u);
+  auto es = w->entries(1, 4, UINT64_MAX);
+  ASSERT_TRUE(es);
+  EXPECT_EQ(*es, make_entries(1, 3, 1));
+}
+
 TEST(Wal, FailedFdatasyncOfATruncationFailsTheStore) {
   TempDir t;
   int failing = 0;
   WalOptions o = options(t.path());
-  o.sync_fault = [&](const std::string&) { return failing; };
+  o.io_fault = [&](IoOp op, const std::string&) { return op == IoOp::sync ? failing : 0; };
   auto w = std::move(WalLogStore::open(o)).value();
   ASSERT_TRUE(w->append(make_entries(1, 5, 1)));
   ASSERT_TRUE(w->sync());
