@@ -7,7 +7,9 @@
 - a flipped byte in the middle of a follower's WAL segment or in its SQLite file: the node
   refuses to start (exit code, log line naming `cairn recover`), `cairn recover --data-dir`
   moves the damaged state aside (nothing deleted), and the node rejoins and converges;
-- a flipped byte in a snapshot image: set aside by the node itself (derived data), never sent;
+- a failed write of a follower's log (ENOSPC): it crash-stops too, restarts and converges;
+- a flipped byte in a snapshot image: set aside by the node itself (derived data), never sent —
+  at start, and on a running leader when a follower far behind needs it;
 - a leader whose database fails (degraded mode) hands leadership to a healthy member, so
   writes go on without anyone stepping in.
 
@@ -210,6 +212,36 @@ class DamagedSnapshot(DiskFaultCase):
         self.write_keys("b", 5, acked=acked)
         self.wait_converged(self.cluster.all())
         self.assert_all_present(self.cluster.all(), "svc", acked)
+
+    def test_a_damaged_snapshot_on_the_leader_is_never_sent(self):
+        # A follower far behind needs a snapshot; the leader's newest image was damaged on disk
+        # while it ran. The leader checks the image each time it sends one: it sets the damaged
+        # one aside, takes a fresh one and sends that, so the follower converges.
+        self.ensure_ns("svc")
+        acked = self.write_keys("a", 10)
+        self.wait_converged()
+        f = self.followers()[0]
+        f.stop()
+        acked = self.write_keys("b", 40, acked=acked)  # several snapshots; the log is compacted
+        leader_snap = os.path.join(self.leader.data_dir, "snap")
+
+        def leader_snapshots():
+            return sorted(glob.glob(os.path.join(leader_snap, "snap-*.db")))
+        snaps, _ = eventually(leader_snapshots, 20, 0.1)
+        self.assertTrue(snaps, "the leader wrote no snapshot (--snapshot-threshold 10)")
+        snap = snaps[-1]
+        with open(snap, "r+b") as fh:
+            data = fh.read()
+            at = len(data) // 2
+            fh.seek(at)
+            fh.write(bytes([data[at] ^ 0x01]))
+        f.start()
+        self.wait_converged(self.cluster.all())
+        self.assert_all_present(self.cluster.all(), "svc", acked)
+        self.assertTrue(os.path.exists(snap + ".damaged"), os.listdir(leader_snap))
+        self.assertIn("is damaged (CRC-32C", self.leader.log_tail(100000))
+        self.assertGreaterEqual(
+            self.metric(f, "config_center_raft_snapshots_installed_total"), 1)
 
 
 class DegradedLeader(DiskFaultCase):
