@@ -90,7 +90,7 @@ Result<std::unique_ptr<RaftReplicator>, std::string> RaftReplicator::open(
 
   wal::WalOptions wal_options;
   wal_options.dir = r->options_.data_dir + "/wal";
-  wal_options.log = [](const std::string& line) { spdlog::warn("wal: {}", line); };
+  wal_options.log = [](const std::string& line) { spdlog::warn("{}", line); };  // "wal: …"
   // fsyncgate: after a failed write or fdatasync the kernel may have dropped the dirty pages and
   // marked them clean, so nothing written since the last good sync can be trusted, and a retry
   // that succeeds proves nothing. Stop at once, without answering anything more as leader or

@@ -192,6 +192,13 @@ void add_replication_metrics(Registry& r, std::function<ReplicationProbes()> rea
           [](P p) { return p.wal.failures; });
   counter("config_center_wal_fsyncs_total", "fdatasync calls on WAL segment files",
           [](P p) { return p.wal.fdatasyncs; });
+  r.callback("config_center_wal_sync_seconds_total",
+             "Time the Raft thread spent writing and syncing the write-ahead log",
+             MetricType::kCounter, {},
+             one([probes] { return static_cast<double>((*probes)().wal.sync_ns) / 1e9; }));
+  counter("config_center_wal_slow_syncs_total",
+          "Write-ahead log syncs that took 100 ms or more (a slow disk stalls the Raft thread)",
+          [](P p) { return p.wal.slow_syncs; });
   counter("config_center_wal_written_bytes_total", "Bytes written to WAL segment files",
           [](P p) { return p.wal.bytes_written; });
   r.callback("config_center_wal_segments", "Live WAL segment files", MetricType::kGauge, {},

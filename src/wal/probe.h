@@ -19,6 +19,8 @@ struct WalProbe {
   uint64_t suffix_truncations = 0;  // truncate_suffix() calls that cut data already in a file
   uint64_t tail_truncations = 0;    // torn or corrupt tails dropped while opening
   uint64_t failures = 0;            // I/O errors that failed the store (write, fdatasync, ...)
+  uint64_t sync_ns = 0;             // time spent in sync() calls that had something to write
+  uint64_t slow_syncs = 0;          // of those, the ones at or above WalOptions::slow_sync_ms
 };
 
 }  // namespace cairn::wal

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 
@@ -264,9 +265,36 @@ bool WalLogStore::dirty_() const {
 Result<Ok, LogError> WalLogStore::sync() {
   if (failed_) return Unexpected{LogError::io};
   if (!dirty_()) return Ok{};
+  const auto start = std::chrono::steady_clock::now();
   if (auto r = flush_(); !r) return fail_(r.error());
   ++probe_.syncs;
+  const int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::steady_clock::now() - start).count();
+  probe_.sync_ns += static_cast<uint64_t>(ns);
+  if (opts_.slow_sync_ms > 0 && ns >= opts_.slow_sync_ms * 1'000'000) note_slow_sync_(ns);
   return Ok{};
+}
+
+// A slow disk stalls the Raft thread that waits for it: say so, at most once every 10 s, with
+// the slowest sync and how many were slow since the last line. Not kept in recovery_notes().
+void WalLogStore::note_slow_sync_(int64_t ns) {
+  ++probe_.slow_syncs;
+  ++slow_unreported_;
+  slowest_unreported_ns_ = std::max(slowest_unreported_ns_, ns);
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_slow_note_ < std::chrono::seconds(10)) return;
+  last_slow_note_ = now;
+  std::string line = "wal: slow disk: " + std::to_string(slow_unreported_) + " sync(s) of " +
+                     opts_.dir + " took " + std::to_string(opts_.slow_sync_ms) +
+                     " ms or more, the slowest " + std::to_string(slowest_unreported_ns_ / 1'000'000) +
+                     " ms; a leader stalled longer than the election timeout loses its leadership";
+  slow_unreported_ = 0;
+  slowest_unreported_ns_ = 0;
+  if (opts_.log) {
+    opts_.log(line);
+  } else {
+    std::cerr << line << '\n';
+  }
 }
 
 // The order is what makes a crash at any point recoverable:

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -30,6 +31,9 @@ struct WalOptions {
   /// failed (see the class comment). A server makes this a crash-stop: a write or fdatasync
   /// that failed is never retried as if the data were safe (docs/wal.md, "Disk faults").
   std::function<void(const std::string&)> on_failure;
+  /// A sync() that takes this long or longer is counted (WalProbe::slow_syncs) and logged
+  /// through `log`, at most once every 10 s; 0 turns the line off.
+  int64_t slow_sync_ms = 100;
   /// Test seam: fault injection before each write and fdatasync of a segment (wal/file.h).
   /// Empty in production.
   IoFault io_fault;
@@ -100,6 +104,7 @@ class WalLogStore final : public raft::LogStore {
   const Loc& loc_(raft::Index i) const { return index_[i - meta_.snap_index - 1]; }
   void retire_(std::unique_ptr<Segment> s);
   void note_(std::string line);
+  void note_slow_sync_(int64_t ns);
   Unexpected<raft::LogError> fail_(std::string why);
 
   WalOptions opts_;
@@ -112,6 +117,9 @@ class WalLogStore final : public raft::LogStore {
   bool failed_ = false;
   mutable std::string last_error_;
   std::vector<std::string> notes_;
+  uint64_t slow_unreported_ = 0;  // slow syncs since the last line about them
+  int64_t slowest_unreported_ns_ = 0;
+  std::chrono::steady_clock::time_point last_slow_note_{};
   WalProbe probe_;
 };
 

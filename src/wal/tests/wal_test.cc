@@ -5,9 +5,11 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "raft/memory_log_store.h"
 #include "raft/tests/log_store_conformance.h"
@@ -488,6 +490,30 @@ TEST(Wal, FailedWriteFailsTheStoreForGood) {
   auto es = w->entries(1, 4, UINT64_MAX);
   ASSERT_TRUE(es);
   EXPECT_EQ(*es, make_entries(1, 3, 1));
+}
+
+// A sync slower than slow_sync_ms is counted and said once (the disk is made slow by a fault
+// that sleeps before each fdatasync; only a lower bound on time is relied upon).
+TEST(Wal, SlowSyncsAreCountedAndLogged) {
+  TempDir t;
+  std::vector<std::string> lines;
+  WalOptions o = options(t.path());
+  o.slow_sync_ms = 1;
+  o.log = [&](const std::string& line) { lines.push_back(line); };
+  o.io_fault = [](IoOp op, const std::string&) {
+    if (op == IoOp::sync) std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    return 0;
+  };
+  auto w = std::move(WalLogStore::open(o)).value();
+  lines.clear();  // whatever recovery said
+  for (Index i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(w->append(make_entries(i, i, 1)));
+    ASSERT_TRUE(w->sync());
+  }
+  EXPECT_EQ(w->probe().slow_syncs, 3u);
+  EXPECT_GE(w->probe().sync_ns, 9'000'000u);
+  ASSERT_EQ(lines.size(), 1u) << "at most one line every 10 s";
+  EXPECT_NE(lines[0].find("wal: slow disk: 1 sync(s) of " + t.path()), std::string::npos) << lines[0];
 }
 
 TEST(Wal, FailedFdatasyncOfATruncationFailsTheStore) {
