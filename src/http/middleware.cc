@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
+#include <cstdio>
+#include <ctime>
 
 #include "common/ids.h"
 #include "common/json.h"
@@ -172,14 +175,58 @@ std::string access_log_line(const Request& req, const Response& res, int64_t dur
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-Middleware access_log_middleware(AccessLogOptions options) {
-  auto shared = std::make_shared<const AccessLogOptions>(std::move(options));
+void access_log_record(std::string& out, int64_t time_ms, std::string_view json, bool color_level) {
+  // spdlog's "%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v" in UTC; the seconds are formatted once a second
+  // per thread.
+  thread_local int64_t cached_second = INT64_MIN;
+  thread_local char cached[80];  // 20 bytes in practice; room for any int the compiler imagines
+  int64_t second = time_ms / 1000, ms = time_ms % 1000;
+  if (ms < 0) ms += 1000, second -= 1;
+  if (second != cached_second) {
+    std::time_t t = static_cast<std::time_t>(second);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::snprintf(cached, sizeof cached, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    cached_second = second;
+  }
+  out += cached;
+  const char millis[] = {'.',
+                         static_cast<char>('0' + ms / 100),
+                         static_cast<char>('0' + ms / 10 % 10),
+                         static_cast<char>('0' + ms % 10),
+                         'Z',
+                         ' '};
+  out.append(millis, sizeof millis);
+  out += color_level ? "\033[32minfo\033[m " : "info ";
+  out += json;
+  out += '\n';
+}
+
+Middleware access_log_middleware(AccessLogOptions options, AccessLogOutput output) {
+  struct Shared {
+    AccessLogOptions options;
+    AccessLogOutput output;
+  };
+  auto shared = std::make_shared<const Shared>(Shared{std::move(options), std::move(output)});
   return [shared](RequestPtr req, Reply reply, const Handler& next) {
     // The wrapper keeps the request alive until the response: handlers may answer later.
     Reply wrapped = [req, shared, reply = std::move(reply)](Response res) {
-      int64_t duration_ms =
-          req->received_monotonic_ms > 0 ? monotonic_ms() - req->received_monotonic_ms : 0;
-      spdlog::info("{}", access_log_line(*req, res, duration_ms, wall_clock_ms(), *shared));
+      if (spdlog::should_log(spdlog::level::info)) {
+        int64_t duration_ms =
+            req->received_monotonic_ms > 0 ? monotonic_ms() - req->received_monotonic_ms : 0;
+        const int64_t end_ms = wall_clock_ms();
+        std::string json = access_log_line(*req, res, duration_ms, end_ms, shared->options);
+        if (shared->output.writer) {
+          // Formatted in this thread's buffer (its capacity kept), copied into the writer's.
+          thread_local std::string record;
+          record.clear();
+          access_log_record(record, end_ms, json, shared->output.color_level);
+          shared->output.writer->append(record);
+        } else {
+          spdlog::info("{}", json);
+        }
+      }
       reply(std::move(res));
     };
     next(std::move(req), std::move(wrapped));
