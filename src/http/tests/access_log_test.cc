@@ -223,5 +223,75 @@ TEST(AccessLogMiddleware, QueuesTheSameLineOnTheWriter) {
   EXPECT_EQ(j["end_time"].get<int64_t>() - j["start_time"].get<int64_t>(), j["duration_ms"]);
 }
 
+// The line as it was built before issue 21 (a Json object, dumped): the hand-written line must
+// be the same bytes, whatever the request holds.
+std::string reference_line(const Request& req, const Response& res, int64_t duration_ms,
+                           int64_t end_ms, const AccessLogOptions& options, const std::string& ns,
+                           const std::string& key, int error_code) {
+  const std::string* client_id = req.header("x-client-id");
+  const std::string* user_agent = req.header("user-agent");
+  const bool traced = is_valid_traceparent(req.traceparent);
+  Json j = {{"request_id", req.request_id},
+            {"trace_id", traced ? req.traceparent.substr(3, 32) : ""},
+            {"span_id", traced ? req.traceparent.substr(36, 16) : ""},
+            {"api", req.route ? std::string(req.route->path_template) : req.path},
+            {"method", std::string(req.wire_method())},
+            {"namespace", ns},
+            {"config_key", key},
+            {"duration_ms", duration_ms},
+            {"status_code", res.status},
+            {"error_code", error_code},
+            {"client_id", client_id ? *client_id : ""},
+            {"client_ip", client_ip(req)},
+            {"user_agent", user_agent ? *user_agent : ""},
+            {"node_id", options.node_id},
+            {"version", options.version},
+            {"start_time", end_ms - duration_ms},
+            {"end_time", end_ms}};
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+TEST(AccessLogLine, IsByteForByteTheJsonDumpItReplaced) {
+  const std::vector<std::string> odd = {"",
+                                        "plain",
+                                        "quote\"in",
+                                        "back\\slash",
+                                        "tab\tnew\nline\r",
+                                        std::string("nul\0x", 5),
+                                        "\x7f del",
+                                        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+                                        "bad \xff\xfe utf8",
+                                        "cut \xe2\x82",
+                                        "\x01\x1f",
+                                        "</script>",
+                                        std::string(300, 'a')};
+  for (const auto& v : odd) {
+    Request req;
+    req.method = "PUT";
+    req.path = "/raw/" + v;
+    req.query = {{"namespace", v}, {"key", v + "k"}};
+    req.request_id = v;
+    req.remote_address = "[::1]:80";
+    req.headers = {{"x-client-id", v}, {"user-agent", v}};
+    req.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    Response res;
+    res.status = 503;
+    res.body = R"({"code":50301,"message":"x"})";
+    AccessLogOptions options{v + "n", v + "v"};
+    EXPECT_EQ(access_log_line(req, res, 7, 1795905643115, options),
+              reference_line(req, res, 7, 1795905643115, options, v, v + "k", 50301))
+        << v;
+    req.head = true;
+    req.traceparent = "bad";
+    req.headers.clear();
+    static constexpr Route kRoute{"GET", "/api/v1/config/{namespace}"};
+    req.route = &kRoute;
+    res.body = v;
+    EXPECT_EQ(access_log_line(req, res, -1, -5, options),
+              reference_line(req, res, -1, -5, options, v, v + "k", 0))
+        << v;
+  }
+}
+
 }  // namespace
 }  // namespace cairn::http
