@@ -147,10 +147,6 @@ std::pair<std::string, std::string> config_target(const Request& req) {
   return {std::move(ns), std::move(key)};
 }
 
-}  // namespace
-
-namespace {
-
 /// Appends `s` as a JSON string, byte for byte what `Json(s).dump(-1, ' ', false,
 /// Json::error_handler_t::replace)` writes: printable ASCII (nearly every value) is copied as
 /// it is, anything else goes through nlohmann's escaping and UTF-8 replacement.
