@@ -31,6 +31,8 @@ WRK_DIR = os.path.join(HERE, "wrk")
 
 CAIRN_HTTP = 18101   # node i: +i-1
 CAIRN_PEER = 18201
+CAIRN_LOG_HTTP = 18111  # the second cluster, access log on (issue 21 §1)
+CAIRN_LOG_PEER = 18211
 ETCD_CLIENT = 18301  # node i: +i-1
 ETCD_PEER = 18311
 NGINX_PORT = 18401
@@ -107,10 +109,11 @@ class Cairn:
     """A 3-node `cairn dev` cluster on the fixed bench ports, started by the shared launcher
     (tests/support/cairn_cluster.py) and recorded like every other process here."""
 
-    def __init__(self, binary, tmp):
-        self.dir = os.path.join(tmp, "cairn")
-        self.dev = DevCluster(self.dir, 3, CAIRN_HTTP, CAIRN_PEER, cluster_id="bench",
-                              server_args=QUIET_ARGS, binary=binary)
+    def __init__(self, binary, tmp, name="cairn", http_port=CAIRN_HTTP, peer_port=CAIRN_PEER,
+                 server_args=QUIET_ARGS):
+        self.dir = os.path.join(tmp, name)
+        self.dev = DevCluster(self.dir, 3, http_port, peer_port, cluster_id="bench",
+                              server_args=server_args, binary=binary)
 
     def start(self):
         self.dev.spawn()
@@ -127,8 +130,16 @@ class Cairn:
     def leader_pid(self):
         return self.dev.leader_pid()
 
-    def load(self):
+    def load(self, reads_only=False):
         port = self.leader_port()
+        if reads_only:  # what the read rows ask for
+            for path, body in (("/api/v1/admin/namespace", {"name": "bench"}),
+                               ("/api/v1/admin/config", '{"namespace":"bench","key":"k0000",'
+                                                        '"value":%s}' % VALUE200)):
+                st, resp = req(port, "POST", path, body)
+                if st not in (200, 201, 409):
+                    raise RuntimeError("%s: %s %s" % (path, st, resp[:200]))
+            return
         for ns in ("bench", "bench50"):
             st, body = req(port, "POST", "/api/v1/admin/namespace", {"name": ns})
             if st not in (200, 201, 409):
@@ -313,8 +324,12 @@ def run_wrk(url, script, conns, duration, server_pids, env_extra=None):
 
 # ---------------------------------------------------------------- rows
 
-def build_rows(quick, cairn, etcd, nginx):
-    """Each row: (group, name, url, script, conns, env, pids_fn). Ports resolved per round."""
+LOGGED_GET = "cairn get, access log on"
+
+
+def build_rows(quick, cairn, etcd, nginx, logged=None):
+    """Each row: (group, name, url, script, conns, env, pids_fn). Ports resolved per round.
+    `logged`: the cluster with the access log on, whose read row follows Cairn's."""
     c_lead = lambda: cairn.leader_port()  # noqa: E731
     e_lead = lambda: etcd.leader_port()   # noqa: E731
     # a follower for reads: any node; node 2's port (reads are local on every node)
@@ -324,6 +339,14 @@ def build_rows(quick, cairn, etcd, nginx):
             ("read c=%d" % conns, "cairn get",
              lambda: "http://127.0.0.1:%d/api/v1/config/get?namespace=bench&key=k0000" % c_lead(),
              "get.lua", conns, None, cairn.node_pids),
+        ]
+        if logged:
+            rows.append(
+                ("read c=%d" % conns, LOGGED_GET,
+                 lambda: "http://127.0.0.1:%d/api/v1/config/get?namespace=bench&key=k0000"
+                         % logged.leader_port(),
+                 "get.lua", conns, None, logged.node_pids))
+        rows += [
             ("read c=%d" % conns, "etcd serializable range",
              lambda: "http://127.0.0.1:%d/v3/kv/range" % e_lead(),
              "etcd_range.lua", conns, {"ETCD_SERIALIZABLE": "1"}, etcd.node_pids),
@@ -457,6 +480,11 @@ def main():
     ap.add_argument("--watchers", default="1000,10000",
                     help="watcher counts for the watch rows ('' to skip)")
     ap.add_argument("--no-failover", action="store_true")
+    ap.add_argument("--no-access-log-row", action="store_true",
+                    help="skip the second Cairn cluster (default flags: access log on) and its "
+                         "read rows")
+    ap.add_argument("--only", default=None,
+                    help="run only the rows whose 'group: target' matches this regex")
     a = ap.parse_args()
     rounds = a.rounds if a.rounds is not None else (1 if a.quick else 3)
     duration = a.duration or (5 if a.quick else 8)
@@ -468,6 +496,11 @@ def main():
     tmp = tempfile.mkdtemp(prefix="cairn-bench-")
     os.chmod(tmp, 0o755)  # nginx workers run as an unprivileged user and read www/ below it
     cairn, etcd, nginx = Cairn(a.binary, tmp), Etcd(tmp), Nginx(tmp)
+    # The same cluster with the access log on (the default), on its own ports, so that its read
+    # row runs in the same rounds as the one with --access-log=false.
+    logged = None if a.no_access_log_row else Cairn(
+        a.binary, tmp, "cairn-log", CAIRN_LOG_HTTP, CAIRN_LOG_PEER,
+        tuple(x for x in QUIET_ARGS if not x.startswith("--access-log")) + ("--access-log=true",))
     results = {}
     try:
         log("load average before start: %s" % loadavg())
@@ -475,10 +508,14 @@ def main():
         log("raw fdatasync rate (200 B + fdatasync, 3 s, %s): %.0f/s" % (tmp, fsync))
         log("starting Cairn (3 nodes), etcd (3 nodes), nginx …")
         cairn.start()
+        if logged:
+            logged.start()
         etcd.start()
         nginx.start()
         log("loading keys …")
         cairn.load()
+        if logged:
+            logged.load(reads_only=True)
         etcd.load()
         log("Cairn leader :%d pids %s; etcd leader :%d pids %s; nginx pids %s" % (
             cairn.leader_port(), cairn.node_pids(), etcd.leader_port(), etcd.node_pids(),
@@ -489,7 +526,9 @@ def main():
             log("holding %.0f s (leader pid %d) …" % (a.hold, cairn.leader_pid()))
             time.sleep(a.hold)
             return 0
-        rows = build_rows(a.quick, cairn, etcd, nginx)
+        rows = build_rows(a.quick, cairn, etcd, nginx, logged)
+        if a.only:
+            rows = [r for r in rows if re.search(a.only, "%s: %s" % (r[0], r[1]))]
         loads = []
         for r in range(rounds):
             log("round %d/%d (load average %s)" % (r + 1, rounds, loadavg()))
@@ -526,7 +565,8 @@ def main():
         pairs = []
         for conns in (64, 256):
             g = "read c=%d" % conns
-            pairs += [(g, "cairn get", "etcd serializable range", "rps"),
+            pairs += [(g, LOGGED_GET, "cairn get", "rps"),
+                      (g, "cairn get", "etcd serializable range", "rps"),
                       (g, "cairn get", "nginx static", "rps"),
                       (g, "etcd serializable range", "cairn get", "p99_ms")]
         for conns in (16, 64, 256):

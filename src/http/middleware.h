@@ -1,8 +1,10 @@
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "http/access_log.h"
 #include "http/types.h"
 
 namespace cairn::http {
@@ -23,12 +25,28 @@ struct AccessLogOptions {
   std::string version;
 };
 
-/// Writes one JSON access-log line per request through spdlog at info level once the response
-/// is handed to the server, with the seed's MetricsPoint fields (§3.7.2): request_id, trace_id,
-/// span_id, api (the route template; the path when no route matched), method, namespace,
-/// config_key, duration_ms, status_code, error_code (the envelope's `code`), client_id,
-/// client_ip, user_agent, node_id, version, plus start_time and end_time (Unix ms).
-Middleware access_log_middleware(AccessLogOptions options = {});
+/// Where the access log's lines go.
+struct AccessLogOutput {
+  /// When set, each line is formatted as spdlog's default logger would write it
+  /// ("<UTC time> info <json>", see access_log_record) and queued here, off the request path.
+  /// When null, each line goes through spdlog's default logger (one synchronous write).
+  std::shared_ptr<AccessLogWriter> writer;
+  /// Colour the level as spdlog's colour sink does on a terminal (with `writer` only).
+  bool color_level = false;
+};
+
+/// Writes one JSON access-log line per request at info level (none when the default logger's
+/// level is above info) once the response is handed to the server, with the seed's MetricsPoint
+/// fields (§3.7.2): request_id, trace_id, span_id, api (the route template; the path when no
+/// route matched), method, namespace, config_key, duration_ms, status_code, error_code (the
+/// envelope's `code`), client_id, client_ip, user_agent, node_id, version, plus start_time and
+/// end_time (Unix ms).
+Middleware access_log_middleware(AccessLogOptions options = {}, AccessLogOutput output = {});
+
+/// Appends to `out` the log line of message `json` at info level and Unix ms `time_ms`, byte for
+/// byte what the node's spdlog pattern writes ("2026-12-02T06:05:48.123Z info {…}\n").
+void access_log_record(std::string& out, int64_t time_ms, std::string_view json,
+                       bool color_level = false);
 
 /// The access-log line of one answered request (exposed for tests). `end_ms` is Unix ms.
 std::string access_log_line(const Request& req, const Response& res, int64_t duration_ms,

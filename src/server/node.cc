@@ -1,6 +1,7 @@
 #include "server/node.h"
 
 #include <fcntl.h>
+#include <spdlog/details/os.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -99,6 +100,8 @@ struct Node::Parts {
   std::unique_ptr<auth::Authenticator> auth;
   std::unique_ptr<auth::AuditQueue> audit;
   std::unique_ptr<native::AuthApi> auth_api;
+  // Access-log lines on their way to stderr; outlives the HTTP server (its middleware).
+  std::shared_ptr<http::AccessLogWriter> access_log;
   std::unique_ptr<http::Server> http;
   std::string pid_file;
   bool stopped = false;
@@ -719,6 +722,12 @@ Result<Ok, std::string> Node::build_frontends(Parts& p) {
 
 namespace {
 
+// Whether spdlog's stderr colour sink (main.cc) colours the level: the access log's lines, written
+// past spdlog, look the same as the others.
+bool stderr_colors_level() {
+  return spdlog::details::os::in_terminal(stderr) && spdlog::details::os::is_color_terminal();
+}
+
 // Gray releases (docs/releases.md): releases by state (cluster-wide, from the replicated
 // table) and, per unfinished release, the clients of this node by status.
 void add_release_metrics(telemetry::Registry& registry, store::Store* store,
@@ -796,7 +805,11 @@ Result<Ok, std::string> Node::start_http(Parts& p) {
   // Before anything reads them: the peer marks of a request are only those a member proved.
   middlewares.push_back(p.peer_auth->middleware());
   if (config.access_log) {
-    middlewares.push_back(http::access_log_middleware({config.node_id, telemetry::version()}));
+    // Where every other log line goes (main.cc's stderr logger), written by its own thread.
+    p.access_log =
+        std::make_shared<http::AccessLogWriter>(http::fd_access_log_sink(STDERR_FILENO));
+    middlewares.push_back(http::access_log_middleware(
+        {config.node_id, telemetry::version()}, {p.access_log, stderr_colors_level()}));
   }
   middlewares.push_back(p.telemetry->middleware());
   // Counted where a request arrives, before a follower forwards it (forwarded ones pass).
@@ -824,6 +837,7 @@ Result<Ok, std::string> Node::start_http(Parts& p) {
   telemetry::Registry& registry = p.telemetry->registry();
   telemetry::add_process_metrics(registry);
   telemetry::add_http_server_metrics(registry, *p.http);
+  if (p.access_log) telemetry::add_access_log_metrics(registry, *p.access_log);
   telemetry::add_db_metrics(registry, [store = p.store.get()] {
     const auto c = store->connections();
     return telemetry::DbConnections{c.open, c.in_use};
@@ -941,6 +955,8 @@ void Node::stop() {
   // is spent on real requests only.
   if (p.watch) p.watch->shutdown();
   if (p.http) p.http->stop();
+  // After the server: a request answered during its grace period still has its line written.
+  if (p.access_log) p.access_log->stop();
   if (p.audit) p.audit->stop();  // its last batch still reaches the replicator
   if (p.redis) p.redis->stop();
   if (p.single) p.single->stop();

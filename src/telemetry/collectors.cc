@@ -1,6 +1,7 @@
 #include "telemetry/collectors.h"
 
 #include "cache/probe.h"
+#include "http/access_log.h"
 #include "http/server.h"
 #include "limit/limiter.h"
 #include "core/watch_hub.h"
@@ -104,6 +105,17 @@ void add_db_metrics(Registry& r, std::function<DbConnections()> read) {
 void add_http_server_metrics(Registry& r, const http::Server& server) {
   r.callback("config_center_http_connections", "HTTP connections open now", MetricType::kGauge, {},
              one([&server] { return static_cast<double>(server.open_connections()); }));
+}
+
+void add_access_log_metrics(Registry& r, const http::AccessLogWriter& writer) {
+  r.callback("config_center_access_log_lines_total", "Access-log lines written to the log",
+             MetricType::kCounter, {},
+             one([&writer] { return static_cast<double>(writer.written()); }));
+  r.callback("config_center_access_log_dropped_total",
+             "Access-log lines dropped because the log could not keep up (never a request "
+             "waiting for the log)",
+             MetricType::kCounter, {},
+             one([&writer] { return static_cast<double>(writer.dropped()); }));
 }
 
 void add_raft_metrics(Registry& r, std::function<raft::Status()> status) {

@@ -12,6 +12,7 @@ namespace cairn::cache {
 class Probe;
 }
 namespace cairn::http {
+class AccessLogWriter;
 class Server;
 }
 namespace cairn::limit {
@@ -45,6 +46,9 @@ struct DbConnections {
 void add_db_metrics(Registry& registry, std::function<DbConnections()> read);
 /// config_center_http_connections (open now).
 void add_http_server_metrics(Registry& registry, const http::Server& server);
+/// config_center_access_log_{lines,dropped}_total: access-log lines written, and dropped
+/// because the log could not keep up (docs/logging.md).
+void add_access_log_metrics(Registry& registry, const http::AccessLogWriter& writer);
 /// config_center_raft_{term,role,leader,commit_index,applied_index,last_index}.
 void add_raft_metrics(Registry& registry, std::function<raft::Status()> status);
 /// What the Raft node, its WAL and its peer transport counted, read together.
