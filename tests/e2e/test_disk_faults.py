@@ -28,6 +28,15 @@ CONFIG = "/api/v1/admin/config"
 WAL_FAILURE_EXIT = 74  # server/raft_replicator.h, kWalFailureExitCode
 
 
+def flip_middle_byte(path, mask):
+    """XORs the byte in the middle of `path` with `mask`: a bit flip on disk."""
+    with open(path, "r+b") as fh:
+        data = fh.read()
+        at = len(data) // 2
+        fh.seek(at)
+        fh.write(bytes([data[at] ^ mask]))
+
+
 class DiskFaultCase(ClusterCase):
     CLUSTER_ARGS = ("--fault-injection", "--health-check-interval", "200ms")
 
@@ -147,11 +156,7 @@ class DamagedFollower(DiskFaultCase):
         segments = sorted(glob.glob(os.path.join(f.data_dir, "wal", "*.wal")))
         self.assertTrue(segments)
         seg = max(segments, key=os.path.getsize)
-        with open(seg, "r+b") as fh:
-            data = fh.read()
-            at = len(data) // 2
-            fh.seek(at)
-            fh.write(bytes([data[at] ^ 0x10]))
+        flip_middle_byte(seg, 0x10)
         self.write_keys("b", 5, acked=acked)  # the cluster goes on meanwhile
         aside = self.refused_then_recovered(
             f, "corruption in the middle of the log, not a torn write", acked)
@@ -200,11 +205,7 @@ class DamagedSnapshot(DiskFaultCase):
         self.assertTrue(snaps, "no snapshot was written (--snapshot-threshold 10)")
         f.stop()
         snap = snaps[-1]
-        with open(snap, "r+b") as fh:
-            data = fh.read()
-            at = len(data) // 2
-            fh.seek(at)
-            fh.write(bytes([data[at] ^ 0x01]))
+        flip_middle_byte(snap, 0x01)
         f.start()
         self.assertTrue(os.path.exists(snap + ".damaged"), os.listdir(os.path.dirname(snap)))
         self.assertFalse(os.path.exists(snap))
@@ -230,11 +231,7 @@ class DamagedSnapshot(DiskFaultCase):
         snaps, _ = eventually(leader_snapshots, 20, 0.1)
         self.assertTrue(snaps, "the leader wrote no snapshot (--snapshot-threshold 10)")
         snap = snaps[-1]
-        with open(snap, "r+b") as fh:
-            data = fh.read()
-            at = len(data) // 2
-            fh.seek(at)
-            fh.write(bytes([data[at] ^ 0x01]))
+        flip_middle_byte(snap, 0x01)
         f.start()
         self.wait_converged(self.cluster.all())
         self.assert_all_present(self.cluster.all(), "svc", acked)
