@@ -40,6 +40,7 @@ import asyncio
 import base64
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -87,7 +88,8 @@ def debug_vars(port):
 
 # ---------------------------------------------------------------- fan-out (parts 1-3)
 
-def fanout(exe, tmp, mode, follower, write_fn, n, procs, fpid, held_probe, settle=2.0):
+def fanout(exe, tmp, mode, follower, write_fn, n, procs, fpid, held_probe, settle=2.0,
+           perf_out=None):
     """Holds n watches (mode poll|sse|etcd) on 127.0.0.1:follower over `procs` client
     processes, calls write_fn() (returns the acknowledgement time) and collects the answers."""
     if mode == "etcd":
@@ -130,6 +132,14 @@ def fanout(exe, tmp, mode, follower, write_fn, n, procs, fpid, held_probe, settl
         open_s = time.time() - t_open
         time.sleep(settle)  # let the server park every request
         rss1 = B.rss_kib(fpid)
+        perf = None
+        if perf_out:
+            perf = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "999", "-g",
+                                     "-p", str(fpid), "-o", perf_out + ".data"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            B.STARTED.append(perf)
+            B.record_pid(perf.pid)
+            time.sleep(1.0)
         cpu0 = cpu_s([fpid])
         ack = write_fn()
         times, bad, lost, nbytes = [], 0, 0, 0
@@ -146,6 +156,19 @@ def fanout(exe, tmp, mode, follower, write_fn, n, procs, fpid, held_probe, settl
                     raise RuntimeError("watch client: %s" % line.strip())
             p.wait(timeout=30)
         cpu1 = cpu_s([fpid])
+        if perf:
+            perf.send_signal(signal.SIGINT)
+            perf.wait(timeout=30)
+            with open(perf_out + ".txt", "w") as f:
+                for args in (["--no-children", "-g", "none"], ["--children", "-g", "none"]):
+                    f.write("## perf report %s (follower, %d watchers, 1 s before the write "
+                            "to the last answer)\n" % (" ".join(args), n))
+                    rep = subprocess.run(["perf", "report", "-i", perf_out + ".data",
+                                          "--sort", "symbol", "--stdio", "--percent-limit",
+                                          "0.7"] + args, capture_output=True, text=True).stdout
+                    f.write("\n".join(re.sub(r" {3,}", "  ", ln).rstrip()
+                                       for ln in rep.splitlines()) + "\n")
+            os.unlink(perf_out + ".data")
     finally:
         for p in children:
             if p.poll() is None:
@@ -378,6 +401,29 @@ def learner_writes(binary, tmp, duration, rounds):
 
 # ---------------------------------------------------------------- main
 
+def start_cairn(binary, tmp, name):
+    """A fresh 3-node `cairn dev` cluster on the fixed ports with namespace bench and key
+    k0000; returns (dev, leader port, follower port, follower pid)."""
+    dev = DevCluster(os.path.join(tmp, "cairn-" + name), 3, HTTP, PEER, cluster_id="fanout",
+                     server_args=list(QUIET_ARGS) + ["--watch-max-timeout", "%ds" % HOLD],
+                     binary=binary)
+    dev.spawn()
+    B.STARTED.append(dev.proc)
+    B.record_pid(dev.pid)
+    B.wait_until(dev.leader_port, 60, "a Cairn leader")
+    lead = dev.leader_port()
+    B.req(lead, "POST", "/api/v1/admin/namespace", {"name": "bench"})
+    B.req(lead, "POST", "/api/v1/admin/config", '{"namespace":"bench","key":"k0000","value":"x"}')
+    follower = next(p for p in dev.ports() if p != lead)
+    fpid = dev.pid_of_port(follower)
+    B.wait_until(lambda: json.loads(B.req(follower, "GET", "/api/v1/config/namespace/bench")[1])
+                 ["data"]["version"] >= 2, 20, "the follower to apply the setup")
+    log("cairn %s: leader %d, follower %d (pid %d); load %s" % (name, lead, follower, fpid,
+                                                              B.loadavg()))
+    time.sleep(1.0)
+    return dev, lead, follower, fpid
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -395,6 +441,9 @@ def main():
     ap.add_argument("--learner-rounds", type=int, default=2)
     ap.add_argument("--learner-duration", type=int, default=10)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--perf-dir", default=None,
+                    help="perf record (cpu-clock, call graphs) of the follower during the first "
+                         "fan-out of the largest long-poll count; report written here")
     a = ap.parse_args()
     counts = lambda s: [int(x) for x in s.split(",") if x]  # noqa: E731
 
@@ -419,43 +468,38 @@ def main():
     try:
         exe = build_client(tmp)
         if counts(a.watchers) or counts(a.sse) or not a.no_large:
-            dev = DevCluster(os.path.join(tmp, "cairn"), 3, HTTP, PEER, cluster_id="fanout",
-                             server_args=list(QUIET_ARGS) + ["--watch-max-timeout", "%ds" % HOLD],
-                             binary=a.binary)
-            dev.spawn()
-            B.STARTED.append(dev.proc)
-            B.record_pid(dev.pid)
-            B.wait_until(dev.leader_port, 60, "a Cairn leader")
-            lead = dev.leader_port()
-            B.req(lead, "POST", "/api/v1/admin/namespace", {"name": "bench"})
-            B.req(lead, "POST", "/api/v1/admin/config",
-                  '{"namespace":"bench","key":"k0000","value":"x"}')
-            follower = next(p for p in dev.ports() if p != lead)
-            fpid = dev.pid_of_port(follower)
-            log("cairn: leader %d, follower %d (pid %d); load %s" % (lead, follower, fpid,
-                                                                     B.loadavg()))
-            time.sleep(1.0)
-            for mode, ns in (("poll", counts(a.watchers)), ("sse", counts(a.sse))):
+            runs = [(m, asked) for m, ns in (("poll", counts(a.watchers)),
+                                             ("sse", counts(a.sse))) for asked in ns]
+            biggest = max([x for m, x in runs if m == "poll"] or [0])
+            for mode, asked in runs:
+                # A fresh cluster per count: RSS is a high-water mark (the allocator keeps what
+                # an earlier set of watchers used), so only a first set on a fresh node shows
+                # the memory per watch.
+                dev, lead, follower, fpid = start_cairn(a.binary, tmp, "%s-%d" % (mode, asked))
                 key = "watch_held_polls" if mode == "poll" else "watch_open_streams"
-                for asked in ns:
-                    n = min(asked, cap)
+                n = min(asked, cap)
+                if n < asked:
+                    log("  %d %s watches asked, but RLIMIT_NOFILE's hard limit is %d and "
+                        "cannot be raised here: measuring %d" % (asked, mode, hard, n))
+                for t in range(a.trials if n <= 10000 else 1):
+                    lead = dev.leader_port()
+                    perf = None
+                    if a.perf_dir and mode == "poll" and asked == biggest and t == 0:
+                        os.makedirs(a.perf_dir, exist_ok=True)
+                        perf = os.path.join(a.perf_dir, "perf-fanout-poll-%d" % n)
+                    r = fanout(exe, tmp, mode, follower, cairn_write(lead, t), n, a.procs,
+                               fpid, lambda: debug_vars(follower)[key], perf_out=perf)
+                    r["trial"] = t
                     if n < asked:
-                        log("  %d %s watches asked, but RLIMIT_NOFILE's hard limit is %d and "
-                            "cannot be raised here: measuring %d" % (asked, mode, hard, n))
-                    for t in range(a.trials if n <= 10000 else 1):
-                        lead = dev.leader_port()
-                        r = fanout(exe, tmp, mode, follower, cairn_write(lead, t), n, a.procs,
-                                   fpid, lambda: debug_vars(follower)[key])
-                        r["trial"] = t
-                        if n < asked:
-                            r["capped_from"] = asked
-                        out["fanout"].append(dict(r, target="cairn"))
-                        time.sleep(2.0)  # closed sockets drain
+                        r["capped_from"] = asked
+                    out["fanout"].append(dict(r, target="cairn"))
+                    time.sleep(2.0)  # closed sockets drain
+                dev.stop(signal.SIGINT)
             if not a.no_large:
-                out["large"] = large_namespace(dev, dev.leader_port(), follower, fpid,
-                                               a.large_keys, a.large_watchers,
-                                               a.large_value_bytes)
-            dev.stop(signal.SIGINT)
+                dev, lead, follower, fpid = start_cairn(a.binary, tmp, "large")
+                out["large"] = large_namespace(dev, lead, follower, fpid, a.large_keys,
+                                               a.large_watchers, a.large_value_bytes)
+                dev.stop(signal.SIGINT)
         if counts(a.etcd):
             etcd = B.Etcd(tmp)
             etcd.start()
@@ -483,7 +527,7 @@ def main():
 
     # Summary: per (target, mode, n) the median over trials of p50/p99/max.
     print("| target | watchers | trials | p50 ms | p99 ms | max ms | answered / bad / lost | "
-          "bytes per watch | follower CPU s |")
+          "bytes per watch (first set, fresh node) | follower CPU s |")
     print("|---|---:|---:|---:|---:|---:|---|---:|---:|")
     groups = {}
     for r in out["fanout"]:
@@ -493,7 +537,7 @@ def main():
         print("| %s %s | %d | %d | %.1f | %.1f | %.1f | %d / %d / %d | %.0f | %.2f |" % (
             tgt, mode, n, len(rs), med("p50_ms"), med("p99_ms"), med("max_ms"),
             sum(r["answered"] for r in rs), sum(r["bad"] for r in rs),
-            sum(r["lost"] for r in rs), med("bytes_per_watch"), med("follower_cpu_s")))
+            sum(r["lost"] for r in rs), rs[0]["bytes_per_watch"], med("follower_cpu_s")))
     if out["large"]:
         print("\nlarge namespace: %s" % json.dumps(out["large"]))
     for r in out["learners"]:
