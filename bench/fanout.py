@@ -350,20 +350,35 @@ def learner_writes(binary, tmp, duration, rounds):
 
         def members():
             st, body = B.req(c.leader(among=base).port, "GET", "/api/v1/cluster/status")
-            return json.loads(body)["data"]["members"]
+            return {m["id"]: m for m in json.loads(body)["data"]["members"]}
 
         def row(label):
             ld = c.wait_leader(30, among=base)
-            pids = [nd.pid for nd in c.live()]
-            r = B.run_wrk("http://127.0.0.1:%d/api/v1/admin/config" % ld.port, "cairn_put.lua",
-                          64, duration, pids)
             ms = members()
-            r.update({"label": label, "voters": sum(1 for m in ms if m.get("voter")),
-                      "learners": sum(1 for m in ms if not m.get("voter")),
+            role = {nd.pid: ("leader" if nd is ld else
+                             "voter" if ms.get(nd.raft_id, {}).get("voter") else "learner")
+                    for nd in c.live()}
+            cpu0 = {p: B.proc_cpu(p) for p in role}
+            t0 = time.time()
+            r = B.run_wrk("http://127.0.0.1:%d/api/v1/admin/config" % ld.port, "cairn_put.lua",
+                          64, duration, list(role))
+            wall = time.time() - t0
+            hz = os.sysconf("SC_CLK_TCK")
+            cores = {}
+            for p, kind in role.items():
+                cores[kind] = cores.get(kind, 0.0) + (B.proc_cpu(p) - cpu0[p]) / hz / wall
+            ms = members()
+            writes = r["rps"] * wall
+            r.update({"label": label, "voters": sum(1 for m in ms.values() if m.get("voter")),
+                      "learners": sum(1 for m in ms.values() if not m.get("voter")),
+                      "cores": cores,
+                      "leader_cpu_us_per_write": cores["leader"] * wall / writes * 1e6,
                       "load": B.loadavg()})
             log("  writes c=64, %-22s %6.0f/s p50 %.1f ms p99 %.1f ms (non-2xx %d); members: "
-                "%d voters, %d learners" % (label, r["rps"], r["p50_ms"], r["p99_ms"],
-                                            r["non2xx"], r["voters"], r["learners"]))
+                "%d voters, %d learners; CPU cores %s; leader %.0f us/write" % (
+                    label, r["rps"], r["p50_ms"], r["p99_ms"], r["non2xx"], r["voters"],
+                    r["learners"], " ".join("%s %.2f" % kv for kv in sorted(cores.items())),
+                    r["leader_cpu_us_per_write"]))
             rows.append(r)
 
         for rnd in range(rounds):
@@ -541,8 +556,11 @@ def main():
     if out["large"]:
         print("\nlarge namespace: %s" % json.dumps(out["large"]))
     for r in out["learners"]:
-        print("writes c=64 %-24s %6.0f/s p99 %.1f ms (%d voters, %d learners)" % (
-            r["label"], r["rps"], r["p99_ms"], r["voters"], r["learners"]))
+        print("writes c=64 %-24s %6.0f/s p99 %.1f ms (%d voters, %d learners); cores %s; "
+              "leader %.0f us/write" % (r["label"], r["rps"], r["p99_ms"], r["voters"],
+                                        r["learners"], " ".join("%s %.2f" % kv for kv in
+                                                                sorted(r["cores"].items())),
+                                        r["leader_cpu_us_per_write"]))
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)
