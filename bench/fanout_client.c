@@ -110,7 +110,8 @@ static void release(struct conn *c, int ok, double t) {
 
 int main(int argc, char **argv) {
   if (argc != 8) {
-    fprintf(stderr, "usage: %s poll|sse|etcd HOST PORT N SRC_IPS TIMEOUT_S REQUEST_FILE\n", argv[0]);
+    fprintf(stderr, "usage: %s poll|sse|etcd HOST PORT N SRC_IPS TIMEOUT_S REQUEST_FILE\n",
+            argv[0]);
     return 2;
   }
   mode = !strcmp(argv[1], "poll") ? M_POLL : !strcmp(argv[1], "sse") ? M_SSE : M_ETCD;
@@ -206,18 +207,26 @@ int main(int argc, char **argv) {
           append(c, rbuf, (size_t)r);
           if (mode == M_POLL) {
             if (strstr(c->buf, "\"changed\":true")) { release(c, 1, c->t); break; }
-            if (strstr(c->buf, "\"changed\":false") || (c->len > 12 && strncmp(c->buf + 9, "200", 3))) {
+            if (strstr(c->buf, "\"changed\":false") ||
+                (c->len > 12 && strncmp(c->buf + 9, "200", 3))) {
               release(c, 0, t); break;
             }
           } else if (mode == M_SSE) {
             if (c->state == S_SENT && strstr(c->buf, "\r\n\r\n")) {
-              if (strncmp(c->buf + 9, "200", 3)) { printf("FAIL stream: %.200s\n", c->buf); fflush(stdout); return 1; }
+              if (strncmp(c->buf + 9, "200", 3)) {
+                printf("FAIL stream: %.200s\n", c->buf);
+                fflush(stdout);
+                return 1;
+              }
               c->state = S_HELD; held++;
             }
             if (c->state == S_HELD && strstr(c->buf, "event: change")) { release(c, 1, t); break; }
             if (c->state == S_HELD && strstr(c->buf, "event: reset")) { release(c, 0, t); break; }
           } else {
-            if (c->state == S_SENT && strstr(c->buf, "\"created\":true")) { c->state = S_HELD; held++; }
+            if (c->state == S_SENT && strstr(c->buf, "\"created\":true")) {
+              c->state = S_HELD;
+              held++;
+            }
             if (c->state == S_HELD && strstr(c->buf, "\"events\"")) { release(c, 1, t); break; }
           }
           continue;
