@@ -51,6 +51,7 @@ SUITES = {
     "releases": ["test_releases"],
     "peers": ["test_peers"],
     "backup": ["test_backup"],
+    "learners": ["test_learners"],
 }
 
 
