@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "store/impl.h"
 #include "store/schema.h"
@@ -48,6 +49,30 @@ TEST_F(SnapshotTest, RoundTrip) {
   other = open_store(other_dir.file("other.db"));
   EXPECT_EQ(other->checksum(), after);
   EXPECT_EQ(other->applied_index(), idx + 1);
+}
+
+// The view is pinned when begin_snapshot() returns: applies that commit before the copy is
+// written (on another thread, as the Raft state machine does) are not in it.
+TEST_F(SnapshotTest, SourcePinsTheStateWhileAppliesContinue) {
+  fill();
+  const std::string sum = store_->checksum();
+  const uint64_t idx = store_->applied_index();
+  auto source = store_->begin_snapshot();
+  ASSERT_TRUE(source.ok());
+  EXPECT_EQ((*source)->applied_index(), idx);
+  ok(write("svc", op_create("c", "1")));
+  ok(write("svc", op_update("a", R"({"x":3})")));
+  ASSERT_GT(store_->applied_index(), idx);
+  std::string snap = dir_.file("snap.db");
+  std::thread writer([&] { ASSERT_TRUE((*source)->write(snap).ok()); });
+  writer.join();
+  source->reset();
+  ok(write("svc", op_create("d", "1")));  // the view released, the store goes on
+  TempDir other_dir;
+  auto other = open_store(other_dir.file("other.db"));
+  ASSERT_TRUE(other->restore_snapshot(snap).ok());
+  EXPECT_EQ(other->applied_index(), idx);
+  EXPECT_EQ(other->checksum(), sum);
 }
 
 TEST_F(SnapshotTest, CorruptOrTruncatedSnapshotIsRefused) {
