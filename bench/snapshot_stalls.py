@@ -5,7 +5,7 @@ Starts a 3-node `cairn dev` cluster, creates 1,000 keys and runs wrk with bench/
 (200-byte updates of random keys) against the leader, one wrk run per window (default 30 windows
 of 10 s: 5 minutes), so that each window has its own exact p99 from wrk's histogram. Reports the
 p99 of every window, the median window's p99, the largest ratio of a window's p99 to that median
-(target: <= 2x), and the snapshots each node took and installed (its /metrics), with the windows
+(target: <= 2x), and the snapshots each node took and installed (its /api/v1/metrics), with the windows
 in which the leader's count moved.
 
     flock /tmp/cairn-heavy.lock python3 bench/snapshot_stalls.py --binary build/cairn
@@ -35,7 +35,7 @@ VALUE200 = bench.VALUE200
 
 def metric(port, name):
     try:
-        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
+        with urllib.request.urlopen("http://127.0.0.1:%d/api/v1/metrics" % port, timeout=5) as r:
             text = r.read().decode()
     except OSError:
         return None
