@@ -28,6 +28,7 @@ bool Node::maybe_commit_() {
 }
 
 void Node::apply_committed_() {
+  if (restoring_) return;  // the machine's state is being replaced; applies resume after it
   while (applied_ < hs_.commit) {
     auto ents = log_.entries(applied_ + 1, hs_.commit + 1, 4u << 20);
     if (!ents) std::abort();  // committed entries must be available until applied

@@ -44,6 +44,8 @@ struct Config {
   struct Bugs {
     bool commit_old_term = false;  // count replicas of older-term entries (Raft paper Figure 8)
     bool no_persist_vote = false;  // grant votes without making them durable
+    // Compact the log as soon as a snapshot save starts, before the image is durable.
+    bool compact_before_snapshot_durable = false;
   } bugs;
 };
 

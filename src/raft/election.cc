@@ -42,7 +42,9 @@ void Node::tick_election_() {
     heartbeat_elapsed_ = 0;
     request_votes_(role_ == Role::pre_candidate);  // retransmit to voters that have not answered
   }
-  if (promotable_() && election_elapsed_ >= randomized_timeout_) {
+  // A follower installing a snapshot waits for it: its log is about to be replaced, and the
+  // leader it came from is alive (it answers that leader's heartbeats meanwhile).
+  if (promotable_() && !restoring_ && election_elapsed_ >= randomized_timeout_) {
     election_elapsed_ = 0;
     campaign_(cfg_.pre_vote, false,
               "election timeout: no leader heard from in " + std::to_string(randomized_timeout_) +

@@ -173,6 +173,15 @@ class Node {
   /// while a transfer is in progress; it is abandoned after an election timeout.
   Result<Ok, std::string> transfer_leadership(NodeId target);
 
+  /// The state machine finished the save_snapshot(meta) this node started: ok means the image
+  /// is durable, and only then is the log compacted up to it (less Config::snapshot_trailing).
+  /// A report for a save this node did not start (a stale one) is ignored. Node's thread.
+  void snapshot_saved(const SnapshotMeta& meta, bool ok);
+  /// The state machine finished installing the snapshot handed over by finish_restore(): ok
+  /// means the live state is the snapshot durably; the log is then reset or compacted to it and
+  /// the leader told. A stale report is ignored. Node's thread.
+  void snapshot_restored(const SnapshotMeta& meta, bool ok);
+
   Status status() const;
   /// Leader: the highest index known to be replicated on `peer` (0 if unknown, or when this
   /// node is not the leader).
@@ -259,6 +268,7 @@ class Node {
   void handle_snapshot_response_(const Message& m);
   bool send_snapshot_chunk_(NodeId to, Progress& pr);
   void maybe_compact_();
+  void compact_to_(const SnapshotMeta& meta);
   void tick_snapshots_();
 
   Config cfg_;
@@ -290,9 +300,15 @@ class Node {
   NodeId transferee_ = kNoNode;
   int transfer_elapsed_ = 0;
 
-  // Snapshot being received (follower).
+  // Snapshot being received (follower); restoring_ while the machine installs it.
   std::unique_ptr<SnapshotWriter> restore_;
   SnapshotMeta restore_meta_;
+  bool restoring_ = false;
+  NodeId restore_from_ = kNoNode;  // the leader that sent it, answered once it is installed
+  // Snapshot being saved (StateMachine::save_snapshot started, not yet reported).
+  bool saving_ = false;
+  SnapshotMeta saving_meta_;
+  Index save_failed_at_ = 0;  // a failed save is retried once more entries are applied
 
   // Requests.
   struct PendingProposal {

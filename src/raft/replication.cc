@@ -106,6 +106,9 @@ void Node::check_replication_stalls_() {
 }
 
 void Node::handle_append_(const Message& m) {
+  // While a snapshot is installed the log is about to be reset: acknowledging entries now could
+  // promise what the reset drops. The leader sends them again once it hears of the install.
+  if (restoring_) return;
   Message r;
   r.type = MessageType::append_resp;
   r.to = m.from;

@@ -1,5 +1,9 @@
-// Snapshots (Raft paper §7): compaction once the log is long, InstallSnapshot in chunks with
-// offsets, and a follower that swaps its state only when the whole image has arrived.
+// Snapshots (Raft paper §7): compaction once the log is long and the state machine's snapshot
+// is durable, InstallSnapshot in chunks with offsets, and a follower that swaps its state only
+// when the whole image has arrived. Saving and installing run in the state machine's background
+// (StateMachine::save_snapshot, finish_restore); the driver reports their end through
+// snapshot_saved() and snapshot_restored(), so that this thread keeps stepping meanwhile.
+#include <algorithm>
 #include <cstdlib>
 
 #include "raft/node.h"
@@ -7,14 +11,42 @@
 namespace cairn::raft {
 
 void Node::maybe_compact_() {
+  if (saving_ || restoring_) return;
   if (applied_ < log_.first_index() + cfg_.snapshot_threshold) return;
+  if (applied_ <= save_failed_at_) return;  // retried once more is applied
   auto t = log_.term(applied_);
   if (!t) return;
   SnapshotMeta meta{applied_, *t, conf_};
-  if (!sm_.save_snapshot(meta)) return;  // try again after the next apply
-  ++probe_.snapshots_taken;
-  Index upto = applied_ - cfg_.snapshot_trailing;
-  if (upto + 1 < log_.first_index()) return;
+  // Set before the call: the machine may report the save before it returns.
+  saving_ = true;
+  saving_meta_ = meta;
+  if (!sm_.save_snapshot(meta)) {
+    saving_ = false;
+    save_failed_at_ = applied_;
+    return;
+  }
+  // The planted bug drops the log while the only copy of its prefix is the live state.
+  if (cfg_.bugs.compact_before_snapshot_durable) compact_to_(meta);
+}
+
+void Node::snapshot_saved(const SnapshotMeta& meta, bool ok) {
+  if (saving_ && saving_meta_ == meta) {
+    saving_ = false;
+    if (ok) {
+      ++probe_.snapshots_taken;
+      compact_to_(meta);  // the image is durable: the entries it covers may go
+    } else {
+      save_failed_at_ = meta.index;
+    }
+  }
+  flush_();
+}
+
+void Node::compact_to_(const SnapshotMeta& meta) {
+  if (meta.index <= cfg_.snapshot_trailing) return;
+  Index upto = meta.index - cfg_.snapshot_trailing;
+  // Nothing to drop, or a snapshot installed meanwhile already replaced this part of the log.
+  if (upto < log_.first_index() || upto > log_.last_index()) return;
   if (!log_.compact_prefix(upto)) std::abort();
   log_dirty_ = true;
 }
@@ -70,6 +102,9 @@ void Node::handle_snapshot_response_(const Message& m) {
 }
 
 void Node::handle_snapshot_(const Message& m) {
+  // An image is being installed: the leader hears about it once it is in place (it re-sends its
+  // last chunk meanwhile; heartbeats are answered as usual).
+  if (restoring_) return;
   const SnapshotMeta& meta = m.snapshot;
   Message r;
   r.type = MessageType::snapshot_resp;
@@ -97,30 +132,58 @@ void Node::handle_snapshot_(const Message& m) {
     return;
   }
   r.index = restore_->written();
-  if (m.done) {
-    auto done = sm_.finish_restore(std::move(restore_));
-    restore_.reset();
-    if (!done) {
-      r.reject = true;
-      r.index = 0;
-      send_(std::move(r));
-      return;
-    }
-    // The state machine now durably holds the snapshot; only then drop the log it replaces.
-    auto t = log_.term(meta.index);
-    if (t && *t == meta.term) {
-      if (!log_.compact_prefix(meta.index)) std::abort();
-    } else {
-      if (!log_.reset(meta.index, meta.term)) std::abort();
-    }
-    log_dirty_ = true;
-    hs_.commit = meta.index;
-    applied_ = meta.index;
-    conf_ = meta.conf;
-    r.context = 1;
-    ++probe_.snapshots_installed;
+  if (!m.done) {
+    send_(std::move(r));
+    return;
   }
+  // The whole image is here: the machine installs it in the background and snapshot_restored()
+  // answers the leader. Set before the call: the machine may report before it returns.
+  restoring_ = true;
+  restore_from_ = m.from;
+  auto started = sm_.finish_restore(std::move(restore_));
+  restore_.reset();
+  if (!started) {
+    restoring_ = false;
+    r.reject = true;
+    r.index = 0;
+    send_(std::move(r));
+  }
+}
+
+void Node::snapshot_restored(const SnapshotMeta& meta, bool ok) {
+  if (!restoring_ || !(restore_meta_ == meta)) {
+    flush_();
+    return;
+  }
+  restoring_ = false;
+  Message r;
+  r.type = MessageType::snapshot_resp;
+  r.to = restore_from_;
+  r.commit = meta.index;
+  if (!ok) {
+    r.reject = true;
+    r.index = 0;
+    send_(std::move(r));
+    flush_();
+    return;
+  }
+  // The state machine now durably holds the snapshot; only then drop the log it replaces.
+  auto t = log_.term(meta.index);
+  if (t && *t == meta.term) {
+    if (!log_.compact_prefix(meta.index)) std::abort();
+  } else {
+    if (!log_.reset(meta.index, meta.term)) std::abort();
+  }
+  log_dirty_ = true;
+  // Heartbeats may have moved the commit index on meanwhile, but only within a log that holds
+  // the snapshot's last entry (see handle_heartbeat_), which the compaction above kept.
+  hs_.commit = std::max(hs_.commit, meta.index);
+  applied_ = meta.index;
+  conf_ = meta.conf;
+  r.context = 1;
+  ++probe_.snapshots_installed;
   send_(std::move(r));
+  flush_();
 }
 
 }  // namespace cairn::raft

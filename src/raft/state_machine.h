@@ -34,7 +34,8 @@ class SnapshotWriter {
   virtual uint64_t written() const = 0;
 };
 
-/// The replicated application (for Cairn: the SQLite store). Called only on the node's thread.
+/// The replicated application (for Cairn: the SQLite store). Called only on the node's thread;
+/// snapshots are saved and installed in the background (see save_snapshot, finish_restore).
 /// Lifetime: outlives the Node.
 class StateMachine {
  public:
@@ -67,16 +68,29 @@ class StateMachine {
   /// persisted with each apply); entries after it are replayed.
   virtual SnapshotMeta applied_state() const = 0;
 
-  /// Captures the current state (which reflects exactly the entries up to meta.index) as a
-  /// snapshot and makes it durable before returning; the node compacts the log only afterwards.
+  /// Starts saving the current state (which reflects exactly the entries up to meta.index) as a
+  /// snapshot and returns without waiting for it: the image must capture the state as of this
+  /// call even though apply() goes on meanwhile (a database read transaction opened before
+  /// returning, a copy), and is written and made durable in the background. The driver reports
+  /// the outcome with Node::snapshot_saved(meta, ok) on the node's thread, possibly before this
+  /// call returns; the node compacts the log only then, never earlier. An error means nothing
+  /// was started and nothing will be reported. The node starts one save at a time. A save that a
+  /// crash interrupts is never reported (the new incarnation starts its own); until a save is
+  /// reported, open_snapshot() returns the previous durable snapshot.
   virtual Result<Ok, SnapshotError> save_snapshot(const SnapshotMeta& meta) = 0;
   /// The latest durable snapshot, or nullptr when there is none.
   virtual std::unique_ptr<SnapshotReader> open_snapshot() = 0;
 
   /// Starts receiving a snapshot described by meta.
   virtual std::unique_ptr<SnapshotWriter> begin_restore(const SnapshotMeta& meta) = 0;
-  /// Replaces the live state by the staged image atomically and durably; afterwards
-  /// applied_state() == the meta given to begin_restore().
+  /// Starts replacing the live state by the staged image, atomically and durably, and returns
+  /// without waiting for it (the node keeps answering heartbeats meanwhile, and neither applies
+  /// entries nor accepts new ones until it is done). The driver reports the outcome with
+  /// Node::snapshot_restored(meta, ok) on the node's thread, possibly before this call returns;
+  /// after ok, applied_state() == the meta given to begin_restore(). An error means nothing was
+  /// started, nothing changed and nothing will be reported. A crash may interrupt the restore
+  /// before or after it took effect (never half-way); the node restarts from whichever
+  /// applied_state() says.
   virtual Result<Ok, SnapshotError> finish_restore(std::unique_ptr<SnapshotWriter> writer) = 0;
 };
 

@@ -38,7 +38,7 @@ void Node::tick_transfer_() {
 }
 
 void Node::handle_timeout_now_(const Message&) {
-  if (!promotable_() || role_ == Role::leader) return;
+  if (!promotable_() || role_ == Role::leader || restoring_) return;
   campaign_(false, true, "leadership transfer (TimeoutNow from the leader)");
 }
 

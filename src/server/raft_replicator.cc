@@ -34,6 +34,10 @@ RaftReplicator::RaftReplicator(RaftOptions options, store::Store& store,
                                                       options_.data_dir + "/snap");
   addresses_ = options_.members;
   state_machine_->on_members_changed([this] { reload_members(); });
+  // Finished snapshot saves and installs reach the node through the mailbox, on its thread.
+  state_machine_->set_poster([this](std::function<void(raft::Node&)> fn) {
+    post([this, fn = std::move(fn)] { fn(*node_); });
+  });
 }
 
 void RaftReplicator::reload_members() {
@@ -204,6 +208,9 @@ void RaftReplicator::stop() {
     cv_.notify_all();
   }
   if (thread_.joinable()) thread_.join();
+  // A snapshot being saved or installed finishes first; its report is dropped (the mailbox
+  // refuses it), as if the node had crashed before hearing of it.
+  if (state_machine_) state_machine_->stop();
   if (transport_) transport_->stop();
   // Whatever is still queued or in flight will not be answered by Raft any more.
   std::deque<std::function<void()>> dropped;

@@ -1,16 +1,21 @@
 #pragma once
 
 #include <atomic>
-
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "api/command.h"
 #include "api/outcome.h"
 #include "cache/index.h"
-#include "raft/state_machine.h"
 #include "core/state_machine.h"
 #include "core/watch_hub.h"
+#include "raft/node.h"
+#include "raft/state_machine.h"
 #include "store/store.h"
 
 namespace cairn::server {
@@ -34,7 +39,15 @@ Result<Ok, std::string> seed_snapshot(const std::string& dir, const raft::Snapsh
 /// chunks; a restore stages the incoming file, swaps the database atomically, rebuilds the
 /// in-memory index and resets every watcher.
 ///
-/// Threads: the Raft node's thread only.
+/// Both run on a background thread of this class, so that the Raft thread keeps replicating,
+/// applying and answering heartbeats (issue 21): save_snapshot() pins the applied state in a
+/// read transaction on a connection of its own (Store::begin_snapshot) and returns; the copy,
+/// its fsync and CRC-32C happen in the background. finish_restore() hands the staged file over
+/// and returns; the Raft node neither applies nor accepts entries until the install is
+/// reported, so the background thread is the store's only writer meanwhile. Completions are
+/// reported to the node on its own thread through the poster given to set_poster().
+///
+/// Threads: the Raft node's thread, except stop() (any thread).
 class RaftStateMachine final : public raft::StateMachine {
  public:
   RaftStateMachine(store::Store& store, core::ConfigStateMachine& machine,
@@ -59,6 +72,16 @@ class RaftStateMachine final : public raft::StateMachine {
   /// Called (on the node's thread) after an apply or restore changed the member address book.
   void on_members_changed(std::function<void()> fn) { members_changed_ = std::move(fn); }
 
+  /// Runs a function on the Raft node's thread with the node (the driver's mailbox); how the
+  /// background thread reports finished saves and installs (Node::snapshot_saved/_restored).
+  /// Set before the node starts; a report the poster drops (the node stops) is never made.
+  using Poster = std::function<void(std::function<void(raft::Node&)>)>;
+  void set_poster(Poster post) { post_ = std::move(post); }
+  /// Waits for the background job that runs now and drops the queued ones, unreported, as a
+  /// crash would. Idempotent; the destructor calls it.
+  void stop();
+  ~RaftStateMachine() override;
+
  private:
   store::Store& store_;
   core::ConfigStateMachine& machine_;
@@ -72,6 +95,21 @@ class RaftStateMachine final : public raft::StateMachine {
   void check_members();
   std::nullopt_t stalled(uint64_t index, const std::string& why);
   uint64_t group_first_ = 0;  // first entry offered in the current group (0: none yet)
+
+  // Background snapshot work: one job at a time, in order.
+  void enqueue(std::function<void()> job);
+  void report(std::function<void(raft::Node&)> fn);
+  /// Copies the pinned view into the folder as the snapshot `meta` (any thread).
+  bool write_image(const raft::SnapshotMeta& meta, store::SnapshotSource& source);
+  bool install(raft::SnapshotWriter& writer);  // background thread, see the class comment
+  Poster post_;
+  std::mutex jobs_mu_;
+  std::condition_variable jobs_cv_;
+  std::deque<std::function<void()>> jobs_;  // under jobs_mu_
+  bool jobs_stop_ = false;                  // under jobs_mu_
+  std::thread worker_;
+  std::mutex dir_mu_;  // the snapshot folder's listing: renames, .meta writes, pruning, opening
+  std::atomic<uint64_t> tmp_seq_{0};
 };
 
 /// The data of a normal entry: `timestamp_ms` then the encoded command.

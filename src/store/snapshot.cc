@@ -1,8 +1,9 @@
 // Snapshots through SQLite's online backup API, and the canonical checksum.
 //
-// write_snapshot copies the database from a read connection (a consistent read transaction;
-// apply and other reads go on) into `<path>.tmp`, switches the copy to rollback-journal mode so
-// that it is one self-contained file, fsyncs it, renames it over `path` and fsyncs the folder.
+// begin_snapshot pins a read transaction on a connection of its own (WAL mode: applies and
+// other reads go on); SnapshotSource::write, on whatever thread, copies that view into
+// `<path>.tmp`, switches the copy to rollback-journal mode so that it is one self-contained
+// file, fsyncs it, renames it over `path` and fsyncs the folder.
 // restore_snapshot validates the file first (quick_check, schema, meta) and then copies it into
 // the live database with one backup step, which is one write transaction on the write
 // connection: readers see the old state or the new one, and any failure rolls it back whole.
@@ -53,6 +54,30 @@ std::optional<std::string> backup(sqlite3* to, sqlite3* from) {
   return std::nullopt;
 }
 
+/// Copies all of `from` into the new file `to_path` (open as `to`) a few MiB at a time, for a
+/// snapshot written beside a live node: each step's pages are handed to the disk at once and
+/// the previous step's are waited for, so that the dirty pages never pile up into one long
+/// flush that the node's own WAL syncs would queue behind. Empty on success, else the reason.
+std::optional<std::string> paced_backup(sqlite3* to, const std::string& to_path, sqlite3* from) {
+  constexpr int kPagesPerStep = 1024;
+  sqlite3_backup* b = sqlite3_backup_init(to, "main", from, "main");
+  if (b == nullptr) return std::string("backup_init: ") + sqlite3_errmsg(to);
+  int fd = -1;
+  int rc;
+  do {
+    rc = sqlite3_backup_step(b, kPagesPerStep);
+    if (fd < 0) fd = ::open(to_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE);
+    }
+  } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+  int finish = sqlite3_backup_finish(b);
+  if (fd >= 0) ::close(fd);
+  if (rc != SQLITE_DONE) return std::string("backup_step: ") + sqlite3_errstr(rc);
+  if (finish != SQLITE_OK) return std::string("backup_finish: ") + sqlite3_errmsg(to);
+  return std::nullopt;
+}
+
 int64_t page_size(Conn& conn) {
   Stmt s = conn.prepare("PRAGMA page_size");
   return s.step() ? s.i64(0) : 0;
@@ -81,17 +106,48 @@ class Digest {
 
 }  // namespace
 
-Result<Ok, api::Error> Store::write_snapshot(const std::string& path) const {
-  auto lease = impl_->readers.borrow();
-  if (!lease.ok()) return Unexpected{lease.error()};
-  Conn& source = ***lease;
+SnapshotSource::SnapshotSource(std::unique_ptr<Conn> conn, uint64_t applied_index)
+    : conn_(std::move(conn)), applied_index_(applied_index) {}
+
+SnapshotSource::~SnapshotSource() {
+  if (!conn_) return;
+  conn_->clear_error();
+  if (!conn_->exec("COMMIT")) conn_->exec("ROLLBACK");  // for a reader: releases the view
+  conn_->clear_error();
+}
+
+Result<std::unique_ptr<SnapshotSource>, api::Error> Store::begin_snapshot() const {
+  // A connection of its own rather than one of the pool: the copy may take seconds, and the
+  // pool serves the HTTP reads meanwhile.
+  auto opened = Conn::open(options_.path, kOpenFlags);
+  if (!opened.ok()) return Unexpected{opened.error()};
+  Conn& conn = **opened;
+  // BEGIN alone takes no snapshot in SQLite; the first read does, and the transaction keeps it.
+  conn.exec("BEGIN");
+  const int64_t applied = read_meta(conn, "applied_index");
+  if (auto e = conn.take_error()) {
+    conn.exec("ROLLBACK");
+    return db_fail("snapshot: cannot open a read transaction: " + *e);
+  }
+  return std::make_unique<SnapshotSource>(std::move(*opened), static_cast<uint64_t>(applied));
+}
+
+Result<Ok, api::Error> SnapshotSource::write(const std::string& path) {
+  Conn& source = *conn_;
   std::string tmp = path + ".tmp";
   std::remove(tmp.c_str());
   {
     auto opened = Conn::open(tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     if (!opened.ok()) return Unexpected{opened.error()};
     Conn& dest = **opened;
-    if (auto why = backup(dest.handle(), source.handle())) {
+    // The copy is synced once, whole, below: no journal and no syncs of its own meanwhile.
+    dest.exec("PRAGMA journal_mode = OFF");
+    dest.exec("PRAGMA synchronous = OFF");
+    dest.clear_error();
+    // The source's read transaction is open, so the backup copies the pinned view in every
+    // step (SQLite's backup uses the transaction it finds instead of opening its own, and a
+    // view held by another connection never restarts it).
+    if (auto why = paced_backup(dest.handle(), tmp, source.handle())) {
       opened->reset();
       std::remove(tmp.c_str());
       return db_fail("snapshot to '" + path + "': " + *why);
@@ -117,6 +173,12 @@ Result<Ok, api::Error> Store::write_snapshot(const std::string& path) const {
     return db_fail("snapshot to '" + path + "': fsync of the folder failed");
   }
   return Ok{};
+}
+
+Result<Ok, api::Error> Store::write_snapshot(const std::string& path) const {
+  auto source = begin_snapshot();
+  if (!source.ok()) return Unexpected{source.error()};
+  return (*source)->write(path);
 }
 
 Result<Ok, api::Error> Store::restore_snapshot(const std::string& path) {

@@ -218,6 +218,29 @@ struct NamespaceFilter {
   Visibility visible = {};
 };
 
+class Conn;
+
+/// A consistent view of the whole database pinned by Store::begin_snapshot(): a read
+/// transaction on a connection of its own (WAL mode), so that applies and reads go on while the
+/// view is written out. write() may run on any one thread, once; destroying the source releases
+/// the view (until then the WAL cannot be checkpointed past it).
+class SnapshotSource {
+ public:
+  explicit SnapshotSource(std::unique_ptr<Conn> conn, uint64_t applied_index);
+  ~SnapshotSource();
+  SnapshotSource(const SnapshotSource&) = delete;
+  SnapshotSource& operator=(const SnapshotSource&) = delete;
+  /// The applied index the view holds.
+  uint64_t applied_index() const { return applied_index_; }
+  /// Writes the view to `path` as one self-contained SQLite file (rollback journal), through
+  /// `<path>.tmp`; complete and fsynced, folder included, when this returns.
+  Result<Ok, api::Error> write(const std::string& path);
+
+ private:
+  std::unique_ptr<Conn> conn_;
+  uint64_t applied_index_;
+};
+
 /// The seed's tables in one SQLite file (WAL mode), and the deterministic state machine that
 /// changes them.
 ///
@@ -353,8 +376,12 @@ class Store {
   Result<Ok, api::Error> ping() const;
 
   // ---- snapshots ----
-  /// Writes a consistent copy of the whole database to `path` (online backup, no pause of
-  /// reads). The file is complete and fsynced when this returns.
+  /// Pins the state committed now (applied_index() as of this call) for a snapshot written
+  /// later, possibly on another thread (SnapshotSource). Cheap: opens a connection and a read
+  /// transaction. Any thread; call it on the apply thread to pin exactly what was applied.
+  Result<std::unique_ptr<SnapshotSource>, api::Error> begin_snapshot() const;
+  /// Writes a consistent copy of the whole database to `path` (begin_snapshot() then write()).
+  /// The file is complete and fsynced when this returns.
   Result<Ok, api::Error> write_snapshot(const std::string& path) const;
   /// Replaces the whole state with the snapshot at `path` atomically: either the old state
   /// stays (and an error is returned) or the new one is fully in place. The snapshot file is

@@ -1,6 +1,7 @@
 #include "raft/sim/cluster.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -139,11 +140,23 @@ class Cluster {
     s->transport = std::make_unique<SimTransport>(net_, now_);
     s->store.on_append = [this, id](const Entry& e, Term prev) { check_append(id, e, prev); };
     s->sm.on_apply = [this, id](const Entry& e) { check_apply(id, e); };
+    s->sm.async = true;  // saves and restores complete in complete_snapshot_work()
     servers_[id] = std::move(s);
     start(*servers_[id]);
   }
 
   void start(SimServer& s) {
+    // Durability of compaction: the state machine's durable state and the log must together
+    // hold every entry. A log compacted beyond the latest durable snapshot has lost entries that
+    // no node may have anywhere else (and the Node would refuse to start on it).
+    const SnapshotMeta durable = s.sm.applied_state();
+    if (s.store.first_index() > durable.index + 1) {
+      fail("compaction before a durable snapshot: node " + std::to_string(s.id) +
+           " restarts with its state machine at " + std::to_string(durable.index) +
+           " but its log starts at " + std::to_string(s.store.first_index()) +
+           ": entries in between are lost");
+      return;
+    }
     Config c = cfg_;
     c.id = s.id;
     c.bootstrap = s.bootstrap;
@@ -394,7 +407,34 @@ class Cluster {
     run_clients();
     batches.clear();
     if (!report_.ok) return;
+    complete_snapshot_work();
+    if (!report_.ok) return;
     check_step();
+  }
+
+  // The state machines' background saves and restores end some steps after they started (more
+  // entries applied meanwhile), now and then fail, and are lost when their server crashes first.
+  void complete_snapshot_work() {
+    bool calm = now_ > opt_.steps - 200;
+    for (SimServer* s : live()) {
+      if (s->sm.save_pending() && snap_rng_.chance(snap_done_chance_)) {
+        bool fail = !calm && snap_rng_.chance(0.05);
+        if (auto done = s->sm.complete_save(fail)) s->node->snapshot_saved(done->meta, done->ok);
+      }
+      if (s->sm.restore_pending() && snap_rng_.chance(snap_done_chance_)) {
+        bool fail = !calm && snap_rng_.chance(0.05);
+        auto done = s->sm.complete_restore(fail);
+        if (done && done->ok && !calm && snap_rng_.chance(0.1)) {
+          // The image is in place but the node dies before it hears so: it restarts from the
+          // installed state next to its old log.
+          crash(*s);
+          s->down_until = now_ + 1 + static_cast<int64_t>(snap_rng_.below(3));
+          continue;
+        }
+        if (done) s->node->snapshot_restored(done->meta, done->ok);
+      }
+      if (!report_.ok) return;
+    }
   }
 
   // ---------------------------------------------------------------- invariants
@@ -526,6 +566,10 @@ class Cluster {
   SplitMix64 batch_rng_{opt_.seed * 0x9fb21c651e98df25ull + 13};
   bool batching_ = batch_rng_.chance(0.5);
   SplitMix64 group_rng_{opt_.seed * 0xd6e8feb86659fd93ull + 17};
+  // Snapshot completions draw from their own stream too; per seed, saves and restores end at
+  // once or after ~3, ~10 or ~30 steps.
+  SplitMix64 snap_rng_{opt_.seed * 0x94d049bb133111ebull + 19};
+  double snap_done_chance_ = std::array<double, 4>{1.0, 0.3, 0.1, 0.03}[snap_rng_.below(4)];
   int profile_ = 0;
   double crash_rate_ = 0.006;
   int64_t max_down_ = 40;

@@ -90,10 +90,27 @@ bool KvStateMachine::finish_applies() {
 
 Result<Ok, SnapshotError> KvStateMachine::save_snapshot(const SnapshotMeta& meta) {
   if (meta.index != applied_.index) return Unexpected{SnapshotError::unavailable};
-  snap_bytes_ = std::make_shared<const std::string>(serialize(kv_));
-  snap_meta_ = meta;
-  ++snapshots_saved;
+  // The image is taken now; only its durability comes later.
+  pending_saves_.push_back(PendingSave{meta, std::make_shared<const std::string>(serialize(kv_))});
+  if (!async) {
+    auto done = complete_save();
+    if (on_saved) on_saved(done->meta, done->ok);
+  }
   return Ok{};
+}
+
+std::optional<KvStateMachine::Completion> KvStateMachine::complete_save(bool fail) {
+  if (pending_saves_.empty()) return std::nullopt;
+  PendingSave p = std::move(pending_saves_.front());
+  pending_saves_.pop_front();
+  if (fail) return Completion{p.meta, false};
+  // A snapshot installed meanwhile may be newer: the latest durable one stays.
+  if (!snap_bytes_ || p.meta.index > snap_meta_.index) {
+    snap_bytes_ = std::move(p.bytes);
+    snap_meta_ = p.meta;
+  }
+  ++snapshots_saved;
+  return Completion{p.meta, true};
 }
 
 std::unique_ptr<SnapshotReader> KvStateMachine::open_snapshot() {
@@ -106,19 +123,34 @@ std::unique_ptr<SnapshotWriter> KvStateMachine::begin_restore(const SnapshotMeta
 }
 
 Result<Ok, SnapshotError> KvStateMachine::finish_restore(std::unique_ptr<SnapshotWriter> writer) {
-  auto* w = dynamic_cast<Writer*>(writer.get());
-  if (!w) return Unexpected{SnapshotError::corrupt};
+  if (!dynamic_cast<Writer*>(writer.get()) || pending_restore_)
+    return Unexpected{SnapshotError::unavailable};
+  pending_restore_ = std::move(writer);
+  if (!async) {
+    auto done = complete_restore();
+    if (on_restored) on_restored(done->meta, done->ok);
+  }
+  return Ok{};
+}
+
+std::optional<KvStateMachine::Completion> KvStateMachine::complete_restore(bool fail) {
+  if (!pending_restore_) return std::nullopt;
+  std::unique_ptr<SnapshotWriter> writer = std::move(pending_restore_);
+  auto* w = static_cast<Writer*>(writer.get());
+  if (fail) return Completion{w->meta, false};
   std::map<std::string, std::string> kv;
-  if (!parse(w->data, kv)) return Unexpected{SnapshotError::corrupt};
+  if (!parse(w->data, kv)) return Completion{w->meta, false};
   kv_ = std::move(kv);
   applied_ = w->meta;
   snap_meta_ = w->meta;
   snap_bytes_ = std::make_shared<const std::string>(std::move(w->data));
   ++snapshots_restored;
-  return Ok{};
+  return Completion{w->meta, true};
 }
 
 void KvStateMachine::crash() {
+  pending_saves_.clear();
+  pending_restore_.reset();
   kv_.clear();
   applied_ = SnapshotMeta{};
   if (snap_bytes_) {

@@ -1,5 +1,6 @@
 // raft_sim: runs many seeded simulations and reports failing seeds with a replay command.
-//   raft_sim --seeds N --steps M [--nodes 3|5] [--seed S] [--bug commit-old-term|no-persist-vote]
+//   raft_sim --seeds N --steps M [--nodes 3|5] [--seed S]
+//            [--bug commit-old-term|no-persist-vote|compact-before-snapshot-durable]
 //            [--no-membership] [--fail-fast] [--verbose] [--max-inconclusive PERCENT]
 //            [--lin-budget STEPS]
 // A seed whose linearizability search ran out of budget proved nothing: the run fails when more
@@ -15,10 +16,12 @@
 namespace {
 
 int usage() {
-  std::fprintf(stderr,
-               "usage: raft_sim [--seeds N] [--steps M] [--nodes 3|5] [--seed S]\n"
-               "                [--bug commit-old-term|no-persist-vote] [--no-membership] [--fail-fast] [--verbose]\n"
-               "                [--max-inconclusive PERCENT] [--lin-budget STEPS]\n");
+  std::fprintf(
+      stderr,
+      "usage: raft_sim [--seeds N] [--steps M] [--nodes 3|5] [--seed S]\n"
+      "                [--bug commit-old-term|no-persist-vote|compact-before-snapshot-durable] "
+      "[--no-membership] [--fail-fast] [--verbose]\n"
+      "                [--max-inconclusive PERCENT] [--lin-budget STEPS]\n");
   return 2;
 }
 
@@ -50,6 +53,8 @@ int main(int argc, char** argv) {
   if (base.nodes < 1 || base.nodes > 9 || base.steps < 300) return usage();
   if (bug == "commit-old-term") base.bugs.commit_old_term = true;
   else if (bug == "no-persist-vote") base.bugs.no_persist_vote = true;
+  else if (bug == "compact-before-snapshot-durable")
+    base.bugs.compact_before_snapshot_durable = true;
   else if (!bug.empty()) return usage();
   if (single) seeds = 1;
 

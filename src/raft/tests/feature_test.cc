@@ -266,6 +266,84 @@ TEST(Snapshot, InstalledInChunksOnLaggingFollower) {
   }
 }
 
+// A snapshot is saved in the background: the leader keeps applying and compacts the log only
+// once the machine reports the image durable, and then only up to the image's index.
+TEST(Snapshot, CompactsOnlyOnceTheSaveIsReported) {
+  Config c;
+  c.snapshot_threshold = 10;
+  c.snapshot_trailing = 2;
+  Harness h = running(3, c);
+  for (auto& [id, p] : h.peers) p->sm.async = true;
+  for (int i = 0; i < 15; ++i) {
+    h.node(1).propose("k=v" + std::to_string(i));
+    h.deliver();
+  }
+  ASSERT_TRUE(h.peers[1]->sm.save_pending());
+  EXPECT_EQ(h.node(1).status().first_index, 1u);  // nothing dropped while the save runs
+  EXPECT_EQ(h.peers[1]->sm.durable_snapshot().index, 0u);
+  for (int i = 0; i < 5; ++i) {  // applies go on meanwhile
+    h.node(1).propose("k=w" + std::to_string(i));
+    h.deliver();
+  }
+  const Index applied = h.node(1).status().applied;
+  auto done = h.peers[1]->sm.complete_save();
+  ASSERT_TRUE(done && done->ok);
+  EXPECT_LT(done->meta.index, applied);  // the image is of the state when the save started
+  h.node(1).snapshot_saved(done->meta, true);
+  EXPECT_EQ(h.node(1).status().first_index, done->meta.index - c.snapshot_trailing + 1);
+  EXPECT_EQ(h.node(1).probe().snapshots_taken, 1u);
+  // A failed save compacts nothing; a report for a save the node did not start is ignored.
+  h.node(1).snapshot_saved(SnapshotMeta{applied, h.node(1).term(), {}}, true);
+  EXPECT_EQ(h.node(1).status().first_index, done->meta.index - c.snapshot_trailing + 1);
+}
+
+// A follower installing a snapshot in the background keeps answering heartbeats (so it neither
+// times out nor is thought dead), does not campaign, and accepts no entries until it is done.
+TEST(Snapshot, FollowerAnswersHeartbeatsWhileInstalling) {
+  Config c;
+  c.snapshot_threshold = 10;
+  c.snapshot_trailing = 2;
+  c.snapshot_chunk_bytes = 1 << 20;
+  Harness h = running(3, c);
+  h.isolate(3);
+  for (int i = 0; i < 40; ++i) {
+    h.node(1).propose("key" + std::to_string(i % 7) + "=v" + std::to_string(i));
+    h.deliver();
+  }
+  ASSERT_GT(h.node(1).status().first_index, 10u);
+  h.peers[3]->sm.async = true;
+  h.heal();
+  for (int i = 0; i < 30 && !h.peers[3]->sm.restore_pending(); ++i) h.tick_all();
+  ASSERT_TRUE(h.peers[3]->sm.restore_pending());
+  const Index applied_before = h.node(3).status().applied;
+  int heartbeat_answers = 0, append_answers = 0;
+  for (int i = 0; i < 4 * c.election_ticks; ++i) {  // far longer than an election timeout
+    h.node(1).propose("late=" + std::to_string(i));
+    for (NodeId id : {1, 2, 3}) h.node(id).tick();
+    h.deliver(1000, [&](const Message& m) {
+      if (m.from == 3 && m.type == MessageType::heartbeat_resp) ++heartbeat_answers;
+      if (m.from == 3 && m.type == MessageType::append_resp) ++append_answers;
+      return true;
+    });
+  }
+  EXPECT_GT(heartbeat_answers, 10);
+  EXPECT_EQ(append_answers, 0);
+  EXPECT_EQ(h.node(3).role(), Role::follower);
+  EXPECT_EQ(h.node(3).status().applied, applied_before);
+  EXPECT_TRUE(h.node(1).is_leader());
+  // The leader compacted on meanwhile, so it may send a newer image after this one.
+  for (int i = 0; i < 10; ++i) {
+    if (auto done = h.peers[3]->sm.complete_restore()) {
+      ASSERT_TRUE(done->ok);
+      h.node(3).snapshot_restored(done->meta, true);
+    }
+    h.tick_all(2);
+  }
+  EXPECT_GE(h.node(3).probe().snapshots_installed, 1u);
+  EXPECT_EQ(h.node(3).status().applied, h.node(1).status().applied);
+  EXPECT_EQ(h.peers[3]->sm.get("late"), h.peers[1]->sm.get("late"));
+}
+
 // Group commit: proposals and messages handled inside one Node::Batch share one sync and go to
 // each follower in one append.
 TEST(Batch, ProposalsShareOneSyncAndOneAppend) {

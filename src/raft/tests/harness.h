@@ -98,6 +98,14 @@ class Harness {
     c.id = id;
     if (bootstrap) c.bootstrap = boot;
     p.rng = std::make_unique<SplitMix64>(id * 7919);
+    // The machine completes saves and restores at once; the driver's part is reporting them.
+    Peer* peer = &p;
+    p.sm.on_saved = [peer](const SnapshotMeta& m, bool ok) {
+      if (peer->node) peer->node->snapshot_saved(m, ok);
+    };
+    p.sm.on_restored = [peer](const SnapshotMeta& m, bool ok) {
+      if (peer->node) peer->node->snapshot_restored(m, ok);
+    };
     p.node = std::make_unique<Node>(c, p.log, p.sm, p.tr, *p.rng);
   }
   void start_all() {

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "store/impl.h"
 #include "store/schema.h"
@@ -48,6 +49,53 @@ TEST_F(SnapshotTest, RoundTrip) {
   other = open_store(other_dir.file("other.db"));
   EXPECT_EQ(other->checksum(), after);
   EXPECT_EQ(other->applied_index(), idx + 1);
+}
+
+// The view is pinned when begin_snapshot() returns: applies that commit before the copy is
+// written (on another thread, as the Raft state machine does) are not in it.
+TEST_F(SnapshotTest, SourcePinsTheStateWhileAppliesContinue) {
+  fill();
+  const std::string sum = store_->checksum();
+  const uint64_t idx = store_->applied_index();
+  auto source = store_->begin_snapshot();
+  ASSERT_TRUE(source.ok());
+  EXPECT_EQ((*source)->applied_index(), idx);
+  ok(write("svc", op_create("c", "1")));
+  ok(write("svc", op_update("a", R"({"x":3})")));
+  ASSERT_GT(store_->applied_index(), idx);
+  std::string snap = dir_.file("snap.db");
+  std::thread writer([&] { ASSERT_TRUE((*source)->write(snap).ok()); });
+  writer.join();
+  source->reset();
+  ok(write("svc", op_create("d", "1")));  // the view released, the store goes on
+  TempDir other_dir;
+  auto other = open_store(other_dir.file("other.db"));
+  ASSERT_TRUE(other->restore_snapshot(snap).ok());
+  EXPECT_EQ(other->applied_index(), idx);
+  EXPECT_EQ(other->checksum(), sum);
+}
+
+// A database of many backup steps (the copy goes a few MiB at a time) written while applies
+// commit on another thread: the copy is the pinned view, whole and valid.
+TEST_F(SnapshotTest, LargeCopyInStepsWhileAppliesCommit) {
+  ok(ns_create("svc"));
+  const std::string big = "\"" + std::string(16000, 'x') + "\"";
+  for (int i = 0; i < 600; ++i) ok(write("svc", op_create("k" + std::to_string(i), big)));
+  const std::string sum = store_->checksum();
+  const uint64_t idx = store_->applied_index();
+  auto source = store_->begin_snapshot();
+  ASSERT_TRUE(source.ok());
+  std::string snap = dir_.file("snap.db");
+  std::thread writer([&] { ASSERT_TRUE((*source)->write(snap).ok()); });
+  for (int i = 0; i < 200; ++i) ok(write("svc", op_update("k" + std::to_string(i), "1")));
+  writer.join();
+  source->reset();
+  EXPECT_GT(std::filesystem::file_size(snap), 8u << 20);
+  TempDir other_dir;
+  auto other = open_store(other_dir.file("other.db"));
+  ASSERT_TRUE(other->restore_snapshot(snap).ok());
+  EXPECT_EQ(other->applied_index(), idx);
+  EXPECT_EQ(other->checksum(), sum);
 }
 
 TEST_F(SnapshotTest, CorruptOrTruncatedSnapshotIsRefused) {
