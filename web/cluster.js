@@ -111,21 +111,23 @@ export async function clusterView(main) {
     const id = h('input', { type: 'number', min: 1, step: 1, required: true, inputmode: 'numeric' });
     const peer = h('input', { required: true, placeholder: 'host:port', pattern: '\\S+:\\d+', autocomplete: 'off' });
     const http = h('input', { required: true, placeholder: 'host:port', pattern: '\\S+:\\d+', autocomplete: 'off' });
+    const learner = h('input', { type: 'checkbox' });
     const form = h('form', { class: 'card', 'aria-label': 'Add a member',
       onsubmit: async (ev) => {
         ev.preventDefault();
-        const body = { id: Number(id.value), peer: peer.value.trim(), http: http.value.trim() };
+        const body = { id: Number(id.value), peer: peer.value.trim(), http: http.value.trim(), voter: !learner.checked };
         const r = await attempt(() => post('/api/v1/admin/cluster/members', body), errors);
         if (!r) return;
-        toast(`Node ${r.id} added as a learner`);
+        toast(r.promote ? `Node ${r.id} added as a learner; it becomes a voter once caught up` : `Node ${r.id} added as a learner for good`);
         await settle(async () => (await get('/api/v1/cluster')).members.some((m) => m.id === r.id));
         await refresh();
       } },
     h('h2', {}, 'Add a member'),
-    h('p', { class: 'muted small' }, 'Start the new node first with join enabled (docs/cluster.md). It joins as a learner and becomes a voter once it has caught up. One change at a time.'),
+    h('p', { class: 'muted small' }, 'Start the new node first with join enabled (docs/cluster.md). It joins as a learner and becomes a voter once it has caught up, unless it is to stay a learner: then it serves reads and watches but never votes (docs/scaling.md). One change at a time.'),
     h('div', { class: 'row wrap' }, field('Member id', id), field('Peer address', peer), field('HTTP address', http),
+      field('Stay a learner (never votes)', learner),
       h('button', { type: 'submit', class: 'primary', disabled: !admin }, 'Add member')));
-    for (const input of [id, peer, http]) input.disabled = !admin;
+    for (const input of [id, peer, http, learner]) input.disabled = !admin;
     return form;
   }
 

@@ -93,6 +93,7 @@ bool decode_write(const Json& j, ConfigWrite& w, std::string& error) {
 
 /// The oldest format that can carry `body` (see kCommandFormatVersion).
 uint8_t format_version_of(const CommandBody& body) {
+  if (const auto* m = std::get_if<SetMemberAddress>(&body); m && m->learner) return 8;
   if (std::holds_alternative<StartRelease>(body) ||
       std::holds_alternative<TransitionRelease>(body)) {
     return 7;
@@ -206,6 +207,7 @@ std::string encode_command(const Command& command) {
           j["peer"] = body.peer;
           j["http"] = body.http;
           j["remove"] = body.remove;
+          if (body.learner) j["learner"] = true;
         } else if constexpr (std::is_same_v<T, TagVersion>) {
           j["type"] = "config.tag";
           j["namespace"] = body.ns;
@@ -379,6 +381,8 @@ Result<Command, Error> decode_command(std::string_view bytes) {
     auto remove = j.find("remove");
     if (remove == j.end() || !remove->is_boolean()) return bad("bad remove");
     b.remove = remove->get<bool>();
+    if (!opt_bool(j, "learner", b.learner)) return bad("bad learner");
+    if (b.learner && version < 8) return bad("learner needs format 8");
     c.body = std::move(b);
   } else if (type == "config.tag" && version >= 2) {
     TagVersion b;

@@ -124,6 +124,9 @@ struct SetMemberAddress {
   std::string peer;  // Raft peer host:port
   std::string http;  // HTTP API host:port
   bool remove = false;
+  /// A non-voting member for good: the leader never promotes it (read and watch capacity that
+  /// does not enter the write quorum, docs/scaling.md). Format 8.
+  bool learner = false;
 };
 
 /// A permission on the namespaces whose names match `ns_pattern` ("user-service", "user-*",
@@ -239,11 +242,11 @@ struct Command {
 /// TagVersion, CleanupVersions and the retention fields of UpdateNamespace; version 3 the token
 /// and audit commands; version 4 WriteConfigs::create_namespace; version 5 secrets (namespace
 /// secret_keys, RollbackConfig::sealed_value, RewrapSecrets); version 6 SetNamespaceSchema and
-/// RollbackConfig::force; version 7 the gray-release commands and WriteConfigs::force. A
-/// command that uses none of them is still written as version 1 (only an optional `client_ip`
-/// member added), so that a node not yet upgraded keeps applying ordinary writes during a
-/// rolling upgrade.
-inline constexpr uint8_t kCommandFormatVersion = 7;
+/// RollbackConfig::force; version 7 the gray-release commands and WriteConfigs::force; version 8
+/// SetMemberAddress::learner. A command that uses none of them is still written as version 1
+/// (only an optional `client_ip` member added), so that a node not yet upgraded keeps applying
+/// ordinary writes during a rolling upgrade.
+inline constexpr uint8_t kCommandFormatVersion = 8;
 
 /// Bytes: one format-version byte followed by a JSON object. Deterministic for equal commands.
 std::string encode_command(const Command& command);

@@ -50,8 +50,11 @@ class Cluster {
   /// Asks the leader to hand leadership to member `to` (409/40901 when it cannot start).
   virtual void transfer_leader(uint64_t to, Done done) = 0;
   /// Records the new member's addresses through the log, then adds it as a learner; the leader
-  /// promotes it once it has caught up. 409/40901 when `id` is already a member.
-  virtual void add_member(uint64_t id, std::string peer, std::string http, Done done) = 0;
+  /// promotes it once it has caught up, unless `voter` is false: then it stays a non-voting
+  /// member (docs/scaling.md). Asked with `voter` true for such a learner, it lets the leader
+  /// promote it. 409/40901 when `id` is already a member otherwise.
+  virtual void add_member(uint64_t id, std::string peer, std::string http, bool voter,
+                          Done done) = 0;
   /// Removes member `id` and forgets its addresses. 404/40401 when it is not a member.
   virtual void remove_member(uint64_t id, Done done) = 0;
 };

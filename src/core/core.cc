@@ -584,10 +584,10 @@ void Core::transfer_leader(const api::Principal& caller, uint64_t to, Cluster::D
 }
 
 void Core::add_member(const api::Principal& caller, uint64_t id, std::string peer, std::string http,
-                      Cluster::Done done) {
+                      bool voter, Cluster::Done done) {
   if (auto denied = caller.check_cluster_admin()) return done(Unexpected{*denied});
   if (!options_.cluster) return done(Unexpected{not_a_cluster()});
-  options_.cluster->add_member(id, std::move(peer), std::move(http), std::move(done));
+  options_.cluster->add_member(id, std::move(peer), std::move(http), voter, std::move(done));
 }
 
 void Core::remove_member(const api::Principal& caller, uint64_t id, Cluster::Done done) {

@@ -268,7 +268,7 @@ class Core {
   Result<ClusterView, api::Error> cluster_view(const api::Principal& caller) const;
   void transfer_leader(const api::Principal& caller, uint64_t to, Cluster::Done done);
   void add_member(const api::Principal& caller, uint64_t id, std::string peer, std::string http,
-                  Cluster::Done done);
+                  bool voter, Cluster::Done done);
   void remove_member(const api::Principal& caller, uint64_t id, Cluster::Done done);
 
   // ---- the node's own state (health, debug vars) ----

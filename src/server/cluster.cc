@@ -202,8 +202,17 @@ void ClusterApi::add_member(core::Core& core, const http::RequestPtr& req,
   if (!peer.ok()) return reply_error(reply, *req, peer.error());
   auto http_address = native::string_field(*body, "http");
   if (!http_address.ok()) return reply_error(reply, *req, http_address.error());
-  core.add_member(req->caller, *id, std::move(*peer), std::move(*http_address),
-                  answer(req, reply, Json{{"id", *id}, {"voter", false}}));
+  bool voter = true;
+  if (auto v = body->find("voter"); v != body->end()) {
+    if (!v->is_boolean()) {
+      return reply_error(reply, *req, make_error(Errc::kBadRequest, "voter must be a boolean", "voter"));
+    }
+    voter = v->get<bool>();
+  }
+  // It starts as a learner either way; `promote` says whether the leader promotes it once it
+  // has caught up (false: a non-voting member for good, docs/scaling.md).
+  core.add_member(req->caller, *id, std::move(*peer), std::move(*http_address), voter,
+                  answer(req, reply, Json{{"id", *id}, {"voter", false}, {"promote", voter}}));
 }
 
 void ClusterApi::remove_member(core::Core& core, const http::RequestPtr& req,

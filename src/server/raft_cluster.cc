@@ -47,15 +47,29 @@ void RaftCluster::transfer_leader(uint64_t to, Done done) {
   });
 }
 
-void RaftCluster::add_member(uint64_t id, std::string peer, std::string http, Done done) {
-  if (raft_.view().status.conf.contains(id)) {
+void RaftCluster::add_member(uint64_t id, std::string peer, std::string http, bool voter,
+                             Done done) {
+  const raft::ConfState conf = raft_.view().status.conf;
+  if (conf.contains(id)) {
+    // A member kept as a learner, now asked for as a voter: its address book entry loses the
+    // mark through the log, and the leader of the day promotes it as it does any learner.
+    if (voter && !conf.is_voter(id) && raft_.kept_learner(id)) {
+      raft_.replicate_member_address(
+          id, MemberAddress{std::move(peer), std::move(http), false}, false,
+          [id, done = std::move(done)](Result<Ok, std::string> r) {
+            if (r.ok()) return done(Ok{});
+            done(Unexpected{make_error(Errc::kRaft, "marking node " + std::to_string(id) +
+                                                        " for promotion failed: " + r.error())});
+          });
+      return;
+    }
     return done(Unexpected{
         make_error(Errc::kConflict, "node " + std::to_string(id) + " is already a member", "id")});
   }
   // First the addresses, through the log (every node learns them), then the learner; the
-  // leader of the day promotes it once it has caught up.
+  // leader of the day promotes it once it has caught up, unless it is to stay a learner.
   raft_.replicate_member_address(
-      id, MemberAddress{std::move(peer), std::move(http)}, false,
+      id, MemberAddress{std::move(peer), std::move(http), !voter}, false,
       [this, id, done = std::move(done)](Result<Ok, std::string> r) {
         if (!r.ok()) {
           return done(Unexpected{make_error(

@@ -18,7 +18,8 @@ class RaftCluster : public core::Cluster {
 
   core::ClusterView view() const override;
   void transfer_leader(uint64_t to, Done done) override;
-  void add_member(uint64_t id, std::string peer, std::string http, Done done) override;
+  void add_member(uint64_t id, std::string peer, std::string http, bool voter,
+                  Done done) override;
   void remove_member(uint64_t id, Done done) override;
 
  private:

@@ -49,7 +49,8 @@ void RaftReplicator::reload_members() {
       for (auto it = j.begin(); it != j.end(); ++it) {
         merged[std::stoull(it.key())] =
             MemberAddress{it.value().at("peer").get<std::string>(),
-                          it.value().at("http").get<std::string>()};
+                          it.value().at("http").get<std::string>(),
+                          it.value().value("learner", false)};
       }
     } catch (const std::exception& e) {
       spdlog::error("member address book unreadable: {}", e.what());
@@ -62,6 +63,12 @@ void RaftReplicator::reload_members() {
   if (transport_) push_peers();
 }
 
+bool RaftReplicator::kept_learner(raft::NodeId id) const {
+  std::lock_guard lock(view_mu_);
+  auto it = addresses_.find(id);
+  return it != addresses_.end() && it->second.learner;
+}
+
 void RaftReplicator::replicate_member_address(raft::NodeId id, MemberAddress address, bool remove,
                                               std::function<void(Result<Ok, std::string>)> done) {
   api::SetMemberAddress body;
@@ -69,6 +76,7 @@ void RaftReplicator::replicate_member_address(raft::NodeId id, MemberAddress add
   body.peer = std::move(address.peer);
   body.http = std::move(address.http);
   body.remove = remove;
+  body.learner = address.learner;
   propose(api::Command{"", "cluster", std::move(body)},
           [done = std::move(done)](api::CommandResult r) {
             if (r.ok()) return done(Ok{});
@@ -261,9 +269,11 @@ void RaftReplicator::run() {
       if (clock::now() >= next_tick) {
         node_->tick();
         // Learners are promoted by whichever node leads once they have caught up (the node
-        // refuses a promotion before that), so a leadership change cannot strand one.
+        // refuses a promotion before that), so a leadership change cannot strand one; a member
+        // added as a learner for good (its address book entry says so) is left as it is.
         if (++ticks_ % 20 == 0 && node_->is_leader()) {
           for (raft::NodeId learner : node_->status().conf.learners) {
+            if (kept_learner(learner)) continue;
             (void)node_->propose_conf_change({raft::ConfChangeType::promote, learner});
           }
         }

@@ -42,6 +42,7 @@ namespace cairn::server {
 struct MemberAddress {
   std::string peer;
   std::string http;
+  bool learner = false;  // added as a non-voting member for good: never promoted
 };
 
 struct RaftOptions {
@@ -137,6 +138,8 @@ class RaftReplicator final : public core::Replicator {
   /// The peer transport's counters (telemetry).
   transport::TransportProbe transport_probe() const;
   std::map<raft::NodeId, MemberAddress> members() const;
+  /// Whether `id` was added as a non-voting member for good (never promoted).
+  bool kept_learner(raft::NodeId id) const;
   raft::NodeId id() const { return options_.id; }
   bool is_leader() const;
   /// Since when (monotonic ms) this node's database has been refusing log entries, or 0

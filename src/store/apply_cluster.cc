@@ -5,7 +5,8 @@
 
 namespace cairn::store::apply_detail {
 
-/// The member address book lives in `meta` as one JSON object {"<id>": {"peer", "http"}}.
+/// The member address book lives in `meta` as one JSON object {"<id>": {"peer", "http"}}, with
+/// "learner": true on a member that stays non-voting.
 R<Outcome> set_member_address(Ctx& ctx, const api::SetMemberAddress& c) {
   if (c.id <= 0) return fail(Errc::kValidation, "member id must be >= 1", "id");
   Json members = Json::object();
@@ -18,6 +19,7 @@ R<Outcome> set_member_address(Ctx& ctx, const api::SetMemberAddress& c) {
     members.erase(id);
   } else {
     members[id] = Json{{"peer", c.peer}, {"http", c.http}};
+    if (c.learner) members[id]["learner"] = true;  // never promoted (docs/scaling.md)
   }
   write_meta_text(ctx.db, "cluster_members", dump_compact(members));
   Outcome out{api::MemberAddressSet{c.id, c.remove}};

@@ -168,22 +168,38 @@ class Learners(ClusterCase):
         # The learners hold the same state as the voters.
         self.wait_converged()
 
-    @unittest.expectedFailure
-    def test_learners_stay_non_voting(self):
+    def test_learners_stay_non_voting_until_asked_to_vote(self):
         """A node added with "voter": false stays a learner: the quorum stays 2 of 3, so the
-        learners add read and watch capacity without slowing writes (docs/scaling.md).
-
-        Expected to fail until the server keeps such learners: today every learner is promoted
-        to voter once it has caught up (src/server/raft_replicator.cc), making this a 5-voter
-        cluster (issue 21 §5). Remove the decorator with that change."""
+        learners add read and watch capacity without slowing writes (docs/scaling.md). Asked for
+        again with "voter": true, it is promoted like any joining node."""
         ok, ms = eventually(lambda: len(self.members()) == 5 and self.members(), 20)
         self.assertTrue(ok)
-        # Give a promoting server the time it takes (it checks every 20 ticks).
+        # Give a promoting server the time it takes (the leader checks every 20 ticks).
         eventually(lambda: any(ms[i].get("voter") for i in (4, 5)) and ms, 3)
         ms = self.members()
         self.assertEqual([ms[i].get("voter") for i in (1, 2, 3, 4, 5)],
                          [True, True, True, False, False], json.dumps(ms))
 
+        node = self.learners[0]
+        leader = self.wait_leader(among=self.base)
+        r = self.http("POST", MEMBERS, server=leader,
+                      json_body={"id": node.raft_id, "peer": node.peer, "http": node.http_addr,
+                                 "voter": True})
+        self.check_envelope(r)
+        self.assertEqual(r.code, 0, r.describe())
+        ok, ms = eventually(lambda: self.members()[node.raft_id].get("voter") and self.members(), 20)
+        self.assertTrue(ok, "node %d was not promoted" % node.raft_id)
+        self.assertFalse(ms[5].get("voter"), json.dumps(ms))
+        # A learner asked for as a learner again, or a voter added twice, is refused.
+        for raft_id, voter in ((5, False), (1, True)):
+            r = self.http("POST", MEMBERS, server=leader,
+                          json_body={"id": raft_id, "peer": "x:1", "http": "x:2", "voter": voter})
+            self.assertEqual((r.status, r.code), (409, 40901), r.describe())
+
+    def test_voter_must_be_a_boolean(self):
+        r = self.http("POST", MEMBERS, server=self.wait_leader(among=self.base),
+                      json_body={"id": 9, "peer": "x:1", "http": "x:2", "voter": "no"})
+        self.assertEqual(r.status, 400, r.describe())
 
 if __name__ == "__main__":
     unittest.main()

@@ -148,6 +148,19 @@ TEST(Command, RoundTripsMemberAddresses) {
   auto at = bytes.find(",\"remove\":false");
   ASSERT_NE(at, std::string::npos);
   EXPECT_FALSE(decode_command(bytes.erase(at, 15)).ok());
+
+  // A member kept a learner needs format 8; without the flag the command stays format 1, so a
+  // node of an older release applies it during a rolling upgrade.
+  SetMemberAddress learner{5, "p", "h", false};
+  learner.learner = true;
+  bytes = encode_command(Command{"r", "cluster", learner});
+  EXPECT_EQ(static_cast<uint8_t>(bytes[0]), 8);
+  auto back = decode_command(bytes);
+  ASSERT_TRUE(back.ok()) << back.error().details;
+  EXPECT_TRUE(std::get<SetMemberAddress>(back->body).learner);
+  EXPECT_EQ(static_cast<uint8_t>(encode_command(Command{"r", "o", SetMemberAddress{1, "p", "h", false}})[0]), 1);
+  bytes[0] = 7;
+  EXPECT_FALSE(decode_command(bytes).ok()) << "learner in format 7";
 }
 
 }  // namespace

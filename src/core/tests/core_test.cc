@@ -251,8 +251,8 @@ class FakeCluster : public Cluster {
     asked.push_back("transfer " + std::to_string(to));
     done(Ok{});
   }
-  void add_member(uint64_t id, std::string peer, std::string, Done done) override {
-    asked.push_back("add " + std::to_string(id) + " " + peer);
+  void add_member(uint64_t id, std::string peer, std::string, bool voter, Done done) override {
+    asked.push_back("add " + std::to_string(id) + " " + peer + (voter ? "" : " learner"));
     done(Ok{});
   }
   void remove_member(uint64_t id, Done done) override {
@@ -331,14 +331,14 @@ TEST_F(CoreTest, ClusterCallsNeedClusterAdminAndACluster) {
     answers.push_back(r.ok() ? Errc::kOk : r.error().code);
   };
   core.transfer_leader(ops, 2, record);
-  core.add_member(ops, 4, "p", "h", record);
+  core.add_member(ops, 4, "p", "h", true, record);
   core.transfer_leader(any_, 2, record);
-  core.add_member(any_, 4, "10.0.0.4:7000", "10.0.0.4:8000", record);
+  core.add_member(any_, 4, "10.0.0.4:7000", "10.0.0.4:8000", false, record);
   core.remove_member(any_, 9, record);
   EXPECT_EQ(answers, (std::vector<Errc>{Errc::kForbidden, Errc::kForbidden, Errc::kOk, Errc::kOk,
                                         Errc::kNotFound}));
   EXPECT_EQ(cluster.asked,
-            (std::vector<std::string>{"transfer 2", "add 4 10.0.0.4:7000", "remove 9"}));
+            (std::vector<std::string>{"transfer 2", "add 4 10.0.0.4:7000 learner", "remove 9"}));
 }
 
 TEST_F(CoreTest, EveryOperationIsCheckedAgainstTheCallersGrants) {
