@@ -49,6 +49,15 @@ class DiskFaultCase(ClusterCase):
             acked[key] = i
         return acked
 
+    def stopped_follower(self, writes):
+        """`writes` acknowledged keys on every node, then one follower stopped: (it, acked)."""
+        self.ensure_ns("svc")
+        acked = self.write_keys("a", writes)
+        self.wait_converged()
+        f = self.followers()[0]
+        f.stop()
+        return f, acked
+
     def wait_exit(self, node, timeout=30):
         try:
             return node.proc.wait(timeout)
@@ -148,11 +157,7 @@ class WalSyncFailure(DiskFaultCase):
 class DamagedFollower(DiskFaultCase):
 
     def test_bit_flip_in_the_middle_of_a_wal_segment_is_refused_then_recovered(self):
-        self.ensure_ns("svc")
-        acked = self.write_keys("a", 30)
-        self.wait_converged()
-        f = self.followers()[0]
-        f.stop()
+        f, acked = self.stopped_follower(30)
         segments = sorted(glob.glob(os.path.join(f.data_dir, "wal", "*.wal")))
         self.assertTrue(segments)
         seg = max(segments, key=os.path.getsize)
@@ -164,11 +169,7 @@ class DamagedFollower(DiskFaultCase):
         self.assertTrue(os.path.exists(os.path.join(aside, "cairn.db")))
 
     def test_bit_flip_in_the_sqlite_file_is_refused_then_recovered(self):
-        self.ensure_ns("svc")
-        acked = self.write_keys("a", 30)
-        self.wait_converged()
-        f = self.followers()[0]
-        f.stop()
+        f, acked = self.stopped_follower(30)
         db = os.path.join(f.data_dir, "cairn.db")
         wal = db + "-wal"
         self.assertFalse(os.path.exists(wal) and os.path.getsize(wal) > 0,
@@ -218,11 +219,7 @@ class DamagedSnapshot(DiskFaultCase):
         # A follower far behind needs a snapshot; the leader's newest image was damaged on disk
         # while it ran. The leader checks the image each time it sends one: it sets the damaged
         # one aside, takes a fresh one and sends that, so the follower converges.
-        self.ensure_ns("svc")
-        acked = self.write_keys("a", 10)
-        self.wait_converged()
-        f = self.followers()[0]
-        f.stop()
+        f, acked = self.stopped_follower(10)
         acked = self.write_keys("b", 40, acked=acked)  # several snapshots; the log is compacted
         leader_snap = os.path.join(self.leader.data_dir, "snap")
 
