@@ -312,14 +312,18 @@ def run_wrk(url, script, conns, duration, server_pids, env_extra=None):
     if not m:
         raise RuntimeError("wrk gave no result: %s %s" % (out.stdout[-500:], out.stderr[-500:]))
     n, dur, p50, p99, err, non2xx = (int(x) for x in m.groups())
+    srv_s = srv / hz
     statuses = {int(c): {"count": int(k), "body": b}
                 for c, k, b in STATUS_RE.findall(out.stdout)}
     for code, s in sorted(statuses.items()):
         log("    status %d: %d answers, e.g. %s" % (code, s["count"], s["body"]))
     return {"rps": n / (dur / 1e6), "p50_ms": p50 / 1000, "p99_ms": p99 / 1000,
-            "errors": err, "non2xx": non2xx, "statuses": statuses,
-            "cpu_wrk": wrk_cpu / wall, "cpu_srv": srv / hz / wall,
-            "cpu_rest": max(0.0, total - wrk_cpu - srv / hz) / wall}
+            "errors": err, "non2xx": non2xx, "statuses": statuses, "requests": n,
+            "cpu_wrk": wrk_cpu / wall, "cpu_srv": srv_s / wall,
+            "cpu_rest": max(0.0, total - wrk_cpu - srv_s) / wall,
+            # issue 21 §6: the servers' CPU seconds over the row (every node of the target,
+            # utime+stime) divided by the requests wrk counted, in µs
+            "srv_cpu_s": srv_s, "srv_cpu_us_per_req": srv_s / n * 1e6 if n else None}
 
 
 # ---------------------------------------------------------------- rows
@@ -354,7 +358,8 @@ def build_rows(quick, cairn, etcd, nginx, logged=None):
              lambda: "http://127.0.0.1:%d/config.json" % NGINX_PORT,
              "get.lua", conns, None, nginx.node_pids),
         ]
-    for conns in ((64,) if quick else (16, 64, 256)):
+    # c=1: one request at a time, the commit latency alone (issue 21 §3: p99 ≤ 2× etcd's)
+    for conns in ((64,) if quick else (1, 16, 64, 256)):
         rows += [
             ("write c=%d" % conns, "cairn put",
              lambda: "http://127.0.0.1:%d/api/v1/admin/config" % c_lead(),
@@ -536,9 +541,10 @@ def main():
                 res = run_wrk(url_fn(), script, conns, duration, pids_fn(), env)
                 results.setdefault((group, name), []).append(res)
                 log("  %-22s %-28s %8.0f req/s p50 %6.2f ms p99 %7.2f ms err %d non2xx %d "
-                    "cpu wrk %.2f srv %.2f rest %.2f" % (
+                    "cpu wrk %.2f srv %.2f rest %.2f; srv %.1f µs/req" % (
                         group, name, res["rps"], res["p50_ms"], res["p99_ms"], res["errors"],
-                        res["non2xx"], res["cpu_wrk"], res["cpu_srv"], res["cpu_rest"]))
+                        res["non2xx"], res["cpu_wrk"], res["cpu_srv"], res["cpu_rest"],
+                        res["srv_cpu_us_per_req"] or 0))
             loads.append(loadavg())
         # in-round ratios
         def ratio(g, num, den, key="rps"):
@@ -549,17 +555,19 @@ def main():
 
         print()
         print("| row | target | req/s | p50 ms | p99 ms | errors | CPU wrk / servers / rest "
-              "(cores) |")
-        print("|---|---|---:|---:|---:|---:|---|")
+              "(cores) | server CPU per request (µs) |")
+        print("|---|---|---:|---:|---:|---:|---|---:|")
         for (g, n), vals in results.items():
-            print("| %s | %s | %s | %s | %s | %d | %.2f / %.2f / %.2f |" % (
+            us = [v["srv_cpu_us_per_req"] for v in vals if v.get("srv_cpu_us_per_req")]
+            print("| %s | %s | %s | %s | %s | %d | %.2f / %.2f / %.2f | %s |" % (
                 g, n, fmt_range([v["rps"] for v in vals]),
                 fmt_range([v["p50_ms"] for v in vals], "%.2f"),
                 fmt_range([v["p99_ms"] for v in vals], "%.2f"),
                 sum(v["errors"] + v["non2xx"] for v in vals),
                 statistics.median(v["cpu_wrk"] for v in vals),
                 statistics.median(v["cpu_srv"] for v in vals),
-                statistics.median(v["cpu_rest"] for v in vals)))
+                statistics.median(v["cpu_rest"] for v in vals),
+                fmt_range(us, "%.1f") if us else "—"))
         print()
         print("In-round ratios (median, min–max over rounds):")
         pairs = []
@@ -569,17 +577,25 @@ def main():
                       (g, "cairn get", "etcd serializable range", "rps"),
                       (g, "cairn get", "nginx static", "rps"),
                       (g, "etcd serializable range", "cairn get", "p99_ms")]
-        for conns in (16, 64, 256):
+        for conns in (1, 16, 64, 256):
             g = "write c=%d" % conns
-            pairs += [(g, "cairn put", "etcd put", "rps"), (g, "etcd put", "cairn put", "p99_ms")]
+            pairs += [(g, "cairn put", "etcd put", "rps"), (g, "cairn put", "etcd put", "p99_ms")]
         pairs += [("strong read c=64", "cairn consistency=strong", "etcd linearizable range",
                    "rps")]
+        ratios = []
         for g, num, den, key in pairs:
             rr = ratio(g, num, den, key)
             if rr:
-                what = "throughput" if key == "rps" else "p99 (den/num: >1 means Cairn lower)"
+                if key == "rps":
+                    what = "throughput"
+                elif num.startswith("cairn"):
+                    what = "p99 (Cairn ÷ other: <1 means Cairn lower)"
+                else:
+                    what = "p99 (other ÷ Cairn: >1 means Cairn lower)"
                 print("  %-18s %s / %s %s: %s" % (g, num, den, what, fmt_range(rr, "%.2f")))
-        for conns in (16, 64, 256):
+                ratios.append({"group": g, "num": num, "den": den, "key": key,
+                               "median": statistics.median(rr), "rounds": rr})
+        for conns in (1, 16, 64, 256):
             v = results.get(("write c=%d" % conns, "cairn put"))
             if v and fsync:
                 print("  write c=%d cairn put / raw fdatasync rate (%.0f/s): %s" % (
@@ -612,8 +628,18 @@ def main():
         print("load average at end of each round: %s" % "; ".join(loads))
         if a.json:
             with open(a.json, "w") as f:
-                json.dump({"fsync_per_s": fsync, "loads": loads, "watch": watch, "failover": fo,
-                           "rows": [{"group": g, "name": n, "rounds": v}
+                def med(vals, k):
+                    xs = [v[k] for v in vals if v.get(k) is not None]
+                    return statistics.median(xs) if xs else None
+                json.dump({"binary": a.binary, "quick": a.quick, "rounds": rounds,
+                           "duration_s": duration,
+                           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                           "fsync_per_s": fsync, "loads": loads, "watch": watch, "failover": fo,
+                           "ratios": ratios,
+                           "rows": [{"group": g, "name": n, "rounds": v,
+                                     "median": {k: med(v, k) for k in
+                                                ("rps", "p50_ms", "p99_ms", "cpu_srv",
+                                                 "srv_cpu_us_per_req")}}
                                     for (g, n), v in results.items()]}, f, indent=1)
         return 0
     except KeyboardInterrupt:
