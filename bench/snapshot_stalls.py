@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import statistics
 import sys
 import tempfile
@@ -85,8 +86,13 @@ def main():
     dev = DevCluster(os.path.join(tmp, "cairn"), 3, a.http_port, a.peer_port, cluster_id="snapstall",
                      server_args=server_args, binary=os.path.abspath(a.binary))
     windows = []
+
+    def on_signal(signum, _frame):  # bench/run.sh stops a step with SIGTERM: stop the cluster
+        raise KeyboardInterrupt()
+    signal.signal(signal.SIGTERM, on_signal)
     try:
         dev.start()
+        bench.record_pid(dev.pid)  # run.sh's trap stops it even if this script is killed
         leader = dev.leader_port()
         log("leader on %d; loading 1,000 keys" % leader)
         load(leader)
