@@ -113,6 +113,7 @@ step() {
   echo "=== $kind: $* ($(date -u +%H:%M:%S) UTC, load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
   local t0=$SECONDS
   : >"$out"
+  rm -f "$(name "$kind" json)"  # a reused --json-dir: no stale figures for targets.py
   set +e
   "$@" > >(tee -a "$out") 2> >(tee -a "$out" >&2) &
   py=$!
