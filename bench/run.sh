@@ -82,7 +82,9 @@ else
   stem="$json_dir/"
 fi
 name() {  # name KIND EXT: where KIND's output goes
-  if [ "${stem: -1}" = / ]; then echo "$stem$1.$2"; else echo "$stem-$1.$2"; fi
+  if [ "${stem: -1}" = / ]; then echo "$stem$1.$2"
+  elif [ "$1.$2" = bench.json ]; then echo "$json"
+  else echo "$stem-$1.$2"; fi
 }
 echo "binary: $binary; JSON and output: $(name bench json) and next to it" >&2
 
