@@ -75,7 +75,7 @@ if [ -n "$json" ]; then
   stem="${json%.json}"
   mkdir -p "$(dirname "$json")"
 else
-  [ -n "$json_dir" ] || json_dir="$(mktemp -d "/tmp/cairn-bench-$(date -u +%Y%m%d-%H%M)-XXXX")"
+  [ -n "$json_dir" ] || json_dir="$(mktemp -d "/tmp/cairn-run-$(date -u +%Y%m%d-%H%M)-XXXX")"
   mkdir -p "$json_dir"
   json_dir="$(realpath "$json_dir")"
   json="$json_dir/bench.json"
