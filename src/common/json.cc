@@ -57,6 +57,11 @@ std::optional<Json> parse_json(std::string_view text, int max_depth) {
   return doc;
 }
 
+bool json_valid(std::string_view text, int max_depth) {
+  if (json_depth(text, max_depth) > max_depth) return false;
+  return Json::accept(text.begin(), text.end());
+}
+
 void append_json_string(std::string& out, std::string_view s) {
   // Plain printable ASCII without '"' or '\\' needs no escaping: copied straight through. That
   // covers ids, names and keys on the read path, where the general escaper below (a Json built

@@ -25,6 +25,9 @@ int json_depth(const Json& value);
 
 /// Parses `text` if it is valid JSON no deeper than `max_depth`; nullopt otherwise.
 std::optional<Json> parse_json(std::string_view text, int max_depth);
+/// Whether parse_json(text, max_depth) would succeed, without building the document (the
+/// same lexer and grammar; no allocation per value).
+bool json_valid(std::string_view text, int max_depth);
 
 /// Appends `s` to `out` as a JSON string literal (quotes included). Invalid UTF-8 is replaced
 /// with U+FFFD so the output is always valid JSON.

@@ -192,6 +192,12 @@ class Node {
   NodeId leader() const { return leader_; }
   Term term() const { return hs_.term; }
   bool is_leader() const { return role_ == Role::leader; }
+  /// Whether a proposal of this node waits for the result of the entry at index/term (so the
+  /// state machine may skip building results nobody reads: on followers, all of them).
+  bool awaits_result(Index index, Term term) const {
+    auto it = proposals_.find(index);
+    return it != proposals_.end() && it->second.term == term;
+  }
   /// The election events recorded since the last call (Config::record_events; at most 1024 are
   /// kept between calls, the oldest dropped first).
   std::vector<Event> take_events() { return std::exchange(events_, {}); }

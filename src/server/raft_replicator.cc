@@ -193,6 +193,10 @@ Result<std::unique_ptr<RaftReplicator>, std::string> RaftReplicator::open(
   }
   r->node_ = std::make_unique<raft::Node>(config, *r->log_, *machine_for_node, *r->transport_,
                                           *r->random_);
+  r->state_machine_->set_result_wanted(
+      [node = r->node_.get()](uint64_t index, uint64_t term) {
+        return node->awaits_result(index, term);
+      });
   r->refresh_view();
   return r;
 }

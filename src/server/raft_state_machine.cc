@@ -349,7 +349,7 @@ std::optional<std::string> RaftStateMachine::apply(const raft::Entry& entry,
     api::CommandResult r = machine_.apply_encoded(std::string_view(entry.data).substr(8),
                                                   entry.index, static_cast<int64_t>(ts));
     if (store_.written_index() < entry.index) return stalled(entry.index, r.details);
-    result = api::encode_result(r);
+    if (!result_wanted_ || result_wanted_(entry.index, entry.term)) result = api::encode_result(r);
   }
   if (group_first_ == 0) group_first_ = entry.index;
   return result;

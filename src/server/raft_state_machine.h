@@ -77,6 +77,12 @@ class RaftStateMachine final : public raft::StateMachine {
   /// Set before the node starts; a report the poster drops (the node stops) is never made.
   using Poster = std::function<void(std::function<void(raft::Node&)>)>;
   void set_poster(Poster post) { post_ = std::move(post); }
+  /// Asked (on the node's thread) whether anyone reads the result of the entry at index/term
+  /// (raft::Node::awaits_result); when it says no, apply() returns an empty result instead of
+  /// encoding one. Unset: every result is encoded.
+  void set_result_wanted(std::function<bool(uint64_t index, uint64_t term)> fn) {
+    result_wanted_ = std::move(fn);
+  }
   /// Waits for the background job that runs now and drops the queued ones, unreported, as a
   /// crash would. Idempotent; the destructor calls it.
   void stop();
@@ -89,6 +95,7 @@ class RaftStateMachine final : public raft::StateMachine {
   core::WatchHub* watch_;
   std::string dir_;
   std::function<void()> members_changed_;
+  std::function<bool(uint64_t, uint64_t)> result_wanted_;
   uint64_t members_generation_ = 0;
   std::atomic<int64_t> stalled_since_ms_{0};
   int64_t last_stall_log_ms_ = 0;

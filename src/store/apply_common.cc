@@ -95,7 +95,7 @@ R<std::string> normalize_value(std::string_view text, size_t max_bytes) {
                 "value nests deeper than " + std::to_string(api::kMaxValueDepth) + " levels",
                 "value");
   }
-  if (!parse_json(text, api::kMaxValueDepth)) {
+  if (!json_valid(text, api::kMaxValueDepth)) {
     return fail(Errc::kValidation, "value is not valid JSON", "value");
   }
   std::string compact = compact_json_text(text);

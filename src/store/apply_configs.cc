@@ -107,9 +107,21 @@ R<OpOutcome> create_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWr
   set_last_version(ctx.db, ns.name, w.key, version);
   insert_version(ctx, id, ns.id, w.key, *value, version);
   insert_history(ctx, id, ns.id, w.key, std::nullopt, *value, version, "CREATE");
-  auto row = config_by_key(ctx.db, ns.id, w.key);
-  if (!row) return fail(Errc::kDatabase, "config row vanished after insert");
-  ctx.changes.push_back(Change{Change::Kind::kConfigPut, {}, *row, "CREATE"});
+  // The row as just inserted (read back, it would be the same: no column has a default the
+  // insert leaves to SQLite).
+  ConfigRow row;
+  row.id = id;
+  row.namespace_id = ns.id;
+  row.ns = ns.name;
+  row.key = w.key;
+  row.value = std::move(*value);
+  row.version = version;
+  row.description = w.description.value_or("");
+  row.status = static_cast<int>(w.status.value_or(1));
+  row.created_by = row.updated_by = ctx.operator_name;
+  row.created_at_ms = row.updated_at_ms = ctx.ts;
+  row.revision = ctx.rev;
+  ctx.changes.push_back(Change{Change::Kind::kConfigPut, {}, std::move(row), "CREATE"});
   return OpOutcome{id, version, 0};
 }
 
@@ -160,19 +172,20 @@ R<OpOutcome> update_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWr
       return Unexpected{ok.error()};
     }
   }
-  ctx.db
-      .prepare(
-          "UPDATE config SET value = ?, version = ?, description = ?, status = ?, "
-          "updated_by = ?, updated_at = ?, revision = ? WHERE id = ?")
-      .bind(value)
-      .bind(version)
-      .bind(description)
-      .bind(status)
-      .bind(ctx.operator_name)
-      .bind(ctx.ts)
-      .bind(ctx.rev)
-      .bind(current->id)
-      .run();
+  // status only when it changes: a column in the SET list has its index rewritten
+  // (idx_config_status) even when its value stays the same.
+  {
+    Stmt update = ctx.db.prepare(
+        status_changed
+            ? "UPDATE config SET value = ?, version = ?, description = ?, updated_by = ?, "
+              "updated_at = ?, revision = ?, status = ? WHERE id = ?"
+            : "UPDATE config SET value = ?, version = ?, description = ?, updated_by = ?, "
+              "updated_at = ?, revision = ? WHERE id = ?");
+    update.bind(value).bind(version).bind(description).bind(ctx.operator_name).bind(ctx.ts);
+    update.bind(ctx.rev);
+    if (status_changed) update.bind(status);
+    update.bind(current->id).run();
+  }
   std::string operation = "UPDATE";  // a description-only change writes no history
   if (value_changed) {
     set_last_version(ctx.db, ns.name, w.key, version);
@@ -184,10 +197,18 @@ R<OpOutcome> update_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWr
     insert_history(ctx, current->id, ns.id, w.key, value, value, version, op);
     if (!value_changed) operation = op;
   }
-  auto row = config_by_key(ctx.db, ns.id, w.key);
-  if (!row) return fail(Errc::kDatabase, "config row vanished after update");
-  ctx.changes.push_back(Change{Change::Kind::kConfigPut, {}, *row, operation});
-  return OpOutcome{current->id, version, current->version};
+  ConfigRow row = std::move(*current);  // as updated above, without reading it back
+  const int64_t old_version = row.version;
+  row.value = std::move(value);
+  row.version = version;
+  row.description = std::move(description);
+  row.status = status;
+  row.updated_by = ctx.operator_name;
+  row.updated_at_ms = ctx.ts;
+  row.revision = ctx.rev;
+  const int64_t id = row.id;
+  ctx.changes.push_back(Change{Change::Kind::kConfigPut, {}, std::move(row), operation});
+  return OpOutcome{id, version, old_version};
 }
 
 R<OpOutcome> delete_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWrite& w) {
@@ -242,6 +263,15 @@ R<NamespaceRow> finish_namespace(Ctx& ctx, int64_t namespace_id) {
   if (!ns) return fail(Errc::kDatabase, "namespace row vanished");
   for (auto& change : ctx.changes) change.ns = *ns;
   return std::move(*ns);
+}
+
+/// The same for a command that holds the namespace's row as it stands (no command changes a
+/// namespace's other columns on the way): set in memory instead of read back.
+void finish_namespace(Ctx& ctx, NamespaceRow ns) {
+  touch_namespace(ctx, ns.id);
+  ns.revision = ctx.rev;
+  ns.updated_at_ms = ctx.ts;
+  for (auto& change : ctx.changes) change.ns = ns;
 }
 
 R<Outcome> write_configs(Ctx& ctx, const api::WriteConfigs& cmd) {
@@ -303,10 +333,7 @@ R<Outcome> write_configs(Ctx& ctx, const api::WriteConfigs& cmd) {
   }
   const bool changed = std::any_of(outcomes.begin(), outcomes.end(),
                                    [](const OpOutcome& o) { return o.changed; });
-  if (changed) {
-    auto final_ns = finish_namespace(ctx, ns->id);
-    if (!final_ns.ok()) return Unexpected{final_ns.error()};
-  }
+  if (changed) finish_namespace(ctx, *ns);
 
   api::ConfigsWritten written{cmd.ns, cmd.batch, changed ? ctx.rev : ctx.rev - 1, {}};
   written.ops.reserve(cmd.ops.size());

@@ -74,9 +74,7 @@ CREATE TABLE config_history (
   created_at   INTEGER NOT NULL,
   revision     INTEGER NOT NULL
 );
-CREATE INDEX idx_config_history_config_id ON config_history(config_id);
 CREATE INDEX idx_config_history_ns_key ON config_history(namespace_id, "key", id);
-CREATE INDEX idx_config_history_created_at ON config_history(created_at);
 
 -- Last version ever used per (namespace name, key), so that a version number is never reused:
 -- not after delete and re-create of the key, nor after delete and re-create of the namespace.
@@ -88,6 +86,16 @@ CREATE TABLE key_version (
 ) WITHOUT ROWID;
 
 INSERT INTO meta(name, value) VALUES ('revision', 0), ('applied_index', 0);
+)sql";
+
+/// Indexes that earlier releases created and no query uses any more (every history read goes
+/// by namespace and key: idx_config_history_ns_key). Each cost a B-tree insert on every write
+/// (issue 21 §3). Dropped at open without a schema version: a release that still has them in
+/// its layout reads a database without them the same (only its plans differ), so files and
+/// snapshots stay exchangeable in both directions.
+constexpr const char* kDroppedIndexes = R"sql(
+DROP INDEX IF EXISTS idx_config_history_config_id;
+DROP INDEX IF EXISTS idx_config_history_created_at;
 )sql";
 
 /// Schema version 2: tags and retention overrides.
@@ -339,6 +347,7 @@ Result<Ok, api::Error> ensure_schema(Conn& conn) {
       write_meta(conn, "schema_version", version);
     }
   }
+  if (!conn.failed()) conn.exec(kDroppedIndexes);
   if (auto e = conn.db_error()) {
     conn.clear_error();
     conn.exec("ROLLBACK");

@@ -39,7 +39,7 @@ Stmt Conn::prepare(std::string_view sql) {
   auto it = cache_.find(sql);
   if (it != cache_.end() && !it->second.in_use) {
     it->second.in_use = true;
-    return Stmt(*this, it->second.stmt, false);
+    return Stmt(*this, it->second.stmt, &it->second);
   }
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
@@ -47,29 +47,24 @@ Stmt Conn::prepare(std::string_view sql) {
   if (rc != SQLITE_OK) {
     fail_from_db("prepare");
     sqlite3_finalize(stmt);
-    return Stmt(*this, nullptr, true);
+    return Stmt(*this, nullptr, nullptr);
   }
   if (it == cache_.end()) {
-    cache_.emplace(std::string(sql), Cached{stmt, true});
-    return Stmt(*this, stmt, false);
+    it = cache_.emplace(std::string(sql), Cached{stmt, true}).first;
+    return Stmt(*this, stmt, &it->second);
   }
-  return Stmt(*this, stmt, true);  // the cached one is busy (nested use of the same SQL)
+  return Stmt(*this, stmt, nullptr);  // the cached one is busy (nested use of the same SQL)
 }
 
-void Conn::release(sqlite3_stmt* stmt, bool owned) {
+void Conn::release(sqlite3_stmt* stmt, Cached* cached) {
   if (stmt == nullptr) return;
   sqlite3_reset(stmt);
   sqlite3_clear_bindings(stmt);
-  if (owned) {
+  if (cached == nullptr) {
     sqlite3_finalize(stmt);
     return;
   }
-  for (auto& [sql, cached] : cache_) {
-    if (cached.stmt == stmt) {
-      cached.in_use = false;
-      return;
-    }
-  }
+  cached->in_use = false;
 }
 
 bool Conn::exec(std::string_view sql) {
@@ -137,7 +132,7 @@ std::optional<api::Error> Conn::db_error() const {
   return api::make_error(api::Errc::kDatabase, "sqlite: " + *error_);
 }
 
-Stmt::~Stmt() { conn_.release(stmt_, owned_); }
+Stmt::~Stmt() { conn_.release(stmt_, cached_); }
 
 Stmt& Stmt::bind(int64_t v) {
   if (stmt_ && sqlite3_bind_int64(stmt_, next_param_, v) != SQLITE_OK) conn_.fail_from_db("bind");

@@ -61,7 +61,9 @@ class Conn {
     bool in_use = false;
   };
   explicit Conn(sqlite3* db) : db_(db) {}
-  void release(sqlite3_stmt* stmt, bool owned);
+  /// Resets `stmt` and gives it back: to its cache entry (`cached`, whose address std::map
+  /// keeps stable), or finalizes it when it was prepared for one use (`cached` null).
+  void release(sqlite3_stmt* stmt, Cached* cached);
 
   sqlite3* db_;
   std::map<std::string, Cached, std::less<>> cache_;
@@ -72,7 +74,9 @@ class Conn {
 /// given back to the cache on destruction. Failures are recorded in the Conn.
 class Stmt {
  public:
-  Stmt(Conn& conn, sqlite3_stmt* stmt, bool owned) : conn_(conn), stmt_(stmt), owned_(owned) {}
+  /// `cached`: the cache entry the statement came from; null for a statement of one use.
+  Stmt(Conn& conn, sqlite3_stmt* stmt, Conn::Cached* cached)
+      : conn_(conn), stmt_(stmt), cached_(cached) {}
   ~Stmt();
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
@@ -102,7 +106,7 @@ class Stmt {
  private:
   Conn& conn_;
   sqlite3_stmt* stmt_;
-  bool owned_;
+  Conn::Cached* cached_;
   int next_param_ = 1;
   bool done_ = false;
 };

@@ -32,6 +32,17 @@ TEST(ParseJson, RejectsTooDeepAndMalformed) {
   EXPECT_FALSE(parse_json("{} x", 64).has_value());
 }
 
+TEST(JsonValid, AgreesWithParseJson) {
+  // apply validates stored values with json_valid: it must accept exactly what parse_json does.
+  const char* cases[] = {"[[1]]", "[[[1]]]", "{", "", "{} x", "1e400", "-1e400", "1e308",
+                         "\"\xff\"", "\"\\ud800\"", "\"ok\"", "{\"a\":[1,2,{\"b\":null}]}",
+                         " true ", "01", "[1,]", "{\"a\":1,}", "nan", "\"\t\"", "/* c */ 1",
+                         "\xef\xbb\xbf{}"};
+  for (const char* text : cases) {
+    EXPECT_EQ(json_valid(text, 2), parse_json(text, 2).has_value()) << text;
+  }
+}
+
 TEST(ParseJson, KeepsKeyOrder) {
   auto v = parse_json(R"({"z":1,"a":2})", 64);
   ASSERT_TRUE(v);
