@@ -75,7 +75,7 @@ R<OpOutcome> create_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWr
   auto value = normalize_value(*w.value, stored_limit(*w.value, ctx.options.max_value_bytes));
   if (!value.ok()) return Unexpected{value.error()};
   if (auto ok = check_common_fields(w); !ok.ok()) return Unexpected{ok.error()};
-  if (config_by_key(ctx.db, ns.id, w.key)) {
+  if (config_by_key(ctx.db, ns, w.key)) {
     return fail(Errc::kKeyExists,
                 "key " + squote(w.key) + " already exists in namespace " + squote(ns.name),
                 "key");
@@ -128,7 +128,7 @@ R<OpOutcome> create_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWr
 /// The config an update or delete acts on: it must exist (40403) and be at the expected
 /// version when one is given (40901).
 R<ConfigRow> existing_config(Ctx& ctx, const NamespaceRow& ns, const api::ConfigWrite& w) {
-  auto current = config_by_key(ctx.db, ns.id, w.key);
+  auto current = config_by_key(ctx.db, ns, w.key);
   if (!current) {
     return fail(Errc::kConfigNotFound,
                 "key " + squote(w.key) + " does not exist in namespace " + squote(ns.name),

@@ -50,6 +50,8 @@ std::string squote(std::string_view s);
 std::optional<NamespaceRow> namespace_by_name(Conn& db, std::string_view name);
 std::optional<NamespaceRow> namespace_by_id(Conn& db, int64_t id);
 std::optional<ConfigRow> config_by_key(Conn& db, int64_t namespace_id, std::string_view key);
+/// The same for a namespace whose row the caller holds.
+std::optional<ConfigRow> config_by_key(Conn& db, const NamespaceRow& ns, std::string_view key);
 /// The highest version a key ever had (survives deletes: no version number is reused).
 int64_t last_version(Conn& db, std::string_view ns, std::string_view key);
 void set_last_version(Conn& db, std::string_view ns, std::string_view key, int64_t version);

@@ -155,6 +155,9 @@ struct Store::Impl {
   /// Writes the staged Raft state (inside the caller's transaction). Apply thread.
   void write_staged_raft_state(Conn& db) {
     if (!raft_staged) return;
+    // Unchanged (almost every group): the database holds them already. raft_term/raft_conf are
+    // written only by this thread, the lock is for the readers on others.
+    if (staged_term == raft_term && staged_conf == raft_conf) return;
     write_meta(db, "raft_term", static_cast<int64_t>(staged_term));
     write_meta_text(db, "raft_conf", staged_conf);
   }
