@@ -81,14 +81,26 @@ void WatchHub::on_applied(const std::vector<store::Change>& changes, uint64_t re
     batch.push_back(std::move(e));
   }
 
-  std::vector<std::pair<AnswerFn, WatchAnswer>> answers;
+  std::vector<std::pair<AnswerFn, std::shared_ptr<const WatchAnswer>>> answers;
   struct Reset {
     SubscriberPtr sub;
     std::string ns;
     uint64_t revision;
   };
   std::vector<Reset> resets;
-  std::vector<std::pair<SubscriberPtr, std::vector<WatchEvent>>> writes;
+  /// The watchers whose filters pick the same events of `batch` (by index) share one answer
+  /// and one list of events, each made on first use.
+  struct Group {
+    std::shared_ptr<const WatchAnswer> answer;  // polls
+    std::shared_ptr<const std::vector<WatchEvent>> events;  // subscriptions
+    std::shared_ptr<SharedEncodings> encodings = std::make_shared<SharedEncodings>();
+  };
+  std::map<std::vector<uint32_t>, Group> groups;
+  struct Write {
+    SubscriberPtr sub;
+    const Group* group;  // in `groups`, which outlives `writes`
+  };
+  std::vector<Write> writes;
   {
     std::lock_guard lock(mu_);
     revision_ = std::max(revision_, revision);
@@ -108,9 +120,9 @@ void WatchHub::on_applied(const std::vector<store::Change>& changes, uint64_t re
         if (w->second.sub) {
           resets.push_back({w->second.sub, ns, revision_});
         } else {
-          WatchAnswer a;
-          a.reset = true;
-          a.revision = revision_;
+          auto a = std::make_shared<WatchAnswer>();
+          a->reset = true;
+          a->revision = revision_;
           answers.emplace_back(std::move(w->second.answer), std::move(a));
         }
         erase_locked(w);
@@ -118,35 +130,49 @@ void WatchHub::on_applied(const std::vector<store::Change>& changes, uint64_t re
     }
     std::unordered_set<std::string> touched;
     for (const auto& e : batch) touched.insert(e.ns);
+    std::vector<uint32_t> picked;
     for (const auto& ns : touched) {
       visit(ns, [&](auto w) {
-        std::vector<WatchEvent> matching;
-        for (const auto& e : batch) {
+        picked.clear();
+        for (uint32_t i = 0; i < batch.size(); ++i) {
+          const WatchEvent& e = batch[i];
           if (e.ns == ns && e.revision > w->second.revision && w->second.filter.matches(e.key)) {
-            matching.push_back(e);
+            picked.push_back(i);
           }
         }
-        if (matching.empty()) return;
+        if (picked.empty()) return;
+        Group& g = groups[picked];
+        auto events = [&] {
+          std::vector<WatchEvent> out;
+          out.reserve(picked.size());
+          for (uint32_t i : picked) out.push_back(batch[i]);
+          return out;
+        };
         if (w->second.sub) {
-          w->second.revision = matching.back().revision;
-          writes.emplace_back(w->second.sub, std::move(matching));
+          if (!g.events) g.events = std::make_shared<const std::vector<WatchEvent>>(events());
+          w->second.revision = g.events->back().revision;
+          writes.push_back({w->second.sub, &g});
           return;
         }
-        WatchAnswer a;
-        a.changed = true;
-        a.revision = revision_;
-        a.changes = latest_per_key(std::move(matching));
-        answers.emplace_back(std::move(w->second.answer), std::move(a));
+        if (!g.answer) {
+          auto a = std::make_shared<WatchAnswer>();
+          a->changed = true;
+          a->revision = revision_;
+          a->changes = latest_per_key(events());
+          a->shared = g.encodings;
+          g.answer = std::move(a);
+        }
+        answers.emplace_back(std::move(w->second.answer), g.answer);
         erase_locked(w);
       });
     }
   }
-  for (auto& [fn, a] : answers) fn(a);
+  for (auto& [fn, a] : answers) fn(*a);
   for (auto& r : resets) {
     r.sub->reset(r.ns, r.revision);
     r.sub->end();
   }
-  for (auto& [sub, events] : writes) sub->changes(events);
+  for (auto& [sub, group] : writes) sub->changes(*group->events, *group->encodings);
 }
 
 void WatchHub::reset_all(uint64_t revision) {

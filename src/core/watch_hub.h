@@ -45,12 +45,37 @@ struct WatchEvent {
   bool gray = false;  // a gray release moved (start, stage, abort, promote): stable state here
 };
 
+/// What front-ends make of one set of changes that the hub gives to several watchers at once
+/// (every long poll or subscription whose filter picks the same changes of one apply): each
+/// encoding is made once, by the first watcher that asks, and shared by the others. Keys are
+/// the front-end's own (which encoding: with values or not, …). Thread-safe.
+class SharedEncodings {
+ public:
+  /// The encoding under `key`, made by `make` on first use.
+  template <class Make>
+  std::shared_ptr<const std::string> get(int key, Make&& make) {
+    std::lock_guard lock(mu_);
+    for (const auto& [k, text] : made_) {
+      if (k == key) return text;
+    }
+    made_.emplace_back(key, std::make_shared<const std::string>(make()));
+    return made_.back().second;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::pair<int, std::shared_ptr<const std::string>>> made_;
+};
+
 /// What a long poll is answered with.
 struct WatchAnswer {
   bool changed = false;
   bool reset = false;
   uint64_t revision = 0;
   std::vector<WatchEvent> changes;  // the latest change per key, oldest first
+  /// Set on the changes WatchHub::on_applied answers: one object shared by every poll given
+  /// this same answer. Null on an answer made for one poll (a backlog, a timeout, a reset).
+  std::shared_ptr<SharedEncodings> shared;
 };
 
 /// Where a subscription's changes go, as calls (the native front-end writes them as
@@ -62,6 +87,12 @@ class Subscriber {
   virtual void opened() {}
   /// Changes after the subscription's revision, oldest first. False: the subscriber is gone.
   virtual bool changes(const std::vector<WatchEvent>& events) = 0;
+  /// The same, for changes of one apply that several subscriptions get alike: `shared` is the
+  /// same object for all of them, so that a front-end encodes the changes once.
+  virtual bool changes(const std::vector<WatchEvent>& events, SharedEncodings& shared) {
+    (void)shared;
+    return changes(events);
+  }
   /// The namespace must be read again at `revision`; end() follows.
   virtual void reset(const std::string& ns, uint64_t revision) = 0;
   /// Nothing happened for WatchOptions::heartbeat_ms (keeps idle connections open).
@@ -77,6 +108,12 @@ using SubscriberPtr = std::shared_ptr<Subscriber>;
 /// Fed by the state machine right after every apply, on every node, so a follower notifies its
 /// own watchers. A held watch costs a map entry and its callback, not a thread: one timer thread
 /// answers the long polls whose timeout passed and sends the subscriptions' heartbeats.
+///
+/// Fan-out: the watchers of one apply whose filters pick the same changes get one answer (or
+/// one list of events) between them, with a SharedEncodings, so that a change watched by ten
+/// thousand clients is assembled and encoded once, not ten thousand times. The callbacks still
+/// run one by one on the apply thread: a front-end hands the per-connection work (envelope,
+/// write) to its connection's own thread.
 ///
 /// Reset: a watcher whose revision is older than the retained changes (and whose namespace did
 /// change since), or whose namespace is disabled, deleted or restored from a snapshot, is told

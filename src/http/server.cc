@@ -123,7 +123,7 @@ class ParserSlot {
 };
 
 /// What the server needs of a session of either kind (plain or TLS).
-class SessionBase {
+class SessionBase : public Loop {
  public:
   virtual ~SessionBase() = default;
   virtual void on_server_stopping() = 0;
@@ -226,7 +226,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     // Answered at once, inside the handler call on our loop (the common case of a read):
     // written from here, without a round trip through the loop's queue. The write only
     // starts; its completion runs after the handler has returned.
-    if (executor_.running_in_this_thread() && in_handler_) {  // in this order: no race
+    // The same from work posted through the request's Loop (a held request's answer).
+    if (executor_.running_in_this_thread() && (in_handler_ || in_posted_)) {  // in this order
       return write_handler_response(std::move(res));
     }
     std::lock_guard lock(core_->mu);
@@ -234,6 +235,22 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     net::post(executor_, [self = this->shared_from_this(), res = std::move(res)]() mutable {
       self->write_handler_response(std::move(res));
     });
+  }
+
+  /// Loop: runs `fn` on this connection's loop. Any thread.
+  bool post(std::function<void()> fn) override {
+    std::lock_guard lock(core_->mu);
+    if (core_->stopped) return false;  // the io threads are gone or about to be
+    net::post(executor_, [self = this->shared_from_this(), fn = std::move(fn)] {
+      self->in_posted_ = true;
+      try {
+        fn();
+      } catch (const std::exception& e) {  // as for a handler: never take the io thread down
+        spdlog::error("http: work posted for a request threw: {}", e.what());
+      }
+      self->in_posted_ = false;
+    });
+    return true;
   }
 
   /// The handler dropped every copy of its Reply without answering.
@@ -525,6 +542,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     }
     req->body = std::move(msg.body());
     req->remote_address = remote_;
+    req->loop = this->weak_from_this();
     req->received_monotonic_ms = monotonic_ms();
     version_ = msg.version();
     keep_alive_ = msg.keep_alive();
@@ -881,6 +899,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   bool fresh_ = true;  // no request read yet on this connection
   bool expect_checked_ = false;  // this request's `Expect` was looked at
   bool in_handler_ = false;  // the handler runs on the loop now (see deliver())
+  bool in_posted_ = false;   // work posted through post() runs on the loop now (same)
   // The response being written: its head serialised here, its body moved here.
   std::string head_text_;
   std::string body_;

@@ -34,6 +34,19 @@ class Cancellation {
   std::function<void()> fn_;
 };
 
+/// The io thread of the connection a request came on. A handler that answers later from some
+/// other thread (a watch woken by an apply, which wakes thousands at once) posts the answer's
+/// work here, so that the waking thread only hands out work and every connection's answer is
+/// built on the thread that writes it. Thread-safe.
+class Loop {
+ public:
+  virtual ~Loop() = default;
+  /// Runs `fn` on the loop's thread after what is queued there already; an answer given
+  /// through the request's Reply from inside `fn` is written at once, without another hop.
+  /// False, and `fn` dropped unrun, once the server has stopped.
+  virtual bool post(std::function<void()> fn) = 0;
+};
+
 /// What the router needs of a route: its method and path template. The route table
 /// (src/routes) declares every route of the API as a routes::Route, which extends this with the
 /// permission, rate class and metrics label that the layers above read; the router keeps the
@@ -84,6 +97,9 @@ struct Request {
   int64_t received_monotonic_ms = 0;
   /// Fired when the client hangs up while the request waits for its Reply (or stream).
   std::shared_ptr<Cancellation> cancellation = std::make_shared<Cancellation>();
+  /// Set by the server: the connection's io thread (empty once the connection is gone, and for
+  /// requests made up in tests: then do the work where you are).
+  std::weak_ptr<Loop> loop;
 
   /// The method as the client sent it: "HEAD" for a HEAD, else `method`.
   std::string_view wire_method() const { return head ? std::string_view("HEAD") : method; }

@@ -130,17 +130,24 @@ void Telemetry::observe_cache_operation(std::string_view command, int64_t ns) {
 http::Middleware Telemetry::middleware() {
   return [this](http::RequestPtr req, http::Reply reply, const http::Handler& next) {
     const int64_t start_us = steady_us();
-    auto span = std::make_shared<SpanRecord>();
-    span->start_ns = unix_ns();
-    span->kind = SpanKind::kServer;
     SpanContext ours = parse_traceparent(req->traceparent);
-    span->trace_id = ours.trace_id;
-    span->span_id = ours.span_id;
-    if (const std::string* h = req->header("traceparent")) {
-      SpanContext caller = parse_traceparent(*h);
-      if (caller.valid() && caller.trace_id == ours.trace_id) span->parent_span_id = caller.span_id;
+    // The span's record only when spans are exported (fixed at start): a request held for long
+    // (a watch) would otherwise keep ~200 bytes it never uses.
+    std::shared_ptr<SpanRecord> span;
+    if (tracer_->exporting()) {
+      span = std::make_shared<SpanRecord>();
+      span->start_ns = unix_ns();
+      span->kind = SpanKind::kServer;
+      span->trace_id = ours.trace_id;
+      span->span_id = ours.span_id;
+      if (const std::string* h = req->header("traceparent")) {
+        SpanContext caller = parse_traceparent(*h);
+        if (caller.valid() && caller.trace_id == ours.trace_id) {
+          span->parent_span_id = caller.span_id;
+        }
+      }
     }
-    auto active = std::make_shared<ActiveSpan>(ActiveSpan{ours, tracer_.get()});
+    ActiveSpan active{ours, tracer_.get()};
     http::Reply wrapped = [this, req, span, start_us, reply = std::move(reply)](http::Response res) {
       const routes::Route* route = routes::of(req->path_route);
       const std::string api(label_of(route));
@@ -148,7 +155,7 @@ http::Middleware Telemetry::middleware() {
       const std::string method(method_label(req->wire_method()));
       requests_.with({api, method, std::to_string(res.status)}).inc();
       request_duration_.with({api, method}).observe(seconds);
-      if (tracer_->exporting() && span->span_id.size() == 16 && !untraced(route)) {
+      if (span && span->span_id.size() == 16 && !untraced(route)) {
         span->end_ns = unix_ns();
         span->name = method + " " + api;
         span->error = res.status >= 500;
@@ -162,7 +169,7 @@ http::Middleware Telemetry::middleware() {
       }
       reply(std::move(res));
     };
-    ActiveScope scope(ours.valid() && tracer_->exporting() ? active.get() : nullptr);
+    ActiveScope scope(ours.valid() && tracer_->exporting() ? &active : nullptr);
     next(std::move(req), std::move(wrapped));
   };
 }

@@ -110,6 +110,12 @@ class Service {
   void watch(const http::RequestPtr& req, const http::Reply& reply);
   void watch_stream(const http::RequestPtr& req, const http::Reply& reply);
   ValueFn value_fn(const api::Principal& caller, bool values) const;
+  struct HeldPoll;
+  /// Answers a held poll: see watch.cc.
+  void answer_poll(const std::shared_ptr<HeldPoll>& held, const core::WatchAnswer& answer) const;
+  std::shared_ptr<const std::string> poll_data(const HeldPoll& held,
+                                               const core::WatchAnswer& answer,
+                                               const core::ReleasePtr& gray) const;
   // secrets.cc (docs/secrets.md)
   void secret_status(const http::RequestPtr& req, const http::Reply& reply);
   void rewrap_secrets(const http::RequestPtr& req, const http::Reply& reply);

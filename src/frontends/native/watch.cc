@@ -15,6 +15,28 @@ namespace cairn::native {
 using api::Errc;
 using api::make_error;
 
+/// A held long poll: what its answer needs — the request (for the envelope, the caller and the
+/// client's identity), the Reply, the namespace and whether values were asked for — and the
+/// client registry's count of it, which ends with it. One allocation per held poll.
+struct Service::HeldPoll {
+  const Service* service;
+  http::RequestPtr req;
+  http::Reply reply;
+  std::string ns;
+  bool values;
+  core::ClientRegistry* registry;
+  std::string client_id;
+  HeldPoll(const Service* s, http::RequestPtr r, http::Reply y, std::string n, bool v,
+           core::ClientRegistry* c, std::string id)
+      : service(s), req(std::move(r)), reply(std::move(y)), ns(std::move(n)), values(v),
+        registry(c), client_id(std::move(id)) {}
+  HeldPoll(const HeldPoll&) = delete;
+  HeldPoll& operator=(const HeldPoll&) = delete;
+  ~HeldPoll() {
+    if (registry) registry->watch_ended(client_id, ns);
+  }
+};
+
 namespace {
 
 struct WatchParams {
@@ -122,35 +144,61 @@ void Service::watch(const http::RequestPtr& req, const http::Reply& reply) {
   auto client = identity_of(*req);
   if (!client.ok()) return reply_error(reply, *req, client.error());
 
-  ValueFn values = value_fn(req->caller, params->values);
-  std::string ns = params->ns;
-  // The client counts as watching while the poll is held (the guard goes with the callback).
-  record_sent(*client, ns, 0, nullptr, +1);
-  struct Watching {
-    core::ClientRegistry* registry;
-    std::string id, ns;
-    ~Watching() {
-      if (registry) registry->watch_ended(id, ns);
-    }
+  // The client counts as watching while the poll is held (until HeldPoll goes).
+  record_sent(*client, params->ns, 0, nullptr, +1);
+  // Made in place: a temporary HeldPoll would tell the registry at once that the watch ended.
+  auto held = std::make_shared<HeldPoll>(this, req, reply, params->ns, params->values,
+                                         options_.clients, client->id);
+  // The callback holds one shared pointer: std::function keeps that without an allocation.
+  poll_watch(*watch_, params->ns, *params->revision, std::move(params->filter), timeout_ms,
+             [held](const core::WatchAnswer& answer) { held->service->answer_poll(held, answer); },
+             req->cancellation);
+}
+
+/// The poll's answer data (the envelope's `data`), given its gray release: encoded once for all
+/// the polls given the same answer (SharedEncodings) unless this one's differs from theirs (a
+/// gray release, or secret values it may see in plain, whose reveal is audited per caller).
+std::shared_ptr<const std::string> Service::poll_data(const HeldPoll& held,
+                                                      const core::WatchAnswer& answer,
+                                                      const core::ReleasePtr& gray) const {
+  const api::Principal& caller = held.req->caller;
+  if (gray) {
+    // Gray releases (docs/releases.md): the release as it is now decides what this client
+    // sees of the keys it changes.
+    core::WatchAnswer overlaid = answer;
+    overlay_gray(gray.get(), overlaid.changes);
+    return std::make_shared<const std::string>(
+        gray_data(watch_answer_json(held.ns, overlaid, value_fn(caller, held.values)), gray));
+  }
+  auto encode = [&] { return watch_answer_json(held.ns, answer, value_fn(caller, held.values)); };
+  if (!answer.shared || (held.values && caller.reveals(held.ns))) {
+    return std::make_shared<const std::string>(encode());
+  }
+  return answer.shared->get(held.values ? kPollDataValuesMasked : kPollData, encode);
+}
+
+/// Runs where the hub answers (the apply thread, for a change): the client's gray release and
+/// the shared data. The rest (the registry, the envelope, the middlewares' work and the write)
+/// is posted to the poll's connection thread, so that ten thousand answers are not built one
+/// after the other on the apply thread.
+void Service::answer_poll(const std::shared_ptr<HeldPoll>& held,
+                          const core::WatchAnswer& answer) const {
+  const http::Request& req = *held->req;
+  // Checked when the poll was held; derived again rather than kept with every held poll.
+  auto client = identity_of(req);
+  if (!client.ok()) return reply_error(held->reply, req, client.error());
+  core::ReleasePtr gray = gray_release(held->ns, *client);
+  auto send = [this, held, client = std::move(*client), gray,
+               data = poll_data(*held, answer, gray), revision = answer.revision] {
+    record_sent(client, held->ns, revision, gray);
+    reply_ok(held->reply, *held->req, "success", *data);
   };
-  std::shared_ptr<Watching> watching(new Watching{options_.clients, client->id, ns});
-  poll_watch(
-      *watch_, params->ns, *params->revision, std::move(params->filter), timeout_ms,
-      [this, req, reply, ns, values = std::move(values), client = std::move(*client),
-       watching](const core::WatchAnswer& answer) {
-        // Gray releases (docs/releases.md): the release as it is now decides what this client
-        // sees of the keys it changes.
-        core::ReleasePtr gray = gray_release(ns, client);
-        record_sent(client, ns, answer.revision, gray);
-        if (!gray) {
-          return reply_ok(reply, *req, "success", watch_answer_json(ns, answer, values));
-        }
-        core::WatchAnswer overlaid = answer;
-        overlay_gray(gray.get(), overlaid.changes);
-        reply_ok(reply, *req, "success",
-                 gray_data(watch_answer_json(ns, overlaid, values), gray));
-      },
-      req->cancellation);
+  // A stopped server drops the work (and would drop the answer).
+  if (auto loop = req.loop.lock()) {
+    loop->post(std::move(send));
+  } else {
+    send();
+  }
 }
 
 ValueFn Service::value_fn(const api::Principal& caller, bool values) const {
@@ -178,12 +226,10 @@ void Service::watch_stream(const http::RequestPtr& req, const http::Reply& reply
   {
     record_sent(*client, params->ns, 0, nullptr, +1);
     std::string ns = params->ns;
-    gray.overlay = [this, ns, client = *client](std::vector<core::WatchEvent>& events) {
+    gray.release = [this, ns, client = *client](uint64_t revision) {
       core::ReleasePtr release = gray_release(ns, client);
-      uint64_t last = events.empty() ? 0 : events.back().revision;
-      record_sent(client, ns, last, release);
-      overlay_gray(release.get(), events);
-      return release ? release->row.id : std::string();
+      record_sent(client, ns, revision, release);
+      return release;
     };
     core::ClientRegistry* registry = options_.clients;
     gray.ended = [registry, ns, id = client->id] {
@@ -198,9 +244,10 @@ void Service::watch_stream(const http::RequestPtr& req, const http::Reply& reply
   res.headers.emplace_back("X-Request-ID", req->request_id);
   res.on_stream = [this, req, revision, params = std::move(*params),
                    gray = std::move(gray)](http::StreamPtr w) mutable {
+    const bool values_alike = !(params.values && req->caller.reveals(params.ns));
     stream_watch(*watch_, params.ns, revision, std::move(params.filter),
                  value_fn(req->caller, params.values), std::move(w), req->cancellation,
-                 std::move(gray));
+                 std::move(gray), values_alike);
   };
   reply(std::move(res));
 }

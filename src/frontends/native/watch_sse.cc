@@ -21,45 +21,51 @@ api::WatchChange wire_change(const core::WatchEvent& e, const ValueFn& values, b
   return c;
 }
 
-/// A subscription written as Server-Sent Events. The SSE id (the revision to resume from) goes
-/// on the last event of each revision, so a client cut off inside a batch resumes before it,
-/// not after.
+/// Events as SSE `change` events; each with `"release":"<id>"` when `release` is given. The SSE
+/// id (the revision to resume from) goes on the last event of each revision, so a client cut
+/// off inside a batch resumes before it, not after.
+std::string sse_changes(const std::vector<core::WatchEvent>& events, const ValueFn& values,
+                        const std::string& release) {
+  std::string out;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const auto& e = events[i];
+    out += "event: change\n";
+    if (i + 1 == events.size() || events[i + 1].revision != e.revision) {
+      out += "id: " + std::to_string(e.revision) + "\n";
+    }
+    out += "data: ";
+    if (release.empty()) {
+      api::append_json(out, wire_change(e, values, true));
+    } else {
+      std::string one;
+      api::append_json(one, wire_change(e, values, true));
+      if (!one.empty() && one.back() == '}') {
+        one.pop_back();
+        one += ",\"release\":\"" + release + "\"}";
+      }
+      out += one;
+    }
+    out += "\n\n";
+  }
+  return out;
+}
+
+/// A subscription written as Server-Sent Events (sse_changes).
 class SseSubscriber final : public core::Subscriber {
  public:
-  SseSubscriber(http::StreamPtr writer, ValueFn values, GrayHooks gray)
-      : writer_(std::move(writer)), values_(std::move(values)), gray_(std::move(gray)) {}
+  SseSubscriber(http::StreamPtr writer, ValueFn values, bool values_alike, GrayHooks gray)
+      : writer_(std::move(writer)),
+        values_(std::move(values)),
+        values_alike_(values_alike),
+        gray_(std::move(gray)) {}
 
   void opened() override { writer_->write("retry: 1000\n\n"); }
-  bool changes(const std::vector<core::WatchEvent>& given) override {
-    std::vector<core::WatchEvent> overlaid;
-    std::string release;
-    if (gray_.overlay) {
-      overlaid = given;
-      release = gray_.overlay(overlaid);
-    }
-    const std::vector<core::WatchEvent>& events = gray_.overlay ? overlaid : given;
-    std::string out;
-    for (size_t i = 0; i < events.size(); ++i) {
-      const auto& e = events[i];
-      out += "event: change\n";
-      if (i + 1 == events.size() || events[i + 1].revision != e.revision) {
-        out += "id: " + std::to_string(e.revision) + "\n";
-      }
-      out += "data: ";
-      if (release.empty()) {
-        api::append_json(out, wire_change(e, values_, true));
-      } else {
-        std::string one;
-        api::append_json(one, wire_change(e, values_, true));
-        if (!one.empty() && one.back() == '}') {
-          one.pop_back();
-          one += ",\"release\":\"" + release + "\"}";
-        }
-        out += one;
-      }
-      out += "\n\n";
-    }
-    return out.empty() || writer_->write(std::move(out));
+  bool changes(const std::vector<core::WatchEvent>& events) override {
+    return write_changes(events, nullptr);
+  }
+  bool changes(const std::vector<core::WatchEvent>& events,
+               core::SharedEncodings& shared) override {
+    return write_changes(events, &shared);
   }
   void reset(const std::string& ns, uint64_t revision) override {
     writer_->write(sse_reset_event(ns, revision));
@@ -71,8 +77,29 @@ class SseSubscriber final : public core::Subscriber {
   }
 
  private:
+  /// Events as SSE text; with `shared`, the text is made once for every stream given the same
+  /// events (SharedEncodings), unless this client's gray release changes them.
+  bool write_changes(const std::vector<core::WatchEvent>& events,
+                     core::SharedEncodings* shared) {
+    if (events.empty()) return true;
+    core::ReleasePtr release = gray_.release ? gray_.release(events.back().revision) : nullptr;
+    if (release) {
+      std::vector<core::WatchEvent> overlaid = events;
+      overlay_gray(release.get(), overlaid);
+      return writer_->write(sse_changes(overlaid, values_, release->row.id));
+    }
+    // Secrets shown in plain are per caller (and each reveal is audited): never shared.
+    if (!shared || (values_ && !values_alike_)) {
+      return writer_->write(sse_changes(events, values_, {}));
+    }
+    auto text = shared->get(values_ ? kStreamEventsValuesMasked : kStreamEvents,
+                            [&] { return sse_changes(events, values_, {}); });
+    return writer_->write(*text);
+  }
+
   http::StreamPtr writer_;
   ValueFn values_;
+  bool values_alike_;
   GrayHooks gray_;
   std::atomic<bool> ended_{false};
 };
@@ -121,9 +148,10 @@ void overlay_gray(const core::Release* release, std::vector<core::WatchEvent>& e
 
 void stream_watch(core::WatchHub& hub, const std::string& ns, uint64_t revision,
                   core::WatchFilter filter, ValueFn values, http::StreamPtr writer,
-                  const std::shared_ptr<http::Cancellation>& cancellation, GrayHooks gray) {
-  auto subscriber =
-      std::make_shared<SseSubscriber>(std::move(writer), std::move(values), std::move(gray));
+                  const std::shared_ptr<http::Cancellation>& cancellation, GrayHooks gray,
+                  bool values_alike) {
+  auto subscriber = std::make_shared<SseSubscriber>(std::move(writer), std::move(values),
+                                                    values_alike, std::move(gray));
   cancel_on_hangup(hub, hub.subscribe(ns, revision, std::move(filter), std::move(subscriber)),
                    cancellation);
 }

@@ -373,6 +373,50 @@ TEST(Server, HandlerRepliesLaterFromAnotherThread) {
   EXPECT_EQ(r->body, "again");
 }
 
+TEST(Server, WorkPostedToARequestsLoopRunsThereAndAnswers) {
+  Parked parked;
+  std::optional<std::pair<RequestPtr, Reply>> held;
+  {
+    ServerOptions o = test_options();
+    o.stop_grace_ms = 100;
+    Server server(o, parked.handler());
+    ASSERT_TRUE(server.start().ok());
+    Client c(server.port());
+    ASSERT_TRUE(c.send(get("/held")));
+    auto p = parked.take();
+    ASSERT_TRUE(p);
+    std::thread::id worker_id, ran_on;
+    std::thread worker([&] {
+      worker_id = std::this_thread::get_id();
+      auto loop = p->first->loop.lock();
+      ASSERT_TRUE(loop);
+      EXPECT_TRUE(loop->post([&ran_on, reply = p->second] {
+        ran_on = std::this_thread::get_id();
+        reply(make_response(200, "posted"));
+      }));
+    });
+    auto r = c.read_response();
+    worker.join();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "posted");
+    EXPECT_NE(ran_on, worker_id);  // on the connection's io thread
+    EXPECT_NE(ran_on, std::thread::id());
+
+    // Once the server has stopped, nothing runs there any more.
+    ASSERT_TRUE(c.send(get("/held-again")));
+    held = parked.take();
+    ASSERT_TRUE(held);
+    server.stop();
+    auto loop = held->first->loop.lock();
+    if (loop) {
+      bool ran = false;
+      EXPECT_FALSE(loop->post([&ran] { ran = true; }));
+      EXPECT_FALSE(ran);
+    }
+  }
+  held.reset();
+}
+
 TEST(Server, DroppedReplyAnswers500) {
   Server server(test_options(), [](RequestPtr, Reply) {});
   ASSERT_TRUE(server.start().ok());

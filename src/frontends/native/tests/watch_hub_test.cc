@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 
 namespace cairn::native {
@@ -219,6 +220,110 @@ TEST(WatchHub, StreamGetsBacklogThenLiveEventsWithIdsPerRevision) {
       << t;
   EXPECT_NE(t.find("id: 2\ndata: {\"namespace\":\"ns\",\"key\":\"c\""), std::string::npos) << t;
   EXPECT_NE(t.find("\"value\":10"), std::string::npos);
+}
+
+TEST(WatchHub, PollsGivenTheSameChangesShareOneAnswerAndItsEncodings) {
+  cache::Index index;
+  WatchHub hub({}, index, 5);
+  Answers answers;
+  poll_watch(hub, "ns", 5, WatchFilter{{"a"}, ""}, 60'000, answers.fn(), nullptr);
+  poll_watch(hub, "ns", 5, WatchFilter{{"a"}, ""}, 60'000, answers.fn(), nullptr);
+  poll_watch(hub, "ns", 5, WatchFilter{{}, "a"}, 60'000, answers.fn(), nullptr);  // picks "a" too
+  poll_watch(hub, "ns", 5, WatchFilter{{"b"}, ""}, 60'000, answers.fn(), nullptr);
+  poll_watch(hub, "ns", 5, {}, 60'000, answers.fn(), nullptr);
+  hub.on_applied({put("ns", "a", 2, 6), put("ns", "b", 2, 6)}, 6);
+  ASSERT_TRUE(answers.wait(5));
+  std::map<std::string, std::vector<const WatchAnswer*>> by_keys;  // the keys answered
+  for (const auto& a : answers.got) {
+    ASSERT_TRUE(a.changed);
+    ASSERT_NE(a.shared, nullptr);
+    std::string keys;
+    for (const auto& c : a.changes) keys += c.key;
+    by_keys[keys].push_back(&a);
+  }
+  ASSERT_EQ(by_keys["a"].size(), 3u);
+  ASSERT_EQ(by_keys["b"].size(), 1u);
+  ASSERT_EQ(by_keys["ab"].size(), 1u);
+  // The filters that pick the same changes share one SharedEncodings; the others have theirs.
+  const auto& a = by_keys["a"];
+  EXPECT_EQ(a[0]->shared, a[1]->shared);
+  EXPECT_EQ(a[0]->shared, a[2]->shared);
+  EXPECT_NE(a[0]->shared, by_keys["b"][0]->shared);
+  EXPECT_NE(a[0]->shared, by_keys["ab"][0]->shared);
+  EXPECT_NE(by_keys["b"][0]->shared, by_keys["ab"][0]->shared);
+
+  // An encoding is made once per key and shared.
+  int made = 0;
+  auto encode = [&] {
+    ++made;
+    return watch_answer_json("ns", *a[0], ValueFn{});
+  };
+  auto first = a[0]->shared->get(kPollData, encode);
+  auto second = a[1]->shared->get(kPollData, encode);
+  EXPECT_EQ(first, second);
+  EXPECT_EQ(made, 1);
+  EXPECT_NE(first->find(R"("changes":[{"key":"a")"), std::string::npos) << *first;
+  auto with_values = a[2]->shared->get(kPollDataValuesMasked,
+                                       [&] { return watch_answer_json("ns", *a[2], kValues); });
+  EXPECT_NE(with_values, first);
+  EXPECT_NE(with_values->find(R"("value":1)"), std::string::npos) << *with_values;
+}
+
+/// Records what the hub hands a subscription, and with which SharedEncodings.
+class SharingSubscriber : public core::Subscriber {
+ public:
+  bool changes(const std::vector<core::WatchEvent>& events) override {
+    batches.push_back(events);
+    shared.push_back(nullptr);
+    return true;
+  }
+  bool changes(const std::vector<core::WatchEvent>& events,
+               core::SharedEncodings& encodings) override {
+    batches.push_back(events);
+    shared.push_back(&encodings);
+    return true;
+  }
+  void reset(const std::string&, uint64_t) override {}
+  void heartbeat() override {}
+  void end() override {}
+  std::vector<std::vector<core::WatchEvent>> batches;
+  std::vector<core::SharedEncodings*> shared;
+};
+
+TEST(WatchHub, StreamsGivenTheSameChangesShareTheirEncodings) {
+  cache::Index index;
+  WatchHub hub({}, index, 1);
+  auto a1 = std::make_shared<SharingSubscriber>();
+  auto a2 = std::make_shared<SharingSubscriber>();
+  auto b = std::make_shared<SharingSubscriber>();
+  hub.subscribe("ns", 1, WatchFilter{{"a"}, ""}, a1);
+  hub.subscribe("ns", 1, WatchFilter{{"a"}, ""}, a2);
+  hub.subscribe("ns", 1, WatchFilter{{"b"}, ""}, b);
+  hub.on_applied({put("ns", "a", 1, 2), put("ns", "b", 1, 2)}, 2);
+  ASSERT_EQ(a1->shared.size(), 1u);
+  ASSERT_EQ(a2->shared.size(), 1u);
+  ASSERT_EQ(b->shared.size(), 1u);
+  ASSERT_NE(a1->shared[0], nullptr);
+  EXPECT_EQ(a1->shared[0], a2->shared[0]);
+  EXPECT_NE(a1->shared[0], b->shared[0]);
+  EXPECT_EQ(a1->batches[0].size(), 1u);
+  EXPECT_EQ(b->batches[0][0].key, "b");
+
+  // The SSE text of streams given the same changes is the same text, made once.
+  auto s1 = std::make_shared<RecordingStream>();
+  auto s2 = std::make_shared<RecordingStream>();
+  auto s3 = std::make_shared<RecordingStream>();
+  stream_watch(hub, "ns", 2, WatchFilter{{"a"}, ""}, kValues, s1, nullptr);
+  stream_watch(hub, "ns", 2, WatchFilter{{"a"}, ""}, kValues, s2, nullptr);
+  stream_watch(hub, "ns", 2, WatchFilter{{"b"}, ""}, kValues, s3, nullptr);
+  hub.on_applied({put("ns", "a", 2, 3, "7"), put("ns", "b", 2, 3, "8")}, 3);
+  EXPECT_EQ(s1->text(), s2->text());
+  EXPECT_NE(s1->text().find("id: 3\ndata: {\"namespace\":\"ns\",\"key\":\"a\""),
+            std::string::npos)
+      << s1->text();
+  EXPECT_NE(s1->text().find("\"value\":7"), std::string::npos);
+  EXPECT_EQ(s3->text().find("\"key\":\"a\""), std::string::npos) << s3->text();
+  EXPECT_NE(s3->text().find("\"value\":8"), std::string::npos) << s3->text();
 }
 
 TEST(WatchHub, ShutdownAnswersHeldPollsAndEndsStreams) {
