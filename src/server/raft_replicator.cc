@@ -295,11 +295,29 @@ void RaftReplicator::log_events() {
   for (const raft::Event& e : node_->take_events()) {
     switch (e.kind) {
       case raft::Event::Kind::term_changed:
+        last_campaign_reason_.clear();
         spdlog::info("raft: term is now {} ({})", e.term, e.reason);
         break;
-      case raft::Event::Kind::campaign:
-        spdlog::info("raft: campaigning, {}", e.reason);
+      case raft::Event::Kind::campaign: {
+        // A node cut off from the others pre-votes for the same term every election timeout
+        // (300–600 ms) and always fails: one line, then the repeats counted every 10 s.
+        // ("pre-vote for term N: election timeout: no leader heard from in K ticks": the same
+        // attempt whatever K is.)
+        const int64_t now = monotonic_ms();
+        std::string attempt = e.reason.substr(0, e.reason.find(": "));
+        if (attempt == last_campaign_reason_) {
+          ++repeated_campaigns_;
+          if (now - last_campaign_log_ms_ < 10'000) break;
+          spdlog::info("raft: campaigning, {} (the same {} times since the last line)", e.reason,
+                       repeated_campaigns_);
+        } else {
+          spdlog::info("raft: campaigning, {}", e.reason);
+        }
+        last_campaign_reason_ = std::move(attempt);
+        last_campaign_log_ms_ = now;
+        repeated_campaigns_ = 0;
         break;
+      }
       case raft::Event::Kind::vote_granted:
         spdlog::info("raft: voted for node {} in term {} ({})", e.peer, e.term, e.reason);
         break;
@@ -307,6 +325,7 @@ void RaftReplicator::log_events() {
         spdlog::info("raft: refused to vote for node {} in term {}: {}", e.peer, e.term, e.reason);
         break;
       case raft::Event::Kind::leader_changed:
+        last_campaign_reason_.clear();
         if (e.peer == raft::kNoNode) {
           spdlog::info("raft: no leader known in term {} ({})", e.term, e.reason);
         } else if (e.peer == options_.id) {

@@ -174,6 +174,9 @@ class RaftReplicator final : public core::Replicator {
   std::atomic<int> wal_write_errno_{0};  // inject_wal_error
   std::atomic<int> wal_sync_errno_{0};
   int64_t last_hand_off_ms_ = 0;        // driver thread only
+  std::string last_campaign_reason_;    // log_events(): repeated campaigns, driver thread only
+  int64_t last_campaign_log_ms_ = 0;
+  uint64_t repeated_campaigns_ = 0;
 
   std::mutex mu_;
   std::condition_variable cv_;
