@@ -17,6 +17,7 @@ api::CommandResult ConfigStateMachine::apply(const api::Command& command, uint64
 }
 
 void ConfigStateMachine::publish(const api::Command& command, const store::Applied& applied) {
+  for (auto& [on_applied, on_reload] : before_index_) on_applied(command, applied);
   index_.apply(applied.changes);
   for (auto& [on_applied, on_reload] : listeners_) on_applied(command, applied);
 }
@@ -39,7 +40,15 @@ void ConfigStateMachine::add_listener(AppliedListener on_applied, std::function<
   listeners_.emplace_back(std::move(on_applied), std::move(on_reload));
 }
 
+void ConfigStateMachine::add_listener_before_index(AppliedListener on_applied,
+                                                   std::function<void()> on_reload) {
+  before_index_.emplace_back(std::move(on_applied), std::move(on_reload));
+}
+
 void ConfigStateMachine::reloaded() {
+  for (auto& [on_applied, on_reload] : before_index_) {
+    if (on_reload) on_reload();
+  }
   for (auto& [on_applied, on_reload] : listeners_) {
     if (on_reload) on_reload();
   }

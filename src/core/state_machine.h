@@ -45,6 +45,11 @@ class ConfigStateMachine {
   /// the first apply.
   using AppliedListener = std::function<void(const api::Command&, const store::Applied&)>;
   void add_listener(AppliedListener on_applied, std::function<void()> on_reload = {});
+  /// The same, but `on_applied` runs before the index takes the command's changes: for state a
+  /// reader combines with the index's, which must never lag behind it. A gray release read with
+  /// a namespace: a reader that saw the index's new revision with the release as it was before
+  /// would poll from that revision and never hear of the release (docs/releases.md).
+  void add_listener_before_index(AppliedListener on_applied, std::function<void()> on_reload = {});
   /// The store was replaced under the index (snapshot restore): tells the listeners.
   void reloaded();
 
@@ -52,6 +57,7 @@ class ConfigStateMachine {
   store::Store& store_;
   cache::Index& index_;
   std::vector<std::pair<AppliedListener, std::function<void()>>> listeners_;
+  std::vector<std::pair<AppliedListener, std::function<void()>>> before_index_;
   void publish(const api::Command& command, const store::Applied& applied);
   bool grouping_ = false;
   std::vector<std::pair<api::Command, store::Applied>> held_;  // a group's successful applies

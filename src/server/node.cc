@@ -314,12 +314,12 @@ void Node::build_state_machine(Parts& p) {
   p.watch = std::make_unique<core::WatchHub>(watch_options, p.index, p.store->revision());
   p.state_machine = std::make_unique<core::ConfigStateMachine>(*p.store, p.index);
   {
-    // Before the watch hub: a watcher woken by a release's change reads the release as it is
-    // after the change (docs/releases.md).
+    // Before the index (and so before the watch hub): a reader never sees a revision that
+    // includes a release's change with the release as it was before it (docs/releases.md).
     core::Releases* releases = &p.releases;
     store::Store* store = p.store.get();
     releases->reload(*store);
-    p.state_machine->add_listener(
+    p.state_machine->add_listener_before_index(
         [releases, store](const api::Command& command, const store::Applied&) {
           if (std::holds_alternative<api::StartRelease>(command.body) ||
               std::holds_alternative<api::TransitionRelease>(command.body)) {

@@ -175,6 +175,9 @@ class TypedNamespaces(ClusterCase):
         rows = self.call("GET", LIST, params={"namespace": "typed"}).data["list"]
         self.assertEqual([(x["key"], x.get("schema_violation", False)) for x in rows],
                          [("feature.x", True), ("loose", True)])
+        # A follower serves what it has applied (docs/api.md, "Cluster behaviour"): the write
+        # went through the other one, so this one may still be a few milliseconds behind.
+        self.wait_converged()
         got = self.call("GET", SCHEMA, params={"namespace": "typed", "history": "true"},
                         server=self.followers[1]).data
         self.assertEqual(got["version"], 2)

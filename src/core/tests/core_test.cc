@@ -200,6 +200,22 @@ class RecordingSubscriber final : public Subscriber {
   std::vector<std::string> log;
 };
 
+// State a reader combines with the index's (a gray release with a namespace read) must never
+// lag behind the index: listeners added with add_listener_before_index() run before the index
+// takes a command's changes, the others after.
+TEST_F(CoreTest, BeforeIndexListenersRunBeforeTheIndexTakesTheChange) {
+  std::vector<std::string> seen;
+  auto has_ns = [this] { return index_.namespace_id("ordered").has_value(); };
+  sm_->add_listener([&](const api::Command&, const store::Applied&) {
+    seen.push_back(std::string("after:") + (has_ns() ? "in index" : "not in index"));
+  });
+  sm_->add_listener_before_index([&](const api::Command&, const store::Applied&) {
+    seen.push_back(std::string("before:") + (has_ns() ? "in index" : "not in index"));
+  });
+  ASSERT_TRUE(submit(api::CreateNamespace{"ordered", ""}).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"before:not in index", "after:in index"}));
+}
+
 TEST_F(CoreTest, WatchersHearOfWritesThroughCallbacks) {
   WatchHub hub({}, index_, store_->revision());
   sm_->add_listener([&hub](const api::Command&, const store::Applied& a) {
