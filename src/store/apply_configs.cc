@@ -257,16 +257,8 @@ R<NamespaceRow> writable_namespace(Ctx& ctx, const std::string& name) {
 }
 
 /// Records the command's revision on the namespace and puts its final state in every change.
-R<NamespaceRow> finish_namespace(Ctx& ctx, int64_t namespace_id) {
-  touch_namespace(ctx, namespace_id);
-  auto ns = namespace_by_id(ctx.db, namespace_id);
-  if (!ns) return fail(Errc::kDatabase, "namespace row vanished");
-  for (auto& change : ctx.changes) change.ns = *ns;
-  return std::move(*ns);
-}
-
-/// The same for a command that holds the namespace's row as it stands (no command changes a
-/// namespace's other columns on the way): set in memory instead of read back.
+/// The caller holds the namespace's row as it stands (no config command changes its other
+/// columns), so the final state is set in memory instead of read back.
 void finish_namespace(Ctx& ctx, NamespaceRow ns) {
   touch_namespace(ctx, ns.id);
   ns.revision = ctx.rev;
@@ -375,8 +367,7 @@ R<Ok> write_release_values(Ctx& ctx, const NamespaceRow& ns,
       .bind(static_cast<int64_t>(ctx.rev))
       .run();
   for (size_t i = first; i < ctx.changes.size(); ++i) ctx.changes[i].operation = "RELEASE";
-  auto final_ns = finish_namespace(ctx, ns.id);
-  if (!final_ns.ok()) return Unexpected{final_ns.error()};
+  finish_namespace(ctx, ns);
   return Ok{};
 }
 
@@ -463,8 +454,7 @@ R<Outcome> rollback_config(Ctx& ctx, const api::RollbackConfig& cmd) {
   auto row = config_by_key(ctx.db, ns->id, cmd.key);
   if (!row) return fail(Errc::kDatabase, "config row vanished after rollback");
   ctx.changes.push_back(Change{Change::Kind::kConfigPut, {}, *row, "ROLLBACK"});
-  auto final_ns = finish_namespace(ctx, ns->id);
-  if (!final_ns.ok()) return Unexpected{final_ns.error()};
+  finish_namespace(ctx, *ns);
   return Outcome{api::ConfigRolledBack{cmd.ns, cmd.key, version, current->version}};
 }
 
