@@ -46,6 +46,8 @@ struct Config {
     bool no_persist_vote = false;  // grant votes without making them durable
     // Compact the log as soon as a snapshot save starts, before the image is durable.
     bool compact_before_snapshot_durable = false;
+    // Apply the committed entries before the sync that makes them durable in this node's log.
+    bool apply_before_sync = false;
   } bugs;
 };
 

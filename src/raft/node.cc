@@ -127,6 +127,7 @@ void Node::flush_() {
       conf_commit_unpersisted_ = false;
     }
     if (need_sync) {
+      if (cfg_.bugs.apply_before_sync) apply_committed_();  // planted: applies what is not durable yet
       if (!log_.sync()) std::abort();  // a node that cannot persist must not continue
       ++probe_.syncs;
       log_dirty_ = false;

@@ -302,7 +302,7 @@ class Node {
   bool log_dirty_ = false;                // log mutated since the last sync
   bool conf_commit_unpersisted_ = false;  // applied a configuration the durable commit misses
   bool broadcast_pending_ = false;        // leader: new entries or commit to send after sync
-  Index synced_last_ = 0;                 // last index known durable on this node
+  Index synced_last_ = 0;                 // entries up to here are durable in this node's log
   NodeId transferee_ = kNoNode;
   int transfer_elapsed_ = 0;
 

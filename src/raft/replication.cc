@@ -128,6 +128,8 @@ void Node::handle_append_(const Message& m) {
         if (e.index <= hs_.commit) std::abort();  // would erase a committed entry: broken invariant
         if (!log_.truncate_suffix(e.index)) std::abort();
         log_dirty_ = true;
+        // What replaces the cut entries is durable only after the next sync.
+        synced_last_ = std::min(synced_last_, e.index - 1);
         break;
       }
     }

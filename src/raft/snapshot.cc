@@ -173,6 +173,7 @@ void Node::snapshot_restored(const SnapshotMeta& meta, bool ok) {
     if (!log_.compact_prefix(meta.index)) std::abort();
   } else {
     if (!log_.reset(meta.index, meta.term)) std::abort();
+    synced_last_ = std::min(synced_last_, meta.index);
   }
   log_dirty_ = true;
   // Heartbeats may have moved the commit index on meanwhile, but only within a log that holds

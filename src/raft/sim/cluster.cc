@@ -139,7 +139,10 @@ class Cluster {
     s->bootstrap = bootstrap;
     s->transport = std::make_unique<SimTransport>(net_, now_);
     s->store.on_append = [this, id](const Entry& e, Term prev) { check_append(id, e, prev); };
-    s->sm.on_apply = [this, id](const Entry& e) { check_apply(id, e); };
+    s->sm.on_apply = [this, id, st = s.get()](const Entry& e) {
+      check_apply(id, e);
+      check_apply_durable(id, st->store, e);
+    };
     s->sm.async = true;  // saves and restores complete in complete_snapshot_work()
     servers_[id] = std::move(s);
     start(*servers_[id]);
@@ -464,6 +467,18 @@ class Cluster {
            std::to_string(e.term) + " but another node applied " + std::to_string(e.index) + "@" +
            std::to_string(it->second.term));
     if (e.index > max_applied_) max_applied_ = e.index;
+  }
+
+  // A node applies only entries its own log holds durably: a crash must never leave the state
+  // machine ahead of the log it restarts with.
+  void check_apply_durable(NodeId id, const SimLogStore& store, const Entry& e) {
+    const MemoryLogStore& d = store.durable();
+    if (e.index < d.first_index()) return;  // within a durable snapshot's range
+    auto t = d.term(e.index);
+    if (!t || *t != e.term)
+      fail("apply before sync: node " + std::to_string(id) + " applied " + std::to_string(e.index) +
+           "@" + std::to_string(e.term) + " which its log does not hold durably (durable log ends at " +
+           std::to_string(d.last_index()) + ")");
   }
 
   void check_step() {

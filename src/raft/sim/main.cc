@@ -1,6 +1,6 @@
 // raft_sim: runs many seeded simulations and reports failing seeds with a replay command.
 //   raft_sim --seeds N --steps M [--nodes 3|5] [--seed S]
-//            [--bug commit-old-term|no-persist-vote|compact-before-snapshot-durable]
+//            [--bug commit-old-term|no-persist-vote|compact-before-snapshot-durable|apply-before-sync]
 //            [--no-membership] [--fail-fast] [--verbose] [--max-inconclusive PERCENT]
 //            [--lin-budget STEPS]
 // A seed whose linearizability search ran out of budget proved nothing: the run fails when more
@@ -19,7 +19,7 @@ int usage() {
   std::fprintf(
       stderr,
       "usage: raft_sim [--seeds N] [--steps M] [--nodes 3|5] [--seed S]\n"
-      "                [--bug commit-old-term|no-persist-vote|compact-before-snapshot-durable] "
+      "                [--bug commit-old-term|no-persist-vote|compact-before-snapshot-durable|apply-before-sync] "
       "[--no-membership] [--fail-fast] [--verbose]\n"
       "                [--max-inconclusive PERCENT] [--lin-budget STEPS]\n");
   return 2;
@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   else if (bug == "no-persist-vote") base.bugs.no_persist_vote = true;
   else if (bug == "compact-before-snapshot-durable")
     base.bugs.compact_before_snapshot_durable = true;
+  else if (bug == "apply-before-sync") base.bugs.apply_before_sync = true;
   else if (!bug.empty()) return usage();
   if (single) seeds = 1;
 

@@ -32,6 +32,7 @@ class SimLogStore final : public LogStore {
 
   void crash();
   const MemoryLogStore& live() const { return live_; }
+  const MemoryLogStore& durable() const { return durable_; }
   uint64_t syncs = 0;
 
  private:
