@@ -123,6 +123,10 @@ int Store::Impl::wal_committed(void* arg, sqlite3* db, const char* /*name*/, int
 
 void Store::Impl::start_checkpoints(Conn& w, std::unique_ptr<Conn> conn) {
   checkpointer = std::move(conn);
+  // A connection opens the WAL on its first read; until then a checkpoint through it does
+  // nothing (SQLite answers OK with -1 frames), and every checkpoint fell to the writer.
+  checkpointer->exec("SELECT count(*) FROM sqlite_master");
+  checkpointer->clear_error();
   sqlite3_wal_hook(w.handle(), &wal_committed, this);  // replaces SQLite's auto-checkpoint
   checkpoint_thread = std::thread([this] {
     std::unique_lock lock(checkpoint_mu);
