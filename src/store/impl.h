@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -104,6 +105,31 @@ using R = Result<T, api::Error>;
 inline Unexpected<api::Error> fail(api::Errc code, std::string details, std::string field = {}) {
   return Unexpected{api::make_error(code, std::move(details), std::move(field))};
 }
+
+/// Keeps the WAL's unsynced pages bounded while a reader holds the checkpoints back (a snapshot's
+/// pinned view, for seconds): with synchronous=NORMAL only a checkpoint syncs the WAL, so without
+/// this every frame written meanwhile stays dirty in the page cache and the first checkpoint
+/// after the view is released flushes them in one burst (hundreds of MB on a busy node), which
+/// the Raft log's fdatasync queues behind. after_checkpoint() hands the frames past the last
+/// batch to the disk every `batch` frames, waiting for the previous batch first (the
+/// pattern of RocksDB's bytes_per_sync). Writeback only: durability is still the checkpoint's
+/// sync. Checkpoint thread only.
+class WalWriteback {
+ public:
+  WalWriteback(std::string wal_path, int batch) : path_(std::move(wal_path)), batch_(batch) {}
+  ~WalWriteback();
+  WalWriteback(const WalWriteback&) = delete;
+  WalWriteback& operator=(const WalWriteback&) = delete;
+  /// After a PASSIVE checkpoint: `frames` in the WAL, `copied` of them in the database file
+  /// (both -1 if the checkpoint did not run).
+  void after_checkpoint(int frames, int copied);
+
+ private:
+  std::string path_;
+  int batch_;
+  int fd_ = -1;     // opened on first use: the WAL file exists once the database is in WAL mode
+  int pushed_ = 0;  // frames handed to the disk so far in this round of the WAL
+};
 
 struct Store::Impl {
   std::unique_ptr<Conn> writer;  // apply thread only

@@ -109,11 +109,19 @@ class Digest {
 SnapshotSource::SnapshotSource(std::unique_ptr<Conn> conn, uint64_t applied_index)
     : conn_(std::move(conn)), applied_index_(applied_index) {}
 
-SnapshotSource::~SnapshotSource() {
-  if (!conn_) return;
+SnapshotSource::~SnapshotSource() { release(); }
+
+void SnapshotSource::release() {
+  if (!conn_ || !pinned_) return;
+  pinned_ = false;
   conn_->clear_error();
   if (!conn_->exec("COMMIT")) conn_->exec("ROLLBACK");  // for a reader: releases the view
   conn_->clear_error();
+  // The WAL grew behind the view for as long as the copy took. Its checkpoint is taken here, on
+  // the snapshot's thread: otherwise the writer's next commit, past kCheckpointBound, would copy
+  // the whole backlog and sync the database file on the apply (Raft) thread. PASSIVE: if the
+  // checkpoint thread has already started, this one returns at once.
+  sqlite3_wal_checkpoint_v2(conn_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
 }
 
 Result<std::unique_ptr<SnapshotSource>, api::Error> Store::begin_snapshot() const {
@@ -147,7 +155,10 @@ Result<Ok, api::Error> SnapshotSource::write(const std::string& path) {
     // The source's read transaction is open, so the backup copies the pinned view in every
     // step (SQLite's backup uses the transaction it finds instead of opening its own, and a
     // view held by another connection never restarts it).
-    if (auto why = paced_backup(dest.handle(), tmp, source.handle())) {
+    auto why = paced_backup(dest.handle(), tmp, source.handle());
+    // The copy holds all of the view now (or failed): the WAL need not wait for the rest.
+    release();
+    if (why) {
       opened->reset();
       std::remove(tmp.c_str());
       return db_fail("snapshot to '" + path + "': " + *why);

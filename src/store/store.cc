@@ -1,5 +1,8 @@
 // Opening and closing the store, the applied index and the small reads that need no query file.
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "common/json.h"
 #include "common/time.h"
 #include "store/impl.h"
@@ -111,20 +114,30 @@ Store::Store(Options options) : options_(std::move(options)) {}
 /// SQLite's WAL hook on the writer, after every commit (in the committing thread).
 int Store::Impl::wal_committed(void* arg, sqlite3* db, const char* /*name*/, int pages) {
   auto* impl = static_cast<Impl*>(arg);
+  if (pages < kCheckpointPages) return SQLITE_OK;
   if (pages >= kCheckpointBound) {
-    sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-  } else if (pages >= kCheckpointPages) {
-    std::lock_guard lock(impl->checkpoint_mu);
-    impl->checkpoint_wanted = true;
-    impl->checkpoint_cv.notify_one();
+    int frames = -1, copied = -1;
+    sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+    // Done here, unless a reader (a snapshot's view) holds the frames back: then the thread
+    // writes them back meanwhile (WalWriteback), off this one.
+    if (frames - copied < kCheckpointPages) return SQLITE_OK;
   }
+  std::lock_guard lock(impl->checkpoint_mu);
+  impl->checkpoint_wanted = true;
+  impl->checkpoint_cv.notify_one();
   return SQLITE_OK;
 }
 
 void Store::Impl::start_checkpoints(Conn& w, std::unique_ptr<Conn> conn) {
   checkpointer = std::move(conn);
+  // A connection opens the WAL on its first read; until then a checkpoint through it does
+  // nothing (SQLite answers OK with -1 frames), and every checkpoint fell to the writer.
+  checkpointer->exec("SELECT count(*) FROM sqlite_master");
+  checkpointer->clear_error();
   sqlite3_wal_hook(w.handle(), &wal_committed, this);  // replaces SQLite's auto-checkpoint
-  checkpoint_thread = std::thread([this] {
+  const char* wal = sqlite3_filename_wal(sqlite3_db_filename(w.handle(), "main"));
+  checkpoint_thread = std::thread([this, wal_path = std::string(wal ? wal : "")] {
+    WalWriteback writeback(wal_path, kCheckpointPages);
     std::unique_lock lock(checkpoint_mu);
     for (;;) {
       checkpoint_cv.wait(lock, [this] { return checkpoint_wanted || checkpoint_stop; });
@@ -132,11 +145,30 @@ void Store::Impl::start_checkpoints(Conn& w, std::unique_ptr<Conn> conn) {
       checkpoint_wanted = false;
       lock.unlock();
       // PASSIVE: copies what no reader still needs, never waits for (or blocks) anyone.
-      sqlite3_wal_checkpoint_v2(checkpointer->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                nullptr, nullptr);
+      int frames = -1, copied = -1;
+      sqlite3_wal_checkpoint_v2(checkpointer->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames,
+                                &copied);
+      writeback.after_checkpoint(frames, copied);
       lock.lock();
     }
   });
+}
+
+WalWriteback::~WalWriteback() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void WalWriteback::after_checkpoint(int frames, int copied) {
+  if (frames < 0 || copied < 0) return;  // SQLITE_BUSY: another checkpoint is running
+  if (frames < pushed_) pushed_ = 0;     // the WAL restarted from its first frame
+  // Frames a checkpoint copies are synced by it; only a backlog held back by a reader piles up.
+  if (frames - copied < batch_ || frames - pushed_ < batch_) return;
+  if (fd_ < 0 && !path_.empty()) fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) return;
+  // Waits for the previous batch, then hands this one to the disk: at most ~4 MiB in flight.
+  if (::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE) == 0) {
+    pushed_ = frames;
+  }
 }
 
 void Store::Impl::stop_checkpoints() {

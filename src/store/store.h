@@ -222,8 +222,9 @@ class Conn;
 
 /// A consistent view of the whole database pinned by Store::begin_snapshot(): a read
 /// transaction on a connection of its own (WAL mode), so that applies and reads go on while the
-/// view is written out. write() may run on any one thread, once; destroying the source releases
-/// the view (until then the WAL cannot be checkpointed past it).
+/// view is written out. write() may run on any one thread, once; it releases the view as soon as
+/// the copy holds it, and destroying the source releases it otherwise (until then the WAL cannot
+/// be checkpointed past it). Releasing checkpoints the WAL on the releasing thread.
 class SnapshotSource {
  public:
   explicit SnapshotSource(std::unique_ptr<Conn> conn, uint64_t applied_index);
@@ -237,8 +238,10 @@ class SnapshotSource {
   Result<Ok, api::Error> write(const std::string& path);
 
  private:
+  void release();  // ends the read transaction, then checkpoints what it held back
   std::unique_ptr<Conn> conn_;
   uint64_t applied_index_;
+  bool pinned_ = true;
 };
 
 /// The seed's tables in one SQLite file (WAL mode), and the deterministic state machine that

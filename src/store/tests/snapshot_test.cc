@@ -75,6 +75,32 @@ TEST_F(SnapshotTest, SourcePinsTheStateWhileAppliesContinue) {
   EXPECT_EQ(other->checksum(), sum);
 }
 
+// write() releases the view as soon as the copy holds it and checkpoints what the view held
+// back, on the writing thread (not the applying one): when it returns, with the source still
+// alive, every frame committed meanwhile is in the database file.
+TEST_F(SnapshotTest, WriteReleasesTheViewAndCheckpointsTheBacklog) {
+  fill();
+  auto source = store_->begin_snapshot();
+  ASSERT_TRUE(source.ok());
+  for (int i = 0; i < 50; ++i) ok(write("svc", op_create("k" + std::to_string(i), "1")));
+  std::string snap = dir_.file("snap.db");
+  ASSERT_TRUE((*source)->write(snap).ok());
+  auto conn = Conn::open(path_, kOpenFlags);
+  ASSERT_TRUE(conn.ok());
+  ASSERT_TRUE((*conn)->exec("SELECT count(*) FROM sqlite_master"));  // opens the WAL
+  int frames = -1, copied = -1;
+  ASSERT_EQ(sqlite3_wal_checkpoint_v2((*conn)->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                      &frames, &copied),
+            SQLITE_OK);
+  EXPECT_GT(frames, 0);
+  EXPECT_EQ(copied, frames) << "frames the view held back are still outside the database file";
+  source->reset();
+  TempDir other_dir;
+  auto other = open_store(other_dir.file("other.db"));
+  ASSERT_TRUE(other->restore_snapshot(snap).ok());
+  EXPECT_TRUE(other->list_configs({"svc", ""}, {}).ok());
+}
+
 // A database of many backup steps (the copy goes a few MiB at a time) written while applies
 // commit on another thread: the copy is the pinned view, whole and valid.
 TEST_F(SnapshotTest, LargeCopyInStepsWhileAppliesCommit) {
