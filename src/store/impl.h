@@ -163,6 +163,7 @@ struct Store::Impl {
   /// catches the last frames, and only a checkpoint between two commits lets the WAL restart).
   static constexpr int kCheckpointPages = 1000;
   static constexpr int kCheckpointBound = 3000;
+  int checkpoint_wake_at = kCheckpointPages;  // WAL size that wakes the thread next (writer only)
   std::unique_ptr<Conn> checkpointer;
   std::thread checkpoint_thread;
   std::mutex checkpoint_mu;

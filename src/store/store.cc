@@ -114,13 +114,24 @@ Store::Store(Options options) : options_(std::move(options)) {}
 /// SQLite's WAL hook on the writer, after every commit (in the committing thread).
 int Store::Impl::wal_committed(void* arg, sqlite3* db, const char* /*name*/, int pages) {
   auto* impl = static_cast<Impl*>(arg);
-  if (pages < kCheckpointPages) return SQLITE_OK;
+  if (pages < kCheckpointPages) {
+    impl->checkpoint_wake_at = kCheckpointPages;  // the WAL restarted
+    return SQLITE_OK;
+  }
   if (pages >= kCheckpointBound) {
     int frames = -1, copied = -1;
     sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
     // Done here, unless a reader (a snapshot's view) holds the frames back: then the thread
     // writes them back meanwhile (WalWriteback), off this one.
     if (frames - copied < kCheckpointPages) return SQLITE_OK;
+  } else if (pages < impl->checkpoint_wake_at) {
+    return SQLITE_OK;
+  } else {
+    // Once per kCheckpointPages new frames, not after every commit: each checkpoint copies
+    // every page changed since the last one and syncs the database file, so a checkpoint per
+    // commit would copy the same hot pages (the tables' last pages, the namespace row) and sync
+    // the file over and over.
+    impl->checkpoint_wake_at = pages + kCheckpointPages;
   }
   std::lock_guard lock(impl->checkpoint_mu);
   impl->checkpoint_wanted = true;
