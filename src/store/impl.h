@@ -106,28 +106,42 @@ inline Unexpected<api::Error> fail(api::Errc code, std::string details, std::str
   return Unexpected{api::make_error(code, std::move(details), std::move(field))};
 }
 
+/// Hands a file's dirty pages to the disk in steps: push() waits for the writes the previous
+/// push() started, then starts writing what is dirty now (sync_file_range), so that a file
+/// written for long never holds more than a step's worth unwritten and never reaches the disk in
+/// one burst. Writeback only, never durability. The file is opened on the first push() (it may
+/// not exist before). One thread at a time.
+class FileWriteback {
+ public:
+  explicit FileWriteback(std::string path) : path_(std::move(path)) {}
+  ~FileWriteback();
+  FileWriteback(const FileWriteback&) = delete;
+  FileWriteback& operator=(const FileWriteback&) = delete;
+  /// False if the file cannot be opened or the writes cannot be started.
+  bool push();
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
 /// Keeps the WAL's unsynced pages bounded while a reader holds the checkpoints back (a snapshot's
 /// pinned view, for seconds): with synchronous=NORMAL only a checkpoint syncs the WAL, so without
 /// this every frame written meanwhile stays dirty in the page cache and the first checkpoint
 /// after the view is released flushes them in one burst (hundreds of MB on a busy node), which
-/// the Raft log's fdatasync queues behind. after_checkpoint() hands the frames past the last
-/// batch to the disk every `batch` frames, waiting for the previous batch first (the
-/// pattern of RocksDB's bytes_per_sync). Writeback only: durability is still the checkpoint's
-/// sync. Checkpoint thread only.
+/// the Raft log's fdatasync queues behind. after_checkpoint() pushes the WAL to the disk
+/// (FileWriteback) every `batch` frames (the pattern of RocksDB's bytes_per_sync). Writeback
+/// only: durability is still the checkpoint's sync. Checkpoint thread only.
 class WalWriteback {
  public:
-  WalWriteback(std::string wal_path, int batch) : path_(std::move(wal_path)), batch_(batch) {}
-  ~WalWriteback();
-  WalWriteback(const WalWriteback&) = delete;
-  WalWriteback& operator=(const WalWriteback&) = delete;
+  WalWriteback(std::string wal_path, int batch) : file_(std::move(wal_path)), batch_(batch) {}
   /// After a PASSIVE checkpoint: `frames` in the WAL, `copied` of them in the database file
   /// (both -1 if the checkpoint did not run).
   void after_checkpoint(int frames, int copied);
 
  private:
-  std::string path_;
+  FileWriteback file_;  // the WAL file exists once the database is in WAL mode
   int batch_;
-  int fd_ = -1;     // opened on first use: the WAL file exists once the database is in WAL mode
   int pushed_ = 0;  // frames handed to the disk so far in this round of the WAL
 };
 

@@ -62,17 +62,13 @@ std::optional<std::string> paced_backup(sqlite3* to, const std::string& to_path,
   constexpr int kPagesPerStep = 1024;
   sqlite3_backup* b = sqlite3_backup_init(to, "main", from, "main");
   if (b == nullptr) return std::string("backup_init: ") + sqlite3_errmsg(to);
-  int fd = -1;
+  FileWriteback writeback(to_path);
   int rc;
   do {
     rc = sqlite3_backup_step(b, kPagesPerStep);
-    if (fd < 0) fd = ::open(to_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE);
-    }
+    (void)writeback.push();
   } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
   int finish = sqlite3_backup_finish(b);
-  if (fd >= 0) ::close(fd);
   if (rc != SQLITE_DONE) return std::string("backup_step: ") + sqlite3_errstr(rc);
   if (finish != SQLITE_OK) return std::string("backup_finish: ") + sqlite3_errmsg(to);
   return std::nullopt;

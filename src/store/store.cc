@@ -165,8 +165,14 @@ void Store::Impl::start_checkpoints(Conn& w, std::unique_ptr<Conn> conn) {
   });
 }
 
-WalWriteback::~WalWriteback() {
+FileWriteback::~FileWriteback() {
   if (fd_ >= 0) ::close(fd_);
+}
+
+bool FileWriteback::push() {
+  if (fd_ < 0 && !path_.empty()) fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) return false;
+  return ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE) == 0;
 }
 
 void WalWriteback::after_checkpoint(int frames, int copied) {
@@ -174,12 +180,8 @@ void WalWriteback::after_checkpoint(int frames, int copied) {
   if (frames < pushed_) pushed_ = 0;     // the WAL restarted from its first frame
   // Frames a checkpoint copies are synced by it; only a backlog held back by a reader piles up.
   if (frames - copied < batch_ || frames - pushed_ < batch_) return;
-  if (fd_ < 0 && !path_.empty()) fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) return;
   // Waits for the previous batch, then hands this one to the disk: at most ~4 MiB in flight.
-  if (::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE) == 0) {
-    pushed_ = frames;
-  }
+  if (file_.push()) pushed_ = frames;
 }
 
 void Store::Impl::stop_checkpoints() {
