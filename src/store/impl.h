@@ -177,10 +177,14 @@ struct Store::Impl {
   /// catches the last frames, and only a checkpoint between two commits lets the WAL restart).
   static constexpr int kCheckpointPages = 1000;
   static constexpr int kCheckpointBound = 3000;
+  /// Past this many pages the writer waits for the thread's checkpoint instead of giving way to
+  /// it (a slow disk): the WAL's hard bound, reached only when a checkpoint stalls.
+  static constexpr int kCheckpointLimit = 4 * kCheckpointBound;
   int checkpoint_wake_at = kCheckpointPages;  // WAL size that wakes the thread next (writer only)
   std::unique_ptr<Conn> checkpointer;
   std::thread checkpoint_thread;
   std::mutex checkpoint_mu;
+  std::mutex checkpoint_run_mu;  // held by the thread while its checkpoint runs
   std::condition_variable checkpoint_cv;
   bool checkpoint_wanted = false;  // under checkpoint_mu
   bool checkpoint_stop = false;    // under checkpoint_mu

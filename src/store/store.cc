@@ -120,7 +120,13 @@ int Store::Impl::wal_committed(void* arg, sqlite3* db, const char* /*name*/, int
   }
   if (pages >= kCheckpointBound) {
     int frames = -1, copied = -1;
-    sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+    int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+    if (rc == SQLITE_BUSY && pages >= kCheckpointLimit) {
+      // The thread's checkpoint is still running (its database fsync on a slow disk) and the
+      // WAL has grown on meanwhile: wait for it rather than let the WAL grow without bound.
+      std::lock_guard run(impl->checkpoint_run_mu);
+      sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+    }
     // Done here, unless a reader (a snapshot's view) holds the frames back: then the thread
     // writes them back meanwhile (WalWriteback), off this one.
     if (frames - copied < kCheckpointPages) return SQLITE_OK;
@@ -157,8 +163,11 @@ void Store::Impl::start_checkpoints(Conn& w, std::unique_ptr<Conn> conn) {
       lock.unlock();
       // PASSIVE: copies what no reader still needs, never waits for (or blocks) anyone.
       int frames = -1, copied = -1;
-      sqlite3_wal_checkpoint_v2(checkpointer->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames,
-                                &copied);
+      {
+        std::lock_guard run(checkpoint_run_mu);
+        sqlite3_wal_checkpoint_v2(checkpointer->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                  &frames, &copied);
+      }
       writeback.after_checkpoint(frames, copied);
       lock.lock();
     }
