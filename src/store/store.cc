@@ -233,6 +233,12 @@ Result<std::unique_ptr<Store>, api::Error> Store::open(const Options& options) {
   }
   w.exec(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
   w.exec("PRAGMA foreign_keys = ON");
+  // Each entry of an apply group runs in a SAVEPOINT; the pages it changes go to a
+  // sub-journal, which SQLite spills from memory to a temp file in /var/tmp past 64 KiB and
+  // then keeps as a file (create, writes, unlink) for the rest of the transaction. At c=64
+  // writes that happened several times a second per node (etilqs_* files, 65–78 KB each);
+  // in memory it is a copy. Bounded by the pages one entry changes.
+  w.exec("PRAGMA temp_store = MEMORY");
   if (auto e = w.db_error()) return Unexpected{*e};
   // A damaged file (a flipped bit in a b-tree page, a torn page) is refused here rather than
   // served: quick_check reads every page and checks each b-tree's structure (docs/storage.md,
