@@ -7,12 +7,13 @@ PACKAGES="cmake ninja-build ccache g++ clang libclang-rt-14-dev pkg-config
 libboost-dev libboost-system-dev nlohmann-json3-dev libsqlite3-dev sqlite3 libssl-dev
 libhiredis-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev
 libgtest-dev libgmock-dev libbenchmark-dev python3 curl procps openssl python3-consul
-libre2-dev json-schema-test-suite zlib1g-dev
+libre2-dev json-schema-test-suite zlib1g-dev libjemalloc-dev
 prometheus redis-server
 nginx prometheus-alertmanager rsyslog rsyslog-elasticsearch systemd
 chromium nodejs
 dpkg-dev binutils lintian umoci ca-certificates iproute2 debootstrap python3-kubernetes python3-yaml
 podman runc gnuplot-nox"
+# libjemalloc-dev: the server binary's allocator (src/server/CMakeLists.txt).
 # zlib1g-dev: the zip files of import and export (docs/import-export.md) are inflated and
 # deflated with zlib.
 # nginx, prometheus-alertmanager (amtool), rsyslog with rsyslog-elasticsearch (rsyslogd -N1,
