@@ -331,6 +331,22 @@ def run_wrk(url, script, conns, duration, server_pids, env_extra=None):
 LOGGED_GET = "cairn get, access log on"
 
 
+def round_order(rows, r):
+    """The rows of round `r`: in odd rounds the access-log pair ("cairn get" and LOGGED_GET of
+    one group) runs in the opposite order (A B, B A, A B, …), so that a drift of the machine
+    within a round (another tenant's load, the page cache's writeback) does not always land on
+    the same side of their in-round ratio (issue 21 §1)."""
+    rows = list(rows)
+    if r % 2 == 0:
+        return rows
+    pos = {(row[0], row[1]): i for i, row in enumerate(rows)}
+    for (group, name), i in list(pos.items()):
+        j = pos.get((group, LOGGED_GET))
+        if name == "cairn get" and j is not None:
+            rows[i], rows[j] = rows[j], rows[i]
+    return rows
+
+
 def build_rows(quick, cairn, etcd, nginx, logged=None):
     """Each row: (group, name, url, script, conns, env, pids_fn). Ports resolved per round.
     `logged`: the cluster with the access log on, whose read row follows Cairn's."""
@@ -537,7 +553,7 @@ def main():
         loads = []
         for r in range(rounds):
             log("round %d/%d (load average %s)" % (r + 1, rounds, loadavg()))
-            for group, name, url_fn, script, conns, env, pids_fn in rows:
+            for group, name, url_fn, script, conns, env, pids_fn in round_order(rows, r):
                 res = run_wrk(url_fn(), script, conns, duration, pids_fn(), env)
                 results.setdefault((group, name), []).append(res)
                 log("  %-22s %-28s %8.0f req/s p50 %6.2f ms p99 %7.2f ms err %d non2xx %d "

@@ -61,68 +61,138 @@ class FdSink final : public AccessLogSink {
 
 std::unique_ptr<AccessLogSink> fd_access_log_sink(int fd) { return std::make_unique<FdSink>(fd); }
 
+namespace {
+std::atomic<uint64_t> next_writer_id{1};
+}  // namespace
+
 AccessLogWriter::AccessLogWriter(std::unique_ptr<AccessLogSink> sink, Options options)
-    : sink_(std::move(sink)), options_(options) {
-  pending_.reserve(std::min(options_.batch_bytes, options_.max_pending_bytes));
+    : sink_(std::move(sink)), options_(options), id_(next_writer_id.fetch_add(1)) {
   thread_ = std::thread([this] { run(); });
 }
 
 AccessLogWriter::~AccessLogWriter() { stop(); }
 
-bool AccessLogWriter::append(std::string_view line) {
-  bool wake = false;
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_ || pending_.size() + in_flight_ + line.size() > options_.max_pending_bytes) {
-      dropped_.fetch_add(static_cast<uint64_t>(std::count(line.begin(), line.end(), '\n')),
-                         std::memory_order_relaxed);
-      return false;
-    }
-    // Wake the writer only when it may be waiting for this: the first line of a batch, or the
-    // line that makes a lingering batch big enough. Every other append is a copy under the lock.
-    wake = pending_.empty() || (pending_.size() < options_.batch_bytes &&
-                                pending_.size() + line.size() >= options_.batch_bytes);
-    pending_.append(line);
-    pending_lines_ += static_cast<size_t>(std::count(line.begin(), line.end(), '\n'));
+AccessLogWriter::Slot& AccessLogWriter::slot() {
+  // A few writers per thread at most (one per node; tests make them one after another).
+  struct Entry {
+    uint64_t writer = 0;
+    Slot* slot = nullptr;
+  };
+  thread_local Entry cache[4];
+  thread_local unsigned next_victim = 0;
+  for (const Entry& e : cache) {
+    if (e.writer == id_) return *e.slot;
   }
-  if (wake) cv_.notify_one();
+  Slot* s;
+  {
+    std::lock_guard lock(slots_mu_);
+    slots_.push_back(std::make_unique<Slot>());
+    s = slots_.back().get();
+  }
+  cache[next_victim++ % 4] = Entry{id_, s};
+  return *s;
+}
+
+bool AccessLogWriter::append(std::string_view line) {
+  const auto lines = static_cast<size_t>(std::count(line.begin(), line.end(), '\n'));
+  auto drop = [&] {
+    dropped_.fetch_add(lines, std::memory_order_relaxed);
+    return false;
+  };
+  // stop() sets stopping_ and then waits for appending_ to reach 0 before its last gather:
+  // either this call sees stopping_ and drops, or stop() sees it in flight and waits for it.
+  appending_.fetch_add(1);
+  struct Leave {
+    std::atomic<int>& n;
+    ~Leave() { n.fetch_sub(1); }
+  } leave{appending_};
+  if (stopping_.load()) return drop();
+  const size_t before = pending_bytes_.fetch_add(line.size());
+  if (before + line.size() > options_.max_pending_bytes) {
+    pending_bytes_.fetch_sub(line.size());
+    return drop();
+  }
+  size_t ready;
+  {
+    Slot& s = slot();
+    std::lock_guard lock(s.mu);
+    s.lines.append(line);
+    s.count += lines;
+    // Counted before gather() can take the line (it swaps under this lock), so that its
+    // subtraction never runs ahead of the additions.
+    ready = ready_bytes_.fetch_add(line.size());
+  }
+  // Wake the writer only when it may be waiting for this: the first line of a batch, or the
+  // line that makes a lingering batch big enough. Taking mu_ first means the writer is either
+  // before its check (and sees ready_bytes_) or asleep (and gets the notification).
+  if (ready == 0 || (ready < options_.batch_bytes && ready + line.size() >= options_.batch_bytes)) {
+    { std::lock_guard lock(mu_); }
+    cv_.notify_one();
+  }
   return true;
 }
 
 void AccessLogWriter::stop() {
   {
     std::lock_guard lock(mu_);
-    if (stopping_) return;
-    stopping_ = true;
+    if (stopping_.load()) return;
+    stopping_.store(true);
   }
   cv_.notify_one();
   if (thread_.joinable()) thread_.join();
 }
 
+size_t AccessLogWriter::gather(std::string& batch) {
+  std::vector<Slot*> slots;
+  {
+    std::lock_guard lock(slots_mu_);
+    slots.reserve(slots_.size());
+    for (const auto& s : slots_) slots.push_back(s.get());
+  }
+  size_t count = 0;
+  for (Slot* s : slots) {
+    {
+      std::lock_guard lock(s->mu);
+      if (s->lines.empty()) continue;
+      s->lines.swap(s->spare);  // the appender keeps a buffer with capacity: no allocation
+      count += s->count;
+      s->count = 0;
+    }
+    batch.append(s->spare);
+    s->spare.clear();
+  }
+  ready_bytes_.fetch_sub(batch.size());
+  return count;
+}
+
 void AccessLogWriter::run() {
   std::string batch;
-  std::unique_lock lock(mu_);
+  batch.reserve(options_.batch_bytes);
   for (;;) {
-    cv_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
-    if (!stopping_ && pending_.size() < options_.batch_bytes && options_.linger_ms > 0) {
-      cv_.wait_for(lock, std::chrono::milliseconds(options_.linger_ms),
-                   [this] { return stopping_ || pending_.size() >= options_.batch_bytes; });
+    bool stopping;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_.load() || ready_bytes_.load() > 0; });
+      if (!stopping_.load() && ready_bytes_.load() < options_.batch_bytes &&
+          options_.linger_ms > 0) {
+        cv_.wait_for(lock, std::chrono::milliseconds(options_.linger_ms), [this] {
+          return stopping_.load() || ready_bytes_.load() >= options_.batch_bytes;
+        });
+      }
+      stopping = stopping_.load();
     }
-    if (pending_.empty()) {
-      if (stopping_) return;  // every accepted line is written
-      continue;
+    if (stopping) {
+      // No append() gets past its stopping_ check any more; wait for those already past it.
+      while (appending_.load() != 0) std::this_thread::yield();
     }
-    batch.swap(pending_);  // pending_ takes the old batch's buffer: no allocation once warm
-    pending_.clear();
-    const size_t lines = pending_lines_;
-    pending_lines_ = 0;
-    in_flight_ = batch.size();
-    lock.unlock();
-    sink_->write(batch);
-    written_.fetch_add(lines, std::memory_order_relaxed);
-    batch.clear();
-    lock.lock();
-    in_flight_ = 0;
+    const size_t lines = gather(batch);
+    if (!batch.empty()) {
+      sink_->write(batch);
+      pending_bytes_.fetch_sub(batch.size());
+      written_.fetch_add(lines, std::memory_order_relaxed);
+      batch.clear();
+    }
+    if (stopping && ready_bytes_.load() == 0) return;  // every accepted line is written
   }
 }
 

@@ -170,8 +170,11 @@ void append_json_int(std::string& out, int64_t v) {
 
 }  // namespace
 
-std::string access_log_line(const Request& req, const Response& res, int64_t duration_ms,
-                            int64_t end_ms, const AccessLogOptions& options) {
+namespace {
+
+/// access_log_line's text appended to `out` (the record's buffer, formatted in place).
+void append_access_log_line(std::string& out, const Request& req, const Response& res,
+                            int64_t duration_ms, int64_t end_ms, const AccessLogOptions& options) {
   auto [ns, key] = config_target(req);
   const std::string* client_id = req.header("x-client-id");
   const std::string* user_agent = req.header("user-agent");
@@ -179,10 +182,10 @@ std::string access_log_line(const Request& req, const Response& res, int64_t dur
   const std::string_view tp = req.traceparent;
   // Written by hand, not through a Json object (a map of 17 members, then a dump): this runs
   // for every request (issue 21). Same members, same order, same bytes as that dump.
-  std::string out;
-  out.reserve(512);
-  auto member = [&out](std::string_view name) {
-    out += out.empty() ? "{\"" : ",\"";
+  bool first = true;
+  auto member = [&out, &first](std::string_view name) {
+    out += first ? "{\"" : ",\"";
+    first = false;
     out += name;
     out += "\":";
   };
@@ -222,10 +225,22 @@ std::string access_log_line(const Request& req, const Response& res, int64_t dur
   member("end_time");
   append_json_int(out, end_ms);
   out += '}';
+}
+
+}  // namespace
+
+std::string access_log_line(const Request& req, const Response& res, int64_t duration_ms,
+                            int64_t end_ms, const AccessLogOptions& options) {
+  std::string out;
+  out.reserve(512);
+  append_access_log_line(out, req, res, duration_ms, end_ms, options);
   return out;
 }
 
-void access_log_record(std::string& out, int64_t time_ms, std::string_view json, bool color_level) {
+namespace {
+
+/// The record's prefix: "<UTC time> info ".
+void append_record_prefix(std::string& out, int64_t time_ms, bool color_level) {
   // spdlog's "%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v" in UTC; the seconds are formatted once a second
   // per thread.
   thread_local int64_t cached_second = INT64_MIN;
@@ -249,6 +264,12 @@ void access_log_record(std::string& out, int64_t time_ms, std::string_view json,
                          ' '};
   out.append(millis, sizeof millis);
   out += color_level ? "\033[32minfo\033[m " : "info ";
+}
+
+}  // namespace
+
+void access_log_record(std::string& out, int64_t time_ms, std::string_view json, bool color_level) {
+  append_record_prefix(out, time_ms, color_level);
   out += json;
   out += '\n';
 }
@@ -266,15 +287,17 @@ Middleware access_log_middleware(AccessLogOptions options, AccessLogOutput outpu
         int64_t duration_ms =
             req->received_monotonic_ms > 0 ? monotonic_ms() - req->received_monotonic_ms : 0;
         const int64_t end_ms = wall_clock_ms();
-        std::string json = access_log_line(*req, res, duration_ms, end_ms, shared->options);
         if (shared->output.writer) {
-          // Formatted in this thread's buffer (its capacity kept), copied into the writer's.
+          // Formatted in place in this thread's buffer (its capacity kept), then copied into
+          // the writer's buffer of this thread: no allocation once warm.
           thread_local std::string record;
           record.clear();
-          access_log_record(record, end_ms, json, shared->output.color_level);
+          append_record_prefix(record, end_ms, shared->output.color_level);
+          append_access_log_line(record, *req, res, duration_ms, end_ms, shared->options);
+          record += '\n';
           shared->output.writer->append(record);
         } else {
-          spdlog::info("{}", json);
+          spdlog::info("{}", access_log_line(*req, res, duration_ms, end_ms, shared->options));
         }
       }
       reply(std::move(res));
