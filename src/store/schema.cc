@@ -98,6 +98,15 @@ DROP INDEX IF EXISTS idx_config_history_config_id;
 DROP INDEX IF EXISTS idx_config_history_created_at;
 )sql";
 
+/// Indexes added without a schema version (the converse of kDroppedIndexes: a release without
+/// them in its layout keeps them up to date like any index and never reads them).
+/// idx_gray_release_live: every config write asks whether a live release holds its keys
+/// (apply_detail::live_release, by namespace id and state); idx_gray_release_ns is by name, so
+/// that lookup read every release ever made, finished ones included.
+constexpr const char* kAddedIndexes = R"sql(
+CREATE INDEX IF NOT EXISTS idx_gray_release_live ON gray_release(namespace_id, state);
+)sql";
+
 /// Schema version 2: tags and retention overrides.
 constexpr const char* kRetentionTables = R"sql(
 -- Labels on versions (docs/versions.md): a tag names one version of a key; retention never
@@ -348,6 +357,7 @@ Result<Ok, api::Error> ensure_schema(Conn& conn) {
     }
   }
   if (!conn.failed()) conn.exec(kDroppedIndexes);
+  if (!conn.failed() && table_exists(conn, "gray_release")) conn.exec(kAddedIndexes);
   if (auto e = conn.db_error()) {
     conn.clear_error();
     conn.exec("ROLLBACK");

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <thread>
@@ -22,6 +23,29 @@ class QueriesTest : public StoreFixture {
     ok(writes("a-ns", {op_create("z", "5"), op_create("k1", "6")}, true));
   }
 };
+
+// Every config write asks whether a live gray release holds its keys; that lookup must be an
+// index search, not a scan of every release the namespace (or any namespace) ever had.
+TEST_F(QueriesTest, TheLiveReleaseLookupOfEveryWriteIsAnIndexSearch) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "EXPLAIN QUERY PLAN SELECT id FROM gray_release WHERE "
+                               "namespace_id = ? AND state IN ('active', 'paused', 'halted') "
+                               "ORDER BY seq DESC LIMIT 1",
+                               -1, &s, nullptr),
+            SQLITE_OK);
+  std::string plan;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    plan += reinterpret_cast<const char*>(sqlite3_column_text(s, 3));
+    plan += "\n";
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  EXPECT_NE(plan.find("USING INDEX idx_gray_release_live"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("SCAN gray_release"), std::string::npos) << plan;
+}
 
 TEST_F(QueriesTest, ListConfigsOrderAndPagination) {
   auto all = store_->list_configs({}, {1, 4});
