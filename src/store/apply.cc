@@ -167,6 +167,7 @@ Applied Store::apply(const api::Command& command, uint64_t index, int64_t timest
     db.exec("ROLLBACK");  // the whole transaction: the group's earlier entries too
     db.clear_error();
     if (g.open) g.failed = true;
+    impl.live_releases = -1;
     impl.note_write_failure("sqlite: " + why);
     out.changes.clear();
     out.result = api::CommandResult::failure(make_error(Errc::kDatabase, "sqlite: " + why));
@@ -176,7 +177,15 @@ Applied Store::apply(const api::Command& command, uint64_t index, int64_t timest
   if (!g.open && !db.exec("BEGIN IMMEDIATE")) return abort(*db.take_error());
   db.exec("SAVEPOINT command");
 
-  Ctx ctx{db, options_, command.operator_name, timestamp_ms, revision + 1, {}};
+  const bool release_neutral = std::holds_alternative<api::WriteConfigs>(command.body) ||
+                               std::holds_alternative<api::RollbackConfig>(command.body);
+  if (!release_neutral) {
+    impl.live_releases = -1;  // this command may start, end or delete a release
+  } else if (impl.live_releases < 0) {
+    impl.live_releases = count_live_releases(db);
+  }
+  Ctx ctx{db, options_, command.operator_name, timestamp_ms, revision + 1, {},
+          release_neutral ? impl.live_releases : -1};
   std::optional<api::AuditEntry> audit = audit_entry(db, command, timestamp_ms);
   R<Outcome> outcome = run(ctx, command.body);
   // SQLite itself failed (disk full, I/O error): nothing of the entry may count as applied,

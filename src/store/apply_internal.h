@@ -36,6 +36,7 @@ struct Ctx {
   int64_t ts;
   uint64_t rev;  // the revision this command gets if it succeeds
   std::vector<Change> changes;
+  int64_t live_releases = -1;  // Store::Impl::live_releases: 0 means no release check is needed
 };
 
 /// A successful command's answer.
@@ -129,6 +130,8 @@ R<Ok> check_release_schemas(Ctx& ctx, const NamespaceRow& ns,
 R<Outcome> transition_release(Ctx& ctx, const api::TransitionRelease& c);
 /// The unfinished release of a namespace, if any.
 std::optional<ReleaseRow> live_release(Conn& db, int64_t namespace_id);
+/// Live releases of every namespace (-1 if the query failed).
+int64_t count_live_releases(Conn& db);
 /// 40901 naming the release when one of `keys` belongs to the namespace's unfinished release
 /// and the write is not forced.
 R<Ok> check_release_conflict(Ctx& ctx, const NamespaceRow& ns,

@@ -159,6 +159,13 @@ struct Store::Impl {
   uint64_t staged_term = 0;
   std::string staged_conf;
 
+  /// Live gray releases (active, paused, halted) in the writer's view, so that a config write
+  /// skips the per-key release check when there are none (nearly always): -1 when unknown.
+  /// Known only across config writes and rollbacks, which never change gray_release; any other
+  /// command, a rolled-back transaction and a restore forget it, and the next config write
+  /// counts again. Apply thread.
+  int64_t live_releases = -1;
+
   /// An open group of applies (Store::begin_group): one transaction for several entries,
   /// published to readers by commit_group(). Apply thread.
   struct Group {

@@ -210,6 +210,7 @@ Result<Ok, api::Error> Store::restore_snapshot(const std::string& path) {
   // A snapshot from an older release is brought to the current layout.
   auto schema = ensure_schema(live);
   if (!schema.ok()) return schema;
+  impl_->live_releases = -1;
   impl_->applied_index = static_cast<uint64_t>(read_meta(live, "applied_index"));
   impl_->revision = static_cast<uint64_t>(read_meta(live, "revision"));
   impl_->load_raft_state(live);

@@ -315,6 +315,7 @@ bool Store::commit_group() {
     std::string why = w.take_error().value_or("commit failed");
     w.exec("ROLLBACK");
     w.clear_error();
+    impl.live_releases = -1;
     impl.note_write_failure("sqlite: " + why);
     return false;
   }
