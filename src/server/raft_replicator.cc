@@ -399,6 +399,11 @@ void RaftReplicator::propose(api::Command command, Done done) {
       pending_.erase(it);
       switch (r.status) {
         case raft::ProposalStatus::applied:
+          if (r.result == RaftStateMachine::kResultKept) {
+            if (auto kept = state_machine_->take_result(r.index)) return d(std::move(*kept));
+            return d(failure(Errc::kInternal, "the result of log entry " +
+                                                  std::to_string(r.index) + " was not kept"));
+          }
           return d(api::decode_result(r.result));
         case raft::ProposalStatus::not_leader: {
           std::string hint = r.leader_hint ? " (leader: node " + std::to_string(r.leader_hint) + ")"

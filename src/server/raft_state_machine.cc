@@ -349,10 +349,23 @@ std::optional<std::string> RaftStateMachine::apply(const raft::Entry& entry,
     api::CommandResult r = machine_.apply_encoded(std::string_view(entry.data).substr(8),
                                                   entry.index, static_cast<int64_t>(ts));
     if (store_.written_index() < entry.index) return stalled(entry.index, r.details);
-    if (!result_wanted_ || result_wanted_(entry.index, entry.term)) result = api::encode_result(r);
+    if (!result_wanted_) {
+      result = api::encode_result(r);
+    } else if (result_wanted_(entry.index, entry.term)) {
+      kept_results_.insert_or_assign(entry.index, std::move(r));  // an applied-again group's too
+      result = kResultKept;
+    }
   }
   if (group_first_ == 0) group_first_ = entry.index;
   return result;
+}
+
+std::optional<api::CommandResult> RaftStateMachine::take_result(uint64_t index) {
+  auto it = kept_results_.find(index);
+  std::optional<api::CommandResult> out;
+  if (it != kept_results_.end()) out = std::move(it->second);
+  kept_results_.erase(kept_results_.begin(), kept_results_.upper_bound(index));
+  return out;
 }
 
 void RaftStateMachine::check_members() {

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -83,6 +84,14 @@ class RaftStateMachine final : public raft::StateMachine {
   void set_result_wanted(std::function<bool(uint64_t index, uint64_t term)> fn) {
     result_wanted_ = std::move(fn);
   }
+  /// The result apply() gives Raft for a wanted entry: the CommandResult itself stays here,
+  /// for take_result, instead of a JSON encoding that the proposer would decode at once (the
+  /// proposer runs on the same thread, in the same step). 4.7 % of a leader's samples went to
+  /// that round trip at c=64 writes.
+  static constexpr std::string_view kResultKept = "\x01kept";
+  /// The kept result of the entry at `index` (node's thread), forgetting it and every older
+  /// one (proposals complete in log order); nullopt if there is none.
+  std::optional<api::CommandResult> take_result(uint64_t index);
   /// Waits for the background job that runs now and drops the queued ones, unreported, as a
   /// crash would. Idempotent; the destructor calls it.
   void stop();
@@ -96,6 +105,7 @@ class RaftStateMachine final : public raft::StateMachine {
   std::string dir_;
   std::function<void()> members_changed_;
   std::function<bool(uint64_t, uint64_t)> result_wanted_;
+  std::map<uint64_t, api::CommandResult> kept_results_;  // node's thread
   uint64_t members_generation_ = 0;
   std::atomic<int64_t> stalled_since_ms_{0};
   int64_t last_stall_log_ms_ = 0;
