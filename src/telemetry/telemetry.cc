@@ -87,27 +87,52 @@ Telemetry::Telemetry(TelemetryOptions options)
 }
 
 void Telemetry::observe_db_query(std::string_view sql, int64_t ns) {
-  std::string op;
-  for (char c : sql) {
-    if (std::isspace(static_cast<unsigned char>(c))) {
-      if (op.empty()) continue;
-      break;
-    }
-    if (!std::isalpha(static_cast<unsigned char>(c))) break;
-    op.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  }
+  // Runs for every SQLite statement (a dozen per write): the first keyword is matched without
+  // allocating, and each keyword's series is looked up in the family once (db_query_by_op_),
+  // not per statement (the family's lookup builds and hashes its label values under a lock).
   static constexpr std::string_view kKnown[] = {"select", "insert",  "update",    "delete",
                                                 "begin",  "commit",  "rollback",  "pragma",
                                                 "with",   "replace", "savepoint", "release"};
-  if (std::find(std::begin(kKnown), std::end(kKnown), op) == std::end(kKnown)) op = "other";
-  db_query_.with({op}).observe(static_cast<double>(ns) / 1e9);
+  static_assert(std::size(kKnown) + 1 == kDbOps);
+  char word[12];
+  size_t n = 0;
+  bool too_long = false;
+  for (char c : sql) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      if (n == 0) continue;
+      break;
+    }
+    if (!std::isalpha(static_cast<unsigned char>(c))) break;
+    if (n == sizeof word) {
+      too_long = true;
+      break;
+    }
+    word[n++] = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  size_t which = std::size(kKnown);  // "other"
+  if (!too_long) {
+    const std::string_view first(word, n);
+    for (size_t i = 0; i < std::size(kKnown); ++i) {
+      if (kKnown[i] == first) {
+        which = i;
+        break;
+      }
+    }
+  }
+  const std::string_view op = which < std::size(kKnown) ? kKnown[which] : "other";
+  Histogram* h = db_query_by_op_[which].load(std::memory_order_acquire);
+  if (!h) {
+    h = &db_query_.with({std::string(op)});
+    db_query_by_op_[which].store(h, std::memory_order_release);
+  }
+  h->observe(static_cast<double>(ns) / 1e9);
   const ActiveSpan* active = active_span();
   if (active && active->tracer && active->ctx.valid()) {
     SpanRecord span;
     span.trace_id = active->ctx.trace_id;
     span.parent_span_id = active->ctx.span_id;
     span.span_id = new_span_id();
-    span.name = "sqlite " + op;
+    span.name = "sqlite " + std::string(op);
     span.end_ns = unix_ns();
     span.start_ns = span.end_ns - static_cast<uint64_t>(std::max<int64_t>(0, ns));
     span.attributes = {{"db.system", "sqlite"}, {"db.statement", std::string(sql.substr(0, 256))}};

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -78,6 +80,8 @@ class Telemetry {
   Histogram& raft_commit_;
   Histogram& raft_apply_;
   Family<Histogram>& db_query_;
+  static constexpr size_t kDbOps = 13;  // observe_db_query's keywords and "other"
+  std::array<std::atomic<Histogram*>, kDbOps> db_query_by_op_{};  // series, once looked up
   Family<Histogram>& cache_operation_;
   std::unique_ptr<HealthChecker> health_;
 };
