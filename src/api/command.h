@@ -255,6 +255,12 @@ std::string encode_command(const Command& command);
 /// 40001 error and never crashes (fuzzed).
 Result<Command, Error> decode_command(std::string_view bytes);
 
+namespace detail {
+/// decode_command through a parsed JSON document, for every command type: the reference that
+/// decode_command's fast path for config.write must agree with (tests and the fuzzer compare).
+Result<Command, Error> decode_command_document(std::string_view bytes);
+}  // namespace detail
+
 /// Lower-case name of a config operation as used in the batch API ("create", …).
 std::string_view op_name(ConfigOp op);
 

@@ -14,11 +14,18 @@ using namespace cairn;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
 
-  // The command codec must round-trip whatever it accepts.
-  if (auto command = api::decode_command(input); command.ok()) {
+  // The command codec must round-trip whatever it accepts, and decode_command's fast path
+  // (config.write) must answer exactly as the document decoder does.
+  auto command = api::decode_command(input);
+  auto reference = api::detail::decode_command_document(input);
+  if (command.ok() != reference.ok()) std::abort();
+  if (command.ok()) {
     std::string again = api::encode_command(*command);
+    if (api::encode_command(*reference) != again) std::abort();
     auto back = api::decode_command(again);
     if (!back.ok() || api::encode_command(*back) != again) std::abort();
+  } else if (command.error().details != reference.error().details) {
+    std::abort();
   }
 
   size_t nl = input.find('\n');

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <string>
+#include <vector>
+
 namespace cairn::api {
 namespace {
 
@@ -32,6 +36,60 @@ TEST(Command, RoundTripsEveryType) {
     ASSERT_TRUE(back.ok()) << back.error().details;
     EXPECT_EQ(encode_command(*back), bytes);
     EXPECT_EQ(back->body.index(), c.body.index());
+  }
+}
+
+// decode_command decodes config.write without a JSON document (WriteDecoder); whatever it
+// accepts it must decode as the document decoder does, and what it does not understand it must
+// leave to it (same Command, or the same refusal).
+TEST(Command, TheFastConfigWriteDecoderAgreesWithTheDocumentDecoder) {
+  auto same = [](std::string_view bytes) {
+    auto fast = decode_command(bytes);
+    auto doc = detail::decode_command_document(bytes);
+    ASSERT_EQ(fast.ok(), doc.ok()) << bytes;
+    if (fast.ok()) {
+      EXPECT_EQ(encode_command(*fast), encode_command(*doc)) << bytes;
+      EXPECT_EQ(fast->client_ip, doc->client_ip) << bytes;
+    } else {
+      EXPECT_EQ(fast.error().details, doc.error().details) << bytes;
+    }
+  };
+  std::vector<Command> commands = {sample_batch()};
+  Command with_ip = sample_batch();
+  with_ip.client_ip = "10.0.0.7";
+  commands.push_back(with_ip);
+  WriteConfigs odd{"ns", {{ConfigOp::kUpdate, "k\u00e9\n\"q\"", R"({"a":"\u2603 \"x\""})",
+                           "d\t", -1000000, INT64_MIN}},
+                   false, true, true};
+  commands.push_back(Command{"r", "o", odd});
+  commands.push_back(Command{"r", "o", WriteConfigs{"ns", {{ConfigOp::kDelete, "k", {}, {}, {}, {}}}}});
+  for (const auto& c : commands) same(encode_command(c));
+
+  const std::string v1 = std::string(1, '\x01');
+  const std::string v7 = std::string(1, '\x07');
+  const std::string ops = R"("ops":[{"op":"create","key":"k","value":"1"}])";
+  for (const std::string& text : std::vector<std::string>{
+           // what the fast path gives up on: the document decoder's answer stands
+           R"({"request_id":"r","operator":"o","type":"config.write","namespace":"n",)" + ops +
+               R"(,"extra":1})",
+           R"({"request_id":"r","operator":"o","type":"config.write","namespace":"n","namespace":"m",)" +
+               ops + "}",
+           R"({"request_id":"r","operator":"o","type":"config.write","namespace":"n","ops":[]})",
+           R"({"request_id":"r","operator":"o","type":"config.write","namespace":"n","ops":[{"op":"move","key":"k"}]})",
+           R"({"request_id":"r","operator":"o","type":"config.write","namespace":"n","ops":[{"op":"create","key":"k","status":1000001}]})",
+           R"({"request_id":"r","operator":"o","type":"config.write","namespace":"n","ops":[{"op":"create","key":"k","expected_version":1.5}]})",
+           R"({"request_id":"r","operator":"o","type":"config.write","namespace":"n","ops":[{"op":"create","key":"k","expected_version":18446744073709551615}]})",
+           R"({"request_id":"r","operator":"o","type":"config.write","namespace":"n","force":true,)" + ops + "}",
+           R"({"request_id":"r","operator":"o","type":"config.write","namespace":"n","create_namespace":true,)" + ops + "}",
+           R"({"request_id":"r","operator":"o","type":"config.write","namespace":"n","batch":"yes",)" + ops + "}",
+           R"({"request_id":"r","operator":"o","type":"config.write",)" + ops + "}",
+           R"({"request_id":"r","type":"config.write","namespace":"n",)" + ops + "}",
+           R"({"request_id":"r","operator":"o","type":"config.rollback","namespace":"n","key":"k","target_version":1})",
+           R"({"request_id":"r","operator":"o","type":"config.write","namespace":"n",)" + ops + "} trailing",
+           R"({"request_id":"r","operator":"o","type":"config.write","namespace":"n",)" + ops,
+       }) {
+    same(v1 + text);
+    same(v7 + text);
   }
 }
 
