@@ -52,8 +52,8 @@ class GradualDeleteTest : public ::testing::Test {
 };
 
 TEST_F(GradualDeleteTest, NameGoesAtOnceBlocksGoInStepsThenAll) {
-  GradualDeleter deleter({.step_bytes = 8 * kMiB, .bytes_per_second = 64 * kMiB,
-                          .small_file_bytes = 1 * kMiB});
+  GradualDeleter deleter(
+      {.step_bytes = 8 * kMiB, .bytes_per_second = 64 * kMiB, .small_file_bytes = 1 * kMiB});
   const std::string path = make_file("big", 32 * kMiB);
   // A second descriptor on the same inode shows what happens to it after the name is gone.
   const int watch = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -85,8 +85,8 @@ TEST_F(GradualDeleteTest, NameGoesAtOnceBlocksGoInStepsThenAll) {
 }
 
 TEST_F(GradualDeleteTest, ReleaseTakesAnUnlinkedDescriptor) {
-  GradualDeleter deleter({.step_bytes = 4 * kMiB, .bytes_per_second = 1024 * kMiB,
-                          .small_file_bytes = 1 * kMiB});
+  GradualDeleter deleter(
+      {.step_bytes = 4 * kMiB, .bytes_per_second = 1024 * kMiB, .small_file_bytes = 1 * kMiB});
   const std::string path = make_file("seg", 16 * kMiB);
   const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
   const int watch = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -101,8 +101,8 @@ TEST_F(GradualDeleteTest, ReleaseTakesAnUnlinkedDescriptor) {
 
 TEST_F(GradualDeleteTest, StopIsPromptAndLeavesTheRestToTheKernel) {
   // 1 MiB per second: a 64 MiB file would take a minute.
-  GradualDeleter deleter({.step_bytes = 1 * kMiB, .bytes_per_second = 1 * kMiB,
-                          .small_file_bytes = 0});
+  GradualDeleter deleter(
+      {.step_bytes = 1 * kMiB, .bytes_per_second = 1 * kMiB, .small_file_bytes = 0});
   const std::string path = make_file("slow", 64 * kMiB);
   const int watch = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_FALSE(deleter.remove(path));
@@ -127,9 +127,10 @@ TEST_F(GradualDeleteTest, StopIsPromptAndLeavesTheRestToTheKernel) {
 }
 
 TEST_F(GradualDeleteTest, StopWithAQueueClosesEverythingAtOnce) {
-  GradualDeleter deleter({.step_bytes = 1 * kMiB, .bytes_per_second = 1 * kMiB,
-                          .small_file_bytes = 0});
-  for (int i = 0; i < 5; ++i) ASSERT_FALSE(deleter.remove(make_file("f" + std::to_string(i), 8 * kMiB)));
+  GradualDeleter deleter(
+      {.step_bytes = 1 * kMiB, .bytes_per_second = 1 * kMiB, .small_file_bytes = 0});
+  for (int i = 0; i < 5; ++i)
+    ASSERT_FALSE(deleter.remove(make_file("f" + std::to_string(i), 8 * kMiB)));
   EXPECT_GT(deleter.pending_bytes(), 0u);
   const auto started = Clock::now();
   deleter.stop();
@@ -139,8 +140,8 @@ TEST_F(GradualDeleteTest, StopWithAQueueClosesEverythingAtOnce) {
 }
 
 TEST_F(GradualDeleteTest, SmallFilesAreUnlinkedWithoutTheThread) {
-  GradualDeleter deleter({.step_bytes = 1 * kMiB, .bytes_per_second = 1 * kMiB,
-                          .small_file_bytes = 4 * kMiB});
+  GradualDeleter deleter(
+      {.step_bytes = 1 * kMiB, .bytes_per_second = 1 * kMiB, .small_file_bytes = 4 * kMiB});
   const std::string path = make_file("small", 2 * kMiB);
   const int watch = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_FALSE(deleter.remove(path));
@@ -151,8 +152,8 @@ TEST_F(GradualDeleteTest, SmallFilesAreUnlinkedWithoutTheThread) {
 }
 
 TEST_F(GradualDeleteTest, AnotherHardLinkKeepsTheData) {
-  GradualDeleter deleter({.step_bytes = 1 * kMiB, .bytes_per_second = 1024 * kMiB,
-                          .small_file_bytes = 0});
+  GradualDeleter deleter(
+      {.step_bytes = 1 * kMiB, .bytes_per_second = 1024 * kMiB, .small_file_bytes = 0});
   const std::string path = make_file("linked", 8 * kMiB);
   const std::string link = (dir_ / "link").string();
   ASSERT_EQ(::link(path.c_str(), link.c_str()), 0);
@@ -174,8 +175,8 @@ TEST_F(GradualDeleteTest, ACrashLeavesNoName) {
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    GradualDeleter deleter({.step_bytes = 1 * kMiB, .bytes_per_second = 1 * kMiB,
-                            .small_file_bytes = 0});
+    GradualDeleter deleter(
+        {.step_bytes = 1 * kMiB, .bytes_per_second = 1 * kMiB, .small_file_bytes = 0});
     if (deleter.remove(path)) ::_exit(2);
     ::_exit(0);  // no destructor, no stop(): a crash
   }

@@ -82,9 +82,8 @@ class RaftStateMachineTest : public ::testing::Test {
   cache::Index index_;
   std::unique_ptr<core::ConfigStateMachine> machine_;
   // Every file counts as large, and the pace is fast: the test sees each deletion queued.
-  std::shared_ptr<GradualDeleter> deleter_ = std::make_shared<GradualDeleter>(
-      GradualDeleteOptions{.step_bytes = 1 << 20, .bytes_per_second = 1ull << 30,
-                           .small_file_bytes = 0});
+  std::shared_ptr<GradualDeleter> deleter_ = std::make_shared<GradualDeleter>(GradualDeleteOptions{
+      .step_bytes = 1 << 20, .bytes_per_second = 1ull << 30, .small_file_bytes = 0});
   std::unique_ptr<RaftStateMachine> sm_;
   std::mutex mu_;
   std::condition_variable cv_;
