@@ -112,7 +112,7 @@ TEST_F(GradualDeleteTest, StopIsPromptAndLeavesTheRestToTheKernel) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   const auto started = Clock::now();
   deleter.stop();
-  EXPECT_LT(Clock::now() - started, std::chrono::milliseconds(500));
+  EXPECT_LT(Clock::now() - started, std::chrono::seconds(2));  // not the minute it would take
   // The thread stopped part-way; its descriptor is closed, so only `watch` holds the inode now
   // and the kernel frees the rest when it closes.
   const auto left = static_cast<uint64_t>(stat_fd(watch).st_size);
@@ -134,7 +134,7 @@ TEST_F(GradualDeleteTest, StopWithAQueueClosesEverythingAtOnce) {
   EXPECT_GT(deleter.pending_bytes(), 0u);
   const auto started = Clock::now();
   deleter.stop();
-  EXPECT_LT(Clock::now() - started, std::chrono::milliseconds(500));
+  EXPECT_LT(Clock::now() - started, std::chrono::seconds(2));  // not the minute it would take
   EXPECT_EQ(deleter.pending_bytes(), 0u);
   EXPECT_TRUE(fs::is_empty(dir_));
 }
