@@ -30,8 +30,10 @@ RaftReplicator::RaftReplicator(RaftOptions options, store::Store& store,
                                core::ConfigStateMachine& machine, cache::Index& index,
                                core::WatchHub* watch)
     : options_(std::move(options)), store_(store) {
+  // One deleter for the snapshot folder and the log: one pace for the node's disk.
+  deleter_ = std::make_shared<GradualDeleter>();
   state_machine_ = std::make_unique<RaftStateMachine>(store, machine, index, watch,
-                                                      options_.data_dir + "/snap");
+                                                      options_.data_dir + "/snap", deleter_);
   addresses_ = options_.members;
   state_machine_->on_members_changed([this] { reload_members(); });
   // Finished snapshot saves and installs reach the node through the mailbox, on its thread.
@@ -103,6 +105,7 @@ Result<std::unique_ptr<RaftReplicator>, std::string> RaftReplicator::open(
   wal::WalOptions wal_options;
   wal_options.dir = r->options_.data_dir + "/wal";
   wal_options.log = [](const std::string& line) { spdlog::warn("{}", line); };  // "wal: …"
+  wal_options.deleter = r->deleter_;
   // fsyncgate: after a failed write or fdatasync the kernel may have dropped the dirty pages and
   // marked them clean, so nothing written since the last good sync can be trusted, and a retry
   // that succeeds proves nothing. Stop at once, without answering anything more as leader or
@@ -237,6 +240,7 @@ void RaftReplicator::stop() {
     done(failure(Errc::kRaft, "the node is stopping; the write may still commit"));
   }
   if (log_) (void)log_->sync();
+  if (deleter_) deleter_->stop();
 }
 
 void RaftReplicator::post(std::function<void()> fn) {

@@ -165,6 +165,7 @@ class RaftReplicator final : public core::Replicator {
 
   const RaftOptions options_;
   store::Store& store_;
+  std::shared_ptr<GradualDeleter> deleter_;  // old images and log segments (see the .cc)
   std::unique_ptr<RaftStateMachine> state_machine_;
   std::unique_ptr<telemetry::TimedStateMachine> timed_;  // wraps state_machine_ (telemetry)
   std::unique_ptr<wal::WalLogStore> log_;

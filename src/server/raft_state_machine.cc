@@ -157,27 +157,15 @@ std::optional<std::pair<raft::SnapshotMeta, std::string>> latest_snapshot(const 
   return best;
 }
 
-/// Keeps the newest `keep` snapshots, removes the rest (and stale staging files).
-void prune_snapshots(const std::string& dir, size_t keep) {
-  std::vector<fs::path> metas;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind("snap-", 0) == 0 && e.path().extension() == ".meta") metas.push_back(e.path());
-  }
-  std::sort(metas.begin(), metas.end());  // names sort by index
-  while (metas.size() > keep) {
-    fs::path m = metas.front();
-    metas.erase(metas.begin());
-    fs::remove(m.parent_path() / (m.stem().string() + ".db"), ec);
-    fs::remove(m, ec);
-  }
-}
-
 class FileReader final : public raft::SnapshotReader {
  public:
-  FileReader(raft::SnapshotMeta meta, int fd, uint64_t size) : meta_(meta), fd_(fd), size_(size) {}
-  ~FileReader() override { ::close(fd_); }
+  /// `on_close` runs when the reader is destroyed (unpins the image, see prune_snapshots()).
+  FileReader(raft::SnapshotMeta meta, int fd, uint64_t size, std::function<void()> on_close)
+      : meta_(meta), fd_(fd), size_(size), on_close_(std::move(on_close)) {}
+  ~FileReader() override {
+    ::close(fd_);
+    if (on_close_) on_close_();
+  }
   const raft::SnapshotMeta& meta() const override { return meta_; }
   uint64_t size() const override { return size_; }
   Result<std::string, raft::SnapshotError> read(uint64_t offset, uint64_t max_bytes) override {
@@ -197,15 +185,17 @@ class FileReader final : public raft::SnapshotReader {
   raft::SnapshotMeta meta_;
   int fd_;
   uint64_t size_;
+  std::function<void()> on_close_;
 };
 
 class FileWriter final : public raft::SnapshotWriter {
  public:
-  FileWriter(raft::SnapshotMeta meta, std::string path, int fd)
-      : meta(meta), path(std::move(path)), fd(fd) {}
+  FileWriter(raft::SnapshotMeta meta, std::string path, int fd,
+             std::shared_ptr<GradualDeleter> deleter)
+      : meta(meta), path(std::move(path)), fd(fd), deleter_(std::move(deleter)) {}
   ~FileWriter() override {
     if (fd >= 0) ::close(fd);
-    if (!kept) ::unlink(path.c_str());
+    if (!kept) (void)deleter_->remove(path);  // a staged image can be hundreds of MB
   }
   Result<Ok, raft::SnapshotError> write(uint64_t offset, const std::string& chunk) override {
     if (offset != written_) return Unexpected{raft::SnapshotError::bad_offset};
@@ -227,6 +217,7 @@ class FileWriter final : public raft::SnapshotWriter {
   bool kept = false;
 
  private:
+  std::shared_ptr<GradualDeleter> deleter_;
   uint64_t written_ = 0;
 };
 
@@ -250,14 +241,19 @@ Result<Ok, std::string> seed_snapshot(const std::string& dir, const raft::Snapsh
 
 RaftStateMachine::RaftStateMachine(store::Store& store, core::ConfigStateMachine& machine,
                                    cache::Index& index, core::WatchHub* watch,
-                                   std::string snapshot_dir)
-    : store_(store), machine_(machine), index_(index), watch_(watch), dir_(std::move(snapshot_dir)) {
+                                   std::string snapshot_dir,
+                                   std::shared_ptr<GradualDeleter> deleter)
+    : store_(store), machine_(machine), index_(index), watch_(watch), dir_(std::move(snapshot_dir)),
+      deleter_(deleter ? std::move(deleter) : std::make_shared<GradualDeleter>()) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
+  // What a crash left half-written (a copy, a staged restore: up to an image's size each).
+  std::vector<std::string> leftovers;
   for (const auto& e : fs::directory_iterator(dir_, ec)) {
     if (e.path().extension() == ".tmp" || e.path().filename().string().rfind("incoming-", 0) == 0)
-      fs::remove(e.path(), ec);
+      leftovers.push_back(e.path().string());
   }
+  for (const std::string& path : leftovers) (void)deleter_->remove(path);
   set_aside_damaged_snapshots(dir_);
   worker_ = std::thread([this] {
     // Below the Raft and HTTP threads: a snapshot costs seconds of CPU and disk on a large
@@ -291,6 +287,9 @@ void RaftStateMachine::stop() {
   }
   jobs_cv_.notify_all();
   if (worker_.joinable() && worker_.get_id() != std::this_thread::get_id()) worker_.join();
+  // After the job in progress: what it deletes from here on is unlinked at once. A deletion
+  // in progress stops after its step; the kernel frees the rest (GradualDeleter::stop).
+  deleter_->stop();
 }
 
 void RaftStateMachine::enqueue(std::function<void()> job) {
@@ -412,12 +411,12 @@ bool RaftStateMachine::write_image(const raft::SnapshotMeta& meta, store::Snapsh
   auto written = source.write(tmp);
   if (!written.ok()) {
     spdlog::error("snapshot at index {} failed: {}", meta.index, written.error().details);
-    fs::remove(tmp);
+    (void)deleter_->remove(tmp);
     return false;
   }
   std::optional<uint32_t> crc = file_crc32c(tmp);
   if (!crc) {
-    fs::remove(tmp);
+    (void)deleter_->remove(tmp);
     return false;
   }
   std::error_code ec;
@@ -425,14 +424,37 @@ bool RaftStateMachine::write_image(const raft::SnapshotMeta& meta, store::Snapsh
     std::lock_guard lock(dir_mu_);
     fs::rename(tmp, base + ".db", ec);
     if (ec || !write_file_atomic(base + ".meta", encode_meta(meta, crc))) {
-      fs::remove(tmp, ec);
+      (void)deleter_->remove(tmp);
       return false;
     }
-    prune_snapshots(dir_, 2);
+    prune_snapshots(2);
   }
   spdlog::info("snapshot at index {} term {} written in {} ms", meta.index, meta.term,
                monotonic_ms() - started);
   return true;
+}
+
+/// Keeps the newest `keep` snapshots and deletes the older ones gradually, .db first (a
+/// .meta without its .db is not a snapshot). One being sent stays until a later prune.
+void RaftStateMachine::prune_snapshots(size_t keep) {
+  std::vector<fs::path> metas;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("snap-", 0) == 0 && e.path().extension() == ".meta") metas.push_back(e.path());
+  }
+  std::sort(metas.begin(), metas.end());  // names sort by index
+  if (metas.size() <= keep) return;
+  metas.resize(metas.size() - keep);  // the older ones
+  for (const fs::path& m : metas) {
+    const std::string db = (m.parent_path() / (m.stem().string() + ".db")).string();
+    {
+      std::lock_guard pins(readers_->mu);
+      if (readers_->open.count(db)) continue;
+    }
+    (void)deleter_->remove(db);
+    fs::remove(m, ec);
+  }
 }
 
 std::unique_ptr<raft::SnapshotReader> RaftStateMachine::open_snapshot() {
@@ -462,7 +484,16 @@ std::unique_ptr<raft::SnapshotReader> RaftStateMachine::open_snapshot() {
     ::close(fd);
     return nullptr;
   }
-  return std::make_unique<FileReader>(latest->first, fd, static_cast<uint64_t>(size));
+  {
+    std::lock_guard pins(readers_->mu);
+    ++readers_->open[latest->second];
+  }
+  return std::make_unique<FileReader>(
+      latest->first, fd, static_cast<uint64_t>(size),
+      [readers = readers_, path = latest->second] {
+        std::lock_guard pins(readers->mu);
+        if (--readers->open[path] <= 0) readers->open.erase(path);
+      });
 }
 
 std::unique_ptr<raft::SnapshotWriter> RaftStateMachine::begin_restore(
@@ -473,7 +504,7 @@ std::unique_ptr<raft::SnapshotWriter> RaftStateMachine::begin_restore(
     spdlog::error("cannot stage snapshot {}: {}", path, std::strerror(errno));
     return nullptr;
   }
-  return std::make_unique<FileWriter>(meta, path, fd);
+  return std::make_unique<FileWriter>(meta, path, fd, deleter_);
 }
 
 Result<Ok, raft::SnapshotError> RaftStateMachine::finish_restore(
@@ -521,7 +552,7 @@ bool RaftStateMachine::install(raft::SnapshotWriter& writer) {
     fs::rename(w->path, base + ".db", ec);
     if (!ec && write_file_atomic(base + ".meta", encode_meta(w->meta, file_crc32c(base + ".db")))) {
       w->kept = true;
-      prune_snapshots(dir_, 2);
+      prune_snapshots(2);
     }
   }
   // The index is rebuilt here too (it reads every row): while the node installs, this thread

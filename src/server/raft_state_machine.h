@@ -13,6 +13,7 @@
 #include "api/command.h"
 #include "api/outcome.h"
 #include "cache/index.h"
+#include "common/gradual_delete.h"
 #include "core/state_machine.h"
 #include "core/watch_hub.h"
 #include "raft/node.h"
@@ -48,11 +49,18 @@ Result<Ok, std::string> seed_snapshot(const std::string& dir, const raft::Snapsh
 /// reported, so the background thread is the store's only writer meanwhile. Completions are
 /// reported to the node on its own thread through the poster given to set_poster().
 ///
+/// Old images (the folder keeps the newest two), failed copies, unused staged restores and the
+/// staging files a crash left are deleted through a GradualDeleter: the name goes at once, the
+/// blocks in paced steps (a 300 MB image freed in one unlink stalls every fdatasync on a
+/// `discard` mount). An image still being sent (open_snapshot's reader) is not pruned until a
+/// later snapshot finds it closed, since the deleter truncates the file under any reader.
+///
 /// Threads: the Raft node's thread, except stop() (any thread).
 class RaftStateMachine final : public raft::StateMachine {
  public:
   RaftStateMachine(store::Store& store, core::ConfigStateMachine& machine,
-                   cache::Index& index, core::WatchHub* watch, std::string snapshot_dir);
+                   cache::Index& index, core::WatchHub* watch, std::string snapshot_dir,
+                   std::shared_ptr<GradualDeleter> deleter = nullptr);
 
   /// nullopt when the database refused the entry (disk full, I/O error, fault injection):
   /// nothing of it took effect and Raft offers it again on its next step (see stalled()).
@@ -127,6 +135,15 @@ class RaftStateMachine final : public raft::StateMachine {
   std::thread worker_;
   std::mutex dir_mu_;  // the snapshot folder's listing: renames, .meta writes, pruning, opening
   std::atomic<uint64_t> tmp_seq_{0};
+  std::shared_ptr<GradualDeleter> deleter_;  // given, or one of our own
+  /// Images with an open reader (path -> readers), shared with the readers, which may outlive
+  /// this object: prune_snapshots() leaves them for a later prune.
+  struct Readers {
+    std::mutex mu;
+    std::map<std::string, int> open;
+  };
+  std::shared_ptr<Readers> readers_ = std::make_shared<Readers>();
+  void prune_snapshots(size_t keep);  // under dir_mu_
 };
 
 /// The data of a normal entry: `timestamp_ms` then the encoded command.

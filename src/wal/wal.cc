@@ -311,14 +311,33 @@ Result<Ok, std::string> WalLogStore::flush_() {
     ++probe_.dir_syncs;
   }
   if (!obsolete_.empty()) {
+    // With a deleter, each file is opened before its unlink and the descriptor handed over only
+    // once the directory fsync made the unlinks durable: until then the blocks stay allocated,
+    // so a crash at any point finds either the whole segment or no name. Without one (or if
+    // the open fails), the unlink frees them at once as it always did.
+    std::vector<int> held;
+    auto close_held = [&held] {
+      for (int fd : held) ::close(fd);
+    };
     for (const std::string& path : obsolete_) {
-      if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+      const int fd = opts_.deleter ? ::open(path.c_str(), O_WRONLY | O_CLOEXEC) : -1;
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        const int e = errno;
+        if (fd >= 0) ::close(fd);
+        close_held();
+        errno = e;
         return Unexpected{errno_message("unlink", path)};
+      }
+      if (fd >= 0) held.push_back(fd);
       ++probe_.segments_removed;
     }
     obsolete_.clear();
-    if (auto r = fsync_dir(opts_.dir); !r) return r;
+    if (auto r = fsync_dir(opts_.dir); !r) {
+      close_held();
+      return r;
+    }
     ++probe_.dir_syncs;
+    for (int fd : held) opts_.deleter->release(fd);
   }
   for (auto& s : segs_) {
     if (s->pending_bytes() == 0) continue;

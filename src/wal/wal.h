@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/gradual_delete.h"
 #include "common/result.h"
 #include "raft/log_store.h"
 #include "wal/file.h"
@@ -34,6 +35,10 @@ struct WalOptions {
   /// A sync() that takes this long or longer is counted (WalProbe::slow_syncs) and logged
   /// through `log`, at most once every 10 s; 0 turns the line off.
   int64_t slow_sync_ms = 100;
+  /// Frees the blocks of compacted segments in paced steps after their unlink (which stays where
+  /// it is in sync()'s order: the deleter only ever sees files already gone from the directory,
+  /// made durable by the directory fsync). Null: unlink frees them at once.
+  std::shared_ptr<GradualDeleter> deleter;
   /// Test seam: fault injection before each write and fdatasync of a segment (wal/file.h).
   /// Empty in production.
   IoFault io_fault;

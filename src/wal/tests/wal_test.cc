@@ -306,6 +306,35 @@ TEST(Wal, CompactPrefixDeletesWholeSegmentsAndSurvivesReopen) {
   EXPECT_EQ(all_entries(*w), make_entries(61, 62, 2));
 }
 
+// With a GradualDeleter the compacted segments still leave the directory in sync(), after META,
+// and only then are their descriptors handed to the deleter, which frees them in steps.
+TEST(Wal, CompactedSegmentsGoToTheDeleterAfterTheirUnlink) {
+  TempDir t;
+  constexpr uint64_t kSeg = 150;
+  auto deleter = std::make_shared<GradualDeleter>(
+      GradualDeleteOptions{.step_bytes = 64, .bytes_per_second = 1ull << 30, .small_file_bytes = 0});
+  WalOptions o = options(t.path(), kSeg);
+  o.deleter = deleter;
+  auto w = std::move(WalLogStore::open(o)).value();
+  ASSERT_TRUE(w->append(make_entries(1, 60, 1)));
+  ASSERT_TRUE(w->sync());
+  const auto files_before = segment_files(t.path());
+  ASSERT_TRUE(w->compact_prefix(33));
+  EXPECT_EQ(segment_files(t.path()), files_before);  // nothing happens before sync()
+  EXPECT_EQ(deleter->files_queued(), 0u);
+  ASSERT_TRUE(w->sync());
+  const auto files = segment_files(t.path());
+  ASSERT_LT(files.size(), files_before.size());
+  EXPECT_EQ(deleter->files_queued(), files_before.size() - files.size());
+  EXPECT_EQ(w->probe().segments_removed, files_before.size() - files.size());
+  ASSERT_TRUE(deleter->wait_idle(std::chrono::seconds(10)));
+  EXPECT_EQ(deleter->pending_bytes(), 0u);
+  // The live segments were not touched.
+  w = reopen(std::move(w), kSeg);
+  EXPECT_EQ(w->first_index(), 34u);
+  EXPECT_EQ(all_entries(*w), make_entries(34, 60, 1));
+}
+
 TEST(Wal, CompactEverythingWithoutAppendSurvivesReopen) {
   TempDir t;
   auto w = open_wal(t.path());
