@@ -83,7 +83,6 @@ class GradualDeleter {
   std::condition_variable idle_cv_;  // the queue became empty
   std::deque<Item> queue_;           // under mu_; front() is being truncated
   bool stop_ = false;                // under mu_
-  bool busy_ = false;                // under mu_: the thread is in a step outside the lock
   uint64_t files_queued_ = 0;        // under mu_
   std::thread thread_;
 };
