@@ -99,33 +99,28 @@ bool AccessLogWriter::append(std::string_view line) {
     dropped_.fetch_add(lines, std::memory_order_relaxed);
     return false;
   };
-  // stop() sets stopping_ and then waits for appending_ to reach 0 before its last gather:
-  // either this call sees stopping_ and drops, or stop() sees it in flight and waits for it.
-  appending_.fetch_add(1);
-  struct Leave {
-    std::atomic<int>& n;
-    ~Leave() { n.fetch_sub(1); }
-  } leave{appending_};
-  if (stopping_.load()) return drop();
+  // One shared atomic per line (the bound); everything else is this thread's slot.
   const size_t before = pending_bytes_.fetch_add(line.size());
   if (before + line.size() > options_.max_pending_bytes) {
     pending_bytes_.fetch_sub(line.size());
     return drop();
   }
-  size_t ready;
   {
     Slot& s = slot();
     std::lock_guard lock(s.mu);
+    // Checked under the slot's lock: stop() sets stopping_ and then takes every slot's lock
+    // once, so an append either sees stopping_ or has put its line in before the last gather.
+    if (stopping_.load()) {
+      pending_bytes_.fetch_sub(line.size());
+      return drop();
+    }
     s.lines.append(line);
     s.count += lines;
-    // Counted before gather() can take the line (it swaps under this lock), so that its
-    // subtraction never runs ahead of the additions.
-    ready = ready_bytes_.fetch_add(line.size());
   }
-  // Wake the writer only when it may be waiting for this: the first line of a batch, or the
-  // line that makes a lingering batch big enough. Taking mu_ first means the writer is either
-  // before its check (and sees ready_bytes_) or asleep (and gets the notification).
-  if (ready == 0 || (ready < options_.batch_bytes && ready + line.size() >= options_.batch_bytes)) {
+  // Wake the writer only when it may be waiting for this: the first bytes after it went idle,
+  // or the line that makes a lingering batch big enough. Taking mu_ first means the writer is
+  // either before its check (and sees pending_bytes_) or asleep (and gets the notification).
+  if (before == 0 || (before < options_.batch_bytes && before + line.size() >= options_.batch_bytes)) {
     { std::lock_guard lock(mu_); }
     cv_.notify_one();
   }
@@ -161,7 +156,6 @@ size_t AccessLogWriter::gather(std::string& batch) {
     batch.append(s->spare);
     s->spare.clear();
   }
-  ready_bytes_.fetch_sub(batch.size());
   return count;
 }
 
@@ -171,19 +165,17 @@ void AccessLogWriter::run() {
   for (;;) {
     bool stopping;
     {
+      // Nothing is at the sink here: pending_bytes_ is what waits in the slots (or is being
+      // appended right now).
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_.load() || ready_bytes_.load() > 0; });
-      if (!stopping_.load() && ready_bytes_.load() < options_.batch_bytes &&
+      cv_.wait(lock, [this] { return stopping_.load() || pending_bytes_.load() > 0; });
+      if (!stopping_.load() && pending_bytes_.load() < options_.batch_bytes &&
           options_.linger_ms > 0) {
         cv_.wait_for(lock, std::chrono::milliseconds(options_.linger_ms), [this] {
-          return stopping_.load() || ready_bytes_.load() >= options_.batch_bytes;
+          return stopping_.load() || pending_bytes_.load() >= options_.batch_bytes;
         });
       }
       stopping = stopping_.load();
-    }
-    if (stopping) {
-      // No append() gets past its stopping_ check any more; wait for those already past it.
-      while (appending_.load() != 0) std::this_thread::yield();
     }
     const size_t lines = gather(batch);
     if (!batch.empty()) {
@@ -191,8 +183,21 @@ void AccessLogWriter::run() {
       pending_bytes_.fetch_sub(batch.size());
       written_.fetch_add(lines, std::memory_order_relaxed);
       batch.clear();
+    } else if (!stopping) {
+      std::this_thread::yield();  // counted, not yet in its slot: an append in progress
     }
-    if (stopping && ready_bytes_.load() == 0) return;  // every accepted line is written
+    if (stopping) {
+      // Every append now sees stopping_ or has finished (slot locks taken in gather, after
+      // stopping_ was set); one more gather takes what those put in.
+      if (gather(batch) > 0 || !batch.empty()) {
+        sink_->write(batch);
+        pending_bytes_.fetch_sub(batch.size());
+        written_.fetch_add(static_cast<uint64_t>(std::count(batch.begin(), batch.end(), '\n')),
+                           std::memory_order_relaxed);
+        batch.clear();
+      }
+      return;  // every accepted line is written
+    }
   }
 }
 

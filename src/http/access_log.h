@@ -90,10 +90,8 @@ class AccessLogWriter {
   std::vector<std::unique_ptr<Slot>> slots_;  // only grows; a thread's slot lives as long as this
   std::mutex mu_;                            // the writer's sleep and stopping_
   std::condition_variable cv_;
-  std::atomic<bool> stopping_{false};
-  std::atomic<int> appending_{0};            // append() calls past the stopping_ check
+  std::atomic<bool> stopping_{false};        // set under mu_, read by append under its slot's lock
   std::atomic<size_t> pending_bytes_{0};     // accepted, not yet written (the bound)
-  std::atomic<size_t> ready_bytes_{0};       // in the slots, not yet gathered
   std::atomic<uint64_t> written_{0};
   std::atomic<uint64_t> dropped_{0};
   std::thread thread_;

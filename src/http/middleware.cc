@@ -178,8 +178,11 @@ void append_access_log_line(std::string& out, const Request& req, const Response
   auto [ns, key] = config_target(req);
   const std::string* client_id = req.header("x-client-id");
   const std::string* user_agent = req.header("user-agent");
-  const bool traced = is_valid_traceparent(req.traceparent);
+  // The request-id middleware sets every request's traceparent, always a valid one (an
+  // incoming one only if valid, else generated): checking its shape is enough to know it is
+  // set (the full hex check was 0.6 % of a logged leader's samples).
   const std::string_view tp = req.traceparent;
+  const bool traced = tp.size() == 55 && tp[2] == '-' && tp[35] == '-' && tp[52] == '-';
   // Written by hand, not through a Json object (a map of 17 members, then a dump): this runs
   // for every request (issue 21). Same members, same order, same bytes as that dump.
   bool first = true;
