@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import statistics
 import sys
@@ -77,6 +78,8 @@ def main():
     ap.add_argument("--http-port", type=int, default=19201)
     ap.add_argument("--peer-port", type=int, default=19251)
     ap.add_argument("--json", help="write the figures here too")
+    ap.add_argument("--keep-data", action="store_true",
+                    help="keep the nodes' data directory (removed after the run by default)")
     a = ap.parse_args()
 
     server_args = list(QUIET_ARGS)
@@ -111,6 +114,10 @@ def main():
         after = snapshot_counts(dev)
     finally:
         dev.stop()
+        # The nodes' data is 3-5 GB after 5 minutes of writes: left in /tmp, a few runs filled
+        # the disk (2026-12-03). --keep-data keeps it for a post-mortem.
+        if not a.keep_data:
+            shutil.rmtree(tmp, ignore_errors=True)
     p99s = [w["p99_ms"] for w in windows]
     med = statistics.median(p99s)
     worst = max(windows, key=lambda w: w["p99_ms"])
