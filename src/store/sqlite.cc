@@ -1,10 +1,12 @@
 #include "store/sqlite.h"
 
+#include "store/wal_vfs.h"
+
 namespace cairn::store {
 
 Result<std::unique_ptr<Conn>, api::Error> Conn::open(const std::string& path, int flags) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, wal_vfs_name());
   if (rc != SQLITE_OK) {
     std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);

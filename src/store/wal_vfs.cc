@@ -1,0 +1,449 @@
+// The "cairn" VFS: SQLite's default VFS with the WAL's frames written in one pwrite per run
+// (wal_vfs.h). Every method but xOpen forwards to the default VFS; a file handle wraps the
+// default VFS's handle, which lives in the same allocation right behind it.
+
+#include "store/wal_vfs.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace cairn::store {
+namespace {
+
+constexpr size_t kMaxGathered = 1u << 20;       // a longer run is written at once
+constexpr sqlite3_int64 kReserveChunk = 1 << 20;  // the WAL grows by reservations of 1 MiB
+
+std::atomic<uint64_t> g_writes{0};
+std::atomic<uint64_t> g_bytes{0};
+
+struct WalFile;
+
+/// The WAL handles of one database file, of every connection: a connection's barrier writes
+/// what any of them gathered (in practice only the writer's, and only its own).
+struct Group {
+  std::mutex mu;
+  std::vector<WalFile*> wals;
+  std::atomic<int> pending{0};  // handles holding gathered bytes
+};
+
+std::mutex g_groups_mu;
+std::unordered_map<std::string, std::weak_ptr<Group>> g_groups;  // by the WAL's path
+
+std::shared_ptr<Group> group_for(const std::string& wal_path) {
+  std::lock_guard lock(g_groups_mu);
+  auto& weak = g_groups[wal_path];
+  auto group = weak.lock();
+  if (!group) {
+    group = std::make_shared<Group>();
+    weak = group;
+  }
+  // Drop the entries of databases nobody has open any more (tests open thousands).
+  if (g_groups.size() > 64) {
+    for (auto it = g_groups.begin(); it != g_groups.end();) {
+      it = it->second.expired() ? g_groups.erase(it) : std::next(it);
+    }
+  }
+  return group;
+}
+
+/// Our part of a file handle; SQLite's sqlite3_file must come first.
+struct File {
+  sqlite3_file base{};
+  sqlite3_file* real = nullptr;  // the default VFS's handle, behind this struct
+  std::shared_ptr<Group> group;  // the database's WAL handles (main database and WAL files)
+  bool is_wal = false;
+};
+
+struct WalFile : File {
+  std::mutex mu;
+  int fd = -1;                 // our own descriptor of the WAL (SQLite's VFS writes ≤ 128 KiB
+                               // per call; we write whole runs), closed with the handle
+  std::string gathered;        // bytes for the file at `gathered_at`, not written yet
+  sqlite3_int64 gathered_at = 0;
+  sqlite3_int64 reserved = 0;  // blocks are allocated below this offset: writes there need none
+  bool commit_page_next = false;  // the last write was a commit frame's header
+  bool poisoned = false;       // a run was lost: the transaction's later writes fail (until
+                               // its write lock is released)
+
+  /// Writes the gathered run; the caller holds mu.
+  int flush_locked() {
+    if (gathered.empty()) return SQLITE_OK;
+    const char* p = gathered.data();
+    size_t left = gathered.size();
+    off_t at = static_cast<off_t>(gathered_at);
+    int rc = SQLITE_OK;
+    while (left > 0) {
+      ssize_t n = ::pwrite(fd, p, left, at);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        rc = n < 0 && (errno == ENOSPC || errno == EDQUOT) ? SQLITE_FULL : SQLITE_IOERR_WRITE;
+        break;
+      }
+      p += n;
+      at += n;
+      left -= static_cast<size_t>(n);
+    }
+    g_writes.fetch_add(1, std::memory_order_relaxed);
+    g_bytes.fetch_add(gathered.size(), std::memory_order_relaxed);
+    reserved = std::max<sqlite3_int64>(reserved, at);
+    gathered.clear();
+    if (gathered.capacity() > 2 * kMaxGathered) std::string().swap(gathered);
+    group->pending.fetch_sub(1, std::memory_order_release);
+    // The run is gone; SQLite gets the error and rolls the transaction back. Until then no
+    // later frame of it may reach the file without these (a commit missing frames).
+    if (rc != SQLITE_OK) poisoned = true;
+    return rc;
+  }
+
+  /// Allocates the blocks up to `end` (in whole chunks) without changing the file's size.
+  int reserve(sqlite3_int64 end) {
+    if (end <= reserved) return SQLITE_OK;
+    const sqlite3_int64 to = (end + kReserveChunk - 1) / kReserveChunk * kReserveChunk;
+    int r;
+    do {
+      r = ::fallocate(fd, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(reserved),
+                      static_cast<off_t>(to - reserved));
+    } while (r != 0 && errno == EINTR);
+    if (r == 0) {
+      reserved = to;
+      return SQLITE_OK;
+    }
+    if (errno == ENOSPC || errno == EDQUOT) return SQLITE_FULL;
+    if (errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL) {
+      reserved = end;  // a file system without it: a full disk shows at the deferred write
+      return SQLITE_OK;
+    }
+    return SQLITE_IOERR_WRITE;
+  }
+
+  ~WalFile() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+constexpr size_t kFileBytes = (sizeof(WalFile) + 15) & ~size_t{15};
+
+sqlite3_vfs* g_real = nullptr;  // the default VFS
+
+File* as_file(sqlite3_file* f) { return reinterpret_cast<File*>(f); }
+WalFile* as_wal(sqlite3_file* f) { return static_cast<WalFile*>(as_file(f)); }
+sqlite3_file* real_of(sqlite3_file* f) { return as_file(f)->real; }
+
+[[noreturn]] void stop_after_failed_write(int rc) {
+  std::fprintf(stderr,
+               "FATAL: a deferred write of SQLite's write-ahead log failed (%s). Stopping now "
+               "(exit code %d) rather than serving data that may not be on disk; a restart "
+               "applies the transaction again from the Raft log "
+               "(docs/storage.md, \"Writing the WAL\")\n",
+               sqlite3_errstr(rc), kDeferredWalWriteExitCode);
+  std::fflush(stderr);
+  std::_Exit(kDeferredWalWriteExitCode);
+}
+
+/// Writes every WAL handle's gathered bytes of `group`; `end_of_write`: a write transaction
+/// ended (its lock released), which lifts a handle's poison. A failure here cannot be reported to
+/// SQLite: the bytes may belong to a commit being published.
+void flush_group(Group* group, bool end_of_write) {
+  if (group == nullptr) return;
+  if (!end_of_write && group->pending.load(std::memory_order_acquire) == 0) return;
+  std::lock_guard lock(group->mu);
+  for (WalFile* w : group->wals) {
+    std::lock_guard wl(w->mu);
+    if (int rc = w->flush_locked(); rc != SQLITE_OK) stop_after_failed_write(rc);
+    if (end_of_write) w->poisoned = false;
+  }
+}
+
+// ---- the WAL's handle
+
+int wal_close(sqlite3_file* f) {
+  WalFile* w = as_wal(f);
+  int rc;
+  {
+    std::lock_guard gl(w->group->mu);
+    std::lock_guard wl(w->mu);
+    rc = w->flush_locked();
+    std::erase(w->group->wals, w);
+  }
+  int rc2 = w->real->pMethods->xClose(w->real);
+  w->~WalFile();
+  return rc != SQLITE_OK ? rc : rc2;
+}
+
+/// A 24-byte write is a frame's header (SQLite writes the header, then the page); bytes 4–7 hold
+/// the database's size after a commit, zero in every frame but a transaction's last.
+bool is_commit_header(const void* data, int amount) {
+  if (amount != 24) return false;
+  const auto* b = static_cast<const unsigned char*>(data);
+  return (b[4] | b[5] | b[6] | b[7]) != 0;
+}
+
+int wal_write(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offset) {
+  WalFile* w = as_wal(f);
+  std::lock_guard lock(w->mu);
+  if (w->poisoned) return SQLITE_IOERR_WRITE;
+  const bool continues =
+      !w->gathered.empty() &&
+      offset == w->gathered_at + static_cast<sqlite3_int64>(w->gathered.size());
+  if (!w->gathered.empty() && !continues) {
+    if (int rc = w->flush_locked(); rc != SQLITE_OK) return rc;
+  }
+  // A write past the allocated end takes its blocks now: a full disk fails here, where SQLite
+  // can still roll the transaction back, not when the gathered run is written.
+  if (int rc = w->reserve(offset + amount); rc != SQLITE_OK) return rc;
+  if (w->gathered.empty()) {
+    w->gathered_at = offset;
+    w->group->pending.fetch_add(1, std::memory_order_release);
+  }
+  w->gathered.append(static_cast<const char*>(data), static_cast<size_t>(amount));
+  // The page of a commit frame ends the transaction's frames: the run goes to the file now,
+  // inside SQLite's commit, so that a failure is SQLite's to report and roll back (the commit
+  // is published after this returns).
+  const bool commit_page = w->commit_page_next;
+  w->commit_page_next = is_commit_header(data, amount);
+  if (commit_page || w->gathered.size() >= kMaxGathered) return w->flush_locked();
+  return SQLITE_OK;
+}
+
+// Every other use of the WAL handle sees the file with the gathered bytes in it.
+#define CAIRN_WAL_FLUSHED(call)                          \
+  WalFile* w = as_wal(f);                                \
+  std::lock_guard lock(w->mu);                           \
+  if (int rc = w->flush_locked(); rc != SQLITE_OK) return rc; \
+  return (call)
+
+int wal_read(sqlite3_file* f, void* out, int amount, sqlite3_int64 offset) {
+  CAIRN_WAL_FLUSHED(w->real->pMethods->xRead(w->real, out, amount, offset));
+}
+int wal_truncate(sqlite3_file* f, sqlite3_int64 size) {
+  WalFile* w = as_wal(f);
+  std::lock_guard lock(w->mu);
+  if (int rc = w->flush_locked(); rc != SQLITE_OK) return rc;
+  int rc = w->real->pMethods->xTruncate(w->real, size);
+  w->reserved = std::min(w->reserved, size);  // the blocks past the new end are freed
+  return rc;
+}
+int wal_sync(sqlite3_file* f, int flags) {
+  CAIRN_WAL_FLUSHED(w->real->pMethods->xSync(w->real, flags));
+}
+int wal_file_size(sqlite3_file* f, sqlite3_int64* size) {
+  CAIRN_WAL_FLUSHED(w->real->pMethods->xFileSize(w->real, size));
+}
+int wal_file_control(sqlite3_file* f, int op, void* arg) {
+  CAIRN_WAL_FLUSHED(w->real->pMethods->xFileControl(w->real, op, arg));
+}
+#undef CAIRN_WAL_FLUSHED
+
+// ---- the main database's handle (and any other file: journals, temp files)
+
+int db_close(sqlite3_file* f) {
+  File* p = as_file(f);
+  int rc = p->real->pMethods->xClose(p->real);
+  p->~File();
+  return rc;
+}
+int db_read(sqlite3_file* f, void* out, int amount, sqlite3_int64 offset) {
+  return real_of(f)->pMethods->xRead(real_of(f), out, amount, offset);
+}
+int db_write(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offset) {
+  return real_of(f)->pMethods->xWrite(real_of(f), data, amount, offset);
+}
+int db_truncate(sqlite3_file* f, sqlite3_int64 size) {
+  return real_of(f)->pMethods->xTruncate(real_of(f), size);
+}
+int db_sync(sqlite3_file* f, int flags) { return real_of(f)->pMethods->xSync(real_of(f), flags); }
+int db_file_size(sqlite3_file* f, sqlite3_int64* size) {
+  return real_of(f)->pMethods->xFileSize(real_of(f), size);
+}
+int db_file_control(sqlite3_file* f, int op, void* arg) {
+  return real_of(f)->pMethods->xFileControl(real_of(f), op, arg);
+}
+
+// ---- methods both kinds forward as they are
+
+int any_lock(sqlite3_file* f, int level) { return real_of(f)->pMethods->xLock(real_of(f), level); }
+int any_unlock(sqlite3_file* f, int level) {
+  return real_of(f)->pMethods->xUnlock(real_of(f), level);
+}
+int any_check_reserved_lock(sqlite3_file* f, int* out) {
+  return real_of(f)->pMethods->xCheckReservedLock(real_of(f), out);
+}
+int any_sector_size(sqlite3_file* f) { return real_of(f)->pMethods->xSectorSize(real_of(f)); }
+int any_device_characteristics(sqlite3_file* f) {
+  return real_of(f)->pMethods->xDeviceCharacteristics(real_of(f));
+}
+int any_shm_map(sqlite3_file* f, int region, int size, int extend, void volatile** out) {
+  return real_of(f)->pMethods->xShmMap(real_of(f), region, size, extend, out);
+}
+int any_shm_lock(sqlite3_file* f, int offset, int n, int flags) {
+  // Releasing the WAL's write lock (slot 0, WAL_WRITE_LOCK in SQLite's wal.c) ends a write
+  // transaction, committed or rolled back: nothing of it stays gathered, and a poisoned handle
+  // may write again.
+  constexpr int kWriteLockSlot = 0;
+  const bool end_of_write = offset == kWriteLockSlot && (flags & SQLITE_SHM_UNLOCK) != 0 &&
+                            (flags & SQLITE_SHM_EXCLUSIVE) != 0;
+  flush_group(as_file(f)->group.get(), end_of_write);
+  return real_of(f)->pMethods->xShmLock(real_of(f), offset, n, flags);
+}
+void any_shm_barrier(sqlite3_file* f) {
+  // SQLite publishes a commit by rewriting the WAL index header behind this barrier (walIndex-
+  // WriteHdr). A commit's frames were written with its last frame (wal_write), except a commit
+  // header SQLite rewrote afterwards (walRewriteChecksums): whatever is gathered goes now.
+  flush_group(as_file(f)->group.get(), false);
+  real_of(f)->pMethods->xShmBarrier(real_of(f));
+}
+int any_shm_unmap(sqlite3_file* f, int delete_flag) {
+  return real_of(f)->pMethods->xShmUnmap(real_of(f), delete_flag);
+}
+int any_fetch(sqlite3_file* f, sqlite3_int64 offset, int amount, void** out) {
+  return real_of(f)->pMethods->xFetch(real_of(f), offset, amount, out);
+}
+int any_unfetch(sqlite3_file* f, sqlite3_int64 offset, void* page) {
+  return real_of(f)->pMethods->xUnfetch(real_of(f), offset, page);
+}
+
+constexpr sqlite3_io_methods kDbMethods = {
+    3,           db_close,        db_read,     db_write,       db_truncate, db_sync,
+    db_file_size, any_lock,       any_unlock,  any_check_reserved_lock,     db_file_control,
+    any_sector_size, any_device_characteristics, any_shm_map, any_shm_lock, any_shm_barrier,
+    any_shm_unmap, any_fetch,     any_unfetch,
+};
+
+constexpr sqlite3_io_methods kWalMethods = {
+    3,            wal_close,      wal_read,    wal_write,      wal_truncate, wal_sync,
+    wal_file_size, any_lock,      any_unlock,  any_check_reserved_lock,      wal_file_control,
+    any_sector_size, any_device_characteristics, any_shm_map, any_shm_lock, any_shm_barrier,
+    any_shm_unmap, any_fetch,     any_unfetch,
+};
+
+int vfs_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* out_flags) {
+  const bool is_wal = (flags & SQLITE_OPEN_WAL) != 0 && name != nullptr;
+  const bool is_main = (flags & SQLITE_OPEN_MAIN_DB) != 0 && name != nullptr;
+  File* p = is_wal ? static_cast<File*>(new (f) WalFile()) : new (f) File();
+  p->is_wal = is_wal;
+  p->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(f) + kFileBytes);
+  std::memset(p->real, 0, static_cast<size_t>(g_real->szOsFile));
+  int rc = g_real->xOpen(g_real, name, p->real, flags, out_flags);
+  if (rc != SQLITE_OK || p->real->pMethods == nullptr) {
+    if (p->real->pMethods != nullptr) p->real->pMethods->xClose(p->real);
+    if (is_wal) {
+      static_cast<WalFile*>(p)->~WalFile();
+    } else {
+      p->~File();
+    }
+    f->pMethods = nullptr;
+    return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
+  }
+  if (is_wal) {
+    auto* w = static_cast<WalFile*>(p);
+    w->fd = ::open(name, O_RDWR | O_CLOEXEC);  // the file SQLite's VFS just opened or created
+    struct stat st {};
+    if (w->fd < 0 || ::fstat(w->fd, &st) != 0) {
+      p->real->pMethods->xClose(p->real);
+      w->~WalFile();
+      f->pMethods = nullptr;
+      return SQLITE_CANTOPEN;
+    }
+    w->reserved = st.st_size;
+    w->group = group_for(name);
+    std::lock_guard lock(w->group->mu);
+    w->group->wals.push_back(w);
+  } else if (is_main) {
+    p->group = group_for(std::string(name) + "-wal");
+  }
+  f->pMethods = is_wal ? &kWalMethods : &kDbMethods;
+  return SQLITE_OK;
+}
+
+// ---- the VFS's other methods: the default VFS's, called with the default VFS
+
+int vfs_delete(sqlite3_vfs*, const char* name, int sync_dir) {
+  return g_real->xDelete(g_real, name, sync_dir);
+}
+int vfs_access(sqlite3_vfs*, const char* name, int flags, int* out) {
+  return g_real->xAccess(g_real, name, flags, out);
+}
+int vfs_full_pathname(sqlite3_vfs*, const char* name, int n, char* out) {
+  return g_real->xFullPathname(g_real, name, n, out);
+}
+void* vfs_dl_open(sqlite3_vfs*, const char* name) { return g_real->xDlOpen(g_real, name); }
+void vfs_dl_error(sqlite3_vfs*, int n, char* out) { g_real->xDlError(g_real, n, out); }
+void (*vfs_dl_sym(sqlite3_vfs*, void* h, const char* sym))(void) {
+  return g_real->xDlSym(g_real, h, sym);
+}
+void vfs_dl_close(sqlite3_vfs*, void* h) { g_real->xDlClose(g_real, h); }
+int vfs_randomness(sqlite3_vfs*, int n, char* out) { return g_real->xRandomness(g_real, n, out); }
+int vfs_sleep(sqlite3_vfs*, int us) { return g_real->xSleep(g_real, us); }
+int vfs_current_time(sqlite3_vfs*, double* out) { return g_real->xCurrentTime(g_real, out); }
+int vfs_get_last_error(sqlite3_vfs*, int n, char* out) {
+  return g_real->xGetLastError(g_real, n, out);
+}
+int vfs_current_time_int64(sqlite3_vfs*, sqlite3_int64* out) {
+  return g_real->xCurrentTimeInt64(g_real, out);
+}
+int vfs_set_system_call(sqlite3_vfs*, const char* name, sqlite3_syscall_ptr fn) {
+  return g_real->xSetSystemCall(g_real, name, fn);
+}
+sqlite3_syscall_ptr vfs_get_system_call(sqlite3_vfs*, const char* name) {
+  return g_real->xGetSystemCall(g_real, name);
+}
+const char* vfs_next_system_call(sqlite3_vfs*, const char* name) {
+  return g_real->xNextSystemCall(g_real, name);
+}
+
+sqlite3_vfs* make_vfs() {
+  g_real = sqlite3_vfs_find(nullptr);
+  if (g_real == nullptr || g_real->iVersion < 3) return nullptr;
+  static sqlite3_vfs vfs{};
+  vfs.iVersion = 3;
+  vfs.szOsFile = static_cast<int>(kFileBytes) + g_real->szOsFile;
+  vfs.mxPathname = g_real->mxPathname;
+  vfs.zName = "cairn";
+  vfs.xOpen = vfs_open;
+  vfs.xDelete = vfs_delete;
+  vfs.xAccess = vfs_access;
+  vfs.xFullPathname = vfs_full_pathname;
+  vfs.xDlOpen = vfs_dl_open;
+  vfs.xDlError = vfs_dl_error;
+  vfs.xDlSym = vfs_dl_sym;
+  vfs.xDlClose = vfs_dl_close;
+  vfs.xRandomness = vfs_randomness;
+  vfs.xSleep = vfs_sleep;
+  vfs.xCurrentTime = vfs_current_time;
+  vfs.xGetLastError = vfs_get_last_error;
+  vfs.xCurrentTimeInt64 = vfs_current_time_int64;
+  vfs.xSetSystemCall = vfs_set_system_call;
+  vfs.xGetSystemCall = vfs_get_system_call;
+  vfs.xNextSystemCall = vfs_next_system_call;
+  if (sqlite3_vfs_register(&vfs, 0) != SQLITE_OK) return nullptr;
+  return &vfs;
+}
+
+}  // namespace
+
+const char* wal_vfs_name() {
+  static sqlite3_vfs* vfs = make_vfs();
+  return vfs != nullptr ? vfs->zName : nullptr;  // null: SQLite's default VFS
+}
+
+WalVfsCounters wal_vfs_counters() {
+  return {g_writes.load(std::memory_order_relaxed), g_bytes.load(std::memory_order_relaxed)};
+}
+
+}  // namespace cairn::store

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <cstdint>
+
+namespace cairn::store {
+
+/// The name of the SQLite VFS every Conn opens its database with, registered on the first call
+/// (any thread). It is SQLite's default VFS ("unix") with one difference: the frames a
+/// transaction appends to the write-ahead log are gathered in memory and reach the file in one
+/// pwrite, instead of SQLite's two per page (a 24-byte frame header, then the page). A commit of
+/// an apply group writes ~100 pages; that was ~200 system calls, each paying the file system's
+/// per-write cost (issue 21 §3, docs/storage.md "Writing the WAL").
+///
+/// When the bytes are written: with the page of a transaction's commit frame (the frame whose
+/// header carries the database size), inside SQLite's commit and before SQLite publishes it, so
+/// that a failure is SQLite's to report and roll back; before anything else touches the WAL file
+/// through the same handle (read, sync, truncate, size, close); when a write does not continue
+/// the gathered run; at 1 MiB gathered; and, as a backstop, at every shared-memory barrier and
+/// lock change of any connection to the database (SQLite publishes a commit by rewriting the WAL
+/// index header behind a barrier; a commit header rewritten after the commit frame, by
+/// walRewriteChecksums, is written there).
+///
+/// Failures: the blocks of a write that extends the file are allocated at once (fallocate with
+/// FALLOC_FL_KEEP_SIZE, 1 MiB at a time), so a full disk fails that write, and the transaction
+/// rolls back as it did before. A run that fails to write is reported to SQLite by the call that
+/// wrote it, and the transaction's later writes fail until its write lock is released (none of
+/// its frames may follow the lost ones). A failure at a barrier cannot be reported: the process
+/// stops at once with exit code kDeferredWalWriteExitCode, like after a failed write of the Raft
+/// log (docs/wal.md "Disk faults"); the transaction was not visible yet, and the Raft log applies
+/// it again after the restart.
+const char* wal_vfs_name();
+
+/// Exit code after a deferred WAL write failed: 74, EX_IOERR of sysexits.h (the Raft log's too).
+inline constexpr int kDeferredWalWriteExitCode = 74;
+
+/// Counters for tests: pwrite calls the WAL handles made, and the frames' bytes they carried.
+struct WalVfsCounters {
+  uint64_t writes = 0;
+  uint64_t bytes = 0;
+};
+WalVfsCounters wal_vfs_counters();
+
+}  // namespace cairn::store
