@@ -2,12 +2,15 @@
 
 #include <sqlite3.h>
 
+#include "store/wal_vfs.h"
+
 namespace cairn::store {
 
 Result<Ok, std::string> check_database_file(const std::string& path, int busy_ms) {
   sqlite3* db = nullptr;
   // Not SQLITE_OPEN_CREATE: a database that vanished is a failure, not a new empty file.
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                           wal_vfs_name());  // the store's VFS, which configures SQLite first
   auto fail = [&](const std::string& what) -> Result<Ok, std::string> {
     std::string message = what + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
     if (db) {

@@ -408,6 +408,11 @@ const char* vfs_next_system_call(sqlite3_vfs*, const char* name) {
 }
 
 sqlite3_vfs* make_vfs() {
+  // Before SQLite initializes (sqlite3_vfs_find does): no memory statistics. With them on (the
+  // default) every sqlite3_malloc and sqlite3_free takes one process-wide mutex, from every
+  // connection's thread; nothing here reads them (sqlite3_memory_used, sqlite3_status). Refused
+  // (SQLITE_MISUSE) if something initialized SQLite first: then they stay on.
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   g_real = sqlite3_vfs_find(nullptr);
   if (g_real == nullptr || g_real->iVersion < 3) return nullptr;
   static sqlite3_vfs vfs{};
