@@ -291,7 +291,30 @@ RESULT_RE = re.compile(r"RESULT requests=(\d+) duration_us=(\d+) p50_us=(\d+) p9
 STATUS_RE = re.compile(r"STATUS (\d+) count=(\d+) body=(.*)")
 
 
+def meminfo_kb(field):
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+SETTLE = True  # --no-settle turns it off
+
+
+def settle_disk():
+    """Writes back what earlier rows left dirty in the page cache (the access-log cluster's
+    log file grows by ~200 MB per read row, plus etcd's and Cairn's own files) before a row
+    starts, so that one row's fsyncs do not queue behind an earlier row's writeback (issue 21 §3,
+    the c=1 p99). Returns the dirty KiB found and the seconds the sync took."""
+    dirty = meminfo_kb("Dirty") + meminfo_kb("Writeback")
+    t0 = time.time()
+    os.sync()
+    return dirty, time.time() - t0
+
+
 def run_wrk(url, script, conns, duration, server_pids, env_extra=None):
+    dirty_kb, sync_s = settle_disk() if SETTLE else (meminfo_kb("Dirty"), 0.0)
     threads = min(2, conns)
     env = dict(os.environ, BENCH_WRK_DIR=WRK_DIR, **(env_extra or {}))
     args = ["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % duration, "--timeout", "10s",
@@ -317,7 +340,8 @@ def run_wrk(url, script, conns, duration, server_pids, env_extra=None):
                 for c, k, b in STATUS_RE.findall(out.stdout)}
     for code, s in sorted(statuses.items()):
         log("    status %d: %d answers, e.g. %s" % (code, s["count"], s["body"]))
-    return {"rps": n / (dur / 1e6), "p50_ms": p50 / 1000, "p99_ms": p99 / 1000,
+    return {"dirty_kb_before": dirty_kb, "sync_s_before": sync_s,
+            "rps": n / (dur / 1e6), "p50_ms": p50 / 1000, "p99_ms": p99 / 1000,
             "errors": err, "non2xx": non2xx, "statuses": statuses, "requests": n,
             "cpu_wrk": wrk_cpu / wall, "cpu_srv": srv_s / wall,
             "cpu_rest": max(0.0, total - wrk_cpu - srv_s) / wall,
@@ -504,9 +528,14 @@ def main():
     ap.add_argument("--no-access-log-row", action="store_true",
                     help="skip the second Cairn cluster (default flags: access log on) and its "
                          "read rows")
+    ap.add_argument("--no-settle", action="store_true",
+                    help="start each row without first writing back the dirty page cache "
+                         "(os.sync) that earlier rows left")
     ap.add_argument("--only", default=None,
                     help="run only the rows whose 'group: target' matches this regex")
     a = ap.parse_args()
+    global SETTLE
+    SETTLE = not a.no_settle
     rounds = a.rounds if a.rounds is not None else (1 if a.quick else 3)
     duration = a.duration or (5 if a.quick else 8)
 
@@ -557,10 +586,12 @@ def main():
                 res = run_wrk(url_fn(), script, conns, duration, pids_fn(), env)
                 results.setdefault((group, name), []).append(res)
                 log("  %-22s %-28s %8.0f req/s p50 %6.2f ms p99 %7.2f ms err %d non2xx %d "
-                    "cpu wrk %.2f srv %.2f rest %.2f; srv %.1f µs/req" % (
+                    "cpu wrk %.2f srv %.2f rest %.2f; srv %.1f µs/req; dirty before %d MiB "
+                    "(sync %.1f s)" % (
                         group, name, res["rps"], res["p50_ms"], res["p99_ms"], res["errors"],
                         res["non2xx"], res["cpu_wrk"], res["cpu_srv"], res["cpu_rest"],
-                        res["srv_cpu_us_per_req"] or 0))
+                        res["srv_cpu_us_per_req"] or 0, res["dirty_kb_before"] // 1024,
+                        res["sync_s_before"]))
             loads.append(loadavg())
         # in-round ratios
         def ratio(g, num, den, key="rps"):

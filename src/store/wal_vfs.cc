@@ -18,7 +18,9 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <map>
 #include <new>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -31,6 +33,7 @@ constexpr sqlite3_int64 kReserveChunk = 1 << 20;  // the WAL grows by reservatio
 
 std::atomic<uint64_t> g_writes{0};
 std::atomic<uint64_t> g_bytes{0};
+std::atomic<uint64_t> g_cached_reads{0};
 
 struct WalFile;
 
@@ -62,6 +65,86 @@ std::shared_ptr<Group> group_for(const std::string& wal_path) {
   return group;
 }
 
+/// The bytes most recently written to one WAL file (by inode), up to kRecentBytes of it in one
+/// window: the checkpoint copies frames a few thousand pages behind the writer, and readers
+/// fetch recently written pages from the WAL, each a pread of one page; from here they are a
+/// memcpy (issue 21 §3). Every write to the file goes through a WalFile of this process (SQLite
+/// is the only writer of the node's database), and updates the window after it reached the file.
+class RecentBytes {
+ public:
+  static constexpr int64_t kRecentBytes = 8 << 20;
+
+  /// `n` bytes at `at` are in the file now.
+  void wrote(int64_t at, const char* p, size_t n) {
+    std::unique_lock lock(mu_);
+    if (!ring_) ring_.reset(new char[kRecentBytes]);  // not zeroed: pages touched when written
+    if (static_cast<int64_t>(n) > kRecentBytes) {
+      const size_t skip = n - static_cast<size_t>(kRecentBytes);
+      p += skip;
+      at += static_cast<int64_t>(skip);
+      n -= skip;
+    }
+    if (at < start_ || at > end_) start_ = end_ = at;  // not within or right after: start over
+    copy_in(at, p, n);
+    end_ = std::max(end_, at + static_cast<int64_t>(n));
+    start_ = std::max(start_, end_ - kRecentBytes);
+  }
+  /// A write at `at` failed: what the file holds there is unknown.
+  void forget() {
+    std::unique_lock lock(mu_);
+    start_ = end_ = 0;
+  }
+  void truncated(int64_t size) {
+    std::unique_lock lock(mu_);
+    end_ = std::min(end_, size);
+    start_ = std::min(start_, end_);
+  }
+  /// Copies [at, at + n) into `out` when the window holds all of it.
+  bool read(int64_t at, void* out, size_t n) const {
+    std::shared_lock lock(mu_);
+    if (at < start_ || at + static_cast<int64_t>(n) > end_) return false;
+    const size_t pos = static_cast<size_t>(at % kRecentBytes);
+    const size_t first = std::min(n, static_cast<size_t>(kRecentBytes) - pos);
+    std::memcpy(out, ring_.get() + pos, first);
+    std::memcpy(static_cast<char*>(out) + first, ring_.get(), n - first);
+    return true;
+  }
+
+ private:
+  void copy_in(int64_t at, const char* p, size_t n) {
+    const size_t pos = static_cast<size_t>(at % kRecentBytes);
+    const size_t first = std::min(n, static_cast<size_t>(kRecentBytes) - pos);
+    std::memcpy(ring_.get() + pos, p, first);
+    std::memcpy(ring_.get(), p + first, n - first);
+  }
+
+  mutable std::shared_mutex mu_;
+  std::unique_ptr<char[]> ring_;  // file offset o at ring_[o % kRecentBytes]
+  int64_t start_ = 0;             // the window: [start_, end_) of the file
+  int64_t end_ = 0;
+};
+
+std::mutex g_recent_mu;
+std::map<std::pair<dev_t, ino_t>, std::weak_ptr<RecentBytes>> g_recent;  // by the WAL's inode
+
+/// One window per file, not per name: a WAL deleted and created again under the same name (a
+/// restored snapshot, a test) starts empty.
+std::shared_ptr<RecentBytes> recent_for(const struct stat& st) {
+  std::lock_guard lock(g_recent_mu);
+  auto& weak = g_recent[{st.st_dev, st.st_ino}];
+  auto recent = weak.lock();
+  if (!recent) {
+    recent = std::make_shared<RecentBytes>();
+    weak = recent;
+  }
+  if (g_recent.size() > 64) {
+    for (auto it = g_recent.begin(); it != g_recent.end();) {
+      it = it->second.expired() ? g_recent.erase(it) : std::next(it);
+    }
+  }
+  return recent;
+}
+
 /// Our part of a file handle; SQLite's sqlite3_file must come first.
 struct File {
   sqlite3_file base{};
@@ -72,6 +155,7 @@ struct File {
 
 struct WalFile : File {
   std::mutex mu;
+  std::shared_ptr<RecentBytes> recent;  // the last bytes written to this file
   int fd = -1;                 // our own descriptor of the WAL (SQLite's VFS writes ≤ 128 KiB
                                // per call; we write whole runs), closed with the handle
   std::string gathered;        // bytes for the file at `gathered_at`, not written yet
@@ -101,6 +185,11 @@ struct WalFile : File {
     }
     g_writes.fetch_add(1, std::memory_order_relaxed);
     g_bytes.fetch_add(gathered.size(), std::memory_order_relaxed);
+    if (rc == SQLITE_OK) {
+      recent->wrote(gathered_at, gathered.data(), gathered.size());
+    } else {
+      recent->forget();
+    }
     reserved = std::max<sqlite3_int64>(reserved, at);
     gathered.clear();
     if (gathered.capacity() > 2 * kMaxGathered) std::string().swap(gathered);
@@ -229,7 +318,14 @@ int wal_write(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offse
   return (call)
 
 int wal_read(sqlite3_file* f, void* out, int amount, sqlite3_int64 offset) {
-  CAIRN_WAL_FLUSHED(w->real->pMethods->xRead(w->real, out, amount, offset));
+  WalFile* w = as_wal(f);
+  std::lock_guard lock(w->mu);
+  if (int rc = w->flush_locked(); rc != SQLITE_OK) return rc;
+  if (amount > 0 && w->recent->read(offset, out, static_cast<size_t>(amount))) {
+    g_cached_reads.fetch_add(1, std::memory_order_relaxed);
+    return SQLITE_OK;
+  }
+  return w->real->pMethods->xRead(w->real, out, amount, offset);
 }
 int wal_truncate(sqlite3_file* f, sqlite3_int64 size) {
   WalFile* w = as_wal(f);
@@ -237,6 +333,7 @@ int wal_truncate(sqlite3_file* f, sqlite3_int64 size) {
   if (int rc = w->flush_locked(); rc != SQLITE_OK) return rc;
   int rc = w->real->pMethods->xTruncate(w->real, size);
   w->reserved = std::min(w->reserved, size);  // the blocks past the new end are freed
+  w->recent->truncated(size);
   return rc;
 }
 int wal_sync(sqlite3_file* f, int flags) {
@@ -361,6 +458,7 @@ int vfs_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, in
       return SQLITE_CANTOPEN;
     }
     w->reserved = st.st_size;
+    w->recent = recent_for(st);
     w->group = group_for(name);
     std::lock_guard lock(w->group->mu);
     w->group->wals.push_back(w);
@@ -448,7 +546,8 @@ const char* wal_vfs_name() {
 }
 
 WalVfsCounters wal_vfs_counters() {
-  return {g_writes.load(std::memory_order_relaxed), g_bytes.load(std::memory_order_relaxed)};
+  return {g_writes.load(std::memory_order_relaxed), g_bytes.load(std::memory_order_relaxed),
+          g_cached_reads.load(std::memory_order_relaxed)};
 }
 
 }  // namespace cairn::store

@@ -20,6 +20,10 @@ namespace cairn::store {
 /// index header behind a barrier; a commit header rewritten after the commit frame, by
 /// walRewriteChecksums, is written there).
 ///
+/// Reads: the last 8 MiB written to a WAL file (by inode) stay in memory, and a read of them —
+/// the checkpoint copying frames into the database, a reader fetching a recently written page —
+/// is a memcpy instead of a pread.
+///
 /// Failures: the blocks of a write that extends the file are allocated at once (fallocate with
 /// FALLOC_FL_KEEP_SIZE, 1 MiB at a time), so a full disk fails that write, and the transaction
 /// rolls back as it did before. A run that fails to write is reported to SQLite by the call that
@@ -33,10 +37,12 @@ const char* wal_vfs_name();
 /// Exit code after a deferred WAL write failed: 74, EX_IOERR of sysexits.h (the Raft log's too).
 inline constexpr int kDeferredWalWriteExitCode = 74;
 
-/// Counters for tests: pwrite calls the WAL handles made, and the frames' bytes they carried.
+/// Counters for tests: pwrite calls the WAL handles made, the frames' bytes they carried, and
+/// reads answered from the bytes last written (no pread).
 struct WalVfsCounters {
   uint64_t writes = 0;
   uint64_t bytes = 0;
+  uint64_t cached_reads = 0;
 };
 WalVfsCounters wal_vfs_counters();
 
