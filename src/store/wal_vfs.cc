@@ -29,7 +29,6 @@ namespace cairn::store {
 namespace {
 
 constexpr size_t kMaxGathered = 1u << 20;       // a longer run is written at once
-constexpr sqlite3_int64 kReserveChunk = 1 << 20;  // the WAL grows by reservations of 1 MiB
 
 std::atomic<uint64_t> g_writes{0};
 std::atomic<uint64_t> g_bytes{0};
@@ -37,12 +36,12 @@ std::atomic<uint64_t> g_cached_reads{0};
 
 struct WalFile;
 
-/// The WAL handles of one database file, of every connection: a connection's barrier writes
-/// what any of them gathered (in practice only the writer's, and only its own).
+/// The WAL handles of one database file, of every connection (in practice one writes: the
+/// connection holding SQLite's WAL write lock).
 struct Group {
   std::mutex mu;
   std::vector<WalFile*> wals;
-  std::atomic<int> pending{0};  // handles holding gathered bytes
+  std::atomic<int> commits{0};  // handles holding a gathered commit frame header
 };
 
 std::mutex g_groups_mu;
@@ -160,8 +159,8 @@ struct WalFile : File {
                                // per call; we write whole runs), closed with the handle
   std::string gathered;        // bytes for the file at `gathered_at`, not written yet
   sqlite3_int64 gathered_at = 0;
-  sqlite3_int64 reserved = 0;  // blocks are allocated below this offset: writes there need none
   bool commit_page_next = false;  // the last write was a commit frame's header
+  bool holds_commit = false;      // a commit frame's header is among the gathered bytes
   bool poisoned = false;       // a run was lost: the transaction's later writes fail (until
                                // its write lock is released)
 
@@ -190,35 +189,21 @@ struct WalFile : File {
     } else {
       recent->forget();
     }
-    reserved = std::max<sqlite3_int64>(reserved, at);
-    gathered.clear();
-    if (gathered.capacity() > 2 * kMaxGathered) std::string().swap(gathered);
-    group->pending.fetch_sub(1, std::memory_order_release);
+    discard_locked();
     // The run is gone; SQLite gets the error and rolls the transaction back. Until then no
     // later frame of it may reach the file without these (a commit missing frames).
     if (rc != SQLITE_OK) poisoned = true;
     return rc;
   }
 
-  /// Allocates the blocks up to `end` (in whole chunks) without changing the file's size.
-  int reserve(sqlite3_int64 end) {
-    if (end <= reserved) return SQLITE_OK;
-    const sqlite3_int64 to = (end + kReserveChunk - 1) / kReserveChunk * kReserveChunk;
-    int r;
-    do {
-      r = ::fallocate(fd, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(reserved),
-                      static_cast<off_t>(to - reserved));
-    } while (r != 0 && errno == EINTR);
-    if (r == 0) {
-      reserved = to;
-      return SQLITE_OK;
+  /// Drops the gathered bytes; the caller holds mu.
+  void discard_locked() {
+    gathered.clear();
+    if (gathered.capacity() > 2 * kMaxGathered) std::string().swap(gathered);
+    if (holds_commit) {
+      holds_commit = false;
+      group->commits.fetch_sub(1, std::memory_order_release);
     }
-    if (errno == ENOSPC || errno == EDQUOT) return SQLITE_FULL;
-    if (errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL) {
-      reserved = end;  // a file system without it: a full disk shows at the deferred write
-      return SQLITE_OK;
-    }
-    return SQLITE_IOERR_WRITE;
   }
 
   ~WalFile() {
@@ -245,17 +230,34 @@ sqlite3_file* real_of(sqlite3_file* f) { return as_file(f)->real; }
   std::_Exit(kDeferredWalWriteExitCode);
 }
 
-/// Writes every WAL handle's gathered bytes of `group`; `end_of_write`: a write transaction
-/// ended (its lock released), which lifts a handle's poison. A failure here cannot be reported to
-/// SQLite: the bytes may belong to a commit being published.
-void flush_group(Group* group, bool end_of_write) {
-  if (group == nullptr) return;
-  if (!end_of_write && group->pending.load(std::memory_order_acquire) == 0) return;
+/// At a shared-memory barrier, where SQLite publishes a commit: writes every gathered run that
+/// holds a commit frame's header (one SQLite rewrote after writing its commit frame, in
+/// walRewriteChecksums). Spilled frames of a transaction in progress stay gathered. A failure
+/// cannot be reported to SQLite here: the node stops.
+void flush_commits(Group* group) {
+  if (group == nullptr || group->commits.load(std::memory_order_acquire) == 0) return;
   std::lock_guard lock(group->mu);
   for (WalFile* w : group->wals) {
     std::lock_guard wl(w->mu);
+    if (!w->holds_commit) continue;
     if (int rc = w->flush_locked(); rc != SQLITE_OK) stop_after_failed_write(rc);
-    if (end_of_write) w->poisoned = false;
+  }
+}
+
+/// The WAL's write lock was released: the transaction is over, committed (its frames are in the
+/// file: written with the commit frame, and at the barrier that published it) or rolled back.
+/// What is still gathered belongs to no commit and is dropped; a poisoned handle may write again.
+void end_of_write(Group* group) {
+  if (group == nullptr) return;
+  std::lock_guard lock(group->mu);
+  for (WalFile* w : group->wals) {
+    std::lock_guard wl(w->mu);
+    if (w->holds_commit) {  // not expected: a commit header the barrier did not see
+      if (int rc = w->flush_locked(); rc != SQLITE_OK) stop_after_failed_write(rc);
+    }
+    w->discard_locked();
+    w->commit_page_next = false;
+    w->poisoned = false;
   }
 }
 
@@ -293,19 +295,17 @@ int wal_write(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offse
   if (!w->gathered.empty() && !continues) {
     if (int rc = w->flush_locked(); rc != SQLITE_OK) return rc;
   }
-  // A write past the allocated end takes its blocks now: a full disk fails here, where SQLite
-  // can still roll the transaction back, not when the gathered run is written.
-  if (int rc = w->reserve(offset + amount); rc != SQLITE_OK) return rc;
-  if (w->gathered.empty()) {
-    w->gathered_at = offset;
-    w->group->pending.fetch_add(1, std::memory_order_release);
-  }
+  if (w->gathered.empty()) w->gathered_at = offset;
   w->gathered.append(static_cast<const char*>(data), static_cast<size_t>(amount));
   // The page of a commit frame ends the transaction's frames: the run goes to the file now,
   // inside SQLite's commit, so that a failure is SQLite's to report and roll back (the commit
   // is published after this returns).
   const bool commit_page = w->commit_page_next;
   w->commit_page_next = is_commit_header(data, amount);
+  if (w->commit_page_next && !w->holds_commit) {
+    w->holds_commit = true;
+    w->group->commits.fetch_add(1, std::memory_order_release);
+  }
   if (commit_page || w->gathered.size() >= kMaxGathered) return w->flush_locked();
   return SQLITE_OK;
 }
@@ -332,7 +332,6 @@ int wal_truncate(sqlite3_file* f, sqlite3_int64 size) {
   std::lock_guard lock(w->mu);
   if (int rc = w->flush_locked(); rc != SQLITE_OK) return rc;
   int rc = w->real->pMethods->xTruncate(w->real, size);
-  w->reserved = std::min(w->reserved, size);  // the blocks past the new end are freed
   w->recent->truncated(size);
   return rc;
 }
@@ -390,19 +389,19 @@ int any_shm_map(sqlite3_file* f, int region, int size, int extend, void volatile
 }
 int any_shm_lock(sqlite3_file* f, int offset, int n, int flags) {
   // Releasing the WAL's write lock (slot 0, WAL_WRITE_LOCK in SQLite's wal.c) ends a write
-  // transaction, committed or rolled back: nothing of it stays gathered, and a poisoned handle
-  // may write again.
+  // transaction, committed or rolled back.
   constexpr int kWriteLockSlot = 0;
-  const bool end_of_write = offset == kWriteLockSlot && (flags & SQLITE_SHM_UNLOCK) != 0 &&
-                            (flags & SQLITE_SHM_EXCLUSIVE) != 0;
-  flush_group(as_file(f)->group.get(), end_of_write);
+  if (offset == kWriteLockSlot && (flags & SQLITE_SHM_UNLOCK) != 0 &&
+      (flags & SQLITE_SHM_EXCLUSIVE) != 0) {
+    end_of_write(as_file(f)->group.get());
+  }
   return real_of(f)->pMethods->xShmLock(real_of(f), offset, n, flags);
 }
 void any_shm_barrier(sqlite3_file* f) {
   // SQLite publishes a commit by rewriting the WAL index header behind this barrier (walIndex-
   // WriteHdr). A commit's frames were written with its last frame (wal_write), except a commit
-  // header SQLite rewrote afterwards (walRewriteChecksums): whatever is gathered goes now.
-  flush_group(as_file(f)->group.get(), false);
+  // header SQLite rewrote afterwards (walRewriteChecksums): that goes now.
+  flush_commits(as_file(f)->group.get());
   real_of(f)->pMethods->xShmBarrier(real_of(f));
 }
 int any_shm_unmap(sqlite3_file* f, int delete_flag) {
@@ -457,7 +456,6 @@ int vfs_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, in
       f->pMethods = nullptr;
       return SQLITE_CANTOPEN;
     }
-    w->reserved = st.st_size;
     w->recent = recent_for(st);
     w->group = group_for(name);
     std::lock_guard lock(w->group->mu);

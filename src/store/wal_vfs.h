@@ -15,23 +15,24 @@ namespace cairn::store {
 /// header carries the database size), inside SQLite's commit and before SQLite publishes it, so
 /// that a failure is SQLite's to report and roll back; before anything else touches the WAL file
 /// through the same handle (read, sync, truncate, size, close); when a write does not continue
-/// the gathered run; at 1 MiB gathered; and, as a backstop, at every shared-memory barrier and
-/// lock change of any connection to the database (SQLite publishes a commit by rewriting the WAL
-/// index header behind a barrier; a commit header rewritten after the commit frame, by
-/// walRewriteChecksums, is written there).
+/// the gathered run; and at 1 MiB gathered. A commit header SQLite rewrites after the commit
+/// frame (walRewriteChecksums) is written at the shared-memory barrier behind which SQLite
+/// publishes the commit. When the WAL's write lock is released the transaction is over: what is
+/// still gathered belongs to no commit (a rolled-back transaction's spilled frames) and is
+/// dropped.
 ///
 /// Reads: the last 8 MiB written to a WAL file (by inode) stay in memory, and a read of them —
 /// the checkpoint copying frames into the database, a reader fetching a recently written page —
 /// is a memcpy instead of a pread.
 ///
-/// Failures: the blocks of a write that extends the file are allocated at once (fallocate with
-/// FALLOC_FL_KEEP_SIZE, 1 MiB at a time), so a full disk fails that write, and the transaction
-/// rolls back as it did before. A run that fails to write is reported to SQLite by the call that
-/// wrote it, and the transaction's later writes fail until its write lock is released (none of
-/// its frames may follow the lost ones). A failure at a barrier cannot be reported: the process
-/// stops at once with exit code kDeferredWalWriteExitCode, like after a failed write of the Raft
-/// log (docs/wal.md "Disk faults"); the transaction was not visible yet, and the Raft log applies
-/// it again after the restart.
+/// Failures: a run that fails to write (ENOSPC, EIO) is reported to SQLite by the call that wrote
+/// it — for a commit, the write of its commit frame — and the transaction rolls back as it did
+/// with SQLite's own VFS; the transaction's later writes fail until its write lock is released
+/// (none of its frames may follow lost ones). A failure at the barrier (the rewritten header:
+/// bytes already allocated) cannot be reported: the process stops at once with exit code
+/// kDeferredWalWriteExitCode, like after a failed write of the Raft log (docs/wal.md "Disk
+/// faults"); the transaction was not visible yet, and the Raft log applies it again after the
+/// restart.
 const char* wal_vfs_name();
 
 /// Exit code after a deferred WAL write failed: 74, EX_IOERR of sysexits.h (the Raft log's too).

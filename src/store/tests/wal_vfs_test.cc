@@ -127,8 +127,8 @@ TEST_F(WalVfsTest, ACommittedTransactionSurvivesTheProcessDyingRightAfter) {
 // A transaction larger than the page cache writes frames before its commit (a spill); a page
 // written again after that is overwritten in place, and at commit SQLite rewrites the frame
 // headers' checksums after the commit frame (walRewriteChecksums). The rewritten commit header
-// must be in the file once the commit is published (the barrier; the write lock's release at
-// the latest), or recovery drops the transaction.
+// must be in the file once the commit is published (at the barrier behind which SQLite
+// publishes it), or recovery drops the transaction.
 TEST_F(WalVfsTest, ACommitWhoseChecksumsSQLiteRewroteSurvivesTheProcessDying) {
   insert(10);
   const int committed = next_ + 400;
