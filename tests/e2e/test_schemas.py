@@ -201,6 +201,9 @@ class TypedNamespaces(ClusterCase):
         self.call("POST", CONFIG, json_body={"namespace": "typed", "key": "db.main",
                                              "value": {"host": "a", "port": 80, "mode": "rw"}})
         before = self.call("GET", SCHEMA, params={"namespace": "typed"}).data
+        # The check below runs on a follower, which answers from what it has applied: the value
+        # written through the leader must be there first (flaked once in CI: `ok` was true).
+        self.wait_converged()
         narrowed = json.loads(json.dumps(DB))
         narrowed["required"].append("mode")                       # a field made required
         narrowed["properties"]["port"]["minimum"] = 1024          # a range tightened
