@@ -22,7 +22,6 @@
 #include <new>
 #include <shared_mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 namespace cairn::store {
@@ -44,24 +43,32 @@ struct Group {
   std::atomic<int> commits{0};  // handles holding a gathered commit frame header
 };
 
-std::mutex g_groups_mu;
-std::unordered_map<std::string, std::weak_ptr<Group>> g_groups;  // by the WAL's path
-
-std::shared_ptr<Group> group_for(const std::string& wal_path) {
-  std::lock_guard lock(g_groups_mu);
-  auto& weak = g_groups[wal_path];
-  auto group = weak.lock();
-  if (!group) {
-    group = std::make_shared<Group>();
-    weak = group;
+/// The live object of type V for `key`, made when none is (a registry of weak pointers: an entry
+/// lives as long as some handle holds it).
+template <class Map>
+auto shared_for(std::mutex& mu, Map& map, const typename Map::key_type& key) {
+  using V = typename Map::mapped_type::element_type;
+  std::lock_guard lock(mu);
+  auto& weak = map[key];
+  std::shared_ptr<V> live = weak.lock();
+  if (!live) {
+    live = std::make_shared<V>();
+    weak = live;
   }
-  // Drop the entries of databases nobody has open any more (tests open thousands).
-  if (g_groups.size() > 64) {
-    for (auto it = g_groups.begin(); it != g_groups.end();) {
-      it = it->second.expired() ? g_groups.erase(it) : std::next(it);
+  // Drop the entries of files nobody has open any more (tests open thousands).
+  if (map.size() > 64) {
+    for (auto it = map.begin(); it != map.end();) {
+      it = it->second.expired() ? map.erase(it) : std::next(it);
     }
   }
-  return group;
+  return live;
+}
+
+std::mutex g_groups_mu;
+std::map<std::string, std::weak_ptr<Group>> g_groups;  // by the WAL's path
+
+std::shared_ptr<Group> group_for(const std::string& wal_path) {
+  return shared_for(g_groups_mu, g_groups, wal_path);
 }
 
 /// The bytes most recently written to one WAL file (by inode), up to kRecentBytes of it in one
@@ -129,19 +136,7 @@ std::map<std::pair<dev_t, ino_t>, std::weak_ptr<RecentBytes>> g_recent;  // by t
 /// One window per file, not per name: a WAL deleted and created again under the same name (a
 /// restored snapshot, a test) starts empty.
 std::shared_ptr<RecentBytes> recent_for(const struct stat& st) {
-  std::lock_guard lock(g_recent_mu);
-  auto& weak = g_recent[{st.st_dev, st.st_ino}];
-  auto recent = weak.lock();
-  if (!recent) {
-    recent = std::make_shared<RecentBytes>();
-    weak = recent;
-  }
-  if (g_recent.size() > 64) {
-    for (auto it = g_recent.begin(); it != g_recent.end();) {
-      it = it->second.expired() ? g_recent.erase(it) : std::next(it);
-    }
-  }
-  return recent;
+  return shared_for(g_recent_mu, g_recent, {st.st_dev, st.st_ino});
 }
 
 /// Our part of a file handle; SQLite's sqlite3_file must come first.

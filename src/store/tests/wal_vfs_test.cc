@@ -40,6 +40,19 @@ sqlite3* open_plain(const std::string& path) {
   return db;
 }
 
+/// Through SQLite's own VFS, with this test's connections closed: `rows` rows, and a file that
+/// passes integrity_check.
+void expect_file_holds(const std::string& path, int64_t rows) {
+  sqlite3* plain = open_plain(path);
+  EXPECT_EQ(count_rows(plain), rows);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(plain, "PRAGMA integrity_check", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "ok");
+  sqlite3_finalize(st);
+  sqlite3_close(plain);
+}
+
 class WalVfsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -114,14 +127,7 @@ TEST_F(WalVfsTest, ACommittedTransactionSurvivesTheProcessDyingRightAfter) {
   ASSERT_TRUE(WIFEXITED(status));
   ASSERT_EQ(WEXITSTATUS(status), 0);
   db_.reset();  // this process's connection (its view predates the child's commit)
-  sqlite3* plain = open_plain(path_);
-  EXPECT_EQ(count_rows(plain), committed);
-  sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(plain, "PRAGMA integrity_check", -1, &st, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "ok");
-  sqlite3_finalize(st);
-  sqlite3_close(plain);
+  expect_file_holds(path_, committed);
 }
 
 // A transaction larger than the page cache writes frames before its commit (a spill); a page
@@ -173,14 +179,7 @@ TEST_F(WalVfsTest, TheCheckpointCopiesRecentFramesFromMemory) {
   // What the checkpoint copied is what the file holds: with the WAL gone (the last connection
   // checkpoints and deletes it), SQLite's own VFS reads every row from the database file.
   db_.reset();
-  sqlite3* plain = open_plain(path_);
-  EXPECT_EQ(count_rows(plain), next_);
-  sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(plain, "PRAGMA integrity_check", -1, &st, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "ok");
-  sqlite3_finalize(st);
-  sqlite3_close(plain);
+  expect_file_holds(path_, next_);
 }
 
 TEST_F(WalVfsTest, TheWalRestartsAndShrinksWithEveryRowKept) {
@@ -197,14 +196,7 @@ TEST_F(WalVfsTest, TheWalRestartsAndShrinksWithEveryRowKept) {
   }
   reader.reset();
   db_.reset();
-  sqlite3* plain = open_plain(path_);
-  EXPECT_EQ(count_rows(plain), next_);
-  sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(plain, "PRAGMA integrity_check", -1, &st, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "ok");
-  sqlite3_finalize(st);
-  sqlite3_close(plain);
+  expect_file_holds(path_, next_);
 }
 
 }  // namespace
