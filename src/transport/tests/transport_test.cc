@@ -788,6 +788,10 @@ TEST(Transport, StalledPeerDoesNotBlockSend) {
   TransportOptions o = options(1);
   o.max_queue_bytes = 2u << 20;
   o.write_timeout_ms = 60'000;
+  // The fake peer never reads, so its window stays closed; Linux caps zero-window probing with
+  // TCP_USER_TIMEOUT too (1 s by default), which cut the connection before the checks below in
+  // an ASan build on a loaded machine (CI, 2026-12-03).
+  o.user_timeout_ms = 60'000;
   {
     Release release{listener, done};
     TestNode a(o);
