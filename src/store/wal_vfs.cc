@@ -144,7 +144,6 @@ struct File {
   sqlite3_file base{};
   sqlite3_file* real = nullptr;  // the default VFS's handle, behind this struct
   std::shared_ptr<Group> group;  // the database's WAL handles (main database and WAL files)
-  bool is_wal = false;
 };
 
 struct WalFile : File {
@@ -305,41 +304,42 @@ int wal_write(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offse
   return SQLITE_OK;
 }
 
-// Every other use of the WAL handle sees the file with the gathered bytes in it.
-#define CAIRN_WAL_FLUSHED(call)                          \
-  WalFile* w = as_wal(f);                                \
-  std::lock_guard lock(w->mu);                           \
-  if (int rc = w->flush_locked(); rc != SQLITE_OK) return rc; \
-  return (call)
+/// Every other use of the WAL handle sees the file with the gathered bytes in it: `then(w)` runs
+/// after they are written, under the handle's lock.
+template <class Then>
+int after_flush(sqlite3_file* f, Then then) {
+  WalFile* w = as_wal(f);
+  std::lock_guard lock(w->mu);
+  if (int rc = w->flush_locked(); rc != SQLITE_OK) return rc;
+  return then(w);
+}
 
 int wal_read(sqlite3_file* f, void* out, int amount, sqlite3_int64 offset) {
-  WalFile* w = as_wal(f);
-  std::lock_guard lock(w->mu);
-  if (int rc = w->flush_locked(); rc != SQLITE_OK) return rc;
-  if (amount > 0 && w->recent->read(offset, out, static_cast<size_t>(amount))) {
-    g_cached_reads.fetch_add(1, std::memory_order_relaxed);
-    return SQLITE_OK;
-  }
-  return w->real->pMethods->xRead(w->real, out, amount, offset);
+  return after_flush(f, [&](WalFile* w) {
+    if (amount > 0 && w->recent->read(offset, out, static_cast<size_t>(amount))) {
+      g_cached_reads.fetch_add(1, std::memory_order_relaxed);
+      return SQLITE_OK;
+    }
+    return w->real->pMethods->xRead(w->real, out, amount, offset);
+  });
 }
 int wal_truncate(sqlite3_file* f, sqlite3_int64 size) {
-  WalFile* w = as_wal(f);
-  std::lock_guard lock(w->mu);
-  if (int rc = w->flush_locked(); rc != SQLITE_OK) return rc;
-  int rc = w->real->pMethods->xTruncate(w->real, size);
-  w->recent->truncated(size);
-  return rc;
+  return after_flush(f, [&](WalFile* w) {
+    int rc = w->real->pMethods->xTruncate(w->real, size);
+    w->recent->truncated(size);
+    return rc;
+  });
 }
 int wal_sync(sqlite3_file* f, int flags) {
-  CAIRN_WAL_FLUSHED(w->real->pMethods->xSync(w->real, flags));
+  return after_flush(f, [&](WalFile* w) { return w->real->pMethods->xSync(w->real, flags); });
 }
 int wal_file_size(sqlite3_file* f, sqlite3_int64* size) {
-  CAIRN_WAL_FLUSHED(w->real->pMethods->xFileSize(w->real, size));
+  return after_flush(f, [&](WalFile* w) { return w->real->pMethods->xFileSize(w->real, size); });
 }
 int wal_file_control(sqlite3_file* f, int op, void* arg) {
-  CAIRN_WAL_FLUSHED(w->real->pMethods->xFileControl(w->real, op, arg));
+  return after_flush(f,
+                     [&](WalFile* w) { return w->real->pMethods->xFileControl(w->real, op, arg); });
 }
-#undef CAIRN_WAL_FLUSHED
 
 // ---- the main database's handle (and any other file: journals, temp files)
 
@@ -427,11 +427,10 @@ int vfs_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, in
   const bool is_wal = (flags & SQLITE_OPEN_WAL) != 0 && name != nullptr;
   const bool is_main = (flags & SQLITE_OPEN_MAIN_DB) != 0 && name != nullptr;
   File* p = is_wal ? static_cast<File*>(new (f) WalFile()) : new (f) File();
-  p->is_wal = is_wal;
   p->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(f) + kFileBytes);
   std::memset(p->real, 0, static_cast<size_t>(g_real->szOsFile));
-  int rc = g_real->xOpen(g_real, name, p->real, flags, out_flags);
-  if (rc != SQLITE_OK || p->real->pMethods == nullptr) {
+  // SQLite calls no method of a handle whose pMethods is null (a failed open).
+  auto fail = [&](int rc) {
     if (p->real->pMethods != nullptr) p->real->pMethods->xClose(p->real);
     if (is_wal) {
       static_cast<WalFile*>(p)->~WalFile();
@@ -440,17 +439,14 @@ int vfs_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, in
     }
     f->pMethods = nullptr;
     return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
-  }
+  };
+  int rc = g_real->xOpen(g_real, name, p->real, flags, out_flags);
+  if (rc != SQLITE_OK || p->real->pMethods == nullptr) return fail(rc);
   if (is_wal) {
     auto* w = static_cast<WalFile*>(p);
     w->fd = ::open(name, O_RDWR | O_CLOEXEC);  // the file SQLite's VFS just opened or created
     struct stat st {};
-    if (w->fd < 0 || ::fstat(w->fd, &st) != 0) {
-      p->real->pMethods->xClose(p->real);
-      w->~WalFile();
-      f->pMethods = nullptr;
-      return SQLITE_CANTOPEN;
-    }
+    if (w->fd < 0 || ::fstat(w->fd, &st) != 0) return fail(SQLITE_CANTOPEN);
     w->recent = recent_for(st);
     w->group = group_for(name);
     std::lock_guard lock(w->group->mu);
