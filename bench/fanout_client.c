@@ -18,6 +18,11 @@
  * with anything else than a change (a timeout, an error status, a closed connection) counts as
  * bad (its time is not printed), one never answered as lost.
  *
+ * An answered connection is taken out of the epoll set but stays open until the process exits,
+ * as a watch client keeps its connection for the next poll: closing 10,000 connections while
+ * the rest are still being answered put both sides' TCP teardown inside the fan-out (11 % of a
+ * follower's samples in a 10,000-poll fan-out were close()).
+ *
  * Plain C, Linux only; built by bench/fanout.py with `cc -O2`.
  */
 #define _GNU_SOURCE
@@ -89,6 +94,8 @@ static void append(struct conn *c, const char *p, size_t k) {
   c->buf[c->len] = 0;
 }
 
+static int ep = -1;
+
 static void release(struct conn *c, int ok, double t) {
   if (c->state == S_DONE) return;
   if (c->state != S_HELD && c->state != S_SENT) { /* failed before being held */
@@ -102,7 +109,7 @@ static void release(struct conn *c, int ok, double t) {
   c->t = t;
   if (!ok) bad++;
   finished++;
-  close(c->fd);
+  epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL); /* closed at exit, after the measurement */
   free(c->buf);
   c->buf = NULL;
   c->len = c->cap = 0;
@@ -140,7 +147,7 @@ int main(int argc, char **argv) {
   inet_pton(AF_INET, host, &dst.sin_addr);
 
   conns = calloc(n, sizeof *conns);
-  int ep = epoll_create1(0);
+  ep = epoll_create1(0);
   struct epoll_event evs[1024];
   int next = 0, connecting = 0;
   const int max_connecting = 128;
