@@ -2,11 +2,13 @@
 # Side-by-side benchmark of Cairn vs etcd vs nginx on this machine (issues 8 and 21). See
 # bench/README.md.
 #   bench/run.sh [--quick] [--rounds N] [--no-build] [--binary PATH] [--json-dir DIR]
-#                [--no-fanout] [--no-snapshots] [--fanout-args "…"] [--snapshot-args "…"]
-#                [other bench.py flags]
-# A full run (no --quick) runs bench.py, then bench/fanout.py (issue 21 §4–5) and
-# bench/snapshot_stalls.py (§2) with the same binary, writes their JSON (and their output) into
-# one directory and ends with bench/targets.py's met / not met summary of issue 21's targets.
+#                [--no-fanout] [--no-snapshots] [--no-profiles] [--fanout-args "…"]
+#                [--snapshot-args "…"] [other bench.py flags]
+# A full run (no --quick) runs bench.py, then bench/fanout.py (issue 21 §4–5, with its perf
+# profile of the largest fan-out), bench/snapshot_stalls.py (§2) and bench/miss_profiles.py (the
+# profiles behind the write, access-log and c=1 figures) with the same binary, writes their JSON
+# (and their output) into one directory and ends with bench/targets.py's met / not met summary
+# of issue 21's targets.
 # It takes no lock itself: on a shared machine run the whole thing under
 # `flock /tmp/cairn-heavy.lock bench/run.sh …` (a nested flock on the same file would block).
 set -euo pipefail
@@ -16,6 +18,7 @@ build=1
 quick=0
 fanout=1
 snapshots=1
+profiles=1
 binary="$root/build/cairn"
 json=""
 json_dir=""
@@ -28,6 +31,7 @@ while (($#)); do
     --no-build) build=0 ;;
     --no-fanout) fanout=0 ;;
     --no-snapshots) snapshots=0 ;;
+    --no-profiles) profiles=0 ;;
     --quick) quick=1; args+=("$a") ;;
     --binary) binary="$1"; shift ;;
     --binary=*) binary="${a#*=}" ;;
@@ -42,7 +46,7 @@ while (($#)); do
     *) args+=("$a") ;;
   esac
 done
-if ((quick)); then fanout=0; snapshots=0; fi
+if ((quick)); then fanout=0; snapshots=0; profiles=0; fi
 
 # 1. what is missing (Debian)
 need=()
@@ -53,6 +57,7 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v wrk >/dev/null || need+=(wrk)
 command -v python3 >/dev/null || need+=(python3)
 ((fanout)) && ! command -v cc >/dev/null && need+=(gcc)  # fanout.py compiles its client
+((profiles)) && ! command -v perf >/dev/null && need+=(linux-perf)
 if ((${#need[@]})); then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "installing: ${need[*]}" >&2
@@ -131,6 +136,9 @@ rc=0
 step bench python3 "$here/bench.py" --binary "$binary" --json "$(name bench json)" \
   ${args[@]+"${args[@]}"} || rc=$?
 if ((fanout)); then
+  if ((profiles)) && [[ "$fanout_args" != *--perf-dir* ]]; then
+    fanout_args+=" --perf-dir $(name fanout-perf d)"
+  fi
   # shellcheck disable=SC2086 # --fanout-args is split into words on purpose
   step fanout python3 "$here/fanout.py" --binary "$binary" --json "$(name fanout json)" \
     $fanout_args || rc=$?
@@ -142,6 +150,10 @@ if ((snapshots)); then
   step snapshots python3 "$here/snapshot_stalls.py" --binary "$binary" --conns 32 \
     --windows 30 --window 10 --snapshot-threshold 50000 $snapshot_args \
     --json "$(name snapshots json)" || rc=$?
+fi
+if ((profiles)); then
+  step profiles python3 "$here/miss_profiles.py" --binary "$binary" \
+    --out "$(name profiles d)" || rc=$?
 fi
 targets=(python3 "$here/targets.py" --bench "$(name bench json)" --json "$(name targets json)")
 ((fanout)) && targets+=(--fanout "$(name fanout json)")
