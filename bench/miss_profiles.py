@@ -37,12 +37,7 @@ ENV = dict(os.environ, BENCH_WRK_DIR=os.path.join(HERE, "wrk"))
 
 
 def ticks(pids):
-    t = 0
-    for p in pids:
-        with open("/proc/%d/stat" % p) as f:
-            s = f.read().rsplit(")", 1)[1].split()
-        t += int(s[11]) + int(s[12])
-    return t
+    return sum(B.proc_cpu(p) for p in pids)
 
 
 def wrk(script, port, path, seconds):
