@@ -4,8 +4,8 @@
     flock /tmp/cairn-heavy.lock python3 bench/miss_profiles.py --binary BIN --out DIR
 
 1. writes (§3): a bench cluster (bench.Cairn, 1,000 keys), wrk -t2 -c64 cairn_put.lua on the
-   leader for 14 s; 3 s in, `perf record -F 299 --call-graph dwarf` for 4 s on the leader, then
-   on a follower. Written: per-thread sample counts (the Raft thread, the io threads, the
+   leader for 14 s; 3 s in, `perf record -F 299 --call-graph dwarf` for 4 s on the leader and
+   a follower at once. Written: per-thread sample counts (the Raft thread, the io threads, the
    checkpoint thread: how busy each is), the processes' CPU per write from /proc, and the
    call-graph totals (children) of the node's own, SQLite's and the kernel's frames.
 2. access log (§1): the same cluster and one with `--access-log=true`, wrk -t2 -c64 get.lua on
@@ -40,9 +40,9 @@ def ticks(pids):
     return sum(B.proc_cpu(p) for p in pids)
 
 
-def wrk(script, port, path, seconds):
+def wrk(script, port, path, seconds, conns=64):
     return subprocess.Popen(
-        ["wrk", "-t2", "-c64", "-d%ds" % seconds, "--timeout", "10s", "-s",
+        ["wrk", "-t%d" % min(2, conns), "-c%d" % conns, "-d%ds" % seconds, "--timeout", "10s", "-s",
          os.path.join(HERE, "wrk", script), "http://127.0.0.1:%d%s" % (port, path)],
         env=ENV, stdout=subprocess.PIPE, text=True)
 
@@ -179,11 +179,7 @@ def c1_syncs(binary, tmp, out):
     try:
         lead = c.leader_port()
         lp = c.leader_pid()
-        w = subprocess.Popen(
-            ["wrk", "-t1", "-c1", "-d12s", "--timeout", "10s", "-s",
-             os.path.join(HERE, "wrk", "cairn_put.lua"),
-             "http://127.0.0.1:%d/api/v1/admin/config" % lead],
-            env=ENV, stdout=subprocess.PIPE, text=True)
+        w = wrk("cairn_put.lua", lead, "/api/v1/admin/config", 12, conns=1)
         time.sleep(2)
         traces = []
         for pid in c.node_pids():
